@@ -1,0 +1,229 @@
+"""The ``riskgrade`` command: one Typer app; each sub-command is a thin call into a stage."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from . import settings as settings_mod
+from .errors import RiskgradeError
+
+app = typer.Typer(
+    name="riskgrade",
+    help="Credit risk classification management (信用风险分类管理) for market regulators.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+quarantine_app = typer.Typer(help="Rows that failed validation, with their reasons and original text.", no_args_is_help=True)
+app.add_typer(quarantine_app, name="quarantine")
+
+out = Console()  # results
+err = Console(stderr=True)  # progress and messages
+
+HomeOpt = Annotated[
+    Optional[Path],
+    typer.Option("--home", help="data home (default: $RISKGRADE_HOME or ./riskgrade-data)", show_default=False),
+]
+_state: dict[str, Path | None] = {"home": None}
+
+
+def _settings(home: Path | None) -> settings_mod.Settings:
+    return settings_mod.load(home or _state["home"])
+
+
+def _progress(msg: str) -> None:
+    err.print(f"[dim]{time.strftime('%H:%M:%S')}[/dim] {msg}", highlight=False)
+
+
+@app.callback()
+def _root(
+    home: HomeOpt = None,
+    version: Annotated[bool, typer.Option("--version", help="print the version and exit")] = False,
+) -> None:
+    if version:
+        out.print(f"riskgrade {__version__}")
+        raise typer.Exit()
+    _state["home"] = home
+
+
+# --------------------------------------------------------------------------- ingest
+@app.command()
+def ingest(
+    path: Annotated[Path, typer.Argument(help="a delivery folder, or a single table file")],
+    report: Annotated[Optional[Path], typer.Option("--report", help="also write the counts as JSON")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Load a delivery: read, normalise, validate, attribute, de-duplicate; bad rows to quarantine."""
+    from .ingest import ingest as run_ingest
+
+    s = _settings(home)
+    t0 = time.perf_counter()
+    res = run_ingest(s.home, path, progress=_progress, memory_limit=s.memory_limit, threads=s.threads,
+                     lock_timeout=s.lock_timeout)
+    secs = time.perf_counter() - t0
+    tab = Table(title=f"delivery {res.delivery_id}: {path}  ({secs:.1f} s)")
+    for c in ("table", "read", "accepted", "merged", "quarantined", "reasons"):
+        tab.add_column(c, justify="right" if c not in ("table", "reasons") else "left")
+    for name, t in res.tables.items():
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(t.by_reason.items(), key=lambda kv: -kv[1]))
+        tab.add_row(name, f"{t.read:,}", f"[green]{t.accepted:,}[/green]", f"{t.merged:,}",
+                    f"[red]{t.quarantined:,}[/red]" if t.quarantined else "0", reasons)
+    out.print(tab)
+    for u in res.unreadable:
+        err.print(f"[yellow]unreadable file[/yellow] {u['path']}: {u['reason']}", highlight=False)
+    for u in res.ignored:
+        err.print(f"[dim]ignored file {u['path']}: {u['reason']}[/dim]", highlight=False)
+    hist = sum(t.historical_region for t in res.tables.values())
+    if hist:
+        err.print(f"[yellow]{hist:,} rows use a historical GB/T 2260 region code (accepted)[/yellow]")
+    if report:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(json.dumps(res.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+        err.print(f"report written to {report}")
+
+
+@quarantine_app.command("export")
+def quarantine_export(
+    out_file: Annotated[Path, typer.Option("--out", help="output file: .csv, .parquet or .json")],
+    delivery: Annotated[Optional[int], typer.Option("--delivery", help="only this delivery id")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Export every quarantined row with its table, source file, line, reason and original text."""
+    from .export import write_query
+    from .warehouse import Warehouse
+
+    s = _settings(home)
+    with Warehouse(s.home, lock_timeout=s.lock_timeout) as wh:
+        where = f"WHERE delivery_id = {int(delivery)}" if delivery is not None else ""
+        n = write_query(
+            wh.con,
+            "SELECT delivery_id, table_name AS \"table\", file, line, reason, detail, source, uscc, raw "
+            f"FROM quarantine {where} ORDER BY delivery_id, table_name, file, line",
+            out_file,
+        )
+    err.print(f"{n:,} quarantined rows written to {out_file}")
+
+
+@app.command()
+def compact(home: HomeOpt = None) -> None:
+    """Rewrite the events table ordered by entity (bucket, USCC) after many small deliveries."""
+    from .warehouse import Warehouse
+
+    s = _settings(home)
+    with Warehouse(s.home, write=True, lock_timeout=s.lock_timeout, memory_limit=s.memory_limit) as wh:
+        n = wh.compact()
+    err.print(f"events rewritten in entity order: {n:,} rows")
+
+
+@app.command()
+def status(home: HomeOpt = None) -> None:
+    """What the data home holds: deliveries, rows per table, quarantine."""
+    from .warehouse import DATA_TABLES, Warehouse
+
+    s = _settings(home)
+    with Warehouse(s.home, lock_timeout=s.lock_timeout) as wh:
+        con = wh.con
+        tab = Table(title=f"data home {s.home}")
+        tab.add_column("table")
+        tab.add_column("rows", justify="right")
+        tab.add_column("superseded versions", justify="right")
+        for t in DATA_TABLES:
+            n = con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+            h = con.execute(f"SELECT count(*) FROM {t}_history").fetchall()[0][0]
+            tab.add_row(t, f"{n:,}", f"{h:,}")
+        q = con.execute("SELECT count(*) FROM quarantine").fetchall()[0][0]
+        d = con.execute("SELECT count(*), max(loaded_at) FROM deliveries").fetchall()[0]
+        out.print(tab)
+        out.print(f"deliveries: {d[0]} (last {d[1]}), quarantined rows: {q:,}")
+
+
+# --------------------------------------------------------------------------- quality
+@app.command()
+def quality(
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="write the report: .html or .json")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the measures as JSON on stdout")] = False,
+    delivery: Annotated[Optional[int], typer.Option("--delivery", help="only this delivery id")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="report language: zh or en")] = "zh",
+    home: HomeOpt = None,
+) -> None:
+    """Data quality (数据质量监测评估): completeness, validity, duplicates, timeliness, attribution 记名率, trend."""
+    from . import quality as q
+    from .warehouse import Warehouse
+
+    s = _settings(home)
+    with Warehouse(s.home, lock_timeout=s.lock_timeout) as wh:
+        m = q.measure(wh.con, delivery)
+    if out_file:
+        q.write_report(m, out_file, lang)
+        err.print(f"quality report written to {out_file}")
+    if as_json:
+        sys.stdout.write(json.dumps(m, ensure_ascii=False, indent=2, default=str) + "\n")
+    elif not out_file:
+        _print_quality(m)
+
+
+def _print_quality(m: dict) -> None:
+    from .quality import summary_lines
+
+    for line in summary_lines(m):
+        out.print(line, highlight=False)
+
+
+# --------------------------------------------------------------------------- simulate
+@app.command()
+def simulate(
+    out_dir: Annotated[Path, typer.Option("--out", help="folder to write the delivery to")],
+    entities: Annotated[int, typer.Option("--entities", min=1, help="number of market entities")] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", help="random seed (same seed, same files)")] = 1,
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
+    end: Annotated[str, typer.Option("--end", help="last day of the simulated history")] = "2026-10-31",
+    years: Annotated[int, typer.Option("--years", min=4, help="years of history")] = 5,
+    province: Annotated[str, typer.Option("--province", help="GB/T 2260 province prefix")] = "37",
+    dirty_out: Annotated[Optional[Path], typer.Option("--dirty-out", help="also write a dirty copy with expected counts")] = None,
+) -> None:
+    """Write a simulated province as a delivery (plus ground truth in _truth/)."""
+    from .simulate import generate
+
+    if fmt not in ("csv", "parquet"):
+        raise RiskgradeError("--format must be csv or parquet")
+    try:
+        end_date = date.fromisoformat(end)
+    except ValueError:
+        raise RiskgradeError(f"--end: not a date (YYYY-MM-DD): {end}") from None
+    t0 = time.perf_counter()
+
+    def progress(msg: str, frac: float) -> None:
+        _progress(f"{msg} ({frac:.0%})")
+
+    summary = generate(out_dir, entities, seed, end=end_date, years=years, fmt=fmt, province=province,
+                       dirty_out=dirty_out, progress=progress)
+    err.print(f"simulated province written to {out_dir} in {time.perf_counter() - t0:.1f} s")
+    counts = summary.get("counts") or summary.get("tables") or {}
+    if counts:
+        tab = Table(title="simulated delivery")
+        tab.add_column("table")
+        tab.add_column("rows", justify="right")
+        for k, v in counts.items():
+            tab.add_row(str(k), f"{v:,}" if isinstance(v, int) else str(v))
+        out.print(tab)
+
+
+def main() -> None:
+    try:
+        app()
+    except RiskgradeError as e:
+        err.print(f"[red]error:[/red] {e}", highlight=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("[red]interrupted[/red]")
+        sys.exit(130)

@@ -1,0 +1,5 @@
+"""Ingest: read a delivery, normalise, validate, attribute, de-duplicate, quarantine, store."""
+
+from .pipeline import IngestResult, TableResult, ingest
+
+__all__ = ["IngestResult", "TableResult", "ingest"]

@@ -1,0 +1,514 @@
+"""Ingest a delivery: read, normalise, validate, attribute, de-duplicate, store, count.
+
+The whole delivery is loaded in one store transaction: killed at any moment it
+leaves the store as it was, and running it again completes it.  Every row read
+ends as exactly one of accepted / merged / quarantined (see
+``docs/ingest.md``); the counts are printed, returned and kept in the store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from .. import contract
+from ..codes import regions, uscc as uscc_codes
+from ..errors import RiskgradeError
+from ..warehouse import BUCKET_SQL, Warehouse
+from . import sqlexpr as X
+from .readers import DeliveryFile, Staged, Unreadable, discover, read_file
+
+Progress = Callable[[str], None]
+DEFAULTS = {"status": "active"}  # value of an empty optional cell, per the contract
+
+
+@dataclass
+class TableResult:
+    read: int = 0
+    accepted: int = 0
+    merged: int = 0
+    quarantined: int = 0
+    by_reason: Counter = field(default_factory=Counter)
+    revised: int = 0
+    historical_region: int = 0
+    files: int = 0
+
+    def as_dict(self) -> dict:
+        return {
+            "read": self.read, "accepted": self.accepted, "merged": self.merged, "quarantined": self.quarantined,
+            "by_reason": dict(sorted(self.by_reason.items())), "revised": self.revised,
+            "historical_region": self.historical_region, "files": self.files,
+        }
+
+
+@dataclass
+class IngestResult:
+    delivery_id: int
+    path: str
+    load_date: dt.date
+    tables: dict[str, TableResult]
+    unreadable: list[dict]
+    ignored: list[dict]
+
+    @property
+    def loaded_anything(self) -> bool:
+        return any(t.files for t in self.tables.values())
+
+    def as_dict(self) -> dict:
+        return {
+            "delivery_id": self.delivery_id,
+            "path": self.path,
+            "load_date": self.load_date.isoformat(),
+            "tables": {k: v.as_dict() for k, v in self.tables.items()},
+            "unreadable_files": self.unreadable,
+            "ignored_files": self.ignored,
+        }
+
+
+# --------------------------------------------------------------------------- typed columns
+def _typed(table: contract.Table, staged: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """contract column -> (typed SQL expression, cleaned text expression)."""
+    out: dict[str, tuple[str, str]] = {}
+    for col in table.columns:
+        v = X.clean_col(staged, col.name)
+        if col.kind == contract.USCC:
+            out[col.name] = (f"upper({v})", v)
+        elif col.kind == contract.ENUM:
+            out[col.name] = (X.enum_lookup(v, col.vocabulary or col.name), v)
+        elif col.kind in (contract.DATE, contract.DATE_PAST):
+            out[col.name] = (X.parse_date(v), v)
+        elif col.kind == contract.NUMBER:
+            out[col.name] = (X.parse_number(v), v)
+        elif col.kind == contract.INDUSTRY:
+            out[col.name] = (X.industry_parts(v)[0], v)
+        else:
+            out[col.name] = (v, v)
+    return out
+
+
+def _classify_sql(table: contract.Table, st: Staged, file_idx: int, load_date: dt.date) -> str:
+    """SELECT producing one row per staged row: typed values, source key and the first failing reason."""
+    typed = _typed(table, st.columns)
+    ld = f"DATE '{load_date.isoformat()}'"
+    select = [f"{file_idx} AS _file_idx", "_line"]
+    checks: list[tuple[str, str]] = []
+    req = [c for c in table.columns if c.required]
+    checks.append(("missing_required", " OR ".join(f"t_{c.name}_txt IS NULL" for c in req)))
+    for c in table.columns:
+        if c.kind == contract.USCC:
+            checks.append(("bad_uscc", f"(t_{c.name} IS NOT NULL AND NOT (t_{c.name} IN (SELECT uscc FROM uscc_ok) "
+                                       f"OR t_{c.name} IN (SELECT uscc FROM entities)))"))
+    for c in table.columns:
+        if c.kind == contract.ENUM:
+            reason = "unknown_event_type" if c.name == "event_type" else "bad_enum"
+            checks.append((reason, f"(t_{c.name}_txt IS NOT NULL AND t_{c.name} IS NULL)"))
+    for c in table.columns:
+        if c.kind == contract.REGION:
+            checks.append(("bad_region", f"(t_{c.name} IS NOT NULL AND t_{c.name} NOT IN (SELECT code FROM ref_regions))"))
+    for c in table.columns:
+        if c.kind == contract.INDUSTRY:
+            checks.append(("bad_industry", f"(t_{c.name}_txt IS NOT NULL AND t_{c.name} IS NULL)"))
+    dates = [c for c in table.columns if c.kind in (contract.DATE, contract.DATE_PAST)]
+    if dates:
+        checks.append(("bad_date", " OR ".join(f"(t_{c.name}_txt IS NOT NULL AND t_{c.name} IS NULL)" for c in dates)))
+        past = [c for c in dates if c.kind == contract.DATE_PAST]
+        if past:
+            checks.append(("future_date", " OR ".join(f"coalesce(t_{c.name} > {ld}, false)" for c in past)))
+    nums = [c for c in table.columns if c.kind == contract.NUMBER]
+    if nums:
+        checks.append(("bad_number", " OR ".join(f"(t_{c.name}_txt IS NOT NULL AND t_{c.name} IS NULL)" for c in nums)))
+    if table.attributed:
+        checks.append(("unattributed", "t_uscc NOT IN (SELECT uscc FROM entities)"))
+    case = "CASE " + " ".join(f"WHEN {cond} THEN '{r}'" for r, cond in checks) + " END"
+    inner = ", ".join(f"{e} AS t_{n}, {txt} AS t_{n}_txt" for n, (e, txt) in typed.items())
+    extra = ""
+    if "industry_code" in typed:
+        extra = f", {X.industry_parts(X.clean_col(st.columns, 'industry_code'))[1]} AS t_industry_section"
+    cols = ", ".join(f"t_{c.name} AS {c.name}" for c in table.columns)
+    src = "coalesce(t_source, '')" if "source" in table.names else "''"
+    select += [cols, f"{src} AS _source", f"{case} AS _reason"]
+    if "industry_code" in typed:
+        select.append("t_industry_section AS industry_section")
+    return f"SELECT {', '.join(select)} FROM (SELECT _line, {inner}{extra} FROM {st.name})"
+
+
+# --------------------------------------------------------------------------- the run
+class Ingest:
+    def __init__(self, wh: Warehouse, path: Path, progress: Progress | None = None, today: dt.date | None = None):
+        self.wh = wh
+        self.path = Path(path)
+        self.progress = progress or (lambda msg: None)
+        self.now = dt.datetime.now().replace(microsecond=0)
+        self.load_date = today or self.now.date()
+        assert wh.con is not None
+        self.con: duckdb.DuckDBPyConnection = wh.con
+        self.tmp = wh.home / "tmp"
+
+    def run(self) -> IngestResult:
+        files = discover(self.path)
+        con = self.con
+        with self.wh.transaction():
+            did = con.execute("SELECT coalesce(max(delivery_id), 0) + 1 FROM deliveries").fetchall()[0][0]
+            self.delivery_id = int(did)
+            self._reference_tables()
+            result = IngestResult(self.delivery_id, str(self.path), self.load_date,
+                                  {}, [], [])
+            by_table: dict[str, list[tuple[DeliveryFile, Staged | None]]] = defaultdict(list)
+            stage_id = 0
+            for df in files:
+                if df.format is None and df.table is None:
+                    result.ignored.append({"path": df.rel, "reason": "not a table of the contract"})
+                    self._file_row(df, None, "ignored", "not a table of the contract", 0)
+                    continue
+                if df.table is None:
+                    # the name does not say which table: read it now and sniff the headers
+                    try:
+                        staged, table = read_file(con, df, stage_id, self.tmp)
+                        stage_id += 1
+                    except Unreadable as e:
+                        self._unreadable(result, df, str(e))
+                        continue
+                    df.table = table
+                    by_table[table].append((df, staged))
+                else:
+                    by_table[df.table].append((df, None))
+            for table in contract.LOAD_ORDER:
+                if table not in by_table:
+                    continue
+                tr = result.tables.setdefault(table, TableResult())
+                stage_id = self._load_table(contract.TABLES[table], by_table[table], tr, result, stage_id)
+            report = result.as_dict()
+            con.execute(
+                "INSERT INTO deliveries VALUES (?, ?, ?, ?, ?, ?)",
+                [self.delivery_id, str(self.path.resolve()), _fingerprint(files), self.now, self.load_date,
+                 json.dumps(report, ensure_ascii=False)],
+            )
+            if not result.loaded_anything:
+                raise _NothingLoaded(result)
+        return result
+
+    # ------------------------------------------------------------------ helpers
+    def _reference_tables(self) -> None:
+        con = self.con
+        codes = regions.table()
+        arrow = pa.table({
+            "code": pa.array(list(codes)),
+            "current": pa.array([r.current for r in codes.values()]),
+        })
+        con.register("ref_regions_arrow", arrow)
+        con.execute("CREATE OR REPLACE TEMP TABLE ref_regions AS SELECT * FROM ref_regions_arrow")
+        con.unregister("ref_regions_arrow")
+        con.execute("CREATE OR REPLACE TEMP TABLE uscc_ok (uscc VARCHAR)")
+
+    def _file_row(self, df: DeliveryFile, st: Staged | None, status: str, reason: str | None, rows: int) -> None:
+        self.con.execute(
+            "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [self.delivery_id, df.table, df.rel, df.format, st.encoding if st else None, status, reason, rows],
+        )
+
+    def _unreadable(self, result: IngestResult, df: DeliveryFile, reason: str) -> None:
+        result.unreadable.append({"path": df.rel, "reason": reason})
+        self._file_row(df, None, "unreadable", reason, 0)
+        self.progress(f"[unreadable] {df.rel}: {reason}")
+
+    def _validate_usccs(self, table: contract.Table, st: Staged) -> None:
+        """Check each distinct USCC once (vectorised GB 32100 check, equal to python-stdnum's)."""
+        col = st.columns.get("uscc")
+        if not col:
+            return
+        expr = f"upper({X.clean_col(st.columns, 'uscc')})"
+        todo = self.con.execute(
+            f"SELECT DISTINCT {expr} AS u FROM {st.name} WHERE u IS NOT NULL "
+            f"AND u NOT IN (SELECT uscc FROM entities) AND u NOT IN (SELECT uscc FROM uscc_ok)"
+        ).fetchnumpy()["u"].tolist()
+        if not todo:
+            return
+        ok = uscc_codes.valid_mask(todo)
+        good = [u for u, k in zip(todo, ok) if k]
+        if good:
+            self.con.register("uscc_new", pa.table({"uscc": pa.array(good, pa.string())}))
+            self.con.execute("INSERT INTO uscc_ok SELECT uscc FROM uscc_new")
+            self.con.unregister("uscc_new")
+
+    def _field_counts(self, table: contract.Table, st: Staged) -> None:
+        src = X.clean_col(st.columns, "source") if "source" in table.names else "NULL"
+        parts = ", ".join(f"count({X.clean_col(st.columns, c.name)}) AS f_{c.name}" for c in table.columns)
+        rows = self.con.execute(
+            f"SELECT coalesce({src}, '') AS s, count(*) AS n, {parts} FROM {st.name} GROUP BY s"
+        ).fetchall()
+        for r in rows:
+            for i, c in enumerate(table.columns):
+                self.con.execute(
+                    "INSERT INTO field_counts VALUES (?, ?, ?, ?, ?, ?)",
+                    [self.delivery_id, table.name, r[0], c.name, r[1], r[2 + i]],
+                )
+
+    def _load_table(self, table: contract.Table, items: list[tuple[DeliveryFile, Staged | None]],
+                    tr: TableResult, result: IngestResult, stage_id: int) -> int:
+        con = self.con
+        name = table.name
+        cls = f"cls_{name}"
+        staged_files: list[tuple[int, DeliveryFile, Staged]] = []
+        first = True
+        for df, st in items:
+            if st is None:
+                self.progress(f"reading {df.rel}")
+                try:
+                    st, _ = read_file(con, df, stage_id, self.tmp)
+                    stage_id += 1
+                except Unreadable as e:
+                    self._unreadable(result, df, str(e))
+                    continue
+            idx = len(staged_files)
+            staged_files.append((idx, df, st))
+            tr.files += 1
+            tr.read += st.rows + len(st.malformed)
+            self._file_row(df, st, "loaded", None, st.rows + len(st.malformed))
+            self._validate_usccs(table, st)
+            self._field_counts(table, st)
+            sql = _classify_sql(table, st, idx, self.load_date)
+            if first:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {cls} AS {sql}")
+                first = False
+            else:
+                con.execute(f"INSERT INTO {cls} {sql}")
+            for line, text, why in st.malformed:
+                con.execute(
+                    "INSERT INTO quarantine VALUES (?, ?, ?, ?, 'malformed_row', ?, '', NULL, ?)",
+                    [self.delivery_id, name, df.rel, line, why, text],
+                )
+            if st.malformed:
+                tr.quarantined += len(st.malformed)
+                tr.by_reason["malformed_row"] += len(st.malformed)
+                con.execute("INSERT INTO ingest_counts VALUES (?, ?, '', 'quarantined', 'malformed_row', ?)",
+                            [self.delivery_id, name, len(st.malformed)])
+        if first:
+            return stage_id
+        self.progress(f"validating and merging {name}")
+        self._current_files = {idx: df.rel for idx, df, _ in staged_files}
+        self._decide(table, cls)
+        self._write(table, cls)
+        self._count(table, cls, tr)
+        self._quarantine(table, cls, staged_files)
+        for _, _, st in staged_files:
+            con.execute(f"DROP TABLE IF EXISTS {st.name}")
+        con.execute(f"DROP TABLE IF EXISTS {cls}; DROP TABLE IF EXISTS dec_{name}")
+        return stage_id
+
+    def _decide(self, table: contract.Table, cls: str) -> None:
+        """Outcome of each valid row: within-delivery duplicates, then against the held version."""
+        con = self.con
+        name = table.name
+        key = [f"coalesce(c.{k}, '')" if k == "source" else f"c.{k}" for k in table.key]
+        keyc = ", ".join(key)
+        own = X.hash_expr([f"coalesce(c.{n}, '{DEFAULTS[n]}')" if n in DEFAULTS else f"c.{n}" for n in table.names])
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE occ_{name} AS
+            SELECT c._file_idx, c._line,
+                   row_number() OVER (PARTITION BY {keyc} ORDER BY c._file_idx, c._line) AS _occ,
+                   count(*) OVER (PARTITION BY {keyc}) AS _n
+            FROM {cls} c WHERE c._reason IS NULL
+        """)
+        # rows whose key repeats in this delivery: compare each with the first occurrence
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE dup_{name} AS
+            WITH h AS (
+                SELECT o._file_idx, o._line, o._occ, {keyc} AS _k, {own} AS _h
+                FROM {cls} c JOIN occ_{name} o USING (_file_idx, _line) WHERE o._n > 1
+            )
+            SELECT h._file_idx, h._line,
+                   CASE WHEN h._h = f._h THEN 'merged' ELSE 'conflicting_duplicate' END AS _outcome
+            FROM h JOIN h f ON f._k = h._k AND f._occ = 1 WHERE h._occ > 1
+        """)
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE dec_{name} AS
+            SELECT _file_idx, _line, 'quarantined' AS outcome, _reason AS reason FROM {cls} WHERE _reason IS NOT NULL
+            UNION ALL
+            SELECT _file_idx, _line,
+                   CASE WHEN _outcome = 'merged' THEN 'merged' ELSE 'quarantined' END,
+                   CASE WHEN _outcome = 'merged' THEN NULL ELSE _outcome END
+            FROM dup_{name}
+        """)
+        con.execute(f"DROP TABLE dup_{name}")
+
+    def _effective(self, table: contract.Table) -> dict[str, str]:
+        """Stored value of each column: the delivered one, else the held one, else the default."""
+        out = {}
+        for n in table.names:
+            e = f"coalesce(c.{n}, h.{n})"
+            if n == "reported_on":
+                e = f"coalesce(c.{n}, h.{n}, DATE '{self.load_date.isoformat()}')"
+            elif n == "status":
+                e = f"coalesce(c.{n}, h.{n}, 'active')"
+            out[n] = e
+        if "industry_code" in table.names:
+            out["industry_section"] = "coalesce(c.industry_section, h.industry_section)"
+        if "region_code" in table.names:
+            out["region_historical"] = f"({out['region_code']} NOT IN (SELECT code FROM ref_regions WHERE current))"
+        if "unit_region_code" in table.names:
+            out["region_historical"] = f"({out['unit_region_code']} NOT IN (SELECT code FROM ref_regions WHERE current))"
+        if name_has_uscc(table) and table.name in ("entities", "events"):
+            out["bucket"] = BUCKET_SQL.format(col="c.uscc")
+        if "reported_on" in table.names:
+            out["reported_given"] = "coalesce(c.reported_on IS NOT NULL, h.reported_given, false)"
+        return out
+
+    def _write(self, table: contract.Table, cls: str) -> None:
+        con = self.con
+        name = table.name
+        eff = self._effective(table)
+        join = " AND ".join(
+            f"coalesce(h.{k}, '') = coalesce(c.{k}, '')" if k == "source" else f"h.{k} = c.{k}" for k in table.key
+        )
+        chash = X.hash_expr([eff[n] for n in table.names])
+        stored_cols = [r[0] for r in con.execute(f"DESCRIBE {name}").fetchall()]
+        # first occurrences of valid keys, with the held version when there is one
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE new_{name} AS
+            SELECT c._file_idx, c._line, {', '.join(f'{e} AS {n}' for n, e in eff.items())},
+                   {chash} AS content_hash, h.content_hash AS _held_hash, h.version AS _held_version,
+                   (h.content_hash IS NOT NULL) AS _held
+            FROM {cls} c
+            JOIN occ_{name} o USING (_file_idx, _line)
+            LEFT JOIN {name} h ON {join}
+            WHERE o._occ = 1
+        """)
+        con.execute(f"DROP TABLE occ_{name}")
+        con.execute(f"""
+            INSERT INTO dec_{name}
+            SELECT _file_idx, _line,
+                   CASE WHEN _held AND content_hash = _held_hash THEN 'merged' ELSE 'accepted' END,
+                   CASE WHEN _held AND content_hash <> _held_hash THEN 'revision' END
+            FROM new_{name}
+        """)
+        keycols = ", ".join(f"n.{k}" for k in table.key)
+        changed = f"(SELECT {keycols} FROM new_{name} n WHERE n._held AND n.content_hash <> n._held_hash)"
+        match = " AND ".join(
+            f"coalesce(t.{k}, '') = coalesce(r.{k}, '')" if k == "source" else f"t.{k} = r.{k}" for k in table.key
+        )
+        n_changed = con.execute(f"SELECT count(*) FROM {changed}").fetchall()[0][0]
+        if n_changed:
+            con.execute(f"""
+                INSERT INTO {name}_history
+                SELECT t.*, {self.delivery_id} FROM {name} t JOIN {changed} r ON {match}
+            """)
+            con.execute(f"DELETE FROM {name} t USING {changed} r WHERE {match}")
+        order = " ORDER BY bucket, uscc" if "bucket" in stored_cols else ""
+        values = []
+        for col in stored_cols:
+            if col in eff:
+                values.append(col)
+            elif col == "content_hash":
+                values.append("content_hash")
+            elif col == "version":
+                values.append("coalesce(_held_version, 0) + 1")
+            elif col == "delivery_id":
+                values.append(str(self.delivery_id))
+            elif col == "file":
+                values.append("NULL")  # filled below from the file index
+            elif col == "line":
+                values.append("_line")
+            elif col == "loaded_at":
+                values.append(f"TIMESTAMP '{self.now.isoformat(sep=' ')}'")
+            else:
+                values.append("NULL")
+        files = self._current_files
+        file_case = "CASE _file_idx " + " ".join(f"WHEN {i} THEN '{p.replace(chr(39), chr(39) * 2)}'"
+                                                  for i, p in files.items()) + " END"
+        values = [file_case if (c == "file") else v for c, v in zip(stored_cols, values)]
+        con.execute(f"""
+            INSERT INTO {name} ({', '.join(stored_cols)})
+            SELECT {', '.join(values)} FROM new_{name}
+            WHERE NOT _held OR content_hash <> _held_hash{order}
+        """)
+        con.execute(f"DROP TABLE new_{name}")
+
+    def _count(self, table: contract.Table, cls: str, tr: TableResult) -> None:
+        con = self.con
+        name = table.name
+        rows = con.execute(f"""
+            SELECT c._source, d.outcome, d.reason, count(*)
+            FROM {cls} c JOIN dec_{name} d USING (_file_idx, _line)
+            GROUP BY ALL ORDER BY ALL
+        """).fetchall()
+        for src, outcome, reason, n in rows:
+            con.execute("INSERT INTO ingest_counts VALUES (?, ?, ?, ?, ?, ?)",
+                        [self.delivery_id, name, src, outcome, reason, n])
+            if outcome == "accepted":
+                tr.accepted += n
+                if reason == "revision":
+                    tr.revised += n
+            elif outcome == "merged":
+                tr.merged += n
+            else:
+                tr.quarantined += n
+                tr.by_reason[reason] += n
+        total = con.execute(f"SELECT count(*) FROM {cls}").fetchall()[0][0]
+        decided = con.execute(f"SELECT count(*) FROM dec_{name}").fetchall()[0][0]
+        if total != decided:  # an invariant, not a user error
+            raise RiskgradeError(f"internal error: {total} rows of {name} but {decided} outcomes")
+        if "region_code" in table.names or "unit_region_code" in table.names:
+            col = "region_code" if "region_code" in table.names else "unit_region_code"
+            tr.historical_region += con.execute(
+                f"SELECT count(*) FROM {cls} c JOIN dec_{name} d USING (_file_idx, _line) "
+                f"WHERE d.outcome <> 'quarantined' AND c.{col} IN (SELECT code FROM ref_regions WHERE NOT current)"
+            ).fetchall()[0][0]
+
+    def _quarantine(self, table: contract.Table, cls: str, staged_files: list[tuple[int, DeliveryFile, Staged]]) -> None:
+        """Keep each quarantined row's original text (its cells as a CSV line)."""
+        con = self.con
+        name = table.name
+        for idx, df, st in staged_files:
+            cells = ", ".join(
+                f"CASE WHEN s.{c} IS NULL THEN '' WHEN regexp_matches(s.{c}, '[,\"\\r\\n]') "
+                f"THEN '\"' || replace(s.{c}, '\"', '\"\"') || '\"' ELSE s.{c} END"
+                for c in st.raw_columns
+            )
+            uscc = "c.uscc" if "uscc" in table.names else "NULL"
+            con.execute(f"""
+                INSERT INTO quarantine
+                SELECT {self.delivery_id}, '{name}', ?, d._line, d.reason, NULL, c._source, {uscc},
+                       concat_ws(',', {cells})
+                FROM dec_{name} d
+                JOIN {cls} c USING (_file_idx, _line)
+                JOIN {st.name} s ON s._line = d._line
+                WHERE d.outcome = 'quarantined' AND d._file_idx = {idx}
+                ORDER BY d._line
+            """, [df.rel])
+
+
+def name_has_uscc(table: contract.Table) -> bool:
+    return "uscc" in table.names
+
+
+class _NothingLoaded(Exception):
+    def __init__(self, result: IngestResult):
+        self.result = result
+
+
+def _fingerprint(files: list[DeliveryFile]) -> str:
+    h = hashlib.sha256()
+    for f in files:
+        st = f.path.stat()
+        h.update(f"{f.rel}\0{st.st_size}\0".encode())
+    return h.hexdigest()[:16]
+
+
+def ingest(home: Path, path: Path, *, progress: Progress | None = None, today: dt.date | None = None,
+           memory_limit: str | None = None, threads: int | None = None, lock_timeout: float = 60.0) -> IngestResult:
+    """Load one delivery into the store of ``home``; raises RiskgradeError when nothing could be loaded."""
+    with Warehouse(home, write=True, memory_limit=memory_limit, threads=threads, lock_timeout=lock_timeout) as wh:
+        run = Ingest(wh, path, progress, today)
+        try:
+            return run.run()
+        except _NothingLoaded as e:
+            bad = "; ".join(f"{u['path']}: {u['reason']}" for u in e.result.unreadable) or "no table files found"
+            raise RiskgradeError(f"nothing could be loaded from {path} ({bad})") from None

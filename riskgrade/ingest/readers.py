@@ -1,0 +1,307 @@
+"""Find a delivery's files and read each into a DuckDB staging table of text columns.
+
+Every reader produces the same shape: a temporary table with ``_line`` (the
+record's position: CSV line number, Excel sheet row, Parquet 1-based row), one
+VARCHAR column per mapped contract column, and ``_raw`` columns kept for the
+quarantine; plus a list of malformed rows (line, original text).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from .. import contract
+from ..normalise import header_key
+
+FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx"}
+CHUNK = 16 << 20
+
+
+class Unreadable(Exception):
+    """The file cannot be read at all; the message is the reason shown to the user."""
+
+
+@dataclass
+class DeliveryFile:
+    path: Path
+    rel: str  # path relative to the delivery, as reported
+    table: str | None
+    format: str | None
+
+
+@dataclass
+class Staged:
+    """A file read into a staging table."""
+
+    name: str  # DuckDB temp table name
+    columns: dict[str, str]  # contract column -> staged column name
+    raw_columns: list[str]  # staged columns in file order (for the original text)
+    rows: int
+    malformed: list[tuple[int, str, str]] = field(default_factory=list)  # (line, text, why)
+    encoding: str | None = None
+
+
+# --------------------------------------------------------------------------- discovery
+def _table_for_stem(stem: str) -> str | None:
+    s = stem.lower()
+    for t in sorted(contract.TABLES, key=len, reverse=True):
+        if s == t or s.startswith(t + "-") or s.startswith(t + "_") or s.startswith(t + "."):
+            return t
+    return None
+
+
+def discover(path: Path) -> list[DeliveryFile]:
+    """Files of a delivery (folder or single file), sorted; unknown files have ``table=None``."""
+    path = Path(path)
+    if not path.exists():
+        from ..errors import RiskgradeError
+
+        raise RiskgradeError(f"no such file or folder: {path}")
+    if path.is_file():
+        fmt = FORMATS.get(path.suffix.lower())
+        return [DeliveryFile(path, path.name, _table_for_stem(path.stem), fmt)]
+    out: list[DeliveryFile] = []
+    for entry in sorted(path.iterdir()):
+        if entry.name.startswith((".", "_")):
+            continue
+        if entry.is_dir():
+            table = entry.name.lower() if entry.name.lower() in contract.TABLES else None
+            for f in sorted(p for p in entry.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))):
+                out.append(DeliveryFile(f, str(f.relative_to(path)), table, FORMATS.get(f.suffix.lower())))
+        else:
+            out.append(DeliveryFile(entry, entry.name, _table_for_stem(entry.stem), FORMATS.get(entry.suffix.lower())))
+    return out
+
+
+def sniff_table(headers: list[str]) -> str | None:
+    """Guess the table of a file whose name does not say it, from its headers."""
+    keys = {header_key(h) for h in headers}
+    best, best_hits = None, 0
+    for t in contract.TABLES.values():
+        req = [c for c in t.columns if c.required]
+        hits = sum(1 for c in req if _aliases(c) & keys)
+        if hits == len(req) and hits > best_hits:
+            best, best_hits = t.name, hits
+    return best
+
+
+def _aliases(col: contract.Column) -> set[str]:
+    return {header_key(col.name)} | {header_key(a) for a in col.aliases}
+
+
+def map_headers(table: contract.Table, headers: list[str]) -> dict[str, int]:
+    """contract column -> index of the file column; raises Unreadable when required ones are missing."""
+    found: dict[str, int] = {}
+    for i, h in enumerate(headers):
+        k = header_key(h)
+        for col in table.columns:
+            if k in _aliases(col):
+                if col.name in found:
+                    raise Unreadable(f"column {col.name} appears twice (headers {headers[found[col.name]]!r} and {h!r})")
+                found[col.name] = i
+    missing = [c for c in table.columns if c.required and c.name not in found]
+    if missing:
+        names = ", ".join(f"{c.name} ({c.aliases[0]})" if c.aliases else c.name for c in missing)
+        raise Unreadable(f"missing required column(s) for table {table.name}: {names}")
+    return found
+
+
+# --------------------------------------------------------------------------- encodings
+def detect_encoding(path: Path) -> str:
+    """'utf-8', 'utf-8-sig', 'utf-16' or 'gb18030', by strict decoding of the whole file."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+        if head.startswith(codecs.BOM_UTF8):
+            enc = "utf-8-sig"
+        elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"
+        else:
+            enc = "utf-8"
+        f.seek(0)
+        dec = codecs.getincrementaldecoder(enc)()
+        try:
+            while chunk := f.read(CHUNK):
+                if b"\x00" in chunk:
+                    raise Unreadable("binary content (NUL bytes): not a CSV text file")
+                dec.decode(chunk)
+            dec.decode(b"", final=True)
+            return enc
+        except UnicodeDecodeError:
+            pass
+        f.seek(0)
+        dec = codecs.getincrementaldecoder("gb18030")()
+        try:
+            while chunk := f.read(CHUNK):
+                dec.decode(chunk)
+            dec.decode(b"", final=True)
+        except UnicodeDecodeError as e:
+            raise Unreadable(f"text is neither UTF-8 nor GB18030 (byte {e.start} of a chunk)") from None
+    return "gb18030"
+
+
+def transcode(path: Path, encoding: str, tmpdir: Path) -> Path:
+    """Write a UTF-8 copy of a GB18030 / UTF-16 file for DuckDB's CSV reader."""
+    tmpdir.mkdir(parents=True, exist_ok=True)
+    out = tmpdir / f"transcoded-{os.getpid()}-{abs(hash(str(path)))}.csv"
+    with open(path, encoding=encoding, newline="") as src, open(out, "w", encoding="utf-8", newline="") as dst:
+        while chunk := src.read(CHUNK):
+            dst.write(chunk)
+    return out
+
+
+# --------------------------------------------------------------------------- readers
+def _q(ident: str) -> str:
+    """Quote an identifier for DuckDB."""
+    return '"' + ident.replace('"', '""') + '"'
+
+
+def _stage_name(i: int) -> str:
+    return f"stage_{i}"
+
+
+def read_file(con: duckdb.DuckDBPyConnection, df: DeliveryFile, stage_id: int, tmpdir: Path) -> tuple[Staged, str]:
+    """Read one file into a temp table; returns (staged, table name).  Raises Unreadable."""
+    if df.format is None:
+        raise Unreadable(f"unknown file type {df.path.suffix or '(none)'}: expected .csv, .parquet or .xlsx")
+    if df.path.stat().st_size == 0:
+        raise Unreadable("empty file")
+    name = _stage_name(stage_id)
+    if df.format == "csv":
+        return _read_csv(con, df, name, tmpdir)
+    if df.format == "parquet":
+        return _read_parquet(con, df, name)
+    return _read_xlsx(con, df, name)
+
+
+def _finish(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str, headers: list[str], src_cols: list[str],
+            line_expr: str, source_sql: str, malformed: list[tuple[int, str, str]], encoding: str | None
+            ) -> tuple[Staged, str]:
+    table = df.table or sniff_table(headers)
+    if table is None:
+        raise Unreadable("cannot tell which table this file is (name it entities/events/...; headers did not match)")
+    mapping = map_headers(contract.TABLES[table], headers)
+    raw_cols = [f"c{i}" for i in range(len(headers))]
+    select = ", ".join(f"CAST({src_cols[i]} AS VARCHAR) AS c{i}" for i in range(len(headers)))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {line_expr} AS _line, {select} FROM {source_sql}")
+    rows = con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
+    staged = Staged(name, {c: f"c{i}" for c, i in mapping.items()}, raw_cols, int(rows), malformed, encoding)
+    staged.headers = headers  # type: ignore[attr-defined]
+    return staged, table
+
+
+def _read_csv(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str, tmpdir: Path) -> tuple[Staged, str]:
+    encoding = detect_encoding(df.path)
+    path = df.path
+    if encoding in ("gb18030", "utf-16"):
+        path = transcode(df.path, encoding, tmpdir)
+    try:
+        p = str(path).replace("'", "''")
+        opts = "all_varchar=true, header=true, store_rejects=true, rejects_table='rej_e', rejects_scan='rej_s', null_padding=false"
+        src = f"read_csv('{p}', {opts})"
+        con.execute("DROP TABLE IF EXISTS rej_e; DROP TABLE IF EXISTS rej_s;")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name}__raw0 AS SELECT * FROM {src}")
+        # rowids of a temporary table need not start at 0: number the rows in file order
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name}__raw AS SELECT rowid - (SELECT min(rowid) FROM {name}__raw0) AS _rn, * "
+                    f"FROM {name}__raw0")
+        con.execute(f"DROP TABLE {name}__raw0")
+        headers = [r[0] for r in con.execute(f"DESCRIBE {name}__raw").fetchall()][1:]
+        rej = con.execute(
+            "SELECT line, any_value(csv_line), string_agg(DISTINCT error_type, '; ') FROM rej_e GROUP BY line ORDER BY line"
+        ).fetchall()
+        malformed = [(int(line), text or "", why) for line, text, why in rej]
+        # good row k (0-based) sits on line k + 2 + (number of malformed lines before it)
+        if malformed:
+            con.execute("CREATE OR REPLACE TEMP TABLE rej_lines AS SELECT j, line - 2 - (j - 1) AS g FROM "
+                        "(SELECT line, row_number() OVER (ORDER BY line) AS j FROM (SELECT DISTINCT line FROM rej_e))")
+            line_expr = "(r._rn + 2 + coalesce(q.j, 0))"
+            source_sql = f"{name}__raw r ASOF LEFT JOIN rej_lines q ON r._rn >= q.g"
+            # make the header names unambiguous for the ASOF select
+            src_cols = [f"r.{_q(h)}" for h in headers]
+        else:
+            line_expr = "(_rn + 2)"
+            source_sql = f"{name}__raw"
+            src_cols = [_q(h) for h in headers]
+    except duckdb.Error as e:
+        raise Unreadable(f"not a readable CSV file: {str(e).splitlines()[0]}") from None
+    finally:
+        if path != df.path:
+            path.unlink(missing_ok=True)
+    try:
+        return _finish(con, df, name, headers, src_cols, line_expr, source_sql, malformed, encoding)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {name}__raw; DROP TABLE IF EXISTS rej_lines")
+
+
+def _read_parquet(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str) -> tuple[Staged, str]:
+    p = str(df.path).replace("'", "''")
+    try:
+        headers = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{p}')").fetchall()]
+    except duckdb.Error as e:
+        raise Unreadable(f"not a readable Parquet file: {str(e).splitlines()[0]}") from None
+    try:
+        return _finish(con, df, name, headers, [_q(h) for h in headers], "(file_row_number + 1)",
+                       f"read_parquet('{p}', file_row_number=true)", [], None)
+    except duckdb.Error as e:
+        raise Unreadable(f"not a readable Parquet file: {str(e).splitlines()[0]}") from None
+
+
+def _cell(v: object) -> str | None:
+    import datetime as _dt
+
+    if v is None or v == "":
+        return None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+    if isinstance(v, _dt.datetime):
+        return v.date().isoformat() if v.time() == _dt.time(0) else v.isoformat(sep=" ")
+    if isinstance(v, _dt.date):
+        return v.isoformat()
+    return str(v)
+
+
+def _read_xlsx(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str) -> tuple[Staged, str]:
+    try:
+        from python_calamine import CalamineWorkbook
+
+        wb = CalamineWorkbook.from_path(str(df.path))
+        sheet = wb.get_sheet_by_index(0)
+        rows = sheet.to_python(skip_empty_area=False)
+    except Exception as e:  # calamine raises its own error types
+        raise Unreadable(f"not a readable Excel .xlsx file: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+    if not rows:
+        raise Unreadable("the first sheet is empty")
+    headers = [(_cell(h) or f"column{i + 1}") for i, h in enumerate(rows[0])]
+    width = len(headers)
+    body = rows[1:]
+    while body and all(_cell(v) is None for v in body[-1]):
+        body.pop()  # trailing blank rows of the sheet
+    cols = {f"h{i}": [] for i in range(width)}
+    lines: list[int] = []
+    malformed: list[tuple[int, str, str]] = []
+    for k, r in enumerate(body):
+        cells = [_cell(v) for v in r]
+        if len(cells) > width and any(c is not None for c in cells[width:]):
+            buf = io.StringIO()
+            csv.writer(buf).writerow(["" if c is None else c for c in cells])
+            malformed.append((k + 2, buf.getvalue().rstrip("\r\n"), "values beyond the header's columns"))
+            continue
+        cells = (cells + [None] * width)[:width]
+        lines.append(k + 2)
+        for i in range(width):
+            cols[f"h{i}"].append(cells[i])
+    arrow = pa.table({"_xl_line": pa.array(lines, pa.int64()), **{k: pa.array(v, pa.string()) for k, v in cols.items()}})
+    con.register(f"{name}__arrow", arrow)
+    try:
+        return _finish(con, df, name, headers, [_q(c) for c in cols], "_xl_line", f"{name}__arrow", malformed, None)
+    finally:
+        con.unregister(f"{name}__arrow")

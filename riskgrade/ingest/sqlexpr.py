@@ -1,0 +1,55 @@
+"""SQL expressions (DuckDB) that normalise, type and validate staged text columns."""
+
+from __future__ import annotations
+
+from .. import contract
+from ..codes import industries
+from ..normalise import sql_clean, sql_literal
+
+# Accepted date spellings, tried in order (DuckDB strptime accepts non-padded month/day).
+DATE_FORMATS = [
+    "%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日", "%Y%m%d", "%Y.%m.%d",
+    "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f",
+    "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M",
+]
+EXCEL_EPOCH = "DATE '1899-12-30'"
+
+
+def parse_date(v: str) -> str:
+    """Text -> DATE or NULL.  Also Excel serial day numbers (5 digits, 1927-2173)."""
+    fmts = "[" + ", ".join(sql_literal(f) for f in DATE_FORMATS) + "]"
+    return (
+        f"coalesce(CAST(try_strptime({v}, {fmts}) AS DATE), "
+        f"CASE WHEN regexp_full_match({v}, '[1-9][0-9]{{4}}(\\.[0-9]+)?') "
+        f"THEN {EXCEL_EPOCH} + CAST(floor(CAST({v} AS DOUBLE)) AS INTEGER) END)"
+    )
+
+
+def parse_number(v: str) -> str:
+    return f"TRY_CAST(replace({v}, ',', '') AS DOUBLE)"
+
+
+def enum_lookup(v: str, vocab: str) -> str:
+    pairs = ", ".join(f"{sql_literal(k)}: {sql_literal(c)}" for k, c in contract.vocabulary_map(vocab).items())
+    return f"(MAP {{{pairs}}})[lower({v})]"
+
+
+def industry_parts(v: str) -> tuple[str, str]:
+    """(digits-or-NULL, section-or-NULL) for a cleaned industry code; both NULL when invalid."""
+    pairs = ", ".join(f"{sql_literal(d)}: {sql_literal(s)}" for d, s in industries.DIVISION_SECTION.items())
+    digits = f"nullif(regexp_extract(upper({v}), '^([A-T])?([0-9]{{4}})$', 2), '')"
+    letter = f"nullif(regexp_extract(upper({v}), '^([A-T])?([0-9]{{4}})$', 1), '')"
+    section = f"(MAP {{{pairs}}})[left({digits}, 2)]"
+    ok = f"({digits} IS NOT NULL AND {section} IS NOT NULL AND ({letter} IS NULL OR {letter} = {section}))"
+    return f"CASE WHEN {ok} THEN {digits} END", f"CASE WHEN {ok} THEN {section} END"
+
+
+def clean_col(staged: dict[str, str], name: str) -> str:
+    col = staged.get(name)
+    return sql_clean(col) if col else "CAST(NULL AS VARCHAR)"
+
+
+def hash_expr(exprs: list[str]) -> str:
+    """A stable 64-bit content hash (MD5-based, the same in any engine) of typed values."""
+    parts = ", ".join(f"coalesce(CAST({e} AS VARCHAR), '\\0')" for e in exprs)
+    return f"CAST(md5_number(concat_ws(chr(31), {parts})) >> 64 AS UBIGINT)"

@@ -1,0 +1,40 @@
+"""Cell normalisation shared by every reader: trim, full-width ASCII folding, empty -> missing.
+
+The SQL form (:func:`sql_clean`) and the Python form (:func:`clean`) implement
+the same rule; a property test keeps them equal.
+"""
+
+from __future__ import annotations
+
+# U+FF01..U+FF5E are the full-width forms of ASCII U+0021..U+007E; U+3000 is the ideographic space.
+FULLWIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
+HALFWIDTH = "".join(chr(c) for c in range(0x21, 0x7F)) + " "
+_TABLE = str.maketrans(FULLWIDTH, HALFWIDTH)
+# characters stripped from both ends (after folding): space, tab, CR, LF, NBSP, zero-width space/BOM
+STRIP = " \t\r\n\u00a0\u200b\ufeff"
+
+
+def clean(value: object) -> str | None:
+    """Normalise one cell to a trimmed half-width string, or None when empty."""
+    if value is None:
+        return None
+    s = str(value).translate(_TABLE).strip(STRIP)
+    return s or None
+
+
+def sql_literal(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def sql_clean(expr: str) -> str:
+    """The same rule as :func:`clean`, as a DuckDB SQL expression over a VARCHAR."""
+    return (
+        f"nullif(trim(translate(CAST({expr} AS VARCHAR), {sql_literal(FULLWIDTH)}, {sql_literal(HALFWIDTH)}), "
+        f"{sql_literal(STRIP)}), '')"
+    )
+
+
+def header_key(header: str) -> str:
+    """Normalise a column header for alias matching."""
+    h = clean(header) or ""
+    return h.lower().replace("（", "(").replace("）", ")").replace(" ", "")

@@ -1,0 +1,41 @@
+"""Settings from flags, environment (``RISKGRADE_*``) and an optional ``riskgrade.toml`` in the data home."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import RiskgradeError
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RISKGRADE_", extra="ignore")
+
+    home: Path = Field(default=Path("riskgrade-data"), description="data home (store, reports, configuration)")
+    memory_limit: str | None = Field(default=None, description="DuckDB memory limit, e.g. '4GB'")
+    threads: int | None = Field(default=None, description="DuckDB threads (default: all cores)")
+    lock_timeout: float = Field(default=60.0, description="seconds to wait for another command on the same home")
+    database_url: str | None = Field(default=None, description="registry database (SQLite in the home by default)")
+
+
+def load(home: Path | None = None) -> Settings:
+    """Environment first, then ``<home>/riskgrade.toml`` fills what the environment leaves unset; a flag wins."""
+    s = Settings()
+    if home is not None:
+        s.home = home
+    cfg = s.home / "riskgrade.toml"
+    if cfg.exists():
+        try:
+            data = tomllib.loads(cfg.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise RiskgradeError(f"{cfg}: not valid TOML: {e}") from None
+        env_set = Settings.model_fields.keys() & {k for k in s.model_fields_set}
+        merged = {**data, **{k: getattr(s, k) for k in env_set}, "home": s.home}
+        try:
+            s = Settings.model_validate(merged)
+        except Exception as e:  # pydantic ValidationError
+            raise RiskgradeError(f"{cfg}: {e}".splitlines()[0]) from None
+    return s
