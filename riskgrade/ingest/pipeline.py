@@ -155,36 +155,36 @@ class Ingest:
     def run(self) -> IngestResult:
         files = discover(self.path)
         con = self.con
+        did = con.execute("SELECT coalesce(max(delivery_id), 0) + 1 FROM deliveries").fetchall()[0][0]
+        self.delivery_id = int(did)
+        result = IngestResult(self.delivery_id, str(self.path), self.load_date, {}, [], [])
+        # Phase 1, outside the store transaction: read every file into staging tables (a file that
+        # cannot be read is reported and skipped; nothing in the store changes).
+        self._file_rows: list[list] = []
+        by_table: dict[str, list[tuple[DeliveryFile, Staged]]] = defaultdict(list)
+        for stage_id, df in enumerate(files):
+            if df.format is None and df.table is None:
+                result.ignored.append({"path": df.rel, "reason": "not a table of the contract"})
+                self._file_row(df, None, "ignored", "not a table of the contract", 0)
+                continue
+            self.progress(f"reading {df.rel}")
+            try:
+                staged, table = read_file(con, df, stage_id, self.tmp)
+            except Unreadable as e:
+                self._unreadable(result, df, str(e))
+                continue
+            df.table = table
+            by_table[table].append((df, staged))
+        # Phase 2, one transaction: validate, attribute, merge and store every table.
         with self.wh.transaction():
-            did = con.execute("SELECT coalesce(max(delivery_id), 0) + 1 FROM deliveries").fetchall()[0][0]
-            self.delivery_id = int(did)
             self._reference_tables()
-            result = IngestResult(self.delivery_id, str(self.path), self.load_date,
-                                  {}, [], [])
-            by_table: dict[str, list[tuple[DeliveryFile, Staged | None]]] = defaultdict(list)
-            stage_id = 0
-            for df in files:
-                if df.format is None and df.table is None:
-                    result.ignored.append({"path": df.rel, "reason": "not a table of the contract"})
-                    self._file_row(df, None, "ignored", "not a table of the contract", 0)
-                    continue
-                if df.table is None:
-                    # the name does not say which table: read it now and sniff the headers
-                    try:
-                        staged, table = read_file(con, df, stage_id, self.tmp)
-                        stage_id += 1
-                    except Unreadable as e:
-                        self._unreadable(result, df, str(e))
-                        continue
-                    df.table = table
-                    by_table[table].append((df, staged))
-                else:
-                    by_table[df.table].append((df, None))
+            for df_row in self._file_rows:
+                con.execute("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)", df_row)
             for table in contract.LOAD_ORDER:
                 if table not in by_table:
                     continue
                 tr = result.tables.setdefault(table, TableResult())
-                stage_id = self._load_table(contract.TABLES[table], by_table[table], tr, result, stage_id)
+                self._load_table(contract.TABLES[table], by_table[table], tr)
             report = result.as_dict()
             con.execute(
                 "INSERT INTO deliveries VALUES (?, ?, ?, ?, ?, ?)",
@@ -209,10 +209,8 @@ class Ingest:
         con.execute("CREATE OR REPLACE TEMP TABLE uscc_ok (uscc VARCHAR)")
 
     def _file_row(self, df: DeliveryFile, st: Staged | None, status: str, reason: str | None, rows: int) -> None:
-        self.con.execute(
-            "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [self.delivery_id, df.table, df.rel, df.format, st.encoding if st else None, status, reason, rows],
-        )
+        self._file_rows.append(
+            [self.delivery_id, df.table, df.rel, df.format, st.encoding if st else None, status, reason, rows])
 
     def _unreadable(self, result: IngestResult, df: DeliveryFile, reason: str) -> None:
         result.unreadable.append({"path": df.rel, "reason": reason})
@@ -251,27 +249,19 @@ class Ingest:
                     [self.delivery_id, table.name, r[0], c.name, r[1], r[2 + i]],
                 )
 
-    def _load_table(self, table: contract.Table, items: list[tuple[DeliveryFile, Staged | None]],
-                    tr: TableResult, result: IngestResult, stage_id: int) -> int:
+    def _load_table(self, table: contract.Table, items: list[tuple[DeliveryFile, Staged]], tr: TableResult) -> None:
         con = self.con
         name = table.name
         cls = f"cls_{name}"
         staged_files: list[tuple[int, DeliveryFile, Staged]] = []
         first = True
         for df, st in items:
-            if st is None:
-                self.progress(f"reading {df.rel}")
-                try:
-                    st, _ = read_file(con, df, stage_id, self.tmp)
-                    stage_id += 1
-                except Unreadable as e:
-                    self._unreadable(result, df, str(e))
-                    continue
             idx = len(staged_files)
             staged_files.append((idx, df, st))
             tr.files += 1
             tr.read += st.rows + len(st.malformed)
-            self._file_row(df, st, "loaded", None, st.rows + len(st.malformed))
+            con.execute("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        [self.delivery_id, name, df.rel, df.format, st.encoding, "loaded", None, st.rows + len(st.malformed)])
             self._validate_usccs(table, st)
             self._field_counts(table, st)
             sql = _classify_sql(table, st, idx, self.load_date)
@@ -291,7 +281,7 @@ class Ingest:
                 con.execute("INSERT INTO ingest_counts VALUES (?, ?, '', 'quarantined', 'malformed_row', ?)",
                             [self.delivery_id, name, len(st.malformed)])
         if first:
-            return stage_id
+            return
         self.progress(f"validating and merging {name}")
         self._current_files = {idx: df.rel for idx, df, _ in staged_files}
         self._decide(table, cls)
@@ -301,7 +291,6 @@ class Ingest:
         for _, _, st in staged_files:
             con.execute(f"DROP TABLE IF EXISTS {st.name}")
         con.execute(f"DROP TABLE IF EXISTS {cls}; DROP TABLE IF EXISTS dec_{name}")
-        return stage_id
 
     def _decide(self, table: contract.Table, cls: str) -> None:
         """Outcome of each valid row: within-delivery duplicates, then against the held version."""

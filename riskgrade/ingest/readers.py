@@ -216,7 +216,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str, tmpdi
         rej = con.execute(
             "SELECT line, any_value(csv_line), string_agg(DISTINCT error_type, '; ') FROM rej_e GROUP BY line ORDER BY line"
         ).fetchall()
-        malformed = [(int(line), text or "", why) for line, text, why in rej]
+        malformed = [(int(line), (text or "").strip("\r\n"), why) for line, text, why in rej]
         # good row k (0-based) sits on line k + 2 + (number of malformed lines before it)
         if malformed:
             con.execute("CREATE OR REPLACE TEMP TABLE rej_lines AS SELECT j, line - 2 - (j - 1) AS g FROM "

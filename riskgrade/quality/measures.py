@@ -120,6 +120,8 @@ HISTOGRAM_BINS: tuple[tuple[str, int | None, int | None], ...] = (
 )
 
 _GROUPS = "_rg_quality_event_groups"
+# Where the store keeps superseded event versions (each row keeps the delivery_id that brought it).
+EVENT_HISTORY_TABLES = ("events_history", "event_revisions")
 _CAL = "_rg_quality_calendar"
 
 
@@ -360,16 +362,29 @@ def _files(con, delivery_id: int | None, status: str) -> list[dict]:
     ]
 
 
+def _event_tables(con) -> list[str]:
+    """``events`` and its history of superseded versions (whatever the store calls it)."""
+    held = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE NOT temporary AND table_name IN (?, ?, ?)",
+            ["events", *EVENT_HISTORY_TABLES],
+        ).fetchall()
+    }
+    return ["events"] + [t for t in EVENT_HISTORY_TABLES if t in held]
+
+
 def _timeliness(con, delivery_id: int | None, upto: int | None, days: int, share_target: float):
     """Returns (timeliness section, calendar section, {delivery_id: TIMELY})."""
     where = "" if upto is None else f"WHERE delivery_id <= {int(upto)}"
     cols = "delivery_id, source, reported_given, event_date, reported_on"
+    union = " UNION ALL ".join(f"SELECT {cols} FROM {t} {where}" for t in _event_tables(con))
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {_GROUPS} AS
             SELECT delivery_id, COALESCE(source, '') AS source,
                    COALESCE(reported_given, FALSE) AND event_date IS NOT NULL AND reported_on IS NOT NULL AS given,
                    event_date, reported_on, COUNT(*)::BIGINT AS n
-            FROM (SELECT {cols} FROM events {where} UNION ALL SELECT {cols} FROM event_revisions {where})
+            FROM ({union})
             GROUP BY ALL"""
     )
     try:

@@ -1,0 +1,48 @@
+"""Shared fixtures: small hand-made deliveries with known outcomes."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from riskgrade.codes import uscc
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+
+
+def make_usccs(n: int, kind: str = "1", region: str = "370102", start: int = 0) -> list[str]:
+    """n valid, distinct USCCs."""
+    return uscc.make([f"9{kind}{region}{i + start:09d}" for i in range(n)])
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[object]], encoding: str = "utf-8") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding=encoding, newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        for r in rows:
+            w.writerow(["" if v is None else v for v in r])
+    return path
+
+
+ENTITY_HEADER = ["uscc", "name", "entity_type", "region_code", "industry_code", "established_on", "status", "address"]
+EVENT_HEADER = ["record_id", "uscc", "event_type", "event_date", "reported_on", "source", "detail", "amount", "end_date"]
+
+
+def run_cli(*args: str, home: Path, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+    e = {**os.environ, "RISKGRADE_HOME": str(home), **(env or {})}
+    p = subprocess.run([sys.executable, "-m", "riskgrade", *args], capture_output=True, text=True, env=e)
+    if check and p.returncode != 0:
+        raise AssertionError(f"riskgrade {' '.join(args)} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
+    return p
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"

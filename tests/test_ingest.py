@@ -1,0 +1,344 @@
+"""Ingest through the contract: every bad-input case, every format, re-ingest, report, export."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from riskgrade.errors import RiskgradeError
+from riskgrade.ingest import ingest
+from riskgrade.warehouse import Warehouse
+
+from .conftest import ENTITY_HEADER, EVENT_HEADER, make_usccs, run_cli, write_csv
+
+TODAY = dt.date(2026, 11, 21)
+U = make_usccs(5)
+BAD_CHECK = U[0][:17] + ("0" if U[0][17] != "0" else "1")
+STRANGER = make_usccs(1, start=999)[0]  # valid, but never delivered as an entity
+
+
+def fullwidth(s: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in s)
+
+
+def entity_rows() -> list[list[object]]:
+    return [
+        [U[0], "济南甲餐饮有限公司", "enterprise", "370102", "H6210", "2020-01-05", "active", "历下区1号"],
+        [U[1], "乙小吃店", "个体工商户", "370103", "6291", "2021/3/1", "存续", "市中区2号"],
+        [fullwidth(U[2]), "丙农民专业合作社", "农民专业合作社", "370112", "0141", "2019年5月6日", "", " 历城区3号 "],
+        [U[3].lower(), "丁公司", "enterprise", "370111", "", "44000", "revoked", "郊区"],  # historical region, Excel date
+        [BAD_CHECK, "坏码公司", "enterprise", "370102", "", "2020-01-01", "", ""],  # bad_uscc
+        [U[4], "戊公司", "partnership", "370102", "", "2020-01-01", "", ""],  # bad_enum
+        [make_usccs(1, start=500)[0], "己公司", "enterprise", "999999", "", "2020-01-01", "", ""],  # bad_region
+        [make_usccs(1, start=501)[0], "庚公司", "enterprise", "370102", "Z9999", "2020-01-01", "", ""],  # bad_industry
+        [make_usccs(1, start=502)[0], "", "enterprise", "370102", "", "2020-01-01", "", ""],  # missing_required
+        [make_usccs(1, start=503)[0], "辛公司", "enterprise", "370102", "", "2099-01-01", "", ""],  # future_date
+        [U[0], "济南甲餐饮有限公司", "enterprise", "370102", "H6210", "2020-01-05", "active", "历下区1号"],  # merged
+    ]
+
+
+def event_rows() -> list[list[object]]:
+    return [
+        ["e1", U[0], "annual_report", "2025-04-01", "2025-04-02", "市场监管局", "2024", "1000", ""],
+        ["e2", U[0], "complaint", "2025-05-01", "", "12315", "食品", "1", ""],
+        ["e3", fullwidth(U[1]), "admin_penalty", "２０２５-06-01", "2025-06-05", "市场监管局", "fine", "5,000", ""],
+        ["e4", U[2], "admin_license", "2024-01-01", "2024-01-02", "市场监管局", "granted", "", "2030-12-31"],
+        ["e5", U[0], "teleportation", "2025-01-01", "", "市场监管局", "", "", ""],  # unknown_event_type
+        ["e6", U[0], "complaint", "2025-13-01", "", "12315", "", "", ""],  # bad_date
+        ["e7", U[0], "complaint", "2099-01-01", "", "12315", "", "", ""],  # future_date
+        ["e8", U[0], "admin_penalty", "2025-01-01", "", "市场监管局", "fine", "abc", ""],  # bad_number
+        ["e9", BAD_CHECK, "complaint", "2025-01-01", "", "12315", "", "", ""],  # bad_uscc
+        ["e10", STRANGER, "complaint", "2025-01-01", "", "12315", "", "", ""],  # unattributed
+        ["e11", U[4], "complaint", "2025-01-01", "", "12315", "", "", ""],  # entity quarantined -> unattributed
+        ["", U[0], "complaint", "2025-01-01", "", "12315", "", "", ""],  # missing_required
+        ["e1", U[0], "annual_report", "2025-04-01", "2025-04-02", "市场监管局", "2024", "1000", ""],  # merged
+        ["e2", U[0], "complaint", "2025-05-02", "", "12315", "食品", "1", ""],  # conflicting_duplicate
+        ["e1", U[0], "complaint", "2025-04-01", "", "other-dept", "", "", ""],  # same id, other source: accepted
+    ]
+
+
+@pytest.fixture
+def delivery(tmp_path: Path) -> Path:
+    d = tmp_path / "delivery"
+    write_csv(d / "entities.csv", ENTITY_HEADER, entity_rows())
+    write_csv(d / "events.csv", EVENT_HEADER, event_rows())
+    with open(d / "events.csv", "a", encoding="utf-8") as f:
+        f.write("e12,too,many,columns,here,x,y,z,w,extra\r\n")  # malformed_row
+    return d
+
+
+def counts(res, table):
+    return res.tables[table].as_dict()
+
+
+def test_every_bad_input_case_gets_its_reason(delivery: Path, home: Path) -> None:
+    res = ingest(home, delivery, today=TODAY)
+    e = counts(res, "entities")
+    assert e["read"] == 11
+    assert e["read"] == e["accepted"] + e["merged"] + e["quarantined"]
+    assert (e["accepted"], e["merged"]) == (4, 1)
+    assert e["by_reason"] == {"bad_uscc": 1, "bad_enum": 1, "bad_region": 1, "bad_industry": 1,
+                              "missing_required": 1, "future_date": 1}
+    assert e["historical_region"] == 1
+    v = counts(res, "events")
+    assert v["read"] == 16
+    assert v["read"] == v["accepted"] + v["merged"] + v["quarantined"]
+    assert (v["accepted"], v["merged"]) == (5, 1)
+    assert v["by_reason"] == {"unknown_event_type": 1, "bad_date": 1, "future_date": 1, "bad_number": 1,
+                              "bad_uscc": 1, "unattributed": 2, "missing_required": 1,
+                              "conflicting_duplicate": 1, "malformed_row": 1}
+
+
+def test_normalisation_and_typing(delivery: Path, home: Path) -> None:
+    ingest(home, delivery, today=TODAY)
+    with Warehouse(home) as wh:
+        ents = {r[0]: r for r in wh.con.execute(
+            "SELECT uscc, entity_type, status, established_on, industry_code, industry_section, address, "
+            "region_historical FROM entities").fetchall()}
+        assert set(ents) == set(U[:4])  # full-width and lower-case codes folded and upper-cased
+        assert ents[U[1]][1:3] == ("individual", "active")
+        assert ents[U[2]][1:4] == ("cooperative", "active", dt.date(2019, 5, 6))
+        assert ents[U[2]][6] == "历城区3号"  # trimmed
+        assert ents[U[0]][4:6] == ("6210", "H")
+        assert ents[U[3]][3] == dt.date(2020, 6, 18)  # Excel serial 44000
+        assert ents[U[3]][7] is True  # historical region code accepted, flagged
+        ev = {(r[0], r[1]): r for r in wh.con.execute(
+            "SELECT record_id, source, event_date, reported_on, reported_given, amount, end_date FROM events").fetchall()}
+        assert ev[("e3", "市场监管局")][2] == dt.date(2025, 6, 1)
+        assert ev[("e3", "市场监管局")][5] == 5000.0
+        assert ev[("e2", "12315")][3] == TODAY and ev[("e2", "12315")][4] is False  # reported_on defaults to load date
+        assert ev[("e4", "市场监管局")][6] == dt.date(2030, 12, 31)  # end_date may lie in the future
+        assert ("e1", "other-dept") in ev
+
+
+def test_quarantine_keeps_file_line_and_original_text(delivery: Path, home: Path) -> None:
+    ingest(home, delivery, today=TODAY)
+    with Warehouse(home) as wh:
+        rows = wh.con.execute("SELECT table_name, file, line, reason, raw FROM quarantine ORDER BY table_name, line").fetchall()
+    got = {(t, line): (reason, raw) for t, _, line, reason, raw in rows}
+    # entities.csv: header is line 1, so the 5th data row (bad check character) is line 6
+    assert got[("entities", 6)][0] == "bad_uscc"
+    assert got[("entities", 6)][1].startswith(BAD_CHECK + ",坏码公司")
+    assert got[("events", 6)][0] == "unknown_event_type"
+    assert got[("events", 17)] == ("malformed_row", "e12,too,many,columns,here,x,y,z,w,extra")
+    assert got[("events", 15)][0] == "conflicting_duplicate"
+
+
+def test_reingest_changes_nothing(delivery: Path, home: Path) -> None:
+    ingest(home, delivery, today=TODAY)
+    with Warehouse(home) as wh:
+        before = {t: wh.con.execute(f"SELECT * EXCLUDE (delivery_id, loaded_at) FROM {t} ORDER BY ALL").fetchall()
+                  for t in ("entities", "events")}
+    res = ingest(home, delivery, today=TODAY + dt.timedelta(days=3))
+    e, v = counts(res, "entities"), counts(res, "events")
+    assert e["accepted"] == 0 and e["merged"] == 5
+    assert v["accepted"] == 0 and v["merged"] == 6
+    with Warehouse(home) as wh:
+        after = {t: wh.con.execute(f"SELECT * EXCLUDE (delivery_id, loaded_at) FROM {t} ORDER BY ALL").fetchall()
+                 for t in ("entities", "events")}
+        assert wh.con.execute("SELECT count(*) FROM entities_history").fetchall()[0][0] == 0
+    assert before == after
+
+
+def test_a_later_delivery_updates_and_keeps_history(delivery: Path, home: Path, tmp_path: Path) -> None:
+    ingest(home, delivery, today=TODAY)
+    later = tmp_path / "later"
+    # status changes; address column absent -> the held address is kept
+    write_csv(later / "entities.csv", ["uscc", "name", "entity_type", "region_code", "established_on", "status", "closed_on"],
+              [[U[0], "济南甲餐饮有限公司", "enterprise", "370102", "2020-01-05", "deregistered", "2026-06-30"]])
+    res = ingest(home, later, today=TODAY)
+    assert counts(res, "entities")["accepted"] == 1 and counts(res, "entities")["revised"] == 1
+    with Warehouse(home) as wh:
+        cur = wh.con.execute("SELECT status, closed_on, address, industry_code, version FROM entities WHERE uscc = ?",
+                             [U[0]]).fetchall()
+        assert cur == [("deregistered", dt.date(2026, 6, 30), "历下区1号", "6210", 2)]
+        old = wh.con.execute("SELECT status, version, superseded_by FROM entities_history WHERE uscc = ?", [U[0]]).fetchall()
+        assert old == [("active", 1, 2)]
+
+
+def test_gb18030_with_chinese_headers(tmp_path: Path, home: Path) -> None:
+    d = tmp_path / "gbk"
+    zh = ["统一社会信用代码", "名称", "主体类型", "行政区划代码", "行业代码", "成立日期", "登记状态", "住所"]
+    write_csv(d / "entities.csv", zh, entity_rows()[:4], encoding="gb18030")
+    zh_ev = ["记录编号", "统一社会信用代码", "事件类型", "发生日期", "归集日期", "来源部门", "详情", "金额/数量", "截止日期"]
+    write_csv(d / "events.csv", zh_ev, event_rows()[:4], encoding="gb18030")
+    (d / "events.csv").read_bytes().decode("gb18030")  # really GB18030
+    with pytest.raises(UnicodeDecodeError):
+        (d / "entities.csv").read_bytes().decode("utf-8")
+    res = ingest(home, d, today=TODAY)
+    assert counts(res, "entities")["accepted"] == 4
+    assert counts(res, "events")["accepted"] == 4
+    with Warehouse(home) as wh:
+        assert wh.con.execute("SELECT name FROM entities WHERE uscc = ?", [U[1]]).fetchall() == [("乙小吃店",)]
+        assert wh.con.execute("SELECT encoding FROM files WHERE table_name = 'entities'").fetchall() == [("gb18030",)]
+
+
+def test_utf8_bom(tmp_path: Path, home: Path) -> None:
+    d = tmp_path / "bom"
+    write_csv(d / "entities.csv", ENTITY_HEADER, entity_rows()[:2], encoding="utf-8-sig")
+    res = ingest(home, d, today=TODAY)
+    assert counts(res, "entities")["accepted"] == 2
+
+
+def test_parquet_and_split_tables(tmp_path: Path, home: Path) -> None:
+    d = tmp_path / "pq"
+    d.mkdir()
+    ents = entity_rows()[:4]
+    pq.write_table(pa.table({h: [None if r[i] == "" else str(r[i]) for r in ents] for i, h in enumerate(ENTITY_HEADER)}),
+                   d / "entities.parquet")
+    (d / "events").mkdir()
+    evs = event_rows()
+    typed = pa.table({
+        "record_id": [r[0] for r in evs[:4]],
+        "uscc": [r[1] for r in evs[:4]],
+        "event_type": [r[2] for r in evs[:4]],
+        "event_date": pa.array([dt.date(2025, 4, 1), dt.date(2025, 5, 1), dt.date(2025, 6, 1), dt.date(2024, 1, 1)]),
+        "amount": pa.array([1000.0, 1.0, 5000.0, None]),
+        "source": [r[5] for r in evs[:4]],
+    })
+    pq.write_table(typed.slice(0, 2), d / "events" / "part-001.parquet")
+    pq.write_table(typed.slice(2, 2), d / "events" / "part-002.parquet")
+    res = ingest(home, d, today=TODAY)
+    assert counts(res, "entities")["accepted"] == 4
+    assert counts(res, "events") | {"by_reason": None} == counts(res, "events") | {
+        "read": 4, "accepted": 4, "merged": 0, "quarantined": 0, "files": 2, "by_reason": None}
+    with Warehouse(home) as wh:
+        assert wh.con.execute("SELECT amount FROM events WHERE record_id = 'e3'").fetchall() == [(5000.0,)]
+        assert sorted(r[0] for r in wh.con.execute("SELECT DISTINCT file FROM events").fetchall()) == [
+            "events/part-001.parquet", "events/part-002.parquet"]
+
+
+def test_xlsx_first_sheet(tmp_path: Path, home: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    d = tmp_path / "xl"
+    d.mkdir()
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(ENTITY_HEADER)
+    for r in entity_rows()[:4]:
+        ws.append(r)
+    ws.append([U[4], "戊公司", "enterprise", "370102", "", dt.datetime(2021, 2, 3), "", ""])  # a real Excel date cell
+    ws.append([BAD_CHECK, "坏码公司", "enterprise", "370102", "", "2020-01-01", "", ""])
+    wb.create_sheet("ignored").append(["not", "read"])
+    wb.save(d / "entities.xlsx")
+    res = ingest(home, d, today=TODAY)
+    e = counts(res, "entities")
+    assert (e["read"], e["accepted"], e["quarantined"]) == (6, 5, 1)
+    with Warehouse(home) as wh:
+        assert wh.con.execute("SELECT established_on FROM entities WHERE uscc = ?", [U[4]]).fetchall() == [
+            (dt.date(2021, 2, 3),)]
+        assert wh.con.execute("SELECT line FROM quarantine").fetchall() == [(7,)]
+
+
+def test_unreadable_file_is_reported_and_the_rest_loads(delivery: Path, home: Path) -> None:
+    (delivery / "events").mkdir()
+    (delivery / "events" / "part-999.csv").write_bytes(b"\x00\x01\x02garbage\x00" * 100)
+    (delivery / "domain_grades.parquet").write_bytes(b"PAR1 not really")
+    (delivery / "notes.docx").write_bytes(b"whatever")
+    res = ingest(home, delivery, today=TODAY)
+    bad = {u["path"]: u["reason"] for u in res.unreadable}
+    assert set(bad) == {"events/part-999.csv", "domain_grades.parquet"}
+    assert "binary" in bad["events/part-999.csv"]
+    assert res.ignored == [{"path": "notes.docx", "reason": "not a table of the contract"}]
+    assert counts(res, "events")["accepted"] == 5
+
+
+def test_missing_required_column_makes_the_file_unreadable(tmp_path: Path, home: Path) -> None:
+    d = tmp_path / "d"
+    write_csv(d / "entities.csv", ENTITY_HEADER, entity_rows()[:2])
+    write_csv(d / "events.csv", ["record_id", "event_type", "event_date"], [["x", "complaint", "2025-01-01"]])
+    res = ingest(home, d, today=TODAY)
+    assert res.unreadable[0]["path"] == "events.csv"
+    assert "uscc" in res.unreadable[0]["reason"]
+
+
+def test_nothing_loadable_is_an_error(tmp_path: Path, home: Path) -> None:
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "events.csv").write_bytes(b"\x00\x00")
+    with pytest.raises(RiskgradeError, match="nothing could be loaded"):
+        ingest(home, d, today=TODAY)
+    with pytest.raises(RiskgradeError, match="no such file"):
+        ingest(home, tmp_path / "missing", today=TODAY)
+
+
+def test_single_file_named_by_its_headers(tmp_path: Path, home: Path) -> None:
+    f = write_csv(tmp_path / "市场主体导出.csv", ENTITY_HEADER, entity_rows()[:2])
+    res = ingest(home, f, today=TODAY)
+    assert counts(res, "entities")["accepted"] == 2
+
+
+def test_optional_tables(tmp_path: Path, home: Path) -> None:
+    d = tmp_path / "d"
+    write_csv(d / "entities.csv", ENTITY_HEADER, entity_rows()[:2])
+    write_csv(d / "relations.csv", ["uscc", "party_id", "party_kind", "role"],
+              [[U[0], "P1", "person", "legal_rep"], [U[1], "P1", "自然人", "经营者"], [U[0], "P2", "robot", "legal_rep"],
+               [STRANGER, "P3", "person", "legal_rep"]])
+    write_csv(d / "inspectors.csv", ["inspector_id", "name", "unit_region_code", "domains"],
+              [["I1", "张三", "370102", "general;food"], ["I2", "李四", "123456", "general"]])
+    write_csv(d / "domain_grades.csv", ["uscc", "domain", "grade", "as_of"],
+              [[U[0], "food", "B", "2026-06-30"], [U[1], "food", "A", "not a date"]])
+    res = ingest(home, d, today=TODAY)
+    assert counts(res, "relations")["accepted"] == 2
+    assert counts(res, "relations")["by_reason"] == {"bad_enum": 1, "unattributed": 1}
+    assert counts(res, "inspectors")["by_reason"] == {"bad_region": 1}
+    assert counts(res, "domain_grades")["by_reason"] == {"bad_date": 1}
+
+
+def test_cli_report_json_and_quarantine_export(delivery: Path, home: Path, tmp_path: Path) -> None:
+    rep = tmp_path / "r.json"
+    p = run_cli("ingest", str(delivery), "--report", str(rep), home=home)
+    assert "quarantined" in p.stdout and "entities" in p.stdout
+    data = json.loads(rep.read_text(encoding="utf-8"))
+    for t in ("entities", "events"):
+        c = data["tables"][t]
+        assert c["read"] == c["accepted"] + c["merged"] + c["quarantined"]
+        assert sum(c["by_reason"].values()) == c["quarantined"]
+    assert data["tables"]["events"]["by_reason"]["unattributed"] == 2
+    assert data["unreadable_files"] == []
+    out = tmp_path / "q.csv"
+    run_cli("quarantine", "export", "--out", str(out), home=home)
+    with open(out, encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == data["tables"]["entities"]["quarantined"] + data["tables"]["events"]["quarantined"]
+    assert {"table", "file", "line", "reason", "raw"} <= set(rows[0])
+    # --home on the command works as well as the environment variable
+    p = run_cli("status", "--home", str(home), home=tmp_path / "elsewhere")
+    assert "events" in p.stdout
+
+
+def test_cli_errors_are_one_line_and_non_zero(tmp_path: Path, home: Path) -> None:
+    p = run_cli("ingest", str(tmp_path / "nope"), home=home, check=False)
+    assert p.returncode != 0
+    assert "error:" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_a_second_writer_waits_then_refuses(delivery: Path, home: Path) -> None:
+    ingest(home, delivery, today=TODAY)
+    with Warehouse(home, write=True):
+        with pytest.raises(RiskgradeError, match="another riskgrade command"):
+            ingest(home, delivery, today=TODAY, lock_timeout=0.3)
+        with pytest.raises(RiskgradeError, match="another riskgrade command"):
+            with Warehouse(home, lock_timeout=0.3):
+                pass
+    with Warehouse(home) as a, Warehouse(home) as b:  # readers share
+        assert a.con.execute("SELECT count(*) FROM entities").fetchall() == b.con.execute(
+            "SELECT count(*) FROM entities").fetchall()
+
+
+def test_store_is_clustered_by_entity(delivery: Path, home: Path) -> None:
+    ingest(home, delivery, today=TODAY)
+    with Warehouse(home) as wh:
+        rows = wh.con.execute("SELECT bucket, uscc FROM events").fetchall()
+        assert rows == sorted(rows)
+        b = wh.con.execute(f"SELECT bucket FROM events WHERE uscc = '{U[0]}' LIMIT 1").fetchall()[0][0]
+    import hashlib
+
+    assert b == int(hashlib.md5(U[0].encode()).hexdigest()[:3], 16)
