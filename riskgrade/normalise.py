@@ -10,8 +10,8 @@ from __future__ import annotations
 FULLWIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
 HALFWIDTH = "".join(chr(c) for c in range(0x21, 0x7F)) + " "
 _TABLE = str.maketrans(FULLWIDTH, HALFWIDTH)
-# characters stripped from both ends (after folding): space, tab, CR, LF, NBSP, zero-width space/BOM
-STRIP = " \t\r\n\u00a0\u200b\ufeff"
+# characters stripped from both ends (after folding): all Unicode whitespace, zero-width space, BOM
+STRIP = "".join(chr(c) for c in range(0x3000) if chr(c).isspace()) + "\u200b\ufeff"
 
 
 def clean(value: object) -> str | None:

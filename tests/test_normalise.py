@@ -1,0 +1,65 @@
+"""Property tests: cell normalisation and USCC handling."""
+
+from __future__ import annotations
+
+import duckdb
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from stdnum.cn import uscc as stdnum_uscc
+
+from riskgrade.codes import uscc
+from riskgrade.normalise import FULLWIDTH, clean, sql_clean
+
+CON = duckdb.connect()
+ALPHA = uscc.ALPHABET
+texts = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)
+
+
+@given(texts)
+def test_python_and_sql_normalisation_agree(s: str) -> None:
+    assert CON.execute("SELECT " + sql_clean("$1"), [s]).fetchall()[0][0] == clean(s)
+
+
+@given(texts)
+def test_normalisation_is_idempotent_and_folds_fullwidth(s: str) -> None:
+    c = clean(s)
+    assert clean(c) == c
+    if c is not None:
+        assert not any(ch in FULLWIDTH for ch in c)
+        assert c == c.strip()
+
+
+@given(st.text(alphabet="0123456789", min_size=8, max_size=8), st.text(alphabet=ALPHA, min_size=9, max_size=9))
+def test_generated_codes_are_valid_for_stdnum(head: str, org: str) -> None:
+    code = uscc.make([head + org])[0]
+    assert stdnum_uscc.is_valid(code)
+    assert uscc.valid_mask([code])[0]
+
+
+code_like = st.one_of(
+    st.text(alphabet=ALPHA + "IOZSVabc-", min_size=16, max_size=19),
+    st.builds(lambda h, o: uscc.make([h + o])[0], st.text(alphabet="0123456789", min_size=8, max_size=8),
+              st.text(alphabet=ALPHA, min_size=9, max_size=9)),
+)
+
+
+@given(st.lists(code_like, max_size=20))
+@settings(max_examples=300)
+def test_vectorised_check_equals_stdnum(codes: list[str]) -> None:
+    got = uscc.valid_mask(codes).tolist()
+    assert got == [uscc.is_valid(c) for c in codes]
+
+
+@given(st.builds(lambda h, o: uscc.make([h + o])[0], st.text(alphabet="0123456789", min_size=8, max_size=8),
+                 st.text(alphabet=ALPHA, min_size=9, max_size=9)),
+       st.integers(min_value=0, max_value=17), st.sampled_from(list(ALPHA)))
+def test_any_single_substitution_is_detected(code: str, pos: int, ch: str) -> None:
+    mutated = code[:pos] + ch + code[pos + 1:]
+    assert uscc.valid_mask([mutated])[0] == (mutated == code or uscc.is_valid(mutated))
+
+
+@given(st.builds(lambda h, o: uscc.make([h + o])[0], st.text(alphabet="0123456789", min_size=8, max_size=8),
+                 st.text(alphabet=ALPHA, min_size=9, max_size=9)))
+def test_fullwidth_and_case_fold_to_the_same_code(code: str) -> None:
+    wide = "".join(chr(ord(c) + 0xFEE0) for c in code)
+    assert clean("\u3000" + wide.lower() + " ").upper() == code
