@@ -172,11 +172,35 @@ def quality(
         _print_quality(m)
 
 
-def _print_quality(m: dict) -> None:
-    from .quality import summary_lines
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.1%}"
 
-    for line in summary_lines(m):
-        out.print(line, highlight=False)
+
+def _print_quality(m: dict) -> None:
+    s = m["summary"]
+    tab = Table(title="data quality 数据质量")
+    tab.add_column("measure")
+    tab.add_column("value", justify="right")
+    tab.add_column("target", justify="right")
+    mark = {True: "[green]met[/green]", False: "[red]not met[/red]", None: ""}
+    tab.add_row("rows read", f"{s['rows_read']:,}", "")
+    tab.add_row("validity (accepted + merged)", _pct(s["validity_rate"]), "")
+    tab.add_row("duplicates (merged)", _pct(s["duplicate_rate"]), "")
+    tab.add_row("completeness of fields", _pct(s["completeness_rate"]), "")
+    tab.add_row("attribution rate 记名率", _pct(s["attribution_rate"]),
+                f">= {s['attribution_target']:.0%} {mark[s['attribution_meets_target']]}")
+    tab.add_row(f"reported within {s['timeliness_target_workdays']} working days", _pct(s["timeliness_within_share"]),
+                mark[s["timeliness_meets_target"]])
+    tab.add_row("unreadable files", str(s["unreadable_files"]), "")
+    out.print(tab)
+    reasons: dict[str, int] = {}
+    for t in m["tables"].values():
+        for r, v in (t.get("by_reason") or t.get("reasons") or {}).items():
+            n = v["rows"] if isinstance(v, dict) else v
+            reasons[r] = reasons.get(r, 0) + int(n)
+    if reasons:
+        out.print("quarantine reasons: " + ", ".join(f"{k} {v:,}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1])),
+                  highlight=False)
 
 
 # --------------------------------------------------------------------------- simulate
