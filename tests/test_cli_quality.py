@@ -1,0 +1,31 @@
+"""`riskgrade quality` end to end on a known delivery."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .conftest import run_cli
+from .test_ingest import delivery  # noqa: F401  (fixture)
+
+
+def test_quality_json_html_and_summary(delivery: Path, home: Path, tmp_path: Path) -> None:  # noqa: F811
+    run_cli("ingest", str(delivery), home=home)
+    p = run_cli("quality", "--json", home=home)
+    m = json.loads(p.stdout)
+    s = m["summary"]
+    # entities: 11 read, 5 valid (4 accepted + 1 merged); events: 16 read, 6 valid (5 + 1)
+    assert s["rows_read"] == 27
+    assert s["accepted"] == 9 and s["merged"] == 2 and s["quarantined"] == 16
+    assert abs(s["validity_rate"] - 11 / 27) < 1e-6
+    # attribution 记名率 over events: 6 attributed of 16 read; below the 80% target
+    assert abs(m["attribution"]["rate"] - 6 / 16) < 1e-6
+    assert m["attribution"]["unattributed"] == 2
+    assert m["attribution"]["meets_target"] is False
+    html = tmp_path / "q.html"
+    run_cli("quality", "--out", str(html), home=home)
+    text = html.read_text(encoding="utf-8")
+    assert "数据质量监测评估报告" in text and "记名率" in text
+    assert "src=\"http" not in text and "echarts" in text  # offline: ECharts inlined, no CDN
+    p = run_cli("quality", home=home)
+    assert "记名率" in p.stdout and "not met" in p.stdout
