@@ -209,6 +209,22 @@ LABELS: dict[str, dict[str, str]] = {
     },
 }
 
+# Short names of the quarantine reasons for chart axes (the tables show the full explanation).
+REASON_SHORT_ZH = {
+    "malformed_row": "行格式错误",
+    "missing_required": "必填字段为空",
+    "bad_uscc": "信用代码错误",
+    "bad_enum": "代码值无效",
+    "unknown_event_type": "未知事件类型",
+    "bad_region": "区划代码无效",
+    "bad_industry": "行业代码无效",
+    "bad_date": "日期无法识别",
+    "future_date": "未来日期",
+    "bad_number": "数值无法识别",
+    "conflicting_duplicate": "同键内容冲突",
+    "unattributed": "未记名",
+}
+
 TABLE_NAMES_EN = {
     "entities": "Entities",
     "events": "Events",
@@ -304,7 +320,7 @@ def _chart_data(m: dict, lang: str) -> dict:
             "attribution_target": m.get("targets", {}).get("attribution_rate", 0.8),
         },
         "reasons": {
-            "names": [(reason_zh(c) if lang == "zh" else reason_en(c)).split("：")[0] + f" ({c})" for c, _ in ordered],
+            "names": [f"{REASON_SHORT_ZH.get(c, c)} ({c})" if lang == "zh" else c for c, _ in ordered],
             "rows": [n for _, n in ordered],
         },
         "histogram": {
