@@ -26,12 +26,23 @@ def sql_literal(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
 
+def _re_class(chars: str) -> str:
+    return "[" + "".join(f"\\x{{{ord(c):x}}}" for c in chars) + "]"
+
+
 def sql_clean(expr: str) -> str:
-    """The same rule as :func:`clean`, as a DuckDB SQL expression over a VARCHAR."""
-    return (
-        f"nullif(trim(translate(CAST({expr} AS VARCHAR), {sql_literal(FULLWIDTH)}, {sql_literal(HALFWIDTH)}), "
-        f"{sql_literal(STRIP)}), '')"
-    )
+    """The same rule as :func:`clean`, as a DuckDB SQL expression over a VARCHAR.
+
+    Folding and trimming are costly per character, so each is applied only to
+    the cells that need it (a regular-expression test is ~30x cheaper).
+    """
+    x = f"CAST({expr} AS VARCHAR)"
+    wide = _re_class(FULLWIDTH)
+    folded = (f"CASE WHEN regexp_matches({x}, '{wide}') "
+              f"THEN translate({x}, {sql_literal(FULLWIDTH)}, {sql_literal(HALFWIDTH)}) ELSE {x} END")
+    edge = _re_class(STRIP)
+    return (f"nullif(CASE WHEN regexp_matches({folded}, '^{edge}|{edge}$') "
+            f"THEN trim({folded}, {sql_literal(STRIP)}) ELSE {folded} END, '')")
 
 
 def header_key(header: str) -> str:

@@ -164,6 +164,7 @@ class Warehouse:
             if self.threads:
                 self.con.execute(f"SET threads = {int(self.threads)}")
             self.con.execute("SET preserve_insertion_order = true")
+            self.con.execute("SET enable_progress_bar = false")
         except duckdb.IOException as e:
             self._lock.__exit__()
             raise RiskgradeError(f"cannot open the store {self.path}: {e}") from None

@@ -24,7 +24,7 @@ from ..codes import regions, uscc as uscc_codes
 from ..errors import RiskgradeError
 from ..warehouse import BUCKET_SQL, Warehouse
 from . import sqlexpr as X
-from .readers import DeliveryFile, Staged, Unreadable, discover, read_file
+from .readers import DeliveryFile, Staged, Unreadable, discover, read_file, release
 
 Progress = Callable[[str], None]
 DEFAULTS = {"status": "active"}  # value of an empty optional cell, per the contract
@@ -94,50 +94,73 @@ def _typed(table: contract.Table, staged: dict[str, str]) -> dict[str, tuple[str
     return out
 
 
-def _classify_sql(table: contract.Table, st: Staged, file_idx: int, load_date: dt.date) -> str:
-    """SELECT producing one row per staged row: typed values, source key and the first failing reason."""
-    typed = _typed(table, st.columns)
+def _checks(table: contract.Table, load_date: dt.date) -> tuple[list, list]:
+    """(checks before the USCC check, checks after it): lists of (reason, condition over t_* columns)."""
     ld = f"DATE '{load_date.isoformat()}'"
-    select = [f"{file_idx} AS _file_idx", "_line"]
-    checks: list[tuple[str, str]] = []
-    req = [c for c in table.columns if c.required]
-    checks.append(("missing_required", " OR ".join(f"t_{c.name}_txt IS NULL" for c in req)))
-    for c in table.columns:
-        if c.kind == contract.USCC:
-            checks.append(("bad_uscc", f"(t_{c.name} IS NOT NULL AND NOT (t_{c.name} IN (SELECT uscc FROM uscc_ok) "
-                                       f"OR t_{c.name} IN (SELECT uscc FROM entities)))"))
+    pre = [("missing_required", " OR ".join(f"t_{c.name}_txt IS NULL" for c in table.columns if c.required))]
+    post: list[tuple[str, str]] = []
     for c in table.columns:
         if c.kind == contract.ENUM:
             reason = "unknown_event_type" if c.name == "event_type" else "bad_enum"
-            checks.append((reason, f"(t_{c.name}_txt IS NOT NULL AND t_{c.name} IS NULL)"))
+            post.append((reason, f"(t_{c.name}_txt IS NOT NULL AND t_{c.name} IS NULL)"))
     for c in table.columns:
         if c.kind == contract.REGION:
-            checks.append(("bad_region", f"(t_{c.name} IS NOT NULL AND t_{c.name} NOT IN (SELECT code FROM ref_regions))"))
+            post.append(("bad_region", f"(t_{c.name} IS NOT NULL AND rr.code IS NULL)"))
     for c in table.columns:
         if c.kind == contract.INDUSTRY:
-            checks.append(("bad_industry", f"(t_{c.name}_txt IS NOT NULL AND t_{c.name} IS NULL)"))
+            post.append(("bad_industry", f"(t_{c.name}_txt IS NOT NULL AND t_{c.name} IS NULL)"))
     dates = [c for c in table.columns if c.kind in (contract.DATE, contract.DATE_PAST)]
     if dates:
-        checks.append(("bad_date", " OR ".join(f"(t_{c.name}_txt IS NOT NULL AND t_{c.name} IS NULL)" for c in dates)))
+        post.append(("bad_date", " OR ".join(f"(t_{c.name}_txt IS NOT NULL AND t_{c.name} IS NULL)" for c in dates)))
         past = [c for c in dates if c.kind == contract.DATE_PAST]
         if past:
-            checks.append(("future_date", " OR ".join(f"coalesce(t_{c.name} > {ld}, false)" for c in past)))
+            post.append(("future_date", " OR ".join(f"coalesce(t_{c.name} > {ld}, false)" for c in past)))
     nums = [c for c in table.columns if c.kind == contract.NUMBER]
     if nums:
-        checks.append(("bad_number", " OR ".join(f"(t_{c.name}_txt IS NOT NULL AND t_{c.name} IS NULL)" for c in nums)))
-    if table.attributed:
-        checks.append(("unattributed", "t_uscc NOT IN (SELECT uscc FROM entities)"))
-    case = "CASE " + " ".join(f"WHEN {cond} THEN '{r}'" for r, cond in checks) + " END"
+        post.append(("bad_number", " OR ".join(f"(t_{c.name}_txt IS NOT NULL AND t_{c.name} IS NULL)" for c in nums)))
+    return pre, post
+
+
+def _case(checks: list[tuple[str, str]]) -> str:
+    if not checks:
+        return "CAST(NULL AS VARCHAR)"
+    return "CASE " + " ".join(f"WHEN {cond} THEN '{r}'" for r, cond in checks) + " END"
+
+
+def _classify_sql(table: contract.Table, st: Staged, file_idx: int, load_date: dt.date) -> str:
+    """First step, one pass over a file: typed values, reasons that do not depend on the USCC check
+    (``_pre`` before it in precedence, ``_post`` after it), which fields are present (``_present`` bits)."""
+    typed = _typed(table, st.columns)
+    pre, post = _checks(table, load_date)
     inner = ", ".join(f"{e} AS t_{n}, {txt} AS t_{n}_txt" for n, (e, txt) in typed.items())
     extra = ""
     if "industry_code" in typed:
         extra = f", {X.industry_parts(X.clean_col(st.columns, 'industry_code'))[1]} AS t_industry_section"
-    cols = ", ".join(f"t_{c.name} AS {c.name}" for c in table.columns)
-    src = "coalesce(t_source, '')" if "source" in table.names else "''"
-    select += [cols, f"{src} AS _source", f"{case} AS _reason"]
+    select = [f"{file_idx} AS _file_idx", "_line"]
+    select += [f"t_{c.name} AS {c.name}" for c in table.columns]
+    select.append("coalesce(t_source, '') AS _source" if "source" in table.names else "'' AS _source")
+    select += [f"{_case(pre)} AS _pre", f"{_case(post)} AS _post"]
+    bits = " + ".join(f"(CASE WHEN t_{c.name}_txt IS NOT NULL THEN {1 << i} ELSE 0 END)" for i, c in enumerate(table.columns))
+    select.append(f"CAST({bits} AS BIGINT) AS _present")
     if "industry_code" in typed:
         select.append("t_industry_section AS industry_section")
-    return f"SELECT {', '.join(select)} FROM (SELECT _line, {inner}{extra} FROM {st.name})"
+    joins = ""
+    region = next((c.name for c in table.columns if c.kind == contract.REGION), None)
+    if region:
+        joins += f" LEFT JOIN ref_regions rr ON rr.code = t.t_{region}"
+        select.append("coalesce(NOT rr.current, false) AS _region_historical")
+    return f"SELECT {', '.join(select)} FROM (SELECT _line, {inner}{extra} FROM {st.name}) t{joins}"
+
+
+def _reason_sql(table: contract.Table) -> str:
+    """Second step: the first failing reason, in contract order, once USCCs are checked."""
+    parts = ["c._pre"]
+    if "uscc" in table.names:
+        parts.append("CASE WHEN c.uscc IS NOT NULL AND NOT coalesce(us.valid, false) THEN 'bad_uscc' END")
+    parts.append("c._post")
+    if table.attributed:
+        parts.append("CASE WHEN NOT coalesce(us.held, false) THEN 'unattributed' END")
+    return "coalesce(" + ", ".join(parts) + ")"
 
 
 # --------------------------------------------------------------------------- the run
@@ -206,7 +229,6 @@ class Ingest:
         con.register("ref_regions_arrow", arrow)
         con.execute("CREATE OR REPLACE TEMP TABLE ref_regions AS SELECT * FROM ref_regions_arrow")
         con.unregister("ref_regions_arrow")
-        con.execute("CREATE OR REPLACE TEMP TABLE uscc_ok (uscc VARCHAR)")
 
     def _file_row(self, df: DeliveryFile, st: Staged | None, status: str, reason: str | None, rows: int) -> None:
         self._file_rows.append(
@@ -217,59 +239,57 @@ class Ingest:
         self._file_row(df, None, "unreadable", reason, 0)
         self.progress(f"[unreadable] {df.rel}: {reason}")
 
-    def _validate_usccs(self, table: contract.Table, st: Staged) -> None:
-        """Check each distinct USCC once (vectorised GB 32100 check, equal to python-stdnum's)."""
-        col = st.columns.get("uscc")
-        if not col:
-            return
-        expr = f"upper({X.clean_col(st.columns, 'uscc')})"
-        todo = self.con.execute(
-            f"SELECT DISTINCT {expr} AS u FROM {st.name} WHERE u IS NOT NULL "
-            f"AND u NOT IN (SELECT uscc FROM entities) AND u NOT IN (SELECT uscc FROM uscc_ok)"
-        ).fetchnumpy()["u"].tolist()
-        if not todo:
-            return
-        ok = uscc_codes.valid_mask(todo)
-        good = [u for u, k in zip(todo, ok) if k]
-        if good:
-            self.con.register("uscc_new", pa.table({"uscc": pa.array(good, pa.string())}))
-            self.con.execute("INSERT INTO uscc_ok SELECT uscc FROM uscc_new")
-            self.con.unregister("uscc_new")
+    def _validate_usccs(self, cls0: str) -> None:
+        """Check each distinct USCC once (vectorised GB 32100 check, equal to python-stdnum's).
 
-    def _field_counts(self, table: contract.Table, st: Staged) -> None:
-        src = X.clean_col(st.columns, "source") if "source" in table.names else "NULL"
-        parts = ", ".join(f"count({X.clean_col(st.columns, c.name)}) AS f_{c.name}" for c in table.columns)
-        rows = self.con.execute(
-            f"SELECT coalesce({src}, '') AS s, count(*) AS n, {parts} FROM {st.name} GROUP BY s"
-        ).fetchall()
-        for r in rows:
-            for i, c in enumerate(table.columns):
-                self.con.execute(
-                    "INSERT INTO field_counts VALUES (?, ?, ?, ?, ?, ?)",
-                    [self.delivery_id, table.name, r[0], c.name, r[1], r[2 + i]],
-                )
+        Builds ``uscc_status(u, held, valid)`` for every distinct code of the table being loaded:
+        ``held`` when it names an entity in the store, ``valid`` when held or when it passes the check.
+        """
+        con = self.con
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE uscc_held AS
+            SELECT d.u, e.uscc IS NOT NULL AS held
+            FROM (SELECT DISTINCT uscc AS u FROM {cls0} WHERE uscc IS NOT NULL) d
+            LEFT JOIN entities e ON e.uscc = d.u
+        """)
+        todo = con.execute("SELECT u FROM uscc_held WHERE NOT held").fetchnumpy()["u"].tolist()
+        ok = uscc_codes.valid_mask(todo) if todo else []
+        good = [u for u, k in zip(todo, ok) if k]
+        con.register("uscc_new", pa.table({"u": pa.array(good, pa.string())}))
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE uscc_status AS
+            SELECT h.u, h.held, h.held OR n.u IS NOT NULL AS valid
+            FROM uscc_held h LEFT JOIN uscc_new n ON n.u = h.u
+        """)
+        con.unregister("uscc_new")
+        con.execute("DROP TABLE uscc_held")
+
+    def _field_counts(self, table: contract.Table, cls0: str) -> None:
+        """Rows and non-empty cells per field and source, from the presence bits of the first step."""
+        parts = ", ".join(f"sum((_present >> {i}) & 1) AS f{i}" for i in range(len(table.columns)))
+        rows = self.con.execute(f"SELECT _source, count(*), {parts} FROM {cls0} GROUP BY _source").fetchall()
+        values = [[self.delivery_id, table.name, r[0], c.name, r[1], int(r[2 + i])]
+                  for r in rows for i, c in enumerate(table.columns)]
+        if values:
+            self.con.executemany("INSERT INTO field_counts VALUES (?, ?, ?, ?, ?, ?)", values)
 
     def _load_table(self, table: contract.Table, items: list[tuple[DeliveryFile, Staged]], tr: TableResult) -> None:
         con = self.con
         name = table.name
         cls = f"cls_{name}"
         staged_files: list[tuple[int, DeliveryFile, Staged]] = []
-        first = True
         for df, st in items:
-            idx = len(staged_files)
-            staged_files.append((idx, df, st))
+            staged_files.append((len(staged_files), df, st))
+        if not staged_files:
+            return
+        self.progress(f"validating and merging {name}")
+        parts = []
+        for idx, df, st in staged_files:
             tr.files += 1
             tr.read += st.rows + len(st.malformed)
             con.execute("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         [self.delivery_id, name, df.rel, df.format, st.encoding, "loaded", None, st.rows + len(st.malformed)])
-            self._validate_usccs(table, st)
-            self._field_counts(table, st)
-            sql = _classify_sql(table, st, idx, self.load_date)
-            if first:
-                con.execute(f"CREATE OR REPLACE TEMP TABLE {cls} AS {sql}")
-                first = False
-            else:
-                con.execute(f"INSERT INTO {cls} {sql}")
+            parts.append(_classify_sql(table, st, idx, self.load_date))
             for line, text, why in st.malformed:
                 con.execute(
                     "INSERT INTO quarantine VALUES (?, ?, ?, ?, 'malformed_row', ?, '', NULL, ?)",
@@ -280,53 +300,50 @@ class Ingest:
                 tr.by_reason["malformed_row"] += len(st.malformed)
                 con.execute("INSERT INTO ingest_counts VALUES (?, ?, '', 'quarantined', 'malformed_row', ?)",
                             [self.delivery_id, name, len(st.malformed)])
-        if first:
-            return
-        self.progress(f"validating and merging {name}")
+        # temporary tables are only ever created whole (CREATE ... AS), never appended to
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {cls}0 AS " + " UNION ALL ".join(f"({q})" for q in parts))
+        self._field_counts(table, f"{cls}0")
+        join = ""
+        if "uscc" in table.names:
+            self._validate_usccs(f"{cls}0")
+            join = " LEFT JOIN uscc_status us ON us.u = c.uscc"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {cls} AS SELECT c.* EXCLUDE (_pre, _post, _present), "
+                    f"{_reason_sql(table)} AS _reason FROM {cls}0 c{join}")
+        con.execute(f"DROP TABLE {cls}0")
         self._current_files = {idx: df.rel for idx, df, _ in staged_files}
         self._decide(table, cls)
         self._write(table, cls)
         self._count(table, cls, tr)
         self._quarantine(table, cls, staged_files)
         for _, _, st in staged_files:
-            con.execute(f"DROP TABLE IF EXISTS {st.name}")
+            release(con, st)
         con.execute(f"DROP TABLE IF EXISTS {cls}; DROP TABLE IF EXISTS dec_{name}")
 
     def _decide(self, table: contract.Table, cls: str) -> None:
-        """Outcome of each valid row: within-delivery duplicates, then against the held version."""
+        """Rows whose key repeats within this delivery: each later occurrence is compared with the first
+        (same content: merged; different: conflicting_duplicate).  Builds ``dup_<table>``."""
         con = self.con
         name = table.name
-        key = [f"coalesce(c.{k}, '')" if k == "source" else f"c.{k}" for k in table.key]
-        keyc = ", ".join(key)
+        keyc = ", ".join(f"coalesce(c.{k}, '')" if k == "source" else f"c.{k}" for k in table.key)
         own = X.hash_expr([f"coalesce(c.{n}, '{DEFAULTS[n]}')" if n in DEFAULTS else f"c.{n}" for n in table.names])
         con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE occ_{name} AS
-            SELECT c._file_idx, c._line,
-                   row_number() OVER (PARTITION BY {keyc} ORDER BY c._file_idx, c._line) AS _occ,
-                   count(*) OVER (PARTITION BY {keyc}) AS _n
-            FROM {cls} c WHERE c._reason IS NULL
+            CREATE OR REPLACE TEMP TABLE dupkey_{name} AS
+            SELECT concat_ws(chr(31), {keyc}) AS _k FROM {cls} c WHERE c._reason IS NULL
+            GROUP BY _k HAVING count(*) > 1
         """)
-        # rows whose key repeats in this delivery: compare each with the first occurrence
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE dup_{name} AS
             WITH h AS (
-                SELECT o._file_idx, o._line, o._occ, {keyc} AS _k, {own} AS _h
-                FROM {cls} c JOIN occ_{name} o USING (_file_idx, _line) WHERE o._n > 1
+                SELECT c._file_idx, c._line, concat_ws(chr(31), {keyc}) AS _k, {own} AS _h,
+                       row_number() OVER (PARTITION BY concat_ws(chr(31), {keyc}) ORDER BY c._file_idx, c._line) AS _occ
+                FROM {cls} c SEMI JOIN dupkey_{name} d ON d._k = concat_ws(chr(31), {keyc})
+                WHERE c._reason IS NULL
             )
             SELECT h._file_idx, h._line,
                    CASE WHEN h._h = f._h THEN 'merged' ELSE 'conflicting_duplicate' END AS _outcome
             FROM h JOIN h f ON f._k = h._k AND f._occ = 1 WHERE h._occ > 1
         """)
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE dec_{name} AS
-            SELECT _file_idx, _line, 'quarantined' AS outcome, _reason AS reason FROM {cls} WHERE _reason IS NOT NULL
-            UNION ALL
-            SELECT _file_idx, _line,
-                   CASE WHEN _outcome = 'merged' THEN 'merged' ELSE 'quarantined' END,
-                   CASE WHEN _outcome = 'merged' THEN NULL ELSE _outcome END
-            FROM dup_{name}
-        """)
-        con.execute(f"DROP TABLE dup_{name}")
+        con.execute(f"DROP TABLE dupkey_{name}")
 
     def _effective(self, table: contract.Table) -> dict[str, str]:
         """Stored value of each column: the delivered one, else the held one, else the default."""
@@ -340,10 +357,8 @@ class Ingest:
             out[n] = e
         if "industry_code" in table.names:
             out["industry_section"] = "coalesce(c.industry_section, h.industry_section)"
-        if "region_code" in table.names:
-            out["region_historical"] = f"({out['region_code']} NOT IN (SELECT code FROM ref_regions WHERE current))"
-        if "unit_region_code" in table.names:
-            out["region_historical"] = f"({out['unit_region_code']} NOT IN (SELECT code FROM ref_regions WHERE current))"
+        if "region_code" in table.names or "unit_region_code" in table.names:
+            out["region_historical"] = "c._region_historical"  # the region is required, so always delivered
         if name_has_uscc(table) and table.name in ("entities", "events"):
             out["bucket"] = BUCKET_SQL.format(col="c.uscc")
         if "reported_on" in table.names:
@@ -358,6 +373,12 @@ class Ingest:
             f"coalesce(h.{k}, '') = coalesce(c.{k}, '')" if k == "source" else f"h.{k} = c.{k}" for k in table.key
         )
         chash = X.hash_expr([eff[n] for n in table.names])
+        held_rows = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {name} LIMIT 1)").fetchall()[0][0]
+        if held_rows:
+            held_join = f"LEFT JOIN {name} h ON {join}"
+        else:  # first load of this table: nothing held, no join
+            held_join = "CROSS JOIN (SELECT " + ", ".join(
+                f"CAST(NULL AS {t}) AS {c}" for c, t, *_ in con.execute(f"DESCRIBE {name}").fetchall()) + ") h"
         stored_cols = [r[0] for r in con.execute(f"DESCRIBE {name}").fetchall()]
         # first occurrences of valid keys, with the held version when there is one
         con.execute(f"""
@@ -366,18 +387,25 @@ class Ingest:
                    {chash} AS content_hash, h.content_hash AS _held_hash, h.version AS _held_version,
                    (h.content_hash IS NOT NULL) AS _held
             FROM {cls} c
-            JOIN occ_{name} o USING (_file_idx, _line)
-            LEFT JOIN {name} h ON {join}
-            WHERE o._occ = 1
+            ANTI JOIN dup_{name} o USING (_file_idx, _line)
+            {held_join}
+            WHERE c._reason IS NULL
         """)
-        con.execute(f"DROP TABLE occ_{name}")
         con.execute(f"""
-            INSERT INTO dec_{name}
+            CREATE OR REPLACE TEMP TABLE dec_{name} AS
+            SELECT _file_idx, _line, 'quarantined' AS outcome, _reason AS reason FROM {cls} WHERE _reason IS NOT NULL
+            UNION ALL
+            SELECT _file_idx, _line,
+                   CASE WHEN _outcome = 'merged' THEN 'merged' ELSE 'quarantined' END,
+                   CASE WHEN _outcome = 'merged' THEN NULL ELSE _outcome END
+            FROM dup_{name}
+            UNION ALL
             SELECT _file_idx, _line,
                    CASE WHEN _held AND content_hash = _held_hash THEN 'merged' ELSE 'accepted' END,
                    CASE WHEN _held AND content_hash <> _held_hash THEN 'revision' END
             FROM new_{name}
         """)
+        con.execute(f"DROP TABLE dup_{name}")
         keycols = ", ".join(f"n.{k}" for k in table.key)
         changed = f"(SELECT {keycols} FROM new_{name} n WHERE n._held AND n.content_hash <> n._held_hash)"
         match = " AND ".join(
@@ -445,10 +473,9 @@ class Ingest:
         if total != decided:  # an invariant, not a user error
             raise RiskgradeError(f"internal error: {total} rows of {name} but {decided} outcomes")
         if "region_code" in table.names or "unit_region_code" in table.names:
-            col = "region_code" if "region_code" in table.names else "unit_region_code"
             tr.historical_region += con.execute(
                 f"SELECT count(*) FROM {cls} c JOIN dec_{name} d USING (_file_idx, _line) "
-                f"WHERE d.outcome <> 'quarantined' AND c.{col} IN (SELECT code FROM ref_regions WHERE NOT current)"
+                f"WHERE d.outcome <> 'quarantined' AND c._region_historical"
             ).fetchall()[0][0]
 
     def _quarantine(self, table: contract.Table, cls: str, staged_files: list[tuple[int, DeliveryFile, Staged]]) -> None:

@@ -147,16 +147,6 @@ def detect_encoding(path: Path) -> str:
     return "gb18030"
 
 
-def transcode(path: Path, encoding: str, tmpdir: Path) -> Path:
-    """Write a UTF-8 copy of a GB18030 / UTF-16 file for DuckDB's CSV reader."""
-    tmpdir.mkdir(parents=True, exist_ok=True)
-    out = tmpdir / f"transcoded-{os.getpid()}-{abs(hash(str(path)))}.csv"
-    with open(path, encoding=encoding, newline="") as src, open(out, "w", encoding="utf-8", newline="") as dst:
-        while chunk := src.read(CHUNK):
-            dst.write(chunk)
-    return out
-
-
 # --------------------------------------------------------------------------- readers
 def _q(ident: str) -> str:
     """Quote an identifier for DuckDB."""
@@ -182,62 +172,83 @@ def read_file(con: duckdb.DuckDBPyConnection, df: DeliveryFile, stage_id: int, t
 
 
 def _finish(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str, headers: list[str], src_cols: list[str],
-            line_expr: str, source_sql: str, malformed: list[tuple[int, str, str]], encoding: str | None
-            ) -> tuple[Staged, str]:
+            line_expr: str, source_sql: str, malformed: list[tuple[int, str, str]], encoding: str | None,
+            keep: object = None) -> tuple[Staged, str]:
+    """Expose the file as a temporary VIEW ``name(_line, c0, c1, ...)`` over its source (no copy)."""
     table = df.table or sniff_table(headers)
     if table is None:
         raise Unreadable("cannot tell which table this file is (name it entities/events/...; headers did not match)")
     mapping = map_headers(contract.TABLES[table], headers)
     raw_cols = [f"c{i}" for i in range(len(headers))]
     select = ", ".join(f"CAST({src_cols[i]} AS VARCHAR) AS c{i}" for i in range(len(headers)))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {line_expr} AS _line, {select} FROM {source_sql}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {line_expr} AS _line, {select} FROM {source_sql}")
     rows = con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
     staged = Staged(name, {c: f"c{i}" for c, i in mapping.items()}, raw_cols, int(rows), malformed, encoding)
     staged.headers = headers  # type: ignore[attr-defined]
+    staged.keep = keep  # type: ignore[attr-defined]  # the Arrow data the view reads, kept alive
     return staged, table
 
 
+def _arrow_csv(path: Path, encoding: str, threads: bool, bad: list) -> pa.Table:
+    import pyarrow.csv as pacsv
+
+    def on_invalid(row) -> str:
+        bad.append((row.number, row.text, row.expected_columns, row.actual_columns))
+        return "skip"
+
+    enc = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
+    opts = pacsv.ReadOptions(use_threads=threads, encoding=enc, block_size=16 << 20)
+    parse = pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=True, ignore_empty_lines=False)
+    # every column as text: read the header names first, then type them all as strings
+    header_reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(encoding=enc, block_size=1 << 16),
+                                   parse_options=pacsv.ParseOptions(newlines_in_values=True,
+                                                                    invalid_row_handler=lambda r: "skip"))
+    names = header_reader.schema.names
+    header_reader.close()
+    conv = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+                                quoted_strings_can_be_null=False)
+    return pacsv.read_csv(path, read_options=opts, parse_options=parse, convert_options=conv)
+
+
 def _read_csv(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str, tmpdir: Path) -> tuple[Staged, str]:
+    """CSV through pyarrow: strict field counts (a row with more or fewer fields than the header is
+    reported, never padded or truncated), GB18030 decoded on the fly, blank lines skipped."""
+    import numpy as np
+    import pyarrow.compute as pc
+
     encoding = detect_encoding(df.path)
-    path = df.path
-    if encoding in ("gb18030", "utf-16"):
-        path = transcode(df.path, encoding, tmpdir)
+    bad: list = []
     try:
-        p = str(path).replace("'", "''")
-        opts = "all_varchar=true, header=true, store_rejects=true, rejects_table='rej_e', rejects_scan='rej_s', null_padding=false"
-        src = f"read_csv('{p}', {opts})"
-        con.execute("DROP TABLE IF EXISTS rej_e; DROP TABLE IF EXISTS rej_s;")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name}__raw0 AS SELECT * FROM {src}")
-        # rowids of a temporary table need not start at 0: number the rows in file order
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name}__raw AS SELECT rowid - (SELECT min(rowid) FROM {name}__raw0) AS _rn, * "
-                    f"FROM {name}__raw0")
-        con.execute(f"DROP TABLE {name}__raw0")
-        headers = [r[0] for r in con.execute(f"DESCRIBE {name}__raw").fetchall()][1:]
-        rej = con.execute(
-            "SELECT line, any_value(csv_line), string_agg(DISTINCT error_type, '; ') FROM rej_e GROUP BY line ORDER BY line"
-        ).fetchall()
-        malformed = [(int(line), (text or "").strip("\r\n"), why) for line, text, why in rej]
-        # good row k (0-based) sits on line k + 2 + (number of malformed lines before it)
-        if malformed:
-            con.execute("CREATE OR REPLACE TEMP TABLE rej_lines AS SELECT j, line - 2 - (j - 1) AS g FROM "
-                        "(SELECT line, row_number() OVER (ORDER BY line) AS j FROM (SELECT DISTINCT line FROM rej_e))")
-            line_expr = "(r._rn + 2 + coalesce(q.j, 0))"
-            source_sql = f"{name}__raw r ASOF LEFT JOIN rej_lines q ON r._rn >= q.g"
-            # make the header names unambiguous for the ASOF select
-            src_cols = [f"r.{_q(h)}" for h in headers]
-        else:
-            line_expr = "(_rn + 2)"
-            source_sql = f"{name}__raw"
-            src_cols = [_q(h) for h in headers]
-    except duckdb.Error as e:
+        table = _arrow_csv(df.path, encoding, True, bad)
+        if bad:  # rare: read again on one thread, which reports each bad row's record number
+            bad = []
+            table = _arrow_csv(df.path, encoding, False, bad)
+    except (pa.ArrowInvalid, UnicodeDecodeError, ValueError) as e:
         raise Unreadable(f"not a readable CSV file: {str(e).splitlines()[0]}") from None
-    finally:
-        if path != df.path:
-            path.unlink(missing_ok=True)
-    try:
-        return _finish(con, df, name, headers, src_cols, line_expr, source_sql, malformed, encoding)
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {name}__raw; DROP TABLE IF EXISTS rej_lines")
+    headers = table.column_names
+    n = table.num_rows
+    # record number of each good row: header is 1; bad rows take their numbers out of the sequence
+    bad_lines = np.array(sorted(int(b[0]) for b in bad if b[0] is not None), dtype=np.int64)
+    k = np.arange(n, dtype=np.int64)
+    if bad_lines.size:
+        g = bad_lines - 2 - np.arange(bad_lines.size)
+        line = k + 2 + np.searchsorted(g, k, side="right")
+    else:
+        line = k + 2
+    table = table.append_column("_rg_line", pa.array(line))
+    # blank lines are not records
+    nonblank = None
+    for col in headers:
+        c = pc.not_equal(table.column(col), "")
+        nonblank = c if nonblank is None else pc.or_(nonblank, c)
+    if nonblank is not None and n:
+        table = table.filter(nonblank)
+    malformed = [(int(num) if num is not None else 0, (text or "").strip("\r\n"),
+                  f"expected {exp} fields, found {act}") for num, text, exp, act in bad]
+    arrow_name = f"{name}__arrow"
+    con.register(arrow_name, table)
+    return _finish(con, df, name, headers, [_q(h) for h in headers], "_rg_line", arrow_name, malformed, encoding,
+                   keep=table)
 
 
 def _read_parquet(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str) -> tuple[Staged, str]:
@@ -301,7 +312,15 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str) -> t
             cols[f"h{i}"].append(cells[i])
     arrow = pa.table({"_xl_line": pa.array(lines, pa.int64()), **{k: pa.array(v, pa.string()) for k, v in cols.items()}})
     con.register(f"{name}__arrow", arrow)
+    return _finish(con, df, name, headers, [_q(c) for c in cols], "_xl_line", f"{name}__arrow", malformed, None,
+                   keep=arrow)
+
+
+def release(con: duckdb.DuckDBPyConnection, st: Staged) -> None:
+    """Drop a staged file's view and let its Arrow data go."""
+    con.execute(f"DROP VIEW IF EXISTS {st.name}")
     try:
-        return _finish(con, df, name, headers, [_q(c) for c in cols], "_xl_line", f"{name}__arrow", malformed, None)
-    finally:
-        con.unregister(f"{name}__arrow")
+        con.unregister(f"{st.name}__arrow")
+    except Exception:  # nothing registered (Parquet reads the file directly)
+        pass
+    st.keep = None  # type: ignore[attr-defined]
