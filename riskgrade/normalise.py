@@ -41,8 +41,10 @@ def sql_clean(expr: str) -> str:
     folded = (f"CASE WHEN regexp_matches({x}, '{wide}') "
               f"THEN translate({x}, {sql_literal(FULLWIDTH)}, {sql_literal(HALFWIDTH)}) ELSE {x} END")
     edge = _re_class(STRIP)
-    return (f"nullif(CASE WHEN regexp_matches({folded}, '^{edge}|{edge}$') "
+    slow = (f"nullif(CASE WHEN regexp_matches({folded}, '^{edge}|{edge}$') "
             f"THEN trim({folded}, {sql_literal(STRIP)}) ELSE {folded} END, '')")
+    # fast path: pure ASCII with printable ends needs neither folding nor trimming
+    return f"CASE WHEN ascii({x}) > 32 AND ascii(right({x}, 1)) > 32 AND strlen({x}) = length({x}) THEN {x} ELSE {slow} END"
 
 
 def header_key(header: str) -> str:

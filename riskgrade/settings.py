@@ -15,7 +15,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RISKGRADE_", extra="ignore")
 
     home: Path = Field(default=Path("riskgrade-data"), description="data home (store, reports, configuration)")
-    memory_limit: str | None = Field(default=None, description="DuckDB memory limit, e.g. '4GB'")
+    memory_limit: str | None = Field(default="3GB", description="DuckDB memory limit; beyond it work spills to <home>/tmp")
     threads: int | None = Field(default=None, description="DuckDB threads (default: all cores)")
     lock_timeout: float = Field(default=60.0, description="seconds to wait for another command on the same home")
     database_url: str | None = Field(default=None, description="registry database (SQLite in the home by default)")

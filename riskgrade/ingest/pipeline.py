@@ -23,11 +23,11 @@ from .. import contract
 from ..codes import regions, uscc as uscc_codes
 from ..errors import RiskgradeError
 from ..warehouse import BUCKET_SQL, Warehouse
+from ..normalise import sql_clean
 from . import sqlexpr as X
 from .readers import DeliveryFile, Staged, Unreadable, discover, read_file, release
 
 Progress = Callable[[str], None]
-DEFAULTS = {"status": "active"}  # value of an empty optional cell, per the contract
 
 
 @dataclass
@@ -74,23 +74,23 @@ class IngestResult:
 
 
 # --------------------------------------------------------------------------- typed columns
-def _typed(table: contract.Table, staged: dict[str, str]) -> dict[str, tuple[str, str]]:
-    """contract column -> (typed SQL expression, cleaned text expression)."""
-    out: dict[str, tuple[str, str]] = {}
+def _typed(table: contract.Table, cleaned: dict[str, str]) -> dict[str, str]:
+    """contract column -> typed SQL expression over its cleaned text column (``cleaned[name]``)."""
+    out: dict[str, str] = {}
     for col in table.columns:
-        v = X.clean_col(staged, col.name)
+        v = cleaned[col.name]
         if col.kind == contract.USCC:
-            out[col.name] = (f"upper({v})", v)
+            out[col.name] = f"upper({v})"
         elif col.kind == contract.ENUM:
-            out[col.name] = (X.enum_lookup(v, col.vocabulary or col.name), v)
+            out[col.name] = X.enum_lookup(v, col.vocabulary or col.name)
         elif col.kind in (contract.DATE, contract.DATE_PAST):
-            out[col.name] = (X.parse_date(v), v)
+            out[col.name] = X.parse_date(v)
         elif col.kind == contract.NUMBER:
-            out[col.name] = (X.parse_number(v), v)
+            out[col.name] = X.parse_number(v)
         elif col.kind == contract.INDUSTRY:
-            out[col.name] = (X.industry_parts(v)[0], v)
+            out[col.name] = X.industry_parts(v)[0]
         else:
-            out[col.name] = (v, v)
+            out[col.name] = v
     return out
 
 
@@ -127,40 +127,64 @@ def _case(checks: list[tuple[str, str]]) -> str:
     return "CASE " + " ".join(f"WHEN {cond} THEN '{r}'" for r, cond in checks) + " END"
 
 
+def _defaulted(table: contract.Table, col: str, load_date: dt.date) -> str:
+    """The value stored for a new row: the delivered one, else the contract's default."""
+    if col == "status":
+        return "coalesce(t_status, 'active')"
+    if col == "reported_on":
+        return f"coalesce(t_reported_on, DATE '{load_date.isoformat()}')"
+    return f"t_{col}"
+
+
+def content_hash(exprs: list[str]) -> str:
+    """64-bit hash of a row's stored values, to tell a re-delivery from a change (internal to one store)."""
+    return "hash(" + ", ".join(exprs) + ")"
+
+
 def _classify_sql(table: contract.Table, st: Staged, file_idx: int, load_date: dt.date) -> str:
-    """First step, one pass over a file: typed values, reasons that do not depend on the USCC check
-    (``_pre`` before it in precedence, ``_post`` after it), which fields are present (``_present`` bits)."""
-    typed = _typed(table, st.columns)
-    pre, post = _checks(table, load_date)
-    inner = ", ".join(f"{e} AS t_{n}, {txt} AS t_{n}_txt" for n, (e, txt) in typed.items())
-    extra = ""
+    """One pass over a file: typed values, the first failing reason, which fields are present
+    (``_present`` bits), the key's hash and the content hash of the value a new row would store."""
+    # level 1: each cell cleaned once; level 2: typed; level 3 (below): reasons, hashes
+    level1 = [f"{X.clean_col(st.columns, c.name)} AS x_{c.name}" for c in table.columns if c.name != "uscc"]
+    join = ""
+    if "uscc" in table.names:  # USCCs were cleaned and checked once per distinct raw value (uscc_map)
+        level1 += ["m.u AS x_uscc", "m.valid AS x__valid", "m.held AS x__held", "m.bucket AS x__bucket"]
+        join = f" LEFT JOIN uscc_map m ON m.raw = s.{st.columns['uscc']}"
+    typed = _typed(table, {c.name: f"x_{c.name}" for c in table.columns})
+    level2 = [f"{typed[c.name]} AS t_{c.name}, x_{c.name} AS t_{c.name}_txt" for c in table.columns]
+    if "uscc" in table.names:
+        level2 += ["x__valid AS t__valid", "x__held AS t__held", "x__bucket AS t__bucket"]
     if "industry_code" in typed:
-        extra = f", {X.industry_parts(X.clean_col(st.columns, 'industry_code'))[1]} AS t_industry_section"
+        level2.append(f"{X.industry_parts('x_industry_code')[1]} AS t_industry_section")
+    pre, post = _checks(table, load_date)
+    checks = list(pre)
+    if "uscc" in typed:
+        checks.append(("bad_uscc", "(t_uscc IS NOT NULL AND NOT coalesce(t__valid, false))"))
+    checks += post
+    if table.attributed:
+        checks.append(("unattributed", "NOT coalesce(t__held, false)"))
+    region = next((c.name for c in table.columns if c.kind == contract.REGION), None)
+    outer_join = f" LEFT JOIN ref_regions rr ON rr.code = t.t_{region}" if region else ""
     select = [f"{file_idx} AS _file_idx", "_line"]
-    select += [f"t_{c.name} AS {c.name}" for c in table.columns]
-    select.append("coalesce(t_source, '') AS _source" if "source" in table.names else "'' AS _source")
-    select += [f"{_case(pre)} AS _pre", f"{_case(post)} AS _post"]
-    bits = " + ".join(f"(CASE WHEN t_{c.name}_txt IS NOT NULL THEN {1 << i} ELSE 0 END)" for i, c in enumerate(table.columns))
-    select.append(f"CAST({bits} AS BIGINT) AS _present")
+    select += [f"{_defaulted(table, c.name, load_date)} AS {c.name}" for c in table.columns]
+    if "uscc" in typed:
+        select.append("t__bucket AS _bucket")
+    if "reported_on" in table.names:
+        select.append("t_reported_on IS NOT NULL AS reported_given")
     if "industry_code" in typed:
         select.append("t_industry_section AS industry_section")
-    joins = ""
-    region = next((c.name for c in table.columns if c.kind == contract.REGION), None)
     if region:
-        joins += f" LEFT JOIN ref_regions rr ON rr.code = t.t_{region}"
-        select.append("coalesce(NOT rr.current, false) AS _region_historical")
-    return f"SELECT {', '.join(select)} FROM (SELECT _line, {inner}{extra} FROM {st.name}) t{joins}"
-
-
-def _reason_sql(table: contract.Table) -> str:
-    """Second step: the first failing reason, in contract order, once USCCs are checked."""
-    parts = ["c._pre"]
-    if "uscc" in table.names:
-        parts.append("CASE WHEN c.uscc IS NOT NULL AND NOT coalesce(us.valid, false) THEN 'bad_uscc' END")
-    parts.append("c._post")
-    if table.attributed:
-        parts.append("CASE WHEN NOT coalesce(us.held, false) THEN 'unattributed' END")
-    return "coalesce(" + ", ".join(parts) + ")"
+        select.append("coalesce(NOT rr.current, false) AS region_historical")
+    select.append("coalesce(t_source, '') AS _source" if "source" in table.names else "'' AS _source")
+    select.append(f"{_case(checks)} AS _reason")
+    bits = " + ".join(f"(CASE WHEN t_{c.name}_txt IS NOT NULL THEN {1 << i} ELSE 0 END)" for i, c in enumerate(table.columns))
+    select.append(f"CAST({bits} AS BIGINT) AS _present")
+    key = [("coalesce(t_source, '')" if k == "source" else f"t_{k}") for k in table.key]
+    select.append(f"hash({', '.join(key)}) AS _kh")
+    select.append(content_hash([_defaulted(table, c, load_date) for c in table.names]) + " AS _h")
+    l1 = f"SELECT s._line, {', '.join(level1)} FROM {st.name} s{join}"
+    l2 = f"SELECT _line, {', '.join(level2)} FROM ({l1})"
+    return f"SELECT {', '.join(select)} FROM ({l2}) t{outer_join}"
 
 
 # --------------------------------------------------------------------------- the run
@@ -175,7 +199,20 @@ class Ingest:
         self.con: duckdb.DuckDBPyConnection = wh.con
         self.tmp = wh.home / "tmp"
 
+    def _clean_tmp(self) -> None:
+        """Staging files are ours alone (we hold the exclusive lock): remove any left by a killed run."""
+        if self.tmp.exists():
+            for f in self.tmp.glob("stage_*.parquet"):
+                f.unlink(missing_ok=True)
+
     def run(self) -> IngestResult:
+        self._clean_tmp()
+        try:
+            return self._run()
+        finally:
+            self._clean_tmp()
+
+    def _run(self) -> IngestResult:
         files = discover(self.path)
         con = self.con
         did = con.execute("SELECT coalesce(max(delivery_id), 0) + 1 FROM deliveries").fetchall()[0][0]
@@ -239,35 +276,37 @@ class Ingest:
         self._file_row(df, None, "unreadable", reason, 0)
         self.progress(f"[unreadable] {df.rel}: {reason}")
 
-    def _validate_usccs(self, cls0: str) -> None:
-        """Check each distinct USCC once (vectorised GB 32100 check, equal to python-stdnum's).
-
-        Builds ``uscc_status(u, held, valid)`` for every distinct code of the table being loaded:
-        ``held`` when it names an entity in the store, ``valid`` when held or when it passes the check.
-        """
+    def _uscc_map(self, staged: list[Staged]) -> None:
+        """``uscc_map(raw, u, held, valid)``: each distinct raw USCC cell of these files, cleaned once,
+        checked once (vectorised GB 32100 check, equal to python-stdnum's), and whether it is held."""
         con = self.con
+        exprs = [f"SELECT {st.columns['uscc']} AS raw FROM {st.name}" for st in staged if st.columns.get("uscc")]
+        if not exprs:
+            con.execute("CREATE OR REPLACE TEMP TABLE uscc_map (raw VARCHAR, u VARCHAR, held BOOLEAN, valid BOOLEAN, "
+                        "bucket INTEGER)")
+            return
         con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE uscc_held AS
-            SELECT d.u, e.uscc IS NOT NULL AS held
-            FROM (SELECT DISTINCT uscc AS u FROM {cls0} WHERE uscc IS NOT NULL) d
-            LEFT JOIN entities e ON e.uscc = d.u
+            CREATE OR REPLACE TEMP TABLE uscc_raw AS
+            SELECT r.raw, r.u, e.uscc IS NOT NULL AS held
+            FROM (SELECT raw, upper({sql_clean('raw')}) AS u
+                  FROM (SELECT DISTINCT raw FROM ({' UNION ALL '.join(exprs)}) WHERE raw IS NOT NULL)) r
+            LEFT JOIN entities e ON e.uscc = r.u
         """)
-        todo = con.execute("SELECT u FROM uscc_held WHERE NOT held").fetchnumpy()["u"].tolist()
+        todo = con.execute("SELECT DISTINCT u FROM uscc_raw WHERE NOT held AND u IS NOT NULL").fetchnumpy()["u"].tolist()
         ok = uscc_codes.valid_mask(todo) if todo else []
-        good = [u for u, k in zip(todo, ok) if k]
-        con.register("uscc_new", pa.table({"u": pa.array(good, pa.string())}))
-        con.execute("""
-            CREATE OR REPLACE TEMP TABLE uscc_status AS
-            SELECT h.u, h.held, h.held OR n.u IS NOT NULL AS valid
-            FROM uscc_held h LEFT JOIN uscc_new n ON n.u = h.u
+        con.register("uscc_new", pa.table({"u": pa.array([u for u, k in zip(todo, ok) if k], pa.string())}))
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE uscc_map AS
+            SELECT r.raw, r.u, r.held, r.held OR n.u IS NOT NULL AS valid, {BUCKET_SQL.format(col="r.u")} AS bucket
+            FROM uscc_raw r LEFT JOIN uscc_new n ON n.u = r.u
         """)
         con.unregister("uscc_new")
-        con.execute("DROP TABLE uscc_held")
+        con.execute("DROP TABLE uscc_raw")
 
-    def _field_counts(self, table: contract.Table, cls0: str) -> None:
-        """Rows and non-empty cells per field and source, from the presence bits of the first step."""
+    def _field_counts(self, table: contract.Table, cls: str) -> None:
+        """Rows and non-empty cells per field and source, from the presence bits."""
         parts = ", ".join(f"sum((_present >> {i}) & 1) AS f{i}" for i in range(len(table.columns)))
-        rows = self.con.execute(f"SELECT _source, count(*), {parts} FROM {cls0} GROUP BY _source").fetchall()
+        rows = self.con.execute(f"SELECT _source, count(*), {parts} FROM {cls} GROUP BY _source").fetchall()
         values = [[self.delivery_id, table.name, r[0], c.name, r[1], int(r[2 + i])]
                   for r in rows for i, c in enumerate(table.columns)]
         if values:
@@ -277,186 +316,180 @@ class Ingest:
         con = self.con
         name = table.name
         cls = f"cls_{name}"
-        staged_files: list[tuple[int, DeliveryFile, Staged]] = []
-        for df, st in items:
-            staged_files.append((len(staged_files), df, st))
+        staged_files = [(i, df, st) for i, (df, st) in enumerate(items)]
         if not staged_files:
             return
         self.progress(f"validating and merging {name}")
-        parts = []
+        self._current_files = {idx: df.rel for idx, df, _ in staged_files}
         for idx, df, st in staged_files:
             tr.files += 1
             tr.read += st.rows + len(st.malformed)
             con.execute("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         [self.delivery_id, name, df.rel, df.format, st.encoding, "loaded", None, st.rows + len(st.malformed)])
-            parts.append(_classify_sql(table, st, idx, self.load_date))
-            for line, text, why in st.malformed:
-                con.execute(
-                    "INSERT INTO quarantine VALUES (?, ?, ?, ?, 'malformed_row', ?, '', NULL, ?)",
-                    [self.delivery_id, name, df.rel, line, why, text],
-                )
             if st.malformed:
+                con.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, 'malformed_row', ?, '', NULL, ?)",
+                                [[self.delivery_id, name, df.rel, line, why, text] for line, text, why in st.malformed])
                 tr.quarantined += len(st.malformed)
                 tr.by_reason["malformed_row"] += len(st.malformed)
                 con.execute("INSERT INTO ingest_counts VALUES (?, ?, '', 'quarantined', 'malformed_row', ?)",
                             [self.delivery_id, name, len(st.malformed)])
-        # temporary tables are only ever created whole (CREATE ... AS), never appended to
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {cls}0 AS " + " UNION ALL ".join(f"({q})" for q in parts))
-        self._field_counts(table, f"{cls}0")
-        join = ""
         if "uscc" in table.names:
-            self._validate_usccs(f"{cls}0")
-            join = " LEFT JOIN uscc_status us ON us.u = c.uscc"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {cls} AS SELECT c.* EXCLUDE (_pre, _post, _present), "
-                    f"{_reason_sql(table)} AS _reason FROM {cls}0 c{join}")
-        con.execute(f"DROP TABLE {cls}0")
-        self._current_files = {idx: df.rel for idx, df, _ in staged_files}
-        self._decide(table, cls)
+            self._uscc_map([st for _, _, st in staged_files])
+        # temporary tables are only ever created whole (CREATE ... AS), never appended to
+        parts = [_classify_sql(table, st, idx, self.load_date) for idx, _, st in staged_files]
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {cls} AS " + " UNION ALL ".join(f"({q})" for q in parts))
+        self._field_counts(table, cls)
+        self._duplicates(table, cls)
+        self._held(table, cls)
         self._write(table, cls)
         self._count(table, cls, tr)
         self._quarantine(table, cls, staged_files)
         for _, _, st in staged_files:
             release(con, st)
-        con.execute(f"DROP TABLE IF EXISTS {cls}; DROP TABLE IF EXISTS dec_{name}")
+        for t in (cls, f"dup_{name}", f"held_{name}"):
+            con.execute(f"DROP TABLE IF EXISTS {t}")
 
-    def _decide(self, table: contract.Table, cls: str) -> None:
-        """Rows whose key repeats within this delivery: each later occurrence is compared with the first
-        (same content: merged; different: conflicting_duplicate).  Builds ``dup_<table>``."""
+    def _key_sql(self, table: contract.Table, alias: str) -> str:
+        return "concat_ws(chr(31), " + ", ".join(
+            f"coalesce({alias}.{k}, '')" if k == "source" else f"CAST({alias}.{k} AS VARCHAR)" for k in table.key) + ")"
+
+    def _duplicates(self, table: contract.Table, cls: str) -> None:
+        """``dup_<t>``: later occurrences of a key within this delivery (merged when equal to the first,
+        else conflicting_duplicate).  Only keys whose hash repeats are looked at."""
         con = self.con
         name = table.name
-        keyc = ", ".join(f"coalesce(c.{k}, '')" if k == "source" else f"c.{k}" for k in table.key)
-        own = X.hash_expr([f"coalesce(c.{n}, '{DEFAULTS[n]}')" if n in DEFAULTS else f"c.{n}" for n in table.names])
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE dupkey_{name} AS
-            SELECT concat_ws(chr(31), {keyc}) AS _k FROM {cls} c WHERE c._reason IS NULL
-            GROUP BY _k HAVING count(*) > 1
-        """)
+        k = self._key_sql(table, "c")
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE dup_{name} AS
-            WITH h AS (
-                SELECT c._file_idx, c._line, concat_ws(chr(31), {keyc}) AS _k, {own} AS _h,
-                       row_number() OVER (PARTITION BY concat_ws(chr(31), {keyc}) ORDER BY c._file_idx, c._line) AS _occ
-                FROM {cls} c SEMI JOIN dupkey_{name} d ON d._k = concat_ws(chr(31), {keyc})
+            WITH cand AS (
+                SELECT c._file_idx, c._line, c._h, {k} AS _k
+                FROM {cls} c
+                SEMI JOIN (SELECT _kh FROM {cls} WHERE _reason IS NULL GROUP BY _kh HAVING count(*) > 1) d
+                     ON d._kh = c._kh
                 WHERE c._reason IS NULL
+            ), h AS (
+                SELECT *, row_number() OVER (PARTITION BY _k ORDER BY _file_idx, _line) AS _occ FROM cand
             )
             SELECT h._file_idx, h._line,
-                   CASE WHEN h._h = f._h THEN 'merged' ELSE 'conflicting_duplicate' END AS _outcome
+                   CASE WHEN h._h = f._h THEN 'merged' ELSE 'quarantined' END AS outcome,
+                   CASE WHEN h._h = f._h THEN NULL ELSE 'conflicting_duplicate' END AS reason
             FROM h JOIN h f ON f._k = h._k AND f._occ = 1 WHERE h._occ > 1
         """)
-        con.execute(f"DROP TABLE dupkey_{name}")
 
-    def _effective(self, table: contract.Table) -> dict[str, str]:
-        """Stored value of each column: the delivered one, else the held one, else the default."""
-        out = {}
-        for n in table.names:
-            e = f"coalesce(c.{n}, h.{n})"
-            if n == "reported_on":
-                e = f"coalesce(c.{n}, h.{n}, DATE '{self.load_date.isoformat()}')"
-            elif n == "status":
-                e = f"coalesce(c.{n}, h.{n}, 'active')"
-            out[n] = e
-        if "industry_code" in table.names:
-            out["industry_section"] = "coalesce(c.industry_section, h.industry_section)"
-        if "region_code" in table.names or "unit_region_code" in table.names:
-            out["region_historical"] = "c._region_historical"  # the region is required, so always delivered
-        if name_has_uscc(table) and table.name in ("entities", "events"):
-            out["bucket"] = BUCKET_SQL.format(col="c.uscc")
-        if "reported_on" in table.names:
-            out["reported_given"] = "coalesce(c.reported_on IS NOT NULL, h.reported_given, false)"
-        return out
-
-    def _write(self, table: contract.Table, cls: str) -> None:
+    def _held(self, table: contract.Table, cls: str) -> None:
+        """``held_<t>``: first occurrences whose key the store already holds, with the value to store
+        (a cell left empty keeps the held value), its hash, and the decision (merged or revision)."""
         con = self.con
         name = table.name
-        eff = self._effective(table)
+        stored = [r[0] for r in con.execute(f"DESCRIBE {name}").fetchall()]
+        any_held = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {name} LIMIT 1)").fetchall()[0][0]
+        if not any_held:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE held_{name} AS SELECT 0 AS _file_idx, 0::BIGINT AS _line, "
+                        f"'' AS outcome, '' AS reason WHERE false")
+            self._held_cols = None
+            return
         join = " AND ".join(
-            f"coalesce(h.{k}, '') = coalesce(c.{k}, '')" if k == "source" else f"h.{k} = c.{k}" for k in table.key
-        )
-        chash = X.hash_expr([eff[n] for n in table.names])
-        held_rows = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {name} LIMIT 1)").fetchall()[0][0]
-        if held_rows:
-            held_join = f"LEFT JOIN {name} h ON {join}"
-        else:  # first load of this table: nothing held, no join
-            held_join = "CROSS JOIN (SELECT " + ", ".join(
-                f"CAST(NULL AS {t}) AS {c}" for c, t, *_ in con.execute(f"DESCRIBE {name}").fetchall()) + ") h"
-        stored_cols = [r[0] for r in con.execute(f"DESCRIBE {name}").fetchall()]
-        # first occurrences of valid keys, with the held version when there is one
+            f"coalesce(h.{k}, '') = coalesce(c.{k}, '')" if k == "source" else f"h.{k} = c.{k}" for k in table.key)
+        eff = {}
+        for n in table.names:
+            if n == "reported_on":
+                eff[n] = "CASE WHEN c.reported_given THEN c.reported_on ELSE h.reported_on END"
+            elif n == "status":
+                eff[n] = "CASE WHEN (c._present >> %d) & 1 = 1 THEN c.status ELSE h.status END" % table.names.index(n)
+            else:
+                eff[n] = f"coalesce(c.{n}, h.{n})"
+        extra = {}
+        if "industry_section" in stored:
+            extra["industry_section"] = "coalesce(c.industry_section, h.industry_section)"
+        if "region_historical" in stored:
+            extra["region_historical"] = "c.region_historical"
+        if "reported_given" in stored:
+            extra["reported_given"] = "c.reported_given OR h.reported_given"
+        h = content_hash([eff[n] for n in table.names])
+        cols = ", ".join(f"{e} AS {n}" for n, e in {**eff, **extra}.items())
         con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE new_{name} AS
-            SELECT c._file_idx, c._line, {', '.join(f'{e} AS {n}' for n, e in eff.items())},
-                   {chash} AS content_hash, h.content_hash AS _held_hash, h.version AS _held_version,
-                   (h.content_hash IS NOT NULL) AS _held
+            CREATE OR REPLACE TEMP TABLE held_{name} AS
+            SELECT c._file_idx, c._line, {cols}, {h} AS content_hash, h.version + 1 AS version,
+                   CASE WHEN {h} = h.content_hash THEN 'merged' ELSE 'accepted' END AS outcome,
+                   CASE WHEN {h} = h.content_hash THEN NULL ELSE 'revision' END AS reason
             FROM {cls} c
-            ANTI JOIN dup_{name} o USING (_file_idx, _line)
-            {held_join}
+            ANTI JOIN dup_{name} d USING (_file_idx, _line)
+            JOIN {name} h ON {join}
             WHERE c._reason IS NULL
         """)
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE dec_{name} AS
-            SELECT _file_idx, _line, 'quarantined' AS outcome, _reason AS reason FROM {cls} WHERE _reason IS NOT NULL
-            UNION ALL
-            SELECT _file_idx, _line,
-                   CASE WHEN _outcome = 'merged' THEN 'merged' ELSE 'quarantined' END,
-                   CASE WHEN _outcome = 'merged' THEN NULL ELSE _outcome END
-            FROM dup_{name}
-            UNION ALL
-            SELECT _file_idx, _line,
-                   CASE WHEN _held AND content_hash = _held_hash THEN 'merged' ELSE 'accepted' END,
-                   CASE WHEN _held AND content_hash <> _held_hash THEN 'revision' END
-            FROM new_{name}
-        """)
-        con.execute(f"DROP TABLE dup_{name}")
-        keycols = ", ".join(f"n.{k}" for k in table.key)
-        changed = f"(SELECT {keycols} FROM new_{name} n WHERE n._held AND n.content_hash <> n._held_hash)"
-        match = " AND ".join(
-            f"coalesce(t.{k}, '') = coalesce(r.{k}, '')" if k == "source" else f"t.{k} = r.{k}" for k in table.key
-        )
-        n_changed = con.execute(f"SELECT count(*) FROM {changed}").fetchall()[0][0]
-        if n_changed:
-            con.execute(f"""
-                INSERT INTO {name}_history
-                SELECT t.*, {self.delivery_id} FROM {name} t JOIN {changed} r ON {match}
-            """)
-            con.execute(f"DELETE FROM {name} t USING {changed} r WHERE {match}")
-        order = " ORDER BY bucket, uscc" if "bucket" in stored_cols else ""
+        self._held_cols = list({**eff, **extra})
+
+    def _lineage(self, col: str) -> str | None:
+        if col == "delivery_id":
+            return str(self.delivery_id)
+        if col == "file":
+            return "CASE _file_idx " + " ".join(
+                f"WHEN {i} THEN '{p.replace(chr(39), chr(39) * 2)}'" for i, p in self._current_files.items()) + " END"
+        if col == "line":
+            return "_line"
+        if col == "loaded_at":
+            return f"TIMESTAMP '{self.now.isoformat(sep=' ')}'"
+        return None
+
+    def _write(self, table: contract.Table, cls: str) -> None:
+        """Store new rows (ordered by entity), and revisions (the held version moves to history)."""
+        con = self.con
+        name = table.name
+        stored = [r[0] for r in con.execute(f"DESCRIBE {name}").fetchall()]
+        order = " ORDER BY bucket, uscc" if "bucket" in stored else ""
+        # revisions first: superseded versions go to <table>_history
+        if self._held_cols is not None:
+            keycols = ", ".join(table.key)
+            changed = f"(SELECT {keycols} FROM held_{name} WHERE outcome = 'accepted')"
+            match = " AND ".join(
+                f"coalesce(t.{k}, '') = coalesce(r.{k}, '')" if k == "source" else f"t.{k} = r.{k}" for k in table.key)
+            if con.execute(f"SELECT count(*) FROM {changed}").fetchall()[0][0]:
+                con.execute(f"INSERT INTO {name}_history SELECT t.*, {self.delivery_id} FROM {name} t "
+                            f"JOIN {changed} r ON {match}")
+                con.execute(f"DELETE FROM {name} t USING {changed} r WHERE {match}")
+                values = []
+                for col in stored:
+                    if col == "bucket":
+                        values.append(BUCKET_SQL.format(col="uscc"))
+                    else:
+                        values.append(self._lineage(col) or col)
+                sel = ", ".join(f"{v} AS {c}" for v, c in zip(values, stored))
+                con.execute(f"INSERT INTO {name} ({', '.join(stored)}) SELECT {sel} "
+                            f"FROM held_{name} WHERE outcome = 'accepted'{order}")
+        # new rows: valid, first occurrence in this delivery, key not held
         values = []
-        for col in stored_cols:
-            if col in eff:
-                values.append(col)
+        for col in stored:
+            if col == "bucket":
+                values.append("_bucket")
             elif col == "content_hash":
-                values.append("content_hash")
+                values.append("_h")
             elif col == "version":
-                values.append("coalesce(_held_version, 0) + 1")
-            elif col == "delivery_id":
-                values.append(str(self.delivery_id))
-            elif col == "file":
-                values.append("NULL")  # filled below from the file index
-            elif col == "line":
-                values.append("_line")
-            elif col == "loaded_at":
-                values.append(f"TIMESTAMP '{self.now.isoformat(sep=' ')}'")
+                values.append("1")
             else:
-                values.append("NULL")
-        files = self._current_files
-        file_case = "CASE _file_idx " + " ".join(f"WHEN {i} THEN '{p.replace(chr(39), chr(39) * 2)}'"
-                                                  for i, p in files.items()) + " END"
-        values = [file_case if (c == "file") else v for c, v in zip(stored_cols, values)]
+                values.append(self._lineage(col) or col)
+        skip = "".join(f" ANTI JOIN {t} USING (_file_idx, _line)" for t in (f"dup_{name}", f"held_{name}")
+                       if con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {t} LIMIT 1)").fetchall()[0][0])
         con.execute(f"""
-            INSERT INTO {name} ({', '.join(stored_cols)})
-            SELECT {', '.join(values)} FROM new_{name}
-            WHERE NOT _held OR content_hash <> _held_hash{order}
+            INSERT INTO {name} ({', '.join(stored)})
+            SELECT {', '.join(f"{v} AS {c}" for v, c in zip(values, stored))} FROM {cls} c{skip}
+            WHERE c._reason IS NULL{order}
         """)
-        con.execute(f"DROP TABLE new_{name}")
 
     def _count(self, table: contract.Table, cls: str, tr: TableResult) -> None:
         con = self.con
         name = table.name
         rows = con.execute(f"""
-            SELECT c._source, d.outcome, d.reason, count(*)
-            FROM {cls} c JOIN dec_{name} d USING (_file_idx, _line)
+            SELECT c._source,
+                   coalesce(CASE WHEN c._reason IS NOT NULL THEN 'quarantined' END, d.outcome, h.outcome, 'accepted'),
+                   coalesce(c._reason, d.reason, h.reason), count(*)
+            FROM {cls} c
+            LEFT JOIN dup_{name} d USING (_file_idx, _line)
+            LEFT JOIN held_{name} h USING (_file_idx, _line)
             GROUP BY ALL ORDER BY ALL
         """).fetchall()
+        total = 0
         for src, outcome, reason, n in rows:
+            total += n
             con.execute("INSERT INTO ingest_counts VALUES (?, ?, ?, ?, ?, ?)",
                         [self.delivery_id, name, src, outcome, reason, n])
             if outcome == "accepted":
@@ -468,41 +501,36 @@ class Ingest:
             else:
                 tr.quarantined += n
                 tr.by_reason[reason] += n
-        total = con.execute(f"SELECT count(*) FROM {cls}").fetchall()[0][0]
-        decided = con.execute(f"SELECT count(*) FROM dec_{name}").fetchall()[0][0]
-        if total != decided:  # an invariant, not a user error
-            raise RiskgradeError(f"internal error: {total} rows of {name} but {decided} outcomes")
-        if "region_code" in table.names or "unit_region_code" in table.names:
+        if "region_historical" in [r[0] for r in con.execute(f"DESCRIBE {cls}").fetchall()]:
             tr.historical_region += con.execute(
-                f"SELECT count(*) FROM {cls} c JOIN dec_{name} d USING (_file_idx, _line) "
-                f"WHERE d.outcome <> 'quarantined' AND c._region_historical"
-            ).fetchall()[0][0]
+                f"SELECT count(*) FROM {cls} c ANTI JOIN dup_{name} d USING (_file_idx, _line) "
+                f"WHERE c._reason IS NULL AND c.region_historical").fetchall()[0][0]
 
     def _quarantine(self, table: contract.Table, cls: str, staged_files: list[tuple[int, DeliveryFile, Staged]]) -> None:
         """Keep each quarantined row's original text (its cells as a CSV line)."""
         con = self.con
         name = table.name
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE q_{name} AS
+            SELECT c._file_idx, c._line, coalesce(c._reason, d.reason) AS reason, c._source, {'c.uscc' if 'uscc' in table.names else 'CAST(NULL AS VARCHAR)'} AS uscc
+            FROM {cls} c LEFT JOIN dup_{name} d USING (_file_idx, _line)
+            WHERE c._reason IS NOT NULL OR d.outcome = 'quarantined'
+        """)
         for idx, df, st in staged_files:
             cells = ", ".join(
                 f"CASE WHEN s.{c} IS NULL THEN '' WHEN regexp_matches(s.{c}, '[,\"\\r\\n]') "
                 f"THEN '\"' || replace(s.{c}, '\"', '\"\"') || '\"' ELSE s.{c} END"
                 for c in st.raw_columns
             )
-            uscc = "c.uscc" if "uscc" in table.names else "NULL"
             con.execute(f"""
                 INSERT INTO quarantine
-                SELECT {self.delivery_id}, '{name}', ?, d._line, d.reason, NULL, c._source, {uscc},
+                SELECT {self.delivery_id}, '{name}', ?, q._line, q.reason, NULL, q._source, q.uscc,
                        concat_ws(',', {cells})
-                FROM dec_{name} d
-                JOIN {cls} c USING (_file_idx, _line)
-                JOIN {st.name} s ON s._line = d._line
-                WHERE d.outcome = 'quarantined' AND d._file_idx = {idx}
-                ORDER BY d._line
+                FROM (SELECT * FROM q_{name} WHERE _file_idx = {idx}) q
+                JOIN {st.name} s ON s._line = q._line
+                ORDER BY q._line
             """, [df.rel])
-
-
-def name_has_uscc(table: contract.Table) -> bool:
-    return "uscc" in table.names
+        con.execute(f"DROP TABLE q_{name}")
 
 
 class _NothingLoaded(Exception):

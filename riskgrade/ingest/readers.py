@@ -189,66 +189,88 @@ def _finish(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str, headers
     return staged, table
 
 
-def _arrow_csv(path: Path, encoding: str, threads: bool, bad: list) -> pa.Table:
+def _csv_to_parquet(path: Path, encoding: str, threads: bool, out: Path) -> tuple[list[str], list]:
+    """Stream a CSV (all columns as text) into a Parquet file with its record numbers (``_rg_line``).
+
+    Rows whose field count differs from the header are collected, not written.  With ``threads``
+    their record numbers are unknown (the caller reads again on one thread when there are any).
+    """
+    import numpy as np
+    import pyarrow.compute as pc
     import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    bad: list = []
 
     def on_invalid(row) -> str:
         bad.append((row.number, row.text, row.expected_columns, row.actual_columns))
         return "skip"
 
     enc = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
-    opts = pacsv.ReadOptions(use_threads=threads, encoding=enc, block_size=16 << 20)
-    parse = pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=True, ignore_empty_lines=False)
-    # every column as text: read the header names first, then type them all as strings
-    header_reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(encoding=enc, block_size=1 << 16),
-                                   parse_options=pacsv.ParseOptions(newlines_in_values=True,
-                                                                    invalid_row_handler=lambda r: "skip"))
-    names = header_reader.schema.names
-    header_reader.close()
-    conv = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False,
-                                quoted_strings_can_be_null=False)
-    return pacsv.read_csv(path, read_options=opts, parse_options=parse, convert_options=conv)
+    header = pacsv.open_csv(path, read_options=pacsv.ReadOptions(encoding=enc, block_size=1 << 16),
+                            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=lambda r: "skip"))
+    names = header.schema.names
+    header.close()
+    reader = pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(use_threads=threads, encoding=enc, block_size=8 << 20),
+        parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=True, ignore_empty_lines=False),
+        convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+                                             quoted_strings_can_be_null=False),
+    )
+    done = 0  # good rows (including blank ones) before this batch
+    writer = None
+    try:
+        for batch in reader:
+            n = batch.num_rows
+            k = np.arange(done, done + n, dtype=np.int64)
+            nums = np.array(sorted(int(b[0]) for b in bad if b[0] is not None), dtype=np.int64)
+            if nums.size:
+                g = nums - 2 - np.arange(nums.size)
+                line = k + 2 + np.searchsorted(g, k, side="right")
+            else:
+                line = k + 2
+            done += n
+            t = pa.Table.from_batches([batch]).append_column("_rg_line", pa.array(line))
+            keep = None
+            for col in names:  # blank lines are not records
+                c = pc.not_equal(t.column(col), "")
+                keep = c if keep is None else pc.or_(keep, c)
+            if keep is not None:
+                t = t.filter(keep)
+            if writer is None:
+                writer = pq.ParquetWriter(out, t.schema, compression="snappy")
+            writer.write_table(t)
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None:  # header only
+        empty = pa.table({**{n: pa.array([], pa.string()) for n in names}, "_rg_line": pa.array([], pa.int64())})
+        pq.write_table(empty, out)
+    return names, bad
 
 
 def _read_csv(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str, tmpdir: Path) -> tuple[Staged, str]:
     """CSV through pyarrow: strict field counts (a row with more or fewer fields than the header is
-    reported, never padded or truncated), GB18030 decoded on the fly, blank lines skipped."""
-    import numpy as np
-    import pyarrow.compute as pc
-
+    reported, never padded or truncated), GB18030 decoded on the fly, blank lines skipped.  The rows
+    are streamed to a temporary Parquet file, so memory stays bounded whatever the file's size."""
     encoding = detect_encoding(df.path)
-    bad: list = []
+    tmpdir.mkdir(parents=True, exist_ok=True)
+    out = tmpdir / f"{name}-{os.getpid()}.parquet"
     try:
-        table = _arrow_csv(df.path, encoding, True, bad)
+        headers, bad = _csv_to_parquet(df.path, encoding, True, out)
         if bad:  # rare: read again on one thread, which reports each bad row's record number
-            bad = []
-            table = _arrow_csv(df.path, encoding, False, bad)
+            headers, bad = _csv_to_parquet(df.path, encoding, False, out)
     except (pa.ArrowInvalid, UnicodeDecodeError, ValueError) as e:
+        out.unlink(missing_ok=True)
         raise Unreadable(f"not a readable CSV file: {str(e).splitlines()[0]}") from None
-    headers = table.column_names
-    n = table.num_rows
-    # record number of each good row: header is 1; bad rows take their numbers out of the sequence
-    bad_lines = np.array(sorted(int(b[0]) for b in bad if b[0] is not None), dtype=np.int64)
-    k = np.arange(n, dtype=np.int64)
-    if bad_lines.size:
-        g = bad_lines - 2 - np.arange(bad_lines.size)
-        line = k + 2 + np.searchsorted(g, k, side="right")
-    else:
-        line = k + 2
-    table = table.append_column("_rg_line", pa.array(line))
-    # blank lines are not records
-    nonblank = None
-    for col in headers:
-        c = pc.not_equal(table.column(col), "")
-        nonblank = c if nonblank is None else pc.or_(nonblank, c)
-    if nonblank is not None and n:
-        table = table.filter(nonblank)
     malformed = [(int(num) if num is not None else 0, (text or "").strip("\r\n"),
                   f"expected {exp} fields, found {act}") for num, text, exp, act in bad]
-    arrow_name = f"{name}__arrow"
-    con.register(arrow_name, table)
-    return _finish(con, df, name, headers, [_q(h) for h in headers], "_rg_line", arrow_name, malformed, encoding,
-                   keep=table)
+    p = str(out).replace("'", "''")
+    staged, table = _finish(con, df, name, headers, [_q(h) for h in headers], "_rg_line",
+                            f"read_parquet('{p}')", malformed, encoding)
+    staged.temp_file = out  # type: ignore[attr-defined]
+    return staged, table
 
 
 def _read_parquet(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str) -> tuple[Staged, str]:
@@ -324,3 +346,6 @@ def release(con: duckdb.DuckDBPyConnection, st: Staged) -> None:
     except Exception:  # nothing registered (Parquet reads the file directly)
         pass
     st.keep = None  # type: ignore[attr-defined]
+    tmp = getattr(st, "temp_file", None)
+    if tmp is not None:
+        tmp.unlink(missing_ok=True)

@@ -19,7 +19,7 @@ def parse_date(v: str) -> str:
     """Text -> DATE or NULL.  Also Excel serial day numbers (5 digits, 1927-2173)."""
     fmts = "[" + ", ".join(sql_literal(f) for f in DATE_FORMATS) + "]"
     return (
-        f"coalesce(CAST(try_strptime({v}, {fmts}) AS DATE), "
+        f"coalesce(TRY_CAST({v} AS DATE), CAST(try_strptime({v}, {fmts}) AS DATE), "
         f"CASE WHEN regexp_full_match({v}, '[1-9][0-9]{{4}}(\\.[0-9]+)?') "
         f"THEN {EXCEL_EPOCH} + CAST(floor(CAST({v} AS DOUBLE)) AS INTEGER) END)"
     )
