@@ -29,3 +29,19 @@ def test_quality_json_html_and_summary(delivery: Path, home: Path, tmp_path: Pat
     assert "src=\"http" not in text and "echarts" in text  # offline: ECharts inlined, no CDN
     p = run_cli("quality", home=home)
     assert "记名率" in p.stdout and "not met" in p.stdout
+
+
+def test_settings_file_and_global_home_option(delivery: Path, tmp_path: Path) -> None:  # noqa: F811
+    home = tmp_path / "h"
+    home.mkdir()
+    (home / "riskgrade.toml").write_text('lock_timeout = 1.5\nmemory_limit = "1GB"\n', encoding="utf-8")
+    from riskgrade import settings
+
+    s = settings.load(home)
+    assert (s.lock_timeout, s.memory_limit) == (1.5, "1GB")
+    (home / "riskgrade.toml").write_text("lock_timeout = [", encoding="utf-8")
+    p = run_cli("--home", str(home), "status", home=tmp_path / "other", check=False)
+    assert p.returncode == 1 and "riskgrade.toml" in p.stderr and "Traceback" not in p.stderr
+    (home / "riskgrade.toml").unlink()
+    run_cli("--home", str(home), "ingest", str(delivery), home=tmp_path / "other")
+    assert (home / "warehouse.duckdb").exists() and not (tmp_path / "other").exists()
