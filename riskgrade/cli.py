@@ -26,6 +26,8 @@ app = typer.Typer(
 )
 quarantine_app = typer.Typer(help="Rows that failed validation, with their reasons and original text.", no_args_is_help=True)
 app.add_typer(quarantine_app, name="quarantine")
+export_app = typer.Typer(help="Export results: grades.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
 
 out = Console()  # results
 err = Console(stderr=True)  # progress and messages
@@ -145,6 +147,108 @@ def status(home: HomeOpt = None) -> None:
         d = con.execute("SELECT count(*), max(loaded_at) FROM deliveries").fetchall()[0]
         out.print(tab)
         out.print(f"deliveries: {d[0]} (last {d[1]}), quarantined rows: {q:,}")
+
+
+# --------------------------------------------------------------------------- classification
+def _date(value: str, flag: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise RiskgradeError(f"{flag}: not a date (YYYY-MM-DD): {value}") from None
+
+
+@app.command()
+def classify(
+    as_of: Annotated[str, typer.Option("--as-of", help="month end to classify as of (YYYY-MM-DD)")],
+    model: Annotated[Optional[str], typer.Option("--model", help="expert (default: the best the data supports)")] = None,
+    catalog: Annotated[Optional[Path], typer.Option("--catalog", help="indicator catalog YAML (default: built-in)")] = None,
+    scorecard: Annotated[Optional[Path], typer.Option("--scorecard", help="expert scorecard YAML")] = None,
+    grading: Annotated[Optional[Path], typer.Option("--grading", help="grading YAML (cut-offs, overrides)")] = None,
+    labels: Annotated[Optional[Path], typer.Option("--labels", help="label catalog YAML")] = None,
+    grades: Annotated[Optional[str], typer.Option("--grades", help="four (A-D) or five (A-E)")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Compute indicators, scores, grades, reasons and labels of every active entity as of a date."""
+    from .snapshot import classify as run_classify, month_end
+
+    s = _settings(home)
+    d = _date(as_of, "--as-of")
+    if grades not in (None, "four", "five"):
+        raise RiskgradeError("--grades must be four or five")
+    if not month_end(d):
+        err.print(f"[yellow]note: {d} is not a month end; classifying as of that day anyway[/yellow]")
+    res = run_classify(s.home, d, model=model, catalog_path=catalog, scorecard_path=scorecard, grading_path=grading,
+                       labels_path=labels, mode=grades, memory_limit=s.memory_limit, threads=s.threads,
+                       lock_timeout=s.lock_timeout, progress=_progress)
+    err.print(f"model: [bold]{res.model}[/bold] — {res.model_reason}", highlight=False)
+    tab = Table(title=f"classification as of {d} (snapshot {res.snapshot_id}, {res.seconds:.1f} s)")
+    tab.add_column("grade")
+    tab.add_column("entities", justify="right")
+    tab.add_column("share", justify="right")
+    for g, n in res.grade_counts.items():
+        tab.add_row(g, f"{n:,}", f"{n / max(res.entities, 1):.1%}")
+    tab.add_row("all", f"{res.entities:,}", "100%")
+    out.print(tab)
+    err.print(f"sealed: content hash {res.content_hash}")
+
+
+@export_app.command("grades")
+def export_grades(
+    as_of: Annotated[str, typer.Option("--as-of", help="the classification's as-of date")],
+    out_file: Annotated[Path, typer.Option("--out", help="output file: .csv or .parquet (or .json)")],
+    home: HomeOpt = None,
+) -> None:
+    """One row per classified entity: uscc, as_of, score, grade, labels, reasons, ..."""
+    from .export import write_query
+    from .snapshot import current_snapshot
+    from .warehouse import Warehouse
+
+    s = _settings(home)
+    d = _date(as_of, "--as-of")
+    with Warehouse(s.home, lock_timeout=s.lock_timeout) as wh:
+        sid = current_snapshot(wh.con, d)
+        n = write_query(wh.con, f"""
+            SELECT g.uscc, g.as_of, g.score, g.grade, g.labels, g.reasons, g.previous_grade, g.grade_rule,
+                   g.name, g.entity_type, g.region_code, g.industry_code, s.model, s.model_version, s.catalog_version
+            FROM grades g JOIN snapshots s USING (snapshot_id)
+            WHERE g.snapshot_id = {sid} ORDER BY g.uscc""", out_file)
+    err.print(f"{n:,} graded entities written to {out_file}")
+
+
+@app.command()
+def migration(
+    from_date: Annotated[str, typer.Option("--from", help="earlier as-of date")],
+    to_date: Annotated[str, typer.Option("--to", help="later as-of date")],
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="also write the matrix (.csv/.json)")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Grade migration matrix between two classifications (rows: from, columns: to)."""
+    from .export import write_query
+    from .snapshot import current_snapshot
+    from .warehouse import Warehouse
+
+    s = _settings(home)
+    a, b = _date(from_date, "--from"), _date(to_date, "--to")
+    with Warehouse(s.home, lock_timeout=s.lock_timeout) as wh:
+        sa, sb = current_snapshot(wh.con, a), current_snapshot(wh.con, b)
+        sql = f"""
+            SELECT coalesce(x.grade, '(new)') AS from_grade, coalesce(y.grade, '(gone)') AS to_grade, count(*) AS entities
+            FROM (SELECT uscc, grade FROM grades WHERE snapshot_id = {sa}) x
+            FULL JOIN (SELECT uscc, grade FROM grades WHERE snapshot_id = {sb}) y USING (uscc)
+            GROUP BY ALL ORDER BY ALL"""
+        rows = wh.con.execute(sql).fetchall()
+        if out_file:
+            write_query(wh.con, sql, out_file)
+    froms = sorted({r[0] for r in rows})
+    tos = sorted({r[1] for r in rows})
+    cell = {(r[0], r[1]): r[2] for r in rows}
+    tab = Table(title=f"grade migration {a} -> {b}")
+    tab.add_column("from \\ to")
+    for t in tos:
+        tab.add_column(t, justify="right")
+    for f in froms:
+        tab.add_row(f, *[f"{cell.get((f, t), 0):,}" for t in tos])
+    out.print(tab)
 
 
 # --------------------------------------------------------------------------- quality

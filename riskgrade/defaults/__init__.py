@@ -1,0 +1,1 @@
+"""Shipped configuration: indicator catalog, scorecard, grading, labels (YAML)."""

@@ -1,0 +1,124 @@
+"""Load and validate the indicator catalog (``defaults/indicators.yaml`` or a province's own file)."""
+
+from __future__ import annotations
+
+import hashlib
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, model_validator
+
+from ..errors import RiskgradeError
+
+DIMENSIONS = {
+    "basic": ("基础属性", "basic attributes"),
+    "dynamic": ("动态信息", "dynamic information"),
+    "regulatory": ("监管信息", "regulatory information"),
+    "related": ("关联关系信息", "related-party information"),
+    "social": ("社会评价信息", "social evaluation"),
+    "operating": ("经营状况", "operating status"),
+    "enforcement": ("监管执法", "supervision and enforcement"),
+}
+ENTITY_TYPES = ("enterprise", "individual", "cooperative")
+RELATIONS = ("address", "phone", "person", "person_risky")
+# columns of the indicator table that are entity attributes, not indicators
+RESERVED = ("uscc", "name", "entity_type", "region_code", "industry_code", "industry_section", "status",
+            "established_on", "registered_capital", "bucket", "address", "phone_id", "legal_rep_id")
+
+
+class Indicator(BaseModel):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name_zh: str
+    name_en: str
+    dimension: Literal["basic", "dynamic", "regulatory", "related", "social", "operating", "enforcement"]
+    kind: Literal["event", "entity", "derived", "related"]
+    sql: str | None = None
+    relation: str | None = None
+    applies_to: list[Literal["enterprise", "individual", "cooperative"]] = list(ENTITY_TYPES)
+    basis: str = ""
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _check(self) -> Indicator:
+        if self.code in RESERVED:
+            raise ValueError(f"{self.code} is an entity attribute; choose another indicator code")
+        if self.kind == "related":
+            if self.relation not in RELATIONS:
+                raise ValueError(f"{self.code}: relation must be one of {', '.join(RELATIONS)}")
+        elif not self.sql:
+            raise ValueError(f"{self.code}: an indicator of kind {self.kind} needs sql")
+        return self
+
+
+class Catalog(BaseModel):
+    version: str
+    indicators: list[Indicator]
+
+    @model_validator(mode="after")
+    def _unique(self) -> Catalog:
+        seen: set[str] = set()
+        for i in self.indicators:
+            if i.code in seen:
+                raise ValueError(f"indicator code {i.code} appears twice")
+            seen.add(i.code)
+        return self
+
+    @property
+    def enabled(self) -> list[Indicator]:
+        return [i for i in self.indicators if i.enabled]
+
+    def get(self, code: str) -> Indicator:
+        for i in self.indicators:
+            if i.code == code:
+                return i
+        raise KeyError(code)
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+
+
+def _read_yaml(path: Path | None, default: str) -> tuple[dict, str]:
+    if path is None:
+        text = resources.files("riskgrade.defaults").joinpath(default).read_text(encoding="utf-8")
+        where = f"(built-in) {default}"
+    else:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as e:
+            raise RiskgradeError(f"cannot read {path}: {e.strerror}") from None
+        where = str(path)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise RiskgradeError(f"{where}: not valid YAML: {str(e).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise RiskgradeError(f"{where}: expected a mapping at the top level")
+    return data, where
+
+
+def load_catalog(path: Path | None = None) -> Catalog:
+    """The built-in catalog, or a province's own YAML; a clear one-line error when it is invalid.
+
+    A province file may also *extend* the built-in one: ``extends: default`` keeps every built-in
+    indicator, then ``indicators`` adds new ones or replaces those with the same code, and
+    ``disable: [code, ...]`` drops some.
+    """
+    data, where = _read_yaml(path, "indicators.yaml")
+    if data.get("extends") == "default":
+        base, _ = _read_yaml(None, "indicators.yaml")
+        by_code = {i["code"]: i for i in base["indicators"]}
+        for i in data.get("indicators") or []:
+            by_code[i["code"]] = {**by_code.get(i["code"], {}), **i}
+        for code in data.get("disable") or []:
+            if code not in by_code:
+                raise RiskgradeError(f"{where}: disable names an unknown indicator {code}")
+            by_code[code]["enabled"] = False
+        data = {"version": data.get("version", base["version"]), "indicators": list(by_code.values())}
+    try:
+        return Catalog.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"])
+        raise RiskgradeError(f"{where}: {loc}: {err['msg']}") from None

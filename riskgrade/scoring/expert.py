@@ -1,0 +1,92 @@
+"""The expert scorecard (专家评分卡): risk points per indicator band, from configuration.
+
+It follows scikit-learn's conventions: parameters in ``__init__``, ``fit`` returns ``self`` (an
+expert scorecard learns nothing, it only checks the configuration against the catalog), fitted
+state ends in ``_``.  It scores in the engine (``score_sql``) or on arrays (``predict``).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+
+from ..errors import RiskgradeError
+
+MAX_SCORE = 1000
+
+
+class Band(BaseModel):
+    min: float
+    points: float
+
+
+class ScorecardConfig(BaseModel):
+    version: str
+    base: float = 0
+    points: dict[str, list[Band]] = Field(default_factory=dict)
+
+
+def load_scorecard(path: Path | None = None) -> ScorecardConfig:
+    where = str(path) if path else "(built-in) scorecard.yaml"
+    try:
+        text = Path(path).read_text(encoding="utf-8") if path else \
+            resources.files("riskgrade.defaults").joinpath("scorecard.yaml").read_text(encoding="utf-8")
+        return ScorecardConfig.model_validate(yaml.safe_load(text))
+    except OSError as e:
+        raise RiskgradeError(f"cannot read {where}: {e.strerror}") from None
+    except yaml.YAMLError as e:
+        raise RiskgradeError(f"{where}: not valid YAML: {str(e).splitlines()[0]}") from None
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise RiskgradeError(f"{where}: {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+
+
+class ExpertScorecard:
+    """Score = base + sum of band points, clipped to 0..1000 (higher = riskier)."""
+
+    name = "expert"
+
+    def __init__(self, config: ScorecardConfig | None = None):
+        self.config = config
+
+    def fit(self, indicator_codes: list[str], y: object = None) -> ExpertScorecard:
+        cfg = self.config or load_scorecard()
+        unknown = sorted(set(cfg.points) - set(indicator_codes))
+        if unknown:
+            raise RiskgradeError(f"scorecard {cfg.version}: points for unknown or disabled indicators: {', '.join(unknown)}")
+        self.config_ = cfg
+        self.bands_ = {code: sorted(b, key=lambda x: x.min) for code, b in cfg.points.items()}
+        self.version_ = cfg.version
+        return self
+
+    # ------------------------------------------------------------------ in the engine
+    def points_sql(self, code: str) -> str:
+        bands = self.bands_[code]
+        whens = " ".join(f"WHEN {code} >= {b.min!r} THEN {b.points!r}" for b in reversed(bands))
+        return f"(CASE {whens} ELSE 0 END)"
+
+    def score_sql(self) -> tuple[str, str]:
+        """(score expression, reasons expression): reasons = indicator codes with positive points,
+        most points first, as a list of structs {code, points}."""
+        total = " + ".join([repr(float(self.config_.base))] + [self.points_sql(c) for c in self.bands_])
+        score = f"least({MAX_SCORE}.0, greatest(0.0, {total}))"
+        items = ", ".join(f"{{'points': {self.points_sql(c)}, 'code': '{c}'}}" for c in self.bands_)
+        reasons = f"list_filter(list_reverse_sort([{items}]), x -> x.points > 0)"
+        return score, reasons
+
+    # ------------------------------------------------------------------ on arrays
+    def predict(self, X: dict[str, np.ndarray]) -> np.ndarray:
+        """Scores for columns of indicator values (missing columns or NaN score 0 points)."""
+        n = len(next(iter(X.values()))) if X else 0
+        total = np.full(n, float(self.config_.base))
+        for code, bands in self.bands_.items():
+            x = np.asarray(X.get(code, np.full(n, np.nan)), dtype=float)
+            pts = np.zeros(n)
+            for b in bands:  # ascending: the highest band met wins
+                pts = np.where(np.nan_to_num(x, nan=-np.inf) >= b.min, b.points, pts)
+            total += pts
+        return np.clip(total, 0, MAX_SCORE)

@@ -1,0 +1,142 @@
+"""From score to grade: cut-offs, one-vote overrides (一票否决), industry floors; and labels (标注)."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, model_validator
+
+from ..errors import RiskgradeError
+
+GRADES = {"four": ["A", "B", "C", "D"], "five": ["A", "B", "C", "D", "E"]}
+
+
+class Override(BaseModel):
+    code: str
+    when: str
+    at_least: str | None = None
+    grade: str | None = None
+    name_zh: str = ""
+
+
+class IndustryFloor(BaseModel):
+    at_least: str = "B"
+    prefixes: list[str] = Field(default_factory=list)
+
+
+class GradingConfig(BaseModel):
+    version: str
+    mode: Literal["four", "five"] = "four"
+    cutoffs: dict[str, float]
+    overrides: list[Override] = Field(default_factory=list)
+    high_attention_industries: IndustryFloor = Field(default_factory=IndustryFloor)
+
+    @model_validator(mode="after")
+    def _check(self) -> GradingConfig:
+        grades = GRADES[self.mode]
+        need = grades[1:4]  # B, C, D by score; E only by override in five-grade mode
+        if sorted(self.cutoffs) != sorted(need):
+            raise ValueError(f"cutoffs must give the lower bound of {', '.join(need)}")
+        vals = [self.cutoffs[g] for g in need]
+        if vals != sorted(vals) or len(set(vals)) != len(vals):
+            raise ValueError("cutoffs must increase from B to D")
+        for o in self.overrides:
+            for g in (o.at_least, o.grade):
+                if g is not None and g not in GRADES["five"]:
+                    raise ValueError(f"override {o.code}: unknown grade {g}")
+        return self
+
+    @property
+    def grades(self) -> list[str]:
+        return GRADES[self.mode]
+
+
+class Label(BaseModel):
+    code: str
+    name_zh: str
+    when: str
+    basis: str = ""
+
+
+class LabelConfig(BaseModel):
+    version: str
+    four_new_industries: list[str] = Field(default_factory=list)
+    labels: list[Label]
+
+
+def _load(model: type[BaseModel], path: Path | None, default: str):
+    where = str(path) if path else f"(built-in) {default}"
+    try:
+        text = Path(path).read_text(encoding="utf-8") if path else \
+            resources.files("riskgrade.defaults").joinpath(default).read_text(encoding="utf-8")
+        return model.model_validate(yaml.safe_load(text))
+    except OSError as e:
+        raise RiskgradeError(f"cannot read {where}: {e.strerror}") from None
+    except yaml.YAMLError as e:
+        raise RiskgradeError(f"{where}: not valid YAML: {str(e).splitlines()[0]}") from None
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise RiskgradeError(f"{where}: {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+
+
+def load_grading(path: Path | None = None, mode: str | None = None) -> GradingConfig:
+    cfg = _load(GradingConfig, path, "grading.yaml")
+    if mode:
+        cfg = cfg.model_copy(update={"mode": mode})
+    return cfg
+
+
+def load_labels(path: Path | None = None) -> LabelConfig:
+    return _load(LabelConfig, path, "labels.yaml")
+
+
+def grade_sql(cfg: GradingConfig, score: str = "score") -> tuple[str, str]:
+    """(grade expression, rule expression) over the indicator table with a ``score`` column.
+
+    Order: the score's grade; raised to each applicable override's floor; in five-grade mode an
+    override with a fixed grade (E for revoked) wins; high-attention industries get a floor.
+    The rule names what decided the grade: ``score``, an override code, or ``industry_floor``.
+    """
+    grades = cfg.grades
+    rank = {g: i for i, g in enumerate(grades)}
+    by_score = ("CASE " + " ".join(f"WHEN {score} >= {cfg.cutoffs[g]!r} THEN {rank[g]}" for g in reversed(grades[1:4]))
+                + " ELSE 0 END")
+    steps: list[tuple[str, str, int, str]] = []  # (condition, "fixed" | "floor", rank, rule)
+    for o in cfg.overrides:
+        if o.grade is not None:
+            if o.grade in rank:  # E exists only in five-grade mode
+                steps.append((o.when, "fixed", rank[o.grade], o.code))
+        elif o.at_least is not None and o.at_least in rank:
+            steps.append((o.when, "floor", rank[o.at_least], o.code))
+    floor = cfg.high_attention_industries
+    if floor.prefixes and floor.at_least in rank:
+        cond = " OR ".join(f"starts_with(coalesce(industry_code, ''), '{p}')" for p in floor.prefixes)
+        steps.append((cond, "floor", rank[floor.at_least], "industry_floor"))
+    # fixed grades (E) win over everything; floors raise in turn
+    steps.sort(key=lambda s: s[1] == "fixed")
+    r, rule = by_score, "'score'"
+    for cond, kind, k, code in steps:
+        new = str(k) if kind == "fixed" else f"greatest({r}, {k})"
+        rule = f"CASE WHEN coalesce({cond}, false) AND ({new}) <> ({r}) THEN '{code}' ELSE {rule} END"
+        r = f"CASE WHEN coalesce({cond}, false) THEN {new} ELSE {r} END"
+    letters = "[" + ", ".join(f"'{g}'" for g in grades) + "]"
+    return f"{letters}[({r}) + 1]", rule
+
+
+def labels_sql(cfg: LabelConfig) -> str:
+    """A ';'-joined string of the label codes that apply (catalog order)."""
+    parts = []
+    for lab in cfg.labels:
+        when = lab.when
+        if "{four_new}" in when:
+            prefixes = cfg.four_new_industries
+            cond = " OR ".join(f"starts_with(coalesce(industry_code, ''), '{p}')" for p in prefixes) or "false"
+            when = when.replace("{four_new}", f"({cond})")
+        if "{section}" in lab.code:
+            parts.append(f"CASE WHEN coalesce({when}, false) THEN 'industry_' || industry_section END")
+        else:
+            parts.append(f"CASE WHEN coalesce({when}, false) THEN '{lab.code}' END")
+    return "concat_ws(';', " + ", ".join(parts) + ")"

@@ -1,0 +1,128 @@
+"""The monthly run: indicators, score, grade, reasons, labels as of a month end -> a sealed snapshot.
+
+A snapshot records its as-of date, the model and its version, the catalog and configuration
+versions, a fingerprint of the configuration and a content hash of every entity's result.  Running
+the same month again with the same inputs and configuration gives the same content hash; the newest
+snapshot of a month is the current one, earlier ones stay for audit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from .errors import RiskgradeError
+from .indicators import compute_indicators, load_catalog
+from .scoring import ExpertScorecard, grade_sql, labels_sql, load_grading, load_labels, load_scorecard
+from .warehouse import Warehouse
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS snapshots (
+    snapshot_id INTEGER, as_of DATE, created_at TIMESTAMP, model VARCHAR, model_version VARCHAR,
+    model_reason VARCHAR, catalog_version VARCHAR, config_fingerprint VARCHAR, grade_mode VARCHAR,
+    entities BIGINT, content_hash VARCHAR, grade_counts JSON
+);
+CREATE TABLE IF NOT EXISTS grades (
+    snapshot_id INTEGER, as_of DATE, uscc VARCHAR, name VARCHAR, entity_type VARCHAR, region_code VARCHAR,
+    industry_code VARCHAR, score DOUBLE, grade VARCHAR, previous_grade VARCHAR, grade_rule VARCHAR,
+    reasons VARCHAR, reason_points VARCHAR, labels VARCHAR
+);
+"""
+
+
+TOP_REASONS = 5  # reasons in the export; reason_points keeps every contribution
+
+
+@dataclass
+class ClassifyResult:
+    snapshot_id: int
+    as_of: dt.date
+    model: str
+    model_reason: str
+    entities: int
+    grade_counts: dict[str, int]
+    content_hash: str
+    seconds: float
+
+
+def month_end(d: dt.date) -> bool:
+    return (d + dt.timedelta(days=1)).day == 1
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(SCHEMA)
+
+
+def classify(home: Path, as_of: dt.date, *, model: str | None = None, catalog_path: Path | None = None,
+             scorecard_path: Path | None = None, grading_path: Path | None = None, labels_path: Path | None = None,
+             mode: str | None = None, memory_limit: str | None = None, threads: int | None = None,
+             lock_timeout: float = 60.0, progress=None) -> ClassifyResult:
+    import time
+
+    say = progress or (lambda m: None)
+    t0 = time.perf_counter()
+    if model not in (None, "expert"):
+        raise RiskgradeError(f"unknown model {model!r}: this version offers 'expert' (the trained scorecard comes next)")
+    catalog = load_catalog(catalog_path)
+    scorecard = ExpertScorecard(load_scorecard(scorecard_path)).fit([i.code for i in catalog.enabled])
+    grading = load_grading(grading_path, mode)
+    labels = load_labels(labels_path)
+    chosen, why = "expert", "no trained model is available yet; the expert scorecard from configuration is used"
+    fingerprint = hashlib.sha256(json.dumps(
+        [catalog.model_dump(), scorecard.config_.model_dump(), grading.model_dump(), labels.model_dump()],
+        sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+    with Warehouse(home, write=True, memory_limit=memory_limit, threads=threads, lock_timeout=lock_timeout) as wh:
+        con = wh.con
+        assert con is not None
+        ensure_schema(con)
+        n_ent = con.execute("SELECT count(*) FROM entities").fetchall()[0][0]
+        if not n_ent:
+            raise RiskgradeError(f"the data home {home} holds no entities: run `riskgrade ingest` first")
+        say(f"computing {len(catalog.enabled)} indicators as of {as_of} (catalog {catalog.version})")
+        compute_indicators(con, catalog, as_of, include_revoked=grading.mode == "five")
+        score, reasons = scorecard.score_sql()
+        grade, rule = grade_sql(grading)
+        say(f"scoring with the {chosen} scorecard, grading ({grading.mode} grades), labelling")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE scored AS SELECT *, {score} AS score, {reasons} AS _reasons FROM indicators")
+        prev = con.execute("SELECT snapshot_id FROM snapshots WHERE as_of < ? ORDER BY as_of DESC, snapshot_id DESC LIMIT 1",
+                           [as_of]).fetchall()
+        prev_join = (f"LEFT JOIN (SELECT uscc, grade AS previous_grade FROM grades WHERE snapshot_id = {prev[0][0]}) p "
+                     f"USING (uscc)") if prev else ""
+        prev_col = "p.previous_grade" if prev else "CAST(NULL AS VARCHAR)"
+        with wh.transaction():
+            sid = con.execute("SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots").fetchall()[0][0]
+            con.execute(f"""
+                INSERT INTO grades
+                SELECT {sid}, DATE '{as_of.isoformat()}', s.uscc, s.name, s.entity_type, s.region_code, s.industry_code,
+                       round(s.score, 2), {grade}, {prev_col}, {rule},
+                       array_to_string(list_transform(s._reasons[1:{TOP_REASONS}], x -> x.code), ';'),
+                       to_json(list_transform(s._reasons, x -> {{'code': x.code, 'points': x.points}}))::VARCHAR,
+                       {labels_sql(labels)}
+                FROM scored s {prev_join}
+                ORDER BY s.uscc
+            """)
+            counts = dict(con.execute(f"SELECT grade, count(*) FROM grades WHERE snapshot_id = {sid} GROUP BY grade "
+                                      "ORDER BY grade").fetchall())
+            n = sum(counts.values())
+            content = con.execute(f"""
+                SELECT md5(string_agg(md5(concat_ws('|', uscc, score, grade, grade_rule, reasons, labels)), '' ORDER BY uscc))
+                FROM grades WHERE snapshot_id = {sid}
+            """).fetchall()[0][0] or ""
+            con.execute("INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+                sid, as_of, dt.datetime.now().replace(microsecond=0), chosen, scorecard.version_, why,
+                catalog.version, fingerprint, grading.mode, n, content, json.dumps(counts)])
+        con.execute("DROP TABLE IF EXISTS scored; DROP TABLE IF EXISTS indicators; DROP TABLE IF EXISTS pop")
+    return ClassifyResult(int(sid), as_of, chosen, why, n, counts, content, time.perf_counter() - t0)
+
+
+def current_snapshot(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:
+    ensure = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'snapshots'").fetchall()[0][0]
+    rows = con.execute("SELECT max(snapshot_id) FROM snapshots WHERE as_of = ?", [as_of]).fetchall() if ensure else [(None,)]
+    if rows[0][0] is None:
+        raise RiskgradeError(f"no classification as of {as_of}: run `riskgrade classify --as-of {as_of}` first")
+    return int(rows[0][0])
