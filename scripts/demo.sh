@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: a simulated province, ingested, checked for quality.
+# The main job on the embedded default: a simulated province, ingested, checked, classified.
 set -euo pipefail
 ENTITIES="${DEMO_ENTITIES:-20000}"
+AS_OF="${DEMO_AS_OF:-2026-09-30}"
 export RISKGRADE_HOME="${RISKGRADE_HOME:-demo/home}"
 rm -rf demo
 echo "== 1. simulate a province of ${ENTITIES} market entities (Shandong counties) =="
@@ -11,7 +12,12 @@ riskgrade ingest demo/delivery --report demo/ingest-report.json
 echo "== 3. data quality (数据质量监测评估) =="
 riskgrade quality --out demo/quality.html
 riskgrade quality
-echo "== 4. what the data home holds =="
-riskgrade status
+echo "== 4. classify every active entity as of ${AS_OF} (信用风险分类) =="
+riskgrade classify --as-of "$AS_OF"
+riskgrade export grades --as-of "$AS_OF" --out demo/grades.csv
 echo
-echo "Open demo/quality.html in a browser for the full quality report."
+echo "First graded entities (demo/grades.csv):"
+head -6 demo/grades.csv | cut -c1-160
+echo
+echo "Open demo/quality.html for the quality report; demo/grades.csv holds every grade with its reasons and labels."
+echo "(Inspection plans, warnings and the web console come with the next issues.)"
