@@ -1,0 +1,63 @@
+"""The trained scorecard component (the code path the product uses) on real public data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="module")
+def german():
+    pd = pytest.importorskip("pandas")
+    path = DATA / "germancredit.csv"
+    if not path.exists():
+        pytest.skip("../shared/data/germancredit.csv is not beside the repository")
+    df = pd.read_csv(path)
+    y = (df.pop("creditability") == "bad").astype(int).to_numpy()
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(df, y, test_size=0.3, stratify=y, random_state=0)
+
+
+def test_german_credit_auc_and_ks(german) -> None:
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    from riskgrade.scoring.trained import TrainedScorecard
+
+    Xtr, Xte, ytr, yte = german
+    m = TrainedScorecard().fit(Xtr, ytr)
+    p = m.predict_proba(Xte)
+    auc = roc_auc_score(yte, p)
+    fpr, tpr, _ = roc_curve(yte, p)
+    assert auc >= 0.80, auc
+    assert np.max(tpr - fpr) >= 0.45
+    s = m.predict_score(Xte)
+    assert s.min() >= 0 and s.max() <= 1000
+    assert roc_auc_score(yte, s) == pytest.approx(auc)  # the score ranks exactly like the probability (riskier = higher)
+    # PDO scaling: +50 points doubles the odds of a bad outcome
+    p2 = np.clip(p, 1e-9, 1 - 1e-9)
+    odds = p2 / (1 - p2)
+    inside = (s > 0) & (s < 1000)
+    np.testing.assert_allclose(s[inside], 500 + 50 / np.log(2) * np.log(odds[inside] * 19), atol=1e-6)
+
+
+def test_reasons_and_weights(german) -> None:
+    from riskgrade.scoring.trained import TrainedScorecard
+
+    Xtr, Xte, ytr, yte = german
+    m = TrainedScorecard().fit(Xtr, ytr)
+    reasons = m.reasons(Xte.head(50))
+    assert len(reasons) == 50
+    for r in reasons:
+        assert all(code in m.selected_ for code, _ in r)
+        pts = [p for _, p in r]
+        assert pts == sorted(pts, reverse=True) and all(p > 0 for p in pts)
+    # sample weights (inverse inclusion probabilities) change the fit
+    w = np.where(ytr == 1, 3.0, 1.0)
+    mw = TrainedScorecard().fit(Xtr, ytr, sample_weight=w)
+    assert mw.base_rate_ > m.base_rate_
+    assert not np.allclose(mw.predict_proba(Xte), m.predict_proba(Xte))
