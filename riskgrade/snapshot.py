@@ -66,13 +66,13 @@ def classify(home: Path, as_of: dt.date, *, model: str | None = None, catalog_pa
 
     say = progress or (lambda m: None)
     t0 = time.perf_counter()
-    if model not in (None, "expert"):
-        raise RiskgradeError(f"unknown model {model!r}: this version offers 'expert' (the trained scorecard comes next)")
+    if model not in (None, "expert", "trained"):
+        raise RiskgradeError(f"unknown model {model!r}: choose expert or trained (default: the best the data supports)")
     catalog = load_catalog(catalog_path)
     scorecard = ExpertScorecard(load_scorecard(scorecard_path)).fit([i.code for i in catalog.enabled])
     grading = load_grading(grading_path, mode)
     labels = load_labels(labels_path)
-    chosen, why = "expert", "no trained model is available yet; the expert scorecard from configuration is used"
+    chosen, why, model_version = "expert", "the expert scorecard from configuration (--model expert)", scorecard.version_
     fingerprint = hashlib.sha256(json.dumps(
         [catalog.model_dump(), scorecard.config_.model_dump(), grading.model_dump(), labels.model_dump()],
         sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
@@ -83,12 +83,33 @@ def classify(home: Path, as_of: dt.date, *, model: str | None = None, catalog_pa
         n_ent = con.execute("SELECT count(*) FROM entities").fetchall()[0][0]
         if not n_ent:
             raise RiskgradeError(f"the data home {home} holds no entities: run `riskgrade ingest` first")
+        trained = None
+        if model in (None, "trained"):
+            from .scoring.train import train_and_choose
+
+            rep, trained = train_and_choose(con, catalog, scorecard, as_of, home / "models",
+                                            target_shares=grading.target_shares, force=model == "trained", progress=say)
+            why = rep.reason
+            if rep.used == "trained":
+                chosen, model_version = "trained", rep.model_id or ""
+                grading = grading.model_copy(update={"cutoffs": trained.cutoffs_})
+                why += f"; grade cut-offs {trained.cutoffs_} give the configured shares of its training population"
+            elif model == "trained":
+                raise RiskgradeError(f"--model trained: {rep.reason}")
+            else:
+                trained = None
         say(f"computing {len(catalog.enabled)} indicators as of {as_of} (catalog {catalog.version})")
         compute_indicators(con, catalog, as_of, include_revoked=grading.mode == "five")
         score, reasons = scorecard.score_sql()
+        if trained is not None:
+            _register_trained_scores(con, trained)
+            score = "ts.score"
+            reasons = "ts.reasons"
         grade, rule = grade_sql(grading)
         say(f"scoring with the {chosen} scorecard, grading ({grading.mode} grades), labelling")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE scored AS SELECT *, {score} AS score, {reasons} AS _reasons FROM indicators")
+        join = " JOIN trained_scores ts USING (uscc)" if trained is not None else ""
+        con.execute(f"CREATE OR REPLACE TEMP TABLE scored AS SELECT indicators.*, {score} AS score, {reasons} AS _reasons "
+                    f"FROM indicators{join}")
         prev = con.execute("SELECT snapshot_id FROM snapshots WHERE as_of < ? ORDER BY as_of DESC, snapshot_id DESC LIMIT 1",
                            [as_of]).fetchall()
         prev_join = (f"LEFT JOIN (SELECT uscc, grade AS previous_grade FROM grades WHERE snapshot_id = {prev[0][0]}) p "
@@ -114,10 +135,29 @@ def classify(home: Path, as_of: dt.date, *, model: str | None = None, catalog_pa
                 FROM grades WHERE snapshot_id = {sid}
             """).fetchall()[0][0] or ""
             con.execute("INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-                sid, as_of, dt.datetime.now().replace(microsecond=0), chosen, scorecard.version_, why,
+                sid, as_of, dt.datetime.now().replace(microsecond=0), chosen, model_version, why,
                 catalog.version, fingerprint, grading.mode, n, content, json.dumps(counts)])
         con.execute("DROP TABLE IF EXISTS scored; DROP TABLE IF EXISTS indicators; DROP TABLE IF EXISTS pop")
     return ClassifyResult(int(sid), as_of, chosen, why, n, counts, content, time.perf_counter() - t0)
+
+
+def _register_trained_scores(con: duckdb.DuckDBPyConnection, model) -> None:
+    """Score the month's indicator table with a trained scorecard: ``trained_scores(uscc, score, reasons)``."""
+    import pyarrow as pa
+
+    df = con.execute("SELECT * FROM indicators ORDER BY uscc").fetchdf()
+    X = df[model.feature_columns_]
+    scores = model.predict_score(X)
+    reasons = model.reasons(X, top=10)
+    reason_type = pa.list_(pa.struct([("points", pa.float64()), ("code", pa.string())]))
+    table = pa.table({
+        "uscc": pa.array(df["uscc"].tolist(), pa.string()),
+        "score": pa.array(scores, pa.float64()),
+        "reasons": pa.array([[{"points": p, "code": c} for c, p in r] for r in reasons], reason_type),
+    })
+    con.register("trained_scores_arrow", table)
+    con.execute("CREATE OR REPLACE TEMP TABLE trained_scores AS SELECT * FROM trained_scores_arrow")
+    con.unregister("trained_scores_arrow")
 
 
 def current_snapshot(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:

@@ -258,3 +258,32 @@ def test_grades_rank_the_simulated_risk(province: tuple[Path, Path]) -> None:
         by.setdefault(g, []).append(risk[u])
     means = [sum(v) / len(v) for g, v in sorted(by.items())]
     assert means == sorted(means), json.dumps({g: round(sum(v) / len(v), 3) for g, v in sorted(by.items())})
+
+
+def test_default_model_falls_back_to_expert_with_a_reason(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    ingest(home, _delivery(tmp_path / "d"), today=TODAY)
+    res = classify(home, T)
+    assert res.model == "expert" and "not enough history" in res.model_reason
+    with pytest.raises(RiskgradeError, match="--model trained"):
+        classify(home, T, model="trained")
+
+
+def test_trained_model_on_the_simulated_province(province: tuple[Path, Path]) -> None:
+    _, home = province
+    res = classify(home, T, model="trained")
+    assert res.model == "trained" and "AUC" in res.model_reason
+    assert set(res.grade_counts) == {"A", "B", "C", "D"}
+    assert res.grade_counts["A"] > res.grade_counts["B"] > res.grade_counts["C"]
+    models = sorted((home / "models").glob("trained-*.json"))
+    meta = json.loads(models[-1].read_text(encoding="utf-8"))
+    assert meta["train_as_of"] == "2024-09-30" and meta["validate_as_of"] == "2025-09-30"
+    assert 0.5 < meta["auc_trained"] <= 1 and meta["train_bad"] >= 100
+    assert sorted(meta["cutoffs"]) == ["B", "C", "D"]
+    with Warehouse(home) as wh:
+        model, version = wh.con.execute("SELECT model, model_version FROM snapshots WHERE snapshot_id = ?",
+                                        [res.snapshot_id]).fetchall()[0]
+        reasons = [r[0] for r in wh.con.execute("SELECT reasons FROM grades WHERE snapshot_id = ? AND grade = 'D'",
+                                                 [res.snapshot_id]).fetchall()]
+    assert model == "trained" and version == models[-1].stem
+    assert sum(1 for r in reasons if r) >= 0.9 * len(reasons)  # risky entities come with their reasons

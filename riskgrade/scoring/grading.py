@@ -31,6 +31,7 @@ class GradingConfig(BaseModel):
     version: str
     mode: Literal["four", "five"] = "four"
     cutoffs: dict[str, float]
+    target_shares: dict[str, float] = Field(default_factory=lambda: {"A": 0.57, "B": 0.33, "C": 0.07, "D": 0.03})
     overrides: list[Override] = Field(default_factory=list)
     high_attention_industries: IndustryFloor = Field(default_factory=IndustryFloor)
 
@@ -43,6 +44,8 @@ class GradingConfig(BaseModel):
         vals = [self.cutoffs[g] for g in need]
         if vals != sorted(vals) or len(set(vals)) != len(vals):
             raise ValueError("cutoffs must increase from B to D")
+        if sorted(self.target_shares) != ["A", "B", "C", "D"] or abs(sum(self.target_shares.values()) - 1) > 1e-6:
+            raise ValueError("target_shares must give A, B, C and D, adding up to 1")
         for o in self.overrides:
             for g in (o.at_least, o.grade):
                 if g is not None and g not in GRADES["five"]:
@@ -91,6 +94,16 @@ def load_grading(path: Path | None = None, mode: str | None = None) -> GradingCo
 
 def load_labels(path: Path | None = None) -> LabelConfig:
     return _load(LabelConfig, path, "labels.yaml")
+
+
+def cutoffs_from_shares(scores, shares: dict[str, float]) -> dict[str, float]:
+    """Cut-offs (lower bounds of B, C, D) that give these shares of a population's scores."""
+    import numpy as np
+
+    cum = np.cumsum([shares["A"], shares["B"], shares["C"]])
+    q = np.quantile(np.asarray(scores, dtype=float), cum)
+    q = np.maximum.accumulate(q + np.arange(3) * 1e-6)  # strictly increasing
+    return {"B": round(float(q[0]), 2), "C": round(float(q[1]), 2), "D": round(float(q[2]), 2)}
 
 
 def grade_sql(cfg: GradingConfig, score: str = "score") -> tuple[str, str]:

@@ -1,0 +1,159 @@
+"""Learn a scorecard from the regulator's own outcomes, out of time, and decide whether to use it.
+
+Outcome (default): within 12 months after the as-of date, an inspection that found a problem, an
+administrative penalty, or a serious-dishonesty listing (``OUTCOME_SQL``).  For classifying as of
+T with data known at T:
+
+* train on indicators as of T-24 months, outcome in (T-24m, T-12m];
+* validate out of time on indicators as of T-12 months, outcome in (T-12m, T];
+* use the trained scorecard when both samples have enough outcomes and it beats the expert
+  scorecard's validation AUC; otherwise the expert scorecard, saying why.
+
+Past inspections were not random across grades; when inspection plans with recorded inclusion
+probabilities exist (the inspection issue), inspected entities are weighted by the inverse of that
+probability (Horvitz-Thompson).  Until then every entity has weight 1, and the model record says so.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import hashlib
+import json
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+from ..indicators import Catalog, compute_indicators
+from .expert import ExpertScorecard
+from .grading import cutoffs_from_shares
+from .trained import TrainedScorecard
+
+OUTCOME_SQL = """
+    SELECT uscc, 1 AS bad FROM events
+    WHERE event_date > {start} AND event_date <= {end} AND reported_on <= {known}
+      AND ((event_type = 'inspection' AND detail = 'problem') OR event_type = 'admin_penalty'
+           OR event_type = 'serious_dishonest_in')
+    GROUP BY uscc
+"""
+MIN_BAD = 100  # outcomes needed in each of training and validation
+MAX_TRAIN_ROWS = 300_000  # a stratified sample beyond this (fixed seed)
+NON_FEATURES = ("uscc", "name", "region_code", "industry_code", "status", "established_on", "bucket",
+                "registered_capital", "industry_section", "type_classification")
+
+
+def months_back(d: dt.date, n: int) -> dt.date:
+    """``d`` moved ``n`` months back (forward when negative); a month end stays a month end."""
+    y, m = divmod(d.month - 1 - n, 12)
+    year, month = d.year + y, m + 1
+    last = calendar.monthrange(year, month)[1]
+    at_end = d.day == calendar.monthrange(d.year, d.month)[1]
+    return dt.date(year, month, last if at_end else min(d.day, last))
+
+
+@dataclass
+class TrainingReport:
+    used: str  # "trained" or "expert"
+    reason: str
+    train_as_of: dt.date | None = None
+    validate_as_of: dt.date | None = None
+    train_rows: int = 0
+    train_bad: int = 0
+    validate_rows: int = 0
+    validate_bad: int = 0
+    auc_trained: float | None = None
+    ks_trained: float | None = None
+    auc_expert: float | None = None
+    ks_expert: float | None = None
+    selected: list[str] = field(default_factory=list)
+    weighting: str = "none: no inspection plans with inclusion probabilities are recorded yet"
+    model_id: str | None = None
+    cutoffs: dict[str, float] | None = None
+
+    def as_dict(self) -> dict:
+        d = dict(self.__dict__)
+        for k in ("train_as_of", "validate_as_of"):
+            d[k] = d[k].isoformat() if d[k] else None
+        return d
+
+
+def _auc_ks(y: np.ndarray, s: np.ndarray) -> tuple[float, float]:
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    fpr, tpr, _ = roc_curve(y, s)
+    return float(roc_auc_score(y, s)), float(np.max(tpr - fpr))
+
+
+def _frame(con: duckdb.DuckDBPyConnection, table: str, as_of: dt.date, known: dt.date, outcome: bool):
+    """Indicators of ``table`` joined with the outcome in the following 12 months (known by ``known``)."""
+    end = months_back(as_of, -12)
+    sql = f"SELECT i.*"
+    if outcome:
+        out = OUTCOME_SQL.format(start=f"DATE '{as_of}'", end=f"DATE '{end}'", known=f"DATE '{known}'")
+        sql += f", coalesce(o.bad, 0) AS _bad FROM {table} i LEFT JOIN ({out}) o USING (uscc)"
+    else:
+        sql += f" FROM {table} i"
+    return con.execute(sql + " ORDER BY uscc").fetchdf()
+
+
+def features(df, catalog: Catalog) -> list[str]:
+    codes = {i.code for i in catalog.enabled}
+    return [c for c in df.columns if c in codes and c not in NON_FEATURES] + ["entity_type"]
+
+
+def train_and_choose(con: duckdb.DuckDBPyConnection, catalog: Catalog, expert: ExpertScorecard, as_of: dt.date,
+                     models_dir: Path, *, target_shares: dict[str, float], force: bool = False, progress=None) -> tuple[TrainingReport, TrainedScorecard | None]:
+    say = progress or (lambda m: None)
+    t_val = months_back(as_of, 12)
+    t_train = months_back(as_of, 24)
+    rep = TrainingReport(used="expert", reason="", train_as_of=t_train, validate_as_of=t_val)
+    first_event = con.execute("SELECT min(event_date) FROM events").fetchall()[0][0]
+    if first_event is None or first_event > t_train - dt.timedelta(days=365):
+        rep.reason = (f"not enough history to learn from outcomes: training needs records from a year before "
+                      f"{t_train} (first record {first_event})")
+        return rep, None
+    say(f"learning from outcomes: indicators as of {t_train} (outcomes to {t_val}), validating as of {t_val}")
+    compute_indicators(con, catalog, t_train, table="ind_train")
+    compute_indicators(con, catalog, t_val, table="ind_val")
+    tr = _frame(con, "ind_train", t_train, as_of, True)
+    va = _frame(con, "ind_val", t_val, as_of, True)
+    con.execute("DROP TABLE IF EXISTS ind_train; DROP TABLE IF EXISTS ind_val")
+    rep.train_rows, rep.train_bad = len(tr), int(tr["_bad"].sum())
+    rep.validate_rows, rep.validate_bad = len(va), int(va["_bad"].sum())
+    if min(rep.train_bad, rep.validate_bad) < MIN_BAD or min(rep.train_rows - rep.train_bad, rep.validate_rows - rep.validate_bad) < MIN_BAD:
+        rep.reason = (f"too few outcomes to learn from (training {rep.train_bad:,} bad of {rep.train_rows:,}, "
+                      f"validation {rep.validate_bad:,} of {rep.validate_rows:,}; {MIN_BAD} of each class needed)")
+        return rep, None
+    cols = features(tr, catalog)
+    if len(tr) > MAX_TRAIN_ROWS:
+        rng = np.random.default_rng(0)
+        keep = np.sort(rng.choice(len(tr), MAX_TRAIN_ROWS, replace=False))
+        tr = tr.iloc[keep]
+    model = TrainedScorecard(categorical=["entity_type"]).fit(tr[cols], tr["_bad"].to_numpy())
+    yv = va["_bad"].to_numpy()
+    rep.auc_trained, rep.ks_trained = _auc_ks(yv, model.predict_proba(va[cols]))
+    ex = expert.predict({c: va[c].to_numpy(dtype=float, na_value=np.nan) for c in expert.bands_ if c in va})
+    rep.auc_expert, rep.ks_expert = _auc_ks(yv, ex)
+    rep.selected = list(model.selected_)
+    if rep.auc_trained > rep.auc_expert or force:
+        rep.used = "trained"
+        rep.reason = (f"trained scorecard: out-of-time AUC {rep.auc_trained:.3f} against the expert scorecard's "
+                      f"{rep.auc_expert:.3f} (validation as of {t_val}, {rep.validate_bad:,} outcomes)")
+    else:
+        rep.reason = (f"the expert scorecard validates better out of time (AUC {rep.auc_expert:.3f} against the "
+                      f"trained {rep.auc_trained:.3f})")
+    model.feature_columns_ = cols
+    # grade cut-offs: the configured shares of the training population
+    model.cutoffs_ = cutoffs_from_shares(model.predict_score(tr[cols]), target_shares)
+    rep.cutoffs = model.cutoffs_
+    blob = pickle.dumps(model)
+    rep.model_id = f"trained-{as_of.isoformat()}-{hashlib.sha256(blob).hexdigest()[:8]}"
+    models_dir.mkdir(parents=True, exist_ok=True)
+    (models_dir / f"{rep.model_id}.pkl").write_bytes(blob)
+    (models_dir / f"{rep.model_id}.json").write_text(json.dumps(
+        {**rep.as_dict(), "catalog_version": catalog.version, "features": cols}, ensure_ascii=False, indent=2),
+        encoding="utf-8")
+    return rep, model
