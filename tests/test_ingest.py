@@ -7,7 +7,6 @@ import datetime as dt
 import json
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, model_validator
 
+from .. import config
 from ..errors import RiskgradeError
 
 DIMENSIONS = {
@@ -79,25 +78,6 @@ class Catalog(BaseModel):
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
 
 
-def _read_yaml(path: Path | None, default: str) -> tuple[dict, str]:
-    if path is None:
-        text = resources.files("riskgrade.defaults").joinpath(default).read_text(encoding="utf-8")
-        where = f"(built-in) {default}"
-    else:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as e:
-            raise RiskgradeError(f"cannot read {path}: {e.strerror}") from None
-        where = str(path)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise RiskgradeError(f"{where}: not valid YAML: {str(e).splitlines()[0]}") from None
-    if not isinstance(data, dict):
-        raise RiskgradeError(f"{where}: expected a mapping at the top level")
-    return data, where
-
-
 def load_catalog(path: Path | None = None) -> Catalog:
     """The built-in catalog, or a province's own YAML; a clear one-line error when it is invalid.
 
@@ -105,9 +85,9 @@ def load_catalog(path: Path | None = None) -> Catalog:
     indicator, then ``indicators`` adds new ones or replaces those with the same code, and
     ``disable: [code, ...]`` drops some.
     """
-    data, where = _read_yaml(path, "indicators.yaml")
+    data, where = config.read_yaml(path, "indicators.yaml")
     if data.get("extends") == "default":
-        base, _ = _read_yaml(None, "indicators.yaml")
+        base, _ = config.read_yaml(None, "indicators.yaml")
         by_code = {i["code"]: i for i in base["indicators"]}
         for i in data.get("indicators") or []:
             by_code[i["code"]] = {**by_code.get(i["code"], {}), **i}
@@ -116,9 +96,4 @@ def load_catalog(path: Path | None = None) -> Catalog:
                 raise RiskgradeError(f"{where}: disable names an unknown indicator {code}")
             by_code[code]["enabled"] = False
         data = {"version": data.get("version", base["version"]), "indicators": list(by_code.values())}
-    try:
-        return Catalog.model_validate(data)
-    except ValidationError as e:
-        err = e.errors()[0]
-        loc = ".".join(str(x) for x in err["loc"])
-        raise RiskgradeError(f"{where}: {loc}: {err['msg']}") from None
+    return config.validate(Catalog, data, where)

@@ -487,9 +487,7 @@ class Ingest:
             LEFT JOIN held_{name} h USING (_file_idx, _line)
             GROUP BY ALL ORDER BY ALL
         """).fetchall()
-        total = 0
         for src, outcome, reason, n in rows:
-            total += n
             con.execute("INSERT INTO ingest_counts VALUES (?, ?, ?, ?, ?, ?)",
                         [self.delivery_id, name, src, outcome, reason, n])
             if outcome == "accepted":

@@ -7,13 +7,12 @@ state ends in ``_``.  It scores in the engine (``score_sql``) or on arrays (``pr
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
-import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
+from .. import config
 from ..errors import RiskgradeError
 
 MAX_SCORE = 1000
@@ -31,18 +30,7 @@ class ScorecardConfig(BaseModel):
 
 
 def load_scorecard(path: Path | None = None) -> ScorecardConfig:
-    where = str(path) if path else "(built-in) scorecard.yaml"
-    try:
-        text = Path(path).read_text(encoding="utf-8") if path else \
-            resources.files("riskgrade.defaults").joinpath("scorecard.yaml").read_text(encoding="utf-8")
-        return ScorecardConfig.model_validate(yaml.safe_load(text))
-    except OSError as e:
-        raise RiskgradeError(f"cannot read {where}: {e.strerror}") from None
-    except yaml.YAMLError as e:
-        raise RiskgradeError(f"{where}: not valid YAML: {str(e).splitlines()[0]}") from None
-    except ValidationError as e:
-        err = e.errors()[0]
-        raise RiskgradeError(f"{where}: {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+    return config.load(ScorecardConfig, path, "scorecard.yaml")
 
 
 class ExpertScorecard:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from ..errors import RiskgradeError
+from .. import config
 
 GRADES = {"four": ["A", "B", "C", "D"], "five": ["A", "B", "C", "D", "E"]}
 
@@ -70,30 +68,15 @@ class LabelConfig(BaseModel):
     labels: list[Label]
 
 
-def _load(model: type[BaseModel], path: Path | None, default: str):
-    where = str(path) if path else f"(built-in) {default}"
-    try:
-        text = Path(path).read_text(encoding="utf-8") if path else \
-            resources.files("riskgrade.defaults").joinpath(default).read_text(encoding="utf-8")
-        return model.model_validate(yaml.safe_load(text))
-    except OSError as e:
-        raise RiskgradeError(f"cannot read {where}: {e.strerror}") from None
-    except yaml.YAMLError as e:
-        raise RiskgradeError(f"{where}: not valid YAML: {str(e).splitlines()[0]}") from None
-    except ValidationError as e:
-        err = e.errors()[0]
-        raise RiskgradeError(f"{where}: {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
-
-
 def load_grading(path: Path | None = None, mode: str | None = None) -> GradingConfig:
-    cfg = _load(GradingConfig, path, "grading.yaml")
+    cfg = config.load(GradingConfig, path, "grading.yaml")
     if mode:
         cfg = cfg.model_copy(update={"mode": mode})
     return cfg
 
 
 def load_labels(path: Path | None = None) -> LabelConfig:
-    return _load(LabelConfig, path, "labels.yaml")
+    return config.load(LabelConfig, path, "labels.yaml")
 
 
 def cutoffs_from_shares(scores, shares: dict[str, float]) -> dict[str, float]:

@@ -90,7 +90,7 @@ def _auc_ks(y: np.ndarray, s: np.ndarray) -> tuple[float, float]:
 def _frame(con: duckdb.DuckDBPyConnection, table: str, as_of: dt.date, known: dt.date, outcome: bool):
     """Indicators of ``table`` joined with the outcome in the following 12 months (known by ``known``)."""
     end = months_back(as_of, -12)
-    sql = f"SELECT i.*"
+    sql = "SELECT i.*"
     if outcome:
         out = OUTCOME_SQL.format(start=f"DATE '{as_of}'", end=f"DATE '{end}'", known=f"DATE '{known}'")
         sql += f", coalesce(o.bad, 0) AS _bad FROM {table} i LEFT JOIN ({out}) o USING (uscc)"
