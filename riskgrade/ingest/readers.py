@@ -47,6 +47,9 @@ class Staged:
     rows: int
     malformed: list[tuple[int, str, str]] = field(default_factory=list)  # (line, text, why)
     encoding: str | None = None
+    headers: list[str] = field(default_factory=list)
+    keep: object = None  # Arrow data a view reads (XLSX), kept alive until released
+    temp_file: Path | None = None  # the temporary Parquet copy of a CSV
 
 
 # --------------------------------------------------------------------------- discovery
@@ -183,9 +186,8 @@ def _finish(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str, headers
     select = ", ".join(f"CAST({src_cols[i]} AS VARCHAR) AS c{i}" for i in range(len(headers)))
     con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {line_expr} AS _line, {select} FROM {source_sql}")
     rows = con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
-    staged = Staged(name, {c: f"c{i}" for c, i in mapping.items()}, raw_cols, int(rows), malformed, encoding)
-    staged.headers = headers  # type: ignore[attr-defined]
-    staged.keep = keep  # type: ignore[attr-defined]  # the Arrow data the view reads, kept alive
+    staged = Staged(name, {c: f"c{i}" for c, i in mapping.items()}, raw_cols, int(rows), malformed, encoding,
+                    headers=headers, keep=keep)
     return staged, table
 
 
@@ -269,7 +271,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str, tmpdi
     p = str(out).replace("'", "''")
     staged, table = _finish(con, df, name, headers, [_q(h) for h in headers], "_rg_line",
                             f"read_parquet('{p}')", malformed, encoding)
-    staged.temp_file = out  # type: ignore[attr-defined]
+    staged.temp_file = out
     return staged, table
 
 
@@ -345,7 +347,6 @@ def release(con: duckdb.DuckDBPyConnection, st: Staged) -> None:
         con.unregister(f"{st.name}__arrow")
     except Exception:  # nothing registered (Parquet reads the file directly)
         pass
-    st.keep = None  # type: ignore[attr-defined]
-    tmp = getattr(st, "temp_file", None)
-    if tmp is not None:
-        tmp.unlink(missing_ok=True)
+    st.keep = None
+    if st.temp_file is not None:
+        st.temp_file.unlink(missing_ok=True)
