@@ -150,7 +150,10 @@ def train_and_choose(con: duckdb.DuckDBPyConnection, catalog: Catalog, expert: E
     model.cutoffs_ = cutoffs_from_shares(model.predict_score(tr[cols]), target_shares)
     rep.cutoffs = model.cutoffs_
     blob = pickle.dumps(model)
-    rep.model_id = f"trained-{as_of.isoformat()}-{hashlib.sha256(blob).hexdigest()[:8]}"
+    # the id names what was learned (windows, sizes, metrics, indicators, cut-offs), so the same training
+    # gives the same id (pickled bytes may differ from run to run)
+    ident = json.dumps({**rep.as_dict(), "features": cols, "catalog": catalog.version}, sort_keys=True, default=str)
+    rep.model_id = f"trained-{as_of.isoformat()}-{hashlib.sha256(ident.encode()).hexdigest()[:8]}"
     models_dir.mkdir(parents=True, exist_ok=True)
     (models_dir / f"{rep.model_id}.pkl").write_bytes(blob)
     (models_dir / f"{rep.model_id}.json").write_text(json.dumps(
