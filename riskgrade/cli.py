@@ -251,6 +251,33 @@ def migration(
     out.print(tab)
 
 
+@app.command("model-report")
+def model_report(
+    as_of: Annotated[str, typer.Option("--as-of", help="the classification whose model to report")],
+    out_file: Annotated[Path, typer.Option("--out", help="the report (.html)")],
+    lang: Annotated[str, typer.Option("--lang", help="zh or en")] = "zh",
+    home: HomeOpt = None,
+) -> None:
+    """The model report of a month's trained scorecard: window, AUC/KS/ROC, grade table, PSI, bins and points."""
+    from .indicators import load_catalog
+    from .scoring.report import write_model_report
+    from .snapshot import current_snapshot
+    from .warehouse import Warehouse
+
+    s = _settings(home)
+    d = _date(as_of, "--as-of")
+    with Warehouse(s.home, lock_timeout=s.lock_timeout) as wh:
+        sid = current_snapshot(wh.con, d)
+        model, version = wh.con.execute("SELECT model, model_version FROM snapshots WHERE snapshot_id = ?", [sid]).fetchall()[0]
+    if model != "trained":
+        raise RiskgradeError(f"the classification as of {d} used the {model} scorecard, which has no trained model to report; "
+                             "run `riskgrade classify --as-of ... --model trained`")
+    names = {i.code: (i.name_zh if lang == "zh" else i.name_en) for i in load_catalog().indicators}
+    names["entity_type"] = "主体类型" if lang == "zh" else "entity type"
+    write_model_report(s.home / "models", version, out_file, lang, names)
+    err.print(f"model report of {version} written to {out_file}")
+
+
 # --------------------------------------------------------------------------- quality
 @app.command()
 def quality(

@@ -103,6 +103,7 @@ def classify(home: Path, as_of: dt.date, *, model: str | None = None, catalog_pa
         score, reasons = scorecard.score_sql()
         if trained is not None:
             _register_trained_scores(con, trained)
+            _record_stability(con, trained, home / "models" / f"{model_version}.json", as_of)
             score = "ts.score"
             reasons = "ts.reasons"
         grade, rule = grade_sql(grading)
@@ -158,6 +159,20 @@ def _register_trained_scores(con: duckdb.DuckDBPyConnection, model) -> None:
     con.register("trained_scores_arrow", table)
     con.execute("CREATE OR REPLACE TEMP TABLE trained_scores AS SELECT * FROM trained_scores_arrow")
     con.unregister("trained_scores_arrow")
+
+
+def _record_stability(con: duckdb.DuckDBPyConnection, model, record: Path, as_of: dt.date) -> None:
+    """PSI of this month's scores against the model's training population, kept in the model record."""
+    import numpy as np
+
+    from .scoring.train import shares
+
+    scores = np.array([r[0] for r in con.execute("SELECT score FROM trained_scores").fetchall()])
+    rec = json.loads(record.read_text(encoding="utf-8"))
+    e = np.clip(np.asarray(rec["details"]["train_score_shares"]), 1e-6, None)
+    a = np.clip(np.asarray(shares(rec["details"]["score_edges"], scores)), 1e-6, None)
+    rec.setdefault("scored_months", {})[as_of.isoformat()] = round(float(np.sum((a - e) * np.log(a / e))), 6)
+    record.write_text(json.dumps(rec, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
 def current_snapshot(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:

@@ -288,3 +288,23 @@ def test_trained_model_on_the_simulated_province(province: tuple[Path, Path]) ->
     assert sum(1 for r in reasons if r) >= 0.9 * len(reasons)  # risky entities come with their reasons
     # the same month, the same inputs: the same results
     assert classify(home, T, model="trained").content_hash == res.content_hash
+
+
+def test_model_report(province: tuple[Path, Path], tmp_path: Path) -> None:
+    _, home = province
+    classify(home, T, model="trained")
+    out = tmp_path / "model.html"
+    run_cli("model-report", "--as-of", "2026-09-30", "--out", str(out), home=home)
+    html = out.read_text(encoding="utf-8")
+    assert "信用风险分类模型报告" in html and "ROC" in html and "PSI" in html and "逆概率加权" in html
+    assert "近三年行政处罚次数" in html  # bins and points name the indicators in Chinese
+    assert 'src="http' not in html and "echarts" in html
+    run_cli("model-report", "--as-of", "2026-09-30", "--out", str(out), "--lang", "en", home=home)
+    assert "Bins and points" in out.read_text(encoding="utf-8")
+    with Warehouse(home) as wh:
+        version = wh.con.execute("SELECT model_version FROM snapshots ORDER BY snapshot_id DESC LIMIT 1").fetchall()[0][0]
+    record = json.loads((home / "models" / f"{version}.json").read_text(encoding="utf-8"))
+    assert "2026-09-30" in record["scored_months"] and record["scored_months"]["2026-09-30"] >= 0
+    classify(home, T, model="expert")
+    p = run_cli("model-report", "--as-of", "2026-09-30", "--out", str(out), home=home, check=False)
+    assert p.returncode == 1 and "expert" in p.stderr

@@ -72,6 +72,7 @@ class TrainingReport:
     weighting: str = "none: no inspection plans with inclusion probabilities are recorded yet"
     model_id: str | None = None
     cutoffs: dict[str, float] | None = None
+    details: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         d = dict(self.__dict__)
@@ -85,6 +86,57 @@ def _auc_ks(y: np.ndarray, s: np.ndarray) -> tuple[float, float]:
 
     fpr, tpr, _ = roc_curve(y, s)
     return float(roc_auc_score(y, s)), float(np.max(tpr - fpr))
+
+
+def score_edges(scores: np.ndarray, n: int = 10) -> list[float]:
+    """Inner edges of the training score deciles (for PSI)."""
+    q = np.quantile(scores, np.linspace(0, 1, n + 1)[1:-1])
+    return [float(x) for x in np.unique(q)]
+
+
+def shares(edges: list[float], scores: np.ndarray) -> list[float]:
+    idx = np.searchsorted(np.asarray(edges), scores, side="right")
+    counts = np.bincount(idx, minlength=len(edges) + 1)
+    return [float(c) / max(len(scores), 1) for c in counts]
+
+
+def psi(edges: list[float], expected: np.ndarray, actual: np.ndarray) -> float:
+    """Population stability index of ``actual`` against ``expected`` over the training deciles."""
+    e = np.clip(np.asarray(shares(edges, expected)), 1e-6, None)
+    a = np.clip(np.asarray(shares(edges, actual)), 1e-6, None)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+def roc_points(y: np.ndarray, s: np.ndarray, n: int = 60) -> list[list[float]]:
+    from sklearn.metrics import roc_curve
+
+    fpr, tpr, _ = roc_curve(y, s)
+    idx = np.unique(np.linspace(0, len(fpr) - 1, min(n, len(fpr))).astype(int))
+    return [[round(float(fpr[i]), 4), round(float(tpr[i]), 4)] for i in idx]
+
+
+def grade_table(scores: np.ndarray, y: np.ndarray, cutoffs: dict[str, float]) -> list[dict]:
+    bounds = [-np.inf, cutoffs["B"], cutoffs["C"], cutoffs["D"], np.inf]
+    out = []
+    for g, lo, hi in zip("ABCD", bounds[:-1], bounds[1:]):
+        m = (scores >= lo) & (scores < hi)
+        out.append({"grade": g, "entities": int(m.sum()), "share": float(m.mean()),
+                    "bad": int(y[m].sum()), "bad_rate": float(y[m].mean()) if m.any() else None})
+    return out
+
+
+def bins_table(model: TrainedScorecard) -> list[dict]:
+    t = model.table()
+    rows = []
+    for r in t.itertuples(index=False):
+        if r.Count == 0 and str(r.Bin) in ("Special", "Missing"):
+            continue
+        b = r.Bin
+        label = str(b) if isinstance(b, str) or not hasattr(b, "__len__") else "[" + ", ".join(map(str, list(b))) + "]"
+        rows.append({"indicator": r.Variable, "bin": label, "count": int(r.Count),
+                     "event_rate": round(float(r._7), 4), "woe": round(float(r.WoE), 4),
+                     "points": round(float(model.factor_ * r.Points), 1)})
+    return rows
 
 
 def _frame(con: duckdb.DuckDBPyConnection, table: str, as_of: dt.date, known: dt.date, outcome: bool):
@@ -147,8 +199,20 @@ def train_and_choose(con: duckdb.DuckDBPyConnection, catalog: Catalog, expert: E
                       f"trained {rep.auc_trained:.3f})")
     model.feature_columns_ = cols
     # grade cut-offs: the configured shares of the training population
-    model.cutoffs_ = cutoffs_from_shares(model.predict_score(tr[cols]), target_shares)
+    train_scores = model.predict_score(tr[cols])
+    model.cutoffs_ = cutoffs_from_shares(train_scores, target_shares)
     rep.cutoffs = model.cutoffs_
+    # what the model report shows: bins and points, ROC, grade table and stability out of time
+    model.score_edges_ = score_edges(train_scores)
+    val_scores = model.predict_score(va[cols])
+    rep.details = {
+        "bins": bins_table(model),
+        "roc": {"trained": roc_points(yv, val_scores), "expert": roc_points(yv, ex)},
+        "grades_validation": grade_table(val_scores, yv, model.cutoffs_),
+        "psi_validation": psi(model.score_edges_, train_scores, val_scores),
+        "score_edges": model.score_edges_,
+        "train_score_shares": shares(model.score_edges_, train_scores),
+    }
     blob = pickle.dumps(model)
     # the id names what was learned (windows, sizes, metrics, indicators, cut-offs), so the same training
     # gives the same id (pickled bytes may differ from run to run)

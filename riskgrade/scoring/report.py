@@ -1,0 +1,74 @@
+"""The model report (模型报告): one standalone HTML page per trained model, Chinese by default."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+
+from ..errors import RiskgradeError
+
+TEXT = {
+    "zh": {
+        "title": "信用风险分类模型报告", "catalog": "指标体系版本", "used": "本月采用", "window": "数据窗口与效果",
+        "train": "训练（截至日）", "validate": "跨时验证（截至日）", "entities": "户", "bad": "风险事件",
+        "trained": "训练评分卡", "expert": "专家评分卡",
+        "target": "目标：截至日后 12 个月内抽查发现问题、受到行政处罚或列入严重违法失信名单；仅使用截至分类日已归集的记录。",
+        "grades": "分类等级表（验证样本）", "grade": "等级", "cutoff": "分值下限", "share": "占比", "bad_rate": "风险事件率",
+        "stability": "分值稳定性（PSI，相对训练样本）", "month": "分类月份",
+        "psi_hint": "PSI < 0.1 稳定；0.1–0.25 需关注；> 0.25 显著漂移",
+        "bias": "样本选择偏差校正（逆概率加权）", "bins": "分箱与分值（分值越高风险越高）", "indicator": "指标", "bin": "分箱",
+        "count": "户数", "points": "分值",
+    },
+    "en": {
+        "title": "Credit risk classification model report", "catalog": "catalog", "used": "used this month",
+        "window": "Data window and performance", "train": "Training (as of)", "validate": "Out-of-time validation (as of)",
+        "entities": "entities", "bad": "outcomes", "trained": "trained scorecard", "expert": "expert scorecard",
+        "target": "Target: within 12 months after the as-of date, an inspection problem, an administrative penalty or a "
+                  "serious-dishonesty listing; only records known at classification time are used.",
+        "grades": "Grade table (validation sample)", "grade": "grade", "cutoff": "score from", "share": "share",
+        "bad_rate": "outcome rate", "stability": "Score stability (PSI against training)", "month": "month",
+        "psi_hint": "PSI < 0.1 stable; 0.1-0.25 watch; > 0.25 significant shift",
+        "bias": "Selection-bias correction (inverse probability weighting)", "bins": "Bins and points (higher = riskier)",
+        "indicator": "indicator", "bin": "bin", "count": "entities", "points": "points",
+    },
+}
+
+
+def render_model_report(record: dict, lang: str = "zh", names: dict[str, str] | None = None) -> str:
+    if lang not in TEXT:
+        raise RiskgradeError("--lang must be zh or en")
+    from ..web.assets import echarts_inline_js
+
+    env = jinja2.Environment(autoescape=True, loader=jinja2.FileSystemLoader(
+        str(resources.files("riskgrade.scoring").joinpath("templates"))))
+    tpl = env.get_template("model_report.html.j2")
+    d = record.get("details") or {}
+    if not d:
+        raise RiskgradeError(f"model {record.get('model_id')} was saved without report details; train it again")
+    return tpl.render(m=_Obj(record), d=_Obj(d), t=TEXT[lang], lang=lang, names=names or {},
+                      echarts=echarts_inline_js(), roc_json=json.dumps(d["roc"]))
+
+
+class _Obj(dict):
+    """Attribute access for the template."""
+
+    def __getattr__(self, k):
+        v = self.get(k)
+        if isinstance(v, dict):
+            return _Obj(v)
+        if isinstance(v, list):
+            return [_Obj(x) if isinstance(x, dict) else x for x in v]
+        return v
+
+
+def write_model_report(models_dir: Path, model_id: str, out: Path, lang: str = "zh", names: dict | None = None) -> Path:
+    path = models_dir / f"{model_id}.json"
+    if not path.exists():
+        raise RiskgradeError(f"no record of model {model_id} in {models_dir}")
+    html = render_model_report(json.loads(path.read_text(encoding="utf-8")), lang, names)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html, encoding="utf-8")
+    return out
