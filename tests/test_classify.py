@@ -284,6 +284,7 @@ def test_trained_model_on_the_simulated_province(province: tuple[Path, Path]) ->
     meta = json.loads((home / "models" / f"{version}.json").read_text(encoding="utf-8"))
     assert meta["train_as_of"] == "2024-09-30" and meta["validate_as_of"] == "2025-09-30"
     assert 0.5 < meta["auc_trained"] <= 1 and meta["train_bad"] >= 100
+    assert 0.5 < meta["auc_challenger"] <= 1  # the LightGBM challenger, compared out of time
     assert sorted(meta["cutoffs"]) == ["B", "C", "D"]
     assert sum(1 for r in reasons if r) >= 0.9 * len(reasons)  # risky entities come with their reasons
     # the same month, the same inputs: the same results
@@ -297,6 +298,7 @@ def test_model_report(province: tuple[Path, Path], tmp_path: Path) -> None:
     run_cli("model-report", "--as-of", "2026-09-30", "--out", str(out), home=home)
     html = out.read_text(encoding="utf-8")
     assert "信用风险分类模型报告" in html and "ROC" in html and "PSI" in html and "逆概率加权" in html
+    assert "挑战者模型" in html
     assert "近三年行政处罚次数" in html  # bins and points name the indicators in Chinese
     assert 'src="http' not in html and "echarts" in html
     run_cli("model-report", "--as-of", "2026-09-30", "--out", str(out), "--lang", "en", home=home)

@@ -14,7 +14,8 @@ TEXT = {
     "zh": {
         "title": "信用风险分类模型报告", "catalog": "指标体系版本", "used": "本月采用", "window": "数据窗口与效果",
         "train": "训练（截至日）", "validate": "跨时验证（截至日）", "entities": "户", "bad": "风险事件",
-        "trained": "训练评分卡", "expert": "专家评分卡",
+        "trained": "训练评分卡", "expert": "专家评分卡", "challenger": "挑战者模型（LightGBM）",
+        "challenger_note": "挑战者模型仅作跨时对比，不用于分类：它显示可解释性较低的模型能多识别多少风险。",
         "target": "目标：截至日后 12 个月内抽查发现问题、受到行政处罚或列入严重违法失信名单；仅使用截至分类日已归集的记录。",
         "grades": "分类等级表（验证样本）", "grade": "等级", "cutoff": "分值下限", "share": "占比", "bad_rate": "风险事件率",
         "stability": "分值稳定性（PSI，相对训练样本）", "month": "分类月份",
@@ -26,6 +27,9 @@ TEXT = {
         "title": "Credit risk classification model report", "catalog": "catalog", "used": "used this month",
         "window": "Data window and performance", "train": "Training (as of)", "validate": "Out-of-time validation (as of)",
         "entities": "entities", "bad": "outcomes", "trained": "trained scorecard", "expert": "expert scorecard",
+        "challenger": "challenger (LightGBM)",
+        "challenger_note": "The challenger is compared out of time only and never grades: it shows what a less "
+                           "transparent model would gain.",
         "target": "Target: within 12 months after the as-of date, an inspection problem, an administrative penalty or a "
                   "serious-dishonesty listing; only records known at classification time are used.",
         "grades": "Grade table (validation sample)", "grade": "grade", "cutoff": "score from", "share": "share",

@@ -28,6 +28,7 @@ import duckdb
 import numpy as np
 
 from ..indicators import Catalog, compute_indicators
+from .challenger import ChallengerModel
 from .expert import ExpertScorecard
 from .grading import cutoffs_from_shares
 from .trained import TrainedScorecard
@@ -68,6 +69,8 @@ class TrainingReport:
     ks_trained: float | None = None
     auc_expert: float | None = None
     ks_expert: float | None = None
+    auc_challenger: float | None = None  # LightGBM, for comparison only
+    ks_challenger: float | None = None
     selected: list[str] = field(default_factory=list)
     weighting: str = "none: no inspection plans with inclusion probabilities are recorded yet"
     model_id: str | None = None
@@ -190,6 +193,9 @@ def train_and_choose(con: duckdb.DuckDBPyConnection, catalog: Catalog, expert: E
     ex = expert.predict({c: va[c].to_numpy(dtype=float, na_value=np.nan) for c in expert.bands_ if c in va})
     rep.auc_expert, rep.ks_expert = _auc_ks(yv, ex)
     rep.selected = list(model.selected_)
+    challenger = ChallengerModel().fit(tr[cols], tr["_bad"].to_numpy())
+    ch = challenger.predict_proba(va[cols])
+    rep.auc_challenger, rep.ks_challenger = _auc_ks(yv, ch)
     if rep.auc_trained > rep.auc_expert or force:
         rep.used = "trained"
         rep.reason = (f"trained scorecard: out-of-time AUC {rep.auc_trained:.3f} against the expert scorecard's "
@@ -207,7 +213,7 @@ def train_and_choose(con: duckdb.DuckDBPyConnection, catalog: Catalog, expert: E
     val_scores = model.predict_score(va[cols])
     rep.details = {
         "bins": bins_table(model),
-        "roc": {"trained": roc_points(yv, val_scores), "expert": roc_points(yv, ex)},
+        "roc": {"trained": roc_points(yv, val_scores), "expert": roc_points(yv, ex), "challenger": roc_points(yv, ch)},
         "grades_validation": grade_table(val_scores, yv, model.cutoffs_),
         "psi_validation": psi(model.score_edges_, train_scores, val_scores),
         "score_edges": model.score_edges_,
