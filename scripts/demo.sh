@@ -17,7 +17,7 @@ riskgrade classify --as-of "$AS_OF"
 riskgrade export grades --as-of "$AS_OF" --out demo/grades.csv
 echo
 echo "First graded entities (demo/grades.csv):"
-head -6 demo/grades.csv | cut -c1-160
+python3 -c "import sys; [print(l.rstrip()[:120]) for l in open('demo/grades.csv', encoding='utf-8').readlines()[:6]]"
 echo
 echo "Open demo/quality.html for the quality report; demo/grades.csv holds every grade with its reasons and labels."
 echo "(Inspection plans, warnings and the web console come with the next issues.)"
