@@ -326,9 +326,8 @@ def _print_quality(m: dict) -> None:
     out.print(tab)
     reasons: dict[str, int] = {}
     for t in m["tables"].values():
-        for r, v in (t.get("by_reason") or t.get("reasons") or {}).items():
-            n = v["rows"] if isinstance(v, dict) else v
-            reasons[r] = reasons.get(r, 0) + int(n)
+        for r, v in t["reasons"].items():
+            reasons[r] = reasons.get(r, 0) + int(v["rows"])
     if reasons:
         out.print("quarantine reasons: " + ", ".join(f"{k} {v:,}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1])),
                   highlight=False)

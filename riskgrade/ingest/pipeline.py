@@ -225,7 +225,7 @@ class Ingest:
         for stage_id, df in enumerate(files):
             if df.format is None and df.table is None:
                 result.ignored.append({"path": df.rel, "reason": "not a table of the contract"})
-                self._file_row(df, None, "ignored", "not a table of the contract", 0)
+                self._file_row(df, "ignored", "not a table of the contract")
                 continue
             self.progress(f"reading {df.rel}")
             try:
@@ -267,13 +267,13 @@ class Ingest:
         con.execute("CREATE OR REPLACE TEMP TABLE ref_regions AS SELECT * FROM ref_regions_arrow")
         con.unregister("ref_regions_arrow")
 
-    def _file_row(self, df: DeliveryFile, st: Staged | None, status: str, reason: str | None, rows: int) -> None:
-        self._file_rows.append(
-            [self.delivery_id, df.table, df.rel, df.format, st.encoding if st else None, status, reason, rows])
+    def _file_row(self, df: DeliveryFile, status: str, reason: str) -> None:
+        """A file that was not loaded (ignored or unreadable)."""
+        self._file_rows.append([self.delivery_id, df.table, df.rel, df.format, None, status, reason, 0])
 
     def _unreadable(self, result: IngestResult, df: DeliveryFile, reason: str) -> None:
         result.unreadable.append({"path": df.rel, "reason": reason})
-        self._file_row(df, None, "unreadable", reason, 0)
+        self._file_row(df, "unreadable", reason)
         self.progress(f"[unreadable] {df.rel}: {reason}")
 
     def _uscc_map(self, staged: list[Staged]) -> None:
@@ -349,6 +349,12 @@ class Ingest:
         for t in (cls, f"dup_{name}", f"held_{name}"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
 
+    @staticmethod
+    def _key_match(table: contract.Table, a: str, b: str) -> str:
+        """Rows ``a`` and ``b`` have the same key (a missing source equals an empty one)."""
+        return " AND ".join(
+            f"coalesce({a}.{k}, '') = coalesce({b}.{k}, '')" if k == "source" else f"{a}.{k} = {b}.{k}" for k in table.key)
+
     def _key_sql(self, table: contract.Table, alias: str) -> str:
         return "concat_ws(chr(31), " + ", ".join(
             f"coalesce({alias}.{k}, '')" if k == "source" else f"CAST({alias}.{k} AS VARCHAR)" for k in table.key) + ")"
@@ -388,8 +394,7 @@ class Ingest:
                         f"'' AS outcome, '' AS reason WHERE false")
             self._held_cols = None
             return
-        join = " AND ".join(
-            f"coalesce(h.{k}, '') = coalesce(c.{k}, '')" if k == "source" else f"h.{k} = c.{k}" for k in table.key)
+        join = self._key_match(table, "h", "c")
         eff = {}
         for n in table.names:
             if n == "reported_on":
@@ -441,8 +446,7 @@ class Ingest:
         if self._held_cols is not None:
             keycols = ", ".join(table.key)
             changed = f"(SELECT {keycols} FROM held_{name} WHERE outcome = 'accepted')"
-            match = " AND ".join(
-                f"coalesce(t.{k}, '') = coalesce(r.{k}, '')" if k == "source" else f"t.{k} = r.{k}" for k in table.key)
+            match = self._key_match(table, "t", "r")
             if con.execute(f"SELECT count(*) FROM {changed}").fetchall()[0][0]:
                 con.execute(f"INSERT INTO {name}_history SELECT t.*, {self.delivery_id} FROM {name} t "
                             f"JOIN {changed} r ON {match}")

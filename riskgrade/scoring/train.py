@@ -189,7 +189,9 @@ def train_and_choose(con: duckdb.DuckDBPyConnection, catalog: Catalog, expert: E
         tr = tr.iloc[keep]
     model = TrainedScorecard(categorical=["entity_type"]).fit(tr[cols], tr["_bad"].to_numpy())
     yv = va["_bad"].to_numpy()
-    rep.auc_trained, rep.ks_trained = _auc_ks(yv, model.predict_proba(va[cols]))
+    pv = model.predict_proba(va[cols])
+    rep.auc_trained, rep.ks_trained = _auc_ks(yv, pv)
+    val_scores = model.score_from_proba(pv)
     ex = expert.predict({c: va[c].to_numpy(dtype=float, na_value=np.nan) for c in expert.bands_ if c in va})
     rep.auc_expert, rep.ks_expert = _auc_ks(yv, ex)
     rep.selected = list(model.selected_)
@@ -210,7 +212,6 @@ def train_and_choose(con: duckdb.DuckDBPyConnection, catalog: Catalog, expert: E
     rep.cutoffs = model.cutoffs_
     # what the model report shows: bins and points, ROC, grade table and stability out of time
     model.score_edges_ = score_edges(train_scores)
-    val_scores = model.predict_score(va[cols])
     rep.details = {
         "bins": bins_table(model),
         "roc": {"trained": roc_points(yv, val_scores), "expert": roc_points(yv, ex), "challenger": roc_points(yv, ch)},

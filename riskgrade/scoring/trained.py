@@ -77,7 +77,11 @@ class TrainedScorecard:
 
     def predict_score(self, X) -> np.ndarray:
         """Risk score 0..1000 (higher = riskier)."""
-        p = np.clip(self.predict_proba(X), 1e-9, 1 - 1e-9)
+        return self.score_from_proba(self.predict_proba(X))
+
+    def score_from_proba(self, p: np.ndarray) -> np.ndarray:
+        """The PDO-scaled risk score of probabilities of a bad outcome."""
+        p = np.clip(np.asarray(p, dtype=float), 1e-9, 1 - 1e-9)
         return np.clip(self.offset_ + self.factor_ * np.log(p / (1 - p)), 0, MAX_SCORE)
 
     def contributions(self, X) -> dict[str, np.ndarray]:
