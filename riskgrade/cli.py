@@ -199,6 +199,16 @@ def export_grades(
     home: HomeOpt = None,
 ) -> None:
     """One row per classified entity: uscc, as_of, score, grade, labels, reasons, ..."""
+    n = export_month(as_of, out_file, home, lambda sid: f"""
+        SELECT g.uscc, g.as_of, g.score, g.grade, g.labels, g.reasons, g.previous_grade, g.grade_rule,
+               g.name, g.entity_type, g.region_code, g.industry_code, s.model, s.model_version, s.catalog_version
+        FROM grades g JOIN snapshots s USING (snapshot_id)
+        WHERE g.snapshot_id = {sid} ORDER BY g.uscc""")
+    err.print(f"{n:,} graded entities written to {out_file}")
+
+
+def export_month(as_of: str, out_file: Path, home: Path | None, sql_for_snapshot) -> int:
+    """Write a query over the month's current snapshot (``sql_for_snapshot(snapshot_id)``) to a file."""
     from .export import write_query
     from .snapshot import current_snapshot
     from .warehouse import Warehouse
@@ -206,13 +216,7 @@ def export_grades(
     s = _settings(home)
     d = _date(as_of, "--as-of")
     with Warehouse(s.home, lock_timeout=s.lock_timeout) as wh:
-        sid = current_snapshot(wh.con, d)
-        n = write_query(wh.con, f"""
-            SELECT g.uscc, g.as_of, g.score, g.grade, g.labels, g.reasons, g.previous_grade, g.grade_rule,
-                   g.name, g.entity_type, g.region_code, g.industry_code, s.model, s.model_version, s.catalog_version
-            FROM grades g JOIN snapshots s USING (snapshot_id)
-            WHERE g.snapshot_id = {sid} ORDER BY g.uscc""", out_file)
-    err.print(f"{n:,} graded entities written to {out_file}")
+        return write_query(wh.con, sql_for_snapshot(current_snapshot(wh.con, d)), out_file)
 
 
 @app.command()
@@ -372,6 +376,27 @@ def simulate(
         out.print(tab)
 
 
+# --------------------------------------------------------------------------- indicators
+@app.command()
+def indicators(
+    as_of: Annotated[str, typer.Option("--as-of", help="compute as of this date (YYYY-MM-DD)")],
+    out_file: Annotated[Path, typer.Option("--out", help="output file: .parquet or .csv")],
+    engine: Annotated[str, typer.Option("--engine", help="duckdb (the store itself) or spark (local Spark on a Parquet export)")] = "duckdb",
+    catalog: Annotated[Optional[Path], typer.Option("--catalog", help="indicator catalog YAML (default: built-in)")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """The indicator table (指标) of every active entity as of a date: one row per entity, one column per indicator."""
+    from .engines import write_indicators
+    from .indicators import load_catalog
+
+    s = _settings(home)
+    d = _date(as_of, "--as-of")
+    t0 = time.perf_counter()
+    n = write_indicators(s.home, load_catalog(catalog), d, out_file, engine=engine, lock_timeout=s.lock_timeout,
+                         memory_limit=s.memory_limit, threads=s.threads, progress=_progress)
+    err.print(f"{n:,} entities' indicators as of {d} written to {out_file} ({engine}, {time.perf_counter() - t0:.1f} s)")
+
+
 def main() -> None:
     try:
         app()
@@ -381,3 +406,5 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("[red]interrupted[/red]")
         sys.exit(130)
+
+from . import cli_inspection  # noqa: E402,F401  (registers the inspection commands)

@@ -32,6 +32,8 @@ CREATE TABLE IF NOT EXISTS grades (
     industry_code VARCHAR, score DOUBLE, grade VARCHAR, previous_grade VARCHAR, grade_rule VARCHAR,
     reasons VARCHAR, reason_points VARCHAR, labels VARCHAR
 );
+-- the model's probability of a bad outcome in the next 12 months (inspection plans use it for expected findings)
+ALTER TABLE grades ADD COLUMN IF NOT EXISTS probability DOUBLE;
 """
 
 
@@ -84,12 +86,14 @@ def classify(home: Path, as_of: dt.date, *, model: str | None = None, catalog_pa
         if not n_ent:
             raise RiskgradeError(f"the data home {home} holds no entities: run `riskgrade ingest` first")
         trained = None
+        calibration = None
         if model in (None, "trained"):
             from .scoring.train import train_and_choose
 
             rep, trained = train_and_choose(con, catalog, scorecard, as_of, home / "models",
                                             target_shares=grading.target_shares, force=model == "trained", progress=say)
             why = rep.reason
+            calibration = rep.expert_calibration
             if rep.used == "trained":
                 chosen, model_version = "trained", rep.model_id or ""
                 grading = grading.model_copy(update={"cutoffs": trained.cutoffs_})
@@ -101,16 +105,19 @@ def classify(home: Path, as_of: dt.date, *, model: str | None = None, catalog_pa
         say(f"computing {len(catalog.enabled)} indicators as of {as_of} (catalog {catalog.version})")
         compute_indicators(con, catalog, as_of, include_revoked=grading.mode == "five")
         score, reasons = scorecard.score_sql()
+        proba = (f"1.0 / (1.0 + exp(-({calibration[0]!r} * ({score}) / 1000.0 + {calibration[1]!r})))"
+                 if calibration else "CAST(NULL AS DOUBLE)")
         if trained is not None:
             _register_trained_scores(con, trained)
             _record_stability(con, trained, home / "models" / f"{model_version}.json", as_of)
             score = "ts.score"
             reasons = "ts.reasons"
+            proba = "ts.probability"
         grade, rule = grade_sql(grading)
         say(f"scoring with the {chosen} scorecard, grading ({grading.mode} grades), labelling")
         join = " JOIN trained_scores ts USING (uscc)" if trained is not None else ""
-        con.execute(f"CREATE OR REPLACE TEMP TABLE scored AS SELECT indicators.*, {score} AS score, {reasons} AS _reasons "
-                    f"FROM indicators{join}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE scored AS SELECT indicators.*, {score} AS score, {reasons} AS _reasons, "
+                    f"{proba} AS _probability FROM indicators{join}")
         prev = con.execute("SELECT snapshot_id FROM snapshots WHERE as_of < ? ORDER BY as_of DESC, snapshot_id DESC LIMIT 1",
                            [as_of]).fetchall()
         prev_join = (f"LEFT JOIN (SELECT uscc, grade AS previous_grade FROM grades WHERE snapshot_id = {prev[0][0]}) p "
@@ -119,12 +126,12 @@ def classify(home: Path, as_of: dt.date, *, model: str | None = None, catalog_pa
         with wh.transaction():
             sid = con.execute("SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots").fetchall()[0][0]
             con.execute(f"""
-                INSERT INTO grades
+                INSERT INTO grades BY POSITION
                 SELECT {sid}, DATE '{as_of.isoformat()}', s.uscc, s.name, s.entity_type, s.region_code, s.industry_code,
                        round(s.score, 2), {grade}, {prev_col}, {rule},
                        array_to_string(list_transform(s._reasons[1:{TOP_REASONS}], x -> x.code), ';'),
                        to_json(list_transform(s._reasons, x -> {{'code': x.code, 'points': x.points}}))::VARCHAR,
-                       {labels_sql(labels)}
+                       {labels_sql(labels)}, round(s._probability, 6)
                 FROM scored s {prev_join}
                 ORDER BY s.uscc
             """)
@@ -148,12 +155,14 @@ def _register_trained_scores(con: duckdb.DuckDBPyConnection, model) -> None:
 
     df = con.execute("SELECT * FROM indicators ORDER BY uscc").fetchdf()
     X = df[model.feature_columns_]
-    scores = model.predict_score(X)
+    proba = model.predict_proba(X)
+    scores = model.score_from_proba(proba)
     reasons = model.reasons(X, top=10)
     reason_type = pa.list_(pa.struct([("points", pa.float64()), ("code", pa.string())]))
     table = pa.table({
         "uscc": pa.array(df["uscc"].tolist(), pa.string()),
         "score": pa.array(scores, pa.float64()),
+        "probability": pa.array(proba, pa.float64()),
         "reasons": pa.array([[{"points": p, "code": c} for c, p in r] for r in reasons], reason_type),
     })
     con.register("trained_scores_arrow", table)

@@ -75,6 +75,9 @@ class TrainingReport:
     weighting: str = "none: no inspection plans with inclusion probabilities are recorded yet"
     model_id: str | None = None
     cutoffs: dict[str, float] | None = None
+    # Platt scaling of the expert score to a probability of a bad outcome, fitted out of time on the
+    # validation sample: p = 1 / (1 + exp(-(a * score / 1000 + b))); [a, b]
+    expert_calibration: list[float] | None = None
     details: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
@@ -89,6 +92,14 @@ def _auc_ks(y: np.ndarray, s: np.ndarray) -> tuple[float, float]:
 
     fpr, tpr, _ = roc_curve(y, s)
     return float(roc_auc_score(y, s)), float(np.max(tpr - fpr))
+
+
+def calibrate(scores: np.ndarray, y: np.ndarray) -> list[float]:
+    """Platt scaling: [a, b] so that 1 / (1 + exp(-(a * score / 1000 + b))) estimates P(bad)."""
+    from sklearn.linear_model import LogisticRegression
+
+    lr = LogisticRegression(C=1e6, max_iter=1000).fit(np.asarray(scores, dtype=float).reshape(-1, 1) / 1000.0, y)
+    return [round(float(lr.coef_[0][0]), 6), round(float(lr.intercept_[0]), 6)]
 
 
 def score_edges(scores: np.ndarray, n: int = 10) -> list[float]:
@@ -194,6 +205,7 @@ def train_and_choose(con: duckdb.DuckDBPyConnection, catalog: Catalog, expert: E
     val_scores = model.score_from_proba(pv)
     ex = expert.predict({c: va[c].to_numpy(dtype=float, na_value=np.nan) for c in expert.bands_ if c in va})
     rep.auc_expert, rep.ks_expert = _auc_ks(yv, ex)
+    rep.expert_calibration = calibrate(ex, yv)
     rep.selected = list(model.selected_)
     challenger = ChallengerModel().fit(tr[cols], tr["_bad"].to_numpy())
     ch = challenger.predict_proba(va[cols])

@@ -386,6 +386,22 @@ def _lifecycle(pop: Population, col: Collector, rng: np.random.Generator) -> Non
     col.add("admin_penalty", rv, pop.closed[rv], S[names.SRC_SAMR], D["revocation"])
 
 
+def inspection_outcome_weights(r: np.ndarray, shell: np.ndarray) -> np.ndarray:
+    """Relative weights of the inspection results (contract order: pass, corrected, problem,
+    unreachable, refused, not_operating) for latent risk ``r``; shells are seldom found."""
+    return np.stack(
+        [
+            0.85 * (1 - r) ** 2 + 0.05,  # pass
+            0.10 + 0.25 * r,  # corrected
+            0.02 + 0.35 * r**1.5,  # problem
+            0.01 + 0.20 * r**2 + 0.6 * shell,  # unreachable
+            0.005 + 0.05 * r,  # refused
+            0.01 + 0.10 * r**2 + 0.3 * shell,  # not_operating
+        ],
+        axis=1,
+    )
+
+
 def _inspections(pop: Population, col: Collector, rng: np.random.Generator) -> None:
     """Random and targeted inspections (past inspections are more likely for riskier entities)."""
     s, e = pop.exists_from(), pop.exists_until()
@@ -399,18 +415,7 @@ def _inspections(pop: Population, col: Collector, rng: np.random.Generator) -> N
     domain[food[idx] & (u < 0.55)] = 1
     domain[drug[idx] & (u < 0.6)] = 2
     domain[se[idx] & ~food[idx] & (u > 0.75)] = 3
-    weights = np.stack(
-        [
-            0.85 * (1 - r) ** 2 + 0.05,  # pass
-            0.10 + 0.25 * r,  # corrected
-            0.02 + 0.35 * r**1.5,  # problem
-            0.01 + 0.20 * r**2 + 0.6 * shell,  # unreachable
-            0.005 + 0.05 * r,  # refused
-            0.01 + 0.10 * r**2 + 0.3 * shell,  # not_operating
-        ],
-        axis=1,
-    )
-    outcome = categorical(rng, weights)
+    outcome = categorical(rng, inspection_outcome_weights(r, shell))
     codes = np.array([D[c] for c in contract.DETAIL_CODES["inspection"]], np.int16)
     day = busday(day)
     col.add("inspection", idx, day, S["general"] + domain, codes[outcome])

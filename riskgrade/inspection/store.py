@@ -1,0 +1,44 @@
+"""Tables of the inspection stage, in the warehouse beside the snapshots it reads.
+
+* ``tasks``: inspection tasks (抽查任务) with their scope;
+* ``plans``: one row per drawn plan: seed, algorithm, the eligible population's hash, allocation;
+* ``plan_entities``: the drawn entities with their inclusion probability and inspectors;
+* ``plan_population``: every entity that could have been drawn, with its (published) stratum;
+* ``plan_results``: inspection results linked to the plan they answer.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tasks (
+    task_id INTEGER, name VARCHAR, domain VARCHAR, region_prefix VARCHAR, industry_prefix VARCHAR,
+    entity_types VARCHAR, check_items VARCHAR, period_start DATE, period_end DATE, created_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS plans (
+    plan_id INTEGER, task_id INTEGER, as_of DATE, snapshot_id INTEGER, seed VARCHAR, algorithm VARCHAR,
+    sampling_version VARCHAR, population_hash VARCHAR, eligible BIGINT, budget BIGINT, optimise BOOLEAN,
+    drawn BIGINT, manifest JSON, content_hash VARCHAR, created_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS plan_entities (
+    plan_id INTEGER, uscc VARCHAR, name VARCHAR, region_code VARCHAR, grade VARCHAR, stratum VARCHAR,
+    selection VARCHAR, inclusion_probability DOUBLE, draw_key VARCHAR, check_mode VARCHAR, inspectors VARCHAR,
+    risk_probability DOUBLE
+);
+CREATE TABLE IF NOT EXISTS plan_population (
+    plan_id INTEGER, uscc VARCHAR, stratum VARCHAR
+);
+CREATE TABLE IF NOT EXISTS plan_results (
+    plan_id INTEGER, uscc VARCHAR, source VARCHAR, record_id VARCHAR, event_date DATE, result VARCHAR,
+    check_mode VARCHAR, inspectors VARCHAR, imported_at TIMESTAMP
+);
+"""
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(SCHEMA)
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()[0][0])
