@@ -431,3 +431,26 @@ def test_simulated_results_follow_the_plan_dates(prov: dict) -> None:
     assert set(t.column("detail").to_pylist()) <= {"pass", "corrected", "problem", "unreachable", "refused", "not_operating"}
     with pytest.raises(RiskgradeError, match="none of the plan"):
         simulate_results(prov["delivery"] / "_truth", [("X", "onsite")], as_of)
+
+
+def test_trained_model_weights_planned_inspections_by_inverse_inclusion_probability(prov: dict, tmp_path: Path) -> None:
+    """Runs last: it adds a past plan and a trained snapshot to the shared province."""
+    home, delivery = prov["home"], prov["delivery"]
+    past = "2024-09-30"
+    p = run_cli("plan", "--as-of", past, "--seed", "2024", "--budget", "600", "--out", str(tmp_path / "past.csv"), home=home)
+    pid = _plan_id(p.stderr)
+    res = tmp_path / "past-results.csv"
+    run_cli("simulate-results", "--plan", str(pid), "--delivery", str(delivery), "--out", str(res), home=home)
+    run_cli("results", "import", str(res), "--plan", str(pid), home=home)
+    run_cli("classify", "--as-of", T2, "--model", "trained", home=home)
+    model = _q(home, "SELECT model_version FROM snapshots ORDER BY snapshot_id DESC LIMIT 1")[0][0]
+    rec = json.loads((home / "models" / f"{model}.json").read_text(encoding="utf-8"))
+    assert rec["train_as_of"] == past
+    assert rec["weighting"].startswith("Horvitz-Thompson: ")
+    n = int(rec["weighting"].split(": ")[1].split(" ")[0].replace(",", ""))
+    plan = _csv(tmp_path / "past.csv")
+    assert 0 < n <= len(plan)
+    assert "unweighted" in rec["weighting"]
+    # the model report shows it
+    run_cli("model-report", "--as-of", T2, "--out", str(tmp_path / "m.html"), home=home)
+    assert "Horvitz-Thompson" in (tmp_path / "m.html").read_text(encoding="utf-8")

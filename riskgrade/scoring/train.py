@@ -10,8 +10,9 @@ T with data known at T:
   scorecard's validation AUC; otherwise the expert scorecard, saying why.
 
 Past inspections were not random across grades; when inspection plans with recorded inclusion
-probabilities exist (the inspection issue), inspected entities are weighted by the inverse of that
-probability (Horvitz-Thompson).  Until then every entity has weight 1, and the model record says so.
+probabilities cover the training window, the entities inspected under them are weighted by the
+inverse of that probability (Horvitz-Thompson, :func:`inclusion_weights`), the scorecard is also
+fitted without the weights, and the model record says what the correction changed.
 """
 
 from __future__ import annotations
@@ -165,6 +166,33 @@ def _frame(con: duckdb.DuckDBPyConnection, table: str, as_of: dt.date, known: dt
     return con.execute(sql + " ORDER BY uscc").fetchdf()
 
 
+def inclusion_weights(con: duckdb.DuckDBPyConnection, usccs: list[str], start: dt.date,
+                      end: dt.date) -> tuple[np.ndarray | None, str, int]:
+    """Horvitz-Thompson weights for a training sample: an entity inspected under a recorded plan in the
+    outcome window (start, end] stands for 1 / (its inclusion probability) entities of its stratum;
+    every other entity has weight 1.  (weights or None, what was done, entities weighted)."""
+    has = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name IN ('plans', 'plan_results', "
+                      "'plan_entities')").fetchall()[0][0]
+    none = "none: no inspection plans with recorded inclusion probabilities cover the training window"
+    if has < 3:
+        return None, none, 0
+    rows = con.execute(f"""
+        SELECT r.uscc, max(1.0 / pe.inclusion_probability)
+        FROM plan_results r JOIN plan_entities pe USING (plan_id, uscc)
+        WHERE r.event_date > DATE '{start}' AND r.event_date <= DATE '{end}' AND pe.inclusion_probability > 0
+        GROUP BY r.uscc""").fetchall()
+    if not rows:
+        return None, none, 0
+    w_of = dict(rows)
+    w = np.array([w_of.get(u, 1.0) for u in usccs], dtype=float)
+    n = int(sum(1 for u in usccs if u in w_of))
+    if not n:
+        return None, none, 0
+    ws = np.array([w_of[u] for u in usccs if u in w_of])
+    return w, (f"Horvitz-Thompson: {n:,} training entities inspected under recorded plans weighted by 1/(inclusion "
+               f"probability) (weights {ws.min():.1f}-{ws.max():.1f}, mean {ws.mean():.1f}); others weight 1"), n
+
+
 def features(df, catalog: Catalog) -> list[str]:
     codes = {i.code for i in catalog.enabled}
     return [c for c in df.columns if c in codes and c not in NON_FEATURES] + ["entity_type"]
@@ -198,16 +226,25 @@ def train_and_choose(con: duckdb.DuckDBPyConnection, catalog: Catalog, expert: E
         rng = np.random.default_rng(0)
         keep = np.sort(rng.choice(len(tr), MAX_TRAIN_ROWS, replace=False))
         tr = tr.iloc[keep]
-    model = TrainedScorecard(categorical=["entity_type"]).fit(tr[cols], tr["_bad"].to_numpy())
     yv = va["_bad"].to_numpy()
+    weights, rep.weighting, n_weighted = inclusion_weights(con, tr["uscc"].tolist(), t_train, t_val)
+    model = TrainedScorecard(categorical=["entity_type"]).fit(tr[cols], tr["_bad"].to_numpy(), sample_weight=weights)
     pv = model.predict_proba(va[cols])
     rep.auc_trained, rep.ks_trained = _auc_ks(yv, pv)
+    if weights is not None:
+        # what the correction changed: the same scorecard fitted without the weights, out of time
+        plain = TrainedScorecard(categorical=["entity_type"]).fit(tr[cols], tr["_bad"].to_numpy())
+        auc_plain, ks_plain = _auc_ks(yv, plain.predict_proba(va[cols]))
+        rep.weighting += (f"; out-of-time AUC {rep.auc_trained:.3f} weighted against {auc_plain:.3f} unweighted "
+                          f"(KS {rep.ks_trained:.3f} against {ks_plain:.3f}); predicted bad rate in validation "
+                          f"{float(np.mean(pv)):.2%} weighted, {float(np.mean(plain.predict_proba(va[cols]))):.2%} "
+                          f"unweighted, observed {float(np.mean(yv)):.2%}")
     val_scores = model.score_from_proba(pv)
     ex = expert.predict({c: va[c].to_numpy(dtype=float, na_value=np.nan) for c in expert.bands_ if c in va})
     rep.auc_expert, rep.ks_expert = _auc_ks(yv, ex)
     rep.expert_calibration = calibrate(ex, yv)
     rep.selected = list(model.selected_)
-    challenger = ChallengerModel().fit(tr[cols], tr["_bad"].to_numpy())
+    challenger = ChallengerModel().fit(tr[cols], tr["_bad"].to_numpy(), sample_weight=weights)
     ch = challenger.predict_proba(va[cols])
     rep.auc_challenger, rep.ks_challenger = _auc_ks(yv, ch)
     if rep.auc_trained > rep.auc_expert or force:
