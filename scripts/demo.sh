@@ -18,6 +18,18 @@ riskgrade export grades --as-of "$AS_OF" --out demo/grades.csv
 echo
 echo "First graded entities (demo/grades.csv):"
 python3 -c "import sys; [print(l.rstrip()[:120]) for l in open('demo/grades.csv', encoding='utf-8').readlines()[:6]]"
+echo "== 5. a risk-weighted double-random inspection plan (双随机抽查计划), inspectors matched =="
+BUDGET="${DEMO_BUDGET:-$((ENTITIES / 20))}"
+riskgrade plan --as-of "$AS_OF" --budget "$BUDGET" --seed 20261008 --out demo/plan.csv --publish demo/publication
+riskgrade plans verify demo/publication
+echo "== 6. inspection results come back (simulated from the ground truth); effectiveness (监管效能) =="
+PLAN_ID=1   # the demo's data home is new: its first plan
+riskgrade simulate-results --plan "$PLAN_ID" --delivery demo/delivery --out demo/results.csv
+riskgrade results import demo/results.csv --plan "$PLAN_ID"
+riskgrade effectiveness --plan "$PLAN_ID" --out demo/effectiveness.html
+riskgrade export results --plan "$PLAN_ID" --out demo/public-results.csv
 echo
-echo "Open demo/quality.html for the quality report; demo/grades.csv holds every grade with its reasons and labels."
-echo "(Inspection plans, warnings and the web console come with the next issues.)"
+echo "Open demo/quality.html (data quality) and demo/effectiveness.html (inspection effectiveness);"
+echo "demo/grades.csv holds every grade with its reasons and labels, demo/plan.csv the inspection plan,"
+echo "demo/publication/ what is published about the draw, demo/public-results.csv the public results."
+echo "(Warnings, reports and the web console come with the next issues.)"
