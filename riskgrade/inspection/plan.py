@@ -92,10 +92,11 @@ def stratum_id(seed: str, grade: str, county: str) -> str:
 
 
 def _labels_any(labels: list[str]) -> str:
+    """SQL: the entity's ``;``-separated labels include one of these codes."""
     if not labels:
         return "false"
-    arr = ", ".join("'" + x.replace("'", "''") + "'" for x in labels)
-    return f"list_has_any(string_split(coalesce(g.labels, ''), ';'), [{arr}])"
+    return "(" + " OR ".join(f"contains(';' || coalesce(g.labels, '') || ';', ';{x.replace(chr(39), '')};')"
+                             for x in labels) + ")"
 
 
 def historical_finding_rates(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dict[str, float]:
@@ -110,7 +111,8 @@ def historical_finding_rates(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> 
     return {g: float(r) for g, r in rows}
 
 
-def _eligible(con: duckdb.DuckDBPyConnection, sid: int, as_of: dt.date, task: Task, cfg: SamplingConfig) -> None:
+def _eligible(con: duckdb.DuckDBPyConnection, sid: int, as_of: dt.date, task: Task, cfg: SamplingConfig,
+              seed: str) -> None:
     t = f"DATE '{as_of}'"
     since = f"DATE '{months_back(as_of, cfg.frequency.min_months)}'"
     forced = _labels_any([f.label for f in cfg.force_include])
@@ -127,25 +129,38 @@ def _eligible(con: duckdb.DuckDBPyConnection, sid: int, as_of: dt.date, task: Ta
         WITH insp AS (
             SELECT uscc, max(event_date) AS last_inspected FROM events
             WHERE event_type = 'inspection' AND event_date <= {t} AND reported_on <= {t} GROUP BY uscc),
-        planned AS ({planned})
-        SELECT g.uscc, g.name, e.region_code, g.grade, g.labels, g.probability,
-               CASE WHEN {forced} THEN 'forced'
-                    WHEN {trig} THEN 'trigger_only'
-                    WHEN {recent} THEN 'recent'
-                    ELSE 'random' END AS status
-        FROM (SELECT * FROM grades WHERE snapshot_id = {sid}) g
-        JOIN entities e USING (uscc)
-        LEFT JOIN insp i USING (uscc)
-        LEFT JOIN planned pl USING (uscc)
-        WHERE e.status = 'active' AND {task.scope_sql('e')}
-    """)
+        planned AS ({planned}),
+        pop AS (
+            SELECT g.uscc, e.region_code, g.grade, g.probability,
+                   CASE WHEN {forced} THEN 'forced'
+                        WHEN {trig} THEN 'trigger_only'
+                        WHEN {recent} THEN 'recent'
+                        ELSE 'random' END AS status
+            FROM (SELECT uscc, grade, labels, probability FROM grades WHERE snapshot_id = {sid}) g
+            JOIN (SELECT uscc, region_code FROM entities e WHERE e.status = 'active' AND {task.scope_sql('e')}) e
+              USING (uscc)
+            LEFT JOIN insp i USING (uscc)
+            LEFT JOIN planned pl USING (uscc))
+        SELECT *, CASE WHEN status IN ('random', 'forced') THEN sha256(? || '|' || uscc) END AS draw_key FROM pop
+    """, [seed])
 
 
 def _population_hash(con: duckdb.DuckDBPyConnection) -> str:
-    """sha256 of the published population file's lines ``<uscc>,<stratum>`` in USCC order."""
+    """sha256 of the published population file's lines ``<uscc>,<stratum>`` in USCC order (the data
+    buffer of an Arrow string array holds its values one after the other: exactly those lines)."""
+    import numpy as np
+    import pyarrow as pa
+
     h = hashlib.sha256()
-    for uscc, stratum in con.execute("SELECT uscc, pub_stratum FROM plan_frame ORDER BY uscc").fetchall():
-        h.update(f"{uscc},{stratum}\n".encode())
+    table = con.execute("SELECT uscc || ',' || pub_stratum || chr(10) AS line FROM plan_frame ORDER BY uscc") \
+        .fetch_arrow_table()
+    for chunk in table.column("line").chunks:
+        chunk = chunk.cast(pa.string())
+        if len(chunk) == 0:
+            continue
+        _, offsets, data = chunk.buffers()
+        off = np.frombuffer(offsets, dtype=np.int32)[chunk.offset: chunk.offset + len(chunk) + 1]
+        h.update(memoryview(data)[int(off[0]): int(off[-1])])
     return h.hexdigest()
 
 
@@ -175,7 +190,7 @@ def make_plan(home: Path, as_of: dt.date, *, seed: str, budget: int | None = Non
         sid, mode, snap_hash = snap[0]
         grades = ["A", "B", "C", "D"] + (["E"] if mode == "five" else [])
         say(f"eligible population as of {as_of} (snapshot {sid}, task: {task.name})")
-        _eligible(con, sid, as_of, task, cfg)
+        _eligible(con, sid, as_of, task, cfg, seed)
         counts = con.execute("SELECT grade, status, count(*) FROM plan_pop GROUP BY ALL").fetchall()
         if not counts:
             raise RiskgradeError(f"no active entity in the task's scope as of {as_of}")
@@ -234,21 +249,30 @@ def make_plan(home: Path, as_of: dt.date, *, seed: str, budget: int | None = Non
                     [(g, c, n, quota[(g, c)], stratum_id(seed, g, c)) for g, c, n, _ in strata])
         forced_quota = n_forced if budget is None else min(n_forced, budget)
         written = ", ".join(repr(g) for g in cfg.written_check_grades) or "''"
-        con.execute("CREATE OR REPLACE TEMP TABLE plan_frame AS "
-                    "SELECT p.*, sha256(? || '|' || p.uscc) AS draw_key, q.size, q.quota, "
+        # a view: the drawable population with its stratum and quota (read twice, never copied)
+        con.execute("CREATE OR REPLACE TEMP VIEW plan_frame AS "
+                    "SELECT p.*, q.size, q.quota, "
                     "CASE WHEN p.status = 'forced' THEN 'F' ELSE q.stratum END AS pub_stratum "
                     "FROM plan_pop p LEFT JOIN plan_quota q USING (grade, region_code) "
-                    "WHERE p.status IN ('random', 'forced')", [seed])
+                    "WHERE p.status IN ('random', 'forced')")
+        # the draw: in each stratum the quota smallest keys (a top-k per stratum, no full sort)
+        k_max = max(quota.values(), default=0)
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE plan_drawn AS
-            SELECT uscc, name, region_code, grade, pub_stratum AS stratum,
-                   CASE WHEN status = 'forced' THEN 'forced' ELSE 'random' END AS selection,
-                   CASE WHEN status = 'forced' THEN {forced_pi!r} ELSE quota / size END AS inclusion_probability,
-                   draw_key,
-                   CASE WHEN status = 'random' AND grade IN ({written}) THEN 'written' ELSE 'onsite' END AS check_mode,
-                   probability AS risk_probability
-            FROM (SELECT *, row_number() OVER (PARTITION BY pub_stratum ORDER BY draw_key) AS k FROM plan_frame)
-            WHERE k <= CASE WHEN status = 'forced' THEN {forced_quota} ELSE quota END
+            WITH winners AS (
+                SELECT unnest(keys[1:q]) AS uscc
+                FROM (SELECT pub_stratum, any_value(quota) AS q, min_by(uscc, draw_key, {max(k_max, 1)}) AS keys
+                      FROM plan_frame WHERE status = 'random' AND quota > 0 GROUP BY pub_stratum)
+                UNION ALL
+                (SELECT uscc FROM plan_frame WHERE status = 'forced' ORDER BY draw_key LIMIT {forced_quota}))
+            SELECT f.uscc, n.name, f.region_code, f.grade, f.pub_stratum AS stratum,
+                   CASE WHEN f.status = 'forced' THEN 'forced' ELSE 'random' END AS selection,
+                   CASE WHEN f.status = 'forced' THEN {forced_pi!r} ELSE f.quota / f.size END AS inclusion_probability,
+                   f.draw_key,
+                   CASE WHEN f.status = 'random' AND f.grade IN ({written}) THEN 'written' ELSE 'onsite' END AS check_mode,
+                   f.probability AS risk_probability
+            FROM winners w JOIN plan_frame f USING (uscc)
+            JOIN (SELECT uscc, name FROM grades WHERE snapshot_id = {sid}) n USING (uscc)
         """)
         drawn = dict(con.execute("SELECT grade, count(*) FROM plan_drawn WHERE selection = 'random' GROUP BY grade").fetchall())
         for g in grades:
@@ -341,8 +365,8 @@ def make_plan(home: Path, as_of: dt.date, *, seed: str, budget: int | None = Non
                 SELECT {pid}, d.uscc, d.name, d.region_code, d.grade, d.stratum, d.selection, d.inclusion_probability,
                        d.draw_key, d.check_mode, a.inspectors, d.risk_probability
                 FROM plan_drawn d LEFT JOIN plan_assigned a USING (uscc) ORDER BY d.uscc""")
-            con.execute(f"INSERT INTO plan_population SELECT {pid}, uscc, pub_stratum FROM plan_frame ORDER BY uscc")
-        con.execute("DROP TABLE IF EXISTS plan_pop; DROP TABLE IF EXISTS plan_frame; DROP TABLE IF EXISTS plan_drawn; "
+            con.execute(f"INSERT INTO plan_population SELECT {pid}, uscc, pub_stratum FROM plan_frame")
+        con.execute("DROP VIEW IF EXISTS plan_frame; DROP TABLE IF EXISTS plan_pop; DROP TABLE IF EXISTS plan_drawn; "
                     "DROP TABLE IF EXISTS plan_quota; DROP TABLE IF EXISTS plan_assigned")
     return PlanOutcome(pid, task, as_of, seed, int(n_rows), [lines[g] for g in grades], manifest, content,
                        exp_total, uni_total, source, workload, unassigned, notes)
