@@ -108,8 +108,8 @@ def classify(home: Path, as_of: dt.date, *, model: str | None = None, catalog_pa
         proba = (f"1.0 / (1.0 + exp(-({calibration[0]!r} * ({score}) / 1000.0 + {calibration[1]!r})))"
                  if calibration else "CAST(NULL AS DOUBLE)")
         if trained is not None:
-            _register_trained_scores(con, trained)
-            _record_stability(con, trained, home / "models" / f"{model_version}.json", as_of)
+            X = _register_trained_scores(con, trained)
+            _record_stability(con, trained, home / "models" / f"{model_version}.json", as_of, X)
             score = "ts.score"
             reasons = "ts.reasons"
             proba = "ts.probability"
@@ -149,7 +149,7 @@ def classify(home: Path, as_of: dt.date, *, model: str | None = None, catalog_pa
     return ClassifyResult(int(sid), as_of, chosen, why, n, counts, content, time.perf_counter() - t0)
 
 
-def _register_trained_scores(con: duckdb.DuckDBPyConnection, model) -> None:
+def _register_trained_scores(con: duckdb.DuckDBPyConnection, model):
     """Score the month's indicator table with a trained scorecard: ``trained_scores(uscc, score, reasons)``."""
     import pyarrow as pa
 
@@ -168,19 +168,26 @@ def _register_trained_scores(con: duckdb.DuckDBPyConnection, model) -> None:
     con.register("trained_scores_arrow", table)
     con.execute("CREATE OR REPLACE TEMP TABLE trained_scores AS SELECT * FROM trained_scores_arrow")
     con.unregister("trained_scores_arrow")
+    return X
 
 
-def _record_stability(con: duckdb.DuckDBPyConnection, model, record: Path, as_of: dt.date) -> None:
-    """PSI of this month's scores against the model's training population, kept in the model record."""
+def _record_stability(con: duckdb.DuckDBPyConnection, model, record: Path, as_of: dt.date, X) -> None:
+    """PSI of this month's scores, and of each selected indicator's bins, against the model's training
+    population, kept in the model record (the model report shows them)."""
     import numpy as np
 
-    from .scoring.train import shares
+    from .scoring.train import indicator_shares, psi_shares, shares
 
     scores = np.array([r[0] for r in con.execute("SELECT score FROM trained_scores").fetchall()])
     rec = json.loads(record.read_text(encoding="utf-8"))
     e = np.clip(np.asarray(rec["details"]["train_score_shares"]), 1e-6, None)
     a = np.clip(np.asarray(shares(rec["details"]["score_edges"], scores)), 1e-6, None)
     rec.setdefault("scored_months", {})[as_of.isoformat()] = round(float(np.sum((a - e) * np.log(a / e))), 6)
+    train_shares = getattr(model, "indicator_shares_", None)
+    if train_shares:
+        now = indicator_shares(model, X)
+        rec.setdefault("indicator_psi", {})[as_of.isoformat()] = {
+            k: round(psi_shares(v, now.get(k, [])), 6) for k, v in train_shares.items()}
     record.write_text(json.dumps(rec, ensure_ascii=False, indent=2), encoding="utf-8")
 
 

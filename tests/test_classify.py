@@ -307,6 +307,22 @@ def test_model_report(province: tuple[Path, Path], tmp_path: Path) -> None:
         version = wh.con.execute("SELECT model_version FROM snapshots ORDER BY snapshot_id DESC LIMIT 1").fetchall()[0][0]
     record = json.loads((home / "models" / f"{version}.json").read_text(encoding="utf-8"))
     assert "2026-09-30" in record["scored_months"] and record["scored_months"]["2026-09-30"] >= 0
+    # per-indicator stability: every selected indicator, against the training population's bins
+    psi = record["indicator_psi"]["2026-09-30"]
+    assert set(psi) == set(record["selected"]) and all(v >= 0 for v in psi.values())
+    run_cli("model-report", "--as-of", "2026-09-30", "--out", str(out), home=home)
+    assert "各指标分箱稳定性" in out.read_text(encoding="utf-8")
     classify(home, T, model="expert")
     p = run_cli("model-report", "--as-of", "2026-09-30", "--out", str(out), home=home, check=False)
     assert p.returncode == 1 and "expert" in p.stderr
+
+
+def test_psi_of_bin_shares() -> None:
+    from riskgrade.scoring.train import psi_shares
+
+    assert psi_shares([0.5, 0.5], [0.5, 0.5]) == 0
+    # sum (a - e) ln(a / e): 0.2 ln 2 + (-0.2) ln(0.6 / 0.8) ... computed by hand
+    import math
+
+    assert psi_shares([0.2, 0.8], [0.4, 0.6]) == pytest.approx(0.2 * math.log(2) + (-0.2) * math.log(0.6 / 0.8))
+    assert psi_shares([1.0], [0.5, 0.5]) > 1  # a bin the training never had

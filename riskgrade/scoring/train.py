@@ -122,6 +122,24 @@ def psi(edges: list[float], expected: np.ndarray, actual: np.ndarray) -> float:
     return float(np.sum((a - e) * np.log(a / e)))
 
 
+def indicator_shares(model: TrainedScorecard, X) -> dict[str, list[float]]:
+    """Share of the population in each bin of every selected indicator (for per-indicator PSI)."""
+    idx = model.binning_.transform(X[model.features_], metric="indices")
+    out = {}
+    for name in idx.columns:
+        col = idx[name].to_numpy(dtype=int)
+        n_bins = int(max(col.max(initial=0) + 1, len(model.binning_.get_binned_variable(name).splits) + 3))
+        out[str(name)] = [float(x) for x in np.bincount(col, minlength=n_bins) / max(len(col), 1)]
+    return out
+
+
+def psi_shares(expected: list[float], actual: list[float]) -> float:
+    n = max(len(expected), len(actual))
+    e = np.clip(np.pad(np.asarray(expected, dtype=float), (0, n - len(expected))), 1e-6, None)
+    a = np.clip(np.pad(np.asarray(actual, dtype=float), (0, n - len(actual))), 1e-6, None)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
 def roc_points(y: np.ndarray, s: np.ndarray, n: int = 60) -> list[list[float]]:
     from sklearn.metrics import roc_curve
 
@@ -261,6 +279,7 @@ def train_and_choose(con: duckdb.DuckDBPyConnection, catalog: Catalog, expert: E
     rep.cutoffs = model.cutoffs_
     # what the model report shows: bins and points, ROC, grade table and stability out of time
     model.score_edges_ = score_edges(train_scores)
+    model.indicator_shares_ = indicator_shares(model, tr[cols])
     rep.details = {
         "bins": bins_table(model),
         "roc": {"trained": roc_points(yv, val_scores), "expert": roc_points(yv, ex), "challenger": roc_points(yv, ch)},
