@@ -89,6 +89,37 @@ def task_show(task_id: Annotated[int, typer.Argument(help="task id")], home: Hom
         out.print(f"plan {p[0]}: as of {p[1]}, seed {p[2]}, {p[3]:,} entities", highlight=False)
 
 
+@task_app.command("target")
+def task_target(
+    task_id: Annotated[int, typer.Argument(help="task id")],
+    uscc: Annotated[list[str], typer.Option("--uscc", help="an entity the task must inspect (repeatable)")],
+    reason: Annotated[str, typer.Option("--reason", help="why (定向抽查 reason)")] = "",
+    home: HomeOpt = None,
+) -> None:
+    """Add entities a task must inspect (定向抽查): every plan of the task includes them."""
+    import datetime as dt
+
+    from .inspection.store import ensure_schema
+    from .inspection.tasks import get_task
+    from .warehouse import Warehouse
+
+    s = _settings(home)
+    codes = sorted({u.strip().upper() for u in uscc})
+    with Warehouse(s.home, write=True, lock_timeout=s.lock_timeout) as wh:
+        ensure_schema(wh.con)
+        get_task(wh.con, task_id)
+        known = {r[0] for r in wh.con.execute("SELECT uscc FROM entities WHERE uscc IN (SELECT unnest(?))",
+                                               [codes]).fetchall()}
+        unknown = [u for u in codes if u not in known]
+        if unknown:
+            raise RiskgradeError(f"not a held entity: {', '.join(unknown[:3])}")
+        with wh.transaction():
+            now = dt.datetime.now().replace(microsecond=0)
+            for u in codes:
+                wh.con.execute("INSERT INTO task_targets VALUES (?, ?, NULL, ?, ?)", [task_id, u, reason, now])
+    err.print(f"task {task_id}: {len(codes)} targeted entities added")
+
+
 def _has(con, table: str) -> bool:
     from .inspection.store import has_table
 

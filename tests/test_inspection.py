@@ -337,6 +337,19 @@ def test_inspectors_task_scope_conflicts_and_avoidance(prov: dict, tmp_path: Pat
             assert i not in last.get(r["uscc"], set())  # 回避: not who inspected it last time
     assert assigned > 0
     assert "食品经营者抽查" in run_cli("task", "show", str(tid), home=home).stdout
+    # 定向抽查: a targeted entity is in every plan of its task, with probability 1
+    target = next(r["uscc"] for r in rows2 if r["selection"] == "random")
+    outside = _q(home, "SELECT g.uscc FROM grades g JOIN entities e USING (uscc) WHERE e.status = 'active' "
+                       "AND e.region_code LIKE ? AND e.industry_section = 'F' AND g.grade = 'A' AND g.uscc NOT IN "
+                       "(SELECT unnest(?)) LIMIT 1", [city + "%", [r["uscc"] for r in rows2]])[0][0]
+    run_cli("task", "target", str(tid), "--uscc", outside, "--reason", "投诉激增预警", home=home)
+    third = tmp_path / "third.csv"
+    run_cli("plan", "--as-of", T2, "--seed", "9", "--task", str(tid), "--cross-county", "--out", str(third), home=home)
+    got = {r["uscc"]: r for r in _csv(third)}
+    assert got[outside]["selection"] == "forced" and float(got[outside]["inclusion_probability"]) == 1.0
+    assert target  # the random draw still happens beside it
+    bad = run_cli("task", "target", str(tid), "--uscc", "91370000000000000X", home=home, check=False)
+    assert bad.returncode != 0 and "not a held entity" in bad.stderr
 
 
 def test_results_back_in_effectiveness_and_public_export(prov: dict, tmp_path: Path) -> None:

@@ -4,8 +4,8 @@ The draw, step by step (``ALGORITHM``; docs/inspection.md says how to recompute 
 
 1. *Scope*: the entities of the month's snapshot that are in the task's scope (region prefix,
    industry, entity type) and active now; deregistered and revoked entities can never be drawn.
-2. *Forced* (100% triggers): entities carrying a ``force_include`` label are all in the plan
-   (inclusion probability 1).  *Trigger-only* entities (A/B 四新) and entities inspected or planned
+2. *Forced* (100% triggers): entities carrying a ``force_include`` label, and the task's own
+   targets (``task_targets``, 定向抽查), are all in the plan (inclusion probability 1).  *Trigger-only* entities (A/B 四新) and entities inspected or planned
    within ``frequency.min_months`` (unless their grade is exempt) are left out of the random draw.
 3. *Rates*: per grade, the configured ratio; with ``--budget N`` scaled by one common factor to fill
    N minus the forced ones, never below the floors nor above the ceilings (``--optimise``: the
@@ -116,6 +116,8 @@ def _eligible(con: duckdb.DuckDBPyConnection, sid: int, as_of: dt.date, task: Ta
     t = f"DATE '{as_of}'"
     since = f"DATE '{months_back(as_of, cfg.frequency.min_months)}'"
     forced = _labels_any([f.label for f in cfg.force_include])
+    if task.task_id is not None:  # 定向抽查: entities the task must inspect (from alerts or by hand)
+        forced = f"({forced} OR g.uscc IN (SELECT uscc FROM task_targets WHERE task_id = {int(task.task_id)}))"
     trig = " OR ".join(
         f"({_labels_any([x.label])} AND g.grade IN ({', '.join(repr(gr) for gr in x.grades)}))"
         for x in cfg.trigger_only) or "false"

@@ -1,6 +1,7 @@
 """Tables of the inspection stage, in the warehouse beside the snapshots it reads.
 
 * ``tasks``: inspection tasks (抽查任务) with their scope;
+* ``task_targets``: entities a task must inspect (定向抽查, e.g. from a high-severity alert);
 * ``plans``: one row per drawn plan: seed, algorithm, the eligible population's hash, allocation;
 * ``plan_entities``: the drawn entities with their inclusion probability and inspectors;
 * ``plan_population``: every entity that could have been drawn, with its (published) stratum;
@@ -25,6 +26,9 @@ CREATE TABLE IF NOT EXISTS plan_entities (
     plan_id INTEGER, uscc VARCHAR, name VARCHAR, region_code VARCHAR, grade VARCHAR, stratum VARCHAR,
     selection VARCHAR, inclusion_probability DOUBLE, draw_key VARCHAR, check_mode VARCHAR, inspectors VARCHAR,
     risk_probability DOUBLE
+);
+CREATE TABLE IF NOT EXISTS task_targets (
+    task_id INTEGER, uscc VARCHAR, alert_id VARCHAR, reason VARCHAR, added_at TIMESTAMP
 );
 CREATE TABLE IF NOT EXISTS plan_population (
     plan_id INTEGER, uscc VARCHAR, stratum VARCHAR
