@@ -5,7 +5,8 @@ delivered by T; ``reported_on`` defaults to the load date).  An entity is in sco
 established by T and had not closed by T (``closed_on`` after T, or still active).
 
 Every event indicator is one aggregate in a single ``GROUP BY uscc`` pass over the events, which
-are stored clustered by entity.
+are stored clustered by entity.  The whole table is one SQL query (``indicator_query``), so the same
+definition runs on DuckDB here and on Spark (``riskgrade.engines.spark``).
 """
 
 from __future__ import annotations
@@ -74,67 +75,82 @@ def population_sql(as_of: dt.date, *, include_revoked: bool = False) -> str:
     return f"SELECT * FROM entities WHERE established_on <= {t} AND {open_at_t}"
 
 
-def compute_indicators(con: duckdb.DuckDBPyConnection, catalog: Catalog, as_of: dt.date, *,
-                       table: str = "indicators", include_revoked: bool = False) -> list[str]:
-    """Create the temporary table ``table`` (uscc, entity attributes, one column per indicator)."""
+# ``e.recency`` in event SQL: orders an entity's records by event date, then record id, so that
+# ``max_by(x, e.recency)`` (x of the latest record) does not depend on the order rows arrive in
+RECENCY = "CAST(event_date AS VARCHAR) || record_id"
+# columns of the indicator table before the indicators, in this order
+ATTRIBUTES = ("uscc", "name", "entity_type", "region_code", "industry_code", "industry_section", "status",
+              "established_on", "registered_capital", "bucket")
+
+
+def indicator_query(catalog: Catalog, as_of: dt.date, *, include_revoked: bool = False) -> str:
+    """The whole indicator table as one SQL query (DuckDB dialect) over the tables ``entities`` and ``events``.
+
+    One row per entity in scope at T: its attributes (``ATTRIBUTES``), then one column per enabled
+    indicator (event, entity, related, then derived ones, each kind in catalog order).  The query is
+    pure (no temporary tables, no ``EXCLUDE``, no ``ORDER BY``) so that another engine can run it
+    after transpiling (``riskgrade.engines.spark``).
+    """
     p = as_of_params(as_of)
     inds = catalog.enabled
     t = p["asof"]
-    con.execute(f"CREATE OR REPLACE TEMP TABLE pop AS {population_sql(as_of, include_revoked=include_revoked)}")
-    ev_cols = [f"{_applies(i, render(i.sql or '', p))} AS {i.code}" for i in inds if i.kind == "event"]
-    ent_cols = [f"{_applies(i, render(i.sql or '', p))} AS {i.code}" for i in inds if i.kind == "entity"]
-    ev_select = (", " + ", ".join(ev_cols)) if ev_cols else ""
+
+    def cols(kind: str) -> list[str]:
+        return [f"{_applies(i, render(i.sql or '', p))} AS {i.code}" for i in inds if i.kind == kind]
+
+    ev_codes = [i.code for i in inds if i.kind == "event"]
+    ctes = [f"pop AS ({population_sql(as_of, include_revoked=include_revoked)})"]
     # event SQL may use n_est (the establishment date) and n_type (the entity type): grouped columns
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE ind_events AS
-        SELECT n.uscc{ev_select}
+    ctes.append(f"""ind_events AS (
+        SELECT {", ".join(["n.uscc", *cols("event")])}
         FROM (SELECT uscc, entity_type AS n_type, established_on AS n_est FROM pop) n
-        LEFT JOIN (SELECT * FROM events WHERE event_date <= {t} AND reported_on <= {t}) e ON e.uscc = n.uscc
-        GROUP BY n.uscc, n.n_type, n.n_est
-    """)
-    related = _related_sql(as_of, [i for i in inds if i.kind == "related"])
-    ent_select = (", " + ", ".join(ent_cols)) if ent_cols else ""
-    base = f"""
-        SELECT n.uscc, n.name, n.entity_type, n.region_code, n.industry_code, n.industry_section, n.status,
-               n.established_on, n.registered_capital, n.bucket,
-               ie.* EXCLUDE (uscc){ent_select}{related['select']}
+        LEFT JOIN (SELECT *, {RECENCY} AS recency FROM events WHERE event_date <= {t} AND reported_on <= {t}) e
+          ON e.uscc = n.uscc
+        GROUP BY n.uscc, n.n_type, n.n_est)""")
+    related = _related_sql(p, [i for i in inds if i.kind == "related"])
+    ctes += related["ctes"]
+    select = [f"n.{c}" for c in ATTRIBUTES] + [f"ie.{c}" for c in ev_codes] + cols("entity") + related["select"]
+    base = f"""SELECT {", ".join(select)}
         FROM (SELECT *, entity_type AS n_type FROM pop) n
         JOIN ind_events ie ON ie.uscc = n.uscc
-        {related['joins']}
-    """
-    derived = [i for i in inds if i.kind == "derived"]
-    if derived:
-        d_cols = ", ".join(f"{_applies(i, render(i.sql or '', p))} AS {i.code}" for i in derived)
-        base = f"SELECT b.*, {d_cols} FROM (SELECT *, entity_type AS n_type FROM ({base})) b"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * EXCLUDE (n_type) FROM ({base}) ORDER BY uscc")
-    else:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {base} ORDER BY uscc")
-    con.execute("DROP TABLE ind_events")
-    for name in related["temps"]:
-        con.execute(f"DROP TABLE IF EXISTS {name}")
-    return [i.code for i in inds]
+        {related["joins"]}"""
+    derived = cols("derived")
+    if not derived:
+        return f"WITH {', '.join(ctes)}\n{base}"
+    # derived indicators are expressions over the others (by code) and may use n_type
+    ctes.append(f"base AS ({base})")
+    kept = [*ATTRIBUTES, *(i.code for kind in ("event", "entity", "related") for i in inds if i.kind == kind)]
+    return (f"WITH {', '.join(ctes)}\nSELECT {', '.join(f'b.{c}' for c in kept)}, {', '.join(derived)}\n"
+            f"FROM (SELECT *, entity_type AS n_type FROM base) b")
 
 
-def _related_sql(as_of: dt.date, inds: list[Indicator]) -> dict:
-    """Joins for related-party indicators, over the population at T."""
-    t = f"DATE '{as_of.isoformat()}'"
-    select, joins, temps = [], [], []
+def compute_indicators(con: duckdb.DuckDBPyConnection, catalog: Catalog, as_of: dt.date, *,
+                       table: str = "indicators", include_revoked: bool = False) -> list[str]:
+    """Create the temporary table ``table`` (uscc, entity attributes, one column per indicator)."""
+    sql = indicator_query(catalog, as_of, include_revoked=include_revoked)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}\nORDER BY uscc")
+    return [i.code for i in catalog.enabled]
+
+
+def _related_sql(p: dict[str, str], inds: list[Indicator]) -> dict:
+    """CTEs, joins and columns of the related-party indicators, over the population at T."""
+    t, y3 = p["asof"], p["y3"]
+    select: list[str] = []
+    joins: dict[str, str] = {}  # one join per relation, however many indicators use it
+    ctes: list[str] = []
     for i in inds:
-        if i.relation == "address":
-            select.append(f"CASE WHEN n.address IS NULL THEN NULL ELSE coalesce(ra.k, 1) - 1 END AS {i.code}")
-            joins.append("LEFT JOIN (SELECT address, count(*) AS k FROM pop WHERE address IS NOT NULL GROUP BY address) ra "
-                         "ON ra.address = n.address")
-        elif i.relation == "phone":
-            select.append(f"CASE WHEN n.phone_id IS NULL THEN NULL ELSE coalesce(rp.k, 1) - 1 END AS {i.code}")
-            joins.append("LEFT JOIN (SELECT phone_id, count(*) AS k FROM pop WHERE phone_id IS NOT NULL GROUP BY phone_id) rp "
-                         "ON rp.phone_id = n.phone_id")
-        elif i.relation == "person":
-            select.append(f"CASE WHEN n.legal_rep_id IS NULL THEN NULL ELSE coalesce(rl.k, 1) - 1 END AS {i.code}")
-            joins.append("LEFT JOIN (SELECT legal_rep_id, count(*) AS k FROM pop WHERE legal_rep_id IS NOT NULL "
-                         "GROUP BY legal_rep_id) rl ON rl.legal_rep_id = n.legal_rep_id")
+        if i.relation in ("address", "phone", "person"):
+            key, alias = {"address": ("address", "ra"), "phone": ("phone_id", "rp"), "person": ("legal_rep_id", "rl")}[i.relation]
+            select.append(f"CASE WHEN n.{key} IS NULL THEN NULL ELSE coalesce({alias}.k, 1) - 1 END AS {i.code}")
+            joins[i.relation] = (f"LEFT JOIN (SELECT {key}, count(*) AS k FROM pop WHERE {key} IS NOT NULL "
+                                 f"GROUP BY {key}) {alias} ON {alias}.{key} = n.{key}")
         elif i.relation == "person_risky":
+            select.append(f"CASE WHEN n.legal_rep_id IS NULL THEN NULL ELSE "
+                          f"coalesce(rr.k, 0) - CASE WHEN rs.uscc IS NOT NULL THEN 1 ELSE 0 END END AS {i.code}")
+            if i.relation in joins:
+                continue
             # entities of each person that are listed (abnormal / serious dishonesty) at T or were revoked in 3 years
-            flagged = f"""
+            ctes.append(f"""risky AS (
                 SELECT DISTINCT x.uscc, x.legal_rep_id FROM entities x
                 LEFT JOIN (
                     SELECT uscc,
@@ -145,11 +161,7 @@ def _related_sql(as_of: dt.date, inds: list[Indicator]) -> dict:
                     GROUP BY uscc) l ON l.uscc = x.uscc
                 WHERE x.legal_rep_id IS NOT NULL AND x.established_on <= {t} AND (
                       (l.li IS NOT NULL AND l.li > coalesce(l.lo, DATE '1900-01-01'))
-                   OR (x.status = 'revoked' AND x.closed_on <= {t} AND x.closed_on > {t} - INTERVAL 3 YEAR))
-            """
-            select.append(f"CASE WHEN n.legal_rep_id IS NULL THEN NULL ELSE "
-                          f"coalesce(rr.k, 0) - CASE WHEN rs.uscc IS NOT NULL THEN 1 ELSE 0 END END AS {i.code}")
-            joins.append(f"LEFT JOIN (SELECT legal_rep_id, count(*) AS k FROM ({flagged}) GROUP BY legal_rep_id) rr "
-                         f"ON rr.legal_rep_id = n.legal_rep_id")
-            joins.append(f"LEFT JOIN ({flagged}) rs ON rs.uscc = n.uscc")
-    return {"select": (", " + ", ".join(select)) if select else "", "joins": "\n".join(joins), "temps": temps}
+                   OR (x.status = 'revoked' AND x.closed_on <= {t} AND x.closed_on > {y3})))""")
+            joins[i.relation] = ("LEFT JOIN (SELECT legal_rep_id, count(*) AS k FROM risky GROUP BY legal_rep_id) rr "
+                                 "ON rr.legal_rep_id = n.legal_rep_id\n        LEFT JOIN risky rs ON rs.uscc = n.uscc")
+    return {"select": select, "joins": "\n        ".join(joins.values()), "ctes": ctes}
