@@ -406,5 +406,15 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("[red]interrupted[/red]")
         sys.exit(130)
+    except Exception as e:  # an unexpected failure still ends in one line (RISKGRADE_DEBUG=1: the traceback)
+        import os
+
+        if os.environ.get("RISKGRADE_DEBUG"):
+            raise
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        err.print(f"[red]error:[/red] internal error ({type(e).__name__}): {msg[:300]} "
+                  "(set RISKGRADE_DEBUG=1 for the traceback)", highlight=False)
+        sys.exit(2)
 
 from . import cli_inspection  # noqa: E402,F401  (registers the inspection commands)
+from . import cli_service  # noqa: E402,F401  (registers the service commands)

@@ -1,0 +1,520 @@
+"""The service: a FastAPI application over the registry (``riskgrade serve``).
+
+Everything under ``/api/`` except ``POST /api/login`` needs a signed-in user; every endpoint applies
+the user's role (``registry.users.PERMISSIONS``) and region scope (GB/T 2260 prefix) the same way;
+every look at an entity's grade or profile and every export is written to the audit chain.  Grades
+are an internal reference: never public, never in an unauthenticated answer.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import and_, func, literal, or_, select
+
+from .. import __version__
+from ..registry.db import open_registry
+from ..registry.models import Entity, Event, Grade, Plan, PlanEntity, Snapshot
+from ..registry.publish import check_row, secret_key
+from ..registry.users import LoginFailed, authenticate, issue_token, mask, revoke_token
+from .deps import (SESSION_COOKIE, ApiError, AppState, Principal, RateLimiter, principal, record, state)
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+}
+
+
+# --------------------------------------------------------------------------- schemas
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class LoginRequest(BaseModel):
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=256)
+
+
+class UserOut(BaseModel):
+    username: str
+    display_name: str
+    role: str
+    region_prefix: str
+
+
+class LoginResponse(BaseModel):
+    token: str
+    expires_at: dt.datetime
+    user: UserOut
+
+
+class SnapshotOut(BaseModel):
+    id: int
+    as_of: dt.date
+    published_at: dt.datetime
+    model: str
+    model_version: str
+    catalog_version: str
+    grade_mode: str
+    entities: int
+    content_hash: str
+
+
+class EntityHit(BaseModel):
+    uscc: str
+    name: str
+    entity_type: str
+    region_code: str
+    industry_code: str | None
+    status: str
+    grade: str | None
+    score: float | None
+    labels: list[str]
+
+
+class Page(BaseModel):
+    total: int
+    page: int
+    page_size: int
+    as_of: dt.date | None
+    items: list[EntityHit]
+
+
+class Reason(BaseModel):
+    code: str
+    points: float
+
+
+class GradeOut(BaseModel):
+    as_of: dt.date
+    grade: str
+    score: float
+    previous_grade: str | None
+    grade_rule: str | None
+    reasons: list[Reason]
+    labels: list[str]
+    sealed: bool = Field(description="the row's seal checks out (false: altered since publication)")
+
+
+class TimelineItem(BaseModel):
+    event_date: dt.date
+    event_type: str
+    detail: str | None
+    amount: float | None
+    source: str | None
+    end_date: dt.date | None
+
+
+class PlanMembership(BaseModel):
+    plan_id: int
+    as_of: dt.date
+    task_name: str
+    selection: str
+    check_mode: str
+
+
+class Profile(BaseModel):
+    uscc: str
+    name: str
+    entity_type: str
+    region_code: str
+    industry_code: str | None
+    industry_section: str | None
+    established_on: dt.date | None
+    status: str
+    closed_on: dt.date | None
+    registered_capital: float | None
+    address: str | None
+    legal_rep_id: str | None
+    phone_id: str | None
+    current: GradeOut | None
+    history: list[GradeOut]
+    timeline: list[TimelineItem]
+    plans: list[PlanMembership]
+
+
+class GradeCount(BaseModel):
+    grade: str
+    entities: int
+    share: float
+    mean_score: float
+
+
+class RegionCount(BaseModel):
+    region_code: str
+    grade: str
+    entities: int
+
+
+class Distribution(BaseModel):
+    as_of: dt.date
+    total: int
+    grades: list[GradeCount]
+    by_region: list[RegionCount]
+
+
+class MigrationCell(BaseModel):
+    from_grade: str
+    to_grade: str
+    entities: int
+
+
+class PlanOut(BaseModel):
+    id: int
+    as_of: dt.date
+    task_name: str
+    domain: str
+    seed: str
+    drawn: int
+    in_scope: int
+
+
+class PlanEntityOut(BaseModel):
+    uscc: str
+    region_code: str
+    grade: str
+    selection: str
+    inclusion_probability: float
+    check_mode: str
+    inspectors: list[str]
+
+
+class PlanDetail(PlanOut):
+    entities: list[PlanEntityOut]
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: dt.datetime
+    username: str
+    action: str
+    target: str
+    detail: dict
+
+
+class AuditVerdict(BaseModel):
+    ok: bool
+    entries: int
+    head_id: int
+    head_hash: str
+    problem: str
+    bad_id: int | None
+
+
+ERRORS = {401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 404: {"model": ErrorResponse},
+          422: {"model": ErrorResponse}}
+
+
+# --------------------------------------------------------------------------- the application
+def create_app(home: Path, database_url: str | None = None) -> FastAPI:
+    factory = open_registry(home, database_url)
+    app = FastAPI(title="riskgrade", version=__version__,
+                  description="信用风险分类管理 — credit risk classification for market regulators. Internal: grades are "
+                              "a regulatory reference, never public. Every API path except POST /api/login needs a "
+                              "bearer token.")
+    app.state.rg = AppState(home, factory, secret_key(home), RateLimiter())
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next):
+        response = await call_next(request)
+        for k, v in SECURITY_HEADERS.items():
+            response.headers.setdefault(k, v)
+        return response
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError):
+        return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, status_code=exc.status)
+
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {"loc": [], "msg": "invalid request"}
+        where = ".".join(str(x) for x in first.get("loc", []))
+        return JSONResponse({"error": {"code": "invalid", "message": f"{where}: {first.get('msg')}"}}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+        return JSONResponse({"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code)
+
+    _routes(app)
+    return app
+
+
+def _latest(s, as_of: dt.date | None) -> Snapshot | None:
+    q = select(Snapshot)
+    if as_of:
+        q = q.where(Snapshot.as_of == as_of)
+    return s.execute(q.order_by(Snapshot.as_of.desc(), Snapshot.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def _labels(text: str | None) -> list[str]:
+    return [x for x in (text or "").split(";") if x]
+
+
+St = Annotated[AppState, Depends(state)]
+Me = Annotated[Principal, Depends(principal)]
+
+
+def _routes(app: FastAPI) -> None:
+
+    @app.post("/api/login", response_model=LoginResponse, responses=ERRORS, tags=["auth"])
+    def login(body: LoginRequest, request: Request, st: St) -> LoginResponse:
+        """Sign in with a user name and password; returns a bearer token."""
+        client = request.client.host if request.client else "?"
+        if not st.limiter.allow(f"ip:{client}", f"user:{body.username}"):
+            raise ApiError(429, "rate_limited", "too many login attempts: wait a minute")
+        try:
+            user = authenticate(st.factory, body.username, body.password)
+        except LoginFailed as e:
+            record(st, body.username[:64] or "?", "login_failed", client)
+            raise ApiError(401, "login_failed", str(e)) from None
+        secret, tok = issue_token(st.factory, user, "api")
+        record(st, user.username, "login", client)
+        return LoginResponse(token=secret, expires_at=tok.expires_at, user=UserOut(
+            username=user.username, display_name=user.display_name, role=user.role, region_prefix=user.region_prefix))
+
+    @app.post("/api/logout", status_code=204, responses=ERRORS, tags=["auth"])
+    def logout(request: Request, me: Me, st: St):
+        """End this token or session."""
+        auth = request.headers.get("authorization", "")
+        revoke_token(st.factory, auth[7:].strip() if auth.lower().startswith("bearer ") else
+                     request.cookies.get(SESSION_COOKIE, ""))
+        record(st, me, "logout")
+
+    @app.get("/api/me", response_model=UserOut, responses=ERRORS, tags=["auth"])
+    def me_(me: Me) -> UserOut:
+        """The signed-in user, role and region."""
+        u = me.user
+        return UserOut(username=u.username, display_name=u.display_name, role=u.role, region_prefix=u.region_prefix)
+
+    @app.get("/api/snapshots", response_model=list[SnapshotOut], responses=ERRORS, tags=["grades"])
+    def snapshots(me: Me, st: St) -> list[SnapshotOut]:
+        """Published monthly snapshots, newest first."""
+        me.require("stats.read")
+        with st.factory() as s:
+            rows = s.execute(select(Snapshot).order_by(Snapshot.as_of.desc(), Snapshot.id.desc())).scalars().all()
+        return [SnapshotOut.model_validate(r, from_attributes=True) for r in rows]
+
+    @app.get("/api/entities", response_model=Page, responses=ERRORS, tags=["entities"])
+    def search(me: Me, st: St,
+               q: Annotated[str | None, Query(max_length=100, description="name contains, or USCC prefix")] = None,
+               region: Annotated[str | None, Query(pattern=r"^\d{2,6}$", description="GB/T 2260 prefix")] = None,
+               industry: Annotated[str | None, Query(pattern=r"^[A-T]?\d{0,4}$")] = None,
+               grade: Annotated[str | None, Query(pattern=r"^[A-E]$")] = None,
+               label: Annotated[str | None, Query(max_length=64)] = None,
+               as_of: dt.date | None = None,
+               page: Annotated[int, Query(ge=1, le=100000)] = 1,
+               page_size: Annotated[int, Query(ge=1, le=200)] = 20) -> Page:
+        """Search entities in the user's region by name, USCC, region, industry, grade or label."""
+        me.require("entity.read")
+        with st.factory() as s:
+            snap = _latest(s, as_of)
+            if as_of and snap is None:
+                raise ApiError(404, "not_found", f"no published snapshot as of {as_of}")
+            conds = [Entity.region_code.startswith(me.user.region_prefix)]
+            if region:
+                conds.append(Entity.region_code.startswith(region))
+            if q:
+                term = q.strip()
+                conds.append(or_(Entity.name.contains(term), Entity.uscc.startswith(term.upper())))
+            if industry:
+                if industry[:1].isalpha():
+                    conds.append(Entity.industry_section == industry[0])
+                    industry = industry[1:]
+                if industry:
+                    conds.append(Entity.industry_code.startswith(industry))
+            sid = snap.id if snap else -1
+            stmt = select(Entity, Grade).outerjoin(Grade, and_(Grade.uscc == Entity.uscc, Grade.snapshot_id == sid))
+            if grade:
+                conds.append(Grade.grade == grade)
+            if label:
+                conds.append((literal(";") + func.coalesce(Grade.labels, "") + literal(";")).contains(f";{label};"))
+            stmt = stmt.where(*conds)
+            total = s.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+            rows = s.execute(stmt.order_by(Entity.uscc).offset((page - 1) * page_size).limit(page_size)).all()
+        items = [EntityHit(uscc=e.uscc, name=e.name, entity_type=e.entity_type, region_code=e.region_code,
+                           industry_code=e.industry_code, status=e.status, grade=g.grade if g else None,
+                           score=g.score if g else None, labels=_labels(g.labels if g else None))
+                 for e, g in rows]
+        record(st, me, "search", "", {"q": q, "region": region, "industry": industry, "grade": grade, "label": label,
+                                      "page": page, "results": len(items)})
+        return Page(total=total, page=page, page_size=page_size, as_of=snap.as_of if snap else None, items=items)
+
+    @app.get("/api/entities/{uscc}", response_model=Profile, responses=ERRORS, tags=["entities"])
+    def profile(uscc: Annotated[str, PathParam(pattern=r"^[0-9A-Za-z]{18}$")], me: Me, st: St) -> Profile:
+        """An entity's profile: grade history with reasons and labels, records timeline, plans."""
+        me.require("entity.read")
+        with st.factory() as s:
+            e = s.get(Entity, uscc.upper())
+            if e is None or not me.scope(e.region_code):
+                raise ApiError(404, "not_found", f"no entity {uscc} in your region")
+            hist = s.execute(select(Grade, Snapshot.as_of).join(Snapshot, Snapshot.id == Grade.snapshot_id)
+                             .where(Grade.uscc == e.uscc).order_by(Snapshot.as_of.desc(), Snapshot.id.desc())).all()
+            events = s.execute(select(Event).where(Event.uscc == e.uscc)
+                               .order_by(Event.event_date.desc(), Event.id.desc()).limit(500)).scalars().all()
+            plans = s.execute(select(PlanEntity, Plan).join(Plan, Plan.id == PlanEntity.plan_id)
+                              .where(PlanEntity.uscc == e.uscc).order_by(Plan.as_of.desc())).all()
+        seen, grades, broken = set(), [], []
+        for g, as_of in hist:
+            if as_of in seen:
+                continue  # an earlier publication of the same month
+            seen.add(as_of)
+            ok = check_row(st.key, as_of, g)
+            if not ok:
+                broken.append(as_of.isoformat())
+            grades.append(GradeOut(as_of=as_of, grade=g.grade, score=g.score, previous_grade=g.previous_grade,
+                                   grade_rule=g.grade_rule, labels=_labels(g.labels), sealed=ok,
+                                   reasons=[Reason(code=r["code"], points=round(float(r["points"]), 1))
+                                            for r in json.loads(g.reason_points or "[]")][:10]))
+        pii = me.user.role in ("admin", "inspector")
+        record(st, me, "view_profile", e.uscc, {"grades_shown": len(grades)})
+        if broken:
+            record(st, "system", "integrity_failure", e.uscc, {"months": broken})
+        return Profile(
+            uscc=e.uscc, name=e.name, entity_type=e.entity_type, region_code=e.region_code,
+            industry_code=e.industry_code, industry_section=e.industry_section, established_on=e.established_on,
+            status=e.status, closed_on=e.closed_on, registered_capital=e.registered_capital, address=e.address,
+            legal_rep_id=e.legal_rep_id if pii else mask(e.legal_rep_id),
+            phone_id=e.phone_id if pii else mask(e.phone_id),
+            current=grades[0] if grades else None, history=grades,
+            timeline=[TimelineItem(event_date=v.event_date, event_type=v.event_type, detail=v.detail, amount=v.amount,
+                                   source=v.source, end_date=v.end_date) for v in events],
+            plans=[PlanMembership(plan_id=p.id, as_of=p.as_of, task_name=p.task_name, selection=pe.selection,
+                                  check_mode=pe.check_mode) for pe, p in plans])
+
+    @app.get("/api/stats/grades", response_model=Distribution, responses=ERRORS, tags=["statistics"])
+    def distribution(me: Me, st: St, as_of: dt.date | None = None) -> Distribution:
+        """Grade shares and mean score in the user's region, and counts by county and grade."""
+        me.require("stats.read")
+        with st.factory() as s:
+            snap = _latest(s, as_of)
+            if snap is None:
+                raise ApiError(404, "not_found", "nothing published yet" if not as_of else f"nothing published as of {as_of}")
+            scope = and_(Grade.snapshot_id == snap.id, Grade.region_code.startswith(me.user.region_prefix))
+            by_grade = s.execute(select(Grade.grade, func.count(), func.avg(Grade.score)).where(scope)
+                                 .group_by(Grade.grade).order_by(Grade.grade)).all()
+            by_region = s.execute(select(Grade.region_code, Grade.grade, func.count()).where(scope)
+                                  .group_by(Grade.region_code, Grade.grade).order_by(Grade.region_code, Grade.grade)).all()
+        total = sum(n for _, n, _ in by_grade)
+        return Distribution(as_of=snap.as_of, total=total,
+                            grades=[GradeCount(grade=g, entities=n, share=n / total if total else 0.0,
+                                               mean_score=round(float(m or 0), 1)) for g, n, m in by_grade],
+                            by_region=[RegionCount(region_code=r, grade=g, entities=n) for r, g, n in by_region])
+
+    @app.get("/api/stats/migration", response_model=list[MigrationCell], responses=ERRORS, tags=["statistics"])
+    def migration(me: Me, st: St, from_: Annotated[dt.date, Query(alias="from")], to: dt.date) -> list[MigrationCell]:
+        """Grade migration between two published months (entities in the user's region)."""
+        me.require("stats.read")
+        with st.factory() as s:
+            a, b = _latest(s, from_), _latest(s, to)
+            if a is None or b is None:
+                raise ApiError(404, "not_found", f"both months must be published ({from_}, {to})")
+            ga = select(Grade.uscc, Grade.grade).where(Grade.snapshot_id == a.id,
+                                                       Grade.region_code.startswith(me.user.region_prefix)).subquery()
+            gb = select(Grade.uscc, Grade.grade).where(Grade.snapshot_id == b.id,
+                                                       Grade.region_code.startswith(me.user.region_prefix)).subquery()
+            rows = s.execute(select(ga.c.grade, gb.c.grade, func.count()).join(gb, gb.c.uscc == ga.c.uscc)
+                             .group_by(ga.c.grade, gb.c.grade).order_by(ga.c.grade, gb.c.grade)).all()
+        return [MigrationCell(from_grade=f, to_grade=t, entities=n) for f, t, n in rows]
+
+    @app.get("/api/plans", response_model=list[PlanOut], responses=ERRORS, tags=["inspection"])
+    def plans(me: Me, st: St) -> list[PlanOut]:
+        """Published inspection plans, with how many of their entities are in the user's region."""
+        me.require("plans.read")
+        with st.factory() as s:
+            rows = s.execute(select(Plan, func.count(PlanEntity.uscc)).outerjoin(
+                PlanEntity, and_(PlanEntity.plan_id == Plan.id,
+                                 PlanEntity.region_code.startswith(me.user.region_prefix)))
+                .group_by(Plan.id).order_by(Plan.id.desc())).all()
+        return [PlanOut(id=p.id, as_of=p.as_of, task_name=p.task_name, domain=p.domain, seed=p.seed, drawn=p.drawn,
+                        in_scope=n) for p, n in rows]
+
+    @app.get("/api/plans/{plan_id}", response_model=PlanDetail, responses=ERRORS, tags=["inspection"])
+    def plan(plan_id: int, me: Me, st: St) -> PlanDetail:
+        """A plan's entities in the user's region."""
+        me.require("plans.read")
+        with st.factory() as s:
+            p = s.get(Plan, plan_id)
+            if p is None:
+                raise ApiError(404, "not_found", f"no published plan {plan_id}")
+            ents = s.execute(select(PlanEntity).where(PlanEntity.plan_id == plan_id,
+                                                      PlanEntity.region_code.startswith(me.user.region_prefix))
+                             .order_by(PlanEntity.uscc)).scalars().all()
+        record(st, me, "view_plan", str(plan_id), {"entities": len(ents)})
+        return PlanDetail(id=p.id, as_of=p.as_of, task_name=p.task_name, domain=p.domain, seed=p.seed, drawn=p.drawn,
+                          in_scope=len(ents), entities=[PlanEntityOut(
+                              uscc=e.uscc, region_code=e.region_code, grade=e.grade, selection=e.selection,
+                              inclusion_probability=e.inclusion_probability, check_mode=e.check_mode,
+                              inspectors=[x for x in (e.inspectors or "").split(";") if x]) for e in ents])
+
+    @app.get("/api/exports/grades", responses={**ERRORS, 200: {"content": {"text/csv": {}}}}, tags=["exports"])
+    def export_grades(me: Me, st: St, as_of: dt.date | None = None):
+        """The month's grades in the user's region as CSV (audited)."""
+        me.require("export")
+        with st.factory() as s:
+            snap = _latest(s, as_of)
+            if snap is None:
+                raise ApiError(404, "not_found", "nothing published for that month")
+            rows = s.execute(select(Grade).where(Grade.snapshot_id == snap.id,
+                                                 Grade.region_code.startswith(me.user.region_prefix))
+                             .order_by(Grade.uscc)).scalars().all()
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(["uscc", "as_of", "score", "grade", "labels", "reasons", "region_code"])
+        for g in rows:
+            w.writerow([g.uscc, snap.as_of, g.score, g.grade, g.labels or "", g.reasons or "", g.region_code])
+        record(st, me, "export_grades", snap.as_of.isoformat(), {"rows": len(rows)})
+        return StreamingResponse(iter([buf.getvalue()]), media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="grades-{snap.as_of}.csv"'})
+
+    @app.get("/api/audit", response_model=list[AuditOut], responses=ERRORS, tags=["audit"])
+    def audit_log(me: Me, st: St, page: Annotated[int, Query(ge=1, le=1000000)] = 1,
+                  page_size: Annotated[int, Query(ge=1, le=500)] = 100) -> list[AuditOut]:
+        """Audit entries, newest first."""
+        from ..registry.models import AuditEntry
+
+        me.require("audit.read")
+        with st.factory() as s:
+            rows = s.execute(select(AuditEntry).order_by(AuditEntry.id.desc())
+                             .offset((page - 1) * page_size).limit(page_size)).scalars().all()
+        return [AuditOut(id=r.id, at=r.at, username=r.username, action=r.action, target=r.target,
+                         detail=json.loads(r.detail or "{}")) for r in rows]
+
+    @app.get("/api/audit/verify", response_model=AuditVerdict, responses=ERRORS, tags=["audit"])
+    def audit_verify(me: Me, st: St) -> AuditVerdict:
+        """Check the audit chain: names the first edited or deleted entry."""
+        from ..registry.audit import verify
+
+        me.require("audit.read")
+        v = verify(st.factory)
+        record(st, me, "audit_verify", "", {"ok": v.ok})
+        return AuditVerdict(ok=v.ok, entries=v.entries, head_id=v.head_id, head_hash=v.head_hash, problem=v.problem,
+                            bad_id=v.bad_id)
+
+
+def app_from_env() -> FastAPI:
+    """The application for ``riskgrade serve`` (uvicorn factory; one per worker process)."""
+    from .. import settings as settings_mod
+
+    s = settings_mod.load()
+    return create_app(s.home, s.database_url)

@@ -1,0 +1,74 @@
+"""The registry database: SQLite in the data home by default, PostgreSQL by ``RISKGRADE_DATABASE_URL``.
+
+``open_registry`` creates the engine and brings the schema to the newest Alembic revision (run on
+every start, so an upgraded riskgrade migrates an existing registry).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..errors import RiskgradeError
+
+REGISTRY_FILE = "registry.sqlite"
+
+
+def database_url(home: Path, url: str | None) -> str:
+    if url:
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        return url
+    home.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(home / REGISTRY_FILE).resolve()}"
+
+
+def _alembic_config(connection=None):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("riskgrade.registry").joinpath("migrations")))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def migrate(engine: Engine) -> None:
+    from alembic import command
+
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "head")
+
+
+def make_engine(url: str) -> Engine:
+    kw = {}
+    if url.startswith("sqlite"):
+        kw["connect_args"] = {"check_same_thread": False, "timeout": 30}
+    else:
+        kw.update(pool_size=10, max_overflow=40, pool_pre_ping=True)
+    try:
+        engine = create_engine(url, **kw)
+    except Exception as e:  # bad URL, missing driver
+        raise RiskgradeError(f"registry database {url!r}: {e}") from None
+    if url.startswith("sqlite"):
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _):  # noqa: ANN001
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+    return engine
+
+
+def open_registry(home: Path, url: str | None = None) -> sessionmaker[Session]:
+    u = database_url(home, url)
+    engine = make_engine(u)
+    try:
+        migrate(engine)
+    except Exception as e:
+        raise RiskgradeError(f"cannot open the registry database ({engine.url.render_as_string(hide_password=True)}): "
+                             f"{str(e).splitlines()[0]}") from None
+    return sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,149 @@
+"""The registry's tables (SQLAlchemy 2): users, tokens, the audit chain, published results.
+
+The registry is what the service reads: a SQLite file in the data home by default, PostgreSQL when
+``RISKGRADE_DATABASE_URL`` points at one.  Published data is a copy of a sealed monthly snapshot
+(and what a profile shows about each entity), written by ``riskgrade publish`` in one transaction.
+Schema changes go through Alembic migrations (``riskgrade/registry/migrations``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+ROLES = ("admin", "credit_officer", "inspector", "domain_officer", "analyst", "auditor")
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128), default="")
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(32))
+    region_prefix: Mapped[str] = mapped_column(String(6))  # GB/T 2260: "37" province, "3701" city, "370102" county
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class Token(Base):
+    """Bearer tokens (API) and console sessions, stored as the sha256 of the secret."""
+    __tablename__ = "tokens"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # "api" or "session"
+    csrf: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class AuditEntry(Base):
+    """Append-only, hash-chained: ``hash = sha256(prev_hash + canonical entry)``."""
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    username: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(256), default="")
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Snapshot(Base):
+    __tablename__ = "snapshots"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    as_of: Mapped[dt.date] = mapped_column(Date, index=True)
+    published_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    published_by: Mapped[str] = mapped_column(String(64))
+    source_snapshot_id: Mapped[int] = mapped_column(Integer)
+    model: Mapped[str] = mapped_column(String(32))
+    model_version: Mapped[str] = mapped_column(String(64))
+    catalog_version: Mapped[str] = mapped_column(String(32))
+    grade_mode: Mapped[str] = mapped_column(String(8))
+    entities: Mapped[int] = mapped_column(BigInteger)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    manifest: Mapped[dict] = mapped_column(JSON)
+
+
+class Grade(Base):
+    __tablename__ = "grades"
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id"), primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(6))
+    industry_code: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    entity_type: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float] = mapped_column(Float)
+    grade: Mapped[str] = mapped_column(String(1))
+    previous_grade: Mapped[str | None] = mapped_column(String(1), nullable=True)
+    grade_rule: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reasons: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reason_points: Mapped[str | None] = mapped_column(Text, nullable=True)
+    labels: Mapped[str | None] = mapped_column(Text, nullable=True)
+    seal: Mapped[str] = mapped_column(String(64))  # HMAC of the row with the registry's secret (see publish.py)
+    __table_args__ = (Index("ix_grades_uscc", "uscc"), Index("ix_grades_snapshot_region", "snapshot_id", "region_code"))
+
+
+class Entity(Base):
+    __tablename__ = "entities"
+    uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
+    name: Mapped[str] = mapped_column(String(256), index=True)
+    entity_type: Mapped[str] = mapped_column(String(16))
+    region_code: Mapped[str] = mapped_column(String(6), index=True)
+    industry_code: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    industry_section: Mapped[str | None] = mapped_column(String(1), nullable=True)
+    established_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    status: Mapped[str] = mapped_column(String(16))
+    closed_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    registered_capital: Mapped[float | None] = mapped_column(Float, nullable=True)
+    address: Mapped[str | None] = mapped_column(Text, nullable=True)
+    legal_rep_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    phone_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class Event(Base):
+    """The records behind a profile's timeline (as held when the month was published)."""
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    event_type: Mapped[str] = mapped_column(String(32))
+    event_date: Mapped[dt.date] = mapped_column(Date)
+    source: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    amount: Mapped[float | None] = mapped_column(Float, nullable=True)
+    end_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    record_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+
+class Plan(Base):
+    __tablename__ = "plans"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # the warehouse's plan id
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    task_name: Mapped[str] = mapped_column(String(256))
+    domain: Mapped[str] = mapped_column(String(32))
+    seed: Mapped[str] = mapped_column(String(128))
+    drawn: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    manifest: Mapped[dict] = mapped_column(JSON)
+
+
+class PlanEntity(Base):
+    __tablename__ = "plan_entities"
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(6))
+    grade: Mapped[str] = mapped_column(String(1))
+    selection: Mapped[str] = mapped_column(String(16))
+    inclusion_probability: Mapped[float] = mapped_column(Float)
+    check_mode: Mapped[str] = mapped_column(String(16))
+    inspectors: Mapped[str | None] = mapped_column(Text, nullable=True)
+    __table_args__ = (Index("ix_plan_entities_uscc", "uscc"),)

@@ -1,0 +1,219 @@
+"""Publish a month to the registry (one transaction) and check that nothing was altered since.
+
+``publish`` copies a sealed warehouse snapshot (its content hash is recomputed first) with what the
+service shows about each entity: the grades, the entities' registration data, the records behind
+their timelines, and the month's inspection plans.  Every published grade row carries a *seal*: an
+HMAC-SHA256 of the row with the registry's secret key (``<home>/registry.key``, created on first
+use, readable by its owner only), so that somebody who can edit the database but not read the key
+cannot change a grade unnoticed: reads verify the row's seal, and ``verify_snapshot`` recomputes
+every seal and the snapshot's content hash (kept in its manifest and in the audit log).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..errors import RiskgradeError
+from . import audit
+from .models import Entity, Event, Grade, Plan, PlanEntity, Snapshot
+
+KEY_FILE = "registry.key"
+BATCH = 20_000
+
+GRADE_COLS = ("uscc", "region_code", "industry_code", "entity_type", "score", "grade", "previous_grade", "grade_rule",
+              "reasons", "reason_points", "labels")
+ENTITY_COLS = ("uscc", "name", "entity_type", "region_code", "industry_code", "industry_section", "established_on",
+               "status", "closed_on", "registered_capital", "address", "legal_rep_id", "phone_id")
+EVENT_COLS = ("uscc", "event_type", "event_date", "source", "detail", "amount", "end_date", "record_id")
+
+
+def secret_key(home: Path) -> bytes:
+    path = home / KEY_FILE
+    if not path.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return bytes.fromhex(path.read_text().strip())
+
+
+def seal(key: bytes, as_of: dt.date, row: dict) -> str:
+    text = "|".join(str(x) for x in (as_of.isoformat(), row["uscc"], f"{float(row['score']):.2f}", row["grade"],
+                                     row.get("grade_rule") or "", row.get("reasons") or "", row.get("labels") or "",
+                                     row["region_code"]))
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
+def content_hash(seals: list[str]) -> str:
+    """The snapshot's hash: sha256 over its rows' seals in USCC order."""
+    return hashlib.sha256("".join(seals).encode()).hexdigest()
+
+
+@dataclass
+class Published:
+    snapshot_id: int
+    as_of: dt.date
+    grades: int
+    entities: int
+    events: int
+    plans: int
+    content_hash: str
+
+
+def _batches(cur, cols: tuple[str, ...]) -> Iterator[list[dict]]:
+    while True:
+        rows = cur.fetchmany(BATCH)
+        if not rows:
+            return
+        yield [dict(zip(cols, r)) for r in rows]
+
+
+def _bulk(session: Session, table, cols: tuple[str, ...], batches) -> int:
+    """Insert batches of dicts: COPY on PostgreSQL, executemany elsewhere."""
+    n = 0
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.dbapi_connection
+        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as cp:
+            for batch in batches:
+                for r in batch:
+                    cp.write_row(tuple(r[c] for c in cols))
+                n += len(batch)
+        return n
+    for batch in batches:
+        session.execute(insert(table), batch)
+        n += len(batch)
+    return n
+
+
+def publish(home: Path, factory: sessionmaker[Session], as_of: dt.date, username: str, *, progress=None,
+            lock_timeout: float = 60.0) -> Published:
+    from ..snapshot import current_snapshot
+    from ..warehouse import Warehouse
+
+    say = progress or (lambda m: None)
+    key = secret_key(home)
+    with Warehouse(home, lock_timeout=lock_timeout) as wh:
+        con = wh.con
+        sid = current_snapshot(con, as_of)
+        snap = con.execute("SELECT model, model_version, catalog_version, grade_mode, entities, content_hash, "
+                           "config_fingerprint, grade_counts FROM snapshots WHERE snapshot_id = ?", [sid]).fetchall()[0]
+        recomputed = con.execute(f"""
+            SELECT md5(string_agg(md5(concat_ws('|', uscc, score, grade, grade_rule, reasons, labels)), '' ORDER BY uscc))
+            FROM grades WHERE snapshot_id = {sid}""").fetchall()[0][0] or ""
+        if recomputed != snap[5]:
+            raise RiskgradeError(f"the warehouse snapshot {sid} as of {as_of} does not match its sealed content hash "
+                                 "(altered after classification?): not published")
+        say(f"publishing snapshot {sid} as of {as_of} ({snap[4]:,} entities)")
+        with factory() as s, s.begin():
+            new_id = (s.execute(select(Snapshot.id).order_by(Snapshot.id.desc()).limit(1)).scalar() or 0) + 1
+            s.add(Snapshot(id=new_id, as_of=as_of, published_at=dt.datetime.now().replace(microsecond=0),
+                           published_by=username, source_snapshot_id=sid, model=snap[0], model_version=snap[1] or "",
+                           catalog_version=snap[2], grade_mode=snap[3], entities=snap[4], content_hash="",
+                           manifest={}))
+            s.flush()
+            seals: list[str] = []
+
+            def grades():
+                cur = con.execute(f"SELECT {', '.join(GRADE_COLS)} FROM grades WHERE snapshot_id = {sid} ORDER BY uscc")
+                for batch in _batches(cur, GRADE_COLS):
+                    for r in batch:
+                        r["score"] = round(float(r["score"]), 2)
+                        r["snapshot_id"] = new_id
+                        r["seal"] = seal(key, as_of, r)
+                        seals.append(r["seal"])
+                    yield batch
+
+            n_grades = _bulk(s, Grade.__table__, ("snapshot_id",) + GRADE_COLS + ("seal",), grades())
+            say(f"{n_grades:,} grades; entities and their records")
+            s.execute(delete(Event))
+            s.execute(delete(Entity))
+            cur = con.execute(f"SELECT {', '.join(ENTITY_COLS)} FROM entities WHERE uscc IN "
+                              f"(SELECT uscc FROM grades WHERE snapshot_id = {sid}) ORDER BY uscc")
+            n_ent = _bulk(s, Entity.__table__, ENTITY_COLS, _batches(cur, ENTITY_COLS))
+            cur = con.execute(f"SELECT {', '.join(EVENT_COLS)} FROM events WHERE uscc IN "
+                              f"(SELECT uscc FROM grades WHERE snapshot_id = {sid}) ORDER BY uscc, event_date")
+            n_ev = _bulk(s, Event.__table__, EVENT_COLS, _batches(cur, EVENT_COLS))
+            n_plans = _publish_plans(con, s, as_of)
+            digest = content_hash(seals)
+            snap_row = s.get(Snapshot, new_id)
+            snap_row.content_hash = digest
+            snap_row.manifest = {"source_snapshot_id": sid, "warehouse_content_hash": snap[5],
+                                 "config_fingerprint": snap[6], "grade_counts": json.loads(snap[7] or "{}"),
+                                 "rows": n_grades, "content_hash": digest, "seal": "HMAC-SHA256 per row, sha256 of seals"}
+    head = audit.append(factory, username, "publish", f"snapshot {new_id}",
+                        {"as_of": as_of.isoformat(), "content_hash": digest, "grades": n_grades, "entities": n_ent,
+                         "events": n_ev, "plans": n_plans})
+    with factory() as s, s.begin():
+        row = s.get(Snapshot, new_id)
+        row.manifest = {**row.manifest, "audit_head": [head.id, head.hash]}
+    return Published(new_id, as_of, n_grades, n_ent, n_ev, n_plans, digest)
+
+
+def _publish_plans(con, s: Session, as_of: dt.date) -> int:
+    has = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'plans'").fetchall()[0][0]
+    if not has:
+        return 0
+    plans = con.execute("""
+        SELECT p.plan_id, p.as_of, coalesce(t.name, '全省通用双随机抽查'), coalesce(t.domain, 'general'), p.seed, p.drawn,
+               p.content_hash, p.manifest
+        FROM plans p LEFT JOIN tasks t USING (task_id) WHERE p.as_of = ? ORDER BY p.plan_id""", [as_of]).fetchall()
+    ids = [p[0] for p in plans]
+    if ids:
+        s.execute(delete(PlanEntity).where(PlanEntity.plan_id.in_(ids)))
+        s.execute(delete(Plan).where(Plan.id.in_(ids)))
+    for p in plans:
+        s.add(Plan(id=p[0], as_of=p[1], task_name=p[2], domain=p[3], seed=p[4], drawn=p[5], content_hash=p[6],
+                   manifest=json.loads(p[7])))
+    s.flush()
+    cols = ("plan_id", "uscc", "region_code", "grade", "selection", "inclusion_probability", "check_mode", "inspectors")
+    n = 0
+    for pid in ids:
+        cur = con.execute(f"SELECT {', '.join(cols)} FROM plan_entities WHERE plan_id = {int(pid)} ORDER BY uscc")
+        n += _bulk(s, PlanEntity.__table__, cols, _batches(cur, cols))
+    return len(ids)
+
+
+def check_row(key: bytes, as_of: dt.date, g: Grade) -> bool:
+    row = {c: getattr(g, c) for c in GRADE_COLS}
+    return hmac.compare_digest(seal(key, as_of, row), g.seal)
+
+
+@dataclass
+class SnapshotCheck:
+    snapshot_id: int
+    as_of: dt.date
+    ok: bool
+    rows: int
+    altered: list[str]
+    problem: str = ""
+
+
+def verify_snapshot(home: Path, factory: sessionmaker[Session], snapshot_id: int) -> SnapshotCheck:
+    key = secret_key(home)
+    with factory() as s:
+        snap = s.get(Snapshot, snapshot_id)
+        if snap is None:
+            raise RiskgradeError(f"no published snapshot {snapshot_id}")
+        altered, seals = [], []
+        for g in s.execute(select(Grade).where(Grade.snapshot_id == snapshot_id).order_by(Grade.uscc)).scalars():
+            seals.append(g.seal)
+            if not check_row(key, snap.as_of, g):
+                altered.append(g.uscc)
+    problem = ""
+    if content_hash(seals) != snap.content_hash or snap.manifest.get("content_hash") != snap.content_hash:
+        problem = "the snapshot's rows do not add up to its sealed content hash (rows added, deleted or re-sealed)"
+    if altered:
+        problem = f"{len(altered)} grade rows altered since publication (e.g. {altered[0]})"
+    return SnapshotCheck(snapshot_id, snap.as_of, not (altered or problem), len(seals), altered, problem)
