@@ -417,3 +417,52 @@ def test_user_commands(tmp_path: Path) -> None:
     assert "x1" in listing and "inspector" in listing and "370102" in listing and "disabled" in listing
     log = run_cli("audit", "list", home=home).stdout
     assert "user_disable" in log and "user_add" in log
+
+
+# --------------------------------------------------------------------------- writes: plans and results
+def test_write_endpoints_by_role(service: dict) -> None:
+    svc = service
+    c = svc["client"]
+    for role in ROLES:
+        h = _h(svc, role)
+        r = c.post("/api/plans", headers=h, json={"as_of": "2020-01-31", "budget": 10, "seed": "1"})
+        assert r.status_code == (404 if role in ("admin", "credit_officer") else 403), (role, r.text)
+        r = c.post("/api/plans/999999/results", headers=h, content=b"uscc\n")
+        assert r.status_code == (404 if role in ("admin", "credit_officer", "inspector") else 403), (role, r.text)
+
+
+def test_plan_created_in_region_and_results_uploaded(service: dict, province: dict) -> None:
+    from riskgrade.simulate.results import simulate_results
+
+    svc = service
+    c = svc["client"]
+    r = c.post("/api/plans", headers=_h(svc, "credit_officer", "county"),
+               json={"as_of": T2, "budget": 30, "seed": "api-1", "domain": "general"})
+    assert r.status_code == 201, r.text
+    pid = r.json()["plan_id"]
+    assert 0 < r.json()["drawn"] <= 30
+    plan = c.get(f"/api/plans/{pid}", headers=_h(svc, "inspector", "county")).json()
+    assert plan["entities"] and all(e["region_code"] == svc["county"] for e in plan["entities"])
+    assert len(plan["entities"]) == r.json()["drawn"]  # everything drawn is in the county
+    # the same seed and inputs give the same plan
+    r2 = c.post("/api/plans", headers=_h(svc, "credit_officer", "county"),
+                json={"as_of": T2, "budget": 30, "seed": "api-1", "domain": "general"})
+    assert r2.json()["content_hash"] == r.json()["content_hash"]
+    # results for the plan's entities, uploaded by a county inspector
+    t = simulate_results(province["root"] / "d" / "_truth", [(e["uscc"], e["check_mode"]) for e in plan["entities"]],
+                         __import__("datetime").date.fromisoformat(T2), plan_id=pid)
+    import pyarrow.csv as pacsv
+
+    buf = __import__("io").BytesIO()
+    pacsv.write_csv(t, buf)
+    up = c.post(f"/api/plans/{pid}/results", headers=_h(svc, "inspector", "county"), content=buf.getvalue())
+    assert up.status_code == 200, up.text
+    body = up.json()
+    assert body["accepted"] == t.num_rows and body["linked"] == t.num_rows and body["with_result"] == t.num_rows
+    # a row for an entity outside the plan (or region) is refused, nothing is loaded
+    outside = _entity_in(svc, svc["other"])
+    bad = c.post(f"/api/plans/{pid}/results", headers=_h(svc, "inspector", "county"),
+                 content=f"record_id,uscc,event_type,event_date\nX1,{outside},inspection,{T2}\n".encode())
+    assert bad.status_code == 403 and outside in bad.json()["error"]["message"]
+    log = c.get("/api/audit", headers=_h(svc, "auditor"), params={"page_size": 500}).json()
+    assert {"create_plan", "upload_results"} <= {e["action"] for e in log}

@@ -26,7 +26,7 @@ from ..registry.db import open_registry
 from ..registry.models import Entity, Event, Grade, Plan, PlanEntity, Snapshot
 from ..registry.publish import check_row, secret_key
 from ..registry.users import LoginFailed, authenticate, issue_token, mask, revoke_token
-from .deps import (SESSION_COOKIE, ApiError, AppState, Principal, RateLimiter, principal, record, state)
+from .deps import SESSION_COOKIE, ApiError, AppState, Principal, RateLimiter, now, principal, record, state
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -200,6 +200,35 @@ class PlanDetail(PlanOut):
     entities: list[PlanEntityOut]
 
 
+class PlanRequest(BaseModel):
+    as_of: dt.date = Field(description="the published month the plan draws from")
+    budget: int = Field(ge=1, le=10_000_000, description="at most this many inspections")
+    seed: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_.:-]+$", description="the published seed")
+    task_id: int | None = Field(default=None, description="a task (its region must be within yours)")
+    domain: str = Field(default="general", pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    optimise: bool = False
+
+
+class PlanCreated(BaseModel):
+    plan_id: int
+    drawn: int
+    expected_findings: float | None
+    uniform_expected_findings: float | None
+    content_hash: str
+    notes: list[str]
+
+
+class ResultsImported(BaseModel):
+    plan_id: int
+    read: int
+    accepted: int
+    merged: int
+    quarantined: int
+    linked: int
+    planned: int
+    with_result: int
+
+
 class AuditOut(BaseModel):
     id: int
     at: dt.datetime
@@ -265,6 +294,14 @@ def _latest(s, as_of: dt.date | None) -> Snapshot | None:
     if as_of:
         q = q.where(Snapshot.as_of == as_of)
     return s.execute(q.order_by(Snapshot.as_of.desc(), Snapshot.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def _is_gb(data: bytes) -> bool:
+    try:
+        data.decode("gb18030")
+        return True
+    except UnicodeDecodeError:
+        return False
 
 
 def _labels(text: str | None) -> list[str]:
@@ -466,6 +503,81 @@ def _routes(app: FastAPI) -> None:
                               uscc=e.uscc, region_code=e.region_code, grade=e.grade, selection=e.selection,
                               inclusion_probability=e.inclusion_probability, check_mode=e.check_mode,
                               inspectors=[x for x in (e.inspectors or "").split(";") if x]) for e in ents])
+
+    @app.post("/api/plans", response_model=PlanCreated, status_code=201, responses=ERRORS, tags=["inspection"])
+    def create_plan(body: PlanRequest, me: Me, st: St) -> PlanCreated:
+        """Draw a plan in the user's region (a task for that region is created when none is given)."""
+        from ..inspection.plan import make_plan
+        from ..inspection.tasks import Task, create_task, get_task
+        from ..registry.publish import publish_plan
+        from ..warehouse import Warehouse
+
+        me.require("plans.write")
+        with st.factory() as s:
+            if _latest(s, body.as_of) is None:
+                raise ApiError(404, "not_found", f"no published classification as of {body.as_of}")
+        with Warehouse(st.home, write=True) as wh:
+            if body.task_id is not None:
+                try:
+                    task = get_task(wh.con, body.task_id)
+                except Exception:
+                    raise ApiError(404, "not_found", f"no task {body.task_id}") from None
+                if not (task.region_prefix or "").startswith(me.user.region_prefix):
+                    raise ApiError(403, "forbidden", "the task's region is not within yours")
+                task_id = task.task_id
+            else:
+                with wh.transaction():
+                    task_id = create_task(wh.con, Task(None, f"{me.user.region_prefix} 双随机抽查 ({body.as_of})",
+                                                       body.domain, me.user.region_prefix)).task_id
+        try:
+            res = make_plan(st.home, body.as_of, seed=body.seed, budget=body.budget, task_id=task_id,
+                            optimise=body.optimise)
+        except Exception as e:  # RiskgradeError: a clear reason (e.g. --optimise without probabilities)
+            raise ApiError(422, "plan_failed", str(e).splitlines()[0]) from None
+        publish_plan(st.home, st.factory, res.plan_id)
+        record(st, me, "create_plan", str(res.plan_id), {"as_of": body.as_of.isoformat(), "budget": body.budget,
+                                                          "seed": body.seed, "task_id": task_id})
+        return PlanCreated(plan_id=res.plan_id, drawn=res.rows, expected_findings=res.expected,
+                           uniform_expected_findings=res.uniform_expected, content_hash=res.content_hash,
+                           notes=res.notes)
+
+    @app.post("/api/plans/{plan_id}/results", response_model=ResultsImported, responses=ERRORS, tags=["inspection"])
+    async def upload_results(plan_id: int, request: Request, me: Me, st: St) -> ResultsImported:
+        """Upload inspection results (CSV in the contract's events format) for a plan; every row must be an
+        entity of the plan in the user's region."""
+        from ..inspection.results import import_results
+
+        me.require("results.write")
+        body = await request.body()
+        if not body or len(body) > 50_000_000:
+            raise ApiError(422, "invalid", "send the results CSV as the request body (at most 50 MB)")
+        try:
+            text = body.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = body.decode("gb18030", errors="strict") if _is_gb(body) else None
+            if text is None:
+                raise ApiError(422, "invalid", "the file is neither UTF-8 nor GB18030") from None
+        rows = list(csv.DictReader(io.StringIO(text)))
+        usccs = {(r.get("uscc") or r.get("统一社会信用代码") or "").strip().upper() for r in rows}
+        with st.factory() as s:
+            if s.get(Plan, plan_id) is None:
+                raise ApiError(404, "not_found", f"no published plan {plan_id}")
+            planned = {u: reg for u, reg in s.execute(select(PlanEntity.uscc, PlanEntity.region_code)
+                                                      .where(PlanEntity.plan_id == plan_id)).all()}
+        foreign = sorted(u for u in usccs if u not in planned or not me.scope(planned[u]))
+        if foreign:
+            raise ApiError(403, "forbidden", f"{len(foreign)} rows are not entities of plan {plan_id} in your region "
+                                             f"(e.g. {foreign[0]})")
+        up = st.home / "uploads"
+        up.mkdir(parents=True, exist_ok=True)
+        path = up / f"plan{plan_id}-{now():%Y%m%d%H%M%S}-{me.user.username}-results.csv"
+        path.write_text(text, encoding="utf-8")
+        r = import_results(st.home, path, plan_id)
+        ev = (r.delivery or {}).get("tables", {}).get("events", {})
+        record(st, me, "upload_results", str(plan_id), {"file": path.name, "rows": len(rows), "linked": r.linked})
+        return ResultsImported(plan_id=plan_id, read=ev.get("read", 0), accepted=ev.get("accepted", 0),
+                               merged=ev.get("merged", 0), quarantined=ev.get("quarantined", 0), linked=r.linked,
+                               planned=r.planned, with_result=r.with_result)
 
     @app.get("/api/exports/grades", responses={**ERRORS, 200: {"content": {"text/csv": {}}}}, tags=["exports"])
     def export_grades(me: Me, st: St, as_of: dt.date | None = None):

@@ -155,7 +155,7 @@ def _population_hash(con: duckdb.DuckDBPyConnection) -> str:
 
     h = hashlib.sha256()
     table = con.execute("SELECT uscc || ',' || pub_stratum || chr(10) AS line FROM plan_frame ORDER BY uscc") \
-        .fetch_arrow_table()
+        .to_arrow_table()
     for chunk in table.column("line").chunks:
         chunk = chunk.cast(pa.string())
         if len(chunk) == 0:

@@ -7,8 +7,8 @@ next entry's ``prev_hash``; ``verify`` names the first entry that fails.  Cuttin
 entries is detected against a head (id and hash) recorded elsewhere (``--expect-head``): the command
 prints the head for that purpose, and every publish writes it into the snapshot's manifest.
 
-Concurrent writers are serialised by the primary key: an append that lost the race for its id
-(another process appended first) reads the new head and tries again.
+Concurrent writers are serialised: on PostgreSQL by a transaction-scoped advisory lock, and in any
+case by the primary key (an append that lost the race for its id reads the new head and retries).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,14 +39,17 @@ def entry_hash(prev_hash: str, e_id: int, at: dt.datetime, username: str, action
 
 def append(factory: sessionmaker[Session], username: str, action: str, target: str = "",
            detail: dict | None = None, *, attempts: int = 20) -> AuditEntry:
-    text = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str)
+    body = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str)
     for _ in range(attempts):
         with factory() as s:
+            if s.get_bind().dialect.name == "postgresql":
+                # one appender at a time (a transaction-scoped lock): no lost races under load
+                s.execute(text("SELECT pg_advisory_xact_lock(7281946)"))
             last = s.execute(select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
             e_id, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
             at = dt.datetime.now().replace(tzinfo=None)
-            e = AuditEntry(id=e_id, at=at, username=username, action=action, target=target[:256], detail=text,
-                           prev_hash=prev, hash=entry_hash(prev, e_id, at, username, action, target[:256], text))
+            e = AuditEntry(id=e_id, at=at, username=username, action=action, target=target[:256], detail=body,
+                           prev_hash=prev, hash=entry_hash(prev, e_id, at, username, action, target[:256], body))
             s.add(e)
             try:
                 s.commit()

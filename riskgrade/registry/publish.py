@@ -161,14 +161,16 @@ def publish(home: Path, factory: sessionmaker[Session], as_of: dt.date, username
     return Published(new_id, as_of, n_grades, n_ent, n_ev, n_plans, digest)
 
 
-def _publish_plans(con, s: Session, as_of: dt.date) -> int:
+def _publish_plans(con, s: Session, as_of: dt.date | None, plan_id: int | None = None) -> int:
+    """The month's plans (or one plan) copied to the registry, replacing earlier copies."""
     has = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'plans'").fetchall()[0][0]
     if not has:
         return 0
-    plans = con.execute("""
+    where, arg = ("p.as_of = ?", as_of) if plan_id is None else ("p.plan_id = ?", plan_id)
+    plans = con.execute(f"""
         SELECT p.plan_id, p.as_of, coalesce(t.name, '全省通用双随机抽查'), coalesce(t.domain, 'general'), p.seed, p.drawn,
                p.content_hash, p.manifest
-        FROM plans p LEFT JOIN tasks t USING (task_id) WHERE p.as_of = ? ORDER BY p.plan_id""", [as_of]).fetchall()
+        FROM plans p LEFT JOIN tasks t USING (task_id) WHERE {where} ORDER BY p.plan_id""", [arg]).fetchall()
     ids = [p[0] for p in plans]
     if ids:
         s.execute(delete(PlanEntity).where(PlanEntity.plan_id.in_(ids)))
@@ -183,6 +185,14 @@ def _publish_plans(con, s: Session, as_of: dt.date) -> int:
         cur = con.execute(f"SELECT {', '.join(cols)} FROM plan_entities WHERE plan_id = {int(pid)} ORDER BY uscc")
         n += _bulk(s, PlanEntity.__table__, cols, _batches(cur, cols))
     return len(ids)
+
+
+def publish_plan(home: Path, factory: sessionmaker[Session], plan_id: int, *, lock_timeout: float = 60.0) -> int:
+    """Copy one plan (drawn after its month was published) to the registry."""
+    from ..warehouse import Warehouse
+
+    with Warehouse(home, lock_timeout=lock_timeout) as wh, factory() as s, s.begin():
+        return _publish_plans(wh.con, s, None, plan_id)
 
 
 def check_row(key: bytes, as_of: dt.date, g: Grade) -> bool:
