@@ -135,11 +135,18 @@ def test_spark_matches_duckdb(province: tuple[Path, Path], spark, tmp_path: Path
 
 
 @pytest.mark.slow
-def test_cli_indicators_spark_equals_duckdb(province: tuple[Path, Path], tmp_path: Path) -> None:
+def test_cli_indicators_spark_equals_duckdb(province: tuple[Path, Path], spark, tmp_path: Path) -> None:
+    """`riskgrade indicators --engine spark` (in this process: it uses the running session) writes the DuckDB file."""
+    from typer.testing import CliRunner
+
+    from riskgrade.cli import app
+
     home, _ = province
     run_cli("indicators", "--as-of", "2026-09-30", "--out", str(tmp_path / "d.csv"), home=home)
-    p = run_cli("indicators", "--as-of", "2026-09-30", "--engine", "spark", "--out", str(tmp_path / "s.csv"), home=home)
-    assert "written to" in p.stderr and "spark" in p.stderr
+    r = CliRunner().invoke(app, ["indicators", "--as-of", "2026-09-30", "--engine", "spark",
+                                 "--out", str(tmp_path / "s.csv"), "--home", str(home)])
+    assert r.exit_code == 0, r.output
     d, s = (tmp_path / "d.csv").read_text(encoding="utf-8"), (tmp_path / "s.csv").read_text(encoding="utf-8")
     assert d.splitlines()[0].startswith("uscc,name,entity_type") and len(d.splitlines()) > 1000
     assert d == s  # the same file, byte for byte
+    assert spark.sparkContext._jsc is not None  # the command left the shared session running
