@@ -1,0 +1,608 @@
+"""The web console: sessions, CSRF, permissions and region scope on every page (TestClient, fast), and the
+browser flows in headless Debian Chromium driven by Playwright (slow; screenshots in test-artifacts/)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from .conftest import ROOT, run_cli
+
+T1, T2 = "2026-08-31", "2026-09-30"
+PASSWORD = "Secret-2026x"
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+# --------------------------------------------------------------------------- a small published province
+def _regions(home: Path) -> tuple[str, str]:
+    """The county with the most active entities, and another one."""
+    import duckdb
+
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        rows = con.execute("SELECT region_code FROM entities WHERE status = 'active' GROUP BY 1 "
+                           "ORDER BY count(*) DESC, 1 LIMIT 2").fetchall()
+    finally:
+        con.close()
+    return rows[0][0], rows[1][0]
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Two published months (the second graded by a trained scorecard), a task, a plan, a user per role."""
+    from riskgrade.registry.db import open_registry
+    from riskgrade.registry.users import add_user
+
+    root = tmp_path_factory.mktemp("console")
+    home = root / "home"
+    run_cli("simulate", "--entities", "2500", "--seed", "5", "--out", str(root / "d"), home=home)
+    run_cli("ingest", str(root / "d"), home=home)
+    run_cli("classify", "--as-of", T1, "--model", "expert", home=home)
+    run_cli("classify", "--as-of", T2, "--model", "trained", home=home)
+    run_cli("task", "create", "--name", "2026年第四季度食品经营者抽查", "--domain", "food", "--industry", "F", home=home)
+    run_cli("plan", "--as-of", T2, "--seed", "7", "--budget", "120", "--out", str(root / "plan.csv"), home=home)
+    for t in (T1, T2):
+        run_cli("publish", "--as-of", t, home=home)
+    county, other = _regions(home)
+    factory = open_registry(home)
+    users = {}
+    for role, prefix, name in (("admin", "37", "admin"), ("credit_officer", "37", "officer"),
+                               ("credit_officer", county, "officer_county"), ("inspector", "37", "inspector"),
+                               ("inspector", county, "inspector_county"), ("domain_officer", "37", "domain"),
+                               ("analyst", "37", "analyst"), ("auditor", "37", "auditor")):
+        add_user(factory, name, PASSWORD, role, prefix, f"测试{name}")
+        users[name] = (role, prefix)
+    factory.kw["bind"].dispose()
+    return {"root": root, "home": home, "county": county, "other": other, "users": users}
+
+
+@pytest.fixture(scope="module")
+def app(published: dict):
+    from riskgrade.api.app import create_app
+
+    return create_app(published["home"])
+
+
+def _login(app, username: str, **kw) -> TestClient:
+    c = TestClient(app, follow_redirects=False, **kw)
+    page = c.get("/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    r = c.post("/login", data={"username": username, "password": PASSWORD, "csrf": token})
+    assert r.status_code == 303, r.text[:300]
+    return c
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def _entity(app, region: str) -> str:
+    c = _login(app, "admin")
+    page = c.get("/entities", params={"region": region})
+    return re.search(r'href="/entities/([0-9A-Z]{18})"', page.text).group(1)
+
+
+def _audit(app) -> list:
+    from sqlalchemy import select
+
+    from riskgrade.registry.models import AuditEntry
+
+    with app.state.rg.factory() as s:
+        return s.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars().all()
+
+
+PAGES = ["/", "/entities", "/plans", "/plans/new", "/plans/1", "/plans/1/results", "/quality", "/quality/report",
+         "/model", "/model/report", "/admin/users", "/admin/audit"]
+
+
+# --------------------------------------------------------------------------- sessions and CSRF
+def test_every_page_needs_a_session(app, published: dict) -> None:
+    c = TestClient(app, follow_redirects=False)
+    uscc = _entity(app, published["county"])
+    for path in PAGES + [f"/entities/{uscc}"]:
+        r = c.get(path)
+        assert r.status_code == 303, path
+        assert r.headers["location"].startswith("/login"), path
+        assert uscc not in r.text
+    assert c.get("/entities").headers["location"] == "/login?next=%2Fentities"
+    for path in ("/plans/new", "/admin/users", "/logout", "/plans/1/results"):
+        assert c.post(path, data={"csrf": "x"}).status_code == 303, path
+    login = c.get("/login")
+    assert login.status_code == 200 and "登录" in login.text and not re.search(r"\b[0-9A-Z]{18}\b", login.text)
+    assert c.get("/static/console.js").status_code == 200
+    for bad in ("/static/../app.py", "/static/nothing.js", "/static/console.py"):
+        assert c.get(bad).status_code == 404
+    # the API still answers 401 with its error body, not the console's redirect
+    assert c.get("/api/entities").json()["error"]["code"] == "unauthenticated"
+
+
+def test_login_cookie_csrf_and_expiry(app) -> None:
+    from riskgrade.registry.models import Token
+    from riskgrade.registry.users import SESSION_HOURS
+    from riskgrade.registry.users import _h as token_hash
+
+    c = TestClient(app, follow_redirects=False)
+    page = c.get("/login", params={"next": "/entities?grade=D"})
+    token = _csrf(page.text)
+    # the login form carries a double-submit token: without it (or with another one) nothing happens
+    assert c.post("/login", data={"username": "officer", "password": PASSWORD}).status_code == 403
+    assert c.post("/login", data={"username": "officer", "password": PASSWORD, "csrf": "forged"}).status_code == 403
+    r = c.post("/login", data={"username": "officer", "password": PASSWORD, "csrf": token,
+                               "next": "/entities?grade=D"})
+    assert r.status_code == 303 and r.headers["location"] == "/entities?grade=D"
+    cookie = next(v for k, v in r.headers.multi_items() if k == "set-cookie" and v.startswith("riskgrade_session="))
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and f"Max-Age={SESSION_HOURS * 3600}" in cookie
+    secret = cookie.split(";")[0].split("=", 1)[1]
+    assert c.get("/entities").status_code == 200
+    # an open redirect is not possible
+    c2 = TestClient(app, follow_redirects=False)
+    tok2 = _csrf(c2.get("/login").text)
+    r2 = c2.post("/login", data={"username": "officer", "password": PASSWORD, "csrf": tok2,
+                                 "next": "//evil.example/x"})
+    assert r2.headers["location"] == "/"
+    # the session expires on the server
+    with app.state.rg.factory() as s:
+        s.get(Token, token_hash(secret)).expires_at = dt.datetime.now() - dt.timedelta(seconds=1)
+        s.commit()
+    r = c.get("/entities")
+    assert r.status_code == 303 and "expired=1" in r.headers["location"]
+    assert "会话已过期" in c.get(r.headers["location"]).text
+
+
+def test_wrong_password_is_audited_locked_and_rate_limited(app) -> None:
+    c = TestClient(app, follow_redirects=False)
+    token = _csrf(c.get("/login").text)
+    r = c.post("/login", data={"username": "analyst", "password": "wrong-password-1", "csrf": token})
+    assert r.status_code == 401 and "用户名或密码错误" in r.text and 'role="alert"' in r.text
+    assert any(e.action == "login_failed" and e.username == "analyst" for e in _audit(app))
+    codes = []
+    for _ in range(12):
+        codes.append(c.post("/login", data={"username": "nobody", "password": "x", "csrf": token}).status_code)
+    assert 429 in codes
+    assert "登录尝试过多" in c.post("/login", data={"username": "nobody", "password": "x", "csrf": token}).text
+
+
+def test_forms_refuse_a_post_without_the_sessions_csrf_token(app) -> None:
+    c = _login(app, "admin")
+    other = _login(app, "officer")
+    other_token = _csrf(other.get("/plans/new").text)
+    for path, data in (("/plans/new", {"as_of": T2, "seed": "1", "step": "create"}),
+                       ("/admin/users", {"username": "mallory", "role": "admin", "region": "37",
+                                         "password": "Secret-2026x"}),
+                       ("/admin/users/analyst/state", {"action": "disable"}),
+                       ("/logout", {})):
+        for token in (None, "", other_token):
+            body = dict(data, **({"csrf": token} if token is not None else {}))
+            r = c.post(path, data=body)
+            assert r.status_code == 403, (path, token, r.status_code)
+            assert "安全令牌" in r.text
+    assert "mallory" not in c.get("/admin/users").text
+    assert c.get("/").status_code == 200  # still logged in: the forged logout did nothing
+    # the API's CSRF header rule applies to the same session cookie
+    assert c.post("/api/logout").status_code == 403
+
+
+# --------------------------------------------------------------------------- permissions and region
+ALLOWED = {
+    "/": {"admin", "credit_officer", "inspector", "domain_officer", "analyst"},
+    "/entities": {"admin", "credit_officer", "inspector", "domain_officer"},
+    "/plans": {"admin", "credit_officer", "inspector"},
+    "/plans/1": {"admin", "credit_officer", "inspector"},
+    "/plans/new": {"admin", "credit_officer"},
+    "/plans/1/results": {"admin", "credit_officer", "inspector"},
+    "/quality": {"admin", "credit_officer", "inspector", "domain_officer", "analyst"},
+    "/model": {"admin", "credit_officer", "inspector", "domain_officer", "analyst"},
+    "/admin/users": {"admin"},
+    "/admin/audit": {"admin", "auditor"},
+}
+
+
+def test_pages_apply_roles_like_the_api(app, published: dict) -> None:
+    for name, (role, _) in published["users"].items():
+        c = _login(app, name)
+        for path, allowed in ALLOWED.items():
+            r = c.get(path)
+            if role in allowed:
+                assert r.status_code == 200, (name, path, r.status_code)
+            elif path == "/":
+                assert r.status_code == 303 and r.headers["location"] == "/admin/audit"  # the auditor's first page
+            else:
+                assert r.status_code == 403, (name, path, r.status_code)
+                assert "无权" in r.text
+        # the menu offers what the role may open, nothing else
+        home = c.get("/admin/audit" if role == "auditor" else "/").text
+        assert ('href="/admin/users"' in home) == (role == "admin")
+        assert ('href="/entities"' in home) == (role in ALLOWED["/entities"])
+
+
+def test_region_scope_on_search_profile_dashboard_and_plans(app, published: dict) -> None:
+    county, other = published["county"], published["other"]
+    inside, outside = _entity(app, county), _entity(app, other)
+    c = _login(app, "officer_county")
+    page = c.get("/entities", params={"page": 1})
+    shown = set(re.findall(r'href="/entities/([0-9A-Z]{18})"', page.text))
+    assert inside in shown and outside not in shown
+    assert c.get(f"/entities/{inside}").status_code == 200
+    r = c.get(f"/entities/{outside}")
+    assert r.status_code == 404 and outside not in r.text.replace(f"/entities/{outside}", "")
+    assert "不在您的辖区" in r.text
+    county_total = int(re.search(r"主体数 <strong>([\d,]+)</strong>", c.get("/").text).group(1).replace(",", ""))
+    prov = _login(app, "officer")
+    prov_total = int(re.search(r"主体数 <strong>([\d,]+)</strong>", prov.get("/").text).group(1).replace(",", ""))
+    assert 0 < county_total < prov_total
+    plan = c.get("/plans/1").text
+    regions = set(re.findall(r"<td>(\d{6}) ", plan))
+    assert regions <= {county}
+    # the dashboard's export link goes through the API with the session: the county's rows only, audited
+    assert 'href="/api/exports/grades?as_of=' in c.get("/").text
+    export = c.get(f"/api/exports/grades?as_of={T2}")
+    assert export.status_code == 200
+    assert {line.split(",")[-1] for line in export.text.strip().splitlines()[1:]} == {county}
+    assert any(e.action == "export_grades" and e.username == "officer_county" for e in _audit(app))
+
+
+def test_profile_explains_the_grade_masks_identifiers_and_is_audited(app, published: dict) -> None:
+    from riskgrade.indicators import load_catalog
+
+    names = {i.code: i.name_zh for i in load_catalog().indicators}
+    officer = _login(app, "officer")
+    page = officer.get("/entities", params={"grade": "D"}).text
+    rows = re.findall(r'<span class="grade gD"', page)
+    assert rows and 'class="grade gA"' not in page and 'class="grade gB"' not in page
+    uscc = re.search(r'href="/entities/([0-9A-Z]{18})"', page).group(1)
+    prof = officer.get(f"/entities/{uscc}").text
+    explanation = re.search(r'<div class="explanation" id="explanation">(.*?)</div>', prof, re.S).group(1)
+    assert f"{T2} 分类结果为 D 类" in explanation
+    top = re.search(r"<code class=\"muted\">([a-z0-9_]+)</code>", prof).group(1)
+    assert names[top] in explanation
+    assert "（已脱敏）" in prof and "**" in prof
+    inspector = _login(app, "inspector").get(f"/entities/{uscc}").text
+    assert "（已脱敏）" not in inspector
+    assert any(e.action == "view_profile" and e.target == uscc and e.username == "officer" for e in _audit(app))
+    en = officer.get(f"/entities/{uscc}", params={"lang": "en"}).text
+    assert f"Graded D (high risk) as of {T2}" in en
+
+
+def test_language_switch_and_one_dictionary_per_language(app) -> None:
+    from riskgrade.web.i18n import STRINGS
+
+    assert set(STRINGS["zh"]) == set(STRINGS["en"])
+    c = _login(app, "analyst")
+    zh = c.get("/").text
+    assert '<html lang="zh-CN">' in zh and "信用风险分类总览" in zh and 'href="/?lang=en"' in zh
+    en = c.get("/", params={"lang": "en"})
+    assert '<html lang="en">' in en.text and "Credit risk classification overview" in en.text
+    assert "riskgrade_lang=en" in en.headers["set-cookie"]
+    assert "Grade shares by month" in c.get("/").text  # the choice sticks (cookie)
+    assert "信用风险分类总览" in c.get("/", params={"lang": "zh"}).text
+
+
+def test_pages_load_nothing_inline_and_nothing_from_outside(app, published: dict) -> None:
+    c = _login(app, "admin")
+    uscc = _entity(app, published["county"])
+    for path in ["/", "/?level=county", "/entities", f"/entities/{uscc}", "/plans", "/plans/1", "/plans/new",
+                 "/quality", "/model", "/admin/users", "/admin/audit"]:
+        r = c.get(path)
+        assert r.status_code == 200, path
+        csp = r.headers["content-security-policy"]
+        assert "unsafe-inline" not in csp and "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        for attrs in re.findall(r"<script([^>]*)>", r.text):
+            assert 'src="/static/' in attrs or 'type="application/json"' in attrs, (path, attrs)
+        assert not re.search(r"""(src|href|action)=["']?(https?:)?//""", r.text), path
+        assert not re.search(r"""\sstyle=|\son[a-z]+=["']""", r.text), path  # no inline style or handler
+    echarts = c.get("/static/echarts-6.1.0.min.js")
+    assert echarts.status_code == 200 and "max-age" in echarts.headers["cache-control"]
+
+
+def test_dashboard_data_migration_and_heat_maps(app) -> None:
+    c = _login(app, "analyst")
+    page = c.get("/").text
+    data = json.loads(re.search(r'<script type="application/json" id="rg-data">(.*?)</script>', page, re.S).group(1))
+    assert data["trend"]["months"] == [T1[:7], T2[:7]]
+    for s in data["trend"]["series"]:
+        assert len(s["values"]) == 2
+    assert abs(sum(s["values"][1] for s in data["trend"]["series"]) - 1) < 1e-3
+    assert sum(x["n"] for x in data["shares"]) > 0
+    assert data["heat_grade"]["y"] and all(y.startswith("37") for y in data["heat_grade"]["y"])
+    assert all(0 <= d[2] <= 1 for d in data["heat_industry"]["data"])
+    assert f"{T1} → {T2}" in page and 'class="matrix"' in page
+    county = json.loads(re.search(r'id="rg-data">(.*?)</script>', c.get("/?level=county").text, re.S).group(1))
+    assert len(county["heat_grade"]["y"]) > len(data["heat_grade"]["y"])
+
+
+# --------------------------------------------------------------------------- plan wizard, results, reports, admin
+def test_plan_wizard_preview_create_and_scope(app, published: dict) -> None:
+    c = _login(app, "officer")
+    token = _csrf(c.get("/plans/new").text)
+    bad = c.post("/plans/new", data={"csrf": token, "as_of": "2020-01-31", "seed": "x y", "budget": "-1"})
+    assert bad.status_code == 422 and "请选择已发布的分类月份" in bad.text and "随机种子" in bad.text
+    form = {"csrf": token, "as_of": T2, "task": "general", "budget": "60", "seed": "20261008"}
+    preview = c.post("/plans/new", data={**form, "step": "preview"})
+    assert preview.status_code == 200 and "第三步：确认" in preview.text and 'value="create"' in preview.text
+    made = c.post("/plans/new", data={**form, "step": "create"})
+    assert made.status_code == 303 and made.headers["location"].endswith("?created=1")
+    plan = c.get(made.headers["location"]).text
+    assert "已生成并发布抽查计划" in plan and "20261008" in plan
+    assert any(e.action == "plan_create" and e.username == "officer" for e in _audit(app))
+    # a county officer cannot draw the province-wide plan, but can draw one for a new task of the county
+    county = _login(app, "officer_county")
+    tok = _csrf(county.get("/plans/new").text)
+    r = county.post("/plans/new", data={"csrf": tok, "as_of": T2, "task": "general", "budget": "5", "seed": "1",
+                                        "step": "create"})
+    assert r.status_code == 422 and "超出您的辖区" in r.text
+    r = county.post("/plans/new", data={"csrf": tok, "as_of": T2, "task": "new", "new_name": "县级抽查",
+                                        "new_domain": "general", "budget": "5", "seed": "2", "step": "create"})
+    assert r.status_code == 303, r.text[-800:]
+    page = county.get(r.headers["location"]).text
+    assert set(re.findall(r"<td>(\d{6}) ", page)) == {published["county"]}
+
+
+def test_results_upload_checks_scope_and_links_results(app, published: dict) -> None:
+    from sqlalchemy import select
+
+    from riskgrade.registry.models import PlanEntity
+
+    with app.state.rg.factory() as s:
+        planned = s.execute(select(PlanEntity.uscc, PlanEntity.region_code).where(PlanEntity.plan_id == 1)
+                            .order_by(PlanEntity.uscc)).all()
+    inside = [u for u, r in planned if r == published["county"]]
+    outside = [u for u, r in planned if r != published["county"]]
+    assert inside and outside
+
+    def csv_of(usccs, kind="inspection"):
+        lines = ["record_id,uscc,event_type,event_date,source,detail"]
+        lines += [f"web-{i}-{u},{u},{kind},2026-10-20,general,problem" for i, u in enumerate(usccs)]
+        return ("\n".join(lines) + "\n").encode()
+
+    c = _login(app, "inspector_county")
+    token = _csrf(c.get("/plans/1/results").text)
+    up = lambda body: c.post("/plans/1/results", data={"csrf": token},  # noqa: E731
+                             files={"file": ("results.csv", body, "text/csv")})
+    r = up(csv_of(inside[:1] + outside[:1]))
+    assert r.status_code == 422 and "不是本计划在您辖区内的主体" in r.text
+    r = up(csv_of(inside[:1], kind="serious_dishonest_in"))
+    assert r.status_code == 422 and "不是抽查检查结果" in r.text
+    r = up(csv_of(inside))
+    assert r.status_code == 200, r.text[-600:]
+    assert f"新关联 {len(inside)} 条结果" in r.text
+    assert any(e.action == "results_upload" and e.username == "inspector_county" for e in _audit(app))
+
+
+def test_quality_and_model_reports_are_framed_with_hashed_scripts(app) -> None:
+    c = _login(app, "analyst")
+    q = c.get("/quality")
+    assert q.status_code == 200 and "记名率" in q.text and '<iframe class="report" src="/quality/report' in q.text
+    r = c.get("/quality/report")
+    csp = r.headers["content-security-policy"]
+    assert r.status_code == 200 and "'sha256-" in csp and "unsafe-inline" not in csp.split("style-src")[0]
+    assert r.headers["x-frame-options"] == "SAMEORIGIN" and "frame-ancestors 'self'" in csp
+    m = c.get("/model")
+    assert "训练评分卡" in m.text and 'src="/model/report?as_of=' in m.text
+    rep = c.get(f"/model/report?as_of={T2}&lang=en")
+    assert rep.status_code == 200 and "Credit risk classification model report" in rep.text
+    expert = c.get("/model", params={"as_of": T1})
+    assert "专家评分卡" in expert.text and "/model/report" not in expert.text
+    assert c.get("/model/report", params={"as_of": T1}).status_code == 404
+
+
+def test_administration_users_and_audit(app, published: dict) -> None:
+    c = _login(app, "admin")
+    token = _csrf(c.get("/admin/users").text)
+    r = c.post("/admin/users", data={"csrf": token, "username": "new_analyst", "display_name": "新分析员",
+                                     "role": "analyst", "region": published["county"], "password": "short"})
+    assert r.status_code == 422 and "at least 10 characters" in r.text
+    r = c.post("/admin/users", data={"csrf": token, "username": "new_analyst", "display_name": "新分析员",
+                                     "role": "analyst", "region": published["county"], "password": PASSWORD})
+    assert r.status_code == 200 and "已新增用户 new_analyst" in r.text
+    assert _login(app, "new_analyst").get("/").status_code == 200
+    session = _login(app, "new_analyst")
+    r = c.post("/admin/users/new_analyst/state", data={"csrf": token, "action": "disable"})
+    assert "已更新用户 new_analyst" in r.text
+    assert session.get("/").status_code == 303  # disabling ends the user's sessions
+    assert c.post("/admin/users/admin/state", data={"csrf": token, "action": "disable"}).status_code == 422
+    audit = c.get("/admin/audit", params={"verify": "1"}).text
+    assert "审计日志完整" in audit and "user_disable" in audit
+    actions = [(e.username, e.action, e.target) for e in _audit(app)]
+    assert ("admin", "user_add", "new_analyst") in actions and ("admin", "user_disable", "new_analyst") in actions
+
+
+# --------------------------------------------------------------------------- the browser
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(published: dict, tmp_path_factory: pytest.TempPathFactory):
+    import urllib.error
+    import urllib.request
+
+    home = tmp_path_factory.mktemp("served") / "home"
+    shutil.copytree(published["home"], home)
+    port = _free_port()
+    env = {**os.environ, "RISKGRADE_HOME": str(home)}
+    env.pop("RISKGRADE_DATABASE_URL", None)
+    p = subprocess.Popen([sys.executable, "-m", "riskgrade", "serve", "--port", str(port)], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(base + "/login", timeout=1).read()
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if p.poll() is not None:
+                    raise AssertionError(p.stderr.read().decode()) from None
+                time.sleep(0.2)
+        else:
+            raise AssertionError("the server did not start")
+        yield {"base": base, "home": home, **published}
+    finally:
+        p.terminate()
+        p.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    pw = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Debian's chromium is not installed at {CHROMIUM} (.ci/run installs it)")
+    with pw.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Watch:
+    """What a page asks for and complains about: every request must stay on the server, no console error."""
+
+    def __init__(self, base: str):
+        self.base, self.outside, self.errors = base, [], []
+
+    def attach(self, page) -> None:
+        page.on("request", lambda r: None if r.url.startswith(self.base + "/") or r.url.startswith("data:")
+                else self.outside.append(r.url))
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+
+def _shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _browser_login(page, base: str, username: str, password: str = PASSWORD) -> None:
+    page.goto(base + "/")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_load_state("networkidle")
+
+
+@pytest.mark.slow
+def test_browser_officer_flows(server: dict, browser) -> None:
+    base = server["base"]
+    ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page = ctx.new_page()
+    watch = Watch(base)
+    watch.attach(page)
+    # a wrong password: an error, still on the login page
+    _browser_login(page, base, "officer", "wrong-password-9")
+    assert page.get_by_role("alert").inner_text().startswith("用户名或密码错误")
+    assert "/login" in page.url
+    _shot(page, "01-login-failed")
+    # log in: the dashboard with its charts (canvas drawn by the vendored ECharts)
+    _browser_login(page, base, "officer")
+    assert page.get_by_role("heading", name="信用风险分类总览").is_visible()
+    page.wait_for_selector("[data-chart=shares] canvas")
+    assert page.locator("[data-chart] canvas").count() >= 4
+    _shot(page, "02-dashboard")
+    # search: grade D entities
+    page.get_by_role("link", name="主体查询").click()
+    page.get_by_label("等级").select_option("D")
+    page.get_by_role("button", name="查询").click()
+    page.wait_for_load_state("networkidle")
+    assert page.locator("table.list tbody tr").count() > 0
+    assert page.locator("table.list .grade").all_inner_texts() == ["D"] * page.locator("table.list .grade").count()
+    _shot(page, "03-search")
+    # open a profile: the explanation is there and readable
+    page.locator("table.list tbody tr").first.locator("td").nth(1).get_by_role("link").click()
+    page.wait_for_load_state("networkidle")
+    explanation = page.locator("#explanation")
+    assert explanation.is_visible() and "分类结果为 D 类" in explanation.inner_text()
+    assert "风险分值" in explanation.inner_text()
+    _shot(page, "04-profile")
+    # create a plan with the wizard
+    page.get_by_role("link", name="抽查计划").click()
+    page.get_by_role("link", name="新建抽查计划").click()
+    page.get_by_label("分类月份").select_option(T2)
+    page.get_by_label("抽查数量上限").fill("40")
+    page.get_by_label("随机种子").fill("20261101")
+    _shot(page, "05-wizard")
+    page.get_by_role("button", name="下一步：预览").click()
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_text("第三步：确认").first.is_visible()
+    _shot(page, "06-wizard-confirm")
+    page.get_by_role("button", name="确认生成计划").click()
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_role("status").inner_text().startswith("已生成并发布抽查计划")
+    assert re.search(r"/plans/\d+\?created=1$", page.url)
+    _shot(page, "07-plan-created")
+    # switch language: the same page in English, and it sticks
+    page.get_by_role("link", name="English").click()
+    page.wait_for_load_state("networkidle")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.get_by_role("heading", name=re.compile("Inspection plan")).is_visible()
+    page.get_by_role("link", name="Dashboard").click()
+    page.wait_for_selector("[data-chart=trend] canvas")
+    assert page.get_by_role("heading", name="Credit risk classification overview").is_visible()
+    _shot(page, "08-dashboard-en")
+    page.get_by_role("link", name="Data quality").click()
+    page.wait_for_load_state("networkidle")
+    page.frame_locator("iframe.report").locator("h1").wait_for()
+    _shot(page, "09-quality-en")
+    page.get_by_role("link", name="Model report").click()
+    page.wait_for_load_state("networkidle")
+    page.frame_locator("iframe.report").locator("canvas").first.wait_for()
+    _shot(page, "10-model-en")
+    page.get_by_role("link", name="中文").click()
+    # a form posted without its CSRF token is refused
+    page.goto(base + "/plans/new")
+    page.evaluate("document.querySelector('form.wizard input[name=csrf]').remove()")
+    page.get_by_role("button", name="下一步：预览").click()
+    page.wait_for_load_state("networkidle")
+    assert "安全令牌" in page.get_by_role("alert").inner_text()
+    _shot(page, "11-csrf-refused")
+    page.get_by_role("button", name="退出").click()
+    page.wait_for_load_state("networkidle")
+    assert "/login" in page.url
+    ctx.close()
+    assert not watch.outside, watch.outside
+    assert not [e for e in watch.errors if "403" not in e and "401" not in e], watch.errors
+
+
+@pytest.mark.slow
+def test_browser_county_user_stays_in_region(server: dict, browser) -> None:
+    base = server["base"]
+    from riskgrade.api.app import create_app
+
+    app = create_app(server["home"])
+    outside = _entity(app, server["other"])
+    inside = _entity(app, server["county"])
+    app.state.rg.factory.kw["bind"].dispose()
+    ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page = ctx.new_page()
+    watch = Watch(base)
+    watch.attach(page)
+    page.goto(f"{base}/entities/{outside}")  # not logged in: the login page, which then leads back there
+    assert "/login?next=" in page.url
+    page.get_by_label("用户名").fill("inspector_county")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_load_state("networkidle")
+    assert page.url.endswith(f"/entities/{outside}")
+    assert "不在您的辖区" in page.get_by_role("alert").inner_text()
+    _shot(page, "12-out-of-region")
+    page.goto(f"{base}/entities/{inside}")
+    assert page.locator("#explanation").is_visible()
+    page.goto(base + "/")
+    page.wait_for_selector("[data-chart=heat] canvas")
+    _shot(page, "13-county-dashboard")
+    ctx.close()
+    assert not watch.outside, watch.outside
+    assert not [e for e in watch.errors if "404" not in e], watch.errors
