@@ -18,10 +18,11 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy import and_, func, literal, or_, select
 
 from .. import __version__
+from ..errors import RiskgradeError
 from ..registry.db import open_registry
 from ..registry.models import Entity, Event, Grade, Plan, PlanEntity, Snapshot
 from ..registry.publish import check_row, secret_key
@@ -38,6 +39,14 @@ SECURITY_HEADERS = {
 
 
 # --------------------------------------------------------------------------- schemas
+def _aware(value: dt.datetime) -> dt.datetime:
+    """Times are stored as the server's local time; answers carry the offset (RFC 3339 date-time)."""
+    return value.astimezone() if value.tzinfo is None else value
+
+
+Time = Annotated[dt.datetime, AfterValidator(_aware)]
+
+
 class ErrorBody(BaseModel):
     code: str
     message: str
@@ -61,14 +70,14 @@ class UserOut(BaseModel):
 
 class LoginResponse(BaseModel):
     token: str
-    expires_at: dt.datetime
+    expires_at: Time
     user: UserOut
 
 
 class SnapshotOut(BaseModel):
     id: int
     as_of: dt.date
-    published_at: dt.datetime
+    published_at: Time
     model: str
     model_version: str
     catalog_version: str
@@ -231,7 +240,7 @@ class ResultsImported(BaseModel):
 
 class AuditOut(BaseModel):
     id: int
-    at: dt.datetime
+    at: Time
     username: str
     action: str
     target: str
@@ -285,8 +294,6 @@ def create_app(home: Path, database_url: str | None = None) -> FastAPI:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
         return JSONResponse({"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code)
 
-    from ..web.console import mount
-    mount(app)
     _routes(app)
     return app
 
@@ -310,6 +317,7 @@ def _labels(text: str | None) -> list[str]:
     return [x for x in (text or "").split(";") if x]
 
 
+PlanId = Annotated[int, PathParam(ge=1, le=2**31 - 1, description="plan id")]
 St = Annotated[AppState, Depends(state)]
 Me = Annotated[Principal, Depends(principal)]
 
@@ -400,7 +408,9 @@ def _routes(app: FastAPI) -> None:
         return Page(total=total, page=page, page_size=page_size, as_of=snap.as_of if snap else None, items=items)
 
     @app.get("/api/entities/{uscc}", response_model=Profile, responses=ERRORS, tags=["entities"])
-    def profile(uscc: Annotated[str, PathParam(pattern=r"^[0-9A-Za-z]{18}$")], me: Me, st: St) -> Profile:
+    def profile(uscc: Annotated[str, PathParam(pattern=r"^[0-9A-Za-z]{18}$")], me: Me, st: St,
+                timeline_limit: Annotated[int, Query(ge=0, le=2000, description="newest records to include")] = 100
+                ) -> Profile:
         """An entity's profile: grade history with reasons and labels, records timeline, plans."""
         me.require("entity.read")
         with st.factory() as s:
@@ -410,7 +420,7 @@ def _routes(app: FastAPI) -> None:
             hist = s.execute(select(Grade, Snapshot.as_of).join(Snapshot, Snapshot.id == Grade.snapshot_id)
                              .where(Grade.uscc == e.uscc).order_by(Snapshot.as_of.desc(), Snapshot.id.desc())).all()
             events = s.execute(select(Event).where(Event.uscc == e.uscc)
-                               .order_by(Event.event_date.desc(), Event.id.desc()).limit(500)).scalars().all()
+                               .order_by(Event.event_date.desc(), Event.id.desc()).limit(timeline_limit)).scalars().all()
             plans = s.execute(select(PlanEntity, Plan).join(Plan, Plan.id == PlanEntity.plan_id)
                               .where(PlanEntity.uscc == e.uscc).order_by(Plan.as_of.desc())).all()
         seen, grades, broken = set(), [], []
@@ -489,7 +499,7 @@ def _routes(app: FastAPI) -> None:
                         in_scope=n) for p, n in rows]
 
     @app.get("/api/plans/{plan_id}", response_model=PlanDetail, responses=ERRORS, tags=["inspection"])
-    def plan(plan_id: int, me: Me, st: St) -> PlanDetail:
+    def plan(plan_id: PlanId, me: Me, st: St) -> PlanDetail:
         """A plan's entities in the user's region."""
         me.require("plans.read")
         with st.factory() as s:
@@ -543,13 +553,19 @@ def _routes(app: FastAPI) -> None:
                            uniform_expected_findings=res.uniform_expected, content_hash=res.content_hash,
                            notes=res.notes)
 
-    @app.post("/api/plans/{plan_id}/results", response_model=ResultsImported, responses=ERRORS, tags=["inspection"])
-    async def upload_results(plan_id: int, request: Request, me: Me, st: St) -> ResultsImported:
+    @app.post("/api/plans/{plan_id}/results", response_model=ResultsImported, responses=ERRORS, tags=["inspection"],
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "text/csv": {"schema": {"type": "string", "minLength": 1,
+                                          "description": "inspection events in the contract's format"}}}}})
+    async def upload_results(plan_id: PlanId, request: Request, me: Me, st: St) -> ResultsImported:
         """Upload inspection results (CSV in the contract's events format) for a plan; every row must be an
         entity of the plan in the user's region."""
         from ..inspection.results import import_results
 
         me.require("results.write")
+        with st.factory() as s:
+            if s.get(Plan, plan_id) is None:
+                raise ApiError(404, "not_found", f"no published plan {plan_id}")
         body = await request.body()
         if not body or len(body) > 50_000_000:
             raise ApiError(422, "invalid", "send the results CSV as the request body (at most 50 MB)")
@@ -561,9 +577,9 @@ def _routes(app: FastAPI) -> None:
                 raise ApiError(422, "invalid", "the file is neither UTF-8 nor GB18030") from None
         rows = list(csv.DictReader(io.StringIO(text)))
         usccs = {(r.get("uscc") or r.get("统一社会信用代码") or "").strip().upper() for r in rows}
+        if not rows or not any((r.get("uscc") or r.get("统一社会信用代码")) for r in rows):
+            raise ApiError(422, "invalid", "no rows with a uscc column: send inspection events in the contract's format")
         with st.factory() as s:
-            if s.get(Plan, plan_id) is None:
-                raise ApiError(404, "not_found", f"no published plan {plan_id}")
             planned = {u: reg for u, reg in s.execute(select(PlanEntity.uscc, PlanEntity.region_code)
                                                       .where(PlanEntity.plan_id == plan_id)).all()}
         foreign = sorted(u for u in usccs if u not in planned or not me.scope(planned[u]))
@@ -574,7 +590,10 @@ def _routes(app: FastAPI) -> None:
         up.mkdir(parents=True, exist_ok=True)
         path = up / f"plan{plan_id}-{now():%Y%m%d%H%M%S}-{me.user.username}-results.csv"
         path.write_text(text, encoding="utf-8")
-        r = import_results(st.home, path, plan_id)
+        try:
+            r = import_results(st.home, path, plan_id)
+        except RiskgradeError as e:
+            raise ApiError(422, "invalid", str(e).splitlines()[0]) from None
         ev = (r.delivery or {}).get("tables", {}).get("events", {})
         record(st, me, "upload_results", str(plan_id), {"file": path.name, "rows": len(rows), "linked": r.linked})
         return ResultsImported(plan_id=plan_id, read=ev.get("read", 0), accepted=ev.get("accepted", 0),
