@@ -294,6 +294,8 @@ def create_app(home: Path, database_url: str | None = None) -> FastAPI:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
         return JSONResponse({"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code)
 
+    from ..web.console import mount
+    mount(app)
     _routes(app)
     return app
 
