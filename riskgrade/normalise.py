@@ -51,3 +51,45 @@ def header_key(header: str) -> str:
     """Normalise a column header for alias matching."""
     h = clean(header) or ""
     return h.lower().replace("（", "(").replace("）", ")").replace(" ", "")
+
+
+def arrow_needs_cleaning(values: object) -> bool:
+    """Whether :func:`clean` would change any cell of an Arrow string column beyond ``'' -> None``.
+
+    True when a cell holds a full-width form (or the ideographic space) anywhere, or a character of
+    :data:`STRIP` at either end.  Readers test each column of a file once with this (Arrow kernels,
+    no Python per cell) so that a column needing neither folding nor trimming skips :func:`sql_clean`.
+    It may answer True for a column that needs nothing (that only costs time), never False for one
+    that needs cleaning.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    for a in chunks:
+        if len(a) == a.null_count:
+            continue
+        if not (pa.types.is_string(a.type) or pa.types.is_large_string(a.type)):
+            a = a.cast(pa.large_string())
+        if pc.all(pc.string_is_ascii(a)).as_py() is False and _has_fullwidth(a.buffers()[2]):
+            return True
+        trimmed = pc.utf8_trim(a, STRIP)
+        if pc.all(pc.equal(pc.binary_length(trimmed), pc.binary_length(a))).as_py() is False:
+            return True
+    return False
+
+
+def _has_fullwidth(buf: object) -> bool:
+    """Any UTF-8 lead of U+FF00..U+FF7F (EF BC xx, EF BD xx) or U+3000 (E3 80 80) in the bytes."""
+    import numpy as np
+
+    if buf is None:
+        return False
+    b = np.frombuffer(buf, dtype=np.uint8)
+    if b.size < 3:
+        return False
+    i = np.flatnonzero(b[:-2] == 0xEF)
+    if i.size and np.any((b[i + 1] == 0xBC) | (b[i + 1] == 0xBD)):
+        return True
+    j = np.flatnonzero(b[:-2] == 0xE3)
+    return bool(j.size and np.any((b[j + 1] == 0x80) & (b[j + 2] == 0x80)))

@@ -8,13 +8,23 @@ the store as it was before.
 
 Events are stored clustered by entity: ``bucket`` is a portable hash of the
 USCC (first three hex digits of its MD5, 0..4095, the same in DuckDB and
-Spark) and every insert is ordered by ``(bucket, uscc)``; ``compact`` rewrites
-the whole table in that order.
+Spark).  Each delivery's new events are one immutable Parquet *segment*
+(``<home>/events/seg-<id>/part-0.parquet``, ordered by ``(bucket, uscc)``),
+committed by its row in ``event_segments``, written in the delivery's
+transaction: a segment file without a committed row is an orphan of a killed
+run, removed when the next writer opens the store.  Readers see one view
+``events`` (a temporary view created on every connection) = the DuckDB table
+``events`` (rows stored in the database file: revisions, and stores written
+before segments existed) + the committed segments, minus the segment rows a
+later delivery superseded (``events_superseded``; the old versions are in
+``events_history``).  ``compact`` merges everything into one new segment in
+entity order.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import errno
 import fcntl
 import os
@@ -75,6 +85,10 @@ CREATE TABLE IF NOT EXISTS inspectors (
 CREATE TABLE IF NOT EXISTS domain_grades (
     uscc VARCHAR, domain VARCHAR, grade VARCHAR, as_of DATE, content_hash UBIGINT, version INTEGER, {_LINEAGE}
 );
+CREATE TABLE IF NOT EXISTS event_segments (
+    segment_id INTEGER, part INTEGER, delivery_id INTEGER, path VARCHAR, rows BIGINT, created_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS events_superseded (delivery_id INTEGER, file VARCHAR, line BIGINT);
 CREATE TABLE IF NOT EXISTS entities_history AS SELECT *, CAST(NULL AS INTEGER) AS superseded_by FROM entities WITH NO DATA;
 CREATE TABLE IF NOT EXISTS events_history AS SELECT *, CAST(NULL AS INTEGER) AS superseded_by FROM events WITH NO DATA;
 CREATE TABLE IF NOT EXISTS relations_history AS SELECT *, CAST(NULL AS INTEGER) AS superseded_by FROM relations WITH NO DATA;
@@ -84,6 +98,12 @@ CREATE TABLE IF NOT EXISTS domain_grades_history AS SELECT *, CAST(NULL AS INTEG
 
 # Every data table keeps the versions a later delivery superseded in ``<table>_history``.
 DATA_TABLES = ("entities", "events", "relations", "inspectors", "domain_grades")
+SEGMENTS_DIR = "events"  # under the data home
+SEGMENT_PART_ROWS = 1_000_000  # a segment gets another part file (up to 16) per this many rows
+
+
+def _sql_str(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
 
 
 class StoreBusy(RiskgradeError):
@@ -136,6 +156,7 @@ class Warehouse:
         self.threads = threads
         self.con: duckdb.DuckDBPyConnection | None = None
         self._lock: _Lock | None = None
+        self.db = "memory"  # the store's catalog name: ``{db}.main.events`` is the table under the view
 
     @property
     def path(self) -> Path:
@@ -153,8 +174,17 @@ class Warehouse:
             else:
                 self.con = duckdb.connect(str(self.path), read_only=not self.write)
                 if self.write:
+                    # all of the schema or none of it, whenever the process is killed
+                    self.con.execute("BEGIN TRANSACTION")
                     self.con.execute(SCHEMA)
                     self._migrate()
+                    self.con.execute("COMMIT")
+                elif not self.con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meta' "
+                                          "AND NOT temporary").fetchall()[0][0]:
+                    # created by a writer killed before its schema was committed: nothing is held
+                    self.con.close()
+                    self.con = duckdb.connect(":memory:")
+                    self.con.execute(SCHEMA)
             tmp = self.home / "tmp"
             if self.write:
                 tmp.mkdir(exist_ok=True)
@@ -165,6 +195,10 @@ class Warehouse:
                 self.con.execute(f"SET threads = {int(self.threads)}")
             self.con.execute("SET preserve_insertion_order = true")
             self.con.execute("SET enable_progress_bar = false")
+            self.db = self.con.execute("SELECT current_database()").fetchall()[0][0]
+            if self.write:
+                self._remove_orphans()
+            self.refresh_events()
         except duckdb.IOException as e:
             self._lock.__exit__()
             raise RiskgradeError(f"cannot open the store {self.path}: {e}") from None
@@ -206,13 +240,133 @@ class Warehouse:
             self.con.execute("COMMIT")
             self.con.execute("CHECKPOINT")
 
-    def compact(self) -> int:
-        """Rewrite events (and their history) ordered by entity; returns the row count."""
+    # ------------------------------------------------------------------ event segments
+    def table(self, name: str) -> str:
+        """The stored DuckDB table ``name`` (for ``events``: the table under the view, not the view)."""
+        return f'"{self.db}".main.{name}'
+
+    def _segment_files(self) -> list[str]:
+        assert self.con is not None
+        if not self.con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main' "
+                                "AND table_name = 'event_segments'", [self.db]).fetchall()[0][0]:
+            return []  # opened read-only, written by a version without segments
+        return [r[0] for r in self.con.execute(
+            f"SELECT path FROM {self.table('event_segments')} ORDER BY segment_id, part, path").fetchall()]
+
+    def segments_sql(self) -> str | None:
+        """SQL of the events held in committed segment files and not superseded (None: no segments)."""
+        files = self._segment_files()
+        if not files:
+            return None
+        cols = ", ".join(f"s.{c}" for c in self._event_columns())
+        paths = "[" + ", ".join(_sql_str(str(self.home / f)) for f in files) + "]"
+        sql = f"SELECT {cols} FROM read_parquet({paths}) s"
+        assert self.con is not None
+        if self.con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {self.table('events_superseded')} LIMIT 1)").fetchall()[0][0]:
+            sql += (f" ANTI JOIN {self.table('events_superseded')} x "
+                    "ON x.delivery_id = s.delivery_id AND x.line = s.line AND x.file = s.file")
+        return sql
+
+    def _event_columns(self) -> list[str]:
+        assert self.con is not None
+        return [r[0] for r in self.con.execute(f"DESCRIBE {self.table('events')}").fetchall()]
+
+    def refresh_events(self) -> None:
+        """(Re)create the temporary view ``events`` over the table and the committed segments."""
+        assert self.con is not None
+        seg = self.segments_sql()
+        if seg is None:
+            self.con.execute("DROP VIEW IF EXISTS temp.main.events")
+            return
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW events AS SELECT * FROM {self.table('events')} UNION ALL {seg}")
+
+    def write_segment(self, select_sql: str, delivery_id: int | None, rows: int, order: str | None = None) -> int:
+        """Write the rows of ``select_sql`` (the events table's columns, and ``_ord`` unless ``order`` is
+        given) as a new segment, registered in the current transaction; returns the rows written.
+
+        A segment is one part file per contiguous range of buckets, in bucket order: up to 16 parts,
+        about one per million rows (``rows``, an estimate).  An ingest writes them in one parallel pass
+        without a global sort (one part: ordered by ``_ord``, the row's rank in (bucket, uscc) order);
+        compaction passes ``order`` and writes each part sorted by it."""
         assert self.con is not None and self.write
+        con = self.con
+        seg_id = int(con.execute("SELECT coalesce(max(segment_id), 0) + 1 FROM event_segments").fetchall()[0][0])
+        folder = self.home / SEGMENTS_DIR / f"seg-{seg_id:06d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        cols = ", ".join(self._event_columns())
+        parts = 1
+        while parts < 16 and rows > parts * SEGMENT_PART_ROWS:
+            parts *= 2
+        width = 4096 // parts
+        keep = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+        con.execute("SET preserve_insertion_order = true")  # each file in its query's order
+        try:
+            if order is not None or parts == 1:
+                for k in range(parts):
+                    (folder / f"part={k}").mkdir(exist_ok=True)
+                    where = f" WHERE bucket BETWEEN {k * width} AND {(k + 1) * width - 1}" if parts > 1 else ""
+                    con.execute(f"COPY (SELECT {cols} FROM ({select_sql}){where} ORDER BY {order or '_ord'}) "
+                                f"TO {_sql_str(str(folder / f'part={k}' / 'data-0.parquet'))} (FORMAT parquet)")
+            else:
+                con.execute(f"COPY (SELECT {cols}, bucket // {width} AS part FROM ({select_sql})) TO {_sql_str(str(folder))} "
+                            f"(FORMAT parquet, PARTITION_BY (part), FILENAME_PATTERN 'data-{{i}}')")
+        finally:
+            con.execute(f"SET preserve_insertion_order = {'true' if keep else 'false'}")
+        total = 0
+        now = dt.datetime.now().replace(microsecond=0)
+        for f in sorted(folder.rglob("*.parquet")):
+            n = int(con.execute(f"SELECT count(*) FROM read_parquet({_sql_str(str(f))})").fetchall()[0][0])
+            _fsync(f)
+            _fsync(f.parent)
+            con.execute("INSERT INTO event_segments VALUES (?, ?, ?, ?, ?, ?)",
+                        [seg_id, int(f.parent.name.split("=", 1)[1]), delivery_id, f.relative_to(self.home).as_posix(),
+                         n, now])
+            total += n
+        _fsync(folder)
+        _fsync(folder.parent)
+        return total
+
+    def _remove_orphans(self) -> None:
+        """Delete segment files that no committed row names (left by a killed writer)."""
+        root = self.home / SEGMENTS_DIR
+        if not root.is_dir():
+            return
+        keep = {str(self.home / f) for f in self._segment_files()}
+        for f in sorted(root.rglob("*"), reverse=True):  # children before their folders
+            if f.is_dir():
+                if not any(f.iterdir()):
+                    f.rmdir()
+            elif str(f) not in keep:
+                f.unlink()
+
+    def compact(self) -> int:
+        """Rewrite events (and their history) ordered by entity: all held events become one segment;
+        returns the row count."""
+        assert self.con is not None and self.write
+        old = self._segment_files()
         with self.transaction() as con:
-            for t in ("events", "events_history"):
-                con.execute(f"CREATE TABLE {t}__sorted AS SELECT * FROM {t} ORDER BY bucket, uscc, event_date, source, record_id")
-                con.execute(f"DROP TABLE {t}")
-                con.execute(f"ALTER TABLE {t}__sorted RENAME TO {t}")
+            order = "bucket, uscc, event_date, source, record_id"
             n = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
+            before = con.execute("SELECT coalesce(max(segment_id), 0) FROM event_segments").fetchall()[0][0]
+            if n:
+                self.write_segment("SELECT * FROM events", None, n, order)
+            con.execute("DELETE FROM event_segments WHERE segment_id <= ?", [before])
+            con.execute(f"DELETE FROM {self.table('events')}")
+            con.execute(f"DELETE FROM {self.table('events_superseded')}")
+            t = "events_history"
+            con.execute(f"CREATE TABLE {t}__sorted AS SELECT * FROM {t} ORDER BY {order}")
+            con.execute(f"DROP TABLE {t}")
+            con.execute(f"ALTER TABLE {t}__sorted RENAME TO {t}")
+            self.refresh_events()
+        for f in old:
+            (self.home / f).unlink(missing_ok=True)
+        self._remove_orphans()
         return int(n)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

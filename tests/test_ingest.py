@@ -341,3 +341,100 @@ def test_store_is_clustered_by_entity(delivery: Path, home: Path) -> None:
     import hashlib
 
     assert b == int(hashlib.md5(U[0].encode()).hexdigest()[:3], 16)
+
+
+def test_gb18030_whose_only_chinese_is_in_a_malformed_row(tmp_path: Path, home: Path) -> None:
+    d = tmp_path / "d"
+    write_csv(d / "entities.csv", ENTITY_HEADER, entity_rows()[:2])
+    with open(d / "events.csv", "w", encoding="gb18030", newline="") as f:
+        f.write(",".join(EVENT_HEADER) + "\r\n")
+        f.write(f"e1,{U[0]},complaint,2025-01-01,,12315,,,\r\n")
+        f.write("e2,行政处罚,too,few\r\n")
+    res = ingest(home, d, today=TODAY)
+    assert counts(res, "events")["by_reason"] == {"malformed_row": 1}
+    with Warehouse(home) as wh:
+        assert wh.con.execute("SELECT encoding FROM files WHERE table_name = 'events'").fetchall() == [("gb18030",)]
+        assert wh.con.execute("SELECT raw FROM quarantine").fetchall() == [("e2,行政处罚,too,few",)]
+
+
+def test_typed_parquet_columns_are_taken_as_typed(tmp_path: Path, home: Path) -> None:
+    d = tmp_path / "pq"
+    write_csv(d / "entities.csv", ENTITY_HEADER, entity_rows()[:2])
+    pq.write_table(pa.table({
+        "record_id": ["t1", "t2", "t3", "t4"],
+        "uscc": [U[0], U[1], U[0], fullwidth(U[1])],
+        "event_type": ["admin_penalty", "complaint", "complaint", "complaint"],
+        "event_date": pa.array([dt.date(2025, 4, 1), dt.date(2025, 5, 1), dt.date(2099, 1, 1), None]),
+        "amount": pa.array([1500.5, None, 1.0, 2.0]),
+        "end_date": pa.array([dt.datetime(2030, 1, 2, 3, 4), None, None, None], pa.timestamp("us")),
+        "source": ["市场监管局", "12315", "12315", " 12315 "],
+    }), d / "events.parquet")
+    res = ingest(home, d, today=TODAY)
+    assert counts(res, "events")["by_reason"] == {"future_date": 1, "missing_required": 1}
+    with Warehouse(home) as wh:
+        got = wh.con.execute("SELECT record_id, event_date, amount, end_date, source FROM events ORDER BY 1").fetchall()
+    assert got == [("t1", dt.date(2025, 4, 1), 1500.5, dt.date(2030, 1, 2), "市场监管局"),
+                   ("t2", dt.date(2025, 5, 1), None, None, "12315")]
+
+
+def test_parquet_text_that_needs_cleaning_is_cleaned(tmp_path: Path, home: Path) -> None:
+    d = tmp_path / "pq"
+    write_csv(d / "entities.csv", ENTITY_HEADER, entity_rows()[:2])
+    pq.write_table(pa.table({
+        "record_id": ["w1", "w2"], "uscc": [U[0], U[1]], "event_type": ["complaint", "complaint"],
+        "event_date": ["２０２５-01-01", "2025-01-02"], "source": ["１２３１５", "\u3000dept "],
+    }), d / "events.parquet")
+    ingest(home, d, today=TODAY)
+    with Warehouse(home) as wh:
+        assert wh.con.execute("SELECT record_id, event_date, source FROM events ORDER BY 1").fetchall() == [
+            ("w1", dt.date(2025, 1, 1), "12315"), ("w2", dt.date(2025, 1, 2), "dept")]
+
+
+def _events(home: Path) -> list[tuple]:
+    with Warehouse(home) as wh:
+        return wh.con.execute("SELECT * EXCLUDE (delivery_id, loaded_at, file, line) FROM events ORDER BY ALL").fetchall()
+
+
+def test_event_revisions_across_segments_keep_history_and_compact(delivery: Path, home: Path, tmp_path: Path) -> None:
+    ingest(home, delivery, today=TODAY)
+    later = tmp_path / "later"
+    write_csv(later / "events.csv", EVENT_HEADER, [
+        ["e1", U[0], "annual_report", "2025-04-01", "2025-04-02", "市场监管局", "2024", "2000", ""],  # revised amount
+        ["e3", U[1], "admin_penalty", "2025-06-01", "2025-06-05", "市场监管局", "fine", "5000", ""],  # same again
+        ["n1", U[2], "complaint", "2025-07-01", "", "12315", "", "", ""],  # new
+    ])
+    res = ingest(home, later, today=TODAY)
+    v = counts(res, "events")
+    assert (v["accepted"], v["revised"], v["merged"]) == (2, 1, 1)
+    with Warehouse(home) as wh:
+        con = wh.con
+        assert con.execute("SELECT count(*) FROM event_segments").fetchall() == [(2,)]
+        assert con.execute("SELECT amount, version FROM events WHERE record_id = 'e1' AND source = '市场监管局'"
+                           ).fetchall() == [(2000.0, 2)]
+        assert con.execute("SELECT amount, version, superseded_by FROM events_history").fetchall() == [(1000.0, 1, 2)]
+        assert con.execute("SELECT count(*) FROM events").fetchall() == [(6,)]
+    before = _events(home)
+    # re-ingesting the later delivery changes nothing
+    again = ingest(home, later, today=TODAY)
+    assert counts(again, "events")["merged"] == 3
+    assert _events(home) == before
+    # compaction: one segment in entity order, same rows, old files gone
+    with Warehouse(home, write=True) as wh:
+        assert wh.compact() == 6
+    assert _events(home) == before
+    with Warehouse(home) as wh:
+        paths = [r[0] for r in wh.con.execute("SELECT path FROM event_segments").fetchall()]
+        rows = wh.con.execute("SELECT bucket, uscc FROM events").fetchall()
+        assert wh.con.execute("SELECT count(*) FROM events_superseded").fetchall() == [(0,)]
+    assert rows == sorted(rows)
+    assert sorted(str(p.relative_to(home)) for p in (home / "events").rglob("*.parquet")) == sorted(paths)
+
+
+def test_segment_files_of_a_killed_run_are_removed(delivery: Path, home: Path) -> None:
+    ingest(home, delivery, today=TODAY)
+    orphan = home / "events" / "seg-000009" / "part=0" / "data-0.parquet"
+    orphan.parent.mkdir(parents=True)
+    orphan.write_bytes(b"half a file")
+    ingest(home, delivery, today=TODAY)
+    assert not orphan.exists() and not orphan.parent.parent.exists()
+    assert len(_events(home)) == 5

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import duckdb
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from stdnum.cn import uscc as stdnum_uscc
 
@@ -16,6 +16,7 @@ texts = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)
 
 
 @given(texts)
+@settings(deadline=None)  # one DuckDB query per example: slow on a busy machine, not wrong
 def test_python_and_sql_normalisation_agree(s: str) -> None:
     assert CON.execute("SELECT " + sql_clean("$1"), [s]).fetchall()[0][0] == clean(s)
 
@@ -63,3 +64,46 @@ def test_any_single_substitution_is_detected(code: str, pos: int, ch: str) -> No
 def test_fullwidth_and_case_fold_to_the_same_code(code: str) -> None:
     wide = "".join(chr(ord(c) + 0xFEE0) for c in code)
     assert clean("\u3000" + wide.lower() + " ").upper() == code
+
+
+@given(st.lists(st.one_of(st.none(), texts), max_size=8))
+def test_arrow_column_check_never_misses_a_cell_that_needs_cleaning(cells: list[str | None]) -> None:
+    import pyarrow as pa
+
+    from riskgrade.normalise import arrow_needs_cleaning
+
+    needs = any(c is not None and clean(c) != (c or None) for c in cells)
+    if needs:
+        assert arrow_needs_cleaning(pa.array(cells, pa.string()))
+    assert not arrow_needs_cleaning(pa.array(["9137ABC", "", None, "济南市历下区", "a b"], pa.string()))
+    assert arrow_needs_cleaning(pa.array(["ok", "（有限）"], pa.string()))
+    assert arrow_needs_cleaning(pa.chunked_array([["ok"], [" x"]], pa.string()))
+
+
+@given(st.binary(max_size=40) | texts.map(lambda s: s.encode("utf-8")), st.lists(st.integers(0, 40), max_size=4))
+@example(b"\xed\xa0\x80", [1]).via("surrogate")
+@example(b"\xc0\x80", []).via("overlong")
+@example(b"\xf4\x90\x80\x80", [2]).via("beyond U+10FFFF")
+@example("中文".encode("utf-8"), [1, 4]).via("split characters")
+@example(b"\xe4\xb8", []).via("truncated at the end")
+@settings(deadline=None)
+def test_chunked_utf8_check_equals_strict_decoding(data: bytes, cuts: list[int]) -> None:
+    from riskgrade.ingest.readers import _complete_utf8, _valid_utf8
+
+    try:
+        data.decode("utf-8")
+        want = True
+    except UnicodeDecodeError:
+        want = False
+    tail, ok = b"", True
+    bounds = sorted({min(c, len(data)) for c in cuts} | {len(data)})
+    start = 0
+    for end in bounds:
+        buf = tail + data[start:end]
+        start = end
+        cut = _complete_utf8(buf)
+        if not _valid_utf8(memoryview(buf)[:cut]):
+            ok = False
+            break
+        tail = buf[cut:]
+    assert (ok and not tail) == want

@@ -25,6 +25,7 @@ inside the pyspark package: nothing is downloaded.
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import os
 import shutil
@@ -64,8 +65,12 @@ def local_session(*, cores: int = 2, driver_memory: str = "3g", shuffle_partitio
     check_available()
     from pyspark.sql import SparkSession
 
-    work = Path(local_dir or tempfile.mkdtemp(prefix="riskgrade-spark-local-"))
-    work.mkdir(parents=True, exist_ok=True)
+    if local_dir is None:
+        work = Path(tempfile.mkdtemp(prefix="riskgrade-spark-local-"))
+        atexit.register(shutil.rmtree, work, True)  # scratch and log configuration, gone with the process
+    else:
+        work = Path(local_dir)
+        work.mkdir(parents=True, exist_ok=True)
     log4j = work / "log4j2.properties"
     log4j.write_text(_LOG4J, encoding="utf-8")
     builder = (SparkSession.builder.master(f"local[{int(cores)}]").appName("riskgrade")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from .. import contract
@@ -25,7 +26,7 @@ from ..errors import RiskgradeError
 from ..warehouse import BUCKET_SQL, Warehouse
 from ..normalise import sql_clean
 from . import sqlexpr as X
-from .readers import DeliveryFile, Staged, Unreadable, discover, read_file, release
+from .readers import DeliveryFile, Staged, Unreadable, discover, is_date_type, is_number_type, read_file, release
 
 Progress = Callable[[str], None]
 
@@ -74,12 +75,24 @@ class IngestResult:
 
 
 # --------------------------------------------------------------------------- typed columns
-def _typed(table: contract.Table, cleaned: dict[str, str]) -> dict[str, str]:
-    """contract column -> typed SQL expression over its cleaned text column (``cleaned[name]``)."""
+def _keeps_type(col: contract.Column, source_type: str | None) -> bool:
+    """A Parquet column already typed as this contract column needs (a date, a number): used as is."""
+    if source_type is None:
+        return False
+    if col.kind in (contract.DATE, contract.DATE_PAST):
+        return is_date_type(source_type)
+    return col.kind == contract.NUMBER and is_number_type(source_type)
+
+
+def _typed(table: contract.Table, cleaned: dict[str, str], given: set[str]) -> dict[str, str]:
+    """contract column -> typed SQL expression over its cleaned text column (``cleaned[name]``), or over
+    the delivered typed value for the columns in ``given``."""
     out: dict[str, str] = {}
     for col in table.columns:
         v = cleaned[col.name]
-        if col.kind == contract.USCC:
+        if col.name in given:
+            out[col.name] = f"CAST({v} AS {'DOUBLE' if col.kind == contract.NUMBER else 'DATE'})"
+        elif col.kind == contract.USCC:
             out[col.name] = f"upper({v})"
         elif col.kind == contract.ENUM:
             out[col.name] = X.enum_lookup(v, col.vocabulary or col.name)
@@ -143,17 +156,30 @@ def content_hash(exprs: list[str]) -> str:
 
 def _classify_sql(table: contract.Table, st: Staged, file_idx: int, load_date: dt.date) -> str:
     """One pass over a file: typed values, the first failing reason, which fields are present
-    (``_present`` bits), the key's hash and the content hash of the value a new row would store."""
-    # level 1: each cell cleaned once; level 2: typed; level 3 (below): reasons, hashes
-    level1 = [f"{X.clean_col(st.columns, c.name)} AS x_{c.name}" for c in table.columns if c.name != "uscc"]
+    (``_present`` bits), the key's hash, the content hash of the value a new row would store and, for
+    tables with a USCC, the entity's position in store order (``_ord``: by bucket, then USCC).
+
+    Deterministic, so it is evaluated where needed rather than materialised: once for the narrow
+    per-row decisions, once more to write the rows stored."""
+    # level 1: each cell cleaned once (or taken typed); level 2: typed; level 3 (below): reasons, hashes
+    given = {c.name for c in table.columns if _keeps_type(c, st.typed.get(st.columns.get(c.name, "")))}
+    level1 = []
+    for c in table.columns:
+        if c.name == "uscc":
+            continue
+        if c.name in given:
+            level1.append(f"s.t{st.columns[c.name][1:]} AS x_{c.name}")
+        else:
+            level1.append(f"{X.clean_col(st, c.name)} AS x_{c.name}")
     join = ""
     if "uscc" in table.names:  # USCCs were cleaned and checked once per distinct raw value (uscc_map)
-        level1 += ["m.u AS x_uscc", "m.valid AS x__valid", "m.held AS x__held", "m.bucket AS x__bucket"]
+        level1 += ["m.u AS x_uscc", "m.valid AS x__valid", "m.held AS x__held", "m.bucket AS x__bucket",
+                   "m.ord AS x__ord"]
         join = f" LEFT JOIN uscc_map m ON m.raw = s.{st.columns['uscc']}"
-    typed = _typed(table, {c.name: f"x_{c.name}" for c in table.columns})
+    typed = _typed(table, {c.name: f"x_{c.name}" for c in table.columns}, given)
     level2 = [f"{typed[c.name]} AS t_{c.name}, x_{c.name} AS t_{c.name}_txt" for c in table.columns]
     if "uscc" in table.names:
-        level2 += ["x__valid AS t__valid", "x__held AS t__held", "x__bucket AS t__bucket"]
+        level2 += ["x__valid AS t__valid", "x__held AS t__held", "x__bucket AS t__bucket", "x__ord AS t__ord"]
     if "industry_code" in typed:
         level2.append(f"{X.industry_parts('x_industry_code')[1]} AS t_industry_section")
     pre, post = _checks(table, load_date)
@@ -168,7 +194,7 @@ def _classify_sql(table: contract.Table, st: Staged, file_idx: int, load_date: d
     select = [f"{file_idx} AS _file_idx", "_line"]
     select += [f"{_defaulted(table, c.name, load_date)} AS {c.name}" for c in table.columns]
     if "uscc" in typed:
-        select.append("t__bucket AS _bucket")
+        select += ["t__bucket AS _bucket", "t__ord AS _ord"]
     if "reported_on" in table.names:
         select.append("t_reported_on IS NOT NULL AS reported_given")
     if "industry_code" in typed:
@@ -207,9 +233,13 @@ class Ingest:
 
     def run(self) -> IngestResult:
         self._clean_tmp()
+        # row order only matters where a query says ORDER BY (stored rows, quarantine): let DuckDB
+        # run everything else in parallel without keeping input order
+        self.con.execute("SET preserve_insertion_order = false")
         try:
             return self._run()
         finally:
+            self.con.execute("SET preserve_insertion_order = true")
             self._clean_tmp()
 
     def _run(self) -> IngestResult:
@@ -277,36 +307,38 @@ class Ingest:
         self.progress(f"[unreadable] {df.rel}: {reason}")
 
     def _uscc_map(self, staged: list[Staged]) -> None:
-        """``uscc_map(raw, u, held, valid)``: each distinct raw USCC cell of these files, cleaned once,
-        checked once (vectorised GB 32100 check, equal to python-stdnum's), and whether it is held."""
+        """``uscc_map(raw, u, held, valid, bucket, ord)``: each distinct raw USCC cell of these files, cleaned
+        once, checked once (vectorised GB 32100 check, equal to python-stdnum's), whether it is held, its
+        bucket and its rank in store order (by bucket, then USCC) that stored rows are sorted by."""
         con = self.con
         exprs = [f"SELECT {st.columns['uscc']} AS raw FROM {st.name}" for st in staged if st.columns.get("uscc")]
         if not exprs:
             con.execute("CREATE OR REPLACE TEMP TABLE uscc_map (raw VARCHAR, u VARCHAR, held BOOLEAN, valid BOOLEAN, "
-                        "bucket INTEGER)")
+                        "bucket INTEGER, ord BIGINT)")
             return
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE uscc_raw AS
             SELECT r.raw, r.u, e.uscc IS NOT NULL AS held
             FROM (SELECT raw, upper({sql_clean('raw')}) AS u
                   FROM (SELECT DISTINCT raw FROM ({' UNION ALL '.join(exprs)}) WHERE raw IS NOT NULL)) r
-            LEFT JOIN entities e ON e.uscc = r.u
+            LEFT JOIN {self.wh.table('entities')} e ON e.uscc = r.u
         """)
         todo = con.execute("SELECT DISTINCT u FROM uscc_raw WHERE NOT held AND u IS NOT NULL").fetchnumpy()["u"].tolist()
         ok = uscc_codes.valid_mask(todo) if todo else []
         con.register("uscc_new", pa.table({"u": pa.array([u for u, k in zip(todo, ok) if k], pa.string())}))
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE uscc_map AS
-            SELECT r.raw, r.u, r.held, r.held OR n.u IS NOT NULL AS valid, {BUCKET_SQL.format(col="r.u")} AS bucket
-            FROM uscc_raw r LEFT JOIN uscc_new n ON n.u = r.u
+            SELECT *, CAST(dense_rank() OVER (ORDER BY bucket, u) AS BIGINT) AS ord
+            FROM (SELECT r.raw, r.u, r.held, r.held OR n.u IS NOT NULL AS valid, {BUCKET_SQL.format(col="r.u")} AS bucket
+                  FROM uscc_raw r LEFT JOIN uscc_new n ON n.u = r.u)
         """)
         con.unregister("uscc_new")
         con.execute("DROP TABLE uscc_raw")
 
-    def _field_counts(self, table: contract.Table, cls: str) -> None:
+    def _field_counts(self, table: contract.Table, dec: str) -> None:
         """Rows and non-empty cells per field and source, from the presence bits."""
         parts = ", ".join(f"sum((_present >> {i}) & 1) AS f{i}" for i in range(len(table.columns)))
-        rows = self.con.execute(f"SELECT _source, count(*), {parts} FROM {cls} GROUP BY _source").fetchall()
+        rows = self.con.execute(f"SELECT _source, count(*), {parts} FROM {dec} GROUP BY _source").fetchall()
         values = [[self.delivery_id, table.name, r[0], c.name, r[1], int(r[2 + i])]
                   for r in rows for i, c in enumerate(table.columns)]
         if values:
@@ -315,7 +347,7 @@ class Ingest:
     def _load_table(self, table: contract.Table, items: list[tuple[DeliveryFile, Staged]], tr: TableResult) -> None:
         con = self.con
         name = table.name
-        cls = f"cls_{name}"
+        dec = f"dec_{name}"
         staged_files = [(i, df, st) for i, (df, st) in enumerate(items)]
         if not staged_files:
             return
@@ -335,18 +367,24 @@ class Ingest:
                             [self.delivery_id, name, len(st.malformed)])
         if "uscc" in table.names:
             self._uscc_map([st for _, _, st in staged_files])
+        # The typed rows are never materialised: a narrow table of per-row decisions is, and the rows
+        # stored are computed again (cheaper than writing and reading back every typed column).
+        cls = "(" + " UNION ALL ".join(f"({_classify_sql(table, st, idx, self.load_date)})"
+                                       for idx, _, st in staged_files) + ")"
+        extra = ", region_historical" if any(c.kind == contract.REGION for c in table.columns) else ""
+        quser = "CASE WHEN _reason IS NOT NULL THEN uscc END" if "uscc" in table.names else "CAST(NULL AS VARCHAR)"
         # temporary tables are only ever created whole (CREATE ... AS), never appended to
-        parts = [_classify_sql(table, st, idx, self.load_date) for idx, _, st in staged_files]
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {cls} AS " + " UNION ALL ".join(f"({q})" for q in parts))
-        self._field_counts(table, cls)
-        self._duplicates(table, cls)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {dec} AS SELECT _file_idx, _line, _reason, _kh, _source, _present, "
+                    f"{quser} AS _q_uscc{extra} FROM {cls}")
+        self._field_counts(table, dec)
+        self._duplicates(table, dec, cls)
         self._held(table, cls)
-        self._write(table, cls)
-        self._count(table, cls, tr)
-        self._quarantine(table, cls, staged_files)
+        self._write(table, dec, cls)
+        self._count(table, dec, tr)
+        self._quarantine(table, dec, staged_files)
         for _, _, st in staged_files:
             release(con, st)
-        for t in (cls, f"dup_{name}", f"held_{name}"):
+        for t in (dec, f"dup_{name}", f"held_{name}", "uscc_map"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
 
     @staticmethod
@@ -359,28 +397,39 @@ class Ingest:
         return "concat_ws(chr(31), " + ", ".join(
             f"coalesce({alias}.{k}, '')" if k == "source" else f"CAST({alias}.{k} AS VARCHAR)" for k in table.key) + ")"
 
-    def _duplicates(self, table: contract.Table, cls: str) -> None:
+    def _any(self, relation: str) -> bool:
+        return bool(self.con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {relation} LIMIT 1)").fetchall()[0][0])
+
+    def _duplicates(self, table: contract.Table, dec: str, cls: str) -> None:
         """``dup_<t>``: later occurrences of a key within this delivery (merged when equal to the first,
-        else conflicting_duplicate).  Only keys whose hash repeats are looked at."""
+        else conflicting_duplicate).  Only rows whose key hash repeats are looked at again."""
         con = self.con
         name = table.name
-        k = self._key_sql(table, "c")
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE dup_{name} AS
-            WITH cand AS (
-                SELECT c._file_idx, c._line, c._h, {k} AS _k
-                FROM {cls} c
-                SEMI JOIN (SELECT _kh FROM {cls} WHERE _reason IS NULL GROUP BY _kh HAVING count(*) > 1) d
-                     ON d._kh = c._kh
-                WHERE c._reason IS NULL
-            ), h AS (
-                SELECT *, row_number() OVER (PARTITION BY _k ORDER BY _file_idx, _line) AS _occ FROM cand
-            )
-            SELECT h._file_idx, h._line,
-                   CASE WHEN h._h = f._h THEN 'merged' ELSE 'quarantined' END AS outcome,
-                   CASE WHEN h._h = f._h THEN NULL ELSE 'conflicting_duplicate' END AS reason
-            FROM h JOIN h f ON f._k = h._k AND f._occ = 1 WHERE h._occ > 1
-        """)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE dup_{name} (_file_idx INTEGER, _line BIGINT, outcome VARCHAR, "
+                    f"reason VARCHAR)")
+        # key hashes that repeat: sorting 8-byte integers is much cheaper than a hash aggregate over
+        # (nearly) all distinct keys
+        kh = np.sort(con.execute(f"SELECT _kh FROM {dec} WHERE _reason IS NULL").fetchnumpy()["_kh"])
+        rep = np.unique(kh[1:][kh[1:] == kh[:-1]])
+        del kh
+        con.register("dupkh", pa.table({"_kh": pa.array(rep, pa.uint64())}))
+        if len(rep):
+            k = self._key_sql(table, "c")
+            con.execute(f"""
+                CREATE OR REPLACE TEMP TABLE dup_{name} AS
+                WITH cand AS (
+                    SELECT c._file_idx, c._line, c._h, {k} AS _k
+                    FROM {cls} c SEMI JOIN dupkh d ON d._kh = c._kh
+                    WHERE c._reason IS NULL
+                ), h AS (
+                    SELECT *, row_number() OVER (PARTITION BY _k ORDER BY _file_idx, _line) AS _occ FROM cand
+                )
+                SELECT h._file_idx, h._line,
+                       CASE WHEN h._h = f._h THEN 'merged' ELSE 'quarantined' END AS outcome,
+                       CASE WHEN h._h = f._h THEN NULL ELSE 'conflicting_duplicate' END AS reason
+                FROM h JOIN h f ON f._k = h._k AND f._occ = 1 WHERE h._occ > 1
+            """)
+        con.unregister("dupkh")
 
     def _held(self, table: contract.Table, cls: str) -> None:
         """``held_<t>``: first occurrences whose key the store already holds, with the value to store
@@ -388,8 +437,7 @@ class Ingest:
         con = self.con
         name = table.name
         stored = [r[0] for r in con.execute(f"DESCRIBE {name}").fetchall()]
-        any_held = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {name} LIMIT 1)").fetchall()[0][0]
-        if not any_held:
+        if not self._any(name):
             con.execute(f"CREATE OR REPLACE TEMP TABLE held_{name} AS SELECT 0 AS _file_idx, 0::BIGINT AS _line, "
                         f"'' AS outcome, '' AS reason WHERE false")
             self._held_cols = None
@@ -412,9 +460,10 @@ class Ingest:
             extra["reported_given"] = "c.reported_given OR h.reported_given"
         h = content_hash([eff[n] for n in table.names])
         cols = ", ".join(f"{e} AS {n}" for n, e in {**eff, **extra}.items())
+        ordcol = ", c._ord" if "bucket" in stored else ""
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE held_{name} AS
-            SELECT c._file_idx, c._line, {cols}, {h} AS content_hash, h.version + 1 AS version,
+            SELECT c._file_idx, c._line, {cols}, {h} AS content_hash, h.version + 1 AS version{ordcol},
                    CASE WHEN {h} = h.content_hash THEN 'merged' ELSE 'accepted' END AS outcome,
                    CASE WHEN {h} = h.content_hash THEN NULL ELSE 'revision' END AS reason
             FROM {cls} c
@@ -436,21 +485,27 @@ class Ingest:
             return f"TIMESTAMP '{self.now.isoformat(sep=' ')}'"
         return None
 
-    def _write(self, table: contract.Table, cls: str) -> None:
-        """Store new rows (ordered by entity), and revisions (the held version moves to history)."""
+    def _write(self, table: contract.Table, dec: str, cls: str) -> None:
+        """Store new rows (ordered by entity), and revisions (the held version moves to history).
+        New events become one Parquet segment of the store (see ``warehouse``)."""
         con = self.con
         name = table.name
-        stored = [r[0] for r in con.execute(f"DESCRIBE {name}").fetchall()]
-        order = " ORDER BY bucket, uscc" if "bucket" in stored else ""
+        target = self.wh.table(name)
+        stored = [r[0] for r in con.execute(f"DESCRIBE {target}").fetchall()]
+        order = " ORDER BY _ord" if "bucket" in stored else ""
         # revisions first: superseded versions go to <table>_history
         if self._held_cols is not None:
             keycols = ", ".join(table.key)
             changed = f"(SELECT {keycols} FROM held_{name} WHERE outcome = 'accepted')"
             match = self._key_match(table, "t", "r")
-            if con.execute(f"SELECT count(*) FROM {changed}").fetchall()[0][0]:
+            if self._any(changed):
                 con.execute(f"INSERT INTO {name}_history SELECT t.*, {self.delivery_id} FROM {name} t "
                             f"JOIN {changed} r ON {match}")
-                con.execute(f"DELETE FROM {name} t USING {changed} r WHERE {match}")
+                con.execute(f"DELETE FROM {target} t USING {changed} r WHERE {match}")
+                segments = self.wh.segments_sql() if name == "events" else None
+                if segments:  # held in an immutable segment file: hidden from now on
+                    con.execute(f"INSERT INTO events_superseded SELECT t.delivery_id, t.file, t.line "
+                                f"FROM ({segments}) t JOIN {changed} r ON {match}")
                 values = []
                 for col in stored:
                     if col == "bucket":
@@ -458,7 +513,7 @@ class Ingest:
                     else:
                         values.append(self._lineage(col) or col)
                 sel = ", ".join(f"{v} AS {c}" for v, c in zip(values, stored))
-                con.execute(f"INSERT INTO {name} ({', '.join(stored)}) SELECT {sel} "
+                con.execute(f"INSERT INTO {target} ({', '.join(stored)}) SELECT {sel} "
                             f"FROM held_{name} WHERE outcome = 'accepted'{order}")
         # new rows: valid, first occurrence in this delivery, key not held
         values = []
@@ -471,22 +526,27 @@ class Ingest:
                 values.append("1")
             else:
                 values.append(self._lineage(col) or col)
-        skip = "".join(f" ANTI JOIN {t} USING (_file_idx, _line)" for t in (f"dup_{name}", f"held_{name}")
-                       if con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {t} LIMIT 1)").fetchall()[0][0])
-        con.execute(f"""
-            INSERT INTO {name} ({', '.join(stored)})
-            SELECT {', '.join(f"{v} AS {c}" for v, c in zip(values, stored))} FROM {cls} c{skip}
-            WHERE c._reason IS NULL{order}
-        """)
+        skip = "".join(f" ANTI JOIN {t} USING (_file_idx, _line)" for t in (f"dup_{name}", f"held_{name}") if self._any(t))
+        n = con.execute(f"SELECT count(*) FROM {dec} c{skip} WHERE c._reason IS NULL").fetchall()[0][0]
+        cols = ", ".join(f"{v} AS {c}" for v, c in zip(values, stored))
+        if name == "events":
+            if n:
+                self.wh.write_segment(f"SELECT {cols}, _ord FROM {cls} c{skip} WHERE c._reason IS NULL", self.delivery_id, n)
+            self.wh.refresh_events()
+        elif n:
+            con.execute("SET preserve_insertion_order = true")  # rows stored in entity order
+            con.execute(f"INSERT INTO {target} ({', '.join(stored)}) SELECT {cols} FROM {cls} c{skip} "
+                        f"WHERE c._reason IS NULL{order}")
+            con.execute("SET preserve_insertion_order = false")
 
-    def _count(self, table: contract.Table, cls: str, tr: TableResult) -> None:
+    def _count(self, table: contract.Table, dec: str, tr: TableResult) -> None:
         con = self.con
         name = table.name
         rows = con.execute(f"""
             SELECT c._source,
                    coalesce(CASE WHEN c._reason IS NOT NULL THEN 'quarantined' END, d.outcome, h.outcome, 'accepted'),
                    coalesce(c._reason, d.reason, h.reason), count(*)
-            FROM {cls} c
+            FROM {dec} c
             LEFT JOIN dup_{name} d USING (_file_idx, _line)
             LEFT JOIN held_{name} h USING (_file_idx, _line)
             GROUP BY ALL ORDER BY ALL
@@ -503,22 +563,24 @@ class Ingest:
             else:
                 tr.quarantined += n
                 tr.by_reason[reason] += n
-        if "region_historical" in [r[0] for r in con.execute(f"DESCRIBE {cls}").fetchall()]:
+        if "region_historical" in [r[0] for r in con.execute(f"DESCRIBE {dec}").fetchall()]:
             tr.historical_region += con.execute(
-                f"SELECT count(*) FROM {cls} c ANTI JOIN dup_{name} d USING (_file_idx, _line) "
+                f"SELECT count(*) FROM {dec} c ANTI JOIN dup_{name} d USING (_file_idx, _line) "
                 f"WHERE c._reason IS NULL AND c.region_historical").fetchall()[0][0]
 
-    def _quarantine(self, table: contract.Table, cls: str, staged_files: list[tuple[int, DeliveryFile, Staged]]) -> None:
+    def _quarantine(self, table: contract.Table, dec: str, staged_files: list[tuple[int, DeliveryFile, Staged]]) -> None:
         """Keep each quarantined row's original text (its cells as a CSV line)."""
         con = self.con
         name = table.name
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE q_{name} AS
-            SELECT c._file_idx, c._line, coalesce(c._reason, d.reason) AS reason, c._source, {'c.uscc' if 'uscc' in table.names else 'CAST(NULL AS VARCHAR)'} AS uscc
-            FROM {cls} c LEFT JOIN dup_{name} d USING (_file_idx, _line)
+            SELECT c._file_idx, c._line, coalesce(c._reason, d.reason) AS reason, c._source, c._q_uscc AS uscc
+            FROM {dec} c LEFT JOIN dup_{name} d USING (_file_idx, _line)
             WHERE c._reason IS NOT NULL OR d.outcome = 'quarantined'
         """)
         for idx, df, st in staged_files:
+            if not self._any(f"(SELECT 1 FROM q_{name} WHERE _file_idx = {idx})"):
+                continue
             cells = ", ".join(
                 f"CASE WHEN s.{c} IS NULL THEN '' WHEN regexp_matches(s.{c}, '[,\"\\r\\n]') "
                 f"THEN '\"' || replace(s.{c}, '\"', '\"\"') || '\"' ELSE s.{c} END"

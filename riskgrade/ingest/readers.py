@@ -1,9 +1,13 @@
 """Find a delivery's files and read each into a DuckDB staging table of text columns.
 
-Every reader produces the same shape: a temporary table with ``_line`` (the
-record's position: CSV line number, Excel sheet row, Parquet 1-based row), one
-VARCHAR column per mapped contract column, and ``_raw`` columns kept for the
-quarantine; plus a list of malformed rows (line, original text).
+Every reader produces the same shape: a temporary view with ``_line`` (the
+record's position: CSV line number, Excel sheet row, Parquet 1-based row) and
+one VARCHAR column ``c<i>`` per file column (also the quarantine's original
+text); plus a list of malformed rows (line, original text).  A Parquet column
+already typed as a date or a number is also exposed typed (``t<i>``), so it is
+not parsed again; and each reader tells which columns need cleaning at all
+(``Staged.dirty``: a full-width form or an untrimmed edge somewhere), so that
+clean columns skip the per-cell normalisation.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import codecs
 import csv
 import io
 import os
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +24,7 @@ import duckdb
 import pyarrow as pa
 
 from .. import contract
-from ..normalise import header_key
+from ..normalise import arrow_needs_cleaning, header_key
 
 FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx"}
 CHUNK = 16 << 20
@@ -50,6 +55,11 @@ class Staged:
     headers: list[str] = field(default_factory=list)
     keep: object = None  # Arrow data a view reads (XLSX), kept alive until released
     temp_file: Path | None = None  # the temporary Parquet copy of a CSV
+    dirty: set[str] | None = None  # staged columns that need cleaning (None: all of them)
+    typed: dict[str, str] = field(default_factory=dict)  # staged column -> DuckDB type of its typed twin t<i>
+
+    def needs_cleaning(self, col: str) -> bool:
+        return self.dirty is None or col in self.dirty
 
 
 # --------------------------------------------------------------------------- discovery
@@ -129,16 +139,18 @@ def detect_encoding(path: Path) -> str:
         else:
             enc = "utf-8"
         f.seek(0)
-        dec = codecs.getincrementaldecoder(enc)()
-        try:
-            while chunk := f.read(CHUNK):
-                if b"\x00" in chunk:
-                    raise Unreadable("binary content (NUL bytes): not a CSV text file")
-                dec.decode(chunk)
-            dec.decode(b"", final=True)
-            return enc
-        except UnicodeDecodeError:
-            pass
+        tail = b""
+        while chunk := f.read(CHUNK):
+            if b"\x00" in chunk:
+                raise Unreadable("binary content (NUL bytes): not a CSV text file")
+            buf = tail + chunk if tail else chunk
+            cut = _complete_utf8(buf)
+            if not _valid_utf8(memoryview(buf)[:cut]):
+                break
+            tail = buf[cut:]
+        else:
+            if not tail:
+                return enc
         f.seek(0)
         dec = codecs.getincrementaldecoder("gb18030")()
         try:
@@ -148,6 +160,26 @@ def detect_encoding(path: Path) -> str:
         except UnicodeDecodeError as e:
             raise Unreadable(f"text is neither UTF-8 nor GB18030 (byte {e.start} of a chunk)") from None
     return "gb18030"
+
+
+def _complete_utf8(buf: bytes) -> int:
+    """Length of ``buf`` without an incomplete UTF-8 sequence at its end (a chunk boundary)."""
+    for k in range(1, min(4, len(buf)) + 1):
+        b = buf[-k]
+        if b & 0xC0 != 0x80:  # the last character's first byte
+            need = 1 if b < 0x80 else 2 if b >> 5 == 0b110 else 3 if b >> 4 == 0b1110 else 4 if b >> 3 == 0b11110 else 1
+            return len(buf) - k if need > k else len(buf)
+    return len(buf)
+
+
+def _valid_utf8(data: memoryview) -> bool:
+    """Strict UTF-8 validation of a byte range with Arrow's validator (far faster than decoding)."""
+    offsets = pa.py_buffer(struct.pack("<qq", 0, len(data)))
+    try:
+        pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(data)]).validate(full=True)
+        return True
+    except pa.ArrowInvalid:
+        return False
 
 
 # --------------------------------------------------------------------------- readers
@@ -176,26 +208,35 @@ def read_file(con: duckdb.DuckDBPyConnection, df: DeliveryFile, stage_id: int, t
 
 def _finish(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str, headers: list[str], src_cols: list[str],
             line_expr: str, source_sql: str, malformed: list[tuple[int, str, str]], encoding: str | None,
-            keep: object = None) -> tuple[Staged, str]:
-    """Expose the file as a temporary VIEW ``name(_line, c0, c1, ...)`` over its source (no copy)."""
+            keep: object = None, dirty: set[int] | None = None, typed: dict[int, str] | None = None,
+            rows: int | None = None) -> tuple[Staged, str]:
+    """Expose the file as a temporary VIEW ``name(_line, c0, c1, ..., t<i>...)`` over its source (no copy).
+
+    ``dirty``: indexes of the columns that need cleaning (None: all); ``typed``: index -> DuckDB type of
+    the columns also exposed typed as ``t<i>``."""
     table = df.table or sniff_table(headers)
     if table is None:
         raise Unreadable("cannot tell which table this file is (name it entities/events/...; headers did not match)")
     mapping = map_headers(contract.TABLES[table], headers)
     raw_cols = [f"c{i}" for i in range(len(headers))]
-    select = ", ".join(f"CAST({src_cols[i]} AS VARCHAR) AS c{i}" for i in range(len(headers)))
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {line_expr} AS _line, {select} FROM {source_sql}")
-    rows = con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
+    typed = typed or {}
+    select = [f"CAST({src_cols[i]} AS VARCHAR) AS c{i}" for i in range(len(headers))]
+    select += [f"{src_cols[i]} AS t{i}" for i in sorted(typed)]
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {line_expr} AS _line, {', '.join(select)} FROM {source_sql}")
+    if rows is None:
+        rows = con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
     staged = Staged(name, {c: f"c{i}" for c, i in mapping.items()}, raw_cols, int(rows), malformed, encoding,
-                    headers=headers, keep=keep)
+                    headers=headers, keep=keep, dirty=None if dirty is None else {f"c{i}" for i in dirty},
+                    typed={f"c{i}": t for i, t in typed.items()})
     return staged, table
 
 
-def _csv_to_parquet(path: Path, encoding: str, threads: bool, out: Path) -> tuple[list[str], list]:
+def _csv_to_parquet(path: Path, encoding: str, threads: bool, out: Path) -> tuple[list[str], list, set[int], int]:
     """Stream a CSV (all columns as text) into a Parquet file with its record numbers (``_rg_line``).
 
-    Rows whose field count differs from the header are collected, not written.  With ``threads``
-    their record numbers are unknown (the caller reads again on one thread when there are any).
+    Returns (headers, bad rows, indexes of the columns that need cleaning, rows written).  Rows whose
+    field count differs from the header are collected, not written.  With ``threads`` their record
+    numbers are unknown (the caller reads again on one thread when there are any).
     """
     import numpy as np
     import pyarrow.compute as pc
@@ -221,6 +262,8 @@ def _csv_to_parquet(path: Path, encoding: str, threads: bool, out: Path) -> tupl
                                              quoted_strings_can_be_null=False),
     )
     done = 0  # good rows (including blank ones) before this batch
+    written = 0
+    dirty: set[int] = set()
     writer = None
     try:
         for batch in reader:
@@ -240,6 +283,10 @@ def _csv_to_parquet(path: Path, encoding: str, threads: bool, out: Path) -> tupl
                 keep = c if keep is None else pc.or_(keep, c)
             if keep is not None:
                 t = t.filter(keep)
+            for i, col in enumerate(names):
+                if i not in dirty and arrow_needs_cleaning(t.column(col)):
+                    dirty.add(i)
+            written += t.num_rows
             if writer is None:
                 writer = pq.ParquetWriter(out, t.schema, compression="snappy")
             writer.write_table(t)
@@ -249,7 +296,7 @@ def _csv_to_parquet(path: Path, encoding: str, threads: bool, out: Path) -> tupl
     if writer is None:  # header only
         empty = pa.table({**{n: pa.array([], pa.string()) for n in names}, "_rg_line": pa.array([], pa.int64())})
         pq.write_table(empty, out)
-    return names, bad
+    return names, bad, dirty, written
 
 
 def _read_csv(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str, tmpdir: Path) -> tuple[Staged, str]:
@@ -260,9 +307,9 @@ def _read_csv(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str, tmpdi
     tmpdir.mkdir(parents=True, exist_ok=True)
     out = tmpdir / f"{name}-{os.getpid()}.parquet"
     try:
-        headers, bad = _csv_to_parquet(df.path, encoding, True, out)
+        headers, bad, dirty, rows = _csv_to_parquet(df.path, encoding, True, out)
         if bad:  # rare: read again on one thread, which reports each bad row's record number
-            headers, bad = _csv_to_parquet(df.path, encoding, False, out)
+            headers, bad, dirty, rows = _csv_to_parquet(df.path, encoding, False, out)
     except (pa.ArrowInvalid, UnicodeDecodeError, ValueError) as e:
         out.unlink(missing_ok=True)
         raise Unreadable(f"not a readable CSV file: {str(e).splitlines()[0]}") from None
@@ -270,20 +317,61 @@ def _read_csv(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str, tmpdi
                   f"expected {exp} fields, found {act}") for num, text, exp, act in bad]
     p = str(out).replace("'", "''")
     staged, table = _finish(con, df, name, headers, [_q(h) for h in headers], "_rg_line",
-                            f"read_parquet('{p}')", malformed, encoding)
+                            f"read_parquet('{p}')", malformed, encoding, dirty=dirty, rows=rows)
     staged.temp_file = out
     return staged, table
+
+
+# Parquet column types kept typed (their text form needs no cleaning either)
+_DATE_TYPES = ("DATE", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS")
+_NUMBER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                 "UBIGINT", "FLOAT", "DOUBLE")
+
+
+def is_date_type(t: str) -> bool:
+    return t in _DATE_TYPES
+
+
+def is_number_type(t: str) -> bool:
+    return t in _NUMBER_TYPES or t.startswith("DECIMAL")
+
+
+def _parquet_dirty(con: duckdb.DuckDBPyConnection, source_sql: str, types: list[str], check: set[int]) -> set[int]:
+    """Indexes of the columns of a Parquet file that need cleaning.  Text columns in ``check`` are read
+    by DuckDB and tested batch by batch with Arrow kernels; typed dates, numbers and booleans never
+    need it; other text columns (not mapped, or the USCC, cleaned per distinct value) are not tested."""
+    dirty = {i for i, t in enumerate(types) if t != "VARCHAR" and not (is_date_type(t) or is_number_type(t) or t == "BOOLEAN")}
+    todo = sorted(i for i in check if types[i] == "VARCHAR")
+    dirty |= {i for i, t in enumerate(types) if t == "VARCHAR" and i not in todo}
+    if not todo:
+        return dirty
+    cols = ", ".join(f"#{i + 1}" for i in todo)
+    reader = con.execute(f"SELECT {cols} FROM {source_sql}").to_arrow_reader(1 << 18)
+    for batch in reader:
+        for k, i in enumerate(todo):
+            if i not in dirty and arrow_needs_cleaning(batch.column(k)):
+                dirty.add(i)
+        if all(i in dirty for i in todo):
+            break
+    reader.close()
+    return dirty
 
 
 def _read_parquet(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str) -> tuple[Staged, str]:
     p = str(df.path).replace("'", "''")
     try:
-        headers = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{p}')").fetchall()]
+        desc = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{p}')").fetchall()
+        headers, types = [r[0] for r in desc], [r[1] for r in desc]
+        rows = con.execute(f"SELECT count(*) FROM read_parquet('{p}')").fetchall()[0][0]
+        table = df.table or sniff_table(headers)
+        mapped = map_headers(contract.TABLES[table], headers) if table else {}
+        dirty = _parquet_dirty(con, f"read_parquet('{p}')", types, {i for c, i in mapped.items() if c != "uscc"})
     except duckdb.Error as e:
         raise Unreadable(f"not a readable Parquet file: {str(e).splitlines()[0]}") from None
+    typed = {i: t for i, t in enumerate(types) if is_date_type(t) or is_number_type(t)}
     try:
         return _finish(con, df, name, headers, [_q(h) for h in headers], "(file_row_number + 1)",
-                       f"read_parquet('{p}', file_row_number=true)", [], None)
+                       f"read_parquet('{p}', file_row_number=true)", [], None, dirty=dirty, typed=typed, rows=rows)
     except duckdb.Error as e:
         raise Unreadable(f"not a readable Parquet file: {str(e).splitlines()[0]}") from None
 
@@ -336,8 +424,9 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str) -> t
             cols[f"h{i}"].append(cells[i])
     arrow = pa.table({"_xl_line": pa.array(lines, pa.int64()), **{k: pa.array(v, pa.string()) for k, v in cols.items()}})
     con.register(f"{name}__arrow", arrow)
+    dirty = {i for i in range(width) if arrow_needs_cleaning(arrow.column(f"h{i}"))}
     return _finish(con, df, name, headers, [_q(c) for c in cols], "_xl_line", f"{name}__arrow", malformed, None,
-                   keep=arrow)
+                   keep=arrow, dirty=dirty, rows=len(lines))
 
 
 def release(con: duckdb.DuckDBPyConnection, st: Staged) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .. import contract
 from ..codes import industries
 from ..normalise import sql_clean, sql_literal
+from .readers import Staged
 
 # Accepted date spellings, tried in order (DuckDB strptime accepts non-padded month/day).
 DATE_FORMATS = [
@@ -44,9 +45,13 @@ def industry_parts(v: str) -> tuple[str, str]:
     return f"CASE WHEN {ok} THEN {digits} END", f"CASE WHEN {ok} THEN {section} END"
 
 
-def clean_col(staged: dict[str, str], name: str) -> str:
-    col = staged.get(name)
-    return sql_clean(col) if col else "CAST(NULL AS VARCHAR)"
+def clean_col(st: Staged, name: str) -> str:
+    """The cleaned text of contract column ``name`` of a staged file (NULL when the file lacks it).
+    A column the reader found clean everywhere only turns empty cells into NULL."""
+    col = st.columns.get(name)
+    if not col:
+        return "CAST(NULL AS VARCHAR)"
+    return sql_clean(f"s.{col}") if st.needs_cleaning(col) else f"nullif(s.{col}, '')"
 
 
 def hash_expr(exprs: list[str]) -> str:
