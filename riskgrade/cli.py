@@ -418,3 +418,4 @@ def main() -> None:
 
 from . import cli_inspection  # noqa: E402,F401  (registers the inspection commands)
 from . import cli_service  # noqa: E402,F401  (registers the service commands)
+from . import cli_warning  # noqa: E402,F401

@@ -1,0 +1,71 @@
+"""Exports of the warning stage: alerts (one row per entity per alert) and pushes to domain systems.
+
+Pushes (推送至专业系统): every abnormal-list (经营异常名录) and serious-dishonesty (严重违法失信名单)
+listing and removal, with the entity, the reason, the deciding authority and whether the listing
+still stands as of the export date; format ``riskgrade-push/1`` (docs/warning.md has the schema).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from .evaluate import day, lit
+
+PUSH_FORMAT = "riskgrade-push/1"
+REASON_ZH = {
+    "no_annual_report": "未按规定期限公示年度报告",
+    "unreachable_address": "通过登记的住所或者经营场所无法联系",
+    "false_disclosure": "公示信息隐瞒真实情况、弄虚作假",
+    "other": "其他情形",
+}
+
+
+def alerts_query(status: str | None = None, rule: str | None = None) -> str:
+    """One row per entity per alert; a cluster alert has one row per member with the same ``alert_id``.
+    ``raised_on`` is the date of the records that raised the alert for that member (for members a grown
+    cluster added later: their own registration's), never the run date."""
+    where = []
+    if status:
+        where.append(f"a.status = {lit(status)}")
+    if rule:
+        where.append(f"a.rule = {lit(rule)}")
+    return f"""
+        WITH trig AS (SELECT alert_id, uscc, string_agg(coalesce(source, '') || ':' || record_id, ';'
+                             ORDER BY event_date, source, record_id) AS evidence
+                      FROM alert_evidence WHERE role = 'trigger' GROUP BY ALL)
+        SELECT a.alert_id, a.rule, a.severity, m.uscc, m.raised_on, a.scope, a.rule_name, n.name, a.members,
+               a.summary, a.status, a.assignee, a.disposition, a.unit_kind, a.responsible_unit, a.region_code,
+               a.label, t.evidence, a.raised_on AS alert_raised_on, a.last_record_on, a.run_id, a.created_at
+        FROM alerts a JOIN alert_members m USING (alert_id)
+        LEFT JOIN entities n ON n.uscc = m.uscc
+        LEFT JOIN trig t ON t.alert_id = m.alert_id AND t.uscc = m.uscc
+        {'WHERE ' + ' AND '.join(where) if where else ''}
+        ORDER BY a.raised_on, a.alert_id, m.uscc"""
+
+
+def pushes_query(as_of: dt.date, since: dt.date | None = None) -> str:
+    """Abnormal-list and serious-dishonesty records for domain systems, format ``riskgrade-push/1``."""
+    reasons = "CASE e.detail " + " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in REASON_ZH.items()) + " END"
+    since_sql = f" AND (e.event_date >= {day(since)} OR e.reported_on >= {day(since)})" if since else ""
+    return f"""
+        WITH r AS (
+            SELECT e.*, CASE WHEN e.event_type LIKE 'abnormal_list_%' THEN 'abnormal_list' ELSE 'serious_dishonest' END
+                       AS list,
+                   CASE WHEN e.event_type LIKE '%\\_in' ESCAPE '\\' THEN 'in' ELSE 'out' END AS action
+            FROM events e
+            WHERE e.event_type IN ('abnormal_list_in', 'abnormal_list_out', 'serious_dishonest_in',
+                                   'serious_dishonest_out') AND e.event_date <= {day(as_of)}),
+        outs AS (SELECT uscc, list, detail, event_date FROM r WHERE action = 'out')
+        SELECT {lit(PUSH_FORMAT)} AS format,
+               substr(sha256(r.list || '|' || coalesce(r.source, '') || '|' || r.record_id), 1, 16) AS push_id,
+               r.list, r.action, r.uscc, n.name, n.entity_type, n.region_code, n.industry_code,
+               r.event_date AS decided_on, r.detail AS reason_code,
+               CASE WHEN r.list = 'abnormal_list' THEN {reasons.replace('e.detail', 'r.detail')} END AS reason_zh,
+               r.source AS authority, r.record_id, r.end_date AS planned_end, r.reported_on,
+               r.action = 'in' AND NOT EXISTS (
+                   SELECT 1 FROM outs o WHERE o.uscc = r.uscc AND o.list = r.list AND o.event_date >= r.event_date
+                     AND (r.list <> 'abnormal_list' OR o.detail IS NULL OR r.detail IS NULL OR o.detail = r.detail))
+                   AS listed_as_of, {day(as_of)} AS as_of
+        FROM r LEFT JOIN entities n USING (uscc)
+        WHERE true{since_sql.replace('e.', 'r.')}
+        ORDER BY r.event_date, r.list, r.uscc, r.record_id"""

@@ -1,0 +1,218 @@
+"""The warning-rule catalog (``defaults/warnings.yaml`` or a province's own YAML), validated on load."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .. import config
+from ..contract import DETAIL_CODES, EVENT_TYPES
+from ..errors import RiskgradeError
+
+SEVERITIES = ("low", "medium", "high")
+SEVERITY_ZH = {"low": "低", "medium": "中", "high": "高"}
+LINK_KEYS = ("address", "phone", "legal_rep")
+GRADES = ("A", "B", "C", "D", "E")
+
+
+def severity_rank(s: str) -> int:
+    return SEVERITIES.index(s)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _event_type(v: str) -> str:
+    if v not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {v!r}")
+    return v
+
+
+class Link(_Strict):
+    min_entities: int = Field(5, ge=2)
+    window_days: int = Field(90, ge=1)
+
+
+class ClusterParams(_Strict):
+    links: dict[Literal["address", "phone", "legal_rep"], Link]
+    high_from: int = Field(10, ge=2)
+
+
+class WindowCountParams(_Strict):
+    event_type: str
+    details: list[str] | None = None
+    min_count: int = Field(3, ge=1)
+    window_days: int = Field(365, ge=1)
+    high_from: int | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> WindowCountParams:
+        _event_type(self.event_type)
+        known = DETAIL_CODES.get(self.event_type)
+        for d in self.details or []:
+            if known and d not in known:
+                raise ValueError(f"detail {d!r} is not a code of {self.event_type} ({', '.join(known)})")
+        return self
+
+
+class PoissonParams(_Strict):
+    recent_days: int = Field(90, ge=7)
+    baseline_days: int = Field(365, ge=30)
+    prior_days: int = Field(365, ge=0)
+    peer_years: int = Field(2, ge=1)
+    min_count: int = Field(3, ge=1)
+    p_value: float = Field(0.001, gt=0, lt=1)
+    high_from: int | None = 6
+
+
+class CusumParams(_Strict):
+    baseline_months: int = Field(12, ge=3)
+    k: float = Field(1.0, ge=0)
+    h: float = Field(5.0, gt=0)
+    variance_floor: float = Field(1.0, gt=0)
+    min_count: int = Field(5, ge=1)
+    industry_level: Literal["section", "division"] = "section"
+
+
+class RecordParams(_Strict):
+    event_type: str
+    details: list[str] | None = None
+    amount_zero: bool = False
+    unless_later: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> RecordParams:
+        _event_type(self.event_type)
+        if self.unless_later:
+            _event_type(self.unless_later)
+        return self
+
+
+class GradeJumpParams(_Strict):
+    min_steps: int = Field(2, ge=1, le=4)
+    high_to: list[Literal["A", "B", "C", "D", "E"]] = ["D", "E"]
+
+
+class UnreachableParams(_Strict):
+    listing_detail: str = "unreachable_address"
+    min_complaints: int = Field(1, ge=1)
+
+
+class LicenceParams(_Strict):
+    grace_days: int = Field(30, ge=0)
+
+
+PARAMS: dict[str, type[BaseModel]] = {
+    "registration_cluster": ClusterParams,
+    "count_in_window": WindowCountParams,
+    "complaint_poisson": PoissonParams,
+    "complaint_cusum": CusumParams,
+    "record": RecordParams,
+    "grade_jump": GradeJumpParams,
+    "unreachable_complaints": UnreachableParams,
+    "licence_expiry": LicenceParams,
+}
+# what an alert of each kind is about
+SCOPES = {"registration_cluster": "cluster", "complaint_cusum": "area"}
+
+
+class Rule(_Strict):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name_zh: str
+    name_en: str
+    kind: Literal["registration_cluster", "count_in_window", "complaint_poisson", "complaint_cusum", "record",
+                  "grade_jump", "unreachable_complaints", "licence_expiry"]
+    severity: Literal["low", "medium", "high"] = "medium"
+    route: Literal["auto", "county"] = "auto"
+    params: dict = {}
+    cooldown_days: int | None = Field(None, ge=0)
+    max_age_days: int | None = Field(None, ge=1)
+    inspect: bool = False
+    label: str | None = None
+    basis: str = ""
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _params(self) -> Rule:
+        try:
+            self.params = PARAMS[self.kind].model_validate(self.params).model_dump()
+        except ValueError as e:  # pydantic ValidationError is a ValueError
+            errs = getattr(e, "errors", None)
+            if errs:
+                first = errs()[0]
+                raise ValueError(f"params.{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+            raise
+        return self
+
+    @property
+    def scope(self) -> str:
+        return SCOPES.get(self.kind, "entity")
+
+    def p(self) -> BaseModel:
+        """The rule's parameters as their typed model."""
+        return PARAMS[self.kind].model_validate(self.params)
+
+
+class Suppression(_Strict):
+    min_severity: Literal["low", "medium", "high"] = "low"
+    cooldown_days: int = Field(180, ge=0)
+    max_age_days: int | None = Field(400, ge=1)
+    skip_closed: bool = True
+
+
+class RuleCatalog(_Strict):
+    version: str
+    suppression: Suppression = Suppression()
+    target_min_severity: Literal["low", "medium", "high"] = "high"
+    rules: list[Rule]
+
+    @model_validator(mode="after")
+    def _unique(self) -> RuleCatalog:
+        seen: set[str] = set()
+        for r in self.rules:
+            if r.code in seen:
+                raise ValueError(f"rule code {r.code} appears twice")
+            seen.add(r.code)
+        return self
+
+    @property
+    def enabled(self) -> list[Rule]:
+        return [r for r in self.rules if r.enabled]
+
+    def get(self, code: str) -> Rule | None:
+        return next((r for r in self.rules if r.code == code), None)
+
+    def cooldown(self, rule: Rule) -> int:
+        return self.suppression.cooldown_days if rule.cooldown_days is None else rule.cooldown_days
+
+    def max_age(self, rule: Rule) -> int | None:
+        return self.suppression.max_age_days if rule.max_age_days is None else rule.max_age_days
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+
+
+def load_rules(path: Path | None = None) -> RuleCatalog:
+    """The built-in catalog, or a province's own YAML (complete, or ``extends: default``)."""
+    data, where = config.read_yaml(path, "warnings.yaml")
+    if data.get("extends") == "default":
+        base, _ = config.read_yaml(None, "warnings.yaml")
+        by_code = {r["code"]: r for r in base["rules"]}
+        for r in data.get("rules") or []:
+            if not isinstance(r, dict) or "code" not in r:
+                raise RiskgradeError(f"{where}: every rule needs a code")
+            by_code[r["code"]] = {**by_code.get(r["code"], {}), **r}
+        for code in data.get("disable") or []:
+            if code not in by_code:
+                raise RiskgradeError(f"{where}: disable names an unknown rule {code}")
+            by_code[code]["enabled"] = False
+        merged = {k: v for k, v in base.items() if k != "rules"}
+        for k in ("version", "suppression", "target_min_severity"):
+            if k in data:
+                merged[k] = {**base.get(k, {}), **data[k]} if isinstance(data[k], dict) else data[k]
+        data = {**merged, "rules": list(by_code.values())}
+    return config.validate(RuleCatalog, data, where)

@@ -1,0 +1,68 @@
+"""Tables of the warning stage, in the warehouse beside the records they point to.
+
+* ``warn_runs``: one row per ``riskgrade warn``: the watermark (the last delivery and snapshot
+  evaluated), the reference date, counts of raw hits, suppressed hits and alerts;
+* ``alerts``: one row per alert (预警): rule, severity, scope (entity / cluster / area), the date of
+  the records that raised it, the responsible unit, its workflow status;
+* ``alert_members``: the entities of an alert (one for an entity alert, every member of a cluster);
+* ``alert_evidence``: the records behind an alert (``role`` trigger: the records that fired it;
+  context: the window around them); trigger records never raise the same rule again;
+* ``alert_log``: append-only, hash-chained log of every step (raise, extend, assign, handle, target,
+  close), in the same form as the registry's audit log;
+* ``notices`` / ``outbox``: notices to businesses (双推送) and their delivery status;
+* ``task_targets``: entities an inspection task must include (定向抽查), shared with the inspection stage.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS warn_runs (
+    run_id INTEGER, started_at TIMESTAMP, finished_at TIMESTAMP, since DATE, delivery_from INTEGER,
+    delivery_to INTEGER, snapshot_to INTEGER, ref_date DATE, rules_version VARCHAR, rules_fingerprint VARCHAR,
+    new_records BIGINT, new_entities BIGINT, raw_hits BIGINT, already_alerted BIGINT, suppressed BIGINT,
+    alerts_new BIGINT, alerts_extended BIGINT, counts JSON, seconds DOUBLE
+);
+CREATE TABLE IF NOT EXISTS alerts (
+    alert_id VARCHAR, rule VARCHAR, rule_name VARCHAR, severity VARCHAR, scope VARCHAR, group_key VARCHAR,
+    raised_on DATE, last_record_on DATE, members INTEGER, summary VARCHAR, info JSON, label VARCHAR,
+    unit_kind VARCHAR, responsible_unit VARCHAR, region_code VARCHAR, status VARCHAR, assignee VARCHAR,
+    disposition VARCHAR, run_id INTEGER, created_at TIMESTAMP, updated_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS alert_members (
+    alert_id VARCHAR, uscc VARCHAR, raised_on DATE, run_id INTEGER
+);
+CREATE TABLE IF NOT EXISTS alert_evidence (
+    alert_id VARCHAR, rule VARCHAR, uscc VARCHAR, role VARCHAR, source VARCHAR, record_id VARCHAR,
+    event_type VARCHAR, event_date DATE, delivery_id INTEGER, run_id INTEGER
+);
+CREATE TABLE IF NOT EXISTS alert_log (
+    seq BIGINT, logged_at TIMESTAMP, username VARCHAR, action VARCHAR, alert_id VARCHAR, detail VARCHAR,
+    prev_hash VARCHAR, hash VARCHAR
+);
+CREATE TABLE IF NOT EXISTS notices (
+    notice_id VARCHAR, uscc VARCHAR, as_of DATE, items JSON, signature VARCHAR, subject VARCHAR, body VARCHAR,
+    office VARCHAR, created_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    notice_id VARCHAR, channel VARCHAR, recipient VARCHAR, status VARCHAR, attempts INTEGER, last_error VARCHAR,
+    queued_at TIMESTAMP, sent_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS task_targets (
+    task_id INTEGER, uscc VARCHAR, alert_id VARCHAR, reason VARCHAR, added_at TIMESTAMP
+);
+"""
+
+# an empty alerts export, for a home that was never warned (opened read-only, no tables to read)
+EMPTY_EXPORT = """
+SELECT CAST(NULL AS VARCHAR) AS alert_id, CAST(NULL AS VARCHAR) AS rule, CAST(NULL AS VARCHAR) AS severity,
+       CAST(NULL AS VARCHAR) AS uscc, CAST(NULL AS DATE) AS raised_on WHERE false"""
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(SCHEMA)
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()[0][0])

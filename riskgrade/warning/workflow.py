@@ -1,0 +1,163 @@
+"""Disposition (处置) of alerts: open -> assigned -> handled -> closed, every step in a hash-chained log.
+
+``alert_log`` is append-only: each row is ``(seq, logged_at, username, action, alert_id, detail)`` with
+``prev_hash`` (the previous row's hash; 64 zeros for the first) and
+``hash = sha256(prev_hash + canonical JSON [seq, at, username, action, alert_id, detail])`` - the
+same form as the registry's audit log (``target`` = the alert id), so its entries can be carried
+into that log as they are.  Sequence numbers are consecutive: an edited row breaks its own hash, a
+deleted one the sequence and the next row's ``prev_hash``; :func:`verify` names the first row that
+fails.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from ..errors import RiskgradeError
+
+GENESIS = "0" * 64
+STATUSES = ("open", "assigned", "handled", "closed")
+STATUS_ZH = {"open": "待分办", "assigned": "已分办", "handled": "已处置", "closed": "已办结"}
+# disposition actions (处置方式): Chinese word -> code; English codes are accepted as well
+DISPOSITIONS = {"提醒": "remind", "警示": "warn", "约谈": "interview", "检查": "inspect"}
+DISPOSITION_ZH = {v: k for k, v in DISPOSITIONS.items()}
+# step -> (statuses it may start from, status it leads to)
+STEPS = {
+    "assign": (("open", "assigned"), "assigned"),
+    "handle": (("assigned", "handled"), "handled"),
+    "close": (("handled",), "closed"),
+}
+NEXT_STEP = {"open": "assign", "assigned": "handle", "handled": "close"}
+
+
+def default_user() -> str:
+    return os.environ.get("RISKGRADE_USER") or getpass.getuser()
+
+
+def disposition_code(action: str) -> str:
+    a = action.strip()
+    if a in DISPOSITIONS:
+        return DISPOSITIONS[a]
+    if a.lower() in DISPOSITION_ZH:
+        return a.lower()
+    raise RiskgradeError(f"--action must be one of 提醒, 警示, 约谈, 检查 (or remind, warn, interview, inspect), not {action!r}")
+
+
+def canonical(seq: int, at: dt.datetime, username: str, action: str, alert_id: str, detail: str) -> str:
+    return json.dumps([seq, at.isoformat(timespec="microseconds"), username, action, alert_id, detail],
+                      ensure_ascii=False, separators=(",", ":"))
+
+
+def entry_hash(prev_hash: str, seq: int, at: dt.datetime, username: str, action: str, alert_id: str, detail: str) -> str:
+    return hashlib.sha256((prev_hash + canonical(seq, at, username, action, alert_id, detail)).encode()).hexdigest()
+
+
+def detail_json(detail: dict) -> str:
+    return json.dumps(detail, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def append(con: duckdb.DuckDBPyConnection, entries: list[tuple[str, str, str, dict]],
+           at: dt.datetime | None = None) -> int:
+    """Append ``(username, action, alert_id, detail)`` entries to the log, chained; returns the last seq."""
+    if not entries:
+        return 0
+    last = con.execute("SELECT seq, hash FROM alert_log ORDER BY seq DESC LIMIT 1").fetchall()
+    seq, prev = (int(last[0][0]), last[0][1]) if last else (0, GENESIS)
+    at = (at or dt.datetime.now()).replace(tzinfo=None)
+    cols: dict[str, list] = {k: [] for k in ("seq", "logged_at", "username", "action", "alert_id", "detail", "prev_hash", "hash")}
+    for user, action, aid, detail in entries:
+        seq += 1
+        text = detail_json(detail)
+        h = entry_hash(prev, seq, at, user, action, aid, text)
+        for k, v in zip(cols, (seq, at, user, action, aid, text, prev, h)):
+            cols[k].append(v)
+        prev = h
+    con.register("w_log_rows", pa.table({
+        "seq": pa.array(cols["seq"], pa.int64()), "logged_at": pa.array(cols["logged_at"], pa.timestamp("us")),
+        **{k: pa.array(cols[k], pa.string()) for k in ("username", "action", "alert_id", "detail", "prev_hash", "hash")},
+    }))
+    con.execute("INSERT INTO alert_log BY NAME SELECT * FROM w_log_rows")
+    con.unregister("w_log_rows")
+    return seq
+
+
+def get_alert(con: duckdb.DuckDBPyConnection, alert_id: str) -> dict:
+    rows = con.execute("SELECT * FROM alerts WHERE alert_id = ?", [alert_id]).fetchall()
+    if not rows:
+        like = con.execute("SELECT alert_id FROM alerts WHERE alert_id LIKE ? ORDER BY alert_id LIMIT 2",
+                           [alert_id + "%"]).fetchall() if alert_id else []
+        if len(like) == 1:
+            return get_alert(con, like[0][0])
+        raise RiskgradeError(f"no alert {alert_id!r}: see `riskgrade alerts list`")
+    cols = [d[0] for d in con.description]
+    return dict(zip(cols, rows[0]))
+
+
+def step(con: duckdb.DuckDBPyConnection, alert_id: str, op: str, user: str, *, to: str | None = None,
+         action: str | None = None, note: str = "") -> dict:
+    """Move an alert one step on; refuses a step its status does not allow, with what to do instead."""
+    a = get_alert(con, alert_id)
+    starts, target = STEPS[op]
+    status = a["status"]
+    if status not in starts:
+        hint = f"; next: `riskgrade alerts {NEXT_STEP[status]}`" if status in NEXT_STEP else " and cannot change"
+        raise RiskgradeError(f"alert {a['alert_id']} is {status} ({STATUS_ZH[status]}): cannot {op} it "
+                             f"(open -> assigned -> handled -> closed){hint}")
+    detail: dict = {"from": status, "to": target, "note": note}
+    sets = ["status = ?", "updated_at = ?"]
+    now = dt.datetime.now()
+    args: list = [target, now]
+    if op == "assign":
+        if not to or not to.strip():
+            raise RiskgradeError("assign needs --to: the unit or person who handles the alert")
+        detail["assignee"] = to.strip()
+        sets.append("assignee = ?")
+        args.append(to.strip())
+    elif op == "handle":
+        if not action:
+            raise RiskgradeError("handle needs --action: 提醒, 警示, 约谈 or 检查")
+        code = disposition_code(action)
+        detail["action"] = code
+        detail["action_zh"] = DISPOSITION_ZH[code]
+        sets.append("disposition = ?")
+        args.append(code)
+    con.execute(f"UPDATE alerts SET {', '.join(sets)} WHERE alert_id = ?", [*args, a["alert_id"]])
+    append(con, [(user, op, a["alert_id"], detail)], now)
+    return {**a, "status": target}
+
+
+@dataclass
+class Verdict:
+    ok: bool
+    entries: int
+    head_seq: int
+    head_hash: str
+    problem: str = ""
+    bad_seq: int | None = None
+
+
+def verify(con: duckdb.DuckDBPyConnection) -> Verdict:
+    prev_seq, prev_hash, n = 0, GENESIS, 0
+    rows = con.execute("SELECT seq, logged_at, username, action, alert_id, detail, prev_hash, hash FROM alert_log "
+                       "ORDER BY seq").fetchall()
+    for seq, at, user, action, aid, detail, ph, h in rows:
+        n += 1
+        if seq != prev_seq + 1:
+            return Verdict(False, n, prev_seq, prev_hash,
+                           f"log entries {prev_seq + 1}..{seq - 1} are missing (deleted)", prev_seq + 1)
+        if ph != prev_hash:
+            return Verdict(False, n, prev_seq, prev_hash,
+                           f"log entry {seq} does not follow entry {prev_seq} (chain broken)", seq)
+        if entry_hash(ph, seq, at, user, action, aid, detail) != h:
+            return Verdict(False, n, prev_seq, prev_hash,
+                           f"log entry {seq} was edited ({action} of alert {aid} by {user})", seq)
+        prev_seq, prev_hash = seq, h
+    return Verdict(True, n, prev_seq, prev_hash)
