@@ -67,16 +67,39 @@ def arrow_needs_cleaning(values: object) -> bool:
 
     chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
     for a in chunks:
+        if pa.types.is_dictionary(a.type):  # a dictionary-encoded column: its distinct values are enough
+            a = a.dictionary
         if len(a) == a.null_count:
             continue
         if not (pa.types.is_string(a.type) or pa.types.is_large_string(a.type)):
             a = a.cast(pa.large_string())
-        if pc.all(pc.string_is_ascii(a)).as_py() is False and _has_fullwidth(a.buffers()[2]):
-            return True
-        trimmed = pc.utf8_trim(a, STRIP)
-        if pc.all(pc.equal(pc.binary_length(trimmed), pc.binary_length(a))).as_py() is False:
+        if pc.all(pc.string_is_ascii(a)).as_py() is False:
+            if _has_fullwidth(a.buffers()[2]):
+                return True
+            trimmed = pc.utf8_trim(a, STRIP)
+            if pc.all(pc.equal(pc.binary_length(trimmed), pc.binary_length(a))).as_py() is False:
+                return True
+        elif _ascii_edges(a):
             return True
     return False
+
+
+def _ascii_edges(a: object) -> bool:
+    """Whether a cell of an ASCII string array starts or ends with a byte <= 0x20 (every ASCII
+    character of :data:`STRIP` is one; a control character that is not only costs a cleaning pass)."""
+    import numpy as np
+
+    import pyarrow as pa
+
+    _, off, data = a.buffers()[:3]
+    if data is None:
+        return False
+    width = np.int64 if pa.types.is_large_string(a.type) else np.int32
+    offsets = np.frombuffer(off, dtype=width)[a.offset:a.offset + len(a) + 1]
+    b = np.frombuffer(data, dtype=np.uint8)
+    starts, ends = offsets[:-1], offsets[1:]
+    full = ends > starts
+    return bool(np.any(b[starts[full]] <= 0x20) or np.any(b[ends[full] - 1] <= 0x20))
 
 
 def _has_fullwidth(buf: object) -> bool:

@@ -74,7 +74,12 @@ def test_arrow_column_check_never_misses_a_cell_that_needs_cleaning(cells: list[
 
     needs = any(c is not None and clean(c) != (c or None) for c in cells)
     if needs:
-        assert arrow_needs_cleaning(pa.array(cells, pa.string()))
+        arr = pa.array(cells, pa.string())
+        assert arrow_needs_cleaning(arr)
+        assert arrow_needs_cleaning(arr.dictionary_encode())  # as a dictionary-encoded Parquet column is read
+        assert arrow_needs_cleaning(pa.array(cells, pa.large_string()))
+        padded = pa.array(["x"] + cells + ["y"], pa.string())  # a slice: offsets into a longer buffer
+        assert arrow_needs_cleaning(padded.slice(1, len(cells)))
     assert not arrow_needs_cleaning(pa.array(["9137ABC", "", None, "济南市历下区", "a b"], pa.string()))
     assert arrow_needs_cleaning(pa.array(["ok", "（有限）"], pa.string()))
     assert arrow_needs_cleaning(pa.chunked_array([["ok"], [" x"]], pa.string()))

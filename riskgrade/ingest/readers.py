@@ -336,25 +336,47 @@ def is_number_type(t: str) -> bool:
     return t in _NUMBER_TYPES or t.startswith("DECIMAL")
 
 
-def _parquet_dirty(con: duckdb.DuckDBPyConnection, source_sql: str, types: list[str], check: set[int]) -> set[int]:
-    """Indexes of the columns of a Parquet file that need cleaning.  Text columns in ``check`` are read
-    by DuckDB and tested batch by batch with Arrow kernels; typed dates, numbers and booleans never
-    need it; other text columns (not mapped, or the USCC, cleaned per distinct value) are not tested."""
+def _parquet_dirty(con: duckdb.DuckDBPyConnection, path: Path, types: list[str], check: set[int]) -> set[int]:
+    """Indexes of the columns of a Parquet file that need cleaning.  Text columns in ``check`` are
+    tested batch by batch with Arrow kernels; a column stored dictionary-encoded is read as such and
+    only its dictionary is tested (a few distinct values instead of every cell).  Typed dates, numbers
+    and booleans never need cleaning; other text columns (not mapped, or the USCC, cleaned per distinct
+    value) are not tested."""
     dirty = {i for i, t in enumerate(types) if t != "VARCHAR" and not (is_date_type(t) or is_number_type(t) or t == "BOOLEAN")}
     todo = sorted(i for i in check if types[i] == "VARCHAR")
     dirty |= {i for i, t in enumerate(types) if t == "VARCHAR" and i not in todo}
     if not todo:
         return dirty
-    cols = ", ".join(f"#{i + 1}" for i in todo)
-    reader = con.execute(f"SELECT {cols} FROM {source_sql}").to_arrow_reader(1 << 18)
-    for batch in reader:
-        for k, i in enumerate(todo):
-            if i not in dirty and arrow_needs_cleaning(batch.column(k)):
+    try:
+        batches, names = _parquet_text_batches(path, todo)
+    except (pa.ArrowException, OSError, ValueError):  # DuckDB reads what pyarrow cannot: let it
+        p = str(path).replace("'", "''")
+        cols = ", ".join(f"#{i + 1}" for i in todo)
+        reader = con.execute(f"SELECT {cols} FROM read_parquet('{p}')").to_arrow_reader(1 << 18)
+        batches, names = (b.columns for b in reader), todo
+    for columns in batches:
+        for i, column in zip(names, columns):
+            if i not in dirty and arrow_needs_cleaning(column):
                 dirty.add(i)
         if all(i in dirty for i in todo):
             break
-    reader.close()
     return dirty
+
+
+def _parquet_text_batches(path: Path, todo: list[int]):
+    """(batches of the columns ``todo`` (ascending indexes) of a Parquet file, ``todo``); columns whose
+    every chunk has a dictionary page come as dictionary arrays."""
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(path).metadata
+    names = meta.schema.to_arrow_schema().names
+    if len(names) != meta.num_columns or len(set(names)) != len(names):
+        raise ValueError("nested or duplicate columns")
+    wanted = [names[i] for i in todo]
+    dicts = [n for i, n in zip(todo, wanted)
+             if meta.num_row_groups and all(meta.row_group(g).column(i).has_dictionary_page for g in range(meta.num_row_groups))]
+    f = pq.ParquetFile(path, read_dictionary=dicts)
+    return (batch.columns for batch in f.iter_batches(batch_size=1 << 20, columns=wanted)), todo
 
 
 def _read_parquet(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str) -> tuple[Staged, str]:
@@ -365,7 +387,7 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str) -
         rows = con.execute(f"SELECT count(*) FROM read_parquet('{p}')").fetchall()[0][0]
         table = df.table or sniff_table(headers)
         mapped = map_headers(contract.TABLES[table], headers) if table else {}
-        dirty = _parquet_dirty(con, f"read_parquet('{p}')", types, {i for c, i in mapped.items() if c != "uscc"})
+        dirty = _parquet_dirty(con, df.path, types, {i for c, i in mapped.items() if c != "uscc"})
     except duckdb.Error as e:
         raise Unreadable(f"not a readable Parquet file: {str(e).splitlines()[0]}") from None
     typed = {i: t for i, t in enumerate(types) if is_date_type(t) or is_number_type(t)}
