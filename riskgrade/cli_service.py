@@ -88,6 +88,8 @@ def user_add(
     role: Annotated[str, typer.Option("--role", help="admin, credit_officer, inspector, domain_officer, analyst, auditor")],
     region: Annotated[str, typer.Option("--region", help="GB/T 2260 prefix the user sees: 37, 3701 or 370102")],
     name: Annotated[str, typer.Option("--name", help="display name")] = "",
+    department: Annotated[Optional[str], typer.Option(
+        "--department", help="a domain officer's department, as alerts name it (e.g. 卫生健康委员会)")] = None,
     password_env: Annotated[Optional[str], typer.Option("--password-env", help="read the password from this variable")] = None,
     home: HomeOpt = None,
 ) -> None:
@@ -99,9 +101,11 @@ def user_add(
     if password_env and not pw:
         raise RiskgradeError(f"the variable {password_env} is empty or unset")
     f = _factory(s)
-    u = add_user(f, username, pw, role, region, name)
-    _audit(f, "user_add", username, {"role": role, "region": region})
-    err.print(f"user {u.username} added: {u.role}, region {u.region_prefix}")
+    u = add_user(f, username, pw, role, region, name, department)
+    _audit(f, "user_add", username, {"role": role, "region": region, **({"department": u.department}
+                                                                        if u.department else {})})
+    err.print(f"user {u.username} added: {u.role}, region {u.region_prefix}"
+              + (f", department {u.department}" if u.department else ""))
 
 
 @user_app.command("role")
@@ -109,18 +113,20 @@ def user_role(
     username: Annotated[str, typer.Argument(help="user name")],
     role: Annotated[Optional[str], typer.Option("--role", help="new role")] = None,
     region: Annotated[Optional[str], typer.Option("--region", help="new region prefix")] = None,
+    department: Annotated[Optional[str], typer.Option("--department", help="new department (\"\" to clear)")] = None,
     home: HomeOpt = None,
 ) -> None:
-    """Change a user's role or region."""
+    """Change a user's role, region or department."""
     import re
 
     from .registry.users import update_user
 
     if region is not None and not re.fullmatch(r"\d{2}(\d{2}(\d{2})?)?", region):
         raise RiskgradeError(f"region {region!r}: a GB/T 2260 prefix of 2, 4 or 6 digits")
-    changes = {k: v for k, v in (("role", role), ("region_prefix", region)) if v is not None}
+    changes = {k: v for k, v in (("role", role), ("region_prefix", region), ("department", department))
+               if v is not None}
     if not changes:
-        raise RiskgradeError("give --role and/or --region")
+        raise RiskgradeError("give --role, --region and/or --department")
     s = _settings(home)
     f = _factory(s)
     update_user(f, username, **changes)
@@ -149,10 +155,11 @@ def user_list(home: HomeOpt = None) -> None:
 
     s = _settings(home)
     tab = Table(title="users")
-    for c in ("user", "name", "role", "region", "state"):
+    for c in ("user", "name", "role", "region", "department", "state"):
         tab.add_column(c)
     for u in list_users(_factory(s)):
-        tab.add_row(u.username, u.display_name, u.role, u.region_prefix, "disabled" if u.disabled else "active")
+        tab.add_row(u.username, u.display_name, u.role, u.region_prefix, u.department or "",
+                    "disabled" if u.disabled else "active")
     out.print(tab)
 
 

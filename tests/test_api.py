@@ -43,6 +43,7 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> dict:
     for t in (T1, T2):
         run_cli("classify", "--as-of", t, "--model", "expert", home=home)
     run_cli("plan", "--as-of", T2, "--seed", "7", "--budget", "200", "--out", str(root / "plan.csv"), home=home)
+    run_cli("warn", home=home)  # early-warning alerts over the delivery (~270 on this province)
     return {"root": root, "home": home}
 
 
@@ -69,12 +70,15 @@ def service(request, province: dict, tmp_path_factory: pytest.TempPathFactory):
         run_cli("publish", "--as-of", t, home=home, env=env)
     county = _county(home)
     other = _other_county(home, county)
+    alerts = _pick_alerts(home, county, other)
+    tasks = _make_tasks(home, county)
     users = {}
     for role in ROLES:
         for scope, prefix in (("prov", "37"), ("county", county)):
             name = f"{role}_{scope}"
-            run_cli("user", "add", name, "--role", role, "--region", prefix, "--password-env", "RG_PW", home=home,
-                    env={**env, "RG_PW": PASSWORD})
+            dept = ["--department", alerts["department"]] if role == "domain_officer" else []
+            run_cli("user", "add", name, "--role", role, "--region", prefix, *dept, "--password-env", "RG_PW",
+                    home=home, env={**env, "RG_PW": PASSWORD})
             users[(role, scope)] = name
     old = {k: os.environ.get(k) for k in ("RISKGRADE_HOME", "RISKGRADE_DATABASE_URL")}
     from riskgrade.api.app import create_app
@@ -84,7 +88,7 @@ def service(request, province: dict, tmp_path_factory: pytest.TempPathFactory):
     tokens = {k: client.post("/api/login", json={"username": v, "password": PASSWORD}).json()["token"]
               for k, v in users.items()}
     yield {"backend": request.param, "home": home, "env": env, "client": client, "tokens": tokens, "county": county,
-           "other": other, "app": app}
+           "other": other, "app": app, "alerts": alerts, "tasks": tasks}
     for k, v in old.items():
         if v is not None:
             os.environ[k] = v
@@ -116,6 +120,50 @@ def _other_county(home: Path, county: str) -> str:
                            "ORDER BY count(*) DESC LIMIT 1", [county]).fetchall()[0][0]
     finally:
         con.close()
+
+
+def _pick_alerts(home: Path, county: str, other: str) -> dict:
+    """Alerts of the warned province for the tests: routed to the main licensing department in the county and
+    in the other county, routed to the county bureau, of medium severity (cannot be targeted), ..."""
+    import duckdb
+
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        dept = con.execute("SELECT responsible_unit FROM alerts WHERE unit_kind = 'department' GROUP BY 1 "
+                           "ORDER BY count(*) DESC, 1 LIMIT 1").fetchall()[0][0]
+
+        def pick(where: str, *args) -> list[str]:
+            return [r[0] for r in con.execute(f"""
+                SELECT DISTINCT a.alert_id FROM alerts a JOIN alert_members m USING (alert_id)
+                JOIN entities e ON e.uscc = m.uscc WHERE {where} ORDER BY a.alert_id""", list(args)).fetchall()]
+
+        out = {
+            "department": dept,
+            "in_dept": pick("a.unit_kind = 'department' AND a.responsible_unit = ? AND e.region_code = ? "
+                            "AND a.severity = 'high'", dept, county),
+            "out_dept": pick("a.unit_kind = 'department' AND a.responsible_unit = ? AND e.region_code = ?",
+                             dept, other),
+            "in_county": pick("a.unit_kind = 'county' AND e.region_code = ?", county),
+            "medium": pick("a.severity = 'medium' AND a.rule <> 'annual_report_all_zero' AND e.region_code = ?",
+                           county),
+            "in_all": pick("e.region_code = ?", county),
+            "all": pick("true"),
+        }
+    finally:
+        con.close()
+    for k, v in out.items():
+        assert v, f"the warned province has no alert for {k}: the fixture needs one"
+    return out
+
+
+def _make_tasks(home: Path, county: str) -> dict:
+    """Inspection tasks to send alerts to: one of the county, one province-wide."""
+    from riskgrade.inspection.tasks import Task, create_task
+    from riskgrade.warehouse import Warehouse
+
+    with Warehouse(home, write=True) as wh, wh.transaction():
+        return {"county": create_task(wh.con, Task(None, "县局定向抽查", "general", county)).task_id,
+                "province": create_task(wh.con, Task(None, "全省定向抽查", "general", "")).task_id}
 
 
 def _h(svc: dict, role: str, scope: str = "prov") -> dict:
@@ -411,10 +459,12 @@ def test_user_commands(tmp_path: Path) -> None:
     assert r.returncode != 0 and "at least 10 characters" in r.stderr
     run_cli("user", "add", "x1", "--role", "analyst", "--region", "3701", "--password-env", "P", home=home,
             env={"P": PASSWORD})
-    run_cli("user", "role", "x1", "--role", "inspector", "--region", "370102", home=home)
+    run_cli("user", "role", "x1", "--role", "domain_officer", "--region", "370102", "--department", "卫生健康委员会",
+            home=home)
     run_cli("user", "disable", "x1", home=home)
-    listing = run_cli("user", "list", home=home).stdout
-    assert "x1" in listing and "inspector" in listing and "370102" in listing and "disabled" in listing
+    listing = run_cli("user", "list", home=home, env={"COLUMNS": "200"}).stdout
+    assert "x1" in listing and "domain_officer" in listing and "370102" in listing and "disabled" in listing
+    assert "卫生健康委员会" in listing
     log = run_cli("audit", "list", home=home).stdout
     assert "user_disable" in log and "user_add" in log
 
@@ -466,3 +516,341 @@ def test_plan_created_in_region_and_results_uploaded(service: dict, province: di
     assert bad.status_code == 403 and outside in bad.json()["error"]["message"]
     log = c.get("/api/audit", headers=_h(svc, "auditor"), params={"page_size": 500}).json()
     assert {"create_plan", "upload_results"} <= {e["action"] for e in log}
+
+
+# --------------------------------------------------------------------------- early warning (预警)
+ALERT_READ = {"admin", "credit_officer", "inspector", "domain_officer", "auditor"}
+ALERT_WRITE = {"admin", "credit_officer", "inspector", "domain_officer"}
+ALERT_TARGET = {"admin", "credit_officer"}
+STATS = {"admin", "credit_officer", "inspector", "domain_officer", "analyst"}
+NO_ALERT = "0123456789abcdef"  # a well-formed id that names no alert
+
+
+def _audit_rows(svc: dict) -> list:
+    from sqlalchemy import select
+
+    from riskgrade.registry.models import AuditEntry
+
+    with svc["app"].state.rg.factory() as s:
+        return s.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars().all()
+
+
+def _alert_log(svc: dict, alert_id: str) -> list[tuple]:
+    from riskgrade.warehouse import Warehouse
+
+    with Warehouse(svc["home"]) as wh:
+        return wh.con.execute("SELECT seq, username, action, detail, hash FROM alert_log WHERE alert_id = ? "
+                              "ORDER BY seq", [alert_id]).fetchall()
+
+
+def test_alert_authorisation_matrix_roles_endpoints_regions(service: dict) -> None:
+    """Each role x region x alert endpoint (reads): who may call it, and the region and department rule."""
+    svc = service
+    c = svc["client"]
+    al = svc["alerts"]
+    inside, outside = al["in_dept"][0], al["out_dept"][0]
+    county_unit = al["in_county"][0]  # in the county, routed to the county bureau: not a domain officer's
+    for role in ROLES:
+        for scope in ("prov", "county"):
+            h = _h(svc, role, scope)
+            prefix = "37" if scope == "prov" else svc["county"]
+            r = c.get("/api/alerts", headers=h, params={"page_size": 200})
+            if role not in ALERT_READ:
+                assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden", (role, scope)
+            else:
+                assert r.status_code == 200, (role, scope, r.text[:300])
+                page = r.json()
+                ids = {x["alert_id"] for x in page["items"]}
+                assert page["items"] and all(x["members_in_region"] >= 1 for x in page["items"])
+                assert sum(page["by_status"].values()) == page["total"] == sum(page["by_severity"].values())
+                if role == "domain_officer":  # only what is routed to the user's department
+                    assert {(x["unit_kind"], x["responsible_unit"]) for x in page["items"]} == {
+                        ("department", al["department"])}
+                    assert county_unit not in ids
+                if scope == "county":
+                    assert all(x["region_code"] == svc["county"] for x in page["items"])
+                    assert outside not in ids
+            for target in (inside, outside, county_unit):
+                r = c.get(f"/api/alerts/{target}", headers=h)
+                if role not in ALERT_READ:
+                    assert r.status_code == 403, (role, scope, r.status_code)
+                    continue
+                hidden = ((scope == "county" and target == outside)
+                          or (role == "domain_officer" and target == county_unit))
+                if hidden:  # as if it did not exist
+                    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found", (role, scope, target)
+                    continue
+                assert r.status_code == 200, (role, scope, target, r.text[:300])
+                d = r.json()
+                assert d["entities"] and all(e["region_code"].startswith(prefix) for e in d["entities"])
+                assert all(e["uscc"] in {m["uscc"] for m in d["entities"]} for e in d["evidence"])
+                assert d["log"] and d["log"][0]["action"] == "raise" and d["routing"]["responsible_unit"]
+            r = c.get("/api/stats/alerts", headers=h)
+            assert r.status_code == (200 if role in STATS else 403), (role, scope)
+            if r.status_code == 200:
+                body = r.json()
+                assert body["total"] > 0 and all(x["region_code"].startswith(prefix) for x in body["by_region"])
+            r = c.get("/api/alerts/log/verify", headers=h)
+            assert r.status_code == (200 if role in ("admin", "auditor") else 403), (role, scope)
+            if r.status_code == 200:
+                assert r.json()["ok"] is True and r.json()["entries"] >= len(al["all"])
+    # the county's counts are part of the province's; a list filter narrows within the region, never beyond it
+    a = c.get("/api/stats/alerts", headers=_h(svc, "analyst", "county")).json()["total"]
+    b = c.get("/api/stats/alerts", headers=_h(svc, "analyst", "prov")).json()["total"]
+    assert 0 < a < b == len(al["all"])
+    assert c.get("/api/alerts", headers=_h(svc, "credit_officer"), params={"region": svc["county"]}).json()[
+        "total"] == len(al["in_all"]) == a
+    assert c.get("/api/alerts", headers=_h(svc, "credit_officer", "county"),
+                 params={"region": svc["other"]}).json()["total"] == 0
+    # a domain officer without a department sees no individual alert
+    from riskgrade.registry.users import add_user
+
+    add_user(svc["app"].state.rg.factory, "domain_nodept", PASSWORD, "domain_officer", "37")
+    tok = c.post("/api/login", json={"username": "domain_nodept", "password": PASSWORD}).json()["token"]
+    h = {"Authorization": f"Bearer {tok}"}
+    assert c.get("/api/alerts", headers=h).json()["total"] == 0
+    assert c.get(f"/api/alerts/{inside}", headers=h).status_code == 404
+    assert c.get("/api/stats/alerts", headers=h).json()["total"] == b  # counts are not individual alerts
+
+
+def test_alert_list_filters_pages_and_audit(service: dict) -> None:
+    svc = service
+    c = svc["client"]
+    h = _h(svc, "credit_officer")
+    full = c.get("/api/alerts", headers=h, params={"page_size": 200}).json()
+    assert full["total"] == len(svc["alerts"]["all"])
+    dates = [x["raised_on"] for x in full["items"]]
+    assert dates == sorted(dates, reverse=True)  # newest records first
+    p2 = c.get("/api/alerts", headers=h, params={"page_size": 10, "page": 2}).json()
+    assert [x["alert_id"] for x in p2["items"]] == [x["alert_id"] for x in full["items"][10:20]]
+    high = c.get("/api/alerts", headers=h, params={"severity": "high", "page_size": 200}).json()
+    assert high["items"] and all(x["severity"] == "high" for x in high["items"])
+    assert high["total"] == full["by_severity"]["high"] and high["by_status"]["open"] <= high["total"]
+    assert high["by_severity"] == full["by_severity"]  # the severity facet ignores the severity filter
+    rule = full["items"][0]["rule"]
+    by_rule = c.get("/api/alerts", headers=h, params={"rule": rule, "page_size": 200}).json()
+    assert by_rule["items"] and all(x["rule"] == rule for x in by_rule["items"])
+    unit = c.get("/api/alerts", headers=h, params={"unit": svc["alerts"]["department"], "page_size": 200}).json()
+    assert unit["items"] and all(svc["alerts"]["department"] in x["responsible_unit"] for x in unit["items"])
+    d0 = dates[len(dates) // 2]
+    since = c.get("/api/alerts", headers=h, params={"raised_from": d0, "page_size": 200}).json()
+    until = c.get("/api/alerts", headers=h, params={"raised_to": d0, "page_size": 200}).json()
+    assert all(x["raised_on"] >= d0 for x in since["items"]) and all(x["raised_on"] <= d0 for x in until["items"])
+    assert since["total"] + until["total"] >= full["total"]
+    for bad in ({"status": "lost"}, {"severity": "extreme"}, {"page_size": 1000}, {"region": "x"},
+                {"raised_from": "yesterday"}):
+        r = c.get("/api/alerts", headers=h, params=bad)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "invalid", bad
+    for bad_id in ("xyz", "0123456789abcdeg", "0123456789abcdef0"):
+        assert c.get(f"/api/alerts/{bad_id}", headers=h).status_code == 422
+    assert c.get(f"/api/alerts/{NO_ALERT}", headers=h).status_code == 404
+    # the listing and every detail view are in the audit chain, like searches and profile views
+    aid = svc["alerts"]["in_dept"][0]
+    c.get(f"/api/alerts/{aid}", headers=_h(svc, "inspector", "county"))
+    rows = [(e.username, e.action, e.target) for e in _audit_rows(svc)]
+    assert ("inspector_county", "view_alert", aid) in rows
+    assert ("credit_officer_prov", "list_alerts", "") in rows
+
+
+def test_alert_steps_by_role(service: dict) -> None:
+    """Writes: who may assign, handle, close and target (an unknown alert: 404 for them, 403 for the others)."""
+    svc = service
+    c = svc["client"]
+    calls = {"assign": ({"to": "某科"}, ALERT_WRITE), "handle": ({"action": "提醒"}, ALERT_WRITE),
+             "close": ({}, ALERT_WRITE), "target": ({"task_id": svc["tasks"]["county"]}, ALERT_TARGET)}
+    for role in ROLES:
+        for op, (body, allowed) in calls.items():
+            r = c.post(f"/api/alerts/{NO_ALERT}/{op}", headers=_h(svc, role), json=body)
+            assert r.status_code == (404 if role in allowed else 403), (role, op, r.status_code, r.text[:200])
+            assert r.json()["error"]["code"] == ("not_found" if role in allowed else "forbidden")
+    # out of region, or not the domain officer's department: as if the alert did not exist, and it does not change
+    outside = svc["alerts"]["out_dept"][0]
+    county_unit = svc["alerts"]["in_county"][-1]
+    before = c.get(f"/api/alerts/{outside}", headers=_h(svc, "admin")).json()
+    for role in ("credit_officer", "inspector", "domain_officer", "admin"):
+        r = c.post(f"/api/alerts/{outside}/assign", headers=_h(svc, role, "county"), json={"to": "越权"})
+        assert r.status_code == 404, (role, r.text)
+    r = c.post(f"/api/alerts/{county_unit}/assign", headers=_h(svc, "domain_officer"), json={"to": "越权"})
+    assert r.status_code == 404
+    after = c.get(f"/api/alerts/{outside}", headers=_h(svc, "admin")).json()
+    assert after["status"] == before["status"] and after["log"] == before["log"]
+    # a domain officer handles what is routed to its department
+    mine = svc["alerts"]["in_dept"][-1]
+    r = c.post(f"/api/alerts/{mine}/assign", headers=_h(svc, "domain_officer", "county"), json={"to": "本部门执法科"})
+    assert r.status_code == 200 and r.json()["alert"]["status"] == "assigned", r.text
+
+
+def test_alert_workflow_conflicts_and_both_logs(service: dict) -> None:
+    svc = service
+    c = svc["client"]
+    aid = svc["alerts"]["in_county"][0]
+    officer, inspector = _h(svc, "credit_officer", "county"), _h(svc, "inspector", "county")
+    first = c.get(f"/api/alerts/{aid}", headers=officer).json()
+    inspectable = first["severity"] == "high" or first["rule"] == "annual_report_all_zero"  # the default catalog
+    assert first["next_steps"] == ["assign"] + (["target"] if inspectable else [])
+    # a step the status does not allow: 409 with what to do instead
+    r = c.post(f"/api/alerts/{aid}/close", headers=officer, json={"note": "x"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "conflict"
+    assert "is open" in r.json()["error"]["message"] and "next step: assign" in r.json()["error"]["message"]
+    assert c.post(f"/api/alerts/{aid}/handle", headers=officer, json={"action": "约谈"}).status_code == 409
+    # invalid bodies: 422
+    for op, body in (("assign", {"to": "   "}), ("assign", {}), ("handle", {"action": "bribe"}),
+                     ("handle", {"action": "约谈", "note": "x" * 1001})):
+        r = c.post(f"/api/alerts/{aid}/{op}", headers=officer, json=body)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "invalid", (op, body, r.text)
+    steps = []
+    r = c.post(f"/api/alerts/{aid}/assign", headers=inspector, json={"to": "县局信用监管股", "note": "请核查"})
+    assert r.status_code == 200 and r.json()["alert"]["status"] == "assigned"
+    assert r.json()["alert"]["assignee"] == "县局信用监管股"
+    steps.append(("inspector_county", "assign", r.json()))
+    r = c.post(f"/api/alerts/{aid}/handle", headers=officer, json={"action": "约谈", "note": "约谈法定代表人"})
+    assert r.status_code == 200 and r.json()["alert"]["disposition"] == "interview"
+    assert r.json()["detail"]["action_zh"] == "约谈"
+    steps.append(("credit_officer_county", "handle", r.json()))
+    r = c.post(f"/api/alerts/{aid}/handle", headers=officer, json={"action": "inspect"})  # a further disposition
+    assert r.status_code == 200 and r.json()["alert"]["disposition"] == "inspect"
+    steps.append(("credit_officer_county", "handle", r.json()))
+    r = c.post(f"/api/alerts/{aid}/close", headers=officer)  # no body: the note is optional
+    assert r.status_code == 200 and r.json()["alert"]["status"] == "closed"
+    steps.append(("credit_officer_county", "close", r.json()))
+    for op, body in (("close", {}), ("assign", {"to": "x"}), ("handle", {"action": "提醒"})):
+        r = c.post(f"/api/alerts/{aid}/{op}", headers=officer, json=body)
+        assert r.status_code == 409 and "closed" in r.json()["error"]["message"], (op, r.text)
+    r = c.post(f"/api/alerts/{aid}/target", headers=officer, json={"task_id": svc["tasks"]["county"]})
+    assert r.status_code == 409 and "closed" in r.json()["error"]["message"]
+    # every step is in the warehouse's alert log under the user's name ...
+    log = _alert_log(svc, aid)
+    assert [(u, a) for _, u, a, _, _ in log] == [("riskgrade-warn", "raise")] + [(u, op) for u, op, _ in steps]
+    by_seq = {seq: (u, a, json.loads(d), h) for seq, u, a, d, h in log}
+    for user, op, res in steps:
+        assert by_seq[res["log_seq"]][:2] == (user, op) and by_seq[res["log_seq"]][3] == res["log_hash"]
+    assert by_seq[steps[0][2]["log_seq"]][2]["note"] == "请核查"
+    # ... whose chain is intact, and in the registry's audit chain, which names the log entry
+    v = c.get("/api/alerts/log/verify", headers=_h(svc, "auditor")).json()
+    assert v["ok"] is True and v["head_seq"] == log[-1][0]
+    audit = [e for e in _audit_rows(svc) if e.target == aid and e.action.startswith("alert_")]
+    assert [(e.username, e.action) for e in audit] == [(u, f"alert_{op}") for u, op, _ in steps]
+    for e, (_, _, res) in zip(audit, steps):
+        d = json.loads(e.detail)
+        assert d["log_seq"] == res["log_seq"] and d["log_hash"] == res["log_hash"] and d["via"] == "api"
+    detail = c.get(f"/api/alerts/{aid}", headers=_h(svc, "auditor", "county")).json()  # auditors read
+    assert [x["action"] for x in detail["log"]] == ["raise", "assign", "handle", "handle", "close"]
+    assert detail["next_steps"] == []
+    # tampering with the alert log is named
+    from riskgrade.warehouse import Warehouse
+
+    with Warehouse(svc["home"], write=True) as wh:
+        wh.con.execute("UPDATE alert_log SET username = 'someone_else' WHERE seq = ?", [steps[1][2]["log_seq"]])
+    bad = c.get("/api/alerts/log/verify", headers=_h(svc, "admin")).json()
+    assert bad["ok"] is False and bad["bad_seq"] == steps[1][2]["log_seq"] and "edited" in bad["problem"]
+    with Warehouse(svc["home"], write=True) as wh:
+        wh.con.execute("UPDATE alert_log SET username = 'credit_officer_county' WHERE seq = ?",
+                       [steps[1][2]["log_seq"]])
+    assert c.get("/api/alerts/log/verify", headers=_h(svc, "admin")).json()["ok"] is True
+
+
+def test_alert_target_into_a_task(service: dict) -> None:
+    from riskgrade.warehouse import Warehouse
+
+    svc = service
+    c = svc["client"]
+    officer = _h(svc, "credit_officer", "county")
+    aid = svc["alerts"]["in_dept"][0]  # high severity, in the county
+    tasks = svc["tasks"]
+    # a medium-severity alert of a rule not marked for inspection cannot be sent
+    r = c.post(f"/api/alerts/{svc['alerts']['medium'][0]}/target", headers=officer, json={"task_id": tasks["county"]})
+    assert r.status_code == 409 and "severity" in r.json()["error"]["message"]
+    # a task beyond the user's region (province-wide) or none at all
+    r = c.post(f"/api/alerts/{aid}/target", headers=officer, json={"task_id": tasks["province"]})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    assert c.post(f"/api/alerts/{aid}/target", headers=officer, json={"task_id": 99999}).status_code == 404
+    assert c.post(f"/api/alerts/{aid}/target", headers=officer, json={"task_id": 0}).status_code == 422
+    assert c.post(f"/api/alerts/{aid}/target", headers=_h(svc, "inspector", "county"),
+                  json={"task_id": tasks["county"]}).status_code == 403
+    r = c.post(f"/api/alerts/{aid}/target", headers=officer, json={"task_id": tasks["county"], "reason": "高风险预警"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["step"] == "target" and body["task_id"] == tasks["county"] and body["added"] >= 1
+    d = c.get(f"/api/alerts/{aid}", headers=officer).json()
+    assert d["targets"] == [{"task_id": tasks["county"], "task_name": "县局定向抽查", "entities": body["added"],
+                             "added_at": d["targets"][0]["added_at"]}]
+    assert d["log"][-1]["action"] == "target" and d["log"][-1]["username"] == "credit_officer_county"
+    with Warehouse(svc["home"]) as wh:
+        got = wh.con.execute("SELECT uscc, reason FROM task_targets WHERE task_id = ? AND alert_id = ?",
+                             [tasks["county"], aid]).fetchall()
+    assert {u for u, _ in got} == {e["uscc"] for e in d["entities"]} and got[0][1] == "高风险预警"
+    # a province officer may use the province-wide task; sending again adds nobody
+    r = c.post(f"/api/alerts/{aid}/target", headers=_h(svc, "credit_officer"), json={"task_id": tasks["province"]})
+    assert r.status_code == 200 and r.json()["added"] >= 1
+    again = c.post(f"/api/alerts/{aid}/target", headers=officer, json={"task_id": tasks["county"]}).json()
+    assert again["added"] == 0
+    assert any(e.action == "alert_target" and e.target == aid and e.username == "credit_officer_county"
+               for e in _audit_rows(svc))
+
+
+def test_profile_lists_the_entitys_alerts(service: dict) -> None:
+    svc = service
+    c = svc["client"]
+    aid = svc["alerts"]["in_dept"][0]
+    member = c.get(f"/api/alerts/{aid}", headers=_h(svc, "admin")).json()["entities"][0]["uscc"]
+    p = c.get(f"/api/entities/{member}", headers=_h(svc, "credit_officer", "county")).json()
+    assert aid in {a["alert_id"] for a in p["alerts"]}
+    dom = c.get(f"/api/entities/{member}", headers=_h(svc, "domain_officer", "county")).json()
+    assert aid in {a["alert_id"] for a in dom["alerts"]}
+    assert all(a["responsible_unit"] == svc["alerts"]["department"] for a in dom["alerts"])
+    other = c.get(f"/api/alerts/{svc['alerts']['in_county'][-1]}", headers=_h(svc, "admin")).json()
+    u2 = other["entities"][0]["uscc"]
+    assert svc["alerts"]["in_county"][-1] in {a["alert_id"] for a in c.get(
+        f"/api/entities/{u2}", headers=_h(svc, "inspector", "county")).json()["alerts"]}
+    assert svc["alerts"]["in_county"][-1] not in {a["alert_id"] for a in c.get(
+        f"/api/entities/{u2}", headers=_h(svc, "domain_officer", "county")).json()["alerts"]}
+    entry = [e for e in _audit_rows(svc) if e.action == "view_profile" and e.target == member][-1]
+    assert json.loads(entry.detail)["alerts_shown"] == len(dom["alerts"])
+
+
+def test_a_busy_warehouse_gives_503(service: dict, monkeypatch) -> None:
+    from riskgrade.api import alerts as alert_store
+    from riskgrade.warehouse import Warehouse
+
+    svc = service
+    c = svc["client"]
+    monkeypatch.setattr(alert_store, "BUSY_WAIT", 0.2)
+    monkeypatch.setattr(alert_store, "PROFILE_WAIT", 0.2)
+    aid = svc["alerts"]["in_dept"][0]
+    member = c.get(f"/api/alerts/{aid}", headers=_h(svc, "admin")).json()["entities"][0]["uscc"]
+    with Warehouse(svc["home"], write=True):  # another job holds the store (riskgrade warn, an ingest)
+        for method, path, body in (("GET", "/api/alerts", None), ("GET", f"/api/alerts/{aid}", None),
+                                   ("GET", "/api/stats/alerts", None),
+                                   ("POST", f"/api/alerts/{aid}/assign", {"to": "x"})):
+            r = c.request(method, path, headers=_h(svc, "admin"), json=body)
+            assert r.status_code == 503, (path, r.status_code, r.text)
+            assert r.json()["error"]["code"] == "busy" and "busy" in r.json()["error"]["message"]
+            assert r.headers["retry-after"] == "5"
+        p = c.get(f"/api/entities/{member}", headers=_h(svc, "admin"))
+        assert p.status_code == 200 and p.json()["alerts"] is None  # the profile is shown without its alerts
+    assert c.get("/api/alerts", headers=_h(svc, "admin")).status_code == 200
+
+
+def test_registry_upgrades_to_the_department_column(tmp_path: Path) -> None:
+    """A registry created before users had a department is migrated when the service opens it."""
+    import datetime as dt
+
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from riskgrade.registry.db import _alembic_config, database_url, open_registry
+    from riskgrade.registry.users import get_user, update_user
+
+    url = database_url(tmp_path, None)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0001")
+        conn.execute(text("INSERT INTO users (username, display_name, password_hash, role, region_prefix, disabled, "
+                          "failed_logins, created_at) VALUES ('old', 'old', 'x', 'domain_officer', '37', false, 0, :t)"),
+                     {"t": dt.datetime(2026, 1, 1)})
+    engine.dispose()
+    factory = open_registry(tmp_path)
+    assert get_user(factory, "old").department is None
+    update_user(factory, "old", department=" 市场监管局 ")
+    assert get_user(factory, "old").department == "市场监管局"
+    factory.kw["bind"].dispose()

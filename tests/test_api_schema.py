@@ -1,6 +1,6 @@
 """Schemathesis against the OpenAPI schema: generated requests from every operation never cause a server
 error (5xx) and every answer matches the schema, signed in as an administrator (who may call every
-endpoint) on a small published province."""
+endpoint) on a small published and warned province (alerts in the warehouse)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> dict:
     run_cli("ingest", str(root / "d"), home=home)
     run_cli("classify", "--as-of", "2026-09-30", "--model", "expert", home=home)
     run_cli("plan", "--as-of", "2026-09-30", "--seed", "1", "--budget", "50", "--out", str(root / "p.csv"), home=home)
+    run_cli("warn", home=home)  # alerts, so that the alert endpoints answer with data
     run_cli("publish", "--as-of", "2026-09-30", home=home)
     run_cli("user", "add", "root", "--role", "admin", "--region", "37", "--password-env", "P", home=home,
             env={"P": PASSWORD})
@@ -56,4 +57,7 @@ def test_no_server_errors_and_answers_match_the_schema(api: dict) -> None:
 
         check()
         tested.append(f"{op.method.upper()} {op.path}")
-    assert len(tested) >= 12, tested
+    assert len(tested) >= 20, tested
+    assert {"GET /api/alerts", "GET /api/alerts/{alert_id}", "POST /api/alerts/{alert_id}/assign",
+            "POST /api/alerts/{alert_id}/handle", "POST /api/alerts/{alert_id}/close",
+            "POST /api/alerts/{alert_id}/target", "GET /api/stats/alerts", "GET /api/alerts/log/verify"} <= set(tested)

@@ -55,19 +55,38 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> dict:
     run_cli("classify", "--as-of", T2, "--model", "trained", home=home)
     run_cli("task", "create", "--name", "2026年第四季度食品经营者抽查", "--domain", "food", "--industry", "F", home=home)
     run_cli("plan", "--as-of", T2, "--seed", "7", "--budget", "120", "--out", str(root / "plan.csv"), home=home)
+    run_cli("warn", home=home)  # early-warning alerts
     for t in (T1, T2):
         run_cli("publish", "--as-of", t, home=home)
     county, other = _regions(home)
+    department = _wh(home, "SELECT responsible_unit FROM alerts WHERE unit_kind = 'department' GROUP BY 1 "
+                           "ORDER BY count(*) DESC, 1 LIMIT 1")[0][0]
     factory = open_registry(home)
     users = {}
     for role, prefix, name in (("admin", "37", "admin"), ("credit_officer", "37", "officer"),
                                ("credit_officer", county, "officer_county"), ("inspector", "37", "inspector"),
                                ("inspector", county, "inspector_county"), ("domain_officer", "37", "domain"),
                                ("analyst", "37", "analyst"), ("auditor", "37", "auditor")):
-        add_user(factory, name, PASSWORD, role, prefix, f"测试{name}")
+        add_user(factory, name, PASSWORD, role, prefix, f"测试{name}",
+                 department if role == "domain_officer" else None)
         users[name] = (role, prefix)
     factory.kw["bind"].dispose()
-    return {"root": root, "home": home, "county": county, "other": other, "users": users}
+    return {"root": root, "home": home, "county": county, "other": other, "users": users, "department": department}
+
+
+def _wh(home: Path, sql: str, *args) -> list[tuple]:
+    """A read-only query of the data home's warehouse."""
+    from riskgrade.warehouse import Warehouse
+
+    with Warehouse(home) as wh:
+        return wh.con.execute(sql, list(args)).fetchall()
+
+
+def _alerts_in(home: Path, region: str, where: str = "true", *args) -> list[str]:
+    """Alerts with a member in the region (and a condition), by id."""
+    return [r[0] for r in _wh(home, f"""
+        SELECT DISTINCT a.alert_id FROM alerts a JOIN alert_members m USING (alert_id)
+        JOIN entities e ON e.uscc = m.uscc WHERE starts_with(e.region_code, ?) AND {where} ORDER BY 1""", region, *args)]
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +125,7 @@ def _audit(app) -> list:
 
 
 PAGES = ["/", "/entities", "/plans", "/plans/new", "/plans/1", "/plans/1/results", "/quality", "/quality/report",
-         "/model", "/model/report", "/admin/users", "/admin/audit"]
+         "/model", "/model/report", "/admin/users", "/admin/audit", "/alerts", "/alerts/0123456789abcdef"]
 
 
 # --------------------------------------------------------------------------- sessions and CSRF
@@ -119,7 +138,7 @@ def test_every_page_needs_a_session(app, published: dict) -> None:
         assert r.headers["location"].startswith("/login"), path
         assert uscc not in r.text
     assert c.get("/entities").headers["location"] == "/login?next=%2Fentities"
-    for path in ("/plans/new", "/admin/users", "/logout", "/plans/1/results"):
+    for path in ("/plans/new", "/admin/users", "/logout", "/plans/1/results", "/alerts/0123456789abcdef/assign"):
         assert c.post(path, data={"csrf": "x"}).status_code == 303, path
     login = c.get("/login")
     assert login.status_code == 200 and "登录" in login.text and not re.search(r"\b[0-9A-Z]{18}\b", login.text)
@@ -208,6 +227,7 @@ ALLOWED = {
     "/model": {"admin", "credit_officer", "inspector", "domain_officer", "analyst"},
     "/admin/users": {"admin"},
     "/admin/audit": {"admin", "auditor"},
+    "/alerts": {"admin", "credit_officer", "inspector", "domain_officer", "analyst", "auditor"},  # analysts: counts
 }
 
 
@@ -294,8 +314,9 @@ def test_language_switch_and_one_dictionary_per_language(app) -> None:
 def test_pages_load_nothing_inline_and_nothing_from_outside(app, published: dict) -> None:
     c = _login(app, "admin")
     uscc = _entity(app, published["county"])
+    alert = _alerts_in(published["home"], published["county"])[0]
     for path in ["/", "/?level=county", "/entities", f"/entities/{uscc}", "/plans", "/plans/1", "/plans/new",
-                 "/quality", "/model", "/admin/users", "/admin/audit"]:
+                 "/quality", "/model", "/admin/users", "/admin/audit", "/alerts", f"/alerts/{alert}"]:
         r = c.get(path)
         assert r.status_code == 200, path
         csp = r.headers["content-security-policy"]
@@ -418,6 +439,124 @@ def test_administration_users_and_audit(app, published: dict) -> None:
     assert "审计日志完整" in audit and "user_disable" in audit
     actions = [(e.username, e.action, e.target) for e in _audit(app)]
     assert ("admin", "user_add", "new_analyst") in actions and ("admin", "user_disable", "new_analyst") in actions
+
+
+# --------------------------------------------------------------------------- early warning (预警)
+def _total(html: str) -> int:
+    return int(re.search(r"共 ([\d,]+) 条预警", html).group(1).replace(",", ""))
+
+
+def test_alert_pages_apply_region_department_and_role(app, published: dict) -> None:
+    home, county, other = published["home"], published["county"], published["other"]
+    admin = _login(app, "admin")
+    page = admin.get("/alerts")
+    assert page.status_code == 200 and 'href="/alerts"' in page.text and "按处置状态" in page.text
+    everything = _total(page.text)
+    assert everything == _wh(home, "SELECT count(*) FROM alerts")[0][0]
+    in_county = _total(admin.get("/alerts", params={"region": county}).text)
+    officer = _login(app, "officer_county")
+    assert 0 < _total(officer.get("/alerts").text) == in_county == len(_alerts_in(home, county)) < everything
+    outside = [a for a in _alerts_in(home, other) if a not in _alerts_in(home, county)][0]
+    r = officer.get(f"/alerts/{outside}")
+    assert r.status_code == 404 and "不在您的辖区" in r.text
+    assert outside not in officer.get("/alerts", params={"region": other}).text
+    # filters and the status facet
+    high = admin.get("/alerts", params={"severity": "high"}).text
+    assert _total(high) == _wh(home, "SELECT count(*) FROM alerts WHERE severity = 'high'")[0][0]
+    assert 'class="sev sev-medium"' not in high
+    # a domain officer: the alerts routed to its department
+    dept = published["department"]
+    domain = _login(app, "domain").get("/alerts").text
+    assert 0 < _total(domain) < everything
+    assert _total(domain) == _wh(home, "SELECT count(*) FROM alerts WHERE unit_kind = 'department' "
+                                       "AND responsible_unit = ?", dept)[0][0]
+    county_routed = _wh(home, "SELECT alert_id FROM alerts WHERE unit_kind = 'county' LIMIT 1")[0][0]
+    assert _login(app, "domain").get(f"/alerts/{county_routed}").status_code == 404
+    # an analyst: counts only, no individual alert
+    analyst = _login(app, "analyst")
+    stats = analyst.get("/alerts").text
+    assert "只能查看预警统计数字" in stats and not re.search(r'href="/alerts/[0-9a-f]{16}"', stats)
+    assert _total(stats) == everything
+    assert analyst.get(f"/alerts/{county_routed}").status_code == 403
+    # an auditor reads alerts but has no form to change them
+    audit_view = _login(app, "auditor").get(f"/alerts/{county_routed}").text
+    assert "处置记录" in audit_view and 'action="/alerts/' not in audit_view
+
+
+def test_alert_detail_steps_csrf_and_both_logs(app, published: dict) -> None:
+    from sqlalchemy import select
+
+    from riskgrade.registry.models import AuditEntry
+
+    home, county = published["home"], published["county"]
+    aid = _alerts_in(home, county, "a.status = 'open' AND a.unit_kind = 'county'")[0]
+    c = _login(app, "officer_county")
+    page = c.get(f"/alerts/{aid}")
+    assert page.status_code == 200 and 'action="/alerts/' + aid + '/assign"' in page.text
+    assert "待分办" in page.text and 'for="assign-to"' in page.text and "系统预警" in page.text
+    token = _csrf(page.text)
+    # without the session's CSRF token nothing happens
+    for bad in (None, "", _csrf(_login(app, "officer").get(f"/alerts/{aid}").text)):
+        r = c.post(f"/alerts/{aid}/assign", data={"to": "某科", **({"csrf": bad} if bad is not None else {})})
+        assert r.status_code == 403 and "安全令牌" in r.text
+    # workflow errors, in words
+    r = c.post(f"/alerts/{aid}/close", data={"csrf": token})
+    assert r.status_code == 409 and "该预警当前为“待分办”，不能执行“办结”" in r.text and 'role="alert"' in r.text
+    r = c.post(f"/alerts/{aid}/assign", data={"csrf": token, "to": " "})
+    assert r.status_code == 422 and "请填写承办单位或人员" in r.text
+    r = c.post(f"/alerts/{aid}/handle", data={"csrf": token, "action": "约谈"})
+    assert r.status_code == 409
+    # assign, handle, close: each one a redirect to the alert with a notice
+    for op, data, status in (("assign", {"to": "县局信用监管股", "note": "请核查"}, "已分办"),
+                             ("handle", {"action": "interview", "note": "约谈法定代表人"}, "已处置"),
+                             ("close", {"note": "已整改"}, "已办结")):
+        r = c.post(f"/alerts/{aid}/{op}", data={"csrf": token, **data})
+        assert r.status_code == 303 and r.headers["location"] == f"/alerts/{aid}?done={op}", (op, r.text[-500:])
+        shown = c.get(r.headers["location"]).text
+        assert "已记入处置记录和审计日志" in shown and f'id="alert-status">{status}<' in shown
+    assert "该预警已办结，不能再变更" in shown and 'action="/alerts/' not in shown and "约谈" in shown
+    log = _wh(home, "SELECT username, action FROM alert_log WHERE alert_id = ? ORDER BY seq", aid)
+    assert log == [("riskgrade-warn", "raise"), ("officer_county", "assign"), ("officer_county", "handle"),
+                   ("officer_county", "close")]
+    with app.state.rg.factory() as s:
+        rows = s.execute(select(AuditEntry).where(AuditEntry.target == aid).order_by(AuditEntry.id)).scalars().all()
+    steps = [(e.username, e.action) for e in rows if e.action.startswith("alert_")]
+    assert steps == [("officer_county", "alert_assign"), ("officer_county", "alert_handle"),
+                     ("officer_county", "alert_close")]
+    assert all(json.loads(e.detail)["via"] == "console" for e in rows if e.action.startswith("alert_"))
+    assert any(e.action == "view_alert" and e.username == "officer_county" for e in rows)
+    # the page in English
+    en = c.get(f"/alerts/{aid}", params={"lang": "en"}).text
+    assert "Disposition log" in en and ">closed<" in en and "This alert is closed" in en
+
+
+def test_alert_target_and_profile(app, published: dict) -> None:
+    home = published["home"]
+    c = _login(app, "officer")  # a province officer: the province-wide food task is within its region
+    aid = _wh(home, "SELECT alert_id FROM alerts WHERE severity = 'high' AND status = 'open' ORDER BY alert_id "
+                    "LIMIT 1")[0][0]
+    page = c.get(f"/alerts/{aid}").text
+    assert 'for="target-task"' in page and "2026年第四季度食品经营者抽查" in page
+    token = _csrf(page)
+    task = re.search(r'<select id="target-task" name="task" required>\s*<option value="(\d+)"', page).group(1)
+    r = c.post(f"/alerts/{aid}/target", data={"csrf": token, "task": task, "reason": "高风险"})
+    assert r.status_code == 303, r.text[-500:]
+    shown = c.get(r.headers["location"]).text
+    assert "已完成“列入定向抽查”" in shown and "任务 " + task in shown
+    assert _wh(home, "SELECT count(*) FROM task_targets WHERE alert_id = ?", aid)[0][0] >= 1
+    medium = _wh(home, "SELECT alert_id FROM alerts WHERE severity = 'medium' AND rule <> 'annual_report_all_zero' "
+                       "LIMIT 1")[0][0]
+    r = c.post(f"/alerts/{medium}/target", data={"csrf": token, "task": task})
+    assert r.status_code == 409 and "只有高风险预警" in r.text
+    # inspectors handle alerts but do not send them to tasks
+    insp = _login(app, "inspector")
+    assert 'for="target-task"' not in insp.get(f"/alerts/{aid}").text
+    assert insp.post(f"/alerts/{aid}/target", data={"csrf": _csrf(insp.get("/alerts").text), "task": task}
+                     ).status_code == 403
+    # the profile of a member lists the alert
+    member = _wh(home, "SELECT uscc FROM alert_members WHERE alert_id = ? LIMIT 1", aid)[0][0]
+    prof = c.get(f"/entities/{member}").text
+    assert 'id="h-alerts"' in prof and f'href="/alerts/{aid}"' in prof
 
 
 # --------------------------------------------------------------------------- the browser
@@ -606,3 +745,47 @@ def test_browser_county_user_stays_in_region(server: dict, browser) -> None:
     ctx.close()
     assert not watch.outside, watch.outside
     assert not [e for e in watch.errors if "404" not in e], watch.errors
+
+
+@pytest.mark.slow
+def test_browser_alerts_assign_and_language(server: dict, browser) -> None:
+    base = server["base"]
+    ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page = ctx.new_page()
+    watch = Watch(base)
+    watch.attach(page)
+    _browser_login(page, base, "officer")
+    page.get_by_role("link", name="预警").click()
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_role("heading", name="监测预警").is_visible()
+    page.get_by_role("navigation", name="按处置状态").get_by_role("link", name=re.compile("待分办")).click()
+    page.wait_for_load_state("networkidle")
+    rows = page.locator("table.alerts tbody tr")
+    assert rows.count() > 0
+    assert set(page.locator("table.alerts .status").all_inner_texts()) == {"待分办"}
+    _shot(page, "14-alerts")
+    rows.first.get_by_role("link").first.click()
+    page.wait_for_load_state("networkidle")
+    assert page.locator("#alert-status").inner_text() == "待分办"
+    page.get_by_label("承办单位或人员").fill("历下区局信用监管科")
+    page.locator("#assign-note").fill("请于五个工作日内核查")
+    page.get_by_role("button", name="分办", exact=True).click()
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_role("status").inner_text().startswith("已完成“分办”")
+    assert page.locator("#alert-status").inner_text() == "已分办"
+    last = page.locator("#alert-log tbody tr").last.inner_text()
+    assert "officer" in last and "分办" in last and "历下区局信用监管科" in last
+    _shot(page, "15-alert-assigned")
+    page.get_by_role("link", name="English").click()
+    page.wait_for_load_state("networkidle")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.get_by_role("heading", name="Disposition log (hash chain, tamper-evident)").is_visible()
+    assert page.locator("#alert-status").inner_text() == "assigned"
+    assert page.get_by_role("button", name="Record disposition").is_visible()
+    _shot(page, "16-alert-en")
+    page.get_by_role("link", name="中文").click()
+    page.wait_for_load_state("networkidle")
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    ctx.close()
+    assert not watch.outside, watch.outside
+    assert not watch.errors, watch.errors

@@ -2,18 +2,21 @@
 
 Everything under ``/api/`` except ``POST /api/login`` needs a signed-in user; every endpoint applies
 the user's role (``registry.users.PERMISSIONS``) and region scope (GB/T 2260 prefix) the same way;
-every look at an entity's grade or profile and every export is written to the audit chain.  Grades
+every look at an entity's grade or profile, at an alert, every export and every alert step is written
+to the audit chain.  Alerts (预警) are read from and written to the warehouse (:mod:`.alerts`).  Grades
 are an internal reference: never public, never in an unauthenticated answer.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi import Path as PathParam
@@ -26,7 +29,8 @@ from ..errors import RiskgradeError
 from ..registry.db import open_registry
 from ..registry.models import Entity, Event, Grade, Plan, PlanEntity, Snapshot
 from ..registry.publish import check_row, secret_key
-from ..registry.users import LoginFailed, authenticate, issue_token, mask, revoke_token
+from ..registry.users import LoginFailed, authenticate, can, issue_token, mask, revoke_token
+from . import alerts as alert_store
 from .deps import SESSION_COOKIE, ApiError, AppState, Principal, RateLimiter, now, principal, record, state
 
 SECURITY_HEADERS = {
@@ -139,6 +143,17 @@ class PlanMembership(BaseModel):
     check_mode: str
 
 
+class AlertBrief(BaseModel):
+    alert_id: str
+    rule: str
+    rule_name: str
+    severity: str = Field(description="low, medium or high")
+    raised_on: dt.date = Field(description="the date of the records that raised the alert (never the run date)")
+    status: str = Field(description="open, assigned, handled or closed")
+    summary: str | None
+    responsible_unit: str | None
+
+
 class Profile(BaseModel):
     uscc: str
     name: str
@@ -157,6 +172,9 @@ class Profile(BaseModel):
     history: list[GradeOut]
     timeline: list[TimelineItem]
     plans: list[PlanMembership]
+    alerts: list[AlertBrief] | None = Field(
+        default=None, description="early-warning alerts (预警) of which the entity is a member, visible to the user; "
+                                  "null when the warehouse is busy or the role may not read alerts")
 
 
 class GradeCount(BaseModel):
@@ -256,8 +274,157 @@ class AuditVerdict(BaseModel):
     bad_id: int | None
 
 
+Status = Literal["open", "assigned", "handled", "closed"]
+Severity = Literal["low", "medium", "high"]
+Disposition = Literal["提醒", "警示", "约谈", "检查", "remind", "warn", "interview", "inspect"]
+
+
+class AlertOut(BaseModel):
+    alert_id: str = Field(description="16 hex digits, the same for every member of a cluster or area alert")
+    rule: str
+    rule_name: str
+    severity: str = Field(description="low, medium or high")
+    scope: str = Field(description="entity, cluster or area")
+    raised_on: dt.date = Field(description="the date of the records that raised the alert (never the run date)")
+    last_record_on: dt.date | None
+    members: int = Field(description="entities in the alert, in any region")
+    members_in_region: int = Field(description="of which in the user's region (the others are withheld)")
+    summary: str | None
+    label: str | None
+    unit_kind: str | None = Field(description="department (licensing department) or county (county bureau)")
+    responsible_unit: str | None
+    region_code: str | None = Field(description="GB/T 2260 county the alert is routed to")
+    status: str = Field(description="open (待分办), assigned (已分办), handled (已处置) or closed (已办结)")
+    assignee: str | None
+    disposition: str | None = Field(description="remind, warn, interview or inspect (提醒, 警示, 约谈, 检查)")
+    created_at: Time | None
+    updated_at: Time | None
+
+
+class AlertPage(BaseModel):
+    total: int
+    page: int
+    page_size: int
+    by_status: dict[str, int] = Field(description="alerts matching every filter but the status, by status")
+    by_severity: dict[str, int] = Field(description="alerts matching every filter but the severity, by severity")
+    items: list[AlertOut]
+
+
+class AlertEntity(BaseModel):
+    uscc: str
+    name: str | None
+    region_code: str | None
+    raised_on: dt.date | None = Field(description="when this member's records raised (or joined) the alert")
+
+
+class AlertEvidence(BaseModel):
+    uscc: str
+    role: str = Field(description="trigger (the records that fired the rule) or context")
+    source: str | None
+    record_id: str | None
+    event_type: str | None
+    event_date: dt.date | None
+    detail: str | None
+    amount: float | None
+
+
+class AlertLogEntry(BaseModel):
+    seq: int = Field(description="position in the warehouse's hash-chained alert_log")
+    logged_at: Time
+    username: str
+    action: str = Field(description="raise, extend, assign, handle, target or close")
+    detail: dict
+    hash: str
+
+
+class AlertRouting(BaseModel):
+    unit_kind: str | None
+    responsible_unit: str | None
+    region_code: str | None
+    region_name: str | None
+
+
+class AlertTarget(BaseModel):
+    task_id: int
+    task_name: str | None
+    entities: int
+    added_at: Time | None
+
+
+class AlertDetail(AlertOut):
+    info: dict = Field(description="the rule's figures (counts, windows, p-value, links ...)")
+    entities: list[AlertEntity] = Field(description="members in the user's region")
+    members_outside_region: int
+    evidence: list[AlertEvidence] = Field(description=f"records behind the alert, of the members shown (at most "
+                                                      f"{alert_store.EVIDENCE_LIMIT}, triggers first)")
+    evidence_total: int
+    log: list[AlertLogEntry]
+    routing: AlertRouting
+    targets: list[AlertTarget] = Field(description="inspection tasks the alert's entities were sent to (定向抽查)")
+    next_steps: list[str] = Field(description="steps the alert's status allows")
+
+
+class AssignRequest(BaseModel):
+    to: str = Field(min_length=1, max_length=128, pattern=r"\S", description="the unit or person who handles it (分办)")
+    note: str = Field(default="", max_length=1000)
+
+
+class HandleRequest(BaseModel):
+    action: Disposition = Field(description="the disposition (处置方式), Chinese or English")
+    note: str = Field(default="", max_length=1000)
+
+
+class CloseRequest(BaseModel):
+    note: str = Field(default="", max_length=1000)
+
+
+class TargetRequest(BaseModel):
+    task_id: int = Field(ge=1, le=2**31 - 1, description="an inspection task within your region")
+    reason: str = Field(default="", max_length=500, description="default: the alert's rule and summary")
+
+
+class AlertStepResult(BaseModel):
+    step: str
+    alert: AlertOut
+    log_seq: int = Field(description="the step's entry in the warehouse's alert_log")
+    log_hash: str
+    detail: dict
+    task_id: int | None = None
+    added: int | None = Field(default=None, description="target: entities added to the task")
+
+
+class RuleCount(BaseModel):
+    rule: str
+    rule_name: str
+    alerts: int
+
+
+class RegionAlerts(BaseModel):
+    region_code: str
+    alerts: int
+
+
+class AlertCounts(BaseModel):
+    total: int
+    by_status: dict[str, int]
+    by_severity: dict[str, int]
+    by_rule: list[RuleCount]
+    by_region: list[RegionAlerts] = Field(description="by the county the alerts are routed to")
+
+
+class AlertLogVerdict(BaseModel):
+    ok: bool
+    entries: int
+    head_seq: int
+    head_hash: str
+    problem: str
+    bad_seq: int | None
+
+
 ERRORS = {401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 404: {"model": ErrorResponse},
           422: {"model": ErrorResponse}}
+ALERT_ERRORS = {**ERRORS, 503: {"model": ErrorResponse, "description": "the warehouse is busy with another job"}}
+STEP_ERRORS = {**ALERT_ERRORS, 409: {"model": ErrorResponse, "description": "the alert's status does not allow it"}}
 
 
 # --------------------------------------------------------------------------- the application
@@ -278,7 +445,8 @@ def create_app(home: Path, database_url: str | None = None) -> FastAPI:
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError):
-        return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, status_code=exc.status)
+        return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, status_code=exc.status,
+                            headers=exc.headers)
 
     from fastapi.exceptions import RequestValidationError
     from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -320,8 +488,27 @@ def _labels(text: str | None) -> list[str]:
 
 
 PlanId = Annotated[int, PathParam(ge=1, le=2**31 - 1, description="plan id")]
+AlertId = Annotated[str, PathParam(pattern=r"^[0-9a-fA-F]{16}$", description="alert id (16 hex digits)")]
 St = Annotated[AppState, Depends(state)]
 Me = Annotated[Principal, Depends(principal)]
+
+
+@contextlib.contextmanager
+def _alert_errors() -> Iterator[None]:
+    """The alert module's refusals as the API's error bodies (503 busy with Retry-After)."""
+    try:
+        yield
+    except alert_store.AlertError as e:
+        raise ApiError(e.status, e.code, e.message, {"Retry-After": "5"} if e.status == 503 else None) from None
+
+
+def _alert_out(a: dict) -> AlertOut:
+    return AlertOut(**{k: a.get(k) for k in AlertOut.model_fields})
+
+
+def _step_result(done: alert_store.StepDone) -> AlertStepResult:
+    return AlertStepResult(step=done.op, alert=_alert_out(done.alert), log_seq=done.seq, log_hash=done.hash,
+                           detail=done.detail, task_id=done.task_id, added=done.added)
 
 
 def _routes(app: FastAPI) -> None:
@@ -438,7 +625,10 @@ def _routes(app: FastAPI) -> None:
                                    reasons=[Reason(code=r["code"], points=round(float(r["points"]), 1))
                                             for r in json.loads(g.reason_points or "[]")][:10]))
         pii = me.user.role in ("admin", "inspector")
-        record(st, me, "view_profile", e.uscc, {"grades_shown": len(grades)})
+        alerts = (alert_store.entity_alerts(st.home, alert_store.viewer_of(me.user), e.uscc)
+                  if can(me.user.role, "alerts.read") else None)
+        record(st, me, "view_profile", e.uscc, {"grades_shown": len(grades),
+                                                "alerts_shown": None if alerts is None else len(alerts)})
         if broken:
             record(st, "system", "integrity_failure", e.uscc, {"months": broken})
         return Profile(
@@ -451,7 +641,9 @@ def _routes(app: FastAPI) -> None:
             timeline=[TimelineItem(event_date=v.event_date, event_type=v.event_type, detail=v.detail, amount=v.amount,
                                    source=v.source, end_date=v.end_date) for v in events],
             plans=[PlanMembership(plan_id=p.id, as_of=p.as_of, task_name=p.task_name, selection=pe.selection,
-                                  check_mode=pe.check_mode) for pe, p in plans])
+                                  check_mode=pe.check_mode) for pe, p in plans],
+            alerts=None if alerts is None else [AlertBrief(**{k: a.get(k) for k in AlertBrief.model_fields})
+                                                for a in alerts])
 
     @app.get("/api/stats/grades", response_model=Distribution, responses=ERRORS, tags=["statistics"])
     def distribution(me: Me, st: St, as_of: dt.date | None = None) -> Distribution:
@@ -645,6 +837,113 @@ def _routes(app: FastAPI) -> None:
         record(st, me, "audit_verify", "", {"ok": v.ok})
         return AuditVerdict(ok=v.ok, entries=v.entries, head_id=v.head_id, head_hash=v.head_hash, problem=v.problem,
                             bad_id=v.bad_id)
+
+    # ----------------------------------------------------------------------- early warning (预警)
+    @app.get("/api/alerts", response_model=AlertPage, responses=ALERT_ERRORS, tags=["alerts"])
+    def alerts_list(
+            me: Me, st: St,
+            status: Annotated[Status | None, Query(description="workflow status")] = None,
+            rule: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,63}$", description="rule code")] = None,
+            severity: Severity | None = None,
+            unit: Annotated[str | None, Query(max_length=100, description="responsible unit contains")] = None,
+            region: Annotated[str | None, Query(pattern=r"^\d{2,6}$", description="GB/T 2260 prefix")] = None,
+            raised_from: Annotated[dt.date | None, Query(description="raised on or after")] = None,
+            raised_to: Annotated[dt.date | None, Query(description="raised on or before")] = None,
+            page: Annotated[int, Query(ge=1, le=100000)] = 1,
+            page_size: Annotated[int, Query(ge=1, le=200)] = 20) -> AlertPage:
+        """Alerts visible to the user (a member, or an area alert's county, in the region; a domain officer's
+        department), newest records first, with counts by status and severity."""
+        me.require("alerts.read")
+        f = alert_store.Filters(status, rule, severity, unit.strip() if unit else None, region, raised_from, raised_to)
+        with _alert_errors(), alert_store.store(st.home) as wh:
+            res = alert_store.list_alerts(wh.con, alert_store.viewer_of(me.user), f, page, page_size)
+        record(st, me, "list_alerts", "", {**f.describe(), "page": page, "results": len(res.items)})
+        return AlertPage(total=res.total, page=page, page_size=page_size, by_status=res.by_status,
+                         by_severity=res.by_severity, items=[_alert_out(a) for a in res.items])
+
+    @app.get("/api/alerts/log/verify", response_model=AlertLogVerdict, responses=ALERT_ERRORS, tags=["alerts"])
+    def alert_log_verify(me: Me, st: St) -> AlertLogVerdict:
+        """Check the warehouse's alert log (hash chain): names the first entry edited or deleted."""
+        from ..warning.store import has_table
+        from ..warning.workflow import GENESIS, verify
+
+        me.require("audit.read")
+        with _alert_errors(), alert_store.store(st.home) as wh:
+            v = verify(wh.con) if has_table(wh.con, "alert_log") else None
+        verdict = (AlertLogVerdict(ok=True, entries=0, head_seq=0, head_hash=GENESIS, problem="", bad_seq=None)
+                   if v is None else AlertLogVerdict(ok=v.ok, entries=v.entries, head_seq=v.head_seq,
+                                                     head_hash=v.head_hash, problem=v.problem, bad_seq=v.bad_seq))
+        record(st, me, "alert_log_verify", "", {"ok": verdict.ok, "entries": verdict.entries})
+        return verdict
+
+    @app.get("/api/alerts/{alert_id}", response_model=AlertDetail, responses=ALERT_ERRORS, tags=["alerts"])
+    def alert_detail(alert_id: AlertId, me: Me, st: St) -> AlertDetail:
+        """An alert: its members and evidence in the user's region, routing, the disposition log, targets (audited)."""
+        from ..codes import regions
+
+        me.require("alerts.read")
+        aid = alert_id.lower()
+        with _alert_errors(), alert_store.store(st.home) as wh:
+            d = alert_store.detail(wh.con, alert_store.viewer_of(me.user), aid)
+        record(st, me, "view_alert", aid, {"rule": d["rule"], "members_shown": d["members_in_region"],
+                                           "evidence_shown": len(d["evidence"])})
+        rc = d.get("region_code")
+        return AlertDetail(
+            **_alert_out(d).model_dump(), info=d["info"],
+            entities=[AlertEntity(**m) for m in d["member_list"]], members_outside_region=d["members_outside_region"],
+            evidence=[AlertEvidence(**e) for e in d["evidence"]], evidence_total=d["evidence_total"],
+            log=[AlertLogEntry(**e) for e in d["log"]],
+            routing=AlertRouting(unit_kind=d["unit_kind"], responsible_unit=d["responsible_unit"], region_code=rc,
+                                 region_name=regions.name(rc) if rc and regions.table().get(rc) else None),
+            targets=[AlertTarget(**x) for x in d["targets"]], next_steps=d["next_steps"])
+
+    @app.post("/api/alerts/{alert_id}/assign", response_model=AlertStepResult, responses=STEP_ERRORS, tags=["alerts"])
+    def alert_assign(alert_id: AlertId, body: AssignRequest, me: Me, st: St) -> AlertStepResult:
+        """Assign an alert (分办) to a unit or person: open or assigned -> assigned."""
+        me.require("alerts.write")
+        with _alert_errors():
+            done = alert_store.perform(st, me.user, alert_id.lower(), "assign", to=body.to.strip(), note=body.note)
+        return _step_result(done)
+
+    @app.post("/api/alerts/{alert_id}/handle", response_model=AlertStepResult, responses=STEP_ERRORS, tags=["alerts"])
+    def alert_handle(alert_id: AlertId, body: HandleRequest, me: Me, st: St) -> AlertStepResult:
+        """Record a disposition (处置: 提醒 / 警示 / 约谈 / 检查): assigned or handled -> handled."""
+        me.require("alerts.write")
+        with _alert_errors():
+            done = alert_store.perform(st, me.user, alert_id.lower(), "handle", action=body.action, note=body.note)
+        return _step_result(done)
+
+    @app.post("/api/alerts/{alert_id}/close", response_model=AlertStepResult, responses=STEP_ERRORS, tags=["alerts"])
+    def alert_close(alert_id: AlertId, me: Me, st: St, body: CloseRequest | None = None) -> AlertStepResult:
+        """Close a handled alert (办结): handled -> closed; a closed alert cannot change."""
+        me.require("alerts.write")
+        with _alert_errors():
+            done = alert_store.perform(st, me.user, alert_id.lower(), "close", note=body.note if body else "")
+        return _step_result(done)
+
+    @app.post("/api/alerts/{alert_id}/target", response_model=AlertStepResult, responses=STEP_ERRORS, tags=["alerts"])
+    def alert_target(alert_id: AlertId, body: TargetRequest, me: Me, st: St) -> AlertStepResult:
+        """定向抽查: the alert's entities become targets of an inspection task in your region (every plan drawn for
+        the task includes them); high-severity alerts, or rules marked inspect, and not closed."""
+        me.require("alerts.target")
+        with _alert_errors():
+            done = alert_store.perform(st, me.user, alert_id.lower(), "target", task_id=body.task_id,
+                                       reason=body.reason)
+        return _step_result(done)
+
+    @app.get("/api/stats/alerts", response_model=AlertCounts, responses=ALERT_ERRORS, tags=["statistics"])
+    def alert_stats(me: Me, st: St,
+                    raised_from: Annotated[dt.date | None, Query(description="raised on or after")] = None,
+                    raised_to: Annotated[dt.date | None, Query(description="raised on or before")] = None
+                    ) -> AlertCounts:
+        """Counts of the alerts in the user's region by status, severity, rule and county (no individual alert)."""
+        me.require("stats.read")
+        f = alert_store.Filters(raised_from=raised_from, raised_to=raised_to)
+        with _alert_errors(), alert_store.store(st.home) as wh:
+            c = alert_store.counts(wh.con, me.user.region_prefix, f)
+        return AlertCounts(total=c.total, by_status=c.by_status, by_severity=c.by_severity,
+                           by_rule=[RuleCount(rule=r, rule_name=n, alerts=k) for r, n, k in c.by_rule],
+                           by_region=[RegionAlerts(region_code=r, alerts=k) for r, k in c.by_region])
 
 
 def app_from_env() -> FastAPI:

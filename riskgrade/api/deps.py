@@ -23,9 +23,9 @@ CSRF_HEADER = "X-CSRF-Token"
 class ApiError(Exception):
     """An error with a stable body: ``{"error": {"code": ..., "message": ...}}``."""
 
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
         super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        self.status, self.code, self.message, self.headers = status, code, message, headers
 
 
 @dataclass

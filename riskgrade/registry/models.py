@@ -29,6 +29,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(32))
     region_prefix: Mapped[str] = mapped_column(String(6))  # GB/T 2260: "37" province, "3701" city, "370102" county
+    # a domain officer's department (专业领域部门), as alerts name it in ``responsible_unit`` (e.g. 卫生健康委员会)
+    department: Mapped[str | None] = mapped_column(String(128), nullable=True)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

@@ -1,7 +1,8 @@
 """Local accounts: argon2 password hashes, roles, region scope, bearer tokens and console sessions.
 
 Roles (``ROLES``): administrator, credit officer (信用监管), inspector (执法人员), domain officer
-(专业领域), analyst (statistics only, read-only) and auditor (the audit log only).  A user's
+(专业领域: with a ``department``, the alerts routed to it), analyst (statistics only, read-only) and
+auditor (the audit log, and alerts read-only).  A user's
 ``region_prefix`` is a GB/T 2260 prefix: ``37`` the province, ``3701`` a city, ``370102`` a county;
 the same rule scopes every endpoint and export.  Tokens are random secrets of which only the
 sha256 is stored; console sessions expire after ``SESSION_HOURS`` and lock after repeated failures.
@@ -39,6 +40,11 @@ PERMISSIONS: dict[str, set[str]] = {
     "audit.read": {"admin", "auditor"},
     "users.manage": {"admin"},
     "publish": {"admin", "credit_officer"},
+    # early warning (预警): alerts whose members are in the user's region; a domain officer only those routed to
+    # the user's department; analysts see counts only (stats.read), auditors read the alerts and their log
+    "alerts.read": {"admin", "credit_officer", "inspector", "domain_officer", "auditor"},
+    "alerts.write": {"admin", "credit_officer", "inspector", "domain_officer"},    # assign, handle, close
+    "alerts.target": {"admin", "credit_officer"},                                  # 定向抽查 into a task's plans
 }
 
 
@@ -51,8 +57,15 @@ def check_password_strength(pw: str) -> None:
         raise RiskgradeError("a password needs at least 10 characters with letters and digits")
 
 
+def check_department(department: str | None) -> str | None:
+    d = (department or "").strip()
+    if len(d) > 128:
+        raise RiskgradeError("a department name has at most 128 characters")
+    return d or None
+
+
 def add_user(factory: sessionmaker[Session], username: str, password: str, role: str, region_prefix: str,
-             display_name: str = "") -> User:
+             display_name: str = "", department: str | None = None) -> User:
     if role not in ROLES:
         raise RiskgradeError(f"unknown role {role!r}: one of {', '.join(ROLES)}")
     if not re.fullmatch(r"\d{2}(\d{2}(\d{2})?)?", region_prefix):
@@ -60,11 +73,12 @@ def add_user(factory: sessionmaker[Session], username: str, password: str, role:
     if not re.fullmatch(r"[A-Za-z0-9_.@-]{2,64}", username):
         raise RiskgradeError(f"user name {username!r}: 2-64 letters, digits or _.@-")
     check_password_strength(password)
+    department = check_department(department)
     with factory() as s:
         if s.execute(select(User).where(User.username == username)).scalar_one_or_none():
             raise RiskgradeError(f"user {username} exists already")
         u = User(username=username, display_name=display_name or username, password_hash=_ph.hash(password),
-                 role=role, region_prefix=region_prefix, disabled=False, failed_logins=0,
+                 role=role, region_prefix=region_prefix, department=department, disabled=False, failed_logins=0,
                  created_at=dt.datetime.now().replace(microsecond=0))
         s.add(u)
         s.commit()
@@ -86,6 +100,8 @@ def update_user(factory: sessionmaker[Session], username: str, **changes) -> Use
             raise RiskgradeError(f"no user {username}")
         if "role" in changes and changes["role"] not in ROLES:
             raise RiskgradeError(f"unknown role {changes['role']!r}: one of {', '.join(ROLES)}")
+        if "department" in changes:
+            changes["department"] = check_department(changes["department"])
         if "password" in changes:
             check_password_strength(changes["password"])
             u.password_hash = _ph.hash(changes.pop("password"))

@@ -1,8 +1,10 @@
 """The web console (控制台): server-rendered pages over the registry, Chinese by default.
 
 Pages: login, dashboard (grade shares and trend, migration, heat maps by area and industry), entity
-search and profile (with a readable explanation of the grade), inspection plans with a plan wizard
-and results upload, data quality, model report, and administration (users, audit log).
+search and profile (with a readable explanation of the grade and the entity's alerts), early-warning
+alerts (预警: list with counts, detail with the disposition forms, via :mod:`riskgrade.api.alerts`),
+inspection plans with a plan wizard and results upload, data quality, model report, and
+administration (users, audit log).
 
 Security, the same as the API's: every page but the login needs the console session (cookie
 ``riskgrade_session``: HttpOnly, SameSite=Strict, expiring after ``SESSION_HOURS``); every form
@@ -39,6 +41,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import and_, func, literal, or_, select
 
 from .. import __version__
+from ..api import alerts as alert_store
 from ..api.deps import SESSION_COOKIE, AppState, Principal, record, state
 from ..errors import RiskgradeError
 from ..registry.models import ROLES, AuditEntry, Entity, Event, Grade, Plan, PlanEntity, Snapshot
@@ -56,7 +59,8 @@ PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
             "frame-ancestors 'none'")
 GRADE_ORDER = ("A", "B", "C", "D", "E")
 HIGH = ("C", "D", "E")
-NAV = (("dashboard", "/", "stats.read"), ("search", "/entities", "entity.read"), ("plans", "/plans", "plans.read"),
+NAV = (("dashboard", "/", "stats.read"), ("search", "/entities", "entity.read"),
+       ("alerts", "/alerts", "alerts.read|stats.read"), ("plans", "/plans", "plans.read"),
        ("quality", "/quality", "stats.read"), ("model", "/model", "stats.read"),
        ("users", "/admin/users", "users.manage"), ("audit", "/admin/audit", "audit.read"))
 STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
@@ -227,7 +231,7 @@ def _page(request: Request, template: str, me: Principal | None, *, status: int 
     t = STRINGS[lang]
     other = "en" if lang == "zh" else "zh"
     query = {k: v for k, v in request.query_params.items() if k != "lang"}
-    nav = [(key, href) for key, href, perm in NAV if me is not None and can(me.user.role, perm)]
+    nav = [(key, href) for key, href, perm in NAV if me is not None and _can_any(me, perm)]
     html = _env().get_template(template).render(
         t=t, lang=lang, me=me, nav=nav, path=request.url.path, csrf=me.token.csrf if me else "",
         lang_url=request.url.path + "?" + urlencode({**query, "lang": other}),
@@ -271,8 +275,13 @@ Form = Annotated[dict, Depends(_posted)]
 
 
 def _need(me: Principal, permission: str) -> None:
-    if not can(me.user.role, permission):
+    if not _can_any(me, permission):
         raise PageError(403, "forbidden", permission)
+
+
+def _can_any(me: Principal, permissions: str) -> bool:
+    """``a|b``: either permission."""
+    return any(can(me.user.role, p) for p in permissions.split("|"))
 
 
 def _safe_next(url: str | None) -> str:
@@ -386,7 +395,9 @@ def _in_region(me: Principal, column) -> Any:
 @router.get("/")
 def home(request: Request, me: Me) -> Response:
     if not can(me.user.role, "stats.read"):
-        first = next((href for key, href, perm in NAV if can(me.user.role, perm)), None)
+        if can(me.user.role, "audit.read"):  # an auditor lands on the audit log
+            return RedirectResponse("/admin/audit", status_code=303)
+        first = next((href for key, href, perm in NAV if _can_any(me, perm)), None)
         if first:
             return RedirectResponse(first, status_code=303)
         return _page(request, "welcome.html", me)
@@ -545,7 +556,10 @@ def profile(request: Request, uscc: str, me: Me, st: St) -> HTMLResponse:
                        "reasons": [{"code": r["code"], "points": float(r["points"])}
                                    for r in json.loads(g.reason_points or "[]")]})
     pii = can(me.user.role, "pii.read")
-    record(st, me, "view_profile", e.uscc, {"grades_shown": len(grades), "via": "console"})
+    alerts = (alert_store.entity_alerts(st.home, alert_store.viewer_of(me.user), e.uscc)
+              if can(me.user.role, "alerts.read") else None)
+    record(st, me, "view_profile", e.uscc, {"grades_shown": len(grades), "via": "console",
+                                            "alerts_shown": None if alerts is None else len(alerts)})
     if broken:
         record(st, "system", "integrity_failure", e.uscc, {"months": broken})
     current = grades[0] if grades else None
@@ -558,7 +572,9 @@ def profile(request: Request, uscc: str, me: Me, st: St) -> HTMLResponse:
                  legal_rep=e.legal_rep_id if pii else mask(e.legal_rep_id),
                  phone=e.phone_id if pii else mask(e.phone_id),
                  indicator=lambda c: indicator_name(c, lang), event_name=lambda c: event_names.get(c, c),
-                 detail_name=lambda typ, d: _detail_name(typ, d, lang), chart_json=_json_block({"score": score_data}))
+                 detail_name=lambda typ, d: _detail_name(typ, d, lang), chart_json=_json_block({"score": score_data}),
+                 alerts=alerts, alerts_readable=can(me.user.role, "alerts.read"),
+                 rule_name=lambda code, zh: rule_name(code, zh, lang))
 
 
 def _event_names(lang: str) -> dict[str, str]:
@@ -573,6 +589,147 @@ def _detail_name(event_type: str, detail: str | None, lang: str) -> str:
     if event_type == "inspection" and detail:
         return (RESULT_ZH if lang == "zh" else INSPECTION_EN).get(detail, detail)
     return detail or ""
+
+
+# --------------------------------------------------------------------------- early warning (预警)
+@functools.lru_cache(maxsize=1)
+def _rule_names_en() -> dict[str, str]:
+    from ..warning import load_rules
+
+    return {r.code: r.name_en for r in load_rules().rules}
+
+
+def rule_name(code: str, name_zh: str | None, lang: str) -> str:
+    """A rule's name: as the alert carries it (Chinese), or the catalog's English name."""
+    if lang == "zh":
+        return name_zh or code
+    return _rule_names_en().get(code) or name_zh or code
+
+
+def _alert_filters(p) -> tuple[alert_store.Filters, dict]:
+    """The alerts page's filters from the query string (unknown values are ignored)."""
+    def day(k: str) -> dt.date | None:
+        try:
+            return dt.date.fromisoformat(p.get(k) or "")
+        except ValueError:
+            return None
+
+    f = alert_store.Filters(
+        status=p.get("status") if p.get("status") in alert_store.STATUSES else None,
+        rule=p.get("rule") if re.fullmatch(r"[a-z][a-z0-9_]{0,63}", p.get("rule") or "") else None,
+        severity=p.get("severity") if p.get("severity") in alert_store.SEVERITIES else None,
+        unit=(p.get("unit") or "").strip()[:100] or None,
+        region=p.get("region") if re.fullmatch(r"\d{2,6}", p.get("region") or "") else None,
+        raised_from=day("from"), raised_to=day("to"))
+    shown = {k: v for k, v in (("status", f.status), ("rule", f.rule), ("severity", f.severity), ("unit", f.unit),
+                               ("region", f.region),
+                               ("from", f.raised_from.isoformat() if f.raised_from else None),
+                               ("to", f.raised_to.isoformat() if f.raised_to else None)) if v}
+    return f, shown
+
+
+def _alert_page_error(e: alert_store.AlertError) -> PageError:
+    return PageError(e.status if e.status in (403, 404, 503) else 422, e.key if e.key in ("busy", "not_found",
+                                                                                         "forbidden") else "not_found")
+
+
+@router.get("/alerts")
+def alerts_page(request: Request, me: Me, st: St) -> HTMLResponse:
+    _need(me, "alerts.read|stats.read")
+    p = request.query_params
+    page = int(p.get("page")) if (p.get("page") or "").isdigit() and 0 < int(p.get("page")) < 100000 else 1
+    f, shown = _alert_filters(p)
+    listing = can(me.user.role, "alerts.read")
+    v = alert_store.viewer_of(me.user)
+    try:
+        with alert_store.store(st.home) as wh:
+            if listing:
+                res = alert_store.list_alerts(wh.con, v, f, page, PAGE_SIZE)
+                rules = alert_store.rules_seen(wh.con, v)
+                totals = None
+            else:
+                res, rules = None, []
+                totals = alert_store.counts(wh.con, me.user.region_prefix, f)
+    except alert_store.AlertError as e:
+        raise _alert_page_error(e) from None
+    if listing:
+        record(st, me, "list_alerts", "", {**f.describe(), "page": page, "results": len(res.items), "via": "console"})
+    url = (lambda **kw: "/alerts?" + urlencode({k: v for k, v in {**shown, **kw}.items() if v}))
+    total = res.total if res else totals.total
+    return _page(request, "alerts.html", me, res=res, totals=totals, rules=rules, f=shown, page=page,
+                 pages=max(1, -(-total // PAGE_SIZE)), total=total, url=url, statuses=alert_store.STATUSES,
+                 severities=alert_store.SEVERITIES, page_url=lambda n: url(page=n),
+                 rule_name=lambda code, zh: rule_name(code, zh, _lang(request)))
+
+
+def _alert_view(request: Request, me: Principal, st: AppState, alert_id: str, *, errors: list[str] | None = None,
+                done: str = "", status: int = 200, form: dict | None = None) -> HTMLResponse:
+    if not re.fullmatch(r"[0-9a-f]{16}", alert_id):
+        raise PageError(404, "not_found")
+    v = alert_store.viewer_of(me.user)
+    try:
+        with alert_store.store(st.home) as wh:
+            d = alert_store.detail(wh.con, v, alert_id)
+            tasks = alert_store.tasks_in_scope(wh.con, me.user.region_prefix) if can(me.user.role, "alerts.target") \
+                else []
+    except alert_store.AlertError as e:
+        raise _alert_page_error(e) from None
+    record(st, me, "view_alert", alert_id, {"rule": d["rule"], "members_shown": d["members_in_region"],
+                                            "evidence_shown": len(d["evidence"]), "via": "console"})
+    lang = _lang(request)
+    event_names = _event_names(lang)
+    return _page(request, "alert.html", me, status=status, a=d, tasks=tasks, errors=errors or [], done=done,
+                 v=form or {}, rule_name=lambda code, zh: rule_name(code, zh, lang),
+                 event_name=lambda c: event_names.get(c, c), detail_name=lambda typ, x: _detail_name(typ, x, lang),
+                 log_text=lambda e: _log_text(e, lang))
+
+
+def _log_text(entry: dict, lang: str) -> str:
+    """One step of the alert log in words: from -> to, to whom, how, the note."""
+    t = STRINGS[lang]
+    d = entry.get("detail") or {}
+    parts = []
+    if d.get("from") and d.get("to"):
+        parts.append(t["log_from_to"].format(a=t.get("st_" + d["from"], d["from"]), b=t.get("st_" + d["to"], d["to"])))
+    if d.get("assignee"):
+        parts.append(f"{t['assignee']}：{d['assignee']}" if lang == "zh" else f"{t['assignee']}: {d['assignee']}")
+    if d.get("action"):
+        parts.append(t.get("disp_" + d["action"], d["action"]))
+    if d.get("task"):
+        parts.append(t["log_task"].format(id=d["task"], n=d.get("entities", 0)))
+    if entry.get("action") in ("raise", "extend"):
+        parts.append(t["log_raise"].format(members=d.get("members", ""), unit=d.get("unit", "")))
+    if d.get("note"):
+        parts.append(("备注：" if lang == "zh" else "note: ") + str(d["note"]))
+    return t["item_sep"].join(str(x) for x in parts)
+
+
+@router.get("/alerts/{alert_id}")
+def alert_page(request: Request, alert_id: str, me: Me, st: St) -> HTMLResponse:
+    _need(me, "alerts.read")
+    done = request.query_params.get("done") or ""
+    return _alert_view(request, me, st, alert_id, done=done if done in alert_store.STEPS else "")
+
+
+@router.post("/alerts/{alert_id}/{op}")
+def alert_step(request: Request, alert_id: str, op: str, me: Me, form: Form, st: St) -> Response:
+    if op not in alert_store.STEPS:
+        raise PageError(404, "not_found")
+    _need(me, "alerts.target" if op == "target" else "alerts.write")
+    t = _t(request)
+    fields = {k: str(form.get(k, "")).strip() for k in ("to", "action", "note", "task", "reason")}
+    task = int(fields["task"]) if fields["task"].isdigit() and int(fields["task"]) < 2**31 else None
+    try:
+        alert_store.perform(st, me.user, alert_id if re.fullmatch(r"[0-9a-f]{16}", alert_id) else "-", op,
+                            to=fields["to"][:128], action=fields["action"], note=fields["note"][:1000], task_id=task,
+                            reason=fields["reason"][:500], via="console")
+    except alert_store.AlertError as e:
+        if e.status in (404, 503) and e.key in ("not_found", "busy"):
+            raise _alert_page_error(e) from None
+        msg = t[e.key].format(**{k: t.get(f"st_{v}", t.get(f"step_{v}", v)) for k, v in e.fields.items()}) \
+            if e.key in t else e.message
+        return _alert_view(request, me, st, alert_id, errors=[msg], status=e.status, form={**fields, "op": op})
+    return RedirectResponse(f"/alerts/{alert_id}?done={op}", status_code=303)
 
 
 # --------------------------------------------------------------------------- plans
@@ -943,15 +1100,16 @@ def _users(request: Request, me: Principal, st: AppState, errors: list[str] | No
 def user_add(request: Request, me: Me, form: Form, st: St) -> HTMLResponse:
     _need(me, "users.manage")
     t = _t(request)
-    v = {k: str(form.get(k, "")).strip() for k in ("username", "display_name", "role", "region")}
+    v = {k: str(form.get(k, "")).strip() for k in ("username", "display_name", "role", "region", "department")}
     if not v["region"].startswith(me.user.region_prefix):
         return _users(request, me, st, [t["outside_region"]], v=v, status=422)
     try:
         u = add_user(st.factory, v["username"], str(form.get("password", "")), v["role"], v["region"],
-                     v["display_name"])
+                     v["display_name"], v["department"] or None)
     except RiskgradeError as e:
         return _users(request, me, st, [str(e)], v=v, status=422)
-    record(st, me, "user_add", u.username, {"role": u.role, "region": u.region_prefix, "via": "console"})
+    record(st, me, "user_add", u.username, {"role": u.role, "region": u.region_prefix, "via": "console",
+                                            **({"department": u.department} if u.department else {})})
     return _users(request, me, st, notice=t["user_added"].format(u=u.username))
 
 
