@@ -30,7 +30,7 @@ export_app = typer.Typer(help="Export results: grades.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 
 out = Console()  # results
-err = Console(stderr=True)  # progress and messages
+err = Console(stderr=True, soft_wrap=True)  # progress and messages: one line each, never wrapped
 
 HomeOpt = Annotated[
     Optional[Path],
@@ -166,6 +166,8 @@ def classify(
     grading: Annotated[Optional[Path], typer.Option("--grading", help="grading YAML (cut-offs, overrides)")] = None,
     labels: Annotated[Optional[Path], typer.Option("--labels", help="label catalog YAML")] = None,
     grades: Annotated[Optional[str], typer.Option("--grades", help="four (A-D) or five (A-E)")] = None,
+    fusion: Annotated[Optional[Path], typer.Option("--fusion", help="professional-domain fusion YAML (default: built-in)")] = None,
+    monitoring: Annotated[Optional[Path], typer.Option("--monitoring", help="model-monitoring YAML: drift bounds (default: built-in)")] = None,
     home: HomeOpt = None,
 ) -> None:
     """Compute indicators, scores, grades, reasons and labels of every active entity as of a date."""
@@ -179,6 +181,7 @@ def classify(
         err.print(f"[yellow]note: {d} is not a month end; classifying as of that day anyway[/yellow]")
     res = run_classify(s.home, d, model=model, catalog_path=catalog, scorecard_path=scorecard, grading_path=grading,
                        labels_path=labels, mode=grades, memory_limit=s.memory_limit, threads=s.threads,
+                       chunk_events=s.chunk_events, fusion_path=fusion, monitoring_path=monitoring,
                        lock_timeout=s.lock_timeout, progress=_progress)
     err.print(f"model: [bold]{res.model}[/bold] — {res.model_reason}", highlight=False)
     tab = Table(title=f"classification as of {d} (snapshot {res.snapshot_id}, {res.seconds:.1f} s)")
@@ -401,7 +404,7 @@ def main() -> None:
     try:
         app()
     except RiskgradeError as e:
-        err.print(f"[red]error:[/red] {e}", highlight=False)
+        _fail(str(e))
         sys.exit(1)
     except KeyboardInterrupt:
         err.print("[red]interrupted[/red]")
@@ -412,10 +415,17 @@ def main() -> None:
         if os.environ.get("RISKGRADE_DEBUG"):
             raise
         msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        err.print(f"[red]error:[/red] internal error ({type(e).__name__}): {msg[:300]} "
-                  "(set RISKGRADE_DEBUG=1 for the traceback)", highlight=False)
+        _fail(f"internal error ({type(e).__name__}): {msg[:300]} (set RISKGRADE_DEBUG=1 for the traceback)")
         sys.exit(2)
+
+
+def _fail(message: str) -> None:
+    """The one-line error of the contract: never wrapped to the terminal's width, never several lines."""
+    line = " ".join(message.split())
+    err.print(f"[red]error:[/red] {line}", highlight=False, soft_wrap=True)
 
 from . import cli_inspection  # noqa: E402,F401  (registers the inspection commands)
 from . import cli_service  # noqa: E402,F401  (registers the service commands)
 from . import cli_warning  # noqa: E402,F401
+from . import cli_analysis  # noqa: E402,F401  (registers analyse and report)
+from . import cli_exchange  # noqa: E402,F401  (registers fusion, monitor and the exchange exports)

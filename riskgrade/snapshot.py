@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -50,6 +50,17 @@ class ClassifyResult:
     grade_counts: dict[str, int]
     content_hash: str
     seconds: float
+    warnings: list[str] = field(default_factory=list)  # model drift (riskgrade.scoring.monitoring)
+
+
+def chunks_for(con: duckdb.DuckDBPyConnection, chunk_events: int) -> int:
+    """Bucket ranges for a monthly run: a power of two (at most 64) giving at most about
+    ``chunk_events`` events a range."""
+    events = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
+    chunks = 1
+    while chunks < 64 and events > chunks * chunk_events:
+        chunks *= 2
+    return chunks
 
 
 def month_end(d: dt.date) -> bool:
@@ -63,15 +74,20 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 def classify(home: Path, as_of: dt.date, *, model: str | None = None, catalog_path: Path | None = None,
              scorecard_path: Path | None = None, grading_path: Path | None = None, labels_path: Path | None = None,
              mode: str | None = None, memory_limit: str | None = None, threads: int | None = None,
-             lock_timeout: float = 60.0, progress=None) -> ClassifyResult:
+             lock_timeout: float = 60.0, progress=None, chunk_events: int = 40_000_000,
+             fusion_path: Path | None = None, monitoring_path: Path | None = None) -> ClassifyResult:
     import time
 
     say = progress or (lambda m: None)
     t0 = time.perf_counter()
     if model not in (None, "expert", "trained"):
         raise RiskgradeError(f"unknown model {model!r}: choose expert or trained (default: the best the data supports)")
-    catalog = load_catalog(catalog_path)
-    scorecard = ExpertScorecard(load_scorecard(scorecard_path)).fit([i.code for i in catalog.enabled])
+    from .scoring import fusion as fu, monitoring as mon
+
+    fusion, monitoring = fu.load_fusion(fusion_path), mon.load_monitoring(monitoring_path)
+    catalog = load_catalog(catalog_path, fusion=fusion)  # domains fused by indicator are in the general model
+    scorecard = ExpertScorecard(fu.general_scorecard(load_scorecard(scorecard_path), catalog)).fit(
+        [i.code for i in catalog.enabled])
     grading = load_grading(grading_path, mode)
     labels = load_labels(labels_path)
     chosen, why, model_version = "expert", "the expert scorecard from configuration (--model expert)", scorecard.version_
@@ -102,14 +118,16 @@ def classify(home: Path, as_of: dt.date, *, model: str | None = None, catalog_pa
                 raise RiskgradeError(f"--model trained: {rep.reason}")
             else:
                 trained = None
-        say(f"computing {len(catalog.enabled)} indicators as of {as_of} (catalog {catalog.version})")
-        compute_indicators(con, catalog, as_of, include_revoked=grading.mode == "five")
+        chunks = chunks_for(con, chunk_events)
+        say(f"computing {len(catalog.enabled)} indicators as of {as_of} (catalog {catalog.version})"
+            + (f" in {chunks} bucket ranges" if chunks > 1 else ""))
+        compute_indicators(con, catalog, as_of, include_revoked=grading.mode == "five", chunks=chunks, progress=say)
         score, reasons = scorecard.score_sql()
         proba = (f"1.0 / (1.0 + exp(-({calibration[0]!r} * ({score}) / 1000.0 + {calibration[1]!r})))"
                  if calibration else "CAST(NULL AS DOUBLE)")
         if trained is not None:
-            X = _register_trained_scores(con, trained)
-            _record_stability(con, trained, home / "models" / f"{model_version}.json", as_of, X)
+            _register_trained_scores(con, trained)
+            _record_stability(con, trained, home / "models" / f"{model_version}.json", as_of)
             score = "ts.score"
             reasons = "ts.reasons"
             proba = "ts.probability"
@@ -145,49 +163,49 @@ def classify(home: Path, as_of: dt.date, *, model: str | None = None, catalog_pa
             con.execute("INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
                 sid, as_of, dt.datetime.now().replace(microsecond=0), chosen, model_version, why,
                 catalog.version, fingerprint, grading.mode, n, content, json.dumps(counts)])
+            # which domains the grades include by indicator; indicator and score profiles, drift against last month
+            fu.record_snapshot(con, sid, catalog, fusion)
+            warnings = mon.after_classify(con, sid, as_of, monitoring, [i.code for i in catalog.enabled],
+                                          home / "models" / f"{model_version}.json" if chosen == "trained" else None)
         con.execute("DROP TABLE IF EXISTS scored; DROP TABLE IF EXISTS indicators; DROP TABLE IF EXISTS pop")
-    return ClassifyResult(int(sid), as_of, chosen, why, n, counts, content, time.perf_counter() - t0)
+    for w in warnings:
+        say(w)
+    return ClassifyResult(int(sid), as_of, chosen, why, n, counts, content, time.perf_counter() - t0, warnings)
 
 
-def _register_trained_scores(con: duckdb.DuckDBPyConnection, model):
-    """Score the month's indicator table with a trained scorecard: ``trained_scores(uscc, score, reasons)``."""
-    import pyarrow as pa
-
-    df = con.execute("SELECT * FROM indicators ORDER BY uscc").fetchdf()
-    X = df[model.feature_columns_]
-    proba = model.predict_proba(X)
-    scores = model.score_from_proba(proba)
-    reasons = model.reasons(X, top=10)
-    reason_type = pa.list_(pa.struct([("points", pa.float64()), ("code", pa.string())]))
-    table = pa.table({
-        "uscc": pa.array(df["uscc"].tolist(), pa.string()),
-        "score": pa.array(scores, pa.float64()),
-        "probability": pa.array(proba, pa.float64()),
-        "reasons": pa.array([[{"points": p, "code": c} for c, p in r] for r in reasons], reason_type),
-    })
-    con.register("trained_scores_arrow", table)
-    con.execute("CREATE OR REPLACE TEMP TABLE trained_scores AS SELECT * FROM trained_scores_arrow")
-    con.unregister("trained_scores_arrow")
-    return X
+def _register_trained_scores(con: duckdb.DuckDBPyConnection, model) -> None:
+    """Score the month's indicator table with a trained scorecard inside the engine (its SQL export):
+    ``trained_scores(uscc, score, probability, reasons)``."""
+    q = model.score_sql()
+    con.execute(f"CREATE OR REPLACE TEMP TABLE trained_scores AS SELECT uscc, {q['score']} AS score, "
+                f"{q['probability']} AS probability, {q['reasons']} AS reasons FROM indicators")
 
 
-def _record_stability(con: duckdb.DuckDBPyConnection, model, record: Path, as_of: dt.date, X) -> None:
+def _record_stability(con: duckdb.DuckDBPyConnection, model, record: Path, as_of: dt.date) -> None:
     """PSI of this month's scores, and of each selected indicator's bins, against the model's training
-    population, kept in the model record (the model report shows them)."""
+    population, kept in the model record (the model report shows them).  Counted in the engine."""
     import numpy as np
 
-    from .scoring.train import indicator_shares, psi_shares, shares
+    from .scoring.train import psi_shares
 
-    scores = np.array([r[0] for r in con.execute("SELECT score FROM trained_scores").fetchall()])
     rec = json.loads(record.read_text(encoding="utf-8"))
+    edges = rec["details"]["score_edges"]
+    # bin of each score: the number of edges at or below it (numpy's searchsorted side="right")
+    idx = " + ".join(f"CASE WHEN score >= {float(e)!r} THEN 1 ELSE 0 END" for e in edges) or "0"
+    counts = dict(con.execute(f"SELECT {idx} AS i, count(*) FROM trained_scores GROUP BY i").fetchall())
+    total = max(sum(counts.values()), 1)
     e = np.clip(np.asarray(rec["details"]["train_score_shares"]), 1e-6, None)
-    a = np.clip(np.asarray(shares(rec["details"]["score_edges"], scores)), 1e-6, None)
+    a = np.clip(np.array([counts.get(i, 0) / total for i in range(len(edges) + 1)]), 1e-6, None)
     rec.setdefault("scored_months", {})[as_of.isoformat()] = round(float(np.sum((a - e) * np.log(a / e))), 6)
     train_shares = getattr(model, "indicator_shares_", None)
     if train_shares:
-        now = indicator_shares(model, X)
-        rec.setdefault("indicator_psi", {})[as_of.isoformat()] = {
-            k: round(psi_shares(v, now.get(k, [])), 6) for k, v in train_shares.items()}
+        psis = {}
+        for name, expected in train_shares.items():
+            rows = dict(con.execute(f"SELECT {model.bin_index_sql(name)} AS i, count(*) FROM indicators GROUP BY i").fetchall())
+            n = max(sum(rows.values()), 1)
+            width = max(len(expected), max(rows, default=0) + 1)
+            psis[name] = round(psi_shares(expected, [rows.get(i, 0) / n for i in range(width)]), 6)
+        rec.setdefault("indicator_psi", {})[as_of.isoformat()] = psis
     record.write_text(json.dumps(rec, ensure_ascii=False, indent=2), encoding="utf-8")
 
 

@@ -326,3 +326,44 @@ def test_psi_of_bin_shares() -> None:
 
     assert psi_shares([0.2, 0.8], [0.4, 0.6]) == pytest.approx(0.2 * math.log(2) + (-0.2) * math.log(0.6 / 0.8))
     assert psi_shares([1.0], [0.5, 0.5]) > 1  # a bin the training never had
+
+
+def test_bucket_ranges_give_the_same_indicators(province: tuple[Path, Path]) -> None:
+    """A run in bucket ranges (bounded memory) computes exactly the table of a run in one piece, and a
+    bucket range is a deterministic sample whose entities keep their values."""
+    from riskgrade.indicators.compute import chunk_ranges
+
+    _, home = province
+    catalog = load_catalog()
+    with Warehouse(home, write=True) as wh:
+        con = wh.con
+        compute_indicators(con, catalog, T, table="one")
+        compute_indicators(con, catalog, T, table="many", chunks=8)
+        compute_indicators(con, catalog, T, table="part", buckets=(0, 1000))
+        n = con.execute("SELECT count(*) FROM one").fetchall()[0][0]
+        assert n > 2000 and con.execute("SELECT count(*) FROM many").fetchall()[0][0] == n
+        assert con.execute("SELECT count(*) FROM (SELECT * FROM one EXCEPT ALL SELECT * FROM many)").fetchall()[0][0] == 0
+        k = con.execute("SELECT count(*) FROM part").fetchall()[0][0]
+        assert 0.15 * n < k < 0.35 * n and con.execute("SELECT max(bucket) FROM part").fetchall()[0][0] < 1000
+        assert con.execute("SELECT count(*) FROM (SELECT * FROM part EXCEPT ALL SELECT * FROM one)").fetchall()[0][0] == 0
+    assert chunk_ranges(4) == [(0, 1024), (1024, 2048), (2048, 3072), (3072, 4096)]
+    assert chunk_ranges(3, (0, 10)) == [(0, 4), (4, 8), (8, 10)]
+
+
+def test_month_scored_in_the_engine_equals_the_model(province: tuple[Path, Path]) -> None:
+    """classify scores the month with the trained scorecard's SQL export: the same scores as the model
+    itself gives on the month's indicators."""
+    import pickle
+
+    import numpy as np
+
+    _, home = province
+    res = classify(home, T, model="trained")
+    with Warehouse(home, write=True) as wh:
+        version = wh.con.execute("SELECT model_version FROM snapshots WHERE snapshot_id = ?", [res.snapshot_id]).fetchall()[0][0]
+        model = pickle.loads((home / "models" / f"{version}.pkl").read_bytes())
+        compute_indicators(wh.con, load_catalog(), T)
+        df = wh.con.execute("SELECT i.*, g.score AS _score, g.probability AS _p FROM indicators i "
+                            f"JOIN grades g ON g.uscc = i.uscc AND g.snapshot_id = {res.snapshot_id} ORDER BY i.uscc").fetchdf()
+    np.testing.assert_allclose(df["_score"], np.round(model.predict_score(df[model.feature_columns_]), 2), atol=0.011)
+    np.testing.assert_allclose(df["_p"], np.round(model.predict_proba(df[model.feature_columns_]), 6), atol=2e-6)

@@ -28,7 +28,8 @@ def write_indicators(con: duckdb.DuckDBPyConnection, catalog: Catalog, as_of: dt
 
 
 def export_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path, *, files: int = 16) -> dict[str, int]:
-    """Write ``entities`` and ``events`` as Parquet under ``out_dir/<table>/``; returns rows per table.
+    """Write ``entities`` and ``events`` (and ``domain_grades``) as Parquet under ``out_dir/<table>/``;
+    returns rows per table.
 
     Each table becomes ``files`` files, each holding a contiguous range of entity buckets sorted by
     (bucket, uscc): ``bucket-0000-0255.parquet``, ...  All records of an entity are in one file, so
@@ -48,4 +49,11 @@ def export_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path, *, files: int 
             con.execute(f"COPY (SELECT {select} FROM {table} WHERE bucket BETWEEN {lo} AND {lo + step - 1} "
                         f"ORDER BY bucket, uscc) TO '{target}' (FORMAT parquet)")
         rows[table] = int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+    # professional-domain grades (domain indicators): small, one file ordered by entity
+    d = Path(out_dir) / "domain_grades"
+    d.mkdir(parents=True, exist_ok=True)
+    target = str(d / "part-0.parquet").replace("'", "''")
+    con.execute(f"COPY (SELECT uscc, domain, grade, as_of FROM domain_grades ORDER BY uscc, domain, as_of) "
+                f"TO '{target}' (FORMAT parquet)")
+    rows["domain_grades"] = int(con.execute("SELECT count(*) FROM domain_grades").fetchall()[0][0])
     return rows

@@ -12,6 +12,8 @@ a different meaning on Spark:
    spelled with ``YEAR()``/``MONTH()``; any other unit is refused with a clear error.
 3. **max_by / min_by** ignore rows whose value is null on DuckDB; Spark would return the null of the
    latest row.  ``x IS NOT NULL`` is added to the aggregate's FILTER.
+4. **list slices** ``x[a:b]`` (1-based, inclusive; scorecards keep their top reasons so) become
+   ``SLICE(x, a, b - a + 1)``.
 
 What the catalog avoids instead (see its header): ties in ``max_by`` (it orders by ``e.recency``,
 event date then record id, so no two rows tie); ``TRY_CAST`` of text to a number (DuckDB also
@@ -123,6 +125,14 @@ def spark_sql(sql: str) -> str:
                 return exp.Paren(this=exp.Add(this=exp.Mul(this=exp.Paren(this=years), expression=exp.Literal.number(12)),
                                               expression=exp.Sub(this=month(end), expression=month(start))))
             raise RiskgradeError(f"date_diff('{unit}', ...) has no equivalent on Spark here; use day, month or year")
+        if isinstance(node, exp.Bracket) and len(node.expressions) == 1 and isinstance(node.expressions[0], exp.Slice):
+            sl = node.expressions[0]  # DuckDB's 1-based inclusive list[a:b] -> SLICE(list, a, b - a + 1)
+            start, end = sl.this, sl.expression
+            if not (isinstance(start, exp.Literal) and isinstance(end, exp.Literal)):
+                raise RiskgradeError("list slices with bounds that are not numbers have no equivalent on Spark here")
+            length = int(end.this) - int(start.this) + 1
+            inner = node.this.copy().transform(rewrite)  # a replaced node's children are not visited again
+            return exp.Anonymous(this="SLICE", expressions=[inner, start.copy(), exp.Literal.number(max(length, 0))])
         if isinstance(node, (exp.ArgMax, exp.ArgMin)):
             not_null = exp.Not(this=exp.Is(this=node.this.copy(), expression=exp.Null()))
             parent = node.parent
@@ -138,12 +148,19 @@ def spark_sql(sql: str) -> str:
 
 
 def register_tables(spark, parquet_dir: Path) -> None:
-    """Temporary views ``entities`` and ``events`` over the Parquet export (``engines.duckdb.export_parquet``)."""
+    """Temporary views ``entities``, ``events`` and ``domain_grades`` over the Parquet export
+    (``engines.duckdb.export_parquet``; an export without domain grades gives an empty view)."""
     for table in ("entities", "events"):
         path = Path(parquet_dir) / table
         if not path.is_dir():
             raise RiskgradeError(f"{path}: no Parquet export of {table} (see riskgrade.engines.duckdb.export_parquet)")
         spark.read.parquet(str(path)).createOrReplaceTempView(table)
+    path = Path(parquet_dir) / "domain_grades"
+    if path.is_dir():
+        spark.read.parquet(str(path)).createOrReplaceTempView("domain_grades")
+    else:
+        spark.createDataFrame([], "uscc string, domain string, grade string, as_of date").createOrReplaceTempView(
+            "domain_grades")
 
 
 def indicators_frame(spark, parquet_dir: Path, catalog: Catalog, as_of: dt.date, *, include_revoked: bool = False):

@@ -32,9 +32,14 @@ class Indicator(BaseModel):
     name_zh: str
     name_en: str
     dimension: Literal["basic", "dynamic", "regulatory", "related", "social", "operating", "enforcement"]
-    kind: Literal["event", "entity", "derived", "related"]
+    kind: Literal["event", "entity", "derived", "related", "domain"]
     sql: str | None = None
     relation: str | None = None
+    # kind domain: a professional domain's latest grade as a risk level; ``levels`` and
+    # ``max_age_days`` come from the fusion configuration (riskgrade.scoring.fusion) when loaded
+    domain: str | None = Field(None, pattern=r"^[a-z][a-z0-9_]*$")
+    levels: dict[str, int] | None = None
+    max_age_days: int | None = None
     applies_to: list[Literal["enterprise", "individual", "cooperative"]] = list(ENTITY_TYPES)
     basis: str = ""
     enabled: bool = True
@@ -46,6 +51,11 @@ class Indicator(BaseModel):
         if self.kind == "related":
             if self.relation not in RELATIONS:
                 raise ValueError(f"{self.code}: relation must be one of {', '.join(RELATIONS)}")
+        elif self.kind == "domain":
+            if not self.domain or self.sql:
+                raise ValueError(f"{self.code}: an indicator of kind domain names its domain and has no sql")
+        elif self.domain:
+            raise ValueError(f"{self.code}: only an indicator of kind domain names a domain")
         elif not self.sql:
             raise ValueError(f"{self.code}: an indicator of kind {self.kind} needs sql")
         return self
@@ -78,12 +88,16 @@ class Catalog(BaseModel):
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
 
 
-def load_catalog(path: Path | None = None) -> Catalog:
+def load_catalog(path: Path | None = None, fusion=None) -> Catalog:
     """The built-in catalog, or a province's own YAML; a clear one-line error when it is invalid.
 
     A province file may also *extend* the built-in one: ``extends: default`` keeps every built-in
     indicator, then ``indicators`` adds new ones or replaces those with the same code, and
     ``disable: [code, ...]`` drops some.
+
+    Indicators of kind ``domain`` take their level mapping from the fusion configuration
+    (``fusion``, a :class:`riskgrade.scoring.fusion.FusionConfig`; default: the built-in
+    ``fusion.yaml``), and stay enabled only when it fuses their domain by indicator.
     """
     data, where = config.read_yaml(path, "indicators.yaml")
     if data.get("extends") == "default":
@@ -96,4 +110,13 @@ def load_catalog(path: Path | None = None) -> Catalog:
                 raise RiskgradeError(f"{where}: disable names an unknown indicator {code}")
             by_code[code]["enabled"] = False
         data = {"version": data.get("version", base["version"]), "indicators": list(by_code.values())}
-    return config.validate(Catalog, data, where)
+    for i in data.get("indicators") or []:
+        if isinstance(i, dict) and i.get("kind") == "domain" and ("levels" in i or "max_age_days" in i):
+            raise RiskgradeError(f"{where}: indicator {i.get('code')}: a domain's levels and max_age_days belong in "
+                                 "the fusion configuration (fusion.yaml), not in the catalog")
+    catalog = config.validate(Catalog, data, where)
+    if any(i.kind == "domain" for i in catalog.indicators):
+        from ..scoring.fusion import apply_to_catalog, load_fusion
+
+        catalog = apply_to_catalog(catalog, fusion if fusion is not None else load_fusion(), where)
+    return catalog

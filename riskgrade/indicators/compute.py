@@ -78,20 +78,48 @@ def population_sql(as_of: dt.date, *, include_revoked: bool = False) -> str:
 # ``e.recency`` in event SQL: orders an entity's records by event date, then record id, so that
 # ``max_by(x, e.recency)`` (x of the latest record) does not depend on the order rows arrive in
 RECENCY = "CAST(event_date AS VARCHAR) || record_id"
+# a professional domain's grade as of T: the latest record of the domain with ``as_of <= T`` (on the same
+# date, the greater text); the grade text is compared trimmed and upper-cased
+DOMAIN_GRADE = "upper(trim(grade))"
+DOMAIN_RECENCY = "CAST(as_of AS VARCHAR) || upper(trim(grade))"
+
+
+def domain_filter(domain: str, as_of: dt.date, max_age_days: int | None = None) -> str:
+    """The condition on ``domain_grades`` rows of one domain (a grade older than ``max_age_days`` is unused)."""
+    cond = f"lower(trim(domain)) = '{domain}'"
+    if max_age_days:
+        cond += f" AND as_of > DATE '{(as_of - dt.timedelta(days=int(max_age_days))).isoformat()}'"
+    return cond
+
+
+def level_case(expr: str, levels: dict[str, int]) -> str:
+    """``expr`` (a domain's grade text) mapped to its risk level; null when not in ``levels``."""
+    whens = " ".join(f"WHEN '{k.replace(chr(39), chr(39) * 2)}' THEN {int(v)}" for k, v in levels.items())
+    return f"CASE {expr} {whens} END"
+
+
 # columns of the indicator table before the indicators, in this order
 ATTRIBUTES = ("uscc", "name", "entity_type", "region_code", "industry_code", "industry_section", "status",
               "established_on", "registered_capital", "bucket")
 
 
-def indicator_query(catalog: Catalog, as_of: dt.date, *, include_revoked: bool = False) -> str:
+def indicator_query(catalog: Catalog, as_of: dt.date, *, include_revoked: bool = False,
+                    buckets: tuple[int, int] | None = None) -> str:
     """The whole indicator table as one SQL query (DuckDB dialect) over the tables ``entities`` and ``events``.
 
     One row per entity in scope at T: its attributes (``ATTRIBUTES``), then one column per enabled
-    indicator (event, entity, related, then derived ones, each kind in catalog order).  The query is
+    indicator (event, entity, related, domain, then derived ones, each kind in catalog order).  Domain
+    indicators also read the table ``domain_grades``.  The query is
     pure (no temporary tables, no ``EXCLUDE``, no ``ORDER BY``) so that another engine can run it
     after transpiling (``riskgrade.engines.spark``).
+
+    ``buckets=(lo, hi)``: only the entities whose bucket (``warehouse.BUCKET_SQL``, 0..4095) is in
+    [lo, hi), and only their events are read; counts over the population (entities at one address,
+    a person's risky entities) still see every entity.  A range is a deterministic sample (training)
+    or one chunk of a run that goes bucket range by bucket range (bounded memory).
     """
     p = as_of_params(as_of)
+    rng = f" AND bucket >= {int(buckets[0])} AND bucket < {int(buckets[1])}" if buckets else ""
     inds = catalog.enabled
     t = p["asof"]
 
@@ -103,32 +131,58 @@ def indicator_query(catalog: Catalog, as_of: dt.date, *, include_revoked: bool =
     # event SQL may use n_est (the establishment date) and n_type (the entity type): grouped columns
     ctes.append(f"""ind_events AS (
         SELECT {", ".join(["n.uscc", *cols("event")])}
-        FROM (SELECT uscc, entity_type AS n_type, established_on AS n_est FROM pop) n
-        LEFT JOIN (SELECT *, {RECENCY} AS recency FROM events WHERE event_date <= {t} AND reported_on <= {t}) e
+        FROM (SELECT uscc, entity_type AS n_type, established_on AS n_est FROM pop WHERE true{rng}) n
+        LEFT JOIN (SELECT *, {RECENCY} AS recency FROM events WHERE event_date <= {t} AND reported_on <= {t}{rng}) e
           ON e.uscc = n.uscc
         GROUP BY n.uscc, n.n_type, n.n_est)""")
     related = _related_sql(p, [i for i in inds if i.kind == "related"])
     ctes += related["ctes"]
-    select = [f"n.{c}" for c in ATTRIBUTES] + [f"ie.{c}" for c in ev_codes] + cols("entity") + related["select"]
+    domain = _domain_sql(as_of, [i for i in inds if i.kind == "domain"])
+    ctes += domain["ctes"]
+    select = ([f"n.{c}" for c in ATTRIBUTES] + [f"ie.{c}" for c in ev_codes] + cols("entity") + related["select"]
+              + domain["select"])
     base = f"""SELECT {", ".join(select)}
         FROM (SELECT *, entity_type AS n_type FROM pop) n
         JOIN ind_events ie ON ie.uscc = n.uscc
-        {related["joins"]}"""
+        {related["joins"]}{domain["joins"]}"""
     derived = cols("derived")
     if not derived:
         return f"WITH {', '.join(ctes)}\n{base}"
     # derived indicators are expressions over the others (by code) and may use n_type
     ctes.append(f"base AS ({base})")
-    kept = [*ATTRIBUTES, *(i.code for kind in ("event", "entity", "related") for i in inds if i.kind == kind)]
+    kept = [*ATTRIBUTES, *(i.code for kind in ("event", "entity", "related", "domain") for i in inds if i.kind == kind)]
     return (f"WITH {', '.join(ctes)}\nSELECT {', '.join(f'b.{c}' for c in kept)}, {', '.join(derived)}\n"
             f"FROM (SELECT *, entity_type AS n_type FROM base) b")
 
 
+BUCKETS = 4096  # bucket values are 0..4095
+
+
+def chunk_ranges(chunks: int, within: tuple[int, int] = (0, BUCKETS)) -> list[tuple[int, int]]:
+    """``within`` cut into ``chunks`` contiguous bucket ranges (the last ones may be empty)."""
+    lo, hi = within
+    step = -(-(hi - lo) // max(1, chunks))
+    return [(a, min(a + step, hi)) for a in range(lo, hi, step)]
+
+
 def compute_indicators(con: duckdb.DuckDBPyConnection, catalog: Catalog, as_of: dt.date, *,
-                       table: str = "indicators", include_revoked: bool = False) -> list[str]:
-    """Create the temporary table ``table`` (uscc, entity attributes, one column per indicator)."""
-    sql = indicator_query(catalog, as_of, include_revoked=include_revoked)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}\nORDER BY uscc")
+                       table: str = "indicators", include_revoked: bool = False,
+                       buckets: tuple[int, int] | None = None, chunks: int = 1, progress=None) -> list[str]:
+    """Create the temporary table ``table`` (uscc, entity attributes, one column per indicator).
+
+    ``buckets``: only entities of that bucket range (see :func:`indicator_query`).  ``chunks`` > 1
+    computes the range in that many bucket ranges, one query each, appended to ``table``: the
+    aggregation then holds one chunk's entities and events at a time (events are stored in bucket
+    order, so a chunk reads only its part of them).  The rows are the same whatever ``chunks``."""
+    ranges = chunk_ranges(chunks, buckets or (0, BUCKETS)) if chunks > 1 else [buckets]
+    for k, rng in enumerate(ranges):
+        sql = indicator_query(catalog, as_of, include_revoked=include_revoked, buckets=rng)
+        if k == 0:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}\nORDER BY uscc")
+        else:
+            con.execute(f"INSERT INTO {table} {sql}\nORDER BY uscc")
+        if progress and len(ranges) > 1:
+            progress(f"indicators as of {as_of}: bucket range {k + 1} of {len(ranges)} done")
     return [i.code for i in catalog.enabled]
 
 
@@ -165,3 +219,21 @@ def _related_sql(p: dict[str, str], inds: list[Indicator]) -> dict:
             joins[i.relation] = ("LEFT JOIN (SELECT legal_rep_id, count(*) AS k FROM risky GROUP BY legal_rep_id) rr "
                                  "ON rr.legal_rep_id = n.legal_rep_id\n        LEFT JOIN risky rs ON rs.uscc = n.uscc")
     return {"select": select, "joins": "\n        ".join(joins.values()), "ctes": ctes}
+
+
+def _domain_sql(as_of: dt.date, inds: list[Indicator]) -> dict:
+    """CTE, join and columns of the professional-domain indicators: one ``GROUP BY uscc`` pass over
+    ``domain_grades`` rows with ``as_of <= T``, each domain's latest grade mapped to its risk level."""
+    if not inds:
+        return {"select": [], "joins": "", "ctes": []}
+    aggs = []
+    for i in inds:
+        if i.levels is None:
+            raise RiskgradeError(f"indicator {i.code}: no level mapping for domain {i.domain}; load the catalog "
+                                 "with a fusion configuration (riskgrade.scoring.fusion)")
+        latest = f"max_by({DOMAIN_GRADE}, {DOMAIN_RECENCY}) FILTER (WHERE {domain_filter(i.domain or '', as_of, i.max_age_days)})"
+        aggs.append(f"{level_case(latest, i.levels)} AS {i.code}")
+    cte = (f"ind_domain AS (SELECT uscc, {', '.join(aggs)} FROM domain_grades "
+           f"WHERE as_of <= DATE '{as_of.isoformat()}' GROUP BY uscc)")
+    return {"select": [f"{_applies(i, f'idm.{i.code}')} AS {i.code}" for i in inds],
+            "joins": "\n        LEFT JOIN ind_domain idm ON idm.uscc = n.uscc", "ctes": [cte]}

@@ -23,6 +23,13 @@ TEXT = {
         "indicator_psi": "各指标分箱稳定性（PSI，相对训练样本）",
         "bias": "样本选择偏差校正（逆概率加权）", "bins": "分箱与分值（分值越高风险越高）", "indicator": "指标", "bin": "分箱",
         "count": "户数", "points": "分值",
+        "monitoring": "月度监测（相对上一分类月）",
+        "monitoring_note": "每月分类后，将本月分值与各指标的分布同上一分类月比较（PSI，固定分箱），并统计等级保持率与升降；"
+                           "超过阈值即记录预警（riskgrade monitor 查看明细）。",
+        "previous": "比较月份", "score_psi": "分值 PSI", "ind_watch": "需关注指标数", "ind_significant": "显著漂移指标数",
+        "kept": "等级保持率", "up": "风险上升", "down": "风险下降", "alerts": "预警",
+        "top_drift": "本月 PSI 最大的指标", "level": "状态", "changed": "分类口径变化",
+        "levels": {"stable": "稳定", "watch": "需关注", "significant": "显著漂移", "n/a": "—"},
     },
     "en": {
         "title": "Credit risk classification model report", "catalog": "catalog", "used": "used this month",
@@ -39,11 +46,24 @@ TEXT = {
         "indicator_psi": "Stability of each indicator's bins (PSI against training)",
         "bias": "Selection-bias correction (inverse probability weighting)", "bins": "Bins and points (higher = riskier)",
         "indicator": "indicator", "bin": "bin", "count": "entities", "points": "points",
+        "monitoring": "Monthly monitoring (against the previous classification month)",
+        "monitoring_note": "After each monthly classification the distribution of the score and of every indicator is "
+                           "compared with the previous classification month (PSI over fixed bins), with the share of "
+                           "entities keeping their grade and the moves up and down; values beyond the bounds are "
+                           "recorded as alerts (details: riskgrade monitor).",
+        "previous": "compared with", "score_psi": "score PSI", "ind_watch": "indicators to watch",
+        "ind_significant": "indicators drifting", "kept": "grade kept", "up": "riskier", "down": "less risky",
+        "alerts": "alerts", "top_drift": "Indicators with the largest PSI this month", "level": "level",
+        "changed": "classification changed",
+        "levels": {"stable": "stable", "watch": "watch", "significant": "significant drift", "n/a": "—"},
     },
 }
 
 
-def render_model_report(record: dict, lang: str = "zh", names: dict[str, str] | None = None) -> str:
+def render_model_report(record: dict, lang: str = "zh", names: dict[str, str] | None = None,
+                        monitoring: dict | None = None) -> str:
+    """The report's HTML.  ``monitoring`` ({"latest": comparison, "history": rows}, see
+    :mod:`riskgrade.scoring.monitoring`) defaults to what classification stored in the record."""
     if lang not in TEXT:
         raise RiskgradeError("--lang must be zh or en")
     from ..web.assets import echarts_inline_js
@@ -54,8 +74,9 @@ def render_model_report(record: dict, lang: str = "zh", names: dict[str, str] | 
     d = record.get("details") or {}
     if not d:
         raise RiskgradeError(f"model {record.get('model_id')} was saved without report details; train it again")
+    mon = monitoring if monitoring is not None else record.get("monitoring")
     return tpl.render(m=_Obj(record), d=_Obj(d), t=TEXT[lang], lang=lang, names=names or {},
-                      echarts=echarts_inline_js(), roc_json=json.dumps(d["roc"]))
+                      echarts=echarts_inline_js(), roc_json=json.dumps(d["roc"]), mon=_Obj(mon) if mon else None)
 
 
 class _Obj(dict):

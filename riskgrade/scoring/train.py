@@ -29,6 +29,7 @@ import duckdb
 import numpy as np
 
 from ..indicators import Catalog, compute_indicators
+from ..indicators.compute import BUCKETS
 from .challenger import ChallengerModel
 from .expert import ExpertScorecard
 from .grading import cutoffs_from_shares
@@ -42,7 +43,8 @@ OUTCOME_SQL = """
     GROUP BY uscc
 """
 MIN_BAD = 100  # outcomes needed in each of training and validation
-MAX_TRAIN_ROWS = 300_000  # a stratified sample beyond this (fixed seed)
+MAX_TRAIN_ROWS = 300_000  # a random sample beyond this (fixed seed)
+MAX_VALIDATE_ROWS = 1_000_000  # validation on a bucket sample of about this many entities beyond it
 NON_FEATURES = ("uscc", "name", "region_code", "industry_code", "status", "established_on", "bucket",
                 "registered_capital", "industry_section", "type_classification")
 
@@ -124,7 +126,9 @@ def psi(edges: list[float], expected: np.ndarray, actual: np.ndarray) -> float:
 
 def indicator_shares(model: TrainedScorecard, X) -> dict[str, list[float]]:
     """Share of the population in each bin of every selected indicator (for per-indicator PSI)."""
-    idx = model.binning_.transform(X[model.features_], metric="indices")
+    # missing values in a bin of their own (optbinning's default would count them in bin 0)
+    idx = model.binning_.transform(X[model.features_], metric="indices", metric_missing="empirical",
+                                   metric_special="empirical")
     out = {}
     for name in idx.columns:
         col = idx[name].to_numpy(dtype=int)
@@ -211,6 +215,14 @@ def inclusion_weights(con: duckdb.DuckDBPyConnection, usccs: list[str], start: d
                f"probability) (weights {ws.min():.1f}-{ws.max():.1f}, mean {ws.mean():.1f}); others weight 1"), n
 
 
+def sample_buckets(entities: int, rows: int) -> tuple[int, int] | None:
+    """The bucket range [0, k) holding about ``rows`` of ``entities`` entities, with a 10% margin
+    (None: all of them)."""
+    if entities <= rows:
+        return None
+    return 0, min(BUCKETS, -(-BUCKETS * rows * 11 // (entities * 10)))
+
+
 def features(df, catalog: Catalog) -> list[str]:
     codes = {i.code for i in catalog.enabled}
     return [c for c in df.columns if c in codes and c not in NON_FEATURES] + ["entity_type"]
@@ -228,8 +240,11 @@ def train_and_choose(con: duckdb.DuckDBPyConnection, catalog: Catalog, expert: E
                       f"{t_train} (first record {first_event})")
         return rep, None
     say(f"learning from outcomes: indicators as of {t_train} (outcomes to {t_val}), validating as of {t_val}")
-    compute_indicators(con, catalog, t_train, table="ind_train")
-    compute_indicators(con, catalog, t_val, table="ind_val")
+    # a large province learns from a deterministic sample: the entities of the first buckets (MD5 of the
+    # USCC), whose events alone are read (events are stored in bucket order)
+    n = con.execute("SELECT count(*) FROM entities").fetchall()[0][0]
+    compute_indicators(con, catalog, t_train, table="ind_train", buckets=sample_buckets(n, MAX_TRAIN_ROWS))
+    compute_indicators(con, catalog, t_val, table="ind_val", buckets=sample_buckets(n, MAX_VALIDATE_ROWS))
     tr = _frame(con, "ind_train", t_train, as_of, True)
     va = _frame(con, "ind_val", t_val, as_of, True)
     con.execute("DROP TABLE IF EXISTS ind_train; DROP TABLE IF EXISTS ind_val")

@@ -27,6 +27,15 @@ logging.getLogger("__cvxpy__").addFilter(_QuietOptionalSolvers())
 MAX_SCORE = 1000.0
 
 
+def _num(x) -> str:
+    """A number as a SQL literal: integers as they are, anything else as a DOUBLE (an exponent makes
+    DuckDB and Spark read it as one, not as a DECIMAL)."""
+    if isinstance(x, int):
+        return str(x)
+    r = repr(float(x))
+    return r if "e" in r else r + "e0"
+
+
 class TrainedScorecard:
     name = "trained"
 
@@ -48,7 +57,8 @@ class TrainedScorecard:
         from optbinning import BinningProcess, Scorecard
         from sklearn.linear_model import LogisticRegression
 
-        names = list(X.columns)
+        # a column without a single value has nothing to learn from (and would stop the binning)
+        names = [c for c in X.columns if X[c].notna().any()]
         cats = [c for c in (self.categorical or []) if c in names] or [
             c for c in names if X[c].dtype == object or str(X[c].dtype) in ("string", "str", "category")]
         self.binning_ = BinningProcess(
@@ -69,6 +79,9 @@ class TrainedScorecard:
         self.features_ = names
         self.selected_ = list(self.binning_.get_support(names=True))
         self.base_rate_ = float(np.average(y, weights=sample_weight))
+        # reasons are points above the average training entity's (a fixed reference, the same in every engine)
+        contrib = self.contributions(X)
+        self.contrib_mean_ = {k: float(np.mean(v)) for k, v in contrib.items()}
         return self
 
     def predict_proba(self, X) -> np.ndarray:
@@ -94,16 +107,96 @@ class TrainedScorecard:
         return {name: self.factor_ * coef[i] * Xw[name].to_numpy(dtype=float) for i, name in enumerate(Xw.columns)}
 
     def reasons(self, X, top: int = 5) -> list[list[tuple[str, float]]]:
-        """For each row, the indicators that add the most risk points above the population average."""
+        """For each row, the indicators that add the most risk points above the average training entity."""
         contrib = self.contributions(X)
         names = list(contrib)
         m = np.column_stack([contrib[n] for n in names]) if names else np.zeros((len(X), 0))
-        m = m - np.average(m, axis=0)  # relative to the average entity
-        order = np.argsort(-m, axis=1)[:, :top]
+        ref = getattr(self, "contrib_mean_", None)
+        m = m - (np.array([ref[n] for n in names]) if ref else np.average(m, axis=0))
+        m = np.round(m, 1)
+        order = np.argsort(-m, axis=1, kind="stable")[:, :top]
         out = []
         for i, idx in enumerate(order):
-            out.append([(names[j], round(float(m[i, j]), 1)) for j in idx if m[i, j] > 0])
+            out.append([(names[j], float(m[i, j])) for j in idx if m[i, j] > 0])
         return out
+
+    # ------------------------------------------------------------------ in the engine
+    def bins_(self, name: str) -> dict:
+        """One selected indicator's bins as data: ``{"kind": "numerical", "splits": [...]}`` (bin i holds
+        ``splits[i-1] <= x < splits[i]``) or ``{"kind": "categorical", "categories": [[...], ...]}``, with
+        ``woe`` per bin and ``woe_missing``, read back through optbinning's own transform so that the SQL
+        below computes what ``predict_proba`` computes."""
+        import pandas as pd
+
+        var = self.binning_.get_binned_variable(name)
+        base = {c: np.nan for c in self.features_}
+        if var.dtype == "categorical":
+            cats = [[c for c in group] for group in var.splits]
+            probes = [g[0] for g in cats] + ["\x00 a category not seen in training", None]
+            kind = {"kind": "categorical", "categories": [[str(c) for c in g] for g in cats]}
+        else:
+            splits = [float(x) for x in var.splits]
+            probes = ([splits[0] - 1.0] + splits) if splits else [0.0]
+            probes = probes + [np.nan]
+            kind = {"kind": "numerical", "splits": splits}
+        frame = pd.DataFrame([{**base, name: v} for v in probes])
+        if var.dtype == "categorical":
+            frame[name] = frame[name].astype(object)
+        woe = self.binning_.transform(frame, metric="woe")[name].to_numpy(dtype=float)
+        if var.dtype == "categorical":
+            kind["woe_unknown"] = float(woe[-2])
+            woe = np.delete(woe, -2)
+        return {**kind, "woe": [float(w) for w in woe[:-1]], "woe_missing": float(woe[-1])}
+
+    @staticmethod
+    def _case(col: str, bins: dict, values: list, missing, unknown=None) -> str:
+        """CASE over an indicator column giving ``values[i]`` for bin i, ``missing`` for NULL and
+        ``unknown`` for a category no bin holds."""
+        whens = [f"WHEN {col} IS NULL THEN {_num(missing)}"]
+        if bins["kind"] == "categorical":
+            for group, v in zip(bins["categories"], values):
+                items = ", ".join("'" + c.replace("'", "''") + "'" for c in group)
+                whens.append(f"WHEN CAST({col} AS VARCHAR) IN ({items}) THEN {_num(v)}")
+            return f"(CASE {' '.join(whens)} ELSE {_num(unknown)} END)"
+        splits = bins["splits"]
+        for sp, v in zip(splits, values):
+            whens.append(f"WHEN {col} < {_num(sp)} THEN {_num(v)}")
+        return f"(CASE {' '.join(whens)} ELSE {_num(values[len(splits)])} END)"
+
+    def score_sql(self, top: int = 10) -> dict[str, str]:
+        """The scorecard as SQL over the indicator columns (any engine): ``score`` (0..1000),
+        ``probability`` and ``reasons`` (a list of structs {points, code}, most points first, at most
+        ``top``, points above the average training entity's).  Equal to :meth:`predict_score`,
+        :meth:`predict_proba` and :meth:`reasons` (tested)."""
+        est = self.scorecard_.estimator_
+        names = list(self.selected_)
+        coef = est.coef_[0]
+        ref = getattr(self, "contrib_mean_", None) or {}
+        terms, items = [], []
+        for j, name in enumerate(names):
+            b = self.bins_(name)
+            pts = [self.factor_ * coef[j] * w for w in b["woe"]]
+            pts_missing = self.factor_ * coef[j] * b["woe_missing"]
+            pts_unknown = self.factor_ * coef[j] * b.get("woe_unknown", 0.0)
+            col = '"' + name.replace('"', '""') + '"'
+            terms.append(self._case(col, b, pts, pts_missing, pts_unknown))
+            mean = ref.get(name, 0.0)
+            rel = [round(p - mean, 1) for p in pts]
+            items.append(f"{{'points': {self._case(col, b, rel, round(pts_missing - mean, 1), round(pts_unknown - mean, 1))}, "
+                         f"'code': '{name}'}}")
+        eta = f"({_num(est.intercept_[0] * self.factor_)} + {' + '.join(terms) if terms else '0.0'}) / {_num(self.factor_)}"
+        eta = f"least(20.72326583694641, greatest(-20.72326583694641, {eta}))"  # p clipped to [1e-9, 1 - 1e-9]
+        score = f"least({MAX_SCORE}, greatest(0.0, {_num(self.offset_)} + {_num(self.factor_)} * {eta}))"
+        reasons = (f"list_filter(list_reverse_sort([{', '.join(items)}]), x -> x.points > 0)[1:{int(top)}]"
+                   if items else "[]")
+        return {"score": score, "probability": f"1.0 / (1.0 + exp(-{eta}))", "reasons": reasons}
+
+    def bin_index_sql(self, name: str) -> str:
+        """The bin index of a selected indicator (optbinning's ``metric="indices"``: bins, then special,
+        then missing), for per-indicator stability in the engine."""
+        b = self.bins_(name)
+        n = len(b["woe"])
+        return self._case('"' + name.replace('"', '""') + '"', b, list(range(n)), n + 1, -1)
 
     def table(self):
         """Bins and their WoE per selected indicator (optbinning's scorecard table)."""
