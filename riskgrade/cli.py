@@ -429,3 +429,4 @@ from . import cli_service  # noqa: E402,F401  (registers the service commands)
 from . import cli_warning  # noqa: E402,F401
 from . import cli_analysis  # noqa: E402,F401  (registers analyse and report)
 from . import cli_exchange  # noqa: E402,F401  (registers fusion, monitor and the exchange exports)
+from . import cli_spark  # noqa: E402,F401  (registers spark-submit and spark-job)

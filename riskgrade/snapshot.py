@@ -19,6 +19,7 @@ import duckdb
 from .errors import RiskgradeError
 from .indicators import compute_indicators, load_catalog
 from .scoring import ExpertScorecard, grade_sql, labels_sql, load_grading, load_labels, load_scorecard
+from .scoring.trained import sql_number
 from .warehouse import Warehouse
 
 SCHEMA = """
@@ -71,15 +72,56 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA)
 
 
-def classify(home: Path, as_of: dt.date, *, model: str | None = None, catalog_path: Path | None = None,
-             scorecard_path: Path | None = None, grading_path: Path | None = None, labels_path: Path | None = None,
-             mode: str | None = None, memory_limit: str | None = None, threads: int | None = None,
-             lock_timeout: float = 60.0, progress=None, chunk_events: int = 40_000_000,
-             fusion_path: Path | None = None, monitoring_path: Path | None = None) -> ClassifyResult:
-    import time
+@dataclass
+class RunPlan:
+    """What a monthly run does, decided before any indicator of the month is computed: the
+    configuration, the model (trained and chosen out of time, or the expert scorecard) and why.  Its
+    SQL (``scored_sql``) is one engine-neutral statement over the indicator table, so the same run
+    goes to DuckDB here or to Spark (``riskgrade.engines.sparkrun``)."""
 
+    as_of: dt.date
+    catalog: object
+    scorecard: ExpertScorecard
+    grading: object
+    labels: object
+    fusion: object
+    monitoring: object
+    chosen: str
+    why: str
+    model_version: str
+    fingerprint: str
+    trained: object | None = None  # a TrainedScorecard when chosen
+    calibration: list[float] | None = None  # the expert score's Platt scaling to a probability
+    challenger: object | None = None  # the LightGBM challenger of the training, when there was one
+
+    @property
+    def include_revoked(self) -> bool:
+        return self.grading.mode == "five"
+
+    def scored_sql(self, indicators: str = "indicators") -> str:
+        """Every indicator row with ``score``, ``_reasons`` (list of {points, code}, most first),
+        ``_probability``, then ``_grade``, ``_grade_rule`` and ``_labels`` (DuckDB's dialect)."""
+        if self.trained is not None:
+            q = self.trained.score_sql()
+            score, reasons, proba = q["score"], q["reasons"], q["probability"]
+        else:
+            score, reasons = self.scorecard.score_sql()
+            c = self.calibration
+            proba = (f"1.0 / (1.0 + exp(-({sql_number(c[0])} * ({score}) / 1000.0 + {sql_number(c[1])})))"
+                     if c else "CAST(NULL AS DOUBLE)")
+        grade, rule = grade_sql(self.grading)
+        return (f"SELECT s.*, {grade} AS _grade, {rule} AS _grade_rule, {labels_sql(self.labels)} AS _labels "
+                f"FROM (SELECT i.*, {score} AS score, {reasons} AS _reasons, {proba} AS _probability "
+                f"FROM {indicators} i) s")
+
+
+def plan_run(con: duckdb.DuckDBPyConnection, home: Path, as_of: dt.date, *, model: str | None = None,
+             catalog_path: Path | None = None, scorecard_path: Path | None = None, grading_path: Path | None = None,
+             labels_path: Path | None = None, mode: str | None = None, fusion_path: Path | None = None,
+             monitoring_path: Path | None = None, progress=None) -> RunPlan:
+    """Load and check the configuration, learn from outcomes and choose the model (see
+    ``scoring.train``); nothing of the month is computed yet."""
     say = progress or (lambda m: None)
-    t0 = time.perf_counter()
     if model not in (None, "expert", "trained"):
         raise RiskgradeError(f"unknown model {model!r}: choose expert or trained (default: the best the data supports)")
     from .scoring import fusion as fu, monitoring as mon
@@ -90,100 +132,110 @@ def classify(home: Path, as_of: dt.date, *, model: str | None = None, catalog_pa
         [i.code for i in catalog.enabled])
     grading = load_grading(grading_path, mode)
     labels = load_labels(labels_path)
-    chosen, why, model_version = "expert", "the expert scorecard from configuration (--model expert)", scorecard.version_
     fingerprint = hashlib.sha256(json.dumps(
         [catalog.model_dump(), scorecard.config_.model_dump(), grading.model_dump(), labels.model_dump()],
         sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+    plan = RunPlan(as_of, catalog, scorecard, grading, labels, fusion, monitoring, "expert",
+                   "the expert scorecard from configuration (--model expert)", scorecard.version_, fingerprint)
+    ensure_schema(con)
+    if not con.execute("SELECT count(*) FROM entities").fetchall()[0][0]:
+        raise RiskgradeError(f"the data home {home} holds no entities: run `riskgrade ingest` first")
+    if model in (None, "trained"):
+        from .scoring.train import train_and_choose
+
+        rep, trained = train_and_choose(con, catalog, scorecard, as_of, home / "models",
+                                        target_shares=grading.target_shares, force=model == "trained", progress=say)
+        plan.why, plan.calibration, plan.challenger = rep.reason, rep.expert_calibration, rep.challenger
+        if rep.used == "trained":
+            plan.chosen, plan.model_version, plan.trained = "trained", rep.model_id or "", trained
+            plan.grading = grading.model_copy(update={"cutoffs": trained.cutoffs_})
+            plan.why += f"; grade cut-offs {trained.cutoffs_} give the configured shares of its training population"
+        elif model == "trained":
+            raise RiskgradeError(f"--model trained: {rep.reason}")
+    return plan
+
+
+def seal(con: duckdb.DuckDBPyConnection, wh: Warehouse, plan: RunPlan, home: Path,
+         scored: str = "scored") -> tuple[int, dict[str, int], str, list[str]]:
+    """Store the month from the table ``scored`` (``RunPlan.scored_sql``'s columns) as a sealed snapshot,
+    in one transaction with the previous grade of each entity, the content hash and the monitoring;
+    returns (snapshot id, grade counts, content hash, drift warnings)."""
+    from .scoring import fusion as fu, monitoring as mon
+
+    as_of = plan.as_of
+    if plan.trained is not None:
+        _record_stability(con, plan.trained, home / "models" / f"{plan.model_version}.json", as_of, scored)
+    prev = con.execute("SELECT snapshot_id FROM snapshots WHERE as_of < ? ORDER BY as_of DESC, snapshot_id DESC LIMIT 1",
+                       [as_of]).fetchall()
+    prev_join = (f"LEFT JOIN (SELECT uscc, grade AS previous_grade FROM grades WHERE snapshot_id = {prev[0][0]}) p "
+                 f"USING (uscc)") if prev else ""
+    prev_col = "p.previous_grade" if prev else "CAST(NULL AS VARCHAR)"
+    with wh.transaction():
+        sid = con.execute("SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots").fetchall()[0][0]
+        con.execute(f"""
+            INSERT INTO grades BY POSITION
+            SELECT {sid}, DATE '{as_of.isoformat()}', s.uscc, s.name, s.entity_type, s.region_code, s.industry_code,
+                   round(s.score, 2), s._grade, {prev_col}, s._grade_rule,
+                   array_to_string(list_transform(s._reasons[1:{TOP_REASONS}], x -> x.code), ';'),
+                   to_json(list_transform(s._reasons, x -> {{'code': x.code, 'points': x.points}}))::VARCHAR,
+                   s._labels, round(s._probability, 6)
+            FROM {scored} s {prev_join}
+            ORDER BY s.uscc
+        """)
+        counts = dict(con.execute(f"SELECT grade, count(*) FROM grades WHERE snapshot_id = {sid} GROUP BY grade "
+                                  "ORDER BY grade").fetchall())
+        n = sum(counts.values())
+        content = con.execute(f"""
+            SELECT md5(string_agg(md5(concat_ws('|', uscc, score, grade, grade_rule, reasons, labels)), '' ORDER BY uscc))
+            FROM grades WHERE snapshot_id = {sid}
+        """).fetchall()[0][0] or ""
+        con.execute("INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+            sid, as_of, dt.datetime.now().replace(microsecond=0), plan.chosen, plan.model_version, plan.why,
+            plan.catalog.version, plan.fingerprint, plan.grading.mode, n, content, json.dumps(counts)])
+        # which domains the grades include by indicator; indicator and score profiles, drift against last month
+        fu.record_snapshot(con, sid, plan.catalog, plan.fusion)
+        warnings = mon.after_classify(con, sid, as_of, plan.monitoring, [i.code for i in plan.catalog.enabled],
+                                      home / "models" / f"{plan.model_version}.json" if plan.chosen == "trained" else None,
+                                      table=scored)
+    return int(sid), counts, content, warnings
+
+
+def classify(home: Path, as_of: dt.date, *, model: str | None = None, catalog_path: Path | None = None,
+             scorecard_path: Path | None = None, grading_path: Path | None = None, labels_path: Path | None = None,
+             mode: str | None = None, memory_limit: str | None = None, threads: int | None = None,
+             lock_timeout: float = 60.0, progress=None, chunk_events: int = 40_000_000,
+             fusion_path: Path | None = None, monitoring_path: Path | None = None) -> ClassifyResult:
+    """The monthly run on the embedded store (DuckDB): plan, indicators (in bucket ranges when the
+    store is large), scores, grades, reasons and labels in the engine, sealed snapshot."""
+    import time
+
+    say = progress or (lambda m: None)
+    t0 = time.perf_counter()
     with Warehouse(home, write=True, memory_limit=memory_limit, threads=threads, lock_timeout=lock_timeout) as wh:
         con = wh.con
         assert con is not None
-        ensure_schema(con)
-        n_ent = con.execute("SELECT count(*) FROM entities").fetchall()[0][0]
-        if not n_ent:
-            raise RiskgradeError(f"the data home {home} holds no entities: run `riskgrade ingest` first")
-        trained = None
-        calibration = None
-        if model in (None, "trained"):
-            from .scoring.train import train_and_choose
-
-            rep, trained = train_and_choose(con, catalog, scorecard, as_of, home / "models",
-                                            target_shares=grading.target_shares, force=model == "trained", progress=say)
-            why = rep.reason
-            calibration = rep.expert_calibration
-            if rep.used == "trained":
-                chosen, model_version = "trained", rep.model_id or ""
-                grading = grading.model_copy(update={"cutoffs": trained.cutoffs_})
-                why += f"; grade cut-offs {trained.cutoffs_} give the configured shares of its training population"
-            elif model == "trained":
-                raise RiskgradeError(f"--model trained: {rep.reason}")
-            else:
-                trained = None
+        plan = plan_run(con, home, as_of, model=model, catalog_path=catalog_path, scorecard_path=scorecard_path,
+                        grading_path=grading_path, labels_path=labels_path, mode=mode, fusion_path=fusion_path,
+                        monitoring_path=monitoring_path, progress=say)
         chunks = chunks_for(con, chunk_events)
-        say(f"computing {len(catalog.enabled)} indicators as of {as_of} (catalog {catalog.version})"
+        say(f"computing {len(plan.catalog.enabled)} indicators as of {as_of} (catalog {plan.catalog.version})"
             + (f" in {chunks} bucket ranges" if chunks > 1 else ""))
-        compute_indicators(con, catalog, as_of, include_revoked=grading.mode == "five", chunks=chunks, progress=say)
-        score, reasons = scorecard.score_sql()
-        proba = (f"1.0 / (1.0 + exp(-({calibration[0]!r} * ({score}) / 1000.0 + {calibration[1]!r})))"
-                 if calibration else "CAST(NULL AS DOUBLE)")
-        if trained is not None:
-            _register_trained_scores(con, trained)
-            _record_stability(con, trained, home / "models" / f"{model_version}.json", as_of)
-            score = "ts.score"
-            reasons = "ts.reasons"
-            proba = "ts.probability"
-        grade, rule = grade_sql(grading)
-        say(f"scoring with the {chosen} scorecard, grading ({grading.mode} grades), labelling")
-        join = " JOIN trained_scores ts USING (uscc)" if trained is not None else ""
-        con.execute(f"CREATE OR REPLACE TEMP TABLE scored AS SELECT indicators.*, {score} AS score, {reasons} AS _reasons, "
-                    f"{proba} AS _probability FROM indicators{join}")
-        prev = con.execute("SELECT snapshot_id FROM snapshots WHERE as_of < ? ORDER BY as_of DESC, snapshot_id DESC LIMIT 1",
-                           [as_of]).fetchall()
-        prev_join = (f"LEFT JOIN (SELECT uscc, grade AS previous_grade FROM grades WHERE snapshot_id = {prev[0][0]}) p "
-                     f"USING (uscc)") if prev else ""
-        prev_col = "p.previous_grade" if prev else "CAST(NULL AS VARCHAR)"
-        with wh.transaction():
-            sid = con.execute("SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots").fetchall()[0][0]
-            con.execute(f"""
-                INSERT INTO grades BY POSITION
-                SELECT {sid}, DATE '{as_of.isoformat()}', s.uscc, s.name, s.entity_type, s.region_code, s.industry_code,
-                       round(s.score, 2), {grade}, {prev_col}, {rule},
-                       array_to_string(list_transform(s._reasons[1:{TOP_REASONS}], x -> x.code), ';'),
-                       to_json(list_transform(s._reasons, x -> {{'code': x.code, 'points': x.points}}))::VARCHAR,
-                       {labels_sql(labels)}, round(s._probability, 6)
-                FROM scored s {prev_join}
-                ORDER BY s.uscc
-            """)
-            counts = dict(con.execute(f"SELECT grade, count(*) FROM grades WHERE snapshot_id = {sid} GROUP BY grade "
-                                      "ORDER BY grade").fetchall())
-            n = sum(counts.values())
-            content = con.execute(f"""
-                SELECT md5(string_agg(md5(concat_ws('|', uscc, score, grade, grade_rule, reasons, labels)), '' ORDER BY uscc))
-                FROM grades WHERE snapshot_id = {sid}
-            """).fetchall()[0][0] or ""
-            con.execute("INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-                sid, as_of, dt.datetime.now().replace(microsecond=0), chosen, model_version, why,
-                catalog.version, fingerprint, grading.mode, n, content, json.dumps(counts)])
-            # which domains the grades include by indicator; indicator and score profiles, drift against last month
-            fu.record_snapshot(con, sid, catalog, fusion)
-            warnings = mon.after_classify(con, sid, as_of, monitoring, [i.code for i in catalog.enabled],
-                                          home / "models" / f"{model_version}.json" if chosen == "trained" else None)
-        con.execute("DROP TABLE IF EXISTS scored; DROP TABLE IF EXISTS indicators; DROP TABLE IF EXISTS pop")
+        compute_indicators(con, plan.catalog, as_of, include_revoked=plan.include_revoked, chunks=chunks, progress=say)
+        say(f"scoring with the {plan.chosen} scorecard, grading ({plan.grading.mode} grades), labelling")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE scored AS {plan.scored_sql()}")
+        con.execute("DROP TABLE IF EXISTS indicators")
+        sid, counts, content, warnings = seal(con, wh, plan, home)
+        con.execute("DROP TABLE IF EXISTS scored; DROP TABLE IF EXISTS pop")
     for w in warnings:
         say(w)
-    return ClassifyResult(int(sid), as_of, chosen, why, n, counts, content, time.perf_counter() - t0, warnings)
+    return ClassifyResult(sid, as_of, plan.chosen, plan.why, sum(counts.values()), counts, content,
+                          time.perf_counter() - t0, warnings)
 
 
-def _register_trained_scores(con: duckdb.DuckDBPyConnection, model) -> None:
-    """Score the month's indicator table with a trained scorecard inside the engine (its SQL export):
-    ``trained_scores(uscc, score, probability, reasons)``."""
-    q = model.score_sql()
-    con.execute(f"CREATE OR REPLACE TEMP TABLE trained_scores AS SELECT uscc, {q['score']} AS score, "
-                f"{q['probability']} AS probability, {q['reasons']} AS reasons FROM indicators")
-
-
-def _record_stability(con: duckdb.DuckDBPyConnection, model, record: Path, as_of: dt.date) -> None:
+def _record_stability(con: duckdb.DuckDBPyConnection, model, record: Path, as_of: dt.date, scored: str = "scored") -> None:
     """PSI of this month's scores, and of each selected indicator's bins, against the model's training
-    population, kept in the model record (the model report shows them).  Counted in the engine."""
+    population, kept in the model record (the model report shows them).  Counted in the engine over
+    ``scored`` (the month's indicators with their score)."""
     import numpy as np
 
     from .scoring.train import psi_shares
@@ -191,8 +243,8 @@ def _record_stability(con: duckdb.DuckDBPyConnection, model, record: Path, as_of
     rec = json.loads(record.read_text(encoding="utf-8"))
     edges = rec["details"]["score_edges"]
     # bin of each score: the number of edges at or below it (numpy's searchsorted side="right")
-    idx = " + ".join(f"CASE WHEN score >= {float(e)!r} THEN 1 ELSE 0 END" for e in edges) or "0"
-    counts = dict(con.execute(f"SELECT {idx} AS i, count(*) FROM trained_scores GROUP BY i").fetchall())
+    idx = " + ".join(f"CASE WHEN score >= {sql_number(e)} THEN 1 ELSE 0 END" for e in edges) or "0"
+    counts = dict(con.execute(f"SELECT {idx} AS i, count(*) FROM {scored} GROUP BY i").fetchall())
     total = max(sum(counts.values()), 1)
     e = np.clip(np.asarray(rec["details"]["train_score_shares"]), 1e-6, None)
     a = np.clip(np.array([counts.get(i, 0) / total for i in range(len(edges) + 1)]), 1e-6, None)
@@ -201,7 +253,7 @@ def _record_stability(con: duckdb.DuckDBPyConnection, model, record: Path, as_of
     if train_shares:
         psis = {}
         for name, expected in train_shares.items():
-            rows = dict(con.execute(f"SELECT {model.bin_index_sql(name)} AS i, count(*) FROM indicators GROUP BY i").fetchall())
+            rows = dict(con.execute(f"SELECT {model.bin_index_sql(name)} AS i, count(*) FROM {scored} GROUP BY i").fetchall())
             n = max(sum(rows.values()), 1)
             width = max(len(expected), max(rows, default=0) + 1)
             psis[name] = round(psi_shares(expected, [rows.get(i, 0) / n for i in range(width)]), 6)

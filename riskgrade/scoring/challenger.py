@@ -39,10 +39,12 @@ class ChallengerModel:
         )
         self.model_.fit(self._frame(X), np.asarray(y).astype(int), sample_weight=sample_weight)
         self.features_ = list(X.columns)
+        self.categorical_ = [c for c in X.columns if X[c].dtype == object or str(X[c].dtype) in ("string", "str")]
         return self
 
     def predict_proba(self, X) -> np.ndarray:
-        return self.model_.predict_proba(self._frame(X))[:, 1]
+        # prediction gives the same numbers on any number of threads (training is kept to one)
+        return self.model_.predict_proba(self._frame(X), num_threads=0)[:, 1]
 
     def contributions(self, X) -> dict[str, np.ndarray]:
         """Per feature, its contribution to the log-odds of a bad outcome (the last column is the bias)."""

@@ -303,11 +303,11 @@ def warning_line(report: dict) -> str | None:
 
 
 def after_classify(con: duckdb.DuckDBPyConnection, snapshot_id: int, as_of: dt.date, cfg: MonitoringConfig,
-                   codes: list[str], model_record: Path | None = None) -> list[str]:
+                   codes: list[str], model_record: Path | None = None, table: str = "scored") -> list[str]:
     """Classify's hook (inside its transaction): store the month's profiles, compare with the previous
     month, store the comparison and its alerts; add the comparison to the trained model's record (the
     model report shows it).  Returns the warning lines to print."""
-    record_profiles(con, snapshot_id, as_of, codes, cfg)
+    record_profiles(con, snapshot_id, as_of, codes, cfg, table)
     report = compare(con, snapshot_id, as_of, cfg)
     prev = report["previous"] or {}
     con.execute("INSERT INTO snapshot_monitoring VALUES (?, ?, ?, ?, ?, ?)", [

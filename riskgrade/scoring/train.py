@@ -44,7 +44,7 @@ OUTCOME_SQL = """
 """
 MIN_BAD = 100  # outcomes needed in each of training and validation
 MAX_TRAIN_ROWS = 300_000  # a random sample beyond this (fixed seed)
-MAX_VALIDATE_ROWS = 1_000_000  # validation on a bucket sample of about this many entities beyond it
+MAX_VALIDATE_ROWS = 500_000  # validation on a bucket sample of about this many entities beyond it
 NON_FEATURES = ("uscc", "name", "region_code", "industry_code", "status", "established_on", "bucket",
                 "registered_capital", "industry_section", "type_classification")
 
@@ -82,9 +82,11 @@ class TrainingReport:
     # validation sample: p = 1 / (1 + exp(-(a * score / 1000 + b))); [a, b]
     expert_calibration: list[float] | None = None
     details: dict = field(default_factory=dict)
+    challenger: object = None  # the fitted ChallengerModel (not part of the record)
 
     def as_dict(self) -> dict:
         d = dict(self.__dict__)
+        d.pop("challenger")
         for k in ("train_as_of", "validate_as_of"):
             d[k] = d[k].isoformat() if d[k] else None
         return d
@@ -280,6 +282,7 @@ def train_and_choose(con: duckdb.DuckDBPyConnection, catalog: Catalog, expert: E
     challenger = ChallengerModel().fit(tr[cols], tr["_bad"].to_numpy(), sample_weight=weights)
     ch = challenger.predict_proba(va[cols])
     rep.auc_challenger, rep.ks_challenger = _auc_ks(yv, ch)
+    rep.challenger = challenger
     if rep.auc_trained > rep.auc_expert or force:
         rep.used = "trained"
         rep.reason = (f"trained scorecard: out-of-time AUC {rep.auc_trained:.3f} against the expert scorecard's "

@@ -27,7 +27,7 @@ logging.getLogger("__cvxpy__").addFilter(_QuietOptionalSolvers())
 MAX_SCORE = 1000.0
 
 
-def _num(x) -> str:
+def sql_number(x) -> str:
     """A number as a SQL literal: integers as they are, anything else as a DOUBLE (an exponent makes
     DuckDB and Spark read it as one, not as a DECIMAL)."""
     if isinstance(x, int):
@@ -152,16 +152,16 @@ class TrainedScorecard:
     def _case(col: str, bins: dict, values: list, missing, unknown=None) -> str:
         """CASE over an indicator column giving ``values[i]`` for bin i, ``missing`` for NULL and
         ``unknown`` for a category no bin holds."""
-        whens = [f"WHEN {col} IS NULL THEN {_num(missing)}"]
+        whens = [f"WHEN {col} IS NULL THEN {sql_number(missing)}"]
         if bins["kind"] == "categorical":
             for group, v in zip(bins["categories"], values):
                 items = ", ".join("'" + c.replace("'", "''") + "'" for c in group)
-                whens.append(f"WHEN CAST({col} AS VARCHAR) IN ({items}) THEN {_num(v)}")
-            return f"(CASE {' '.join(whens)} ELSE {_num(unknown)} END)"
+                whens.append(f"WHEN CAST({col} AS VARCHAR) IN ({items}) THEN {sql_number(v)}")
+            return f"(CASE {' '.join(whens)} ELSE {sql_number(unknown)} END)"
         splits = bins["splits"]
         for sp, v in zip(splits, values):
-            whens.append(f"WHEN {col} < {_num(sp)} THEN {_num(v)}")
-        return f"(CASE {' '.join(whens)} ELSE {_num(values[len(splits)])} END)"
+            whens.append(f"WHEN {col} < {sql_number(sp)} THEN {sql_number(v)}")
+        return f"(CASE {' '.join(whens)} ELSE {sql_number(values[len(splits)])} END)"
 
     def score_sql(self, top: int = 10) -> dict[str, str]:
         """The scorecard as SQL over the indicator columns (any engine): ``score`` (0..1000),
@@ -184,9 +184,9 @@ class TrainedScorecard:
             rel = [round(p - mean, 1) for p in pts]
             items.append(f"{{'points': {self._case(col, b, rel, round(pts_missing - mean, 1), round(pts_unknown - mean, 1))}, "
                          f"'code': '{name}'}}")
-        eta = f"({_num(est.intercept_[0] * self.factor_)} + {' + '.join(terms) if terms else '0.0'}) / {_num(self.factor_)}"
+        eta = f"({sql_number(est.intercept_[0] * self.factor_)} + {' + '.join(terms) if terms else '0.0'}) / {sql_number(self.factor_)}"
         eta = f"least(20.72326583694641, greatest(-20.72326583694641, {eta}))"  # p clipped to [1e-9, 1 - 1e-9]
-        score = f"least({MAX_SCORE}, greatest(0.0, {_num(self.offset_)} + {_num(self.factor_)} * {eta}))"
+        score = f"least({MAX_SCORE}, greatest(0.0, {sql_number(self.offset_)} + {sql_number(self.factor_)} * {eta}))"
         reasons = (f"list_filter(list_reverse_sort([{', '.join(items)}]), x -> x.points > 0)[1:{int(top)}]"
                    if items else "[]")
         return {"score": score, "probability": f"1.0 / (1.0 + exp(-{eta}))", "reasons": reasons}
