@@ -183,8 +183,13 @@ def classify(
                        labels_path=labels, mode=grades, memory_limit=s.memory_limit, threads=s.threads,
                        chunk_events=s.chunk_events, fusion_path=fusion, monitoring_path=monitoring,
                        lock_timeout=s.lock_timeout, progress=_progress)
+    show_classification(res, f"classification as of {d} (snapshot {res.snapshot_id}, {res.seconds:.1f} s)")
+
+
+def show_classification(res, title: str) -> None:
+    """The model and why, the grade table and the content hash of a sealed month (classify, spark-submit)."""
     err.print(f"model: [bold]{res.model}[/bold] — {res.model_reason}", highlight=False)
-    tab = Table(title=f"classification as of {d} (snapshot {res.snapshot_id}, {res.seconds:.1f} s)")
+    tab = Table(title=title)
     tab.add_column("grade")
     tab.add_column("entities", justify="right")
     tab.add_column("share", justify="right")

@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.table import Table
 
-from .cli import HomeOpt, _date, _progress, _settings, app, err, out
+from .cli import HomeOpt, _date, _progress, _settings, app, err, show_classification
 
 spark_job_app = typer.Typer(help="A monthly run as a Spark job submitted by hand: prepare it, then collect its results.",
                             no_args_is_help=True)
@@ -29,21 +28,13 @@ def _config(catalog, scorecard, grading, labels, grades, fusion) -> dict:
 
 
 def _show(res) -> None:
-    err.print(f"model: [bold]{res.model}[/bold] — {res.model_reason}", highlight=False)
     spark = f", Spark {res.spark_seconds:.1f} s" if res.spark_seconds is not None else ""
-    tab = Table(title=f"classification as of {res.as_of} on Spark (snapshot {res.snapshot_id}, {res.seconds:.1f} s{spark})")
-    tab.add_column("grade")
-    tab.add_column("entities", justify="right")
-    tab.add_column("share", justify="right")
-    for g, n in res.grade_counts.items():
-        tab.add_row(g, f"{n:,}", f"{n / max(res.entities, 1):.1%}")
-    tab.add_row("all", f"{res.entities:,}", "100%")
-    out.print(tab)
     if res.challenger_scored:
         err.print(f"challenger (LightGBM) scored {res.challenger_scored:,} entities in a vectorised UDF")
     for w in res.warnings:
         err.print(w)
-    err.print(f"sealed: content hash {res.content_hash}")
+    show_classification(res, f"classification as of {res.as_of} on Spark (snapshot {res.snapshot_id}, "
+                             f"{res.seconds:.1f} s{spark})")
 
 
 CatalogOpt = Annotated[Optional[Path], typer.Option("--catalog", help="indicator catalog YAML (default: built-in)")]

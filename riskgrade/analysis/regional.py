@@ -41,6 +41,7 @@ import duckdb
 
 from ..codes import industries, regions
 from ..errors import RiskgradeError
+from ..inspection.effectiveness import wilson  # 95% Wilson score interval, shared with the plans' effectiveness
 from ..snapshot import current_snapshot
 
 SCHEMA_ID = "riskgrade.analysis/1"
@@ -48,7 +49,6 @@ BREAKDOWNS = ("county", "city", "industry", "division", "county_industry")
 GRADE_SETS = {"four": ("A", "B", "C", "D"), "five": ("A", "B", "C", "D", "E")}
 HIGH_DEFAULT = {"four": ("C", "D"), "five": ("D", "E")}
 UNKNOWN = "?"
-Z95 = 1.959963984540054
 TEST_NAME = "one-sided hypergeometric (Fisher exact) test of the cell against the rest of the province"
 CORRECTION = "Benjamini-Hochberg (false discovery rate)"
 
@@ -137,17 +137,6 @@ def province_name(codes: Iterable[str]) -> str | None:
 
 
 # --------------------------------------------------------------------------- statistics
-def wilson(k: int, n: int, z: float = Z95) -> tuple[float | None, float | None]:
-    """95% Wilson score interval of a proportion k / n (None, None when n is 0)."""
-    if n <= 0:
-        return None, None
-    p = k / n
-    d = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / d
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return max(0.0, c - h), min(1.0, c + h)
-
-
 def excess_p_values(k: list[int], n: list[int], K: int, N: int) -> list[float]:
     """One-sided p-values ``P(X >= k_i)`` with ``X ~ Hypergeometric(N, K, n_i)``: the chance that a cell of
     ``n_i`` entities drawn at random from a province of ``N`` entities, ``K`` of them high-risk, holds at

@@ -30,24 +30,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import RiskgradeError
+from ..snapshot import ClassifyResult
 
 JOB_FORMAT = "riskgrade-spark-job/1"
 JOB_FILE = Path(__file__).with_name("sparkjob.py")
 
 
 @dataclass
-class SparkRunResult:
-    snapshot_id: int
-    as_of: dt.date
-    model: str
-    model_reason: str
-    entities: int
-    grade_counts: dict[str, int]
-    content_hash: str
-    seconds: float
-    spark_seconds: float | None
-    challenger_scored: int | None
-    warnings: list[str]
+class SparkRunResult(ClassifyResult):
+    """A month sealed from a Spark job: what ``classify`` returns, and the job's own figures."""
+
+    spark_seconds: float | None = None
+    challenger_scored: int | None = None
 
 
 def prepare(home: Path, as_of: dt.date, job_dir: Path, *, model: str | None = None, files: int = 16,
@@ -168,7 +162,8 @@ def collect(home: Path, job_dir: Path, *, memory_limit: str | None = None, threa
         sid, counts, content, warnings = seal(con, wh, plan, home)
         con.execute("DROP TABLE IF EXISTS scored")
     return SparkRunResult(sid, plan.as_of, plan.chosen, plan.why, sum(counts.values()), counts, content,
-                          time.perf_counter() - t0, done.get("seconds"), done["rows"].get("challenger"), warnings)
+                          time.perf_counter() - t0, warnings, spark_seconds=done.get("seconds"),
+                          challenger_scored=done["rows"].get("challenger"))
 
 
 def run(home: Path, as_of: dt.date, job_dir: Path, *, master: str = "local[2]", spark_submit: str | None = None,

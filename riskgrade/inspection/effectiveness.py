@@ -31,7 +31,8 @@ Z95 = 1.959963984540054
 
 
 def wilson(k: int, n: int, z: float = Z95) -> tuple[float | None, float | None]:
-    if n == 0:
+    """95% Wilson score interval of a proportion k / n (None, None when n is 0)."""
+    if n <= 0:
         return None, None
     p = k / n
     d = 1 + z * z / n
