@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: a simulated province, ingested, checked, classified.
+# The main job on the embedded default: a simulated province, ingested, checked, classified, planned,
+# inspected, warned about and reported on.
 set -euo pipefail
 ENTITIES="${DEMO_ENTITIES:-20000}"
 AS_OF="${DEMO_AS_OF:-2026-09-30}"
@@ -28,8 +29,16 @@ riskgrade simulate-results --plan "$PLAN_ID" --delivery demo/delivery --out demo
 riskgrade results import demo/results.csv --plan "$PLAN_ID"
 riskgrade effectiveness --plan "$PLAN_ID" --out demo/effectiveness.html
 riskgrade export results --plan "$PLAN_ID" --out demo/public-results.csv
+echo "== 7. early warning (监测预警) over what is held =="
+riskgrade warn
+riskgrade export alerts --out demo/alerts.csv
+echo "== 8. regional and industry analysis, the monthly report (区域行业风险研判, 月度报告) =="
+riskgrade analyse --as-of "$AS_OF" --out demo/analysis.html
+riskgrade report --month "${AS_OF:0:7}" --out demo/report.html
 echo
-echo "Open demo/quality.html (data quality) and demo/effectiveness.html (inspection effectiveness);"
+echo "Open demo/quality.html (data quality), demo/effectiveness.html (inspection effectiveness),"
+echo "demo/analysis.html (regional and industry risk) and demo/report.html (the monthly report);"
 echo "demo/grades.csv holds every grade with its reasons and labels, demo/plan.csv the inspection plan,"
-echo "demo/publication/ what is published about the draw, demo/public-results.csv the public results."
-echo "(Warnings, reports and the web console come with the next issues.)"
+echo "demo/publication/ what is published about the draw, demo/public-results.csv the public results,"
+echo "demo/alerts.csv the early-warning alerts.  The web console: riskgrade user add ... && riskgrade publish"
+echo "--as-of ${AS_OF} && riskgrade serve (see docs/service.md)."
