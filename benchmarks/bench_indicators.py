@@ -1,4 +1,4 @@
-"""Indicators: the generated query on DuckDB vs hand-written DuckDB SQL vs the same query on Spark (local).
+"""Indicators: the generated query on DuckDB vs hand-written DuckDB SQL vs pandas vs the same query on Spark (local).
 
     python benchmarks/bench_indicators.py --entities 200000 --as-of 2025-09-30 --repeat 3
 
@@ -8,6 +8,9 @@ Simulates (or reuses) a province and ingests it, then times, each run in a fresh
 * ``handwritten``: ``HANDWRITTEN`` below, the same 49 indicators written by hand for DuckDB as a
   near-limit reference (one pass over the events for every entity, no join before the aggregate,
   listing dates shared with the related-party indicator); checked to give the same numbers;
+* ``pandas``: ``pandas_indicators.py`` in this folder, the same indicators written in plain pandas as an
+  analyst would: the store's ``entities``, ``events`` and ``domain_grades`` read into DataFrames, then
+  filtered and aggregated (loading and computing are timed together); checked to give the same numbers;
 * ``spark``: the generated query transpiled to Spark SQL, on local[2] over the Parquet export,
   written as one Parquet file ordered by USCC (the session start and the export are reported apart).
 
@@ -90,8 +93,12 @@ WITH pop AS (
 ), risky AS (
     SELECT x.uscc, x.legal_rep_id FROM entities x LEFT JOIN ev l USING (uscc)
     WHERE x.legal_rep_id IS NOT NULL AND x.established_on <= {asof} AND (
-          (greatest(l.ab_in, l.sd_in) > coalesce(greatest(l.ab_out, l.sd_out), DATE '1900-01-01'))
+          l.ab_in > coalesce(l.ab_out, DATE '1900-01-01') OR l.sd_in > coalesce(l.sd_out, DATE '1900-01-01')
        OR (x.status = 'revoked' AND x.closed_on <= {asof} AND x.closed_on > {y3}))
+), dom AS (  -- the food domain's latest grade known at T, as a risk level (fusion.yaml: food by indicator)
+    SELECT uscc, CASE max_by(upper(trim(grade)), CAST(as_of AS VARCHAR) || upper(trim(grade)))
+                 WHEN 'A' THEN 0 WHEN 'B' THEN 1 WHEN 'C' THEN 2 WHEN 'D' THEN 3 END AS food
+    FROM domain_grades WHERE as_of <= {asof} AND lower(trim(domain)) = 'food' GROUP BY uscc
 )
 SELECT n.uscc, n.name, n.entity_type, n.region_code, n.industry_code, n.industry_section, n.status,
        n.established_on, n.registered_capital, n.bucket,
@@ -143,6 +150,7 @@ SELECT n.uscc, n.name, n.entity_type, n.region_code, n.industry_code, n.industry
        CASE WHEN n.legal_rep_id IS NULL THEN NULL ELSE coalesce(rl.k, 1) - 1 END AS legal_rep_entities,
        CASE WHEN n.legal_rep_id IS NULL THEN NULL
             ELSE coalesce(rr.k, 0) - CASE WHEN rs.uscc IS NOT NULL THEN 1 ELSE 0 END END AS legal_rep_risky_links,
+       dom.food AS domain_food_level,
        CASE WHEN date_diff('day', n.established_on, {asof}) / 365.25 < 1 THEN 1 ELSE 0 END AS young_entity,
        CASE WHEN ev.platform < 60 THEN 1 ELSE 0 END AS platform_rating_low
 FROM pop n
@@ -153,6 +161,7 @@ LEFT JOIN (SELECT legal_rep_id, count(*) AS k FROM pop WHERE legal_rep_id IS NOT
        ON rl.legal_rep_id = n.legal_rep_id
 LEFT JOIN (SELECT legal_rep_id, count(*) AS k FROM risky GROUP BY legal_rep_id) rr ON rr.legal_rep_id = n.legal_rep_id
 LEFT JOIN risky rs ON rs.uscc = n.uscc
+LEFT JOIN dom ON dom.uscc = n.uscc
 """
 
 
@@ -222,6 +231,22 @@ def one(kind: str, home: Path, as_of: dt.date, tables: Path, out: Path) -> dict:
         rss = peak_rss_gib()
         spark.stop()
         return {"seconds": secs, "cpu": cpu, "rows": n, "rss": rss, "start": start}
+    if kind == "pandas":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        sys.path.insert(0, str(HERE))
+        import pandas_indicators
+
+        t0, c0 = time.perf_counter(), cpu_seconds()
+        df = pandas_indicators.compute(*pandas_indicators.load(home), as_of)
+        secs, cpu = time.perf_counter() - t0, cpu_seconds() - c0
+        rss = peak_rss_gib()
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        k = table.schema.get_field_index("established_on")
+        table = table.set_column(k, "established_on", table.column(k).cast(pa.date32()))
+        pq.write_table(table, out)
+        return {"seconds": secs, "cpu": cpu, "rows": len(df), "rss": rss}
     sql = indicator_query(catalog, as_of) if kind == "generated" else handwritten(as_of)
     with Warehouse(home) as wh:
         t0, c0 = time.perf_counter(), cpu_seconds()
@@ -256,7 +281,7 @@ def main() -> int:
     ap.add_argument("--entities", type=int, default=200_000)
     ap.add_argument("--as-of", default="2025-09-30")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--engines", default="generated,handwritten,spark")
+    ap.add_argument("--engines", default="generated,handwritten,pandas,spark")
     ap.add_argument("--work", type=Path, default=HERE / "out")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--home", type=Path, help=argparse.SUPPRESS)

@@ -367,3 +367,27 @@ def test_month_scored_in_the_engine_equals_the_model(province: tuple[Path, Path]
                             f"JOIN grades g ON g.uscc = i.uscc AND g.snapshot_id = {res.snapshot_id} ORDER BY i.uscc").fetchdf()
     np.testing.assert_allclose(df["_score"], np.round(model.predict_score(df[model.feature_columns_]), 2), atol=0.011)
     np.testing.assert_allclose(df["_p"], np.round(model.predict_proba(df[model.feature_columns_]), 6), atol=2e-6)
+
+
+def test_related_risky_links_judge_each_list_by_itself(tmp_path: Path) -> None:
+    """A person's other entity counts as risky while it is on either list: a later removal from the
+    serious-dishonesty list does not take it off the abnormal list."""
+    u = make_usccs(4, start=500)
+    header = ENTITY_HEADER + ["legal_rep_id"]
+    write_csv(tmp_path / "d" / "entities.csv", header, [
+        [u[0], "甲", "enterprise", "370102", "5211", "2018-01-01", "active", "一号", "P1"],
+        [u[1], "乙", "enterprise", "370102", "5211", "2018-01-01", "active", "二号", "P1"],  # abnormal, SD removed
+        [u[2], "丙", "enterprise", "370102", "5211", "2018-01-01", "active", "三号", "P2"],
+        [u[3], "丁", "enterprise", "370102", "5211", "2018-01-01", "active", "四号", "P2"],  # listed, then removed
+    ])
+    write_csv(tmp_path / "d" / "events.csv", EVENT_HEADER, [
+        ["r1", u[1], "abnormal_list_in", "2025-03-01", "2025-03-01", "市场监管局", "no_annual_report", "", ""],
+        ["r2", u[1], "serious_dishonest_in", "2024-01-01", "2024-01-01", "市场监管局", "", "", ""],
+        ["r3", u[1], "serious_dishonest_out", "2026-02-01", "2026-02-01", "市场监管局", "", "", ""],
+        ["r4", u[3], "abnormal_list_in", "2025-03-01", "2025-03-01", "市场监管局", "no_annual_report", "", ""],
+        ["r5", u[3], "abnormal_list_out", "2025-09-01", "2025-09-01", "市场监管局", "", "", ""],
+    ])
+    ingest(tmp_path / "h", tmp_path / "d", today=TODAY)
+    ind = _indicators(tmp_path / "h")
+    assert ind[u[0]]["legal_rep_risky_links"] == 1 and ind[u[1]]["legal_rep_risky_links"] == 0
+    assert ind[u[2]]["legal_rep_risky_links"] == 0 and ind[u[3]]["legal_rep_risky_links"] == 0

@@ -203,18 +203,22 @@ def _related_sql(p: dict[str, str], inds: list[Indicator]) -> dict:
                           f"coalesce(rr.k, 0) - CASE WHEN rs.uscc IS NOT NULL THEN 1 ELSE 0 END END AS {i.code}")
             if i.relation in joins:
                 continue
-            # entities of each person that are listed (abnormal / serious dishonesty) at T or were revoked in 3 years
+            # entities of each person that are on the abnormal list or the serious-dishonesty list at T (each list
+            # by itself: its latest listing after its latest removal) or were revoked in the last 3 years
             ctes.append(f"""risky AS (
                 SELECT DISTINCT x.uscc, x.legal_rep_id FROM entities x
                 LEFT JOIN (
                     SELECT uscc,
-                           max(event_date) FILTER (WHERE event_type IN ('abnormal_list_in', 'serious_dishonest_in')) AS li,
-                           max(event_date) FILTER (WHERE event_type IN ('abnormal_list_out', 'serious_dishonest_out')) AS lo
+                           max(event_date) FILTER (WHERE event_type = 'abnormal_list_in') AS ai,
+                           max(event_date) FILTER (WHERE event_type = 'abnormal_list_out') AS ao,
+                           max(event_date) FILTER (WHERE event_type = 'serious_dishonest_in') AS si,
+                           max(event_date) FILTER (WHERE event_type = 'serious_dishonest_out') AS so
                     FROM events WHERE event_date <= {t} AND reported_on <= {t}
                       AND event_type IN ('abnormal_list_in', 'abnormal_list_out', 'serious_dishonest_in', 'serious_dishonest_out')
                     GROUP BY uscc) l ON l.uscc = x.uscc
                 WHERE x.legal_rep_id IS NOT NULL AND x.established_on <= {t} AND (
-                      (l.li IS NOT NULL AND l.li > coalesce(l.lo, DATE '1900-01-01'))
+                      (l.ai IS NOT NULL AND l.ai > coalesce(l.ao, DATE '1900-01-01'))
+                   OR (l.si IS NOT NULL AND l.si > coalesce(l.so, DATE '1900-01-01'))
                    OR (x.status = 'revoked' AND x.closed_on <= {t} AND x.closed_on > {y3})))""")
             joins[i.relation] = ("LEFT JOIN (SELECT legal_rep_id, count(*) AS k FROM risky GROUP BY legal_rep_id) rr "
                                  "ON rr.legal_rep_id = n.legal_rep_id\n        LEFT JOIN risky rs ON rs.uscc = n.uscc")
