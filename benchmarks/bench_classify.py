@@ -64,10 +64,12 @@ def main() -> int:
         out = OUTCOME_SQL.format(start=f"DATE '{T}'", end=f"DATE '{end}'", known=f"DATE '{dt.date.today()}'")
         print(f"{a.entities:,} entities, as of {T}; ingest {t_ingest:.1f} s; classify default {t_default:.1f} s "
               f"(peak RSS {peak:.2f} GiB), expert {t_expert:.1f} s")
+        scored = {}
         for sid, model, reason in snaps:
             rows = wh.con.execute(f"""
                 SELECT g.uscc, g.score, g.grade, coalesce(o.bad, 0) FROM grades g
-                LEFT JOIN ({out}) o USING (uscc) WHERE g.snapshot_id = {sid}""").fetchall()
+                LEFT JOIN ({out}) o USING (uscc) WHERE g.snapshot_id = {sid} ORDER BY g.uscc""").fetchall()
+            scored[model] = rows
             y = np.array([r[3] for r in rows])
             s = np.array([r[1] for r in rows])
             lat = np.array([latent[r[0]] >= cut for r in rows])
@@ -79,6 +81,25 @@ def main() -> int:
             for g in sorted({r[2] for r in rows}):
                 m = np.array([r[2] == g for r in rows])
                 print(f"  | {g} | {m.sum():,} | {m.mean():.1%} | {y[m].mean():.1%} | {lat[m].mean():.1%} |")
+            top = s >= np.quantile(s, 0.9)
+            print(f"  riskiest tenth by score: {y[top].sum() / max(y.sum(), 1):.1%} of the outcomes, "
+                  f"{lat[top].sum() / max(lat.sum(), 1):.1%} of the latent high-risk entities")
+        if {"trained", "expert"} <= set(scored):
+            # paired bootstrap of the AUC differences, the same entities resampled for both models
+            t, e = scored["trained"], scored["expert"]
+            assert [r[0] for r in t] == [r[0] for r in e]
+            y = np.array([r[3] for r in t])
+            lat = np.array([latent[r[0]] >= cut for r in t])
+            st, se = np.array([r[1] for r in t]), np.array([r[1] for r in e])
+            rng = np.random.default_rng(0)
+            for name, target in (("outcomes", y), ("latent risk", lat)):
+                diffs = []
+                for _ in range(200):
+                    i = rng.integers(0, len(y), len(y))
+                    diffs.append(roc_auc_score(target[i], st[i]) - roc_auc_score(target[i], se[i]))
+                d0 = roc_auc_score(target, st) - roc_auc_score(target, se)
+                lo, hi = np.quantile(diffs, [0.025, 0.975])
+                print(f"\ntrained minus expert AUC against {name}: {d0:+.4f} (95% bootstrap interval {lo:+.4f} to {hi:+.4f})")
     return 0
 
 

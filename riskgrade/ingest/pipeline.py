@@ -29,6 +29,7 @@ from . import sqlexpr as X
 from .readers import DeliveryFile, Staged, Unreadable, discover, is_date_type, is_number_type, read_file, release
 
 Progress = Callable[[str], None]
+DUP_SLICE_ROWS = 25_000_000  # keys sorted at a time when looking for repeated keys (200 MB)
 
 
 @dataclass
@@ -408,10 +409,19 @@ class Ingest:
         con.execute(f"CREATE OR REPLACE TEMP TABLE dup_{name} (_file_idx INTEGER, _line BIGINT, outcome VARCHAR, "
                     f"reason VARCHAR)")
         # key hashes that repeat: sorting 8-byte integers is much cheaper than a hash aggregate over
-        # (nearly) all distinct keys
-        kh = np.sort(con.execute(f"SELECT _kh FROM {dec} WHERE _reason IS NULL").fetchnumpy()["_kh"])
-        rep = np.unique(kh[1:][kh[1:] == kh[:-1]])
-        del kh
+        # (nearly) all distinct keys; a large table in slices of the hash range, so that memory stays
+        # about DUP_SLICE_ROWS keys whatever the delivery's size
+        n = con.execute(f"SELECT count(*) FROM {dec}").fetchall()[0][0]
+        bits = 0
+        while (n >> bits) > DUP_SLICE_ROWS and bits < 8:
+            bits += 1
+        reps = []
+        for k in range(1 << bits):
+            where = f" AND _kh >> {64 - bits} = {k}" if bits else ""
+            kh = np.sort(con.execute(f"SELECT _kh FROM {dec} WHERE _reason IS NULL{where}").fetchnumpy()["_kh"])
+            reps.append(np.unique(kh[1:][kh[1:] == kh[:-1]]))
+            del kh
+        rep = np.concatenate(reps) if reps else np.array([], dtype=np.uint64)
         con.register("dupkh", pa.table({"_kh": pa.array(rep, pa.uint64())}))
         if len(rep):
             k = self._key_sql(table, "c")
