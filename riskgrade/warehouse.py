@@ -299,9 +299,12 @@ class Warehouse:
             parts *= 2
         width = 4096 // parts
         keep = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
-        con.execute("SET preserve_insertion_order = true")  # each file in its query's order
+        ordered = order is not None or parts == 1
+        # an ordered file needs its query's order kept; the partitioned copy asks for none, and keeping
+        # the input order there makes DuckDB buffer (and spill) the whole delivery
+        con.execute(f"SET preserve_insertion_order = {'true' if ordered else 'false'}")
         try:
-            if order is not None or parts == 1:
+            if ordered:
                 for k in range(parts):
                     (folder / f"part={k}").mkdir(exist_ok=True)
                     where = f" WHERE bucket BETWEEN {k * width} AND {(k + 1) * width - 1}" if parts > 1 else ""

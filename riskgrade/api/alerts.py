@@ -31,6 +31,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -359,13 +360,61 @@ def next_steps(a: dict) -> list[str]:
     return ops + (["target"] if targetable(a) else [])
 
 
+# A profile is the service's hottest read: rather than open the warehouse for every view, each process
+# keeps an index of every entity's alerts, rebuilt when the store's files change (any write changes the
+# database file or its write-ahead log).
+_INDEX: dict[Path, tuple[tuple, dict[str, list[dict]]]] = {}
+_INDEX_LOCK = threading.Lock()
+PROFILE_ALERTS = 200  # alerts shown on one profile at most
+
+
+def _store_state(home: Path) -> tuple:
+    out = []
+    for name in ("warehouse.duckdb", "warehouse.duckdb.wal"):
+        try:
+            st = (Path(home) / name).stat()
+            out.append((st.st_mtime_ns, st.st_size, st.st_ino))
+        except FileNotFoundError:
+            out.append(None)
+    return tuple(out)
+
+
+def _alert_index(con) -> dict[str, list[dict]]:
+    """uscc -> its alerts (every column of ``alerts``), newest records first."""
+    if not _has_alerts(con):
+        return {}
+    index: dict[str, list[dict]] = {}
+    cur = con.execute(f"""
+        SELECT m.uscc, {', '.join('a.' + c for c in ALERT_COLUMNS)} FROM alert_members m JOIN alerts a USING (alert_id)
+        ORDER BY m.uscc, a.raised_on DESC, a.alert_id""")
+    cols = [d[0] for d in cur.description][1:]
+    for row in cur.fetchall():
+        index.setdefault(row[0], []).append(dict(zip(cols, row[1:])))
+    return index
+
+
 def entity_alerts(home: Path, v: Viewer, uscc: str) -> list[dict] | None:
-    """The visible alerts of which an entity is a member, newest first; None when the store is busy."""
-    try:
-        with store(home, wait=PROFILE_WAIT) as wh:
-            return list_alerts(wh.con, v, Filters(uscc=uscc), page=1, page_size=200).items
-    except AlertError:
-        return None
+    """The visible alerts of which an entity is a member, newest first; None when the store is busy.
+
+    The entity is in the viewer's region (its profile is shown), so each of its alerts is too; a domain
+    officer sees those routed to their department."""
+    key = Path(home).resolve()
+    state = _store_state(key)
+    with _INDEX_LOCK:
+        cached = _INDEX.get(key)
+    if cached is None or cached[0] != state:
+        try:
+            with store(home, wait=PROFILE_WAIT) as wh:
+                index = _alert_index(wh.con)
+        except AlertError:
+            return None
+        cached = (state, index)  # the state read before loading: a write meanwhile loads again next time
+        with _INDEX_LOCK:
+            _INDEX[key] = cached
+    items = cached[1].get(uscc, [])
+    if v.by_department:
+        items = [a for a in items if a["unit_kind"] == "department" and a["responsible_unit"] == v.department]
+    return [dict(a) for a in items[:PROFILE_ALERTS]]
 
 
 def tasks_in_scope(con, region_prefix: str) -> list:
