@@ -104,7 +104,7 @@ ATTRIBUTES = ("uscc", "name", "entity_type", "region_code", "industry_code", "in
 
 
 def indicator_query(catalog: Catalog, as_of: dt.date, *, include_revoked: bool = False,
-                    buckets: tuple[int, int] | None = None) -> str:
+                    buckets: tuple[int, int] | None = None, shared: bool = False) -> str:
     """The whole indicator table as one SQL query (DuckDB dialect) over the tables ``entities`` and ``events``.
 
     One row per entity in scope at T: its attributes (``ATTRIBUTES``), then one column per enabled
@@ -117,6 +117,10 @@ def indicator_query(catalog: Catalog, as_of: dt.date, *, include_revoked: bool =
     [lo, hi), and only their events are read; counts over the population (entities at one address,
     a person's risky entities) still see every entity.  A range is a deterministic sample (training)
     or one chunk of a run that goes bucket range by bucket range (bounded memory).
+
+    ``shared=True``: the population-wide relations of the related-party indicators (``shared_tables``)
+    are read from tables of those names made beforehand, instead of being computed by this query (a run
+    in bucket ranges computes them once, not once per range).
     """
     p = as_of_params(as_of)
     rng = f" AND bucket >= {int(buckets[0])} AND bucket < {int(buckets[1])}" if buckets else ""
@@ -136,7 +140,8 @@ def indicator_query(catalog: Catalog, as_of: dt.date, *, include_revoked: bool =
           ON e.uscc = n.uscc
         GROUP BY n.uscc, n.n_type, n.n_est)""")
     related = _related_sql(p, [i for i in inds if i.kind == "related"])
-    ctes += related["ctes"]
+    if not shared:
+        ctes += [f"{name} AS ({sql})" for name, sql in related["shared"]]
     domain = _domain_sql(as_of, [i for i in inds if i.kind == "domain"])
     ctes += domain["ctes"]
     select = ([f"n.{c}" for c in ATTRIBUTES] + [f"ie.{c}" for c in ev_codes] + cols("entity") + related["select"]
@@ -175,29 +180,45 @@ def compute_indicators(con: duckdb.DuckDBPyConnection, catalog: Catalog, as_of: 
     aggregation then holds one chunk's entities and events at a time (events are stored in bucket
     order, so a chunk reads only its part of them).  The rows are the same whatever ``chunks``."""
     ranges = chunk_ranges(chunks, buckets or (0, BUCKETS)) if chunks > 1 else [buckets]
+    shared = len(ranges) > 1
+    if shared:  # population-wide relations (一址多企, a person's risky entities): once for every range
+        pop = f"pop AS ({population_sql(as_of, include_revoked=include_revoked)})"
+        for name, sql in shared_tables(catalog, as_of):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS WITH {pop} {sql}")
     for k, rng in enumerate(ranges):
-        sql = indicator_query(catalog, as_of, include_revoked=include_revoked, buckets=rng)
+        sql = indicator_query(catalog, as_of, include_revoked=include_revoked, buckets=rng, shared=shared)
         if k == 0:
             con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}\nORDER BY uscc")
         else:
             con.execute(f"INSERT INTO {table} {sql}\nORDER BY uscc")
         if progress and len(ranges) > 1:
             progress(f"indicators as of {as_of}: bucket range {k + 1} of {len(ranges)} done")
+    if shared:
+        for name, _ in shared_tables(catalog, as_of):
+            con.execute(f"DROP TABLE IF EXISTS {name}")
     return [i.code for i in catalog.enabled]
 
 
+def shared_tables(catalog: Catalog, as_of: dt.date) -> list[tuple[str, str]]:
+    """(name, SQL over the CTE ``pop``) of the population-wide relations the related-party indicators join."""
+    return _related_sql(as_of_params(as_of), [i for i in catalog.enabled if i.kind == "related"])["shared"]
+
+
 def _related_sql(p: dict[str, str], inds: list[Indicator]) -> dict:
-    """CTEs, joins and columns of the related-party indicators, over the population at T."""
+    """Columns and joins of the related-party indicators, and the population-wide relations they join
+    (``shared``: (name, SQL over the CTE ``pop``), each computed over every entity, whatever rows the
+    query itself returns)."""
     t, y3 = p["asof"], p["y3"]
     select: list[str] = []
     joins: dict[str, str] = {}  # one join per relation, however many indicators use it
-    ctes: list[str] = []
+    shared: dict[str, str] = {}
     for i in inds:
         if i.relation in ("address", "phone", "person"):
             key, alias = {"address": ("address", "ra"), "phone": ("phone_id", "rp"), "person": ("legal_rep_id", "rl")}[i.relation]
+            name = f"rel_{i.relation}"
             select.append(f"CASE WHEN n.{key} IS NULL THEN NULL ELSE coalesce({alias}.k, 1) - 1 END AS {i.code}")
-            joins[i.relation] = (f"LEFT JOIN (SELECT {key}, count(*) AS k FROM pop WHERE {key} IS NOT NULL "
-                                 f"GROUP BY {key}) {alias} ON {alias}.{key} = n.{key}")
+            shared[name] = f"SELECT {key}, count(*) AS k FROM pop WHERE {key} IS NOT NULL GROUP BY {key}"
+            joins[i.relation] = f"LEFT JOIN {name} {alias} ON {alias}.{key} = n.{key}"
         elif i.relation == "person_risky":
             select.append(f"CASE WHEN n.legal_rep_id IS NULL THEN NULL ELSE "
                           f"coalesce(rr.k, 0) - CASE WHEN rs.uscc IS NOT NULL THEN 1 ELSE 0 END END AS {i.code}")
@@ -205,7 +226,7 @@ def _related_sql(p: dict[str, str], inds: list[Indicator]) -> dict:
                 continue
             # entities of each person that are on the abnormal list or the serious-dishonesty list at T (each list
             # by itself: its latest listing after its latest removal) or were revoked in the last 3 years
-            ctes.append(f"""risky AS (
+            shared["risky"] = f"""
                 SELECT DISTINCT x.uscc, x.legal_rep_id FROM entities x
                 LEFT JOIN (
                     SELECT uscc,
@@ -219,10 +240,11 @@ def _related_sql(p: dict[str, str], inds: list[Indicator]) -> dict:
                 WHERE x.legal_rep_id IS NOT NULL AND x.established_on <= {t} AND (
                       (l.ai IS NOT NULL AND l.ai > coalesce(l.ao, DATE '1900-01-01'))
                    OR (l.si IS NOT NULL AND l.si > coalesce(l.so, DATE '1900-01-01'))
-                   OR (x.status = 'revoked' AND x.closed_on <= {t} AND x.closed_on > {y3})))""")
-            joins[i.relation] = ("LEFT JOIN (SELECT legal_rep_id, count(*) AS k FROM risky GROUP BY legal_rep_id) rr "
-                                 "ON rr.legal_rep_id = n.legal_rep_id\n        LEFT JOIN risky rs ON rs.uscc = n.uscc")
-    return {"select": select, "joins": "\n        ".join(joins.values()), "ctes": ctes}
+                   OR (x.status = 'revoked' AND x.closed_on <= {t} AND x.closed_on > {y3}))"""
+            shared["risky_per_person"] = "SELECT legal_rep_id, count(*) AS k FROM risky GROUP BY legal_rep_id"
+            joins[i.relation] = ("LEFT JOIN risky_per_person rr ON rr.legal_rep_id = n.legal_rep_id\n"
+                                 "        LEFT JOIN risky rs ON rs.uscc = n.uscc")
+    return {"select": select, "joins": "\n        ".join(joins.values()), "shared": list(shared.items())}
 
 
 def _domain_sql(as_of: dt.date, inds: list[Indicator]) -> dict:
