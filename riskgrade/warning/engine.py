@@ -123,7 +123,7 @@ def _evaluate(con: duckdb.DuckDBPyConnection, ctx: ev.Context, catalog: RuleCata
         t = time.perf_counter()
         if rule.kind == "complaint_poisson":
             con.execute(f"CREATE OR REPLACE TEMP TABLE w_peer AS {ev.peer_rates_sql(ctx, rule)}")
-        rows = con.execute(ev.evaluate(ctx, rule)).to_arrow_table().to_pylist()
+        rows = [r for sql in ev.evaluate(ctx, rule) for r in con.execute(sql).to_arrow_table().to_pylist()]
         hits[rule.code] = [Hit(r["rule"], r["group_key"], r["uscc"], r["raised_on"], r["trig_source"], r["trig_record"],
                                r["severity"], json.loads(r["info"]), r["evidence"]) for r in rows]
         say(f"  {rule.code}: {len(rows):,} hits ({time.perf_counter() - t:.1f} s)")

@@ -80,10 +80,13 @@ def trigger_types(rule: Rule) -> set[str]:
     return set()
 
 
-def evaluate(ctx: Context, rule: Rule) -> str:
-    """The SQL of a rule's hits."""
-    return {
-        "registration_cluster": _cluster,
+def evaluate(ctx: Context, rule: Rule) -> list[str]:
+    """The SQL of a rule's hits: statements whose rows together are the hits (one per link of a
+    registration cluster: DuckDB 1.5 never finished the three links as one UNION ALL on a 10M-entity
+    store, while each alone takes seconds)."""
+    if rule.kind == "registration_cluster":
+        return _cluster(ctx, rule)
+    return [{
         "count_in_window": _window_count,
         "complaint_poisson": _poisson,
         "complaint_cusum": _cusum,
@@ -91,7 +94,7 @@ def evaluate(ctx: Context, rule: Rule) -> str:
         "grade_jump": _grade_jump,
         "unreachable_complaints": _unreachable,
         "licence_expiry": _licence,
-    }[rule.kind](ctx, rule)
+    }[rule.kind](ctx, rule)]
 
 
 def _severity(rule: Rule, high_when: str | None) -> str:
@@ -334,7 +337,7 @@ LINK_EXPR = {
 }
 
 
-def _cluster(ctx: Context, rule: Rule) -> str:
+def _cluster(ctx: Context, rule: Rule) -> list[str]:
     p = rule.params
     parts = []
     for kind, link in p["links"].items():
@@ -363,7 +366,7 @@ def _cluster(ctx: Context, rule: Rule) -> str:
                                   event_type := 'registration', event_date := f.established_on,
                                   delivery_id := f.delivery_id)] AS evidence
               FROM f WHERE f.fire_on IS NOT NULL)""")
-    return " UNION ALL ".join(parts) if parts else _empty()
+    return parts or [_empty()]
 
 
 def _empty() -> str:
