@@ -217,6 +217,15 @@ def inclusion_weights(con: duckdb.DuckDBPyConnection, usccs: list[str], start: d
                f"probability) (weights {ws.min():.1f}-{ws.max():.1f}, mean {ws.mean():.1f}); others weight 1"), n
 
 
+def scorecard_for(rows: int) -> TrainedScorecard:
+    """The trained scorecard for a training sample of ``rows`` entities: bins of at least about 200
+    entities, between 0.5% and 5% of the sample (rare but telling values, a listing or a penalty, keep a
+    bin of their own in a large province; a small one is not cut finer than its outcomes support), at
+    most 10 bins an indicator."""
+    size = min(0.05, max(0.005, 200 / max(rows, 1)))
+    return TrainedScorecard(categorical=["entity_type"], max_n_bins=10, min_bin_size=size, min_prebin_size=size)
+
+
 def sample_buckets(entities: int, rows: int) -> tuple[int, int] | None:
     """The bucket range [0, k) holding about ``rows`` of ``entities`` entities, with a 10% margin
     (None: all of them)."""
@@ -263,12 +272,12 @@ def train_and_choose(con: duckdb.DuckDBPyConnection, catalog: Catalog, expert: E
         tr = tr.iloc[keep]
     yv = va["_bad"].to_numpy()
     weights, rep.weighting, n_weighted = inclusion_weights(con, tr["uscc"].tolist(), t_train, t_val)
-    model = TrainedScorecard(categorical=["entity_type"]).fit(tr[cols], tr["_bad"].to_numpy(), sample_weight=weights)
+    model = scorecard_for(len(tr)).fit(tr[cols], tr["_bad"].to_numpy(), sample_weight=weights)
     pv = model.predict_proba(va[cols])
     rep.auc_trained, rep.ks_trained = _auc_ks(yv, pv)
     if weights is not None:
         # what the correction changed: the same scorecard fitted without the weights, out of time
-        plain = TrainedScorecard(categorical=["entity_type"]).fit(tr[cols], tr["_bad"].to_numpy())
+        plain = scorecard_for(len(tr)).fit(tr[cols], tr["_bad"].to_numpy())
         auc_plain, ks_plain = _auc_ks(yv, plain.predict_proba(va[cols]))
         rep.weighting += (f"; out-of-time AUC {rep.auc_trained:.3f} weighted against {auc_plain:.3f} unweighted "
                           f"(KS {rep.ks_trained:.3f} against {ks_plain:.3f}); predicted bad rate in validation "

@@ -41,7 +41,7 @@ class TrainedScorecard:
 
     def __init__(self, pdo: float = 50.0, base_score: float = 500.0, base_odds: float = 1 / 19,
                  max_n_bins: int = 6, min_bin_size: float = 0.05, categorical: list[str] | None = None,
-                 C: float = 1.0, selection_iv: float = 0.02):
+                 C: float = 1.0, selection_iv: float = 0.02, min_prebin_size: float = 0.05):
         self.pdo = pdo
         self.base_score = base_score
         self.base_odds = base_odds
@@ -50,6 +50,7 @@ class TrainedScorecard:
         self.categorical = categorical
         self.C = C
         self.selection_iv = selection_iv
+        self.min_prebin_size = min_prebin_size
 
     def fit(self, X, y, sample_weight=None) -> TrainedScorecard:
         """X: a pandas DataFrame of indicators; y: 1 = bad outcome; sample_weight: e.g. inverse inclusion
@@ -63,6 +64,7 @@ class TrainedScorecard:
             c for c in names if X[c].dtype == object or str(X[c].dtype) in ("string", "str", "category")]
         self.binning_ = BinningProcess(
             names, categorical_variables=cats or None, max_n_bins=self.max_n_bins, min_bin_size=self.min_bin_size,
+            min_prebin_size=getattr(self, "min_prebin_size", 0.05),
             selection_criteria={"iv": {"min": self.selection_iv}} if self.selection_iv else None,
         )
         # odds of bad double every pdo points: score = offset + factor * ln(odds_bad)
