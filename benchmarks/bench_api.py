@@ -7,8 +7,12 @@ to a PostgreSQL database on this machine (``--pg``, default the local server; th
 ``riskgrade_bench_<N>`` is created), starts ``riskgrade serve --workers W`` and drives
 ``GET /api/entities/{uscc}`` for random entities with wrk (Debian package ``wrk``) and a bearer
 token: each request is a full profile (grade history with seal checks, up to 500 records of the
-timeline, plans) and writes one audit entry.  Prints latency percentiles (p50/p90/p95/p99) and
+timeline, plans, alerts) and writes one audit entry.  Prints latency percentiles (p50/p90/p95/p99) and
 requests per second as JSON.  Client and server share the machine's two cores.
+
+``--think-ms 0`` (default) is the saturation test: every client asks again as soon as it has its
+answer, so the latency is mostly queueing (50 clients / throughput).  ``--think-ms 1000`` models 50
+officers each opening about one profile a second.
 """
 
 from __future__ import annotations
@@ -36,6 +40,11 @@ request = function()
   local u = ids[math.random(#ids)]
   return wrk.format("GET", "/api/entities/" .. u, {["Authorization"] = "Bearer %(token)s"})
 end
+delay = function()
+  -- a user's think time between two profiles (0: every client asks again at once, the saturation test)
+  if %(think)d > 0 then return math.random(math.floor(%(think)d / 2), math.floor(%(think)d * 3 / 2)) end
+  return 0
+end
 done = function(summary, latency, requests)
   io.write(string.format("RESULT %%d %%d %%d %%.3f %%.3f %%.3f %%.3f %%.3f\\n", summary.requests,
     summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
@@ -58,6 +67,8 @@ def main() -> int:
     ap.add_argument("--duration", type=int, default=30)
     ap.add_argument("--connections", type=int, default=50)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--think-ms", type=int, default=0,
+                    help="each client waits about this long between requests (uniform 0.5x-1.5x); 0: closed loop")
     ap.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
     ap.add_argument("--work", type=Path, default=HERE / "out")
     ap.add_argument("--fresh", action="store_true", help="rebuild the home and the database")
@@ -111,7 +122,7 @@ def main() -> int:
                                      headers={"Content-Type": "application/json"})
         token = json.loads(urllib.request.urlopen(req).read())["token"]
         script = a.work / "api-profile.lua"
-        script.write_text(LUA % {"ids": a.work / "api-ids.txt", "token": token})
+        script.write_text(LUA % {"ids": a.work / "api-ids.txt", "token": token, "think": a.think_ms})
         # warm up, then measure
         subprocess.run(["wrk", "-t2", f"-c{a.connections}", "-d5s", "-s", str(script), f"http://127.0.0.1:{port}"],
                        capture_output=True)
@@ -125,6 +136,7 @@ def main() -> int:
         raise SystemExit(f"no result from wrk:\n{out}")
     n, errors, dur = int(m.group(1)), int(m.group(2)), int(m.group(3)) / 1e6
     res = {"entities": len(ids), "events": n_events, "connections": a.connections, "workers": a.workers,
+           "think_ms": a.think_ms,
            "requests": n, "errors": errors, "rps": round(n / dur, 1), "p50_ms": float(m.group(4)),
            "p90_ms": float(m.group(5)), "p95_ms": float(m.group(6)), "p99_ms": float(m.group(7)),
            "max_ms": float(m.group(8)), "setup_s": timings}
