@@ -61,6 +61,15 @@ def cli(*args: str, env: dict) -> str:
     return p.stdout + p.stderr
 
 
+def _classified(home: Path) -> bool:
+    """Whether the home holds a classification as of AS_OF."""
+    from riskgrade.warehouse import Warehouse
+
+    with Warehouse(home) as wh:
+        return bool(wh.con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'snapshots'").fetchall()[0][0]
+                    and wh.con.execute(f"SELECT count(*) FROM snapshots WHERE as_of = DATE '{AS_OF}'").fetchall()[0][0])
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--entities", type=int, default=1_000_000)
@@ -72,6 +81,9 @@ def main() -> int:
     ap.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
     ap.add_argument("--work", type=Path, default=HERE / "out")
     ap.add_argument("--fresh", action="store_true", help="rebuild the home and the database")
+    ap.add_argument("--home", type=Path, default=None,
+                    help="an ingested data home to serve (classified as of 2026-09-30 if it is not yet); "
+                         "default: a new one from the simulated delivery")
     a = ap.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -79,20 +91,23 @@ def main() -> int:
 
     a.work.mkdir(parents=True, exist_ok=True)
     d = a.work / f"delivery-{a.entities}-parquet"
-    home = a.work / f"home-api-{a.entities}"
+    home = a.home or a.work / f"home-api-{a.entities}"
     db = f"riskgrade_bench_{a.entities}"
     url = f"{a.pg}/{db}"
     env = {**os.environ, "RISKGRADE_HOME": str(home), "RISKGRADE_DATABASE_URL": url}
     timings = {}
     if a.fresh or not (home / "ready").exists():
-        shutil.rmtree(home, ignore_errors=True)
         with psycopg.connect(f"{a.pg}/test", autocommit=True) as c:
             c.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
             c.execute(f'CREATE DATABASE "{db}"')
-        if not d.exists():
-            cli("simulate", "--entities", str(a.entities), "--seed", "1", "--format", "parquet", "--out", str(d), env=env)
-        for step, args in (("ingest", ("ingest", str(d))), ("classify", ("classify", "--as-of", AS_OF, "--model", "expert")),
-                           ("publish", ("publish", "--as-of", AS_OF))):
+        steps = [("ingest", ("ingest", str(d))), ("classify", ("classify", "--as-of", AS_OF, "--model", "expert"))]
+        if a.home is None:
+            shutil.rmtree(home, ignore_errors=True)
+            if not d.exists():
+                cli("simulate", "--entities", str(a.entities), "--seed", "1", "--format", "parquet", "--out", str(d), env=env)
+        else:  # a home of its own: only what it lacks
+            steps = [] if _classified(home) else steps[1:]
+        for step, args in (*steps, ("publish", ("publish", "--as-of", AS_OF))):
             t0 = time.perf_counter()
             cli(*args, env=env)
             timings[step] = round(time.perf_counter() - t0, 1)

@@ -147,7 +147,7 @@ def indicator_query(catalog: Catalog, as_of: dt.date, *, include_revoked: bool =
     select = ([f"n.{c}" for c in ATTRIBUTES] + [f"ie.{c}" for c in ev_codes] + cols("entity") + related["select"]
               + domain["select"])
     base = f"""SELECT {", ".join(select)}
-        FROM (SELECT *, entity_type AS n_type FROM pop) n
+        FROM (SELECT *, entity_type AS n_type FROM pop WHERE true{rng}) n
         JOIN ind_events ie ON ie.uscc = n.uscc
         {related["joins"]}{domain["joins"]}"""
     derived = cols("derived")
