@@ -152,6 +152,14 @@ class Warehouse:
         self.home = Path(home)
         self.write = write
         self.lock_timeout = lock_timeout
+        if memory_limit is None or threads is None:
+            # every opening honours the settings (flags, RISKGRADE_*, <home>/riskgrade.toml): without a limit
+            # DuckDB would take 80% of the machine's memory for a large query
+            from . import settings as settings_mod
+
+            cfg = settings_mod.load(self.home)
+            memory_limit = memory_limit or cfg.memory_limit
+            threads = threads if threads is not None else cfg.threads
         self.memory_limit = memory_limit
         self.threads = threads
         self.con: duckdb.DuckDBPyConnection | None = None
