@@ -266,7 +266,7 @@ class Warehouse:
         files = self._segment_files()
         if not files:
             return None
-        cols = ", ".join(f"s.{c}" for c in self._event_columns())
+        cols = ", ".join(f"s.{c}" for c in self.event_columns())
         paths = "[" + ", ".join(_sql_str(str(self.home / f)) for f in files) + "]"
         sql = f"SELECT {cols} FROM read_parquet({paths}) s"
         assert self.con is not None
@@ -275,7 +275,7 @@ class Warehouse:
                     "ON x.delivery_id = s.delivery_id AND x.line = s.line AND x.file = s.file")
         return sql
 
-    def _event_columns(self) -> list[str]:
+    def event_columns(self) -> list[str]:
         assert self.con is not None
         return [r[0] for r in self.con.execute(f"DESCRIBE {self.table('events')}").fetchall()]
 
@@ -288,23 +288,36 @@ class Warehouse:
             return
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW events AS SELECT * FROM {self.table('events')} UNION ALL {seg}")
 
-    def write_segment(self, select_sql: str, delivery_id: int | None, rows: int, order: str | None = None) -> int:
-        """Write the rows of ``select_sql`` (the events table's columns, and ``_ord`` unless ``order`` is
+    @staticmethod
+    def segment_parts(rows: int) -> int:
+        """Part files of a segment of about ``rows`` rows: one per million rows, a power of two up to 16;
+        part k holds the buckets ``k * (4096 // parts)`` to ``(k + 1) * (4096 // parts) - 1``."""
+        parts = 1
+        while parts < 16 and rows > parts * SEGMENT_PART_ROWS:
+            parts *= 2
+        return parts
+
+    def _new_segment(self) -> tuple[int, Path]:
+        assert self.con is not None and self.write
+        seg_id = int(self.con.execute("SELECT coalesce(max(segment_id), 0) + 1 FROM event_segments").fetchall()[0][0])
+        folder = self.home / SEGMENTS_DIR / f"seg-{seg_id:06d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        return seg_id, folder
+
+    def write_segment(self, select_sql: str, delivery_id: int | None, rows: int, order: str | None = None,
+                      sort: str = "_ord") -> int:
+        """Write the rows of ``select_sql`` (the events table's columns, and ``sort`` unless ``order`` is
         given) as a new segment, registered in the current transaction; returns the rows written.
 
         A segment is one part file per contiguous range of buckets, in bucket order: up to 16 parts,
         about one per million rows (``rows``, an estimate).  An ingest writes them in one parallel pass
-        without a global sort (one part: ordered by ``_ord``, the row's rank in (bucket, uscc) order);
+        without a global sort (one part: ordered by ``sort``, the row's rank in (bucket, uscc) order);
         compaction passes ``order`` and writes each part sorted by it."""
         assert self.con is not None and self.write
         con = self.con
-        seg_id = int(con.execute("SELECT coalesce(max(segment_id), 0) + 1 FROM event_segments").fetchall()[0][0])
-        folder = self.home / SEGMENTS_DIR / f"seg-{seg_id:06d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        cols = ", ".join(self._event_columns())
-        parts = 1
-        while parts < 16 and rows > parts * SEGMENT_PART_ROWS:
-            parts *= 2
+        seg_id, folder = self._new_segment()
+        cols = ", ".join(self.event_columns())
+        parts = self.segment_parts(rows)
         width = 4096 // parts
         keep = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
         ordered = order is not None or parts == 1
@@ -316,17 +329,44 @@ class Warehouse:
                 for k in range(parts):
                     (folder / f"part={k}").mkdir(exist_ok=True)
                     where = f" WHERE bucket BETWEEN {k * width} AND {(k + 1) * width - 1}" if parts > 1 else ""
-                    con.execute(f"COPY (SELECT {cols} FROM ({select_sql}){where} ORDER BY {order or '_ord'}) "
+                    con.execute(f"COPY (SELECT {cols} FROM ({select_sql}){where} ORDER BY {order or sort}) "
                                 f"TO {_sql_str(str(folder / f'part={k}' / 'data-0.parquet'))} (FORMAT parquet)")
             else:
-                # flush each part's buffer at one row group: less held per part when memory is tight (a 10M-entity
-                # delivery under a 3 GB limit), no slower otherwise
-                con.execute("SET partitioned_write_flush_threshold = 122880")
-                con.execute(f"COPY (SELECT {cols}, bucket // {width} AS part FROM ({select_sql})) TO {_sql_str(str(folder))} "
-                            f"(FORMAT parquet, PARTITION_BY (part), FILENAME_PATTERN 'data-{{i}}')")
-                con.execute("RESET partitioned_write_flush_threshold")
+                self.copy_partitioned(f"SELECT {cols}, bucket // {width} AS part FROM ({select_sql})", folder)
         finally:
             con.execute(f"SET preserve_insertion_order = {'true' if keep else 'false'}")
+        return self._register_segment(seg_id, folder, delivery_id)
+
+    def copy_partitioned(self, select_sql: str, folder: Path) -> None:
+        """COPY ``select_sql`` (with a ``part`` column) into ``folder/part=<k>/data-<i>.parquet``, in one
+        parallel pass that keeps no input order."""
+        assert self.con is not None
+        con = self.con
+        keep = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+        # keeping the input order there makes DuckDB buffer (and spill) the whole delivery; flushing each
+        # part's buffer at one row group holds less per part when memory is tight (a 10M-entity delivery
+        # under a 3 GB limit), no slower otherwise
+        con.execute("SET preserve_insertion_order = false")
+        con.execute("SET partitioned_write_flush_threshold = 122880")
+        try:
+            con.execute(f"COPY ({select_sql}) TO {_sql_str(str(folder))} "
+                        f"(FORMAT parquet, PARTITION_BY (part), FILENAME_PATTERN 'data-{{i}}')")
+        finally:
+            con.execute("RESET partitioned_write_flush_threshold")
+            con.execute(f"SET preserve_insertion_order = {'true' if keep else 'false'}")
+
+    def adopt_segment(self, parts: list[Path], delivery_id: int | None) -> int:
+        """Make the part folders ``parts`` (``part=<k>`` folders of Parquet files with at least the events
+        table's columns, written under the data home) a new segment, registered in the current
+        transaction; returns its rows.  The folders are moved, not copied."""
+        seg_id, folder = self._new_segment()
+        for p in parts:
+            p.rename(folder / p.name)
+        return self._register_segment(seg_id, folder, delivery_id)
+
+    def _register_segment(self, seg_id: int, folder: Path, delivery_id: int | None) -> int:
+        assert self.con is not None
+        con = self.con
         total = 0
         now = dt.datetime.now().replace(microsecond=0)
         for f in sorted(folder.rglob("*.parquet")):

@@ -452,3 +452,52 @@ def test_segment_files_of_a_killed_run_are_removed(delivery: Path, home: Path) -
     ingest(home, delivery, today=TODAY)
     assert not orphan.exists() and not orphan.parent.parent.exists()
     assert len(_events(home)) == 5
+
+
+@pytest.mark.parametrize("kept", [10_000, 0])
+def test_partitioned_segment_pass_stores_what_the_one_part_write_stores(
+        delivery: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kept: int) -> None:
+    """A large delivery's events are typed and decided in one pass whose part files become the segment:
+    a repeated or already held key in them is listed as superseded (``kept``: up to 10,000 such rows) or
+    the segment is written again without it (``kept=0``).  Either way the store, the counts and the
+    quarantine equal those of a small delivery's one sorted part."""
+    from riskgrade import warehouse
+    from riskgrade.ingest import pipeline
+
+    later = tmp_path / "later"
+    write_csv(later / "events.csv", EVENT_HEADER, [
+        ["e1", U[0], "annual_report", "2025-04-01", "2025-04-02", "市场监管局", "2024", "2000", ""],  # revised amount
+        ["e3", U[1], "admin_penalty", "2025-06-01", "2025-06-05", "市场监管局", "fine", "5000", ""],  # same again
+        ["n1", U[2], "complaint", "2025-07-01", "", "12315", "", "", ""],  # new
+        ["n1", U[2], "complaint", "2025-07-01", "", "12315", "", "", ""],  # repeated in the delivery
+    ])
+
+    def run(home: Path) -> tuple[list, list]:
+        reports = []
+        for d in (delivery, later, later):
+            r = ingest(home, d, today=TODAY).as_dict()
+            reports.append(r["tables"])
+        with Warehouse(home) as wh:
+            q = wh.con.execute("SELECT table_name, file, line, reason, raw FROM quarantine ORDER BY ALL").fetchall()
+            hist = wh.con.execute("SELECT * EXCLUDE (delivery_id, loaded_at, file, line) FROM events_history "
+                                  "ORDER BY ALL").fetchall()
+        return [reports, _events(home), q, hist], sorted((home / "events").rglob("*.parquet"))
+
+    one, _ = run(tmp_path / "one")
+    monkeypatch.setattr(warehouse, "SEGMENT_PART_ROWS", 1)  # every segment in 16 parts
+    monkeypatch.setattr(pipeline, "HIDDEN_ROWS_KEPT", kept)
+    home = tmp_path / "parts"
+    parts, files = run(home)
+    assert parts == one
+    assert one[0][0]["events"]["by_reason"] and one[0][1]["events"]["merged"] == 2  # quarantined rows; merged rows
+    with Warehouse(home) as wh:
+        superseded = wh.con.execute("SELECT count(*) FROM events_superseded").fetchall()[0][0]
+        # the part files hold no quarantined row: each is either visible or superseded (revisions are in
+        # the events table)
+        in_files = wh.con.execute(f"SELECT count(*) FROM read_parquet({[str(f) for f in files]})").fetchall()[0][0]
+        visible = wh.con.execute("SELECT count(*) FROM events").fetchall()[0][0]
+        revised = wh.con.execute(f"SELECT count(*) FROM {wh.table('events')}").fetchall()[0][0]
+        assert in_files == visible - revised + superseded
+    # one superseded held version (the revision) either way; with kept, the pass's unstored rows too
+    assert superseded == 1 + (5 if kept else 0)
+    assert not list((home / "tmp").glob("segment-pass-*"))

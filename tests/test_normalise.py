@@ -51,6 +51,19 @@ def test_vectorised_check_equals_stdnum(codes: list[str]) -> None:
     assert got == [uscc.is_valid(c) for c in codes]
 
 
+@given(st.lists(st.one_of(code_like, st.none(), st.text(max_size=20)), max_size=20), st.integers(0, 3))
+@settings(max_examples=300)
+def test_arrow_check_equals_stdnum(codes: list[str | None], cut: int) -> None:
+    """The check over a pyarrow column (chunked, sliced, with nulls and non-ASCII text) equals stdnum's."""
+    import pyarrow as pa
+
+    arr = pa.chunked_array([pa.array(codes[:cut], pa.string()), pa.array(codes[cut:], pa.string())])
+    got = uscc.valid_mask_arrow(arr).tolist()
+    assert got == [c is not None and uscc.is_valid(c) for c in codes]
+    if len(codes) > 1:  # a slice of an array (non-zero offset)
+        assert uscc.valid_mask_arrow(pa.array(codes, pa.string()).slice(1)).tolist() == got[1:]
+
+
 @given(st.builds(lambda h, o: uscc.make([h + o])[0], st.text(alphabet="0123456789", min_size=8, max_size=8),
                  st.text(alphabet=ALPHA, min_size=9, max_size=9)),
        st.integers(min_value=0, max_value=17), st.sampled_from(list(ALPHA)))

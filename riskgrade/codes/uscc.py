@@ -8,6 +8,8 @@ same algorithm; a property test proves both agree on arbitrary input.
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from stdnum.cn import uscc as _stdnum_uscc
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -27,6 +29,34 @@ def is_valid(code: str) -> bool:
 def check_character(first17: str) -> str:
     """The check character for the first 17 characters (python-stdnum)."""
     return _stdnum_uscc.calc_check_digit(first17)
+
+
+def _check_bytes(b: np.ndarray) -> np.ndarray:
+    """Validity of codes given as an (n, 18) array of their bytes."""
+    vals = _LOOKUP[b]
+    digits8 = (b[:, :8] >= ord("0")) & (b[:, :8] <= ord("9"))
+    good = digits8.all(axis=1) & (vals >= 0).all(axis=1)
+    total = (vals[:, :17] * WEIGHTS).sum(axis=1)
+    return good & (vals[:, 17] == (31 - total) % 31)
+
+
+def valid_mask_arrow(codes: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """``valid_mask`` of a pyarrow string array, without a Python object per code: a valid code is
+    18 bytes of the alphabet, so the 18-byte values are checked straight from the array's data buffer."""
+    if isinstance(codes, pa.ChunkedArray):
+        codes = codes.combine_chunks() if codes.num_chunks else pa.array([], pa.string())
+    codes = codes.cast(pa.large_binary())
+    n = len(codes)
+    out = np.zeros(n, dtype=bool)
+    lengths = pc.fill_null(pc.binary_length(codes), 0).to_numpy(zero_copy_only=False)
+    idx = np.flatnonzero(lengths == 18)
+    if idx.size == 0:
+        return out
+    sel = codes.take(pa.array(idx))
+    offsets = np.frombuffer(sel.buffers()[1], dtype=np.int64)[sel.offset:sel.offset + len(sel) + 1]
+    data = np.frombuffer(sel.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+    out[idx] = _check_bytes(data.reshape(-1, 18))
+    return out
 
 
 def valid_mask(codes: list[str] | np.ndarray) -> np.ndarray:
@@ -49,14 +79,7 @@ def valid_mask(codes: list[str] | np.ndarray) -> np.ndarray:
     raw = np.frombuffer(joined.encode("utf-8", errors="replace"), dtype=np.uint8)
     if raw.size != idx.size * 18:  # some code has non-ASCII characters: fall back per code
         return np.array([isinstance(c, str) and is_valid(c) for c in codes], dtype=bool)
-    b = raw.reshape(-1, 18)
-    vals = _LOOKUP[b]
-    digits8 = (b[:, :8] >= ord("0")) & (b[:, :8] <= ord("9"))
-    good = digits8.all(axis=1) & (vals >= 0).all(axis=1)
-    total = (vals[:, :17] * WEIGHTS).sum(axis=1)
-    check = (31 - total) % 31
-    good &= vals[:, 17] == check
-    out[idx] = good
+    out[idx] = _check_bytes(raw.reshape(-1, 18))
     return out
 
 

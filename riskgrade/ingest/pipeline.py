@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import shutil
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,9 @@ from .readers import DeliveryFile, Staged, Unreadable, discover, is_date_type, i
 
 Progress = Callable[[str], None]
 DUP_SLICE_ROWS = 25_000_000  # keys sorted at a time when looking for repeated keys (200 MB)
+# events written by the segment pass but not stored (repeated or held keys) are listed as superseded up
+# to this many (or 1% of the rows stored); beyond, the segment is written again without them
+HIDDEN_ROWS_KEPT = 10_000
 
 
 @dataclass
@@ -231,6 +235,8 @@ class Ingest:
         if self.tmp.exists():
             for f in self.tmp.glob("stage_*.parquet"):
                 f.unlink(missing_ok=True)
+            for d in self.tmp.glob("segment-pass-*"):
+                shutil.rmtree(d, ignore_errors=True)
 
     def run(self) -> IngestResult:
         self._clean_tmp()
@@ -307,10 +313,10 @@ class Ingest:
         self._file_row(df, "unreadable", reason)
         self.progress(f"[unreadable] {df.rel}: {reason}")
 
-    def _uscc_map(self, staged: list[Staged]) -> None:
+    def _uscc_map(self, staged: list[Staged], ranked: bool = True) -> None:
         """``uscc_map(raw, u, held, valid, bucket, ord)``: each distinct raw USCC cell of these files, cleaned
         once, checked once (vectorised GB 32100 check, equal to python-stdnum's), whether it is held, its
-        bucket and its rank in store order (by bucket, then USCC) that stored rows are sorted by."""
+        bucket and (``ranked``) its rank in store order (by bucket, then USCC) that stored rows are sorted by."""
         con = self.con
         exprs = [f"SELECT {st.columns['uscc']} AS raw FROM {st.name}" for st in staged if st.columns.get("uscc")]
         if not exprs:
@@ -324,12 +330,12 @@ class Ingest:
                   FROM (SELECT DISTINCT raw FROM ({' UNION ALL '.join(exprs)}) WHERE raw IS NOT NULL)) r
             LEFT JOIN {self.wh.table('entities')} e ON e.uscc = r.u
         """)
-        todo = con.execute("SELECT DISTINCT u FROM uscc_raw WHERE NOT held AND u IS NOT NULL").fetchnumpy()["u"].tolist()
-        ok = uscc_codes.valid_mask(todo) if todo else []
-        con.register("uscc_new", pa.table({"u": pa.array([u for u, k in zip(todo, ok) if k], pa.string())}))
+        todo = con.execute("SELECT DISTINCT u FROM uscc_raw WHERE NOT held AND u IS NOT NULL").fetch_arrow_table()["u"]
+        new = todo.filter(pa.array(uscc_codes.valid_mask_arrow(todo))) if len(todo) else pa.array([], pa.string())
+        con.register("uscc_new", pa.table({"u": new}))
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE uscc_map AS
-            SELECT *, CAST(dense_rank() OVER (ORDER BY bucket, u) AS BIGINT) AS ord
+            SELECT *, {"CAST(dense_rank() OVER (ORDER BY bucket, u) AS BIGINT)" if ranked else "CAST(NULL AS BIGINT)"} AS ord
             FROM (SELECT r.raw, r.u, r.held, r.held OR n.u IS NOT NULL AS valid, {BUCKET_SQL.format(col="r.u")} AS bucket
                   FROM uscc_raw r LEFT JOIN uscc_new n ON n.u = r.u)
         """)
@@ -337,11 +343,19 @@ class Ingest:
         con.execute("DROP TABLE uscc_raw")
 
     def _field_counts(self, table: contract.Table, dec: str) -> None:
-        """Rows and non-empty cells per field and source, from the presence bits."""
+        """Rows and non-empty cells per field and source, from the presence bits; keeps the rows per
+        (source, reason) for the counts (``_count``), from the same scan."""
         parts = ", ".join(f"sum((_present >> {i}) & 1) AS f{i}" for i in range(len(table.columns)))
-        rows = self.con.execute(f"SELECT _source, count(*), {parts} FROM {dec} GROUP BY _source").fetchall()
-        values = [[self.delivery_id, table.name, r[0], c.name, r[1], int(r[2 + i])]
-                  for r in rows for i, c in enumerate(table.columns)]
+        rows = self.con.execute(f"SELECT _source, _reason, count(*), {parts} FROM {dec} GROUP BY ALL").fetchall()
+        self._by_reason = Counter()
+        fields: dict[str, list[int]] = {}
+        for r in rows:
+            self._by_reason[(r[0], r[1])] += r[2]
+            acc = fields.setdefault(r[0], [0] * (1 + len(table.columns)))
+            for i, v in enumerate(r[2:]):
+                acc[i] += int(v)
+        values = [[self.delivery_id, table.name, src, c.name, acc[0], acc[1 + i]]
+                  for src, acc in sorted(fields.items()) for i, c in enumerate(table.columns)]
         if values:
             self.con.executemany("INSERT INTO field_counts VALUES (?, ?, ?, ?, ?, ?)", values)
 
@@ -366,15 +380,20 @@ class Ingest:
                 tr.by_reason["malformed_row"] += len(st.malformed)
                 con.execute("INSERT INTO ingest_counts VALUES (?, ?, '', 'quarantined', 'malformed_row', ?)",
                             [self.delivery_id, name, len(st.malformed)])
+        segments = name == "events"  # stored as Parquet segments, not in a DuckDB table
         if "uscc" in table.names:
-            self._uscc_map([st for _, _, st in staged_files])
-        # The typed rows are never materialised: a narrow table of per-row decisions is, and the rows
-        # stored are computed again (cheaper than writing and reading back every typed column).
+            self._uscc_map([st for _, _, st in staged_files], ranked=not segments)
         cls = "(" + " UNION ALL ".join(f"({_classify_sql(table, st, idx, self.load_date)})"
                                        for idx, _, st in staged_files) + ")"
         extra = ", region_historical" if any(c.kind == contract.REGION for c in table.columns) else ""
         quser = "CASE WHEN _reason IS NOT NULL THEN uscc END" if "uscc" in table.names else "CAST(NULL AS VARCHAR)"
-        # temporary tables are only ever created whole (CREATE ... AS), never appended to
+        if segments:
+            # Every row is typed and decided once, written as it would be stored, in the store's part files
+            # (quarantined rows apart); the decisions are read back from those files.
+            cls = self._segment_pass(table, cls, sum(st.rows for _, _, st in staged_files))
+        # Otherwise the typed rows are never materialised: a narrow table of per-row decisions is, and the
+        # rows stored are computed again (cheaper than writing and reading back every typed column).
+        # Temporary tables are only ever created whole (CREATE ... AS), never appended to.
         con.execute(f"CREATE OR REPLACE TEMP TABLE {dec} AS SELECT _file_idx, _line, _reason, _kh, _source, _present, "
                     f"{quser} AS _q_uscc{extra} FROM {cls}")
         self._field_counts(table, dec)
@@ -387,6 +406,55 @@ class Ingest:
             release(con, st)
         for t in (dec, f"dup_{name}", f"held_{name}", "uscc_map"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
+        if segments:
+            con.execute(f"DROP VIEW IF EXISTS {cls}")
+            shutil.rmtree(self._pass_dir, ignore_errors=True)
+
+    def _stored_values(self, stored: list[str]) -> list[str]:
+        """The value of each stored column for a new row of the classification query."""
+        values = []
+        for col in stored:
+            if col == "bucket":
+                values.append("_bucket")
+            elif col == "content_hash":
+                values.append("_h")
+            elif col == "version":
+                values.append("1")
+            else:
+                values.append(self._lineage(col) or col)
+        return values
+
+    def _segment_pass(self, table: contract.Table, cls: str, rows: int) -> str:
+        """Evaluate the classification query ``cls`` once, writing every row as stored plus the ingest's
+        own columns (``_file_idx``, ``_present``, ``_reason``) into part files under the store's temporary
+        folder: a valid row in the part of its bucket range, a quarantined one in ``part=-1``.  Returns a
+        view over those files with the columns of ``cls`` that the later steps use."""
+        con = self.con
+        stored = self.wh.event_columns()
+        cols = ", ".join(f"{v} AS {c}" for v, c in zip(self._stored_values(stored), stored))
+        parts = self.wh.segment_parts(rows)
+        out = self._pass_dir = self.tmp / f"segment-pass-{self.delivery_id}"
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        self._pass_parts = parts
+        self.wh.copy_partitioned(
+            f"SELECT {cols}, _file_idx, _present, _reason, "
+            f"CASE WHEN _reason IS NULL THEN _bucket // {4096 // parts} ELSE -1 END AS part FROM {cls}", out)
+        files = sorted(out.rglob("*.parquet"))
+        view = "pass_events"
+        if not files:  # no rows at all
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {cols}, _file_idx, _present, _reason, "
+                        f"_line, _h AS _h, _kh, _source, _bucket AS _ord FROM {cls} WHERE false")
+            return view
+        paths = "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+        keys = ", ".join("coalesce(source, '')" if k == "source" else k for k in table.key)
+        con.execute(f"""
+            CREATE OR REPLACE TEMP VIEW {view} AS
+            SELECT *, line AS _line, content_hash AS _h, hash({keys}) AS _kh,
+                   coalesce(source, '') AS _source, bucket AS _ord
+            FROM read_parquet({paths}, hive_partitioning = false)
+        """)
+        return view
 
     @staticmethod
     def _key_match(table: contract.Table, a: str, b: str) -> str:
@@ -526,41 +594,64 @@ class Ingest:
                 con.execute(f"INSERT INTO {target} ({', '.join(stored)}) SELECT {sel} "
                             f"FROM held_{name} WHERE outcome = 'accepted'{order}")
         # new rows: valid, first occurrence in this delivery, key not held
-        values = []
-        for col in stored:
-            if col == "bucket":
-                values.append("_bucket")
-            elif col == "content_hash":
-                values.append("_h")
-            elif col == "version":
-                values.append("1")
-            else:
-                values.append(self._lineage(col) or col)
-        skip = "".join(f" ANTI JOIN {t} USING (_file_idx, _line)" for t in (f"dup_{name}", f"held_{name}") if self._any(t))
+        hide = [t for t in (f"dup_{name}", f"held_{name}") if self._any(t)]
+        skip = "".join(f" ANTI JOIN {t} USING (_file_idx, _line)" for t in hide)
         n = con.execute(f"SELECT count(*) FROM {dec} c{skip} WHERE c._reason IS NULL").fetchall()[0][0]
-        cols = ", ".join(f"{v} AS {c}" for v, c in zip(values, stored))
         if name == "events":
-            if n:
-                self.wh.write_segment(f"SELECT {cols}, _ord FROM {cls} c{skip} WHERE c._reason IS NULL", self.delivery_id, n)
+            self._write_segment(dec, cls, hide, n)
             self.wh.refresh_events()
-        elif n:
+            return
+        cols = ", ".join(f"{v} AS {c}" for v, c in zip(self._stored_values(stored), stored))
+        if n:
             con.execute("SET preserve_insertion_order = true")  # rows stored in entity order
             con.execute(f"INSERT INTO {target} ({', '.join(stored)}) SELECT {cols} FROM {cls} c{skip} "
                         f"WHERE c._reason IS NULL{order}")
             con.execute("SET preserve_insertion_order = false")
 
+    def _write_segment(self, dec: str, cls: str, hide: list[str], n: int) -> None:
+        """New events become one segment of the store.  The part files the segment pass wrote become the
+        segment as they are, the few rows they hold that are not stored (repeated or already held keys)
+        listed in ``events_superseded``; a small delivery (one part, sorted by entity) or one with many
+        such rows is written again without them."""
+        con = self.con
+        n_hidden = sum(con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in hide)
+        if not n:
+            return
+        if self._pass_parts == 1 or n_hidden > max(HIDDEN_ROWS_KEPT, n // 100):
+            skip = "".join(f" ANTI JOIN {t} USING (_file_idx, _line)" for t in hide)
+            self.wh.write_segment(f"SELECT * FROM {cls} c{skip} WHERE c._reason IS NULL", self.delivery_id, n,
+                                  sort="bucket, uscc")
+            return
+        if n_hidden:
+            file = self._lineage("file")
+            con.execute(f"INSERT INTO events_superseded SELECT {self.delivery_id}, {file}, _line FROM ("
+                        + " UNION ALL ".join(f"SELECT _file_idx, _line FROM {t}" for t in hide) + ")")
+        self.wh.adopt_segment(sorted(p for p in self._pass_dir.glob("part=*") if p.name != "part=-1"),
+                              self.delivery_id)
+
     def _count(self, table: contract.Table, dec: str, tr: TableResult) -> None:
         con = self.con
         name = table.name
-        rows = con.execute(f"""
-            SELECT c._source,
-                   coalesce(CASE WHEN c._reason IS NOT NULL THEN 'quarantined' END, d.outcome, h.outcome, 'accepted'),
-                   coalesce(c._reason, d.reason, h.reason), count(*)
-            FROM {dec} c
-            LEFT JOIN dup_{name} d USING (_file_idx, _line)
-            LEFT JOIN held_{name} h USING (_file_idx, _line)
-            GROUP BY ALL ORDER BY ALL
+        # rows per (source, reason) from _field_counts; a valid row is accepted unless the repeated-key
+        # or held-key step decided otherwise (those few rows are counted here)
+        counts = Counter()
+        for (src, reason), n in self._by_reason.items():
+            if reason is None:
+                counts[(src, "accepted", None)] += n
+            else:
+                counts[(src, "quarantined", reason)] += n
+        hide = [t for t in (f"dup_{name}", f"held_{name}") if self._any(t)]
+        decided = [] if not hide else con.execute(f"""
+            SELECT c._source, o.outcome, o.reason, count(*)
+            FROM ({" UNION ALL ".join(f"SELECT _file_idx, _line, outcome, reason FROM {t}" for t in hide)}) o
+            JOIN {dec} c USING (_file_idx, _line)
+            GROUP BY ALL
         """).fetchall()
+        for src, outcome, reason, n in decided:
+            counts[(src, "accepted", None)] -= n
+            counts[(src, outcome, reason)] += n
+        rows = [(*k, n) for k, n in sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] is None,
+                                                                         kv[0][2] or "")) if n]
         for src, outcome, reason, n in rows:
             con.execute("INSERT INTO ingest_counts VALUES (?, ?, ?, ?, ?, ?)",
                         [self.delivery_id, name, src, outcome, reason, n])
