@@ -330,7 +330,7 @@ class Ingest:
                   FROM (SELECT DISTINCT raw FROM ({' UNION ALL '.join(exprs)}) WHERE raw IS NOT NULL)) r
             LEFT JOIN {self.wh.table('entities')} e ON e.uscc = r.u
         """)
-        todo = con.execute("SELECT DISTINCT u FROM uscc_raw WHERE NOT held AND u IS NOT NULL").fetch_arrow_table()["u"]
+        todo = con.execute("SELECT DISTINCT u FROM uscc_raw WHERE NOT held AND u IS NOT NULL").to_arrow_table()["u"]
         new = todo.filter(pa.array(uscc_codes.valid_mask_arrow(todo))) if len(todo) else pa.array([], pa.string())
         con.register("uscc_new", pa.table({"u": new}))
         con.execute(f"""
