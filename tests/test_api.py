@@ -412,6 +412,22 @@ def test_publish_is_atomic_and_refuses_an_altered_warehouse_snapshot(service: di
         pub.publish(svc["home"], factory, dt.date.fromisoformat(T2), "test")
 
 
+def test_publish_leaves_planner_statistics(service: dict) -> None:
+    """A bulk load leaves no statistics until autovacuum runs; publish gathers them (without them the
+    profile's p95 was 30 times slower at 10M entities on PostgreSQL)."""
+    from sqlalchemy import text
+
+    factory = service["app"].state.rg.factory
+    with factory() as s:
+        if service["backend"] == "postgresql":
+            done = dict(s.execute(text("SELECT relname, last_analyze IS NOT NULL FROM pg_stat_user_tables "
+                                       "WHERE relname IN ('grades', 'entities', 'events', 'plan_entities')")).all())
+            assert done == {"grades": True, "entities": True, "events": True, "plan_entities": True}
+        else:
+            stats = {r[0] for r in s.execute(text("SELECT tbl FROM sqlite_stat1")).all()}
+            assert {"grades", "entities", "events"} <= stats
+
+
 # --------------------------------------------------------------------------- the command
 def _free_port() -> int:
     with socket.socket() as s:
