@@ -102,7 +102,8 @@ SEGMENTS_DIR = "events"  # under the data home
 SEGMENT_PART_ROWS = 1_000_000  # a segment gets another part file (up to 16) per this many rows
 
 
-def _sql_str(s: str) -> str:
+def sql_str(s: str) -> str:
+    """A SQL string literal."""
     return "'" + s.replace("'", "''") + "'"
 
 
@@ -267,7 +268,7 @@ class Warehouse:
         if not files:
             return None
         cols = ", ".join(f"s.{c}" for c in self.event_columns())
-        paths = "[" + ", ".join(_sql_str(str(self.home / f)) for f in files) + "]"
+        paths = "[" + ", ".join(sql_str(str(self.home / f)) for f in files) + "]"
         sql = f"SELECT {cols} FROM read_parquet({paths}) s"
         assert self.con is not None
         if self.con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {self.table('events_superseded')} LIMIT 1)").fetchall()[0][0]:
@@ -319,20 +320,17 @@ class Warehouse:
         cols = ", ".join(self.event_columns())
         parts = self.segment_parts(rows)
         width = 4096 // parts
+        if order is None and parts > 1:
+            self.copy_partitioned(f"SELECT {cols}, bucket // {width} AS part FROM ({select_sql})", folder)
+            return self._register_segment(seg_id, folder, delivery_id)
         keep = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
-        ordered = order is not None or parts == 1
-        # an ordered file needs its query's order kept; the partitioned copy asks for none, and keeping
-        # the input order there makes DuckDB buffer (and spill) the whole delivery
-        con.execute(f"SET preserve_insertion_order = {'true' if ordered else 'false'}")
+        con.execute("SET preserve_insertion_order = true")  # each file in its query's order
         try:
-            if ordered:
-                for k in range(parts):
-                    (folder / f"part={k}").mkdir(exist_ok=True)
-                    where = f" WHERE bucket BETWEEN {k * width} AND {(k + 1) * width - 1}" if parts > 1 else ""
-                    con.execute(f"COPY (SELECT {cols} FROM ({select_sql}){where} ORDER BY {order or sort}) "
-                                f"TO {_sql_str(str(folder / f'part={k}' / 'data-0.parquet'))} (FORMAT parquet)")
-            else:
-                self.copy_partitioned(f"SELECT {cols}, bucket // {width} AS part FROM ({select_sql})", folder)
+            for k in range(parts):
+                (folder / f"part={k}").mkdir(exist_ok=True)
+                where = f" WHERE bucket BETWEEN {k * width} AND {(k + 1) * width - 1}" if parts > 1 else ""
+                con.execute(f"COPY (SELECT {cols} FROM ({select_sql}){where} ORDER BY {order or sort}) "
+                            f"TO {sql_str(str(folder / f'part={k}' / 'data-0.parquet'))} (FORMAT parquet)")
         finally:
             con.execute(f"SET preserve_insertion_order = {'true' if keep else 'false'}")
         return self._register_segment(seg_id, folder, delivery_id)
@@ -349,7 +347,7 @@ class Warehouse:
         con.execute("SET preserve_insertion_order = false")
         con.execute("SET partitioned_write_flush_threshold = 122880")
         try:
-            con.execute(f"COPY ({select_sql}) TO {_sql_str(str(folder))} "
+            con.execute(f"COPY ({select_sql}) TO {sql_str(str(folder))} "
                         f"(FORMAT parquet, PARTITION_BY (part), FILENAME_PATTERN 'data-{{i}}')")
         finally:
             con.execute("RESET partitioned_write_flush_threshold")
@@ -370,7 +368,7 @@ class Warehouse:
         total = 0
         now = dt.datetime.now().replace(microsecond=0)
         for f in sorted(folder.rglob("*.parquet")):
-            n = int(con.execute(f"SELECT count(*) FROM read_parquet({_sql_str(str(f))})").fetchall()[0][0])
+            n = int(con.execute(f"SELECT count(*) FROM read_parquet({sql_str(str(f))})").fetchall()[0][0])
             _fsync(f)
             _fsync(f.parent)
             con.execute("INSERT INTO event_segments VALUES (?, ?, ?, ?, ?, ?)",

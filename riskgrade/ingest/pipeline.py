@@ -24,7 +24,7 @@ import pyarrow as pa
 from .. import contract
 from ..codes import regions, uscc as uscc_codes
 from ..errors import RiskgradeError
-from ..warehouse import BUCKET_SQL, Warehouse
+from ..warehouse import BUCKET_SQL, Warehouse, sql_str
 from ..normalise import sql_clean
 from . import sqlexpr as X
 from .readers import DeliveryFile, Staged, Unreadable, discover, is_date_type, is_number_type, read_file, release
@@ -444,9 +444,9 @@ class Ingest:
         view = "pass_events"
         if not files:  # no rows at all
             con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {cols}, _file_idx, _present, _reason, "
-                        f"_line, _h AS _h, _kh, _source, _bucket AS _ord FROM {cls} WHERE false")
+                        f"_line, _h, _kh, _source, _bucket AS _ord FROM {cls} WHERE false")
             return view
-        paths = "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+        paths = "[" + ", ".join(sql_str(str(f)) for f in files) + "]"
         keys = ", ".join("coalesce(source, '')" if k == "source" else k for k in table.key)
         con.execute(f"""
             CREATE OR REPLACE TEMP VIEW {view} AS
@@ -465,6 +465,10 @@ class Ingest:
     def _key_sql(self, table: contract.Table, alias: str) -> str:
         return "concat_ws(chr(31), " + ", ".join(
             f"coalesce({alias}.{k}, '')" if k == "source" else f"CAST({alias}.{k} AS VARCHAR)" for k in table.key) + ")"
+
+    def _decided(self, name: str) -> list[str]:
+        """Those of ``dup_<t>`` and ``held_<t>`` (rows not stored as delivered) that hold any row."""
+        return [t for t in (f"dup_{name}", f"held_{name}") if self._any(t)]
 
     def _any(self, relation: str) -> bool:
         return bool(self.con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {relation} LIMIT 1)").fetchall()[0][0])
@@ -594,7 +598,7 @@ class Ingest:
                 con.execute(f"INSERT INTO {target} ({', '.join(stored)}) SELECT {sel} "
                             f"FROM held_{name} WHERE outcome = 'accepted'{order}")
         # new rows: valid, first occurrence in this delivery, key not held
-        hide = [t for t in (f"dup_{name}", f"held_{name}") if self._any(t)]
+        hide = self._decided(name)
         skip = "".join(f" ANTI JOIN {t} USING (_file_idx, _line)" for t in hide)
         n = con.execute(f"SELECT count(*) FROM {dec} c{skip} WHERE c._reason IS NULL").fetchall()[0][0]
         if name == "events":
@@ -614,9 +618,9 @@ class Ingest:
         listed in ``events_superseded``; a small delivery (one part, sorted by entity) or one with many
         such rows is written again without them."""
         con = self.con
-        n_hidden = sum(con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in hide)
         if not n:
             return
+        n_hidden = sum(con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in hide)
         if self._pass_parts == 1 or n_hidden > max(HIDDEN_ROWS_KEPT, n // 100):
             skip = "".join(f" ANTI JOIN {t} USING (_file_idx, _line)" for t in hide)
             self.wh.write_segment(f"SELECT * FROM {cls} c{skip} WHERE c._reason IS NULL", self.delivery_id, n,
@@ -640,7 +644,7 @@ class Ingest:
                 counts[(src, "accepted", None)] += n
             else:
                 counts[(src, "quarantined", reason)] += n
-        hide = [t for t in (f"dup_{name}", f"held_{name}") if self._any(t)]
+        hide = self._decided(name)
         decided = [] if not hide else con.execute(f"""
             SELECT c._source, o.outcome, o.reason, count(*)
             FROM ({" UNION ALL ".join(f"SELECT _file_idx, _line, outcome, reason FROM {t}" for t in hide)}) o

@@ -64,7 +64,7 @@ class TrainedScorecard:
             c for c in names if X[c].dtype == object or str(X[c].dtype) in ("string", "str", "category")]
         self.binning_ = BinningProcess(
             names, categorical_variables=cats or None, max_n_bins=self.max_n_bins, min_bin_size=self.min_bin_size,
-            min_prebin_size=getattr(self, "min_prebin_size", 0.05),
+            min_prebin_size=self.min_prebin_size,
             selection_criteria={"iv": {"min": self.selection_iv}} if self.selection_iv else None,
         )
         # odds of bad double every pdo points: score = offset + factor * ln(odds_bad)
