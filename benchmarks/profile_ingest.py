@@ -4,13 +4,15 @@
 
 Ingests DELIVERY into a fresh data home (default: a temporary folder), timing ``read_file`` and each
 step of ``Ingest._load_table`` (USCC map, segment pass, field counts, repeated keys, held keys, write,
-counts, quarantine); the rest of a table's TOTAL is building its per-row decisions.
+counts, quarantine), in wall-clock and CPU seconds (cores busy = CPU / wall: below the machine's cores
+means a step leaves cores idle); the rest of a table's TOTAL is building its per-row decisions.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import resource
 import shutil
 import tempfile
 import time
@@ -19,18 +21,29 @@ from pathlib import Path
 from riskgrade.ingest import pipeline as P
 
 T: dict[tuple[str, str], float] = {}
+CPU: dict[tuple[str, str], float] = {}
+
+
+def _cpu() -> float:
+    """CPU seconds of this process so far, all threads (user + system)."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def _add(key: tuple[str, str], t0: float, c0: float) -> None:
+    T[key] = T.get(key, 0.0) + time.perf_counter() - t0
+    CPU[key] = CPU.get(key, 0.0) + _cpu() - c0
 STEPS = ["_uscc_map", "_segment_pass", "_field_counts", "_duplicates", "_held", "_write", "_count", "_quarantine"]
 
 
 def _timed(name: str, f):
     @functools.wraps(f)
     def w(self, *a, **k):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu()
         try:
             return f(self, *a, **k)
         finally:
-            key = (getattr(self, "_profiled_table", "?"), name)
-            T[key] = T.get(key, 0.0) + time.perf_counter() - t0
+            _add((getattr(self, "_profiled_table", "?"), name), t0, c0)
     return w
 
 
@@ -39,19 +52,19 @@ def _instrument() -> None:
 
     def load_table(self, table, items, tr):
         self._profiled_table = table.name
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu()
         load(self, table, items, tr)
-        T[(table.name, "TOTAL")] = time.perf_counter() - t0
+        _add((table.name, "TOTAL"), t0, c0)
 
     P.Ingest._load_table = load_table
     read = P.read_file
 
     def read_file(*a, **k):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu()
         try:
             return read(*a, **k)
         finally:
-            T[("(all files)", "read_file")] = T.get(("(all files)", "read_file"), 0.0) + time.perf_counter() - t0
+            _add(("(all files)", "read_file"), t0, c0)
 
     P.read_file = read_file
     for m in STEPS:
@@ -67,13 +80,14 @@ def main() -> int:
     home = a.home or Path(tempfile.mkdtemp(prefix="rg-profile-")) / "home"
     shutil.rmtree(home, ignore_errors=True)
     _instrument()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     res = P.ingest(home, a.delivery)
-    total = time.perf_counter() - t0
+    total, cpu = time.perf_counter() - t0, _cpu() - c0
+    print(f"{'table':15s} {'step':15s} {'wall s':>8s} {'cpu s':>8s} {'cores':>6s}")
     for (table, step), secs in T.items():
-        print(f"{table:15s} {step:15s} {secs:8.2f}")
+        print(f"{table:15s} {step:15s} {secs:8.2f} {CPU[(table, step)]:8.2f} {CPU[(table, step)] / max(secs, 1e-9):6.2f}")
     rows = sum(t.read for t in res.tables.values())
-    print(f"total {total:.2f} s, {rows:,} rows, {rows / total:,.0f} rows/s")
+    print(f"total {total:.2f} s wall, {cpu:.2f} s cpu ({cpu / total:.2f} cores), {rows:,} rows, {rows / total:,.0f} rows/s")
     if a.home is None:
         shutil.rmtree(home.parent, ignore_errors=True)
     return 0

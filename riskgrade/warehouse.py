@@ -33,6 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from .errors import RiskgradeError
 
@@ -105,6 +106,26 @@ SEGMENT_PART_ROWS = 1_000_000  # a segment gets another part file (up to 16) per
 def sql_str(s: str) -> str:
     """A SQL string literal."""
     return "'" + s.replace("'", "''") + "'"
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[list | tuple],
+                columns: list[str] | None = None) -> None:
+    """INSERT ``rows`` (values in the order of ``columns``, default all the table's) into ``table`` in one
+    statement.
+
+    DuckDB's ``executemany`` runs one statement per row (about 5 ms each here): 180 field-count rows
+    took a second, 10,000 malformed rows would take a minute.  The rows go in as one Arrow table."""
+    if not rows:
+        return
+    width = len(rows[0])
+    data = pa.table({f"c{i}": pa.array([r[i] for r in rows]) for i in range(width)})
+    name = f"_insert_rows_{id(data)}"
+    con.register(name, data)
+    try:
+        into = f" ({', '.join(columns)})" if columns else ""
+        con.execute(f"INSERT INTO {table}{into} SELECT * FROM {name}")
+    finally:
+        con.unregister(name)
 
 
 class StoreBusy(RiskgradeError):

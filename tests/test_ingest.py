@@ -501,3 +501,40 @@ def test_partitioned_segment_pass_stores_what_the_one_part_write_stores(
     # one superseded held version (the revision) either way; with kept, the pass's unstored rows too
     assert superseded == 1 + (5 if kept else 0)
     assert not list((home / "tmp").glob("segment-pass-*"))
+
+
+def test_uscc_lookup_by_hash_stores_what_the_lookup_by_text_stores(
+        delivery: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows find their cleaned, checked USCC in ``uscc_map`` by the cell's hash when the map's hashes are
+    distinct, else by the cell's text: both give the same store, counts, field counts and quarantine
+    (cells that clean to another value, to nothing, or not at all)."""
+    from riskgrade.ingest import pipeline
+
+    later = tmp_path / "later"
+    write_csv(later / "events.csv", EVENT_HEADER, [
+        ["n1", "", "complaint", "2025-07-01", "", "12315", "", "", ""],  # empty USCC cell: missing_required
+        ["n2", f" {U[1]} ", "complaint", "2025-07-01", "", "12315", "", "", ""],  # trimmed
+        ["n3", U[2].lower(), "complaint", "2025-07-02", "", "12315", "", "", ""],  # upper-cased
+        ["n4", fullwidth(U[0]), "complaint", "2025-07-03", "", "12315", "", "", ""],  # folded
+    ])
+
+    def run(home: Path) -> list:
+        reports = [ingest(home, d, today=TODAY).as_dict()["tables"] for d in (delivery, later)]
+        with Warehouse(home) as wh:
+            tables = [wh.con.execute("SELECT * EXCLUDE (loaded_at) FROM entities ORDER BY ALL").fetchall()]
+            tables += [wh.con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+                       for t in ("quarantine", "field_counts", "ingest_counts")]
+        return [reports, _events(home), tables]
+
+    by_hash = run(tmp_path / "hash")
+    assert by_hash[0][1]["events"]["accepted"] == 3 and by_hash[0][1]["events"]["by_reason"] == {"missing_required": 1}
+    used = []
+    uscc_map = pipeline.Ingest._uscc_map
+
+    def by_text(self, *a, **k):
+        used.append(uscc_map(self, *a, **k))
+        return False  # as when two distinct cells' hashes clash
+
+    monkeypatch.setattr(pipeline.Ingest, "_uscc_map", by_text)
+    assert run(tmp_path / "text") == by_hash
+    assert used and all(used)  # the hash lookup was possible: the first run used it

@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import shutil
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ import pyarrow as pa
 from .. import contract
 from ..codes import regions, uscc as uscc_codes
 from ..errors import RiskgradeError
-from ..warehouse import BUCKET_SQL, Warehouse, sql_str
+from ..warehouse import BUCKET_SQL, Warehouse, insert_rows, sql_str
 from ..normalise import sql_clean
 from . import sqlexpr as X
 from .readers import DeliveryFile, Staged, Unreadable, discover, is_date_type, is_number_type, read_file, release
@@ -154,15 +156,32 @@ def _defaulted(table: contract.Table, col: str, load_date: dt.date) -> str:
     return f"t_{col}"
 
 
+def _stored_present(table: contract.Table, load_date: dt.date) -> str:
+    """The presence bits (``_present``) of a row stored as valid, from its stored values: a valid row's
+    cell was given exactly when its stored value is not NULL (a given cell that does not type is a
+    quarantine reason), except where a default fills an empty cell (``reported_on``: ``reported_given``)."""
+    bits = []
+    for i, c in enumerate(table.columns):
+        if c.name == "reported_on":
+            given = "reported_given"
+        elif _defaulted(table, c.name, load_date) == f"t_{c.name}":
+            given = f"{c.name} IS NOT NULL"
+        else:
+            raise ValueError(f"{table.name}.{c.name}: presence of a defaulted column is not stored")
+        bits.append(f"(CASE WHEN {given} THEN {1 << i} ELSE 0 END)")
+    return "CAST(" + " + ".join(bits) + " AS BIGINT)"
+
+
 def content_hash(exprs: list[str]) -> str:
     """64-bit hash of a row's stored values, to tell a re-delivery from a change (internal to one store)."""
     return "hash(" + ", ".join(exprs) + ")"
 
 
-def _classify_sql(table: contract.Table, st: Staged, file_idx: int, load_date: dt.date) -> str:
+def _classify_sql(table: contract.Table, st: Staged, file_idx: int, load_date: dt.date, uscc_by_hash: bool = False) -> str:
     """One pass over a file: typed values, the first failing reason, which fields are present
     (``_present`` bits), the key's hash, the content hash of the value a new row would store and, for
     tables with a USCC, the entity's position in store order (``_ord``: by bucket, then USCC).
+    ``uscc_by_hash``: look USCC cells up in ``uscc_map`` by their hash (the map's hashes are distinct).
 
     Deterministic, so it is evaluated where needed rather than materialised: once for the narrow
     per-row decisions, once more to write the rows stored."""
@@ -178,9 +197,11 @@ def _classify_sql(table: contract.Table, st: Staged, file_idx: int, load_date: d
             level1.append(f"{X.clean_col(st, c.name)} AS x_{c.name}")
     join = ""
     if "uscc" in table.names:  # USCCs were cleaned and checked once per distinct raw value (uscc_map)
-        level1 += ["m.u AS x_uscc", "m.valid AS x__valid", "m.held AS x__held", "m.bucket AS x__bucket",
-                   "m.ord AS x__ord"]
-        join = f" LEFT JOIN uscc_map m ON m.raw = s.{st.columns['uscc']}"
+        raw = f"s.{st.columns['uscc']}"
+        level1 += [f"CASE WHEN m.same THEN {raw} ELSE m.u END AS x_uscc", "m.valid AS x__valid", "m.held AS x__held",
+                   "m.bucket AS x__bucket", "m.ord AS x__ord"]
+        key = f"m.rh = hash(CAST({raw} AS VARCHAR))" if uscc_by_hash else f"m.raw = {raw}"
+        join = f" LEFT JOIN uscc_map m ON {key}"
     typed = _typed(table, {c.name: f"x_{c.name}" for c in table.columns}, given)
     level2 = [f"{typed[c.name]} AS t_{c.name}, x_{c.name} AS t_{c.name}_txt" for c in table.columns]
     if "uscc" in table.names:
@@ -313,16 +334,22 @@ class Ingest:
         self._file_row(df, "unreadable", reason)
         self.progress(f"[unreadable] {df.rel}: {reason}")
 
-    def _uscc_map(self, staged: list[Staged], ranked: bool = True) -> None:
-        """``uscc_map(raw, u, held, valid, bucket, ord)``: each distinct raw USCC cell of these files, cleaned
-        once, checked once (vectorised GB 32100 check, equal to python-stdnum's), whether it is held, its
-        bucket and (``ranked``) its rank in store order (by bucket, then USCC) that stored rows are sorted by."""
+    def _uscc_map(self, staged: list[Staged], ranked: bool = True) -> bool:
+        """``uscc_map(rh, raw, same, u, held, valid, bucket, ord)``: each distinct raw USCC cell of these files
+        (``rh`` its hash), cleaned once (``u``; NULL when ``same``, the cell needing no change), checked once
+        (vectorised GB 32100 check, equal to python-stdnum's), whether it is held, its bucket and (``ranked``)
+        its rank in store order (by bucket, then USCC) that stored rows are sorted by.
+
+        Returns whether the cells can be looked up by hash: the map's hashes are distinct and none is the
+        hash of an empty cell (NULL).  An integer key and no string to fetch make the lookup of every row
+        about twice as fast."""
         con = self.con
-        exprs = [f"SELECT {st.columns['uscc']} AS raw FROM {st.name}" for st in staged if st.columns.get("uscc")]
+        exprs = [f"SELECT CAST({st.columns['uscc']} AS VARCHAR) AS raw FROM {st.name}"
+                 for st in staged if st.columns.get("uscc")]
         if not exprs:
-            con.execute("CREATE OR REPLACE TEMP TABLE uscc_map (raw VARCHAR, u VARCHAR, held BOOLEAN, valid BOOLEAN, "
-                        "bucket INTEGER, ord BIGINT)")
-            return
+            con.execute("CREATE OR REPLACE TEMP TABLE uscc_map (rh UBIGINT, raw VARCHAR, same BOOLEAN, u VARCHAR, "
+                        "held BOOLEAN, valid BOOLEAN, bucket INTEGER, ord BIGINT)")
+            return True
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE uscc_raw AS
             SELECT r.raw, r.u, e.uscc IS NOT NULL AS held
@@ -335,29 +362,35 @@ class Ingest:
         con.register("uscc_new", pa.table({"u": new}))
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE uscc_map AS
-            SELECT *, {"CAST(dense_rank() OVER (ORDER BY bucket, u) AS BIGINT)" if ranked else "CAST(NULL AS BIGINT)"} AS ord
-            FROM (SELECT r.raw, r.u, r.held, r.held OR n.u IS NOT NULL AS valid, {BUCKET_SQL.format(col="r.u")} AS bucket
+            SELECT hash(raw) AS rh, raw, same, CASE WHEN same THEN NULL ELSE cu END AS u, held, valid, bucket,
+                   {"CAST(dense_rank() OVER (ORDER BY bucket, cu) AS BIGINT)" if ranked else "CAST(NULL AS BIGINT)"} AS ord
+            FROM (SELECT r.raw, coalesce(r.u = r.raw, false) AS same, r.u AS cu, r.held, r.held OR n.u IS NOT NULL AS valid,
+                         {BUCKET_SQL.format(col="r.u")} AS bucket
                   FROM uscc_raw r LEFT JOIN uscc_new n ON n.u = r.u)
         """)
         con.unregister("uscc_new")
         con.execute("DROP TABLE uscc_raw")
+        clash = con.execute("SELECT count(*) - count(DISTINCT rh) + count(*) FILTER (rh = hash(CAST(NULL AS VARCHAR))) "
+                            "FROM uscc_map").fetchall()[0][0]
+        return clash == 0
 
     def _field_counts(self, table: contract.Table, dec: str) -> None:
         """Rows and non-empty cells per field and source, from the presence bits; keeps the rows per
         (source, reason) for the counts (``_count``), from the same scan."""
-        parts = ", ".join(f"sum((_present >> {i}) & 1) AS f{i}" for i in range(len(table.columns)))
-        rows = self.con.execute(f"SELECT _source, _reason, count(*), {parts} FROM {dec} GROUP BY ALL").fetchall()
+        # rows per presence pattern (a few hundred at most) are cheaper to count than bits to sum
+        rows = self.con.execute(f"SELECT _source, _reason, _present, count(*) FROM {dec} GROUP BY ALL").fetchall()
         self._by_reason = Counter()
         fields: dict[str, list[int]] = {}
-        for r in rows:
-            self._by_reason[(r[0], r[1])] += r[2]
-            acc = fields.setdefault(r[0], [0] * (1 + len(table.columns)))
-            for i, v in enumerate(r[2:]):
-                acc[i] += int(v)
+        for src, reason, present, n in rows:
+            self._by_reason[(src, reason)] += n
+            acc = fields.setdefault(src, [0] * (1 + len(table.columns)))
+            acc[0] += n
+            for i in range(len(table.columns)):
+                if (present >> i) & 1:
+                    acc[1 + i] += n
         values = [[self.delivery_id, table.name, src, c.name, acc[0], acc[1 + i]]
                   for src, acc in sorted(fields.items()) for i, c in enumerate(table.columns)]
-        if values:
-            self.con.executemany("INSERT INTO field_counts VALUES (?, ?, ?, ?, ?, ?)", values)
+        insert_rows(self.con, "field_counts", values)
 
     def _load_table(self, table: contract.Table, items: list[tuple[DeliveryFile, Staged]], tr: TableResult) -> None:
         con = self.con
@@ -374,16 +407,17 @@ class Ingest:
             con.execute("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         [self.delivery_id, name, df.rel, df.format, st.encoding, "loaded", None, st.rows + len(st.malformed)])
             if st.malformed:
-                con.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, 'malformed_row', ?, '', NULL, ?)",
-                                [[self.delivery_id, name, df.rel, line, why, text] for line, text, why in st.malformed])
+                insert_rows(con, "quarantine", [[self.delivery_id, name, df.rel, line, "malformed_row", why, "", None, text]
+                                                for line, text, why in st.malformed])
                 tr.quarantined += len(st.malformed)
                 tr.by_reason["malformed_row"] += len(st.malformed)
                 con.execute("INSERT INTO ingest_counts VALUES (?, ?, '', 'quarantined', 'malformed_row', ?)",
                             [self.delivery_id, name, len(st.malformed)])
         segments = name == "events"  # stored as Parquet segments, not in a DuckDB table
+        by_hash = False
         if "uscc" in table.names:
-            self._uscc_map([st for _, _, st in staged_files], ranked=not segments)
-        cls = "(" + " UNION ALL ".join(f"({_classify_sql(table, st, idx, self.load_date)})"
+            by_hash = self._uscc_map([st for _, _, st in staged_files], ranked=not segments)
+        cls = "(" + " UNION ALL ".join(f"({_classify_sql(table, st, idx, self.load_date, by_hash)})"
                                        for idx, _, st in staged_files) + ")"
         extra = ", region_historical" if any(c.kind == contract.REGION for c in table.columns) else ""
         quser = "CASE WHEN _reason IS NOT NULL THEN uscc END" if "uscc" in table.names else "CAST(NULL AS VARCHAR)"
@@ -407,6 +441,7 @@ class Ingest:
         for t in (dec, f"dup_{name}", f"held_{name}", "uscc_map"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
         if segments:
+            self._pass_sync.join()
             con.execute(f"DROP VIEW IF EXISTS {cls}")
             shutil.rmtree(self._pass_dir, ignore_errors=True)
 
@@ -426,7 +461,7 @@ class Ingest:
 
     def _segment_pass(self, table: contract.Table, cls: str, rows: int) -> str:
         """Evaluate the classification query ``cls`` once, writing every row as stored plus the ingest's
-        own columns (``_file_idx``, ``_present``, ``_reason``) into part files under the store's temporary
+        own columns (``_present``, ``_reason``) into part files under the store's temporary
         folder: a valid row in the part of its bucket range, a quarantined one in ``part=-1``.  Returns a
         view over those files with the columns of ``cls`` that the later steps use."""
         con = self.con
@@ -437,10 +472,15 @@ class Ingest:
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True)
         self._pass_parts = parts
+        # a row's file index follows from its file, a valid row's presence bits from its stored values
+        # (see the view below): only quarantined rows keep theirs, an empty column is almost free to write
         self.wh.copy_partitioned(
-            f"SELECT {cols}, _file_idx, _present, _reason, "
+            f"SELECT {cols}, CASE WHEN _reason IS NOT NULL THEN _present END AS _present, _reason, "
             f"CASE WHEN _reason IS NULL THEN _bucket // {4096 // parts} ELSE -1 END AS part FROM {cls}", out)
         files = sorted(out.rglob("*.parquet"))
+        # the files' pages reach the disk while the next steps compute, not when the segment is committed
+        self._pass_sync = threading.Thread(target=_flush_to_disk, args=(files,), daemon=True)
+        self._pass_sync.start()
         view = "pass_events"
         if not files:  # no rows at all
             con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {cols}, _file_idx, _present, _reason, "
@@ -448,9 +488,12 @@ class Ingest:
             return view
         paths = "[" + ", ".join(sql_str(str(f)) for f in files) + "]"
         keys = ", ".join("coalesce(source, '')" if k == "source" else k for k in table.key)
+        file_idx = "CASE file " + " ".join(
+            f"WHEN {sql_str(p)} THEN {i}" for i, p in self._current_files.items()) + " END"
         con.execute(f"""
             CREATE OR REPLACE TEMP VIEW {view} AS
-            SELECT *, line AS _line, content_hash AS _h, hash({keys}) AS _kh,
+            SELECT * REPLACE (coalesce(_present, {_stored_present(table, self.load_date)}) AS _present),
+                   {file_idx} AS _file_idx, line AS _line, content_hash AS _h, hash({keys}) AS _kh,
                    coalesce(source, '') AS _source, bucket AS _ord
             FROM read_parquet({paths}, hive_partitioning = false)
         """)
@@ -630,6 +673,7 @@ class Ingest:
             file = self._lineage("file")
             con.execute(f"INSERT INTO events_superseded SELECT {self.delivery_id}, {file}, _line FROM ("
                         + " UNION ALL ".join(f"SELECT _file_idx, _line FROM {t}" for t in hide) + ")")
+        self._pass_sync.join()
         self.wh.adopt_segment(sorted(p for p in self._pass_dir.glob("part=*") if p.name != "part=-1"),
                               self.delivery_id)
 
@@ -656,9 +700,9 @@ class Ingest:
             counts[(src, outcome, reason)] += n
         rows = [(*k, n) for k, n in sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] is None,
                                                                          kv[0][2] or "")) if n]
+        insert_rows(con, "ingest_counts", [[self.delivery_id, name, src, outcome, reason, n]
+                                          for src, outcome, reason, n in rows])
         for src, outcome, reason, n in rows:
-            con.execute("INSERT INTO ingest_counts VALUES (?, ?, ?, ?, ?, ?)",
-                        [self.delivery_id, name, src, outcome, reason, n])
             if outcome == "accepted":
                 tr.accepted += n
                 if reason == "revision":
@@ -705,6 +749,22 @@ class Ingest:
 class _NothingLoaded(Exception):
     def __init__(self, result: IngestResult):
         self.result = result
+
+
+def _flush_to_disk(files: list[Path]) -> None:
+    """fsync ``files`` (the segment is committed only after its files are fsynced again, which then
+    finds nothing left to write); an error here is raised by that later fsync."""
+    for f in files:
+        try:
+            fd = os.open(f, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
 
 def _fingerprint(files: list[DeliveryFile]) -> str:

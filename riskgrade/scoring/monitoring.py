@@ -23,6 +23,7 @@ import duckdb
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .. import config
+from ..warehouse import insert_rows
 
 MISSING = "(missing)"
 LEVELS = ("stable", "watch", "significant")
@@ -161,8 +162,8 @@ def record_profiles(con: duckdb.DuckDBPyConnection, snapshot_id: int, as_of: dt.
     m, b = hist.pop("\x00score")
     rows = [(snapshot_id, as_of, "score", "score", n, m, json.dumps(b), sample)]
     rows += [(snapshot_id, as_of, "indicator", c, n, m, json.dumps(b), sample) for c, (m, b) in hist.items()]
-    con.executemany("INSERT INTO snapshot_profiles (snapshot_id, as_of, kind, variable, entities, missing, bins, sample) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    insert_rows(con, "snapshot_profiles", rows,
+                ["snapshot_id", "as_of", "kind", "variable", "entities", "missing", "bins", "sample"])
 
 
 def _profiles(con: duckdb.DuckDBPyConnection, snapshot_id: int, cfg: MonitoringConfig) -> dict[tuple[str, str], tuple[int, dict]]:
@@ -314,7 +315,7 @@ def after_classify(con: duckdb.DuckDBPyConnection, snapshot_id: int, as_of: dt.d
         snapshot_id, as_of, prev.get("snapshot_id"), prev.get("as_of"), cfg.version, json.dumps(report)])
     now = dt.datetime.now().replace(microsecond=0)
     if report["alerts"]:
-        con.executemany("INSERT INTO drift_alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        insert_rows(con, "drift_alerts", [
             (snapshot_id, as_of, prev.get("snapshot_id"), prev.get("as_of"), a["kind"], a["variable"], a["measure"],
              a["value"], a["bound"], a["level"], cfg.version, now) for a in report["alerts"]])
     if model_record is not None and model_record.exists():
