@@ -349,8 +349,9 @@ def test_a_second_writer_waits_then_refuses(delivery: Path, home: Path) -> None:
 def test_store_is_clustered_by_entity(delivery: Path, home: Path) -> None:
     ingest(home, delivery, today=TODAY)
     with Warehouse(home) as wh:
-        rows = wh.con.execute("SELECT bucket, uscc FROM events").fetchall()
-        assert rows == sorted(rows)
+        for table in ("events", "entities"):  # a segment's part, a table's rows: by bucket, then USCC
+            rows = wh.con.execute(f"SELECT bucket, uscc FROM {table}").fetchall()
+            assert len(rows) > 1 and rows == sorted(rows)
         b = wh.con.execute(f"SELECT bucket FROM events WHERE uscc = '{U[0]}' LIMIT 1").fetchall()[0][0]
     import hashlib
 

@@ -180,7 +180,7 @@ def content_hash(exprs: list[str]) -> str:
 def _classify_sql(table: contract.Table, st: Staged, file_idx: int, load_date: dt.date, uscc_by_hash: bool = False) -> str:
     """One pass over a file: typed values, the first failing reason, which fields are present
     (``_present`` bits), the key's hash, the content hash of the value a new row would store and, for
-    tables with a USCC, the entity's position in store order (``_ord``: by bucket, then USCC).
+    tables with a USCC, the entity's bucket (``_bucket``: rows are stored by bucket, then USCC).
     ``uscc_by_hash``: look USCC cells up in ``uscc_map`` by their hash (the map's hashes are distinct).
 
     Deterministic, so it is evaluated where needed rather than materialised: once for the narrow
@@ -199,13 +199,13 @@ def _classify_sql(table: contract.Table, st: Staged, file_idx: int, load_date: d
     if "uscc" in table.names:  # USCCs were cleaned and checked once per distinct raw value (uscc_map)
         raw = f"s.{st.columns['uscc']}"
         level1 += [f"CASE WHEN m.same THEN {raw} ELSE m.u END AS x_uscc", "m.valid AS x__valid", "m.held AS x__held",
-                   "m.bucket AS x__bucket", "m.ord AS x__ord"]
+                   "m.bucket AS x__bucket"]
         key = f"m.rh = hash(CAST({raw} AS VARCHAR))" if uscc_by_hash else f"m.raw = {raw}"
         join = f" LEFT JOIN uscc_map m ON {key}"
     typed = _typed(table, {c.name: f"x_{c.name}" for c in table.columns}, given)
     level2 = [f"{typed[c.name]} AS t_{c.name}, x_{c.name} AS t_{c.name}_txt" for c in table.columns]
     if "uscc" in table.names:
-        level2 += ["x__valid AS t__valid", "x__held AS t__held", "x__bucket AS t__bucket", "x__ord AS t__ord"]
+        level2 += ["x__valid AS t__valid", "x__held AS t__held", "x__bucket AS t__bucket"]
     if "industry_code" in typed:
         level2.append(f"{X.industry_parts('x_industry_code')[1]} AS t_industry_section")
     pre, post = _checks(table, load_date)
@@ -220,7 +220,7 @@ def _classify_sql(table: contract.Table, st: Staged, file_idx: int, load_date: d
     select = [f"{file_idx} AS _file_idx", "_line"]
     select += [f"{_defaulted(table, c.name, load_date)} AS {c.name}" for c in table.columns]
     if "uscc" in typed:
-        select += ["t__bucket AS _bucket", "t__ord AS _ord"]
+        select.append("t__bucket AS _bucket")
     if "reported_on" in table.names:
         select.append("t_reported_on IS NOT NULL AS reported_given")
     if "industry_code" in typed:
@@ -334,11 +334,10 @@ class Ingest:
         self._file_row(df, "unreadable", reason)
         self.progress(f"[unreadable] {df.rel}: {reason}")
 
-    def _uscc_map(self, staged: list[Staged], ranked: bool = True) -> bool:
-        """``uscc_map(rh, raw, same, u, held, valid, bucket, ord)``: each distinct raw USCC cell of these files
+    def _uscc_map(self, staged: list[Staged]) -> bool:
+        """``uscc_map(rh, raw, same, u, held, valid, bucket)``: each distinct raw USCC cell of these files
         (``rh`` its hash), cleaned once (``u``; NULL when ``same``, the cell needing no change), checked once
-        (vectorised GB 32100 check, equal to python-stdnum's), whether it is held, its bucket and (``ranked``)
-        its rank in store order (by bucket, then USCC) that stored rows are sorted by.
+        (vectorised GB 32100 check, equal to python-stdnum's), whether it is held, and its bucket.
 
         Returns whether the cells can be looked up by hash: the map's hashes are distinct and none is the
         hash of an empty cell (NULL).  An integer key and no string to fetch make the lookup of every row
@@ -348,7 +347,7 @@ class Ingest:
                  for st in staged if st.columns.get("uscc")]
         if not exprs:
             con.execute("CREATE OR REPLACE TEMP TABLE uscc_map (rh UBIGINT, raw VARCHAR, same BOOLEAN, u VARCHAR, "
-                        "held BOOLEAN, valid BOOLEAN, bucket INTEGER, ord BIGINT)")
+                        "held BOOLEAN, valid BOOLEAN, bucket INTEGER)")
             return True
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE uscc_raw AS
@@ -362,8 +361,7 @@ class Ingest:
         con.register("uscc_new", pa.table({"u": new}))
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE uscc_map AS
-            SELECT hash(raw) AS rh, raw, same, CASE WHEN same THEN NULL ELSE cu END AS u, held, valid, bucket,
-                   {"CAST(dense_rank() OVER (ORDER BY bucket, cu) AS BIGINT)" if ranked else "CAST(NULL AS BIGINT)"} AS ord
+            SELECT hash(raw) AS rh, raw, same, CASE WHEN same THEN NULL ELSE cu END AS u, held, valid, bucket
             FROM (SELECT r.raw, coalesce(r.u = r.raw, false) AS same, r.u AS cu, r.held, r.held OR n.u IS NOT NULL AS valid,
                          {BUCKET_SQL.format(col="r.u")} AS bucket
                   FROM uscc_raw r LEFT JOIN uscc_new n ON n.u = r.u)
@@ -416,7 +414,7 @@ class Ingest:
         segments = name == "events"  # stored as Parquet segments, not in a DuckDB table
         by_hash = False
         if "uscc" in table.names:
-            by_hash = self._uscc_map([st for _, _, st in staged_files], ranked=not segments)
+            by_hash = self._uscc_map([st for _, _, st in staged_files])
         cls = "(" + " UNION ALL ".join(f"({_classify_sql(table, st, idx, self.load_date, by_hash)})"
                                        for idx, _, st in staged_files) + ")"
         extra = ", region_historical" if any(c.kind == contract.REGION for c in table.columns) else ""
@@ -484,7 +482,7 @@ class Ingest:
         view = "pass_events"
         if not files:  # no rows at all
             con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {cols}, _file_idx, _present, _reason, "
-                        f"_line, _h, _kh, _source, _bucket AS _ord FROM {cls} WHERE false")
+                        f"_line, _h, _kh, _source, _bucket FROM {cls} WHERE false")
             return view
         paths = "[" + ", ".join(sql_str(str(f)) for f in files) + "]"
         keys = ", ".join("coalesce(source, '')" if k == "source" else k for k in table.key)
@@ -494,7 +492,7 @@ class Ingest:
             CREATE OR REPLACE TEMP VIEW {view} AS
             SELECT * REPLACE (coalesce(_present, {_stored_present(table, self.load_date)}) AS _present),
                    {file_idx} AS _file_idx, line AS _line, content_hash AS _h, hash({keys}) AS _kh,
-                   coalesce(source, '') AS _source, bucket AS _ord
+                   coalesce(source, '') AS _source, bucket AS _bucket
             FROM read_parquet({paths}, hive_partitioning = false)
         """)
         return view
@@ -585,7 +583,7 @@ class Ingest:
             extra["reported_given"] = "c.reported_given OR h.reported_given"
         h = content_hash([eff[n] for n in table.names])
         cols = ", ".join(f"{e} AS {n}" for n, e in {**eff, **extra}.items())
-        ordcol = ", c._ord" if "bucket" in stored else ""
+        ordcol = ", c._bucket" if "bucket" in stored else ""
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE held_{name} AS
             SELECT c._file_idx, c._line, {cols}, {h} AS content_hash, h.version + 1 AS version{ordcol},
@@ -617,7 +615,7 @@ class Ingest:
         name = table.name
         target = self.wh.table(name)
         stored = [r[0] for r in con.execute(f"DESCRIBE {target}").fetchall()]
-        order = " ORDER BY _ord" if "bucket" in stored else ""
+        order = " ORDER BY _bucket, uscc" if "bucket" in stored else ""
         # revisions first: superseded versions go to <table>_history
         if self._held_cols is not None:
             keycols = ", ".join(table.key)
