@@ -539,3 +539,47 @@ def test_uscc_lookup_by_hash_stores_what_the_lookup_by_text_stores(
     monkeypatch.setattr(pipeline.Ingest, "_uscc_map", by_text)
     assert run(tmp_path / "text") == by_hash
     assert used and all(used)  # the hash lookup was possible: the first run used it
+
+
+def test_csv_files_converted_in_parallel_load_as_one_at_a_time(delivery: Path, tmp_path: Path) -> None:
+    """With two or more threads the delivery's CSV files are converted concurrently: the report, the
+    store and the quarantine equal a one-thread ingest's, with a GB18030 file whose rows are malformed
+    and a file that cannot be read among them, and no staging file is left behind."""
+    from riskgrade.ingest import readers
+
+    write_csv(delivery / "events" / "more.csv", ["记录编号", "统一社会信用代码", "事件类型", "事件日期", "报送日期", "来源部门",
+                                                  "详情", "金额", "截止日期"],
+              [["m1", U[3], "投诉举报", "2025-08-01", "", "12315", "", "", ""]], encoding="gb18030")
+    with open(delivery / "events" / "more.csv", "a", encoding="gb18030") as f:
+        f.write("m2,只有两列\r\n")  # malformed_row
+    (delivery / "events" / "broken.csv").write_bytes(b"record_id,uscc\x00\x01\x02")  # binary: unreadable
+
+    def run(home: Path, threads: int) -> list:
+        report = ingest(home, delivery, today=TODAY, threads=threads).as_dict()
+        with Warehouse(home) as wh:
+            tables = [wh.con.execute(f"SELECT * EXCLUDE (loaded_at) FROM {t} ORDER BY ALL").fetchall()
+                      for t in ("entities", "relations")]
+            tables += [wh.con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+                       for t in ("quarantine", "field_counts", "ingest_counts")]
+        assert not list((home / "tmp").glob("stage_*"))  # staging files removed
+        return [report["tables"], report["unreadable_files"], _events(home), tables]
+
+    started = []
+    convert = readers._convert_csv
+
+    def spy(df, name, tmpdir):
+        started.append(df.rel)
+        return convert(df, name, tmpdir)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(readers, "_convert_csv", spy)
+    try:
+        parallel = run(tmp_path / "parallel", 2)
+        assert len(started) == 4  # every CSV file went through the thread pool
+        one = run(tmp_path / "one", 1)
+    finally:
+        mp.undo()
+    assert parallel == one
+    tables, unreadable = parallel[0], parallel[1]
+    assert [u["path"] for u in unreadable] == ["events/broken.csv"]
+    assert tables["events"]["by_reason"]["malformed_row"] == 2 and tables["events"]["files"] == 2

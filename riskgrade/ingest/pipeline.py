@@ -29,7 +29,8 @@ from ..errors import RiskgradeError
 from ..warehouse import BUCKET_SQL, Warehouse, insert_rows, sql_str
 from ..normalise import sql_clean
 from . import sqlexpr as X
-from .readers import DeliveryFile, Staged, Unreadable, discover, is_date_type, is_number_type, read_file, release
+from .readers import (DeliveryFile, Staged, Unreadable, convert_csv_files, discover, is_date_type, is_number_type,
+                      read_file, release)
 
 Progress = Callable[[str], None]
 DUP_SLICE_ROWS = 25_000_000  # keys sorted at a time when looking for repeated keys (200 MB)
@@ -280,19 +281,22 @@ class Ingest:
         # cannot be read is reported and skipped; nothing in the store changes).
         self._file_rows: list[list] = []
         by_table: dict[str, list[tuple[DeliveryFile, Staged]]] = defaultdict(list)
-        for stage_id, df in enumerate(files):
-            if df.format is None and df.table is None:
-                result.ignored.append({"path": df.rel, "reason": "not a table of the contract"})
-                self._file_row(df, "ignored", "not a table of the contract")
-                continue
-            self.progress(f"reading {df.rel}")
-            try:
-                staged, table = read_file(con, df, stage_id, self.tmp)
-            except Unreadable as e:
-                self._unreadable(result, df, str(e))
-                continue
-            df.table = table
-            by_table[table].append((df, staged))
+        # CSV files are converted (parsed, checked, written as Parquet) a few at a time in threads
+        workers = self.wh.threads or os.cpu_count() or 1
+        with convert_csv_files(files, self.tmp, workers) as converting:
+            for stage_id, df in enumerate(files):
+                if df.format is None and df.table is None:
+                    result.ignored.append({"path": df.rel, "reason": "not a table of the contract"})
+                    self._file_row(df, "ignored", "not a table of the contract")
+                    continue
+                self.progress(f"reading {df.rel}")
+                try:
+                    staged, table = read_file(con, df, stage_id, self.tmp, converting.get(stage_id))
+                except Unreadable as e:
+                    self._unreadable(result, df, str(e))
+                    continue
+                df.table = table
+                by_table[table].append((df, staged))
         # Phase 2, one transaction: validate, attribute, merge and store every table.
         with self.wh.transaction():
             self._reference_tables()

@@ -13,10 +13,13 @@ clean columns skip the per-cell normalisation.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import os
 import struct
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -192,15 +195,18 @@ def _stage_name(i: int) -> str:
     return f"stage_{i}"
 
 
-def read_file(con: duckdb.DuckDBPyConnection, df: DeliveryFile, stage_id: int, tmpdir: Path) -> tuple[Staged, str]:
-    """Read one file into a temp table; returns (staged, table name).  Raises Unreadable."""
+def read_file(con: duckdb.DuckDBPyConnection, df: DeliveryFile, stage_id: int, tmpdir: Path,
+              converted: Future | None = None) -> tuple[Staged, str]:
+    """Read one file into a temp table; returns (staged, table name).  Raises Unreadable.
+
+    ``converted``: for a CSV file, its conversion already started by :func:`convert_csv_files`."""
     if df.format is None:
         raise Unreadable(f"unknown file type {df.path.suffix or '(none)'}: expected .csv, .parquet or .xlsx")
     if df.path.stat().st_size == 0:
         raise Unreadable("empty file")
     name = _stage_name(stage_id)
     if df.format == "csv":
-        return _read_csv(con, df, name, tmpdir)
+        return _read_csv(con, df, name, converted.result() if converted is not None else _convert_csv(df, name, tmpdir))
     if df.format == "parquet":
         return _read_parquet(con, df, name)
     return _read_xlsx(con, df, name)
@@ -299,10 +305,21 @@ def _csv_to_parquet(path: Path, encoding: str, threads: bool, out: Path) -> tupl
     return names, bad, dirty, written
 
 
-def _read_csv(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str, tmpdir: Path) -> tuple[Staged, str]:
-    """CSV through pyarrow: strict field counts (a row with more or fewer fields than the header is
-    reported, never padded or truncated), GB18030 decoded on the fly, blank lines skipped.  The rows
-    are streamed to a temporary Parquet file, so memory stays bounded whatever the file's size."""
+@dataclass
+class _ConvertedCsv:
+    """A CSV file streamed to a temporary Parquet file (what :func:`_csv_to_parquet` found)."""
+
+    encoding: str
+    out: Path
+    headers: list[str]
+    bad: list
+    dirty: set[int]
+    rows: int
+
+
+def _convert_csv(df: DeliveryFile, name: str, tmpdir: Path) -> _ConvertedCsv:
+    """The part of reading a CSV that needs no DuckDB connection (pyarrow releases the GIL while it
+    parses, checks and writes, so files convert in parallel threads).  Raises Unreadable."""
     encoding = detect_encoding(df.path)
     tmpdir.mkdir(parents=True, exist_ok=True)
     out = tmpdir / f"{name}-{os.getpid()}.parquet"
@@ -313,12 +330,39 @@ def _read_csv(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str, tmpdi
     except (pa.ArrowInvalid, UnicodeDecodeError, ValueError) as e:
         out.unlink(missing_ok=True)
         raise Unreadable(f"not a readable CSV file: {str(e).splitlines()[0]}") from None
+    return _ConvertedCsv(encoding, out, headers, bad, dirty, rows)
+
+
+@contextlib.contextmanager
+def convert_csv_files(files: list[DeliveryFile], tmpdir: Path, workers: int) -> Iterator[dict[int, Future]]:
+    """Start converting the delivery's CSV files (index in ``files`` = stage id) on ``workers`` threads,
+    in file order; yields {stage id: future of the conversion} for :func:`read_file`.  On leaving, waits
+    for the conversions still running (none is left writing into ``tmpdir``) and cancels the others."""
+    todo = {i: df for i, df in enumerate(files) if df.format == "csv" and df.path.is_file() and df.path.stat().st_size}
+    if len(todo) < 2 or workers < 2:  # nothing to overlap: read_file converts in turn
+        yield {}
+        return
+    pool = ThreadPoolExecutor(max_workers=min(workers, len(todo)), thread_name_prefix="riskgrade-csv")
+    try:
+        yield {i: pool.submit(_convert_csv, df, _stage_name(i), tmpdir) for i, df in todo.items()}
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _read_csv(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str, conv: _ConvertedCsv) -> tuple[Staged, str]:
+    """CSV through pyarrow: strict field counts (a row with more or fewer fields than the header is
+    reported, never padded or truncated), GB18030 decoded on the fly, blank lines skipped.  The rows
+    are streamed to a temporary Parquet file (``conv``), so memory stays bounded whatever the file's size."""
     malformed = [(int(num) if num is not None else 0, (text or "").strip("\r\n"),
-                  f"expected {exp} fields, found {act}") for num, text, exp, act in bad]
-    p = str(out).replace("'", "''")
-    staged, table = _finish(con, df, name, headers, [_q(h) for h in headers], "_rg_line",
-                            f"read_parquet('{p}')", malformed, encoding, dirty=dirty, rows=rows)
-    staged.temp_file = out
+                  f"expected {exp} fields, found {act}") for num, text, exp, act in conv.bad]
+    p = str(conv.out).replace("'", "''")
+    try:
+        staged, table = _finish(con, df, name, conv.headers, [_q(h) for h in conv.headers], "_rg_line",
+                                f"read_parquet('{p}')", malformed, conv.encoding, dirty=conv.dirty, rows=conv.rows)
+    except Unreadable:
+        conv.out.unlink(missing_ok=True)
+        raise
+    staged.temp_file = conv.out
     return staged, table
 
 
