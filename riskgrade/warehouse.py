@@ -438,6 +438,14 @@ class Warehouse:
         return int(n)
 
 
+def flush_to_disk(files: list[Path]) -> None:
+    """fsync ``files`` ahead of time (in a background thread, say), ignoring errors: the fsync that
+    commits them (``_register_segment``) then finds nothing left to write, and reports any error."""
+    for f in files:
+        with contextlib.suppress(OSError):
+            _fsync(f)
+
+
 def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:

@@ -26,7 +26,7 @@ import pyarrow as pa
 from .. import contract
 from ..codes import regions, uscc as uscc_codes
 from ..errors import RiskgradeError
-from ..warehouse import BUCKET_SQL, Warehouse, insert_rows, sql_str
+from ..warehouse import BUCKET_SQL, Warehouse, flush_to_disk, insert_rows, sql_str
 from ..normalise import sql_clean
 from . import sqlexpr as X
 from .readers import (DeliveryFile, Staged, Unreadable, convert_csv_files, discover, is_date_type, is_number_type,
@@ -481,7 +481,7 @@ class Ingest:
             f"CASE WHEN _reason IS NULL THEN _bucket // {4096 // parts} ELSE -1 END AS part FROM {cls}", out)
         files = sorted(out.rglob("*.parquet"))
         # the files' pages reach the disk while the next steps compute, not when the segment is committed
-        self._pass_sync = threading.Thread(target=_flush_to_disk, args=(files,), daemon=True)
+        self._pass_sync = threading.Thread(target=flush_to_disk, args=(files,), daemon=True)
         self._pass_sync.start()
         view = "pass_events"
         if not files:  # no rows at all
@@ -605,7 +605,7 @@ class Ingest:
             return str(self.delivery_id)
         if col == "file":
             return "CASE _file_idx " + " ".join(
-                f"WHEN {i} THEN '{p.replace(chr(39), chr(39) * 2)}'" for i, p in self._current_files.items()) + " END"
+                f"WHEN {i} THEN {sql_str(p)}" for i, p in self._current_files.items()) + " END"
         if col == "line":
             return "_line"
         if col == "loaded_at":
@@ -751,22 +751,6 @@ class Ingest:
 class _NothingLoaded(Exception):
     def __init__(self, result: IngestResult):
         self.result = result
-
-
-def _flush_to_disk(files: list[Path]) -> None:
-    """fsync ``files`` (the segment is committed only after its files are fsynced again, which then
-    finds nothing left to write); an error here is raised by that later fsync."""
-    for f in files:
-        try:
-            fd = os.open(f, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
 
 
 def _fingerprint(files: list[DeliveryFile]) -> str:
