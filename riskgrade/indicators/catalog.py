@@ -42,7 +42,18 @@ class Indicator(BaseModel):
     max_age_days: int | None = None
     applies_to: list[Literal["enterprise", "individual", "cooperative"]] = list(ENTITY_TYPES)
     basis: str = ""
+    # risk direction (风险方向): up = a higher value raises the risk, down = lowers it, either = no
+    # legal direction (the data decides); None (a province file that does not say) counts as either and
+    # ``classify`` names such indicators
+    direction: Literal["up", "down", "either"] | None = None
+    direction_basis: str = ""
+    # the value a reason is measured from (default: 0 for up and down, the training median for either)
+    reference: float | None = None
     enabled: bool = True
+
+    @property
+    def risk_direction(self) -> str:
+        return self.direction or "either"
 
     @model_validator(mode="after")
     def _check(self) -> Indicator:
@@ -77,6 +88,10 @@ class Catalog(BaseModel):
     @property
     def enabled(self) -> list[Indicator]:
         return [i for i in self.indicators if i.enabled]
+
+    def undirected(self) -> list[str]:
+        """Enabled indicators that declare no risk direction (treated as either)."""
+        return [i.code for i in self.enabled if i.direction is None]
 
     def get(self, code: str) -> Indicator:
         for i in self.indicators:
