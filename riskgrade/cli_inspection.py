@@ -364,12 +364,16 @@ def effectiveness(
         eff.write_report(m, out_file, lang)
         err.print(f"effectiveness report written to {out_file}")
     tab = Table(title=f"inspection effectiveness, plans {', '.join(map(str, m['plans']))}")
-    for c in ("grade", "planned", "inspected", "problems", "rate", "95% interval"):
+    for c in ("grade", "planned", "inspected", "expected", "problems", "rate", "95% interval"):
         tab.add_column(c, justify="right")
     for g in m["grades"]:
-        tab.add_row(g["grade"], f"{g['planned']:,}", f"{g['inspected']:,}", f"{g['found']:,}", _f(g["rate"], "{:.1%}"),
+        tab.add_row(g["grade"], f"{g['planned']:,}", f"{g['inspected']:,}", _f(g.get("expected")), f"{g['found']:,}",
+                    _f(g["rate"], "{:.1%}"),
                     f"{g['ci_low']:.1%}-{g['ci_high']:.1%}" if g["ci_low"] is not None else "n/a")
     out.print(tab)
+    if m.get("expected_found") is not None:
+        out.print(f"the model expected {m['expected_found']:,.1f} problems in the inspections made; found {m['found']:,}",
+                  highlight=False)
     out.print(f"found {m['found']:,} problems in {m['inspected']:,} inspections ({_f(m['rate'], '{:.1%}')}); the eligible "
               f"population's estimated rate is {_f(m['prevalence_estimate'], '{:.1%}')}, so a uniform draw would have "
               f"found {_f(m['uniform_expected_found'])}: lift {_f(m['lift'], '{:.2f}x')}; A-class entities inspected on "

@@ -33,8 +33,15 @@ CREATE TABLE IF NOT EXISTS grades (
     industry_code VARCHAR, score DOUBLE, grade VARCHAR, previous_grade VARCHAR, grade_rule VARCHAR,
     reasons VARCHAR, reason_points VARCHAR, labels VARCHAR
 );
--- the model's probability of a bad outcome in the next 12 months (inspection plans use it for expected findings)
+-- the calibrated chance that an inspection in the next 12 months finds an adverse result (inspection
+-- plans use it for expected findings)
 ALTER TABLE grades ADD COLUMN IF NOT EXISTS probability DOUBLE;
+-- the score of an entity at every indicator's reference: score = clip(score_base + the points of
+-- reason_points, 0, 1000) exactly
+ALTER TABLE grades ADD COLUMN IF NOT EXISTS score_base DOUBLE;
+-- when the model changed since the previous snapshot: the grade the previous model gives this month's
+-- records (so a migration splits into changes from new records and changes from the model)
+ALTER TABLE grades ADD COLUMN IF NOT EXISTS grade_previous_model VARCHAR;
 """
 
 
@@ -91,45 +98,61 @@ class RunPlan:
     model_version: str
     fingerprint: str
     trained: object | None = None  # a TrainedScorecard when chosen
-    calibration: list[float] | None = None  # the expert score's Platt scaling to a probability
+    calibration: list[float] | None = None  # the score's Platt scaling to the chance an inspection finds an adverse result
     challenger: object | None = None  # the LightGBM challenger of the training, when there was one
+    notes: list[str] = field(default_factory=list)  # printed by classify (retraining recommended, fusion, ...)
+    config_grading: object | None = None  # the grading as configured (a trained model replaces its cut-offs)
 
     @property
     def include_revoked(self) -> bool:
         return self.grading.mode == "five"
 
+    @property
+    def base(self) -> float:
+        return float(self.trained.base_ if self.trained is not None else self.scorecard.base_)
+
     def scored_sql(self, indicators: str = "indicators") -> str:
-        """Every indicator row with ``score``, ``_reasons`` (list of {points, code}, most first),
-        ``_probability``, then ``_grade``, ``_grade_rule`` and ``_labels`` (DuckDB's dialect)."""
+        """Every indicator row with ``score``, ``_reasons`` (every non-zero contribution as {points, code},
+        most first; the negative ones lowered the risk), ``_probability`` (the calibrated chance that an
+        inspection finds an adverse result), then ``_grade``, ``_grade_rule`` and ``_labels`` (DuckDB's
+        dialect)."""
         if self.trained is not None:
             q = self.trained.score_sql()
-            score, reasons, proba = q["score"], q["reasons"], q["probability"]
+            score, reasons = q["score"], q["reasons"]
         else:
             score, reasons = self.scorecard.score_sql()
-            c = self.calibration
-            proba = (f"1.0 / (1.0 + exp(-({sql_number(c[0])} * ({score}) / 1000.0 + {sql_number(c[1])})))"
-                     if c else "CAST(NULL AS DOUBLE)")
+        c = self.calibration
+        proba = (f"1.0 / (1.0 + exp(-({sql_number(c[0])} * score / 1000.0 + {sql_number(c[1])})))"
+                 if c else "CAST(NULL AS DOUBLE)")
         grade, rule = grade_sql(self.grading)
-        return (f"SELECT s.*, {grade} AS _grade, {rule} AS _grade_rule, {labels_sql(self.labels)} AS _labels "
-                f"FROM (SELECT i.*, {score} AS score, {reasons} AS _reasons, {proba} AS _probability "
-                f"FROM {indicators} i) s")
+        return (f"SELECT s.*, {grade} AS _grade, {rule} AS _grade_rule, {labels_sql(self.labels)} AS _labels, "
+                f"{proba} AS _probability "
+                f"FROM (SELECT i.*, {score} AS score, {reasons} AS _reasons FROM {indicators} i) s")
 
 
 def plan_run(con: duckdb.DuckDBPyConnection, home: Path, as_of: dt.date, *, model: str | None = None,
              catalog_path: Path | None = None, scorecard_path: Path | None = None, grading_path: Path | None = None,
              labels_path: Path | None = None, mode: str | None = None, fusion_path: Path | None = None,
-             monitoring_path: Path | None = None, progress=None) -> RunPlan:
-    """Load and check the configuration, learn from outcomes and choose the model (see
-    ``scoring.train``); nothing of the month is computed yet."""
+             monitoring_path: Path | None = None, outcomes_path: Path | None = None, progress=None) -> RunPlan:
+    """Load and check the configuration and decide the model; nothing of the month is computed yet.
+
+    ``model``: None (the approved model; with none approved, train, use the trained scorecard when it
+    beats the expert one out of time beyond the margin and approve it as the first model when so
+    configured), ``expert``, ``trained`` (train now and use the new model, approving nothing) or a
+    stored model's id (``riskgrade model list``)."""
     say = progress or (lambda m: None)
-    if model not in (None, "expert", "trained"):
-        raise RiskgradeError(f"unknown model {model!r}: choose expert or trained (default: the best the data supports)")
-    from .scoring import fusion as fu, monitoring as mon
+    if model not in (None, "expert", "trained") and not str(model).startswith("trained-"):
+        raise RiskgradeError(f"unknown model {model!r}: choose expert, trained or a model id from `riskgrade model list` "
+                             "(default: the approved model, else the best the data supports)")
+    from .scoring import fusion as fu, lifecycle, monitoring as mon
+    from .scoring.outcomes import load_outcomes
 
     fusion, monitoring = fu.load_fusion(fusion_path), mon.load_monitoring(monitoring_path)
+    outcomes = load_outcomes(outcomes_path)
     catalog = load_catalog(catalog_path, fusion=fusion)  # domains fused by indicator are in the general model
+    directions = {i.code: i.risk_direction for i in catalog.enabled}
     scorecard = ExpertScorecard(fu.general_scorecard(load_scorecard(scorecard_path), catalog)).fit(
-        [i.code for i in catalog.enabled])
+        [i.code for i in catalog.enabled], directions=directions)
     grading = load_grading(grading_path, mode)
     labels = load_labels(labels_path)
     fingerprint = hashlib.sha256(json.dumps(
@@ -137,21 +160,58 @@ def plan_run(con: duckdb.DuckDBPyConnection, home: Path, as_of: dt.date, *, mode
         sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
     plan = RunPlan(as_of, catalog, scorecard, grading, labels, fusion, monitoring, "expert",
                    "the expert scorecard from configuration (--model expert)", scorecard.version_, fingerprint)
+    plan.config_grading = grading
+    if catalog.undirected():
+        plan.notes.append(f"indicators without a declared risk direction (treated as either): {', '.join(catalog.undirected())}")
     ensure_schema(con)
+    lifecycle.ensure(con)
     if not con.execute("SELECT count(*) FROM entities").fetchall()[0][0]:
         raise RiskgradeError(f"the data home {home} holds no entities: run `riskgrade ingest` first")
-    if model in (None, "trained"):
+    models_dir = home / "models"
+
+    def use(trained, model_id: str, why: str) -> None:
+        missing = sorted(set(trained.feature_columns_) - {i.code for i in catalog.enabled} - {"entity_type"})
+        if missing:
+            raise RiskgradeError(f"model {model_id} uses indicators the catalog no longer has ({', '.join(missing)}): "
+                                 "train and approve a new model (`riskgrade model train`), or --model expert")
+        plan.chosen, plan.model_version, plan.trained, plan.why = "trained", model_id, trained, why
+        plan.calibration = getattr(trained, "inspection_calibration_", None)
+        plan.grading = grading.model_copy(update={"cutoffs": trained.cutoffs_})
+
+    approved = lifecycle.approved_row(con) if model is None else None
+    if model is None and approved:
+        mid = approved["model_id"]
+        use(lifecycle.load(models_dir, mid), mid,
+            f"approved model {mid} (approved {approved['approved_at']} by {approved['approved_by']}); not retrained")
+        rec = lifecycle.recommendation(approved, as_of, outcomes.governance.max_age_months)
+        if rec:
+            plan.notes.append(rec)
+    elif model is not None and str(model).startswith("trained-"):
+        use(lifecycle.load(models_dir, model), model, f"stored model {model} (--model); not retrained")
+    elif model in (None, "trained"):
         from .scoring.train import train_and_choose
 
-        rep, trained = train_and_choose(con, catalog, scorecard, as_of, home / "models",
-                                        target_shares=grading.target_shares, force=model == "trained", progress=say)
+        rep, trained = train_and_choose(con, catalog, scorecard, as_of, models_dir, target_shares=grading.target_shares,
+                                        force=model == "trained", progress=say, outcomes=outcomes,
+                                        margin=outcomes.governance.margin)
         plan.why, plan.calibration, plan.challenger = rep.reason, rep.expert_calibration, rep.challenger
+        if trained is not None:
+            lifecycle.register(con, models_dir, rep.model_id or "", "classify")
         if rep.used == "trained":
-            plan.chosen, plan.model_version, plan.trained = "trained", rep.model_id or "", trained
-            plan.grading = grading.model_copy(update={"cutoffs": trained.cutoffs_})
+            use(trained, rep.model_id or "", rep.reason)
+            plan.challenger = rep.challenger
             plan.why += f"; grade cut-offs {trained.cutoffs_} give the configured shares of its training population"
+            if model is None and outcomes.governance.auto_approve_first:
+                lifecycle.approve(con, models_dir, rep.model_id or "", "classify (first model of this data home)")
+                plan.why += ("; approved automatically as the first model of this data home: later months use it "
+                             "without retraining until another is approved (`riskgrade model train/approve`)")
         elif model == "trained":
             raise RiskgradeError(f"--model trained: {rep.reason}")
+        fused = (rep.details or {}).get("fused_domains") or {}
+        if fused.get("left_out") and rep.used == "trained":
+            plan.notes.append(f"fused domain indicators left out of the trained model ({', '.join(fused['left_out'])}): "
+                              "the data do not support them in their direction; fuse those domains with the result "
+                              "(overlay or matrix in fusion.yaml) instead")
     return plan
 
 
@@ -165,21 +225,26 @@ def seal(con: duckdb.DuckDBPyConnection, wh: Warehouse, plan: RunPlan, home: Pat
     as_of = plan.as_of
     if plan.trained is not None:
         _record_stability(con, plan.trained, home / "models" / f"{plan.model_version}.json", as_of, scored)
+    fusion_notes = fusion_effect(con, plan, scored)
     prev = con.execute("SELECT snapshot_id FROM snapshots WHERE as_of < ? ORDER BY as_of DESC, snapshot_id DESC LIMIT 1",
                        [as_of]).fetchall()
     prev_join = (f"LEFT JOIN (SELECT uscc, grade AS previous_grade FROM grades WHERE snapshot_id = {prev[0][0]}) p "
                  f"USING (uscc)") if prev else ""
     prev_col = "p.previous_grade" if prev else "CAST(NULL AS VARCHAR)"
+    cf_join, cf_col = "", "CAST(NULL AS VARCHAR)"
+    if prev and _counterfactual(con, plan, home, int(prev[0][0]), scored):
+        cf_join, cf_col = "LEFT JOIN cf_grades cf USING (uscc)", "cf.grade"
     with wh.transaction():
         sid = con.execute("SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots").fetchall()[0][0]
         con.execute(f"""
             INSERT INTO grades BY POSITION
             SELECT {sid}, DATE '{as_of.isoformat()}', s.uscc, s.name, s.entity_type, s.region_code, s.industry_code,
                    round(s.score, 2), s._grade, {prev_col}, s._grade_rule,
-                   array_to_string(list_transform(s._reasons[1:{TOP_REASONS}], x -> x.code), ';'),
+                   array_to_string(list_transform(list_filter(s._reasons, x -> x.points > 0)[1:{TOP_REASONS}],
+                                                  x -> x.code), ';'),
                    to_json(list_transform(s._reasons, x -> {{'code': x.code, 'points': x.points}}))::VARCHAR,
-                   s._labels, round(s._probability, 6)
-            FROM {scored} s {prev_join}
+                   s._labels, round(s._probability, 6), {sql_number(plan.base)}, {cf_col}
+            FROM {scored} s {prev_join} {cf_join}
             ORDER BY s.uscc
         """)
         counts = dict(con.execute(f"SELECT grade, count(*) FROM grades WHERE snapshot_id = {sid} GROUP BY grade "
@@ -197,14 +262,68 @@ def seal(con: duckdb.DuckDBPyConnection, wh: Warehouse, plan: RunPlan, home: Pat
         warnings = mon.after_classify(con, sid, as_of, plan.monitoring, [i.code for i in plan.catalog.enabled],
                                       home / "models" / f"{plan.model_version}.json" if plan.chosen == "trained" else None,
                                       table=scored)
-    return int(sid), counts, content, warnings
+    return int(sid), counts, content, fusion_notes + warnings
+
+
+SCORED_EXTRA = ("score", "_reasons", "_probability", "_grade", "_grade_rule", "_labels")
+
+
+def _counterfactual(con: duckdb.DuckDBPyConnection, plan: RunPlan, home: Path, prev_sid: int, scored: str) -> bool:
+    """When the previous snapshot used another model: the temporary table ``cf_grades`` (uscc, grade) of
+    this month's records graded by that model; False when the model is the same or cannot be had."""
+    import copy
+
+    from .scoring import lifecycle
+
+    row = con.execute("SELECT model, model_version FROM snapshots WHERE snapshot_id = ?", [prev_sid]).fetchall()
+    if not row or (row[0][0], row[0][1]) == (plan.chosen, plan.model_version):
+        return False
+    model, version = row[0]
+    other = copy.copy(plan)
+    if model == "trained":
+        try:
+            trained = lifecycle.load(home / "models", version)
+        except RiskgradeError:
+            return False
+        other.trained, other.grading = trained, plan.grading.model_copy(update={"cutoffs": trained.cutoffs_})
+    elif version == plan.scorecard.version_:
+        other.trained, other.grading = None, plan.config_grading or plan.grading
+    else:
+        return False
+    cols = {r[0] for r in con.execute(f"DESCRIBE {scored}").fetchall()}
+    feats = set(getattr(other.trained, "feature_columns_", [])) - cols
+    if feats:
+        return False
+    drop = ", ".join(c for c in SCORED_EXTRA if c in cols)
+    src = f"(SELECT * EXCLUDE ({drop}) FROM {scored})"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE cf_grades AS SELECT uscc, _grade AS grade FROM ({other.scored_sql(src)})")
+    return True
+
+
+def fusion_effect(con: duckdb.DuckDBPyConnection, plan: RunPlan, scored: str = "scored") -> list[str]:
+    """A warning for each professional domain fused by indicator that changed nobody's score this month
+    (the model left its indicator out, or no entity has a graded level): the snapshot still records the
+    domain as fused, so the regulator must hear that it did nothing."""
+    out = []
+    for i in plan.catalog.enabled:
+        if i.kind != "domain":
+            continue
+        moved = con.execute(f"SELECT count(*) FROM {scored} WHERE list_contains(list_transform(_reasons, x -> x.code), "
+                            f"'{i.code}')").fetchall()[0][0]
+        if not moved:
+            why = ("the trained model left its indicator out" if plan.trained is not None and i.code not in plan.trained.selected_
+                   else "no entity's score has points from it")
+            out.append(f"fused domain {i.domain} ({i.code}) changed nobody's score: {why}; fuse it with the result "
+                       "(overlay or matrix in fusion.yaml) or check its grades")
+    return out
 
 
 def classify(home: Path, as_of: dt.date, *, model: str | None = None, catalog_path: Path | None = None,
              scorecard_path: Path | None = None, grading_path: Path | None = None, labels_path: Path | None = None,
              mode: str | None = None, memory_limit: str | None = None, threads: int | None = None,
              lock_timeout: float = 60.0, progress=None, chunk_events: int = 40_000_000,
-             fusion_path: Path | None = None, monitoring_path: Path | None = None) -> ClassifyResult:
+             fusion_path: Path | None = None, monitoring_path: Path | None = None,
+             outcomes_path: Path | None = None) -> ClassifyResult:
     """The monthly run on the embedded store (DuckDB): plan, indicators (in bucket ranges when the
     store is large), scores, grades, reasons and labels in the engine, sealed snapshot."""
     import time
@@ -226,6 +345,7 @@ def classify(home: Path, as_of: dt.date, *, model: str | None = None, catalog_pa
         con.execute("DROP TABLE IF EXISTS indicators")
         sid, counts, content, warnings = seal(con, wh, plan, home)
         con.execute("DROP TABLE IF EXISTS scored; DROP TABLE IF EXISTS pop")
+    warnings = plan.notes + warnings
     for w in warnings:
         say(w)
     return ClassifyResult(sid, as_of, plan.chosen, plan.why, sum(counts.values()), counts, content,

@@ -160,6 +160,7 @@ def collect(home: Path, job_dir: Path, *, memory_limit: str | None = None, threa
             raise RiskgradeError(f"{scored}: {n:,} rows, the job wrote {done['rows'].get('scored'):,}")
         say(f"sealing the month from the Spark job's {n:,} rows")
         sid, counts, content, warnings = seal(con, wh, plan, home)
+        warnings = list(getattr(plan, "notes", [])) + warnings
         con.execute("DROP TABLE IF EXISTS scored")
     return SparkRunResult(sid, plan.as_of, plan.chosen, plan.why, sum(counts.values()), counts, content,
                           time.perf_counter() - t0, warnings, spark_seconds=done.get("seconds"),

@@ -61,7 +61,7 @@ def measure(con: duckdb.DuckDBPyConnection, plan_ids: list[int]) -> dict:
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE eff AS
         SELECT pe.plan_id, pe.uscc, pe.grade, pe.region_code, pe.stratum, pe.selection, pe.check_mode,
-               pe.inclusion_probability AS pi,
+               pe.inclusion_probability AS pi, pe.risk_probability AS expected_p,
                r.n_results > 0 AS inspected, coalesce(r.found, false) AS found
         FROM plan_entities pe
         LEFT JOIN (SELECT plan_id, uscc, count(*) AS n_results, bool_or(result IN ({problems})) AS found
@@ -69,14 +69,19 @@ def measure(con: duckdb.DuckDBPyConnection, plan_ids: list[int]) -> dict:
         WHERE pe.plan_id IN ({ids})
     """)
     grades = []
-    for g, planned, insp, found, onsite in con.execute("""
+    for g, planned, insp, found, onsite, expected in con.execute("""
             SELECT grade, count(*), count(*) FILTER (WHERE inspected), count(*) FILTER (WHERE inspected AND found),
-                   count(*) FILTER (WHERE inspected AND check_mode = 'onsite')
+                   count(*) FILTER (WHERE inspected AND check_mode = 'onsite'),
+                   sum(expected_p) FILTER (WHERE inspected)
             FROM eff GROUP BY grade ORDER BY grade""").fetchall():
         lo, hi = wilson(found, insp)
+        # expected: the model's calibrated chance of an adverse result, summed over the entities inspected
         grades.append({"grade": g, "planned": planned, "inspected": insp, "found": found, "onsite": onsite,
-                       "rate": found / insp if insp else None, "ci_low": lo, "ci_high": hi})
+                       "rate": found / insp if insp else None, "ci_low": lo, "ci_high": hi,
+                       "expected": float(expected) if expected is not None else None})
     planned = sum(x["planned"] for x in grades)
+    expected_found = (sum(x["expected"] for x in grades if x["expected"] is not None)
+                      if any(x["expected"] is not None for x in grades) else None)
     inspected = sum(x["inspected"] for x in grades)
     found = sum(x["found"] for x in grades)
     # stratified estimate of the population's prevalence from the inclusion probabilities
@@ -121,7 +126,7 @@ def measure(con: duckdb.DuckDBPyConnection, plan_ids: list[int]) -> dict:
             FROM pop p LEFT JOIN eff e USING (plan_id, uscc) GROUP BY 1 ORDER BY 1""").fetchall()]
     con.execute("DROP TABLE IF EXISTS eff")
     return {
-        "plans": plan_ids, "planned": planned, "inspected": inspected, "found": found,
+        "plans": plan_ids, "planned": planned, "inspected": inspected, "found": found, "expected_found": expected_found,
         "rate": rate, "ci_low": lo, "ci_high": hi, "eligible_population": pop_all,
         "prevalence_estimate": prevalence, "prevalence_se": se,
         "prevalence_ci": [max(0.0, prevalence - Z95 * se), min(1.0, prevalence + Z95 * se)] if se is not None else None,
@@ -140,7 +145,9 @@ TEXT = {
            "lift": "提升倍数", "a_share": "A 类主体被现场检查比例（无事不扰）", "grade": "等级",
            "by_grade": "分等级问题发现率", "by_county": "分县（市、区）覆盖", "county": "行政区划",
            "eligible": "可抽主体", "coverage": "检查覆盖率",
-           "method": "问题 = 检查结果为“发现问题待后续处理”或“发现问题已责令改正”。全体问题率按分层简单随机抽样估计："
+           "expected": "模型预计发现", "expected_note": "模型预计发现 = 已检查主体按模型校准的“检查发现问题概率”之和。",
+           "method": "问题 = 检查结果为发现问题（含已责令改正）、通过登记住所无法联系、不配合检查或未发现开展经营活动"
+                     "（与模型训练目标一致，见 outcomes.yaml）。全体问题率按分层简单随机抽样估计："
                      "各层（等级 × 县）以其已知入样概率加权（Horvitz-Thompson / Hájek），只含有检查结果的层。"},
     "en": {"title": "Inspection effectiveness", "plans": "plans", "summary": "Overall", "planned": "planned",
            "inspected": "inspected", "found": "problems found", "rate": "finding rate", "ci": "95% interval",
@@ -149,7 +156,10 @@ TEXT = {
            "a_share": "share of A-class entities inspected on site", "grade": "grade",
            "by_grade": "Finding rate by grade", "by_county": "Coverage by county", "county": "region",
            "eligible": "eligible", "coverage": "coverage",
-           "method": "A problem = result 'problem' or 'corrected'. The population's prevalence is the stratified "
+           "expected": "expected by the model", "expected_note": "Expected = the sum, over the entities inspected, of the "
+           "model's calibrated chance that an inspection finds an adverse result.",
+           "method": "A problem = an adverse result as the model's outcome definition counts it (problem, corrected, "
+                     "unreachable, refused, not operating; outcomes.yaml). The population's prevalence is the stratified "
                      "estimate: strata (grade x county) weighted by their known inclusion probabilities "
                      "(Horvitz-Thompson / Hajek), over the strata with results."},
 }

@@ -29,6 +29,7 @@ from pathlib import Path
 import duckdb
 
 from ..errors import RiskgradeError
+from ..scoring.outcomes import adverse_results
 from ..scoring.train import months_back
 from ..warehouse import Warehouse
 from .allocate import grade_rates, optimal_rates, stratified_allocation
@@ -38,7 +39,10 @@ from .store import ensure_schema, has_table
 from .tasks import DEFAULT_TASK, Task, get_task
 
 ALGORITHM = "riskgrade-stratified-srs-sha256/1"
-PROBLEM_RESULTS = ("problem", "corrected")  # an inspection that found a problem (发现问题)
+# an inspection with an adverse result (发现问题 in the wide sense): the results the outcome definition counts
+# (defaults/outcomes.yaml: corrected, problem, unreachable, refused, not operating), so that what a plan
+# expects (the model's calibrated chance of an adverse result) and what effectiveness counts are one thing
+PROBLEM_RESULTS = adverse_results()
 
 
 @dataclass

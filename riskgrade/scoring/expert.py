@@ -41,11 +41,23 @@ class ExpertScorecard:
     def __init__(self, config: ScorecardConfig | None = None):
         self.config = config
 
-    def fit(self, indicator_codes: list[str], y: object = None) -> ExpertScorecard:
+    def fit(self, indicator_codes: list[str], y: object = None, directions: dict[str, str] | None = None) -> ExpertScorecard:
+        """Check the configuration against the catalog: every indicator known and enabled, and, with
+        ``directions`` (indicator -> up / down / either), points that follow each indicator's risk
+        direction (up: no negative points, never fewer for a higher band; down: the mirror)."""
         cfg = self.config or load_scorecard()
         unknown = sorted(set(cfg.points) - set(indicator_codes))
         if unknown:
             raise RiskgradeError(f"scorecard {cfg.version}: points for unknown or disabled indicators: {', '.join(unknown)}")
+        for code, bands in cfg.points.items():
+            d = (directions or {}).get(code) or "either"
+            pts = [b.points for b in sorted(bands, key=lambda x: x.min)]
+            if d == "up" and (min(pts) < 0 or any(b < a for a, b in zip(pts, pts[1:]))):
+                raise RiskgradeError(f"scorecard {cfg.version}: {code} raises the risk (direction up) but its points "
+                                     f"{pts} are negative or fall for a higher band")
+            if d == "down" and (max(pts) > 0 or any(b > a for a, b in zip(pts, pts[1:]))):
+                raise RiskgradeError(f"scorecard {cfg.version}: {code} lowers the risk (direction down) but its points "
+                                     f"{pts} are positive or rise for a higher band")
         self.config_ = cfg
         self.bands_ = {code: sorted(b, key=lambda x: x.min) for code, b in cfg.points.items()}
         self.version_ = cfg.version
@@ -58,13 +70,19 @@ class ExpertScorecard:
         return f"(CASE {whens} ELSE 0 END)"
 
     def score_sql(self) -> tuple[str, str]:
-        """(score expression, reasons expression): reasons = indicator codes with positive points,
-        most points first, as a list of structs {code, points}."""
+        """(score expression, contributions expression): every indicator with non-zero points (a value
+        in one of its bands; the reference is no band, 0 points) as a list of structs {points, code},
+        most points first: positive ones are reasons, negative ones lowered the risk.  The score is
+        exactly clip(base + their points, 0, 1000)."""
         total = " + ".join([repr(float(self.config_.base))] + [self.points_sql(c) for c in self.bands_])
         score = f"least({MAX_SCORE}.0, greatest(0.0, {total}))"
-        items = ", ".join(f"{{'points': {self.points_sql(c)}, 'code': '{c}'}}" for c in self.bands_)
-        reasons = f"list_filter(list_reverse_sort([{items}]), x -> x.points > 0)"
+        items = ", ".join(f"{{'points': CAST({self.points_sql(c)} AS DOUBLE), 'code': '{c}'}}" for c in self.bands_)
+        reasons = f"list_filter(list_reverse_sort([{items}]), x -> x.points <> 0)"
         return score, reasons
+
+    @property
+    def base_(self) -> float:
+        return float(self.config_.base)
 
     # ------------------------------------------------------------------ on arrays
     def predict(self, X: dict[str, np.ndarray]) -> np.ndarray:
