@@ -459,11 +459,12 @@ def test_trained_model_weights_planned_inspections_by_inverse_inclusion_probabil
     model = _q(home, "SELECT model_version FROM snapshots ORDER BY snapshot_id DESC LIMIT 1")[0][0]
     rec = json.loads((home / "models" / f"{model}.json").read_text(encoding="utf-8"))
     assert rec["train_as_of"] == past
-    assert rec["weighting"].startswith("Horvitz-Thompson: ")
-    n = int(rec["weighting"].split(": ")[1].split(" ")[0].replace(",", ""))
+    # the inspected of the training year stand for the uninspected by 1 / (chance of inspection): the plan's
+    # recorded inclusion probability for those it drew (the larger of that and the fitted propensity)
+    assert rec["weighting"].startswith("propensity: ") and "from recorded plans" in rec["weighting"]
+    n = rec["details"]["weights_train"]["plan_probabilities"]
     plan = _csv(tmp_path / "past.csv")
     assert 0 < n <= len(plan)
-    assert "unweighted" in rec["weighting"]
-    # the model report shows it
+    # the model card shows it
     run_cli("model-report", "--as-of", T2, "--out", str(tmp_path / "m.html"), home=home)
-    assert "Horvitz-Thompson" in (tmp_path / "m.html").read_text(encoding="utf-8")
+    assert "其中使用抽查计划入选概率的" in (tmp_path / "m.html").read_text(encoding="utf-8")

@@ -390,12 +390,15 @@ def inspection_weights(df, cols: list[str], outcomes: OutcomeConfig) -> tuple[np
 def scorecard_for(rows: int, catalog: Catalog | None = None, forced: list[str] | None = None) -> TrainedScorecard:
     """The trained scorecard for a training sample of ``rows`` entities: bins of at least about 200
     entities, between 0.5% and 5% of the sample, at most 10 bins an indicator, each indicator kept to
-    its declared direction (catalog) and measured from its reference."""
+    its declared direction (catalog) and measured from its reference.  Every indicator with any
+    information (IV of at least 0.001) may enter: directions and the sign constraint, not an IV
+    threshold, keep the model defensible, and weak but true signals add up (on the 200k simulated
+    province an IV threshold of 0.02 cost 0.008 of AUC against the ground truth)."""
     size = min(0.05, max(0.005, 200 / max(rows, 1)))
     directions = {i.code: i.risk_direction for i in catalog.enabled} if catalog else None
     references = {i.code: i.reference for i in catalog.enabled if i.reference is not None} if catalog else None
     return TrainedScorecard(categorical=["entity_type"], max_n_bins=10, min_bin_size=size, min_prebin_size=size,
-                            directions=directions, references=references, forced=forced)
+                            selection_iv=0.001, directions=directions, references=references, forced=forced)
 
 
 def sample_buckets(entities: int, rows: int) -> tuple[int, int] | None:
