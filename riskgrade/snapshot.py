@@ -210,8 +210,8 @@ def plan_run(con: duckdb.DuckDBPyConnection, home: Path, as_of: dt.date, *, mode
         fused = (rep.details or {}).get("fused_domains") or {}
         if fused.get("left_out") and rep.used == "trained":
             plan.notes.append(f"fused domain indicators left out of the trained model ({', '.join(fused['left_out'])}): "
-                              "the data do not support them in their direction; fuse those domains with the result "
-                              "(overlay or matrix in fusion.yaml) instead")
+                              "the data do not support them in their direction; `riskgrade fusion` fuses those domains "
+                              "with the result (overlay) for this month instead")
     return plan
 
 
@@ -258,7 +258,9 @@ def seal(con: duckdb.DuckDBPyConnection, wh: Warehouse, plan: RunPlan, home: Pat
             sid, as_of, dt.datetime.now().replace(microsecond=0), plan.chosen, plan.model_version, plan.why,
             plan.catalog.version, plan.fingerprint, plan.grading.mode, n, content, json.dumps(counts)])
         # which domains the grades include by indicator; indicator and score profiles, drift against last month
-        fu.record_snapshot(con, sid, plan.catalog, plan.fusion)
+        left_out = ({i.code for i in plan.catalog.enabled if i.kind == "domain" and i.code not in plan.trained.selected_}
+                    if plan.trained is not None else set())
+        fu.record_snapshot(con, sid, plan.catalog, plan.fusion, left_out)
         warnings = mon.after_classify(con, sid, as_of, plan.monitoring, [i.code for i in plan.catalog.enabled],
                                       home / "models" / f"{plan.model_version}.json" if plan.chosen == "trained" else None,
                                       table=scored)
@@ -311,10 +313,12 @@ def fusion_effect(con: duckdb.DuckDBPyConnection, plan: RunPlan, scored: str = "
         moved = con.execute(f"SELECT count(*) FROM {scored} WHERE list_contains(list_transform(_reasons, x -> x.code), "
                             f"'{i.code}')").fetchall()[0][0]
         if not moved:
-            why = ("the trained model left its indicator out" if plan.trained is not None and i.code not in plan.trained.selected_
-                   else "no entity's score has points from it")
-            out.append(f"fused domain {i.domain} ({i.code}) changed nobody's score: {why}; fuse it with the result "
-                       "(overlay or matrix in fusion.yaml) or check its grades")
+            if plan.trained is not None and i.code not in plan.trained.selected_:
+                out.append(f"fused domain {i.domain} ({i.code}) changed nobody's score: the trained model left its "
+                           "indicator out; `riskgrade fusion` fuses it with the result (overlay) for this month instead")
+            else:
+                out.append(f"fused domain {i.domain} ({i.code}) changed nobody's score: no entity has points from it; "
+                           "check its grades and levels, or fuse it with the result (overlay or matrix in fusion.yaml)")
     return out
 
 

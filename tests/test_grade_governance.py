@@ -320,3 +320,51 @@ def test_plan_expectation_matches_effectiveness(province, trained, tmp_path: Pat
     assert abs(m["expected_found"] - m["found"]) <= 0.15 * m["found"], (m["expected_found"], m["found"])
     for g in m["grades"]:
         assert g["expected"] is not None
+
+
+# --------------------------------------------------------------------------- fusion that acts
+def test_fused_domain_left_out_falls_back_to_result_fusion() -> None:
+    import duckdb
+
+    from riskgrade.scoring import fusion as fu
+
+    fusion = fu.load_fusion()
+    catalog = load_catalog(fusion=fusion)
+    assert fusion.mode_of("food") == "indicator"
+    con = duckdb.connect()
+    fu.record_snapshot(con, 1, catalog, fusion)
+    fu.record_snapshot(con, 2, catalog, fusion, left_out={"domain_food_level"})
+    assert fu.effective(con, 1, T, "food", fusion) == ("indicator", "domain_food_level")
+    assert fu.effective(con, 2, T, "food", fusion) == ("overlay", None)
+
+
+def test_a_fused_domain_that_changes_nobody_is_reported(tmp_path: Path) -> None:
+    """A delivery without professional-domain grades: the food domain (fused by indicator by default)
+    changes nobody's score, and classify says so instead of recording it silently."""
+    from .test_classify import TODAY, _delivery
+
+    home = tmp_path / "h"
+    ingest(home, _delivery(tmp_path / "d"), today=TODAY)
+    res = classify(home, T, model="expert")
+    assert any("fused domain food (domain_food_level) changed nobody's score" in w for w in res.warnings)
+    p = run_cli("classify", "--as-of", "2026-09-30", "--model", "expert", home=home)
+    assert "changed nobody's score" in p.stderr
+
+
+def test_fused_domain_in_the_trained_model(province, trained) -> None:
+    """With the trained model the fused domain's indicator is forced in (direction-constrained): it adds
+    points to the entities with a risky domain grade, or, when the data do not support it, the month
+    falls back to result fusion and says so."""
+    _, home = province
+    with Warehouse(home) as wh:
+        version = wh.con.execute("SELECT model_version FROM snapshots WHERE snapshot_id = ?",
+                                 [trained.snapshot_id]).fetchall()[0][0]
+        moved = wh.con.execute(f"SELECT count(*) FROM grades WHERE snapshot_id = {trained.snapshot_id} "
+                               "AND reason_points LIKE '%domain_food_level%'").fetchall()[0][0]
+    record = json.loads((home / "models" / f"{version}.json").read_text(encoding="utf-8"))
+    fused = record["details"]["fused_domains"]
+    assert "domain_food_level" in fused["forced"]
+    if "domain_food_level" in fused["kept"]:
+        assert moved > 0
+    else:
+        assert any("domain_food_level" in w and "overlay" in w for w in trained.warnings)

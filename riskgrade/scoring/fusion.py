@@ -183,11 +183,22 @@ def indicator_domains(catalog) -> dict[str, dict]:
             for i in catalog.enabled if i.kind == "domain"}
 
 
-def record_snapshot(con: duckdb.DuckDBPyConnection, snapshot_id: int, catalog, fusion: FusionConfig) -> None:
-    """Record with a snapshot which domains its general grades include by indicator (classify's hook)."""
+FALLBACK_MODE = "overlay"
+
+
+def record_snapshot(con: duckdb.DuckDBPyConnection, snapshot_id: int, catalog, fusion: FusionConfig,
+                    left_out: set[str] | frozenset[str] = frozenset()) -> None:
+    """Record with a snapshot which domains its general grades include by indicator (classify's hook).
+    A domain whose indicator the trained model left out (``left_out``: the data did not support it in
+    its direction) is recorded with ``fallback``: ``riskgrade fusion`` then fuses it with the result
+    (overlay) instead, so the domain's risk is neither lost nor counted twice."""
     con.execute(SCHEMA)
+    domains = indicator_domains(catalog)
+    for d in domains.values():
+        if d["indicator"] in left_out:
+            d["fallback"] = FALLBACK_MODE
     con.execute("INSERT INTO snapshot_fusion VALUES (?, ?, ?, ?)", [
-        snapshot_id, fusion.version, fusion.fingerprint(), json.dumps(indicator_domains(catalog), ensure_ascii=False)])
+        snapshot_id, fusion.version, fusion.fingerprint(), json.dumps(domains, ensure_ascii=False)])
 
 
 # --------------------------------------------------------------------------- result fusion
@@ -229,12 +240,14 @@ def _rank(expr: str) -> str:
     return f"(instr('{GRADE_ORDER}', {expr}) - 1)"
 
 
-def fusion_sql(snapshot_id: int, as_of: dt.date, domain: str, fusion: FusionConfig, indicator: str | None) -> str:
-    """One row per entity of the snapshot holding a grade of ``domain`` as of T: the fused grade and its rule."""
+def fusion_sql(snapshot_id: int, as_of: dt.date, domain: str, fusion: FusionConfig, indicator: str | None,
+               mode: str | None = None) -> str:
+    """One row per entity of the snapshot holding a grade of ``domain`` as of T: the fused grade and its rule
+    (``mode``: the configured one unless the classification fell back to another)."""
     from ..indicators.compute import DOMAIN_GRADE, DOMAIN_RECENCY, domain_filter, level_case
 
     d = fusion.domains[domain]
-    mode = fusion.mode_of(domain)
+    mode = mode or fusion.mode_of(domain)
     latest = f"""
         SELECT uscc, max_by({DOMAIN_GRADE}, {DOMAIN_RECENCY}) AS domain_grade, max(as_of) AS domain_as_of
         FROM domain_grades
@@ -289,7 +302,23 @@ def check_consistent(con: duckdb.DuckDBPyConnection, snapshot_id: int, as_of: dt
                      fusion: FusionConfig) -> str | None:
     """The indicator the snapshot scored ``domain`` by (None: none); an error when ``fusion`` disagrees
     with how the classification treated the domain (its risk would count twice, or not at all)."""
+    return effective(con, snapshot_id, as_of, domain, fusion)[1]
+
+
+def effective(con: duckdb.DuckDBPyConnection, snapshot_id: int, as_of: dt.date, domain: str,
+              fusion: FusionConfig) -> tuple[str, str | None]:
+    """(the mode the domain is fused by for this snapshot, the indicator it was scored by): the configured
+    mode, or the fallback (overlay) when the trained model left the domain's indicator out."""
     scored, version = _snapshot_domains(con, snapshot_id)
+    mode = fusion.mode_of(domain)
+    had = scored.get(domain)
+    if mode == "indicator" and had is not None and had.get("fallback"):
+        return had["fallback"], None
+    return mode, _consistent(scored, version, snapshot_id, as_of, domain, fusion)
+
+
+def _consistent(scored: dict, version: str, snapshot_id: int, as_of: dt.date, domain: str,
+                fusion: FusionConfig) -> str | None:
     mode = fusion.mode_of(domain)
     had = scored.get(domain)
     if mode == "indicator":
@@ -321,15 +350,16 @@ def run_fusion(con: duckdb.DuckDBPyConnection, snapshot_id: int, as_of: dt.date,
             raise RiskgradeError(f"unknown domain {d!r}: fusion configuration {fusion.version} has "
                                  f"{', '.join(fusion.domains)}")
     con.execute(SCHEMA)
-    indicators = {d: check_consistent(con, snapshot_id, as_of, d, fusion) for d in names}
+    modes = {d: effective(con, snapshot_id, as_of, d, fusion) for d in names}
     out = []
     for d in names:
+        mode, indicator = modes[d]
         con.execute("DELETE FROM fused_grades WHERE snapshot_id = ? AND domain = ?", [snapshot_id, d])
         con.execute("DELETE FROM fusion_runs WHERE snapshot_id = ? AND domain = ?", [snapshot_id, d])
-        con.execute(f"INSERT INTO fused_grades BY NAME {fusion_sql(snapshot_id, as_of, d, fusion, indicators[d])}")
+        con.execute(f"INSERT INTO fused_grades BY NAME {fusion_sql(snapshot_id, as_of, d, fusion, indicator, mode)}")
         n = con.execute("SELECT count(*) FROM fused_grades WHERE snapshot_id = ? AND domain = ?", [snapshot_id, d]).fetchall()[0][0]
         con.execute("INSERT INTO fusion_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
-            snapshot_id, as_of, d, fusion.mode_of(d), fusion.version, fusion.fingerprint(),
+            snapshot_id, as_of, d, mode, fusion.version, fusion.fingerprint(),
             dt.datetime.now().replace(microsecond=0), n])
         out.append(summary(con, snapshot_id, d))
     return out
