@@ -3,6 +3,9 @@
 Each stream is a point process per entity whose rate, outcome and follow-ups
 depend on the entity's latent risk *on the day of the record* (risk jumps on
 ``Population.change``), so every stream carries a learnable but noisy signal.
+Past inspections are the exception on purpose: who gets inspected depends on
+what a regulator sees (random spot checks, abnormal-list listings, complaints,
+earlier problem findings), only the result depends on the latent risk.
 The lifecycle (annual reports, abnormal-list listings, revocation after missed
 reports, deregistration) is simulated first because it decides until when an
 entity exists.  All records are collected as numbers in an :class:`EventStore`
@@ -280,9 +283,10 @@ class Collector:
 def simulate(pop: Population, rng_for: RngFactory) -> EventStore:
     """Run the lifecycle (sets ``pop.status`` / ``pop.closed``) and every record stream."""
     col = Collector(pop, rng_for("events.lag"))
-    _lifecycle(pop, col, rng_for("events.lifecycle"))
-    _inspections(pop, col, rng_for("events.inspection"))
-    _complaints_and_penalties(pop, col, rng_for("events.penalty"))
+    listings = _lifecycle(pop, col, rng_for("events.lifecycle"))
+    # complaints come before inspections: regulators target what they can see (listings, complaints)
+    complaints = _complaints_and_penalties(pop, col, rng_for("events.penalty"))
+    _inspections(pop, col, rng_for("events.inspection"), listings, complaints)
     _licences(pop, col, rng_for("events.licence"))
     _registration_changes(pop, col, rng_for("events.change"))
     _social_insurance(pop, col, rng_for("events.social"))
@@ -299,8 +303,12 @@ def _risk_grid(pop: Population, days: np.ndarray) -> np.ndarray:
     return np.where(days[None, :] >= pop.change[:, None], pop.risk_after[:, None], pop.base_risk[:, None])
 
 
-def _lifecycle(pop: Population, col: Collector, rng: np.random.Generator) -> None:
-    """Annual reports, abnormal-list listings, revocation and deregistration."""
+def _lifecycle(pop: Population, col: Collector, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Annual reports, abnormal-list listings, revocation and deregistration.
+
+    Returns ``(entity index, day)`` of the abnormal-list listings for a missed annual report
+    (they trigger targeted inspections).
+    """
     w = pop.window
     n = pop.n
     years = w.report_years
@@ -384,6 +392,7 @@ def _lifecycle(pop: Population, col: Collector, rng: np.random.Generator) -> Non
     # revocation of the business licence is itself an administrative penalty
     rv = np.flatnonzero(pop.status == REVOKED)
     col.add("admin_penalty", rv, pop.closed[rv], S[names.SRC_SAMR], D["revocation"])
+    return li.astype(np.int32), listing[li, lj].astype(np.int32)
 
 
 def inspection_outcome_weights(r: np.ndarray, shell: np.ndarray) -> np.ndarray:
@@ -402,12 +411,68 @@ def inspection_outcome_weights(r: np.ndarray, shell: np.ndarray) -> np.ndarray:
     )
 
 
-def _inspections(pop: Population, col: Collector, rng: np.random.Generator) -> None:
-    """Random and targeted inspections (past inspections are more likely for riskier entities)."""
+# Past inspections (see docs/simulate.md): a small random share, the rest triggered by what a
+# regulator can see (a listing for a missed annual report, complaints, an earlier problem finding).
+# The latent risk decides the outcome, not who is inspected.
+RANDOM_INSPECTION_RATE = 0.05  # double-random spot checks per entity and year
+RANDOM_INSPECTION_EXTRA = {"food": 0.03, "drug": 0.03, "special_equipment": 0.015}  # per year, on top
+P_INSPECT_AFTER_LISTING = 0.35  # an abnormal-list listing for a missed annual report
+LISTING_DELAY_DAYS = (14, 90)  # [low, high) calendar days after the listing
+P_INSPECT_AFTER_COMPLAINT = 0.25  # per complaint
+COMPLAINT_DELAY_DAYS = (10, 41)
+P_FOLLOW_UP_PROBLEM = 0.3  # re-inspection after a problem finding
+FOLLOW_UP_DELAY_DAYS = (30, 121)
+_MAX_FOLLOW_UP_ROUNDS = 8
+
+
+def _inspections(
+    pop: Population,
+    col: Collector,
+    rng: np.random.Generator,
+    listings: tuple[np.ndarray, np.ndarray],
+    complaints: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """Past inspections: random spot checks plus inspections triggered by visible records.
+
+    ``listings`` and ``complaints`` are ``(entity index, day)`` of the abnormal-list listings
+    for a missed annual report and of the complaints.  The outcome of every inspection follows
+    :func:`inspection_outcome_weights` of the entity's latent risk on its day; problems are
+    followed up by a re-inspection sometimes (in rounds, each vectorised).
+    """
     s, e = pop.exists_from(), pop.exists_until()
     food, drug, se = pop.in_group(FOOD), pop.in_group(DRUG), pop.in_group(SPECIAL_EQUIPMENT)
-    extra = 0.12 * food + 0.1 * drug + 0.05 * se + 0.25 * pop.is_shell
-    idx, day = poisson_points(rng, pop, s, e, lambda risk: 0.2 + 0.6 * risk + extra)
+    x = RANDOM_INSPECTION_EXTRA
+    rate = RANDOM_INSPECTION_RATE + x["food"] * food + x["drug"] * drug + x["special_equipment"] * se
+    r_idx, r_day = poisson_points(rng, pop, s, e, lambda risk: rate)
+
+    li, ld = listings
+    hit = rng.random(li.size) < P_INSPECT_AFTER_LISTING
+    l_idx, l_day = li[hit], ld[hit] + rng.integers(*LISTING_DELAY_DAYS, int(hit.sum())).astype(np.int32)
+
+    ci, cd = complaints
+    hit = rng.random(ci.size) < P_INSPECT_AFTER_COMPLAINT
+    c_idx, c_day = ci[hit], cd[hit] + rng.integers(*COMPLAINT_DELAY_DAYS, int(hit.sum())).astype(np.int32)
+
+    idx = np.concatenate([r_idx, l_idx, c_idx]).astype(np.int32)
+    day = np.concatenate([r_day, l_day, c_day]).astype(np.int32)
+    codes = np.array([D[c] for c in contract.DETAIL_CODES["inspection"]], np.int16)
+    for _ in range(_MAX_FOLLOW_UP_ROUNDS):
+        day = busday(day)
+        alive = (day >= s[idx]) & (day < e[idx])
+        idx, day = idx[alive], day[alive]
+        if idx.size == 0:
+            break
+        outcome = _inspection_batch(pop, col, rng, idx, day, codes)
+        follow = (outcome == 2) & (rng.random(idx.size) < P_FOLLOW_UP_PROBLEM)
+        idx = idx[follow]
+        day = day[follow] + rng.integers(*FOLLOW_UP_DELAY_DAYS, int(follow.sum())).astype(np.int32)
+
+
+def _inspection_batch(
+    pop: Population, col: Collector, rng: np.random.Generator, idx: np.ndarray, day: np.ndarray, codes: np.ndarray
+) -> np.ndarray:
+    """Record inspections of ``idx`` on working days ``day`` and their consequences; returns the outcomes."""
+    food, drug, se = pop.in_group(FOOD), pop.in_group(DRUG), pop.in_group(SPECIAL_EQUIPMENT)
     r = pop.risk_at(idx, day)
     shell = pop.is_shell[idx]
     u = rng.random(idx.size)
@@ -416,8 +481,6 @@ def _inspections(pop: Population, col: Collector, rng: np.random.Generator) -> N
     domain[drug[idx] & (u < 0.6)] = 2
     domain[se[idx] & ~food[idx] & (u > 0.75)] = 3
     outcome = categorical(rng, inspection_outcome_weights(r, shell))
-    codes = np.array([D[c] for c in contract.DETAIL_CODES["inspection"]], np.int16)
-    day = busday(day)
     col.add("inspection", idx, day, S["general"] + domain, codes[outcome])
 
     # unreachable at the registered address -> abnormal list; some later removed
@@ -434,6 +497,7 @@ def _inspections(pop: Population, col: Collector, rng: np.random.Generator) -> N
     # problems found -> some penalties
     pb = (outcome == 2) & (rng.random(idx.size) < 0.45)
     _penalties(col, rng, idx[pb], busday(day[pb], rng.integers(10, 60, int(pb.sum()))), r[pb])
+    return outcome
 
 
 def _penalties(col: Collector, rng: np.random.Generator, idx: np.ndarray, day: np.ndarray, r: np.ndarray) -> None:
@@ -449,7 +513,13 @@ def _penalties(col: Collector, rng: np.random.Generator, idx: np.ndarray, day: n
     col.add("admin_penalty", idx, day, which, codes[kind], amount, workday=True)
 
 
-def _complaints_and_penalties(pop: Population, col: Collector, rng: np.random.Generator) -> None:
+def _complaints_and_penalties(
+    pop: Population, col: Collector, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Complaints (12315), penalties after some substantiated ones, penalties from other cases.
+
+    Returns ``(entity index, day)`` of the complaints (they trigger targeted inspections).
+    """
     s, e = pop.exists_from(), pop.exists_until()
     factor = np.where(pop.in_group(CONSUMER), 1.6, 0.5)
     idx, day = poisson_points(rng, pop, s, e, lambda risk: (0.1 + 0.6 * risk**1.2) * factor)
@@ -463,11 +533,13 @@ def _complaints_and_penalties(pop: Population, col: Collector, rng: np.random.Ge
     substantiated = rng.random(idx.size) < 0.15 + 0.6 * r
     amount = np.where(u < 0.2, AMT_NULL, substantiated.astype(np.int64))
     col.add("complaint", idx, day, S[names.SRC_12315], category, amount)
+    complaints = (idx, day)
     fu = substantiated & (u >= 0.2) & (rng.random(idx.size) < 0.12)
     _penalties(col, rng, idx[fu], busday(day[fu], rng.integers(10, 60, int(fu.sum()))), r[fu])
     # penalties from other sources of cases
     idx, day = poisson_points(rng, pop, s, e, lambda risk: 0.004 + 0.18 * risk**2)
     _penalties(col, rng, idx, day, pop.risk_at(idx, day))
+    return complaints
 
 
 def _licences(pop: Population, col: Collector, rng: np.random.Generator) -> None:
