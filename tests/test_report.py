@@ -272,7 +272,7 @@ def test_pdf_report_of_a_simulated_province(tmp_path: Path) -> None:
         assert len(pages) == 1, heading
     for heading in CHART_SECTIONS:
         i = next(i for i, t in enumerate(texts) if heading in t)
-        assert coloured[i] > 20_000, (heading, coloured[i])
+        assert coloured[i] > 15_000, (heading, coloured[i])  # grade page 19,366 since inspections follow listings/complaints
     quality_page = next(i for i, t in enumerate(texts) if "七、数据质量" in t)
     assert coloured[quality_page] < 5_000
     # chart text is real text (SVG charts print as vector): grade axis and the heat map's county names
