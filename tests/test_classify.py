@@ -366,7 +366,10 @@ def test_month_scored_in_the_engine_equals_the_model(province: tuple[Path, Path]
         df = wh.con.execute("SELECT i.*, g.score AS _score, g.probability AS _p FROM indicators i "
                             f"JOIN grades g ON g.uscc = i.uscc AND g.snapshot_id = {res.snapshot_id} ORDER BY i.uscc").fetchdf()
     np.testing.assert_allclose(df["_score"], np.round(model.predict_score(df[model.feature_columns_]), 2), atol=0.011)
-    np.testing.assert_allclose(df["_p"], np.round(model.predict_proba(df[model.feature_columns_]), 6), atol=2e-6)
+    # the probability stored is the calibrated chance that an inspection finds an adverse result
+    from riskgrade.scoring.train import platt
+
+    np.testing.assert_allclose(df["_p"], np.round(platt(model.inspection_calibration_, df["_score"]), 6), atol=2e-6)
 
 
 def test_related_risky_links_judge_each_list_by_itself(tmp_path: Path) -> None:
