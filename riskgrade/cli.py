@@ -204,15 +204,64 @@ def show_classification(res, title: str) -> None:
 def export_grades(
     as_of: Annotated[str, typer.Option("--as-of", help="the classification's as-of date")],
     out_file: Annotated[Path, typer.Option("--out", help="output file: .csv or .parquet (or .json)")],
+    facts: Annotated[bool, typer.Option("--facts", help="add a column facts: the fact behind each reason "
+                                        "(code：fact, joined by ；), from the records known at the as-of date")] = False,
+    catalog: Annotated[Optional[Path], typer.Option("--catalog", help="indicator catalog YAML the facts come from "
+                                                    "(default: built-in)")] = None,
     home: HomeOpt = None,
 ) -> None:
-    """One row per classified entity: uscc, as_of, score, grade, labels, reasons, ..."""
-    n = export_month(as_of, out_file, home, lambda sid: f"""
-        SELECT g.uscc, g.as_of, g.score, g.grade, g.labels, g.reasons, g.previous_grade, g.grade_rule,
-               g.name, g.entity_type, g.region_code, g.industry_code, s.model, s.model_version, s.catalog_version
-        FROM grades g JOIN snapshots s USING (snapshot_id)
-        WHERE g.snapshot_id = {sid} ORDER BY g.uscc""")
+    """One row per classified entity: uscc, as_of, score, grade, labels, reasons, ..., score_base, contributions.
+
+    contributions: every non-zero contribution as code:+12.30;code:-5.00, most points first (positive
+    ones raised the risk, negative ones lowered it); score = clip(score_base + their sum, 0, 1000).
+    score_base is empty for a month classified before it was recorded."""
+    from .export import write_query
+    from .snapshot import current_snapshot
+    from .warehouse import Warehouse
+
+    s = _settings(home)
+    d = _date(as_of, "--as-of")
+    with Warehouse(s.home, lock_timeout=s.lock_timeout) as wh:
+        con = wh.con
+        sid = current_snapshot(con, d)
+        has_base = con.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = 'grades' "
+                               "AND column_name = 'score_base'").fetchall()[0][0]
+        facts_col, facts_join = "", ""
+        if facts:
+            _export_facts(con, sid, catalog)
+            facts_col = ", coalesce(f.facts, '') AS facts"
+            facts_join = "LEFT JOIN _export_facts f ON f.uscc = g.uscc"
+        n = write_query(con, f"""
+            SELECT g.uscc, g.as_of, g.score, g.grade, g.labels, g.reasons, g.previous_grade, g.grade_rule,
+                   g.name, g.entity_type, g.region_code, g.industry_code, s.model, s.model_version, s.catalog_version,
+                   {"g.score_base" if has_base else "CAST(NULL AS DOUBLE)"} AS score_base,
+                   {CONTRIBUTIONS_SQL} AS contributions{facts_col}
+            FROM grades g JOIN snapshots s USING (snapshot_id) {facts_join}
+            WHERE g.snapshot_id = {sid} ORDER BY g.uscc""", out_file)
     err.print(f"{n:,} graded entities written to {out_file}")
+
+
+# every non-zero contribution of reason_points as code:+12.30;code:-5.00, most points first
+CONTRIBUTIONS_SQL = """coalesce(array_to_string(list_transform(list_reverse_sort(list_transform(
+    list_filter(from_json(g.reason_points, '[{"code": "VARCHAR", "points": "DOUBLE"}]'), x -> x.points <> 0),
+    x -> {'p': x.points, 'c': x.code})), x -> x.c || ':' || printf('%+.2f', x.p)), ';'), '')"""
+
+
+def _export_facts(con, snapshot_id: int, catalog_path: Path | None) -> None:
+    """The temporary table ``_export_facts`` (uscc, facts): ``code：fact`` of each reason, joined by ；."""
+    from .indicators import load_catalog
+    from .indicators.facts import snapshot_facts
+    from .warehouse import insert_rows
+
+    cat = load_catalog(catalog_path)
+    version = con.execute("SELECT catalog_version FROM snapshots WHERE snapshot_id = ?", [snapshot_id]).fetchall()[0][0]
+    if version != cat.version:
+        err.print(f"[yellow]note: the month was classified with catalog {version}; facts come from catalog "
+                  f"{cat.version}[/yellow]")
+    con.execute("CREATE OR REPLACE TEMP TABLE _export_facts (uscc VARCHAR, facts VARCHAR)")
+    rows = [(u, "；".join(f"{c}：{f}" for c, f in items))
+            for u, items in snapshot_facts(con, cat, snapshot_id, progress=_progress) if items]
+    insert_rows(con, "_export_facts", rows)
 
 
 def export_month(as_of: str, out_file: Path, home: Path | None, sql_for_snapshot) -> int:

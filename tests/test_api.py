@@ -323,6 +323,55 @@ def test_search_filters_and_profile(service: dict) -> None:
     assert sum(x["entities"] for x in mig) > 0
 
 
+def test_profile_explains_the_score_with_facts(service: dict) -> None:
+    """A published grade carries its base, the contributions that raised and lowered the risk with the
+    indicators' names and the facts behind them, and whether the score was clipped; its seal covers them."""
+    svc = service
+    c = svc["client"]
+    h = _h(svc, "credit_officer")
+    hits = c.get("/api/entities", headers=h, params={"page_size": 60}).json()["items"]
+    hits += c.get("/api/entities", headers=h, params={"grade": "D", "page_size": 20}).json()["items"]
+    explained = 0
+    for hit in hits:
+        cur = c.get(f"/api/entities/{hit['uscc']}", headers=h).json()["current"]
+        if cur is None:
+            continue
+        reasons, lowering = cur["reasons"], cur["lowering"]
+        assert all(r["points"] > 0 for r in reasons) and all(r["points"] < 0 for r in lowering)
+        assert [r["points"] for r in reasons] == sorted((r["points"] for r in reasons), reverse=True)
+        assert [r["points"] for r in lowering] == sorted(r["points"] for r in lowering)
+        for r in reasons + lowering:
+            assert r["name_zh"] and r["name_en"] and r["direction"] in ("up", "down", "either")
+        # the facts of the reasons (top 5 at least) and of the largest lowering factors were published
+        assert all(r["fact"] for r in reasons[:5] + lowering[:5]), (reasons, lowering)
+        total = sum(r["points"] for r in reasons + lowering)
+        if cur["score_base"] is None:
+            assert cur["clipped"] is None
+        else:
+            raw = cur["score_base"] + total
+            assert cur["score"] == pytest.approx(min(1000.0, max(0.0, raw)), abs=0.005 * (len(reasons + lowering) + 2))
+            assert cur["clipped"] == (not 0 <= round(raw, 2) <= 1000)
+        explained += bool(reasons)
+    assert explained >= 10, explained
+    # a fact changed in the registry breaks the row's seal
+    uscc = next(h_["uscc"] for h_ in hits if h_["grade"] == "D")
+    from sqlalchemy import text
+
+    factory = svc["app"].state.rg.factory
+    with factory() as s:
+        sid, facts = s.execute(text("SELECT snapshot_id, facts FROM grades WHERE uscc = :u ORDER BY snapshot_id DESC"),
+                               {"u": uscc}).first()
+    assert facts and json.loads(facts)
+    _registry_sql(svc, "UPDATE grades SET facts = :f WHERE uscc = :u AND snapshot_id = :s",
+                  {"f": json.dumps({k: "（已改动）" for k in json.loads(facts)}, ensure_ascii=False), "u": uscc, "s": sid})
+    try:
+        assert c.get(f"/api/entities/{uscc}", headers=_h(svc, "admin")).json()["current"]["sealed"] is False
+    finally:
+        _registry_sql(svc, "UPDATE grades SET facts = :f WHERE uscc = :u AND snapshot_id = :s",
+                      {"f": facts, "u": uscc, "s": sid})
+    assert c.get(f"/api/entities/{uscc}", headers=_h(svc, "admin")).json()["current"]["sealed"] is True
+
+
 # --------------------------------------------------------------------------- audit and seals
 def _registry_sql(svc: dict, sql: str, params: dict | None = None) -> None:
     from sqlalchemy import text
@@ -853,6 +902,47 @@ def test_a_busy_warehouse_gives_503(service: dict, monkeypatch) -> None:
         p = c.get(f"/api/entities/{member}", headers=_h(svc, "admin"))
         assert p.status_code == 200 and p.json()["alerts"] is None  # the profile is shown without its alerts
     assert c.get("/api/alerts", headers=_h(svc, "admin")).status_code == 200
+
+
+def test_registry_upgrades_to_the_explanation_columns(tmp_path: Path) -> None:
+    """A registry published before grades carried their base and facts is migrated when the service opens it;
+    the rows published then keep their seal, and show no base, no facts and no clipping."""
+    import datetime as dt
+
+    from alembic import command
+    from sqlalchemy import create_engine, select, text
+
+    from riskgrade.api.app import explanation
+    from riskgrade.registry.db import _alembic_config, database_url, open_registry
+    from riskgrade.registry.models import Grade
+    from riskgrade.registry.publish import check_row, seal, secret_key
+
+    url = database_url(tmp_path, None)
+    engine = create_engine(url)
+    key = secret_key(tmp_path)
+    as_of = dt.date(2026, 9, 30)
+    row = {"uscc": "91370102MA3C4U7X8P", "region_code": "370102", "industry_code": "5211", "entity_type": "enterprise",
+           "score": 412.5, "grade": "B", "previous_grade": None, "grade_rule": "score", "reasons": "penalty_1y",
+           "reason_points": '[{"code": "penalty_1y", "points": 90.0}]', "labels": ""}
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0002")
+        conn.execute(text("INSERT INTO snapshots (id, as_of, published_at, published_by, source_snapshot_id, model, "
+                          "model_version, catalog_version, grade_mode, entities, content_hash, manifest) VALUES "
+                          "(1, :d, :t, 'x', 1, 'expert', 'v', 'c', 'four', 1, '', '{}')"),
+                     {"d": as_of, "t": dt.datetime(2026, 10, 1)})
+        conn.execute(text("INSERT INTO grades (snapshot_id, uscc, region_code, industry_code, entity_type, score, grade, "
+                          "previous_grade, grade_rule, reasons, reason_points, labels, seal) VALUES (1, :uscc, "
+                          ":region_code, :industry_code, :entity_type, :score, :grade, :previous_grade, :grade_rule, "
+                          ":reasons, :reason_points, :labels, :seal)"), {**row, "seal": seal(key, as_of, row)})
+    engine.dispose()
+    factory = open_registry(tmp_path)
+    with factory() as s:
+        g = s.execute(select(Grade)).scalar_one()
+    assert g.score_base is None and g.facts is None and check_row(key, as_of, g)
+    x = explanation(g)
+    assert x["score_base"] is None and x["clipped"] is None and x["reasons"][0]["fact"] is None
+    assert x["reasons"][0]["name_zh"] == "近一年行政处罚次数"
+    factory.kw["bind"].dispose()
 
 
 def test_registry_upgrades_to_the_department_column(tmp_path: Path) -> None:

@@ -277,8 +277,9 @@ def test_region_scope_on_search_profile_dashboard_and_plans(app, published: dict
 
 def test_profile_explains_the_grade_masks_identifiers_and_is_audited(app, published: dict) -> None:
     from riskgrade.indicators import load_catalog
+    from riskgrade.indicators.facts import ATTRIBUTES
 
-    names = {i.code: i.name_zh for i in load_catalog().indicators}
+    names = {**{c: zh for c, (zh, _) in ATTRIBUTES.items()}, **{i.code: i.name_zh for i in load_catalog().indicators}}
     officer = _login(app, "officer")
     page = officer.get("/entities", params={"grade": "D"}).text
     rows = re.findall(r'<span class="grade gD"', page)
@@ -287,7 +288,7 @@ def test_profile_explains_the_grade_masks_identifiers_and_is_audited(app, publis
     prof = officer.get(f"/entities/{uscc}").text
     explanation = re.search(r'<div class="explanation" id="explanation">(.*?)</div>', prof, re.S).group(1)
     assert f"{T2} 分类结果为 D 类" in explanation
-    top = re.search(r"<code class=\"muted\">([a-z0-9_]+)</code>", prof).group(1)
+    top = _grade_row(app, uscc)["reasons"].split(";")[0]
     assert names[top] in explanation
     assert "（已脱敏）" in prof and "**" in prof
     inspector = _login(app, "inspector").get(f"/entities/{uscc}").text
@@ -295,6 +296,72 @@ def test_profile_explains_the_grade_masks_identifiers_and_is_audited(app, publis
     assert any(e.action == "view_profile" and e.target == uscc and e.username == "officer" for e in _audit(app))
     en = officer.get(f"/entities/{uscc}", params={"lang": "en"}).text
     assert f"Graded D (high risk) as of {T2}" in en
+
+
+def _grade_row(app, uscc: str) -> dict:
+    """The entity's published grade of the latest month, as the registry holds it."""
+    from sqlalchemy import text
+
+    with app.state.rg.factory() as s:
+        r = s.execute(text("SELECT * FROM grades WHERE uscc = :u ORDER BY snapshot_id DESC"), {"u": uscc}).mappings().first()
+    return dict(r)
+
+
+def _text(html: str) -> str:
+    """What a page shows: its text without tags, scripts or attributes."""
+    html = re.sub(r"<script.*?</script>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_profile_shows_how_the_score_adds_up_with_facts(app, published: dict) -> None:
+    """The company page: the base score, each reason by its Chinese name with its points and fact, the factors
+    that lowered the risk, and base + points = score (or the clipping); no raw indicator code; in English too."""
+    from riskgrade.indicators import load_catalog
+    from riskgrade.indicators.facts import ATTRIBUTES
+
+    cat = load_catalog()
+    names = {**ATTRIBUTES, **{i.code: (i.name_zh, i.name_en) for i in cat.indicators}}  # a scorecard may use attributes
+    officer = _login(app, "officer")
+    shown = 0
+    for grade in ("D", "C", "A"):
+        page = officer.get("/entities", params={"grade": grade}).text
+        for uscc in re.findall(r'href="/entities/([0-9A-Z]{18})"', page)[:6]:
+            row = _grade_row(app, uscc)
+            points = [p for p in json.loads(row["reason_points"] or "[]") if p["points"] != 0]
+            facts = json.loads(row["facts"] or "{}")
+            html = officer.get(f"/entities/{uscc}").text
+            table = re.search(r'<table id="breakdown".*?</table>', html, re.S).group(0)
+            shown_text = _text(table)
+            assert "基准分" in shown_text and "推高风险的因素" in shown_text and "降低风险的因素" in shown_text
+            for p in points:
+                name, pts = names[p["code"]][0], abs(p["points"])
+                sign = "+" if p["points"] > 0 else "\u2212"
+                assert f"{name} {sign}{pts:,.1f} 分" in shown_text, (name, shown_text)
+                if p["code"] in facts:
+                    assert facts[p["code"]] in shown_text
+            for r in [c for c in (row["reasons"] or "").split(";") if c]:
+                assert facts.get(r), (uscc, r)  # every reason was published with its fact
+            total = sum(p["points"] for p in points)
+            line = re.search(r'<td colspan="3" id="score-sum">(.*?)</td>', table, re.S).group(1)
+            if row["score_base"] is None:
+                assert "未记录基准分" in line
+            else:
+                raw = row["score_base"] + total
+                assert f"基准分 {row['score_base']:,.2f}".rstrip("0").rstrip(".") in line
+                assert ("超过上限" in line) == (round(raw, 2) > 1000) and ("低于下限" in line) == (round(raw, 2) < 0)
+                assert "不一致" not in line
+            # no raw indicator code anywhere in the page's text
+            page_text = _text(html)
+            assert not [c for c in names if re.search(rf"(?<![A-Za-z0-9_]){c}(?![A-Za-z0-9_])", page_text)]
+            shown += bool(points)
+    assert shown >= 6
+    # English: the same breakdown with English names and words
+    uscc = re.search(r'href="/entities/([0-9A-Z]{18})"', officer.get("/entities", params={"grade": "D"}).text).group(1)
+    en = _text(officer.get(f"/entities/{uscc}", params={"lang": "en"}).text)
+    assert "How the score adds up" in en and "Base score" in en and "What lowered the risk" in en
+    top = _grade_row(app, uscc)["reasons"].split(";")[0]
+    assert names[top][1] in en and "points" in en
+    officer.get("/entities", params={"lang": "zh"})
 
 
 def test_language_switch_and_one_dictionary_per_language(app) -> None:

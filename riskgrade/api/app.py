@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import datetime as dt
 import io
 import json
@@ -111,8 +112,13 @@ class Page(BaseModel):
 
 
 class Reason(BaseModel):
-    code: str
-    points: float
+    code: str = Field(description="the indicator's code")
+    points: float = Field(description="its contribution to the score: positive raised the risk, negative lowered it")
+    name_zh: str | None = Field(default=None, description="the indicator's Chinese name")
+    name_en: str | None = Field(default=None, description="the indicator's English name")
+    direction: str | None = Field(default=None, description="the indicator's risk direction: up, down or either")
+    fact: str | None = Field(default=None, description="the fact behind it in Chinese, from the records known at the "
+                                                       "month's end (null when not published with the grade)")
 
 
 class GradeOut(BaseModel):
@@ -121,9 +127,16 @@ class GradeOut(BaseModel):
     score: float
     previous_grade: str | None
     grade_rule: str | None
-    reasons: list[Reason]
+    reasons: list[Reason] = Field(description="the contributions that raised the risk, most points first")
     labels: list[str]
     sealed: bool = Field(description="the row's seal checks out (false: altered since publication)")
+    score_base: float | None = Field(default=None, description="the score at every indicator's reference: score = "
+                                     "min(1000, max(0, score_base + the points of reasons and lowering)); null when "
+                                     "the month was published without it")
+    lowering: list[Reason] = Field(default_factory=list, description="the contributions that lowered the risk "
+                                                                      "(negative points), largest first")
+    clipped: bool | None = Field(default=None, description="score_base plus every contribution lies outside 0..1000, so "
+                                 "the score is that sum clipped to the range; null when score_base is unknown")
 
 
 class TimelineItem(BaseModel):
@@ -487,6 +500,45 @@ def _labels(text: str | None) -> list[str]:
     return [x for x in (text or "").split(";") if x]
 
 
+@functools.lru_cache(maxsize=1)
+def _indicators() -> dict[str, tuple[str, str, str]]:
+    """Indicator code -> (Chinese name, English name, risk direction), from the built-in catalog (and the entity
+    attributes a trained scorecard may use as features)."""
+    from ..indicators import load_catalog
+    from ..indicators.facts import ATTRIBUTES
+
+    names = {code: (zh, en, "either") for code, (zh, en) in ATTRIBUTES.items()}  # attributes a scorecard may use
+    return {**names, **{i.code: (i.name_zh, i.name_en, i.risk_direction) for i in load_catalog().indicators}}
+
+
+def explanation(g: Grade) -> dict:
+    """A published grade's explanation: its contributions that raised the risk (``reasons``) and those that
+    lowered it (``lowering``), each with the indicator's names, direction and fact, ``score_base``, the sum
+    of the points, and ``clipped`` (base + sum outside 0..1000; None when the base is unknown)."""
+    try:
+        points = [p for p in json.loads(g.reason_points or "[]") if float(p["points"]) != 0]
+    except (ValueError, TypeError, KeyError):
+        points = []
+    try:
+        facts = json.loads(g.facts) if g.facts else {}
+    except ValueError:
+        facts = {}
+    names = _indicators()
+
+    def item(p: dict) -> dict:
+        zh, en, direction = names.get(p["code"], (None, None, None))
+        return {"code": p["code"], "points": round(float(p["points"]), 2), "name_zh": zh, "name_en": en,
+                "direction": direction, "fact": facts.get(p["code"]) if isinstance(facts, dict) else None}
+
+    reasons = [item(p) for p in sorted((p for p in points if float(p["points"]) > 0), key=lambda p: -float(p["points"]))]
+    lowering = [item(p) for p in sorted((p for p in points if float(p["points"]) < 0), key=lambda p: float(p["points"]))]
+    total = sum(float(p["points"]) for p in points)
+    base = getattr(g, "score_base", None)
+    raw = None if base is None else round(float(base) + total, 2)
+    return {"reasons": reasons, "lowering": lowering, "score_base": None if base is None else float(base),
+            "total": total, "unclipped": raw, "clipped": None if raw is None else not 0 <= raw <= 1000}
+
+
 PlanId = Annotated[int, PathParam(ge=1, le=2**31 - 1, description="plan id")]
 AlertId = Annotated[str, PathParam(pattern=r"^[0-9a-fA-F]{16}$", description="alert id (16 hex digits)")]
 St = Annotated[AppState, Depends(state)]
@@ -620,10 +672,12 @@ def _routes(app: FastAPI) -> None:
             ok = check_row(st.key, as_of, g)
             if not ok:
                 broken.append(as_of.isoformat())
+            x = explanation(g)
             grades.append(GradeOut(as_of=as_of, grade=g.grade, score=g.score, previous_grade=g.previous_grade,
                                    grade_rule=g.grade_rule, labels=_labels(g.labels), sealed=ok,
-                                   reasons=[Reason(code=r["code"], points=round(float(r["points"]), 1))
-                                            for r in json.loads(g.reason_points or "[]")][:10]))
+                                   reasons=[Reason(**r) for r in x["reasons"]],
+                                   lowering=[Reason(**r) for r in x["lowering"]],
+                                   score_base=x["score_base"], clipped=x["clipped"]))
         pii = me.user.role in ("admin", "inspector")
         alerts = (alert_store.entity_alerts(st.home, alert_store.viewer_of(me.user), e.uscc)
                   if can(me.user.role, "alerts.read") else None)

@@ -49,6 +49,10 @@ class Indicator(BaseModel):
     direction_basis: str = ""
     # the value a reason is measured from (default: 0 for up and down, the training median for either)
     reference: float | None = None
+    # the fact behind a reason (事实): an SQL aggregate over the entity's events ``e`` (the same dialect and
+    # named dates as ``sql``) giving a Chinese sentence, or null; without it the fact is "名称：值"
+    # (riskgrade.indicators.facts)
+    fact: str | None = None
     enabled: bool = True
 
     @property

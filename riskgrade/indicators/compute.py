@@ -12,6 +12,7 @@ definition runs on DuckDB here and on Spark (``riskgrade.engines.spark``).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 
 import duckdb
@@ -103,8 +104,27 @@ ATTRIBUTES = ("uscc", "name", "entity_type", "region_code", "industry_code", "in
               "established_on", "registered_capital", "bucket")
 
 
+def uscc_bucket(uscc: str) -> int:
+    """The bucket of a USCC (``warehouse.BUCKET_SQL``: the first three hex digits of its MD5)."""
+    return int(hashlib.md5(uscc.encode()).hexdigest()[:3], 16)
+
+
+def uscc_filter(usccs: list[str]) -> str:
+    """`` AND`` conditions keeping the rows of these entities only (entities or events: both have ``uscc`` and
+    ``bucket``; the bucket condition lets a read skip the event segments' row groups of other entities)."""
+    if not usccs:
+        return " AND false"
+    keys = sorted(set(usccs))
+    buckets = sorted({uscc_bucket(u) for u in keys})
+    where = (f"bucket IN ({', '.join(map(str, buckets))})" if len(buckets) <= 256
+             else f"bucket >= {buckets[0]} AND bucket <= {buckets[-1]}")
+    items = ", ".join("'" + u.replace("'", "''") + "'" for u in keys)
+    return f" AND {where} AND uscc IN ({items})"
+
+
 def indicator_query(catalog: Catalog, as_of: dt.date, *, include_revoked: bool = False,
-                    buckets: tuple[int, int] | None = None, shared: bool = False) -> str:
+                    buckets: tuple[int, int] | None = None, shared: bool = False,
+                    usccs: list[str] | None = None) -> str:
     """The whole indicator table as one SQL query (DuckDB dialect) over the tables ``entities`` and ``events``.
 
     One row per entity in scope at T: its attributes (``ATTRIBUTES``), then one column per enabled
@@ -121,9 +141,15 @@ def indicator_query(catalog: Catalog, as_of: dt.date, *, include_revoked: bool =
     ``shared=True``: the population-wide relations of the related-party indicators (``shared_tables``)
     are read from tables of those names made beforehand, instead of being computed by this query (a run
     in bucket ranges computes them once, not once per range).
+
+    ``usccs``: only the rows of these entities (those of them in scope at T), reading only their events;
+    like ``buckets``, population-wide counts still see every entity (the facts behind a few entities'
+    reasons, ``riskgrade.indicators.facts``).
     """
     p = as_of_params(as_of)
     rng = f" AND bucket >= {int(buckets[0])} AND bucket < {int(buckets[1])}" if buckets else ""
+    if usccs is not None:
+        rng += uscc_filter(usccs)
     inds = catalog.enabled
     t = p["asof"]
 
@@ -172,13 +198,15 @@ def chunk_ranges(chunks: int, within: tuple[int, int] = (0, BUCKETS)) -> list[tu
 
 def compute_indicators(con: duckdb.DuckDBPyConnection, catalog: Catalog, as_of: dt.date, *,
                        table: str = "indicators", include_revoked: bool = False,
-                       buckets: tuple[int, int] | None = None, chunks: int = 1, progress=None) -> list[str]:
+                       buckets: tuple[int, int] | None = None, chunks: int = 1, progress=None,
+                       usccs: list[str] | None = None) -> list[str]:
     """Create the temporary table ``table`` (uscc, entity attributes, one column per indicator).
 
     ``buckets``: only entities of that bucket range (see :func:`indicator_query`).  ``chunks`` > 1
     computes the range in that many bucket ranges, one query each, appended to ``table``: the
     aggregation then holds one chunk's entities and events at a time (events are stored in bucket
-    order, so a chunk reads only its part of them).  The rows are the same whatever ``chunks``."""
+    order, so a chunk reads only its part of them).  The rows are the same whatever ``chunks``.
+    ``usccs``: only these entities' rows (see :func:`indicator_query`)."""
     ranges = chunk_ranges(chunks, buckets or (0, BUCKETS)) if chunks > 1 else [buckets]
     shared = len(ranges) > 1
     if shared:  # population-wide relations (一址多企, a person's risky entities): once for every range
@@ -186,7 +214,7 @@ def compute_indicators(con: duckdb.DuckDBPyConnection, catalog: Catalog, as_of: 
         for name, sql in shared_tables(catalog, as_of):
             con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS WITH {pop} {sql}")
     for k, rng in enumerate(ranges):
-        sql = indicator_query(catalog, as_of, include_revoked=include_revoked, buckets=rng, shared=shared)
+        sql = indicator_query(catalog, as_of, include_revoked=include_revoked, buckets=rng, shared=shared, usccs=usccs)
         if k == 0:
             con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}\nORDER BY uscc")
         else:

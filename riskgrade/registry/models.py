@@ -92,6 +92,12 @@ class Grade(Base):
     reason_points: Mapped[str | None] = mapped_column(Text, nullable=True)
     labels: Mapped[str | None] = mapped_column(Text, nullable=True)
     seal: Mapped[str] = mapped_column(String(64))  # HMAC of the row with the registry's secret (see publish.py)
+    # the score at every indicator's reference: score = clip(score_base + the points of reason_points, 0, 1000);
+    # null when the month was classified or published before it was recorded
+    score_base: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # the facts behind the reasons and the risk-lowering factors, computed at publication from the records known
+    # at the month's end: JSON {code: fact}; null when published before facts existed
+    facts: Mapped[str | None] = mapped_column(Text, nullable=True)
     __table_args__ = (Index("ix_grades_uscc", "uscc"), Index("ix_grades_snapshot_region", "snapshot_id", "region_code"))
 
 

@@ -7,6 +7,12 @@ HMAC-SHA256 of the row with the registry's secret key (``<home>/registry.key``, 
 use, readable by its owner only), so that somebody who can edit the database but not read the key
 cannot change a grade unnoticed: reads verify the row's seal, and ``verify_snapshot`` recomputes
 every seal and the snapshot's content hash (kept in its manifest and in the audit log).
+
+Each published grade also carries its explanation: ``score_base`` (score = clip(score_base + the points of
+``reason_points``, 0, 1000)) and ``facts``, the facts behind its reasons and its largest risk-lowering
+factors (JSON ``{code: fact}``, :mod:`riskgrade.indicators.facts`), computed here from the warehouse's
+records known at the month's end, since the service reads the registry only.  The seal of such a row
+covers them and ``reason_points`` too (rows published before they existed keep their shorter seal).
 """
 
 from __future__ import annotations
@@ -33,6 +39,11 @@ BATCH = 20_000
 
 GRADE_COLS = ("uscc", "region_code", "industry_code", "entity_type", "score", "grade", "previous_grade", "grade_rule",
               "reasons", "reason_points", "labels")
+EXPLAIN_COLS = ("score_base", "facts")  # the explanation of a grade (null in rows published before it)
+# a published grade carries the facts of its reasons and other largest positive contributions (up to
+# REASON_FACTS) and of its LOWERING_FACTS largest risk-lowering factors: a trained scorecard gives most
+# entities a contribution from nearly every indicator, and the registry keeps a month per row
+REASON_FACTS, LOWERING_FACTS = 10, 5
 ENTITY_COLS = ("uscc", "name", "entity_type", "region_code", "industry_code", "industry_section", "established_on",
                "status", "closed_on", "registered_capital", "address", "legal_rep_id", "phone_id")
 EVENT_COLS = ("uscc", "event_type", "event_date", "source", "detail", "amount", "end_date", "record_id")
@@ -49,9 +60,12 @@ def secret_key(home: Path) -> bytes:
 
 
 def seal(key: bytes, as_of: dt.date, row: dict) -> str:
-    text = "|".join(str(x) for x in (as_of.isoformat(), row["uscc"], f"{float(row['score']):.2f}", row["grade"],
-                                     row.get("grade_rule") or "", row.get("reasons") or "", row.get("labels") or "",
-                                     row["region_code"]))
+    parts = [as_of.isoformat(), row["uscc"], f"{float(row['score']):.2f}", row["grade"], row.get("grade_rule") or "",
+             row.get("reasons") or "", row.get("labels") or "", row["region_code"]]
+    if row.get("facts") is not None or row.get("score_base") is not None:  # a row with its explanation
+        base = row.get("score_base")
+        parts += ["" if base is None else f"{float(base):.4f}", row.get("reason_points") or "", row.get("facts") or ""]
+    text = "|".join(str(x) for x in parts)
     return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
@@ -98,7 +112,8 @@ def _bulk(session: Session, table, cols: tuple[str, ...], batches) -> int:
 
 
 def publish(home: Path, factory: sessionmaker[Session], as_of: dt.date, username: str, *, progress=None,
-            lock_timeout: float = 60.0) -> Published:
+            lock_timeout: float = 60.0, catalog_path: Path | None = None) -> Published:
+    """``catalog_path``: the indicator catalog the facts behind the reasons come from (default: built-in)."""
     from ..snapshot import current_snapshot
     from ..warehouse import Warehouse
 
@@ -116,6 +131,9 @@ def publish(home: Path, factory: sessionmaker[Session], as_of: dt.date, username
             raise RiskgradeError(f"the warehouse snapshot {sid} as of {as_of} does not match its sealed content hash "
                                  "(altered after classification?): not published")
         say(f"publishing snapshot {sid} as of {as_of} ({snap[4]:,} entities)")
+        _facts_table(con, sid, snap[2], catalog_path, say)
+        has_base = con.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = 'grades' "
+                               "AND column_name = 'score_base'").fetchall()[0][0]
         with factory() as s, s.begin():
             new_id = (s.execute(select(Snapshot.id).order_by(Snapshot.id.desc()).limit(1)).scalar() or 0) + 1
             s.add(Snapshot(id=new_id, as_of=as_of, published_at=dt.datetime.now().replace(microsecond=0),
@@ -126,8 +144,12 @@ def publish(home: Path, factory: sessionmaker[Session], as_of: dt.date, username
             seals: list[str] = []
 
             def grades():
-                cur = con.execute(f"SELECT {', '.join(GRADE_COLS)} FROM grades WHERE snapshot_id = {sid} ORDER BY uscc")
-                for batch in _batches(cur, GRADE_COLS):
+                cols = ", ".join(f"g.{c}" for c in GRADE_COLS)
+                base = "g.score_base" if has_base else "CAST(NULL AS DOUBLE)"
+                cur = con.execute(f"SELECT {cols}, {base}, coalesce(f.facts, '{{}}') FROM grades g "
+                                  f"LEFT JOIN _publish_facts f ON f.uscc = g.uscc WHERE g.snapshot_id = {sid} "
+                                  "ORDER BY g.uscc")
+                for batch in _batches(cur, GRADE_COLS + EXPLAIN_COLS):
                     for r in batch:
                         r["score"] = round(float(r["score"]), 2)
                         r["snapshot_id"] = new_id
@@ -135,7 +157,8 @@ def publish(home: Path, factory: sessionmaker[Session], as_of: dt.date, username
                         seals.append(r["seal"])
                     yield batch
 
-            n_grades = _bulk(s, Grade.__table__, ("snapshot_id",) + GRADE_COLS + ("seal",), grades())
+            n_grades = _bulk(s, Grade.__table__, ("snapshot_id",) + GRADE_COLS + EXPLAIN_COLS + ("seal",), grades())
+            con.execute("DROP TABLE IF EXISTS _publish_facts")
             say(f"{n_grades:,} grades; entities and their records")
             s.execute(delete(Event))
             s.execute(delete(Entity))
@@ -165,6 +188,32 @@ def publish(home: Path, factory: sessionmaker[Session], as_of: dt.date, username
         for t in (Grade.__table__, Entity.__table__, Event.__table__, Plan.__table__, PlanEntity.__table__):
             s.execute(text(f"ANALYZE {t.name}"))
     return Published(new_id, as_of, n_grades, n_ent, n_ev, n_plans, digest)
+
+
+def _facts_table(con, snapshot_id: int, catalog_version: str, catalog_path: Path | None, say) -> None:
+    """The temporary table ``_publish_facts`` (uscc, facts JSON {code: fact}) of the snapshot's graded entities:
+    the facts of its reasons and largest contributions (``REASON_FACTS`` positive, ``LOWERING_FACTS`` negative)."""
+    import time
+
+    import duckdb
+
+    from ..indicators import load_catalog
+    from ..indicators.facts import snapshot_facts, top_contributions
+    from ..warehouse import insert_rows
+
+    t0 = time.perf_counter()
+    cat = load_catalog(catalog_path)
+    if cat.version != catalog_version:
+        say(f"note: the month was classified with catalog {catalog_version}; facts come from catalog {cat.version}")
+    con.execute("CREATE OR REPLACE TEMP TABLE _publish_facts (uscc VARCHAR, facts VARCHAR)")
+    pick = top_contributions(REASON_FACTS, LOWERING_FACTS)
+    try:
+        rows = [(u, json.dumps(dict(items), ensure_ascii=False))
+                for u, items in snapshot_facts(con, cat, snapshot_id, pick, progress=say)]
+    except duckdb.Error as e:
+        raise RiskgradeError(f"the facts behind the reasons (catalog {cat.version}): {str(e).splitlines()[0]}") from None
+    insert_rows(con, "_publish_facts", rows)
+    say(f"facts behind the reasons of {len(rows):,} entities in {time.perf_counter() - t0:.1f} s")
 
 
 def _publish_plans(con, s: Session, as_of: dt.date | None, plan_id: int | None = None) -> int:
@@ -202,7 +251,7 @@ def publish_plan(home: Path, factory: sessionmaker[Session], plan_id: int, *, lo
 
 
 def check_row(key: bytes, as_of: dt.date, g: Grade) -> bool:
-    row = {c: getattr(g, c) for c in GRADE_COLS}
+    row = {c: getattr(g, c) for c in GRADE_COLS + EXPLAIN_COLS}
     return hmac.compare_digest(seal(key, as_of, row), g.seal)
 
 

@@ -160,8 +160,9 @@ def _section_of(industry_code: str | None) -> str | None:
 @functools.lru_cache(maxsize=1)
 def _indicator_names() -> dict[str, tuple[str, str]]:
     from ..indicators import load_catalog
+    from ..indicators.facts import ATTRIBUTES
 
-    return {i.code: (i.name_zh, i.name_en) for i in load_catalog().indicators}
+    return {**ATTRIBUTES, **{i.code: (i.name_zh, i.name_en) for i in load_catalog().indicators}}
 
 
 @functools.lru_cache(maxsize=1)
@@ -209,9 +210,13 @@ def explain(grade: dict, lang: str) -> list[str]:
     top = [r for r in grade["reasons"] if r["points"] > 0][:5]
     if top:
         out.append(t["explain_reasons"].format(items=t["item_sep"].join(
-            t["points_fmt"].format(name=indicator_name(r["code"], lang), p=_num(r["points"])) for r in top)))
+            t["points_fmt"].format(name=indicator_name(r["code"], lang), p=_num(r["points"], 1)) for r in top)))
     else:
         out.append(t["explain_no_reasons"])
+    low = [r for r in grade.get("lowering", []) if r["points"] < 0][:5]
+    if low:
+        out.append(t["explain_lowering"].format(items=t["item_sep"].join(
+            t["points_down_fmt"].format(name=indicator_name(r["code"], lang), p=_num(-r["points"], 1)) for r in low)))
     if grade["labels"]:
         out.append(t["explain_labels"].format(items=t["list_sep"].join(label_name(x, lang) for x in grade["labels"])))
     prev = grade.get("previous_grade")
@@ -223,6 +228,52 @@ def explain(grade: dict, lang: str) -> list[str]:
         up = GRADE_ORDER.index(grade["grade"]) > GRADE_ORDER.index(prev)
         out.append(t["explain_up" if up else "explain_down"].format(g=prev))
     return out
+
+
+def _signed(v: float, exact: bool = False) -> str:
+    """Points with their sign: +12.3, −4.0 (a true minus sign); ``exact``: to the hundredth, as stored."""
+    return ("+" if v >= 0 else "\u2212") + (_exact(abs(v)) if exact else _num(abs(v), 1))
+
+
+def _exact(v: float) -> str:
+    """A score or sum as stored (to the hundredth), without trailing zeros: 1,000, 623.45, 120.5."""
+    return f"{float(v):,.2f}".rstrip("0").rstrip(".")
+
+
+def breakdown(grade: dict, lang: str) -> dict:
+    """How a grade's score adds up, for the profile: the base, each contribution that raised the risk and
+    each that lowered it (name, signed points, the fact behind it), and the sum line (base + points =
+    score, or the sum clipped to 0..1000; without a recorded base, the points' sum only)."""
+    t = STRINGS[lang]
+
+    def row(r: dict) -> dict:
+        name = indicator_name(r["code"], lang)
+        if name == r["code"]:  # an indicator the built-in catalog does not name: its published name
+            name = (r.get("name_zh") if lang == "zh" else r.get("name_en")) or r.get("name_zh") or t["unnamed_indicator"]
+        return {"name": name, "points": t["points_signed"].format(p=_signed(r["points"])), "fact": r.get("fact") or ""}
+
+    base, total, raw = grade["score_base"], grade["points_total"], grade["unclipped"]
+    fields = {"total": _signed(total, exact=True), "score": _exact(grade["score"])}
+    if base is None:
+        line = t["sum_no_base"].format(**fields)
+    else:
+        fields.update(base=_exact(base), sum=_exact(raw))
+        if abs(min(1000.0, max(0.0, raw)) - float(grade["score"])) > 0.011:  # the points do not add up: say so
+            line = t["sum_mismatch"].format(**fields)
+        else:
+            line = t["sum_high" if raw > 1000 else "sum_low" if raw < 0 else "sum_line"].format(**fields)
+    return {"base": None if base is None else _num(base, 1), "raising": [row(r) for r in grade["reasons"]],
+            "lowering": [row(r) for r in grade["lowering"]], "sum": line}
+
+
+def rule_label(rule: str | None, lang: str) -> str:
+    """What decided a grade, by name: the score, the industry floor or a one-vote override."""
+    t = STRINGS[lang]
+    if not rule or rule == "score":
+        return t["rule_by_score"]
+    if rule == "industry_floor":
+        return t["rule_by_floor"]
+    return (_override_names().get(rule) if lang == "zh" else OVERRIDES_EN.get(rule)) or rule
 
 
 # --------------------------------------------------------------------------- rendering and the signed-in user
@@ -527,6 +578,7 @@ def search(request: Request, me: Me, st: St) -> HTMLResponse:
 
 @router.get("/entities/{uscc}")
 def profile(request: Request, uscc: str, me: Me, st: St) -> HTMLResponse:
+    from ..api.app import explanation as explain_grade
     from ..registry.publish import check_row
 
     _need(me, "entity.read")
@@ -551,10 +603,11 @@ def profile(request: Request, uscc: str, me: Me, st: St) -> HTMLResponse:
         ok = check_row(st.key, as_of, g)
         if not ok:
             broken.append(as_of.isoformat())
+        x = explain_grade(g)
         grades.append({"as_of": as_of, "grade": g.grade, "score": g.score, "previous_grade": g.previous_grade,
                        "grade_rule": g.grade_rule, "labels": _labels(g.labels), "sealed": ok,
-                       "reasons": [{"code": r["code"], "points": float(r["points"])}
-                                   for r in json.loads(g.reason_points or "[]")]})
+                       "reasons": x["reasons"], "lowering": x["lowering"], "score_base": x["score_base"],
+                       "points_total": x["total"], "unclipped": x["unclipped"]})
     pii = can(me.user.role, "pii.read")
     alerts = (alert_store.entity_alerts(st.home, alert_store.viewer_of(me.user), e.uscc)
               if can(me.user.role, "alerts.read") else None)
@@ -569,6 +622,7 @@ def profile(request: Request, uscc: str, me: Me, st: St) -> HTMLResponse:
     event_names = _event_names(lang)
     return _page(request, "profile.html", me, e=e, current=current, grades=grades, events=events, plans=plans,
                  explanation=explain(current, lang) if current else [], pii=pii,
+                 breakdown=breakdown(current, lang) if current else None, rule_label=lambda r: rule_label(r, lang),
                  legal_rep=e.legal_rep_id if pii else mask(e.legal_rep_id),
                  phone=e.phone_id if pii else mask(e.phone_id),
                  indicator=lambda c: indicator_name(c, lang), event_name=lambda c: event_names.get(c, c),
@@ -584,10 +638,12 @@ def _event_names(lang: str) -> dict[str, str]:
 
 
 def _detail_name(event_type: str, detail: str | None, lang: str) -> str:
-    from ..inspection.results import RESULT_ZH
+    from ..indicators.facts import detail_name
 
+    if lang == "zh":
+        return detail_name(event_type, detail)  # the Chinese word of a detail code (the facts use the same)
     if event_type == "inspection" and detail:
-        return (RESULT_ZH if lang == "zh" else INSPECTION_EN).get(detail, detail)
+        return INSPECTION_EN.get(detail, detail)
     return detail or ""
 
 
