@@ -99,6 +99,7 @@ class TrainedScorecard(BaseEstimator):
 
         if self.pdo <= 0 or not 0 < self.base_odds:
             raise ValueError("pdo and base_odds must be positive")
+        self.__dict__.pop("_bins_cache", None)
         y = np.asarray(y).astype(int)
         if len(np.unique(y)) < 2:
             raise ValueError("the outcome needs both classes to learn from")
@@ -256,7 +257,13 @@ class TrainedScorecard(BaseEstimator):
         """One selected indicator's bins as data: ``{"kind": "numerical", "splits": [...]}`` (bin i holds
         ``splits[i-1] <= x < splits[i]``) or ``{"kind": "categorical", "categories": [[...], ...]}``, with
         ``woe`` per bin and ``woe_missing``, read back through optbinning's own transform so that the SQL
-        below computes what ``predict_score`` computes."""
+        below computes what ``predict_score`` computes.  Computed once per indicator and kept."""
+        cache = self.__dict__.setdefault("_bins_cache", {})
+        if name not in cache:
+            cache[name] = self._bins(name)
+        return cache[name]
+
+    def _bins(self, name: str) -> dict:
         import pandas as pd
 
         var = self.binning_.get_binned_variable(name)
