@@ -160,7 +160,7 @@ def _date(value: str, flag: str) -> date:
 @app.command()
 def classify(
     as_of: Annotated[str, typer.Option("--as-of", help="month end to classify as of (YYYY-MM-DD)")],
-    model: Annotated[Optional[str], typer.Option("--model", help="expert (default: the best the data supports)")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help="expert, trained or a model id (default: the approved model, else the best the data supports)")] = None,
     catalog: Annotated[Optional[Path], typer.Option("--catalog", help="indicator catalog YAML (default: built-in)")] = None,
     scorecard: Annotated[Optional[Path], typer.Option("--scorecard", help="expert scorecard YAML")] = None,
     grading: Annotated[Optional[Path], typer.Option("--grading", help="grading YAML (cut-offs, overrides)")] = None,
@@ -168,6 +168,7 @@ def classify(
     grades: Annotated[Optional[str], typer.Option("--grades", help="four (A-D) or five (A-E)")] = None,
     fusion: Annotated[Optional[Path], typer.Option("--fusion", help="professional-domain fusion YAML (default: built-in)")] = None,
     monitoring: Annotated[Optional[Path], typer.Option("--monitoring", help="model-monitoring YAML: drift bounds (default: built-in)")] = None,
+    outcomes: Annotated[Optional[Path], typer.Option("--outcomes", help="outcome definition and model governance YAML (default: built-in)")] = None,
     home: HomeOpt = None,
 ) -> None:
     """Compute indicators, scores, grades, reasons and labels of every active entity as of a date."""
@@ -182,7 +183,7 @@ def classify(
     res = run_classify(s.home, d, model=model, catalog_path=catalog, scorecard_path=scorecard, grading_path=grading,
                        labels_path=labels, mode=grades, memory_limit=s.memory_limit, threads=s.threads,
                        chunk_events=s.chunk_events, fusion_path=fusion, monitoring_path=monitoring,
-                       lock_timeout=s.lock_timeout, progress=_progress)
+                       outcomes_path=outcomes, lock_timeout=s.lock_timeout, progress=_progress)
     show_classification(res, f"classification as of {d} (snapshot {res.snapshot_id}, {res.seconds:.1f} s)")
 
 
@@ -300,6 +301,7 @@ def migration(
         rows = wh.con.execute(sql).fetchall()
         if out_file:
             write_query(wh.con, sql, out_file)
+        split, changed_model = migration_causes(wh.con, sa, sb)
     froms = sorted({r[0] for r in rows})
     tos = sorted({r[1] for r in rows})
     cell = {(r[0], r[1]): r[2] for r in rows}
@@ -310,6 +312,36 @@ def migration(
     for f in froms:
         tab.add_row(f, *[f"{cell.get((f, t), 0):,}" for t in tos])
     out.print(tab)
+    if split is not None:
+        moved = sum(split.values())
+        out.print(f"of {moved:,} grade changes: {split.get('records', 0):,} from new records (the same model would have "
+                  f"moved them), {split.get('model', 0):,} from the model change, {split.get('both', 0):,} from both",
+                  highlight=False)
+    elif changed_model:
+        err.print("the model changed between these months but the previous model's grades of the later month are not "
+                  "recorded (only for consecutive classifications): the split by cause is not available")
+
+
+def migration_causes(con, sa: int, sb: int) -> tuple[dict | None, bool]:
+    """Grade changes from snapshot ``sa`` to ``sb`` split by cause, when ``sb`` recorded the grades the
+    previous model gives its records: ``records`` (the old model moves them too), ``model`` (the old
+    model keeps the old grade on the new records), ``both``."""
+    (ma, mb), = con.execute(f"SELECT (SELECT model_version FROM snapshots WHERE snapshot_id = {sa}), "
+                            f"(SELECT model_version FROM snapshots WHERE snapshot_id = {sb})").fetchall()
+    if ma == mb:
+        return None, False
+    prev = con.execute(f"SELECT max(snapshot_id) FROM snapshots WHERE as_of < (SELECT as_of FROM snapshots "
+                       f"WHERE snapshot_id = {sb})").fetchall()[0][0]
+    has = con.execute(f"SELECT count(*) FROM grades WHERE snapshot_id = {sb} AND grade_previous_model IS NOT NULL").fetchall()[0][0]
+    if prev != sa or not has:
+        return None, True
+    rows = con.execute(f"""
+        SELECT CASE WHEN y.grade_previous_model <> x.grade AND y.grade_previous_model = y.grade THEN 'records'
+                    WHEN y.grade_previous_model = x.grade THEN 'model' ELSE 'both' END, count(*)
+        FROM (SELECT uscc, grade FROM grades WHERE snapshot_id = {sa}) x
+        JOIN (SELECT uscc, grade, grade_previous_model FROM grades WHERE snapshot_id = {sb}) y USING (uscc)
+        WHERE x.grade <> y.grade GROUP BY 1""").fetchall()
+    return dict(rows), True
 
 
 @app.command("model-report")
@@ -484,3 +516,4 @@ from . import cli_warning  # noqa: E402,F401
 from . import cli_analysis  # noqa: E402,F401  (registers analyse and report)
 from . import cli_exchange  # noqa: E402,F401  (registers fusion, monitor and the exchange exports)
 from . import cli_spark  # noqa: E402,F401  (registers spark-submit and spark-job)
+from . import cli_model  # noqa: E402,F401  (registers model train/approve/list/card)

@@ -764,7 +764,7 @@ def test_browser_officer_flows(server: dict, browser) -> None:
     _shot(page, "09-quality-en")
     page.get_by_role("link", name="Model report").click()
     page.wait_for_load_state("networkidle")
-    page.frame_locator("iframe.report").locator("canvas").first.wait_for()
+    page.frame_locator("iframe.report").locator("canvas, svg").first.wait_for()  # the model card draws SVG
     _shot(page, "10-model-en")
     page.get_by_role("link", name="中文").click()
     # a form posted without its CSRF token is refused

@@ -367,7 +367,9 @@ def test_results_back_in_effectiveness_and_public_export(prov: dict, tmp_path: P
     run_cli("effectiveness", "--plan", str(pid), "--out", str(tmp_path / "eff.html"), "--lang", "en", home=home)
     m = json.loads((tmp_path / "eff.json").read_text(encoding="utf-8"))
     plan = {x["uscc"]: x for x in _csv(tmp_path / "plan.csv")}
-    found = {x["uscc"]: x["detail"] in ("problem", "corrected") for x in _csv(res)}
+    # a problem found = an adverse result as the outcome definition counts it (outcomes.yaml)
+    adverse = ("corrected", "problem", "unreachable", "refused", "not_operating")
+    found = {x["uscc"]: x["detail"] in adverse for x in _csv(res)}
     assert m["inspected"] == 500 and m["found"] == sum(found.values())
     for g in m["grades"]:
         members = [u for u, x in plan.items() if x["grade"] == g["grade"]]

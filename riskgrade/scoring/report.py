@@ -571,7 +571,7 @@ def card_context(record: dict, lang: str = "zh", names: dict[str, str] | None = 
         "model_id": record.get("model_id") or DASH,
         "status": t["status_names"].get(status, status) if status else None,
         "used": t["used_names"].get(record.get("used")) if not status else None,
-        "approved_by": record.get("approved_by") or None,
+        "approved_by": _approver(record.get("approved_by"), lang),
         "approved_at": str(record.get("approved_at") or "") or None,
         "catalog": record.get("catalog_version") or DASH,
         "outcomes_version": d.get("outcomes_version") or oc.get("version") or DASH,
@@ -852,6 +852,16 @@ class _Obj(dict):
         if isinstance(v, list):
             return [_Obj(x) if isinstance(x, dict) else x for x in v]
         return v
+
+
+def _approver(by: str | None, lang: str) -> str | None:
+    """Who approved: a user as recorded; classify's automatic approval of a data home's first model in words."""
+    if not by:
+        return None
+    if by.startswith("classify (first model"):
+        return "系统自动批准（本数据目录首个训练模型，分类时自动批准）" if lang == "zh" else \
+            "approved automatically by classify (the first trained model of this data home)"
+    return by
 
 
 def write_model_report(models_dir: Path, model_id: str, out: Path, lang: str = "zh", names: dict | None = None,
