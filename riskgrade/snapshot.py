@@ -349,6 +349,10 @@ def classify(home: Path, as_of: dt.date, *, model: str | None = None, catalog_pa
         con.execute("DROP TABLE IF EXISTS indicators")
         sid, counts, content, warnings = seal(con, wh, plan, home)
         con.execute("DROP TABLE IF EXISTS scored; DROP TABLE IF EXISTS pop")
+    if plan.trained is not None and any("model drift" in w and "significant:" in w for w in warnings):
+        warnings.append(f"significant drift under the model {plan.model_version}: retraining is recommended "
+                        f"(`riskgrade model train --as-of {as_of}`, then review the card and approve); the model "
+                        "keeps grading until another is approved")
     warnings = plan.notes + warnings
     for w in warnings:
         say(w)

@@ -15,6 +15,9 @@ riskgrade quality --out demo/quality.html
 riskgrade quality
 echo "== 4. classify every active entity as of ${AS_OF} (信用风险分类) =="
 riskgrade classify --as-of "$AS_OF"
+riskgrade model list
+MODEL_ID="$(riskgrade model list --json | python3 -c "import json, sys; r = [m for m in json.load(sys.stdin) if m['status'] == 'approved']; print(r[0]['model_id'] if r else '')")"
+if [ -n "$MODEL_ID" ]; then riskgrade model card "$MODEL_ID" --out demo/model-card.html; fi
 riskgrade export grades --as-of "$AS_OF" --out demo/grades.csv
 echo
 echo "First graded entities (demo/grades.csv):"
@@ -36,7 +39,8 @@ echo "== 8. regional and industry analysis, the monthly report (区域行业风�
 riskgrade analyse --as-of "$AS_OF" --out demo/analysis.html
 riskgrade report --month "${AS_OF:0:7}" --out demo/report.html
 echo
-echo "Open demo/quality.html (data quality), demo/effectiveness.html (inspection effectiveness),"
+echo "Open demo/quality.html (data quality), demo/model-card.html (the approved model's card, when one was trained),"
+echo "demo/effectiveness.html (inspection effectiveness),"
 echo "demo/analysis.html (regional and industry risk) and demo/report.html (the monthly report);"
 echo "demo/grades.csv holds every grade with its reasons and labels, demo/plan.csv the inspection plan,"
 echo "demo/publication/ what is published about the draw, demo/public-results.csv the public results,"

@@ -282,7 +282,13 @@ def test_approved_model_trains_nothing_and_changes_no_grade(province, trained, m
     # a model much older than the month: a recommendation, never a swap
     later = classify(home, dt.date(2028, 1, 31))
     assert later.model == "trained" and version in later.model_reason
-    assert any("retraining is recommended" in w for w in later.warnings)
+    assert any("more than 12 months" in w and "retraining is recommended" in w for w in later.warnings)
+    # significant drift under the approved model: a recommendation too
+    monkeypatch.setattr("riskgrade.scoring.monitoring.after_classify",
+                        lambda *a, **k: ["warning: model drift against 2026-08-31 (snapshot 1): significant: score PSI 0.400"])
+    drifted = classify(home, T)
+    assert drifted.model == "trained" and version in drifted.model_reason
+    assert any("significant drift under the model" in w for w in drifted.warnings)
 
 
 def test_cli_model_train_list_approve_card(province, tmp_path: Path) -> None:
