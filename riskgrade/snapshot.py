@@ -193,7 +193,7 @@ def plan_run(con: duckdb.DuckDBPyConnection, home: Path, as_of: dt.date, *, mode
 
         rep, trained = train_and_choose(con, catalog, scorecard, as_of, models_dir, target_shares=grading.target_shares,
                                         force=model == "trained", progress=say, outcomes=outcomes,
-                                        margin=outcomes.governance.margin)
+                                        margin=outcomes.governance.margin, bootstrap=outcomes.governance.bootstrap)
         plan.why, plan.calibration, plan.challenger = rep.reason, rep.expert_calibration, rep.challenger
         if trained is not None:
             lifecycle.register(con, models_dir, rep.model_id or "", "classify")

@@ -568,11 +568,11 @@ def train_candidate(con: duckdb.DuckDBPyConnection, catalog: Catalog, expert: Ex
 def train_and_choose(con: duckdb.DuckDBPyConnection, catalog: Catalog, expert: ExpertScorecard, as_of: dt.date,
                      models_dir: Path, *, target_shares: dict[str, float], force: bool = False, progress=None,
                      outcomes: OutcomeConfig | None = None, margin: float = 0.0,
-                     method: str | None = None) -> tuple[TrainingReport, TrainedScorecard | None]:
+                     method: str | None = None, bootstrap: int = 200) -> tuple[TrainingReport, TrainedScorecard | None]:
     """Train a candidate and use it when it beats the expert scorecard out of time beyond the margin (the
     95% interval of the AUC difference above ``margin``), or when ``force``; else the expert scorecard."""
     rep, model = train_candidate(con, catalog, expert, as_of, models_dir, target_shares=target_shares,
-                                 outcomes=outcomes, margin=margin, method=method, progress=progress)
+                                 outcomes=outcomes, margin=margin, method=method, bootstrap=bootstrap, progress=progress)
     if model is None:
         return rep, None
     if rep.better_than_expert or force:
