@@ -106,6 +106,12 @@ def test_weighted_auc_and_bootstrap_by_hand() -> None:
     d = b["diff"]["good-noise"]
     assert d["low"] > 0.1 and d["low"] < d["value"] < d["high"]
     assert b["auc"]["noise"]["low"] < 0.5 < b["auc"]["noise"]["high"]
+    # KS with its interval too: the weighted KS of the score, inside its interval
+    from riskgrade.scoring.train import weighted_ks
+
+    k = b["ks"]["good"]
+    assert k["value"] == pytest.approx(weighted_ks(yy, good), abs=1e-9) and k["low"] <= k["value"] <= k["high"]
+    assert weighted_ks(y, s) == pytest.approx(0.5)  # by hand: after 0.9 tpr 1/2, fpr 0; after 0.8 1/2, 1/2; ...
 
 
 # --------------------------------------------------------------------------- a simulated province

@@ -643,10 +643,14 @@ def card_context(record: dict, lang: str = "zh", names: dict[str, str] | None = 
         }
 
     # 4 performance
+    kss = (d.get("bootstrap") or {}).get("ks") or {}
+
     def auc_row(key: str, label, role: str, ks) -> dict:
         a = aucs.get(key) or {}
         value = a.get("value", record.get(f"auc_{key}"))
-        return {"label": label, "role": role, "auc": _f(value), "ci": _interval(a), "ks": _f(ks), "key": key}
+        k = kss.get(key) or {}
+        ks_text = _f(k.get("value", ks)) + (f"（{_interval(k)}）" if lang == "zh" and k else f" ({_interval(k)})" if k else "")
+        return {"label": label, "role": role, "auc": _f(value), "ci": _interval(a), "ks": ks_text, "key": key}
 
     models = [auc_row("trained", t["trained"], t["role_trained"], record.get("ks_trained")),
               auc_row("expert", t["expert"], t["role_expert"], record.get("ks_expert"))]

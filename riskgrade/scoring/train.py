@@ -110,11 +110,20 @@ class TrainingReport:
 
 # ---------------------------------------------------------------------- metrics
 class RankedScores:
-    """A score's tie groups, computed once, for fast weighted AUCs under many bootstrap weights."""
+    """A score's tie groups, computed once, for fast weighted AUCs and KS under many bootstrap weights."""
 
     def __init__(self, s: np.ndarray):
         vals, self.group = np.unique(np.asarray(s, dtype=float), return_inverse=True)
         self.n_groups = len(vals)
+
+    def ks(self, y: np.ndarray, w: np.ndarray) -> float:
+        """The largest gap between the weighted score distributions of the bad and the good (ties together)."""
+        pos = np.bincount(self.group, weights=w * (y == 1), minlength=self.n_groups)
+        neg = np.bincount(self.group, weights=w * (y == 0), minlength=self.n_groups)
+        tp, tn = pos.sum(), neg.sum()
+        if tp <= 0 or tn <= 0:
+            return float("nan")
+        return float(np.max(np.abs(np.cumsum(pos) / tp - np.cumsum(neg) / tn)))
 
     def auc(self, y: np.ndarray, w: np.ndarray) -> float:
         pos = np.bincount(self.group, weights=w * (y == 1), minlength=self.n_groups)
@@ -155,15 +164,20 @@ def bootstrap_auc(y: np.ndarray, w: np.ndarray, scores: dict[str, np.ndarray], p
     ranked = {k: RankedScores(np.asarray(v)[idx]) for k, v in scores.items()}
     yy, ww = y[idx], w[idx]
     draws = {k: [] for k in scores}
+    ks_draws = {k: [] for k in scores}
     for _ in range(reps):
         k = rng.poisson(1.0, len(idx))
         for name, r in ranked.items():
             draws[name].append(r.auc(yy, ww * k))
-    out = {"reps": reps, "rows": int(len(idx)), "auc": {}, "diff": {}}
+            ks_draws[name].append(r.ks(yy, ww * k))
+    out = {"reps": reps, "rows": int(len(idx)), "auc": {}, "ks": {}, "diff": {}}
     for name in scores:
         d = np.asarray(draws[name])
         out["auc"][name] = {"value": weighted_auc(y, scores[name], w), "low": float(np.nanpercentile(d, 2.5)),
                             "high": float(np.nanpercentile(d, 97.5))}
+        dk = np.asarray(ks_draws[name])
+        out["ks"][name] = {"value": RankedScores(scores[name]).ks(y, w), "low": float(np.nanpercentile(dk, 2.5)),
+                           "high": float(np.nanpercentile(dk, 97.5))}
     for a, b in pairs:
         d = np.asarray(draws[a]) - np.asarray(draws[b])
         out["diff"][f"{a}-{b}"] = {"value": out["auc"][a]["value"] - out["auc"][b]["value"],
