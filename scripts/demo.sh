@@ -16,7 +16,8 @@ riskgrade quality
 echo "== 4. classify every active entity as of ${AS_OF} (信用风险分类) =="
 riskgrade classify --as-of "$AS_OF"
 riskgrade model list
-MODEL_ID="$(riskgrade model list --json | python3 -c "import json, sys; r = [m for m in json.load(sys.stdin) if m['status'] == 'approved']; print(r[0]['model_id'] if r else '')")"
+# the card of the approved model, else of the newest candidate (a small province may not beat the expert scorecard)
+MODEL_ID="$(riskgrade model list --json | python3 -c "import json, sys; m = json.load(sys.stdin); a = [x for x in m if x['status'] == 'approved'] or m[-1:]; print(a[0]['model_id'] if a else '')")"
 if [ -n "$MODEL_ID" ]; then riskgrade model card "$MODEL_ID" --out demo/model-card.html; fi
 riskgrade export grades --as-of "$AS_OF" --out demo/grades.csv
 echo
@@ -39,7 +40,7 @@ echo "== 8. regional and industry analysis, the monthly report (区域行业风�
 riskgrade analyse --as-of "$AS_OF" --out demo/analysis.html
 riskgrade report --month "${AS_OF:0:7}" --out demo/report.html
 echo
-echo "Open demo/quality.html (data quality), demo/model-card.html (the approved model's card, when one was trained),"
+echo "Open demo/quality.html (data quality), demo/model-card.html (the model card: the approved model, else the candidate),"
 echo "demo/effectiveness.html (inspection effectiveness),"
 echo "demo/analysis.html (regional and industry risk) and demo/report.html (the monthly report);"
 echo "demo/grades.csv holds every grade with its reasons and labels, demo/plan.csv the inspection plan,"
