@@ -504,6 +504,10 @@ def train_candidate(con: duckdb.DuckDBPyConnection, catalog: Catalog, expert: Ex
     rep.challenger = challenger
     scores = {"trained": val_scores, "expert": ex, "challenger": ch}
     pairs = [("trained", "expert"), ("challenger", "trained")]
+    if approved is not None and set(approved.feature_columns_) - set(va.columns):
+        say(f"the approved model {approved_id} uses indicators the catalog no longer has: the candidate cannot be "
+            "compared with it (approving it needs --force with a note)")
+        approved = None
     if approved is not None:
         scores["approved"] = approved.predict_score(va.iloc[wv.keep][approved.feature_columns_])
         pairs.append(("trained", "approved"))
