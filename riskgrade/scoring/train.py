@@ -141,13 +141,10 @@ def weighted_auc(y: np.ndarray, s: np.ndarray, w: np.ndarray | None = None) -> f
 
 
 def weighted_ks(y: np.ndarray, s: np.ndarray, w: np.ndarray | None = None) -> float:
+    """The largest gap between the weighted score distributions of the bad and the good (tied scores
+    move together), the same measure the bootstrap intervals use."""
     y = np.asarray(y).astype(int)
-    w = np.ones(len(y)) if w is None else np.asarray(w, dtype=float)
-    order = np.argsort(-np.asarray(s, dtype=float), kind="stable")
-    yp, wp = y[order], w[order]
-    tpr = np.cumsum(wp * yp) / max(np.sum(wp * yp), 1e-12)
-    fpr = np.cumsum(wp * (1 - yp)) / max(np.sum(wp * (1 - yp)), 1e-12)
-    return float(np.max(tpr - fpr))
+    return RankedScores(s).ks(y, np.ones(len(y)) if w is None else np.asarray(w, dtype=float))
 
 
 def bootstrap_auc(y: np.ndarray, w: np.ndarray, scores: dict[str, np.ndarray], pairs: list[tuple[str, str]],
@@ -176,17 +173,13 @@ def bootstrap_auc(y: np.ndarray, w: np.ndarray, scores: dict[str, np.ndarray], p
         out["auc"][name] = {"value": weighted_auc(y, scores[name], w), "low": float(np.nanpercentile(d, 2.5)),
                             "high": float(np.nanpercentile(d, 97.5))}
         dk = np.asarray(ks_draws[name])
-        out["ks"][name] = {"value": RankedScores(scores[name]).ks(y, w), "low": float(np.nanpercentile(dk, 2.5)),
+        out["ks"][name] = {"value": weighted_ks(y, scores[name], w), "low": float(np.nanpercentile(dk, 2.5)),
                            "high": float(np.nanpercentile(dk, 97.5))}
     for a, b in pairs:
         d = np.asarray(draws[a]) - np.asarray(draws[b])
         out["diff"][f"{a}-{b}"] = {"value": out["auc"][a]["value"] - out["auc"][b]["value"],
                                    "low": float(np.nanpercentile(d, 2.5)), "high": float(np.nanpercentile(d, 97.5))}
     return out
-
-
-def _auc_ks(y: np.ndarray, s: np.ndarray, w: np.ndarray | None = None) -> tuple[float, float]:
-    return weighted_auc(y, s, w), weighted_ks(y, s, w)
 
 
 def calibrate(scores: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> list[float]:
@@ -320,6 +313,15 @@ def _frame(con: duckdb.DuckDBPyConnection, table: str, as_of: dt.date, known: dt
     return df
 
 
+def trim_floor(ph_inspected: np.ndarray, outcomes: OutcomeConfig) -> float:
+    """The lowest chance of inspection a weight is computed from: the configured quantile of the inspected
+    entities' chances, and never below ``min_propensity`` (weights above 1/floor are trimmed)."""
+    floor = outcomes.weighting.min_propensity
+    if len(ph_inspected):
+        floor = max(floor, float(np.quantile(ph_inspected, outcomes.weighting.trim_quantile)))
+    return floor
+
+
 def propensity(X, inspected: np.ndarray) -> np.ndarray:
     """The fitted chance of being inspected in the window (a small LightGBM model on the indicators)."""
     inspected = np.asarray(inspected).astype(int)
@@ -364,9 +366,7 @@ def weigh(df, cols: list[str], outcomes: OutcomeConfig, method: str | None = Non
     planned = np.isfinite(pi_plan) & (pi_plan > 0)
     ph = np.where(planned, np.fmax(ph, pi_plan), ph)
     sel = rest & (insp == 1)
-    floor = outcomes.weighting.min_propensity
-    if sel.any():
-        floor = max(floor, float(np.quantile(ph[sel], outcomes.weighting.trim_quantile)))
+    floor = trim_floor(ph[sel], outcomes)
     trimmed = int((sel & (ph < floor)).sum())
     raw = 1.0 / np.clip(ph, floor, 1.0)
     w = np.ones(n)
@@ -396,8 +396,7 @@ def inspection_weights(df, cols: list[str], outcomes: OutcomeConfig) -> tuple[np
     rows = np.flatnonzero(insp == 1)
     if not len(rows):
         return rows, np.zeros(0)
-    floor = max(outcomes.weighting.min_propensity, float(np.quantile(ph[rows], outcomes.weighting.trim_quantile)))
-    return rows, 1.0 / np.clip(ph[rows], floor, 1.0)
+    return rows, 1.0 / np.clip(ph[rows], trim_floor(ph[rows], outcomes), 1.0)
 
 
 # ---------------------------------------------------------------------- training
