@@ -874,7 +874,7 @@ def test_profile_lists_the_entitys_alerts(service: dict) -> None:
 
 
 def test_a_busy_warehouse_gives_503(service: dict, monkeypatch) -> None:
-    from riskgrade.api import alerts as alert_store
+    from riskgrade.service import alerts as alert_store
     from riskgrade.warehouse import Warehouse
 
     svc = service

@@ -91,7 +91,7 @@ def _alerts_in(home: Path, region: str, where: str = "true", *args) -> list[str]
 
 @pytest.fixture(scope="module")
 def app(published: dict):
-    from riskgrade.api.app import create_app
+    from riskgrade.server import create_app
 
     return create_app(published["home"])
 
@@ -785,7 +785,7 @@ def test_browser_officer_flows(server: dict, browser) -> None:
 @pytest.mark.slow
 def test_browser_county_user_stays_in_region(server: dict, browser) -> None:
     base = server["base"]
-    from riskgrade.api.app import create_app
+    from riskgrade.server import create_app
 
     app = create_app(server["home"])
     outside = _entity(app, server["other"])

@@ -1,0 +1,6 @@
+"""The API's endpoints, one router per area; :func:`riskgrade.api.app.create_app` includes them all."""
+
+from . import alerts, audit, auth, entities, exports, inspection, statistics
+
+ROUTERS = (auth.router, statistics.grades_router, entities.router, statistics.router, inspection.router,
+           exports.router, audit.router, alerts.router)

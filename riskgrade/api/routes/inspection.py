@@ -1,0 +1,57 @@
+"""Inspection plans (双随机抽查) and their results."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from ...service import plans as plan_service
+from ...service import results
+from ..deps import Me, St
+from ..schemas import (ERRORS, PlanCreated, PlanDetail, PlanEntityOut, PlanId, PlanOut, PlanRequest,
+                       ResultsImported)
+
+router = APIRouter(tags=["inspection"])
+
+
+@router.get("/api/plans", response_model=list[PlanOut], responses=ERRORS)
+def plans(me: Me, st: St) -> list[PlanOut]:
+    """Published inspection plans, with how many of their entities are in the user's region."""
+    return [PlanOut(id=p.id, as_of=p.as_of, task_name=p.task_name, domain=p.domain, seed=p.seed, drawn=p.drawn,
+                    in_scope=n) for p, n in plan_service.plans(st, me)]
+
+
+@router.get("/api/plans/{plan_id}", response_model=PlanDetail, responses=ERRORS)
+def plan(plan_id: PlanId, me: Me, st: St) -> PlanDetail:
+    """A plan's entities in the user's region."""
+    p, ents = plan_service.detail(st, me, plan_id)
+    return PlanDetail(id=p.id, as_of=p.as_of, task_name=p.task_name, domain=p.domain, seed=p.seed, drawn=p.drawn,
+                      in_scope=len(ents), entities=[PlanEntityOut(
+                          uscc=e.uscc, region_code=e.region_code, grade=e.grade, selection=e.selection,
+                          inclusion_probability=e.inclusion_probability, check_mode=e.check_mode,
+                          inspectors=[x for x in (e.inspectors or "").split(";") if x]) for e in ents])
+
+
+@router.post("/api/plans", response_model=PlanCreated, status_code=201, responses=ERRORS)
+def create_plan(body: PlanRequest, me: Me, st: St) -> PlanCreated:
+    """Draw a plan in the user's region (a task for that region is created when none is given)."""
+    res = plan_service.create(st, me, as_of=body.as_of, seed=body.seed, budget=body.budget, task_id=body.task_id,
+                       domain=body.domain, optimise=body.optimise)
+    return PlanCreated(plan_id=res.plan_id, drawn=res.rows, expected_findings=res.expected,
+                       uniform_expected_findings=res.uniform_expected, content_hash=res.content_hash,
+                       notes=res.notes)
+
+
+@router.post("/api/plans/{plan_id}/results", response_model=ResultsImported, responses=ERRORS,
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "text/csv": {"schema": {"type": "string", "minLength": 1,
+                                         "description": "inspection events in the contract's format"}}}}})
+async def upload_results(plan_id: PlanId, request: Request, me: Me, st: St) -> ResultsImported:
+    """Upload inspection results (CSV in the contract's events format) for a plan; every row must be an
+    entity of the plan in the user's region."""
+    from starlette.concurrency import run_in_threadpool
+
+    me.require("results.write")
+    plan_service.get(st, plan_id)
+    body = await request.body()
+    out = await run_in_threadpool(results.upload, st, me, plan_id, body)
+    return ResultsImported(**{k: out[k] for k in ResultsImported.model_fields})

@@ -1,0 +1,243 @@
+"""Reads of the registry (published snapshots, grades, entities, plans, the audit log) for the service.
+
+Every function takes the registry's session factory and returns registry model objects or plain rows;
+the objects are detached (their columns loaded) and can be read after the session has closed.  Region
+scoping is a GB/T 2260 prefix: a user of ``"3701"`` sees rows whose ``region_code`` starts with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from .models import AuditEntry, Entity, Event, Grade, Plan, PlanEntity, Snapshot
+
+Factory = sessionmaker[Session]
+
+
+# --------------------------------------------------------------------------- snapshots
+def snapshots(factory: Factory) -> list[Snapshot]:
+    """Every published snapshot, newest first."""
+    with factory() as s:
+        return list(s.execute(select(Snapshot).order_by(Snapshot.as_of.desc(), Snapshot.id.desc())).scalars().all())
+
+
+def latest_snapshot(factory: Factory, as_of: dt.date | None = None) -> Snapshot | None:
+    """The newest publication of a month (``as_of``), or of the newest month."""
+    q = select(Snapshot)
+    if as_of:
+        q = q.where(Snapshot.as_of == as_of)
+    with factory() as s:
+        return s.execute(q.order_by(Snapshot.as_of.desc(), Snapshot.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def snapshot(factory: Factory, snapshot_id: int) -> Snapshot | None:
+    with factory() as s:
+        return s.get(Snapshot, snapshot_id)
+
+
+def months(factory: Factory) -> list[tuple[dt.date, int]]:
+    """Published months, oldest first, with the current (newest) snapshot of each."""
+    with factory() as s:
+        rows = s.execute(select(Snapshot.as_of, func.max(Snapshot.id)).group_by(Snapshot.as_of)
+                         .order_by(Snapshot.as_of)).all()
+    return [(a, i) for a, i in rows]
+
+
+# --------------------------------------------------------------------------- entities
+def search_entities(factory: Factory, region_prefix: str, snapshot_id: int | None, *, q: str | None = None,
+                    region: str | None = None, section: str | None = None, industry: str | None = None,
+                    grade: str | None = None, label: str | None = None, offset: int = 0,
+                    limit: int = 20) -> tuple[int, list[tuple[Entity, Grade | None]]]:
+    """Entities in the region matching every filter given, by USCC, with their grade of the snapshot:
+    (total, one page of (entity, grade or None))."""
+    conds = [Entity.region_code.startswith(region_prefix)]
+    if region:
+        conds.append(Entity.region_code.startswith(region))
+    if q:
+        conds.append(or_(Entity.name.contains(q), Entity.uscc.startswith(q.upper())))
+    if section:
+        conds.append(Entity.industry_section == section)
+    if industry:
+        conds.append(Entity.industry_code.startswith(industry))
+    sid = snapshot_id if snapshot_id is not None else -1
+    stmt = select(Entity, Grade).outerjoin(Grade, and_(Grade.uscc == Entity.uscc, Grade.snapshot_id == sid))
+    if grade:
+        conds.append(Grade.grade == grade)
+    if label:
+        conds.append((literal(";") + func.coalesce(Grade.labels, "") + literal(";")).contains(f";{label};"))
+    stmt = stmt.where(*conds)
+    with factory() as s:
+        total = s.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+        rows = s.execute(stmt.order_by(Entity.uscc).offset(offset).limit(limit)).all()
+    return int(total), [(e, g) for e, g in rows]
+
+
+def entity_regions(factory: Factory, region_prefix: str) -> list[str]:
+    """The distinct counties of the entities in the region."""
+    with factory() as s:
+        return list(s.execute(select(Entity.region_code).where(Entity.region_code.startswith(region_prefix))
+                              .distinct().order_by(Entity.region_code)).scalars().all())
+
+
+def entity(factory: Factory, uscc: str) -> Entity | None:
+    with factory() as s:
+        return s.get(Entity, uscc)
+
+
+def grade_history(factory: Factory, uscc: str) -> list[tuple[Grade, dt.date]]:
+    """An entity's published grades with their month, newest first (later publications of a month first)."""
+    with factory() as s:
+        return [(g, a) for g, a in s.execute(
+            select(Grade, Snapshot.as_of).join(Snapshot, Snapshot.id == Grade.snapshot_id)
+            .where(Grade.uscc == uscc).order_by(Snapshot.as_of.desc(), Snapshot.id.desc())).all()]
+
+
+def entity_events(factory: Factory, uscc: str, limit: int) -> list[Event]:
+    """An entity's newest records."""
+    with factory() as s:
+        return list(s.execute(select(Event).where(Event.uscc == uscc)
+                              .order_by(Event.event_date.desc(), Event.id.desc()).limit(limit)).scalars().all())
+
+
+def entity_plans(factory: Factory, uscc: str) -> list[tuple[PlanEntity, Plan]]:
+    """The plans an entity was drawn into, newest month first."""
+    with factory() as s:
+        return [(pe, p) for pe, p in s.execute(
+            select(PlanEntity, Plan).join(Plan, Plan.id == PlanEntity.plan_id)
+            .where(PlanEntity.uscc == uscc).order_by(Plan.as_of.desc())).all()]
+
+
+# --------------------------------------------------------------------------- grades
+def grades_in_region(factory: Factory, snapshot_id: int, region_prefix: str) -> list[Grade]:
+    """A snapshot's grades in the region, by USCC."""
+    with factory() as s:
+        return list(s.execute(select(Grade).where(Grade.snapshot_id == snapshot_id,
+                                                  Grade.region_code.startswith(region_prefix))
+                              .order_by(Grade.uscc)).scalars().all())
+
+
+def grade_distribution(factory: Factory, snapshot_id: int, region_prefix: str
+                       ) -> tuple[list[tuple[str, int, float | None]], list[tuple[str, str, int]]]:
+    """(grade, entities, mean score) by grade, and (county, grade, entities), in the region."""
+    scope = and_(Grade.snapshot_id == snapshot_id, Grade.region_code.startswith(region_prefix))
+    with factory() as s:
+        by_grade = s.execute(select(Grade.grade, func.count(), func.avg(Grade.score)).where(scope)
+                             .group_by(Grade.grade).order_by(Grade.grade)).all()
+        by_region = s.execute(select(Grade.region_code, Grade.grade, func.count()).where(scope)
+                              .group_by(Grade.region_code, Grade.grade)
+                              .order_by(Grade.region_code, Grade.grade)).all()
+    return [(g, int(n), m) for g, n, m in by_grade], [(r, g, int(n)) for r, g, n in by_region]
+
+
+def grade_counts(factory: Factory, snapshot_ids: Iterable[int], region_prefix: str
+                 ) -> list[tuple[int, str, int, float | None]]:
+    """(snapshot, grade, entities, mean score) of several snapshots, in the region."""
+    with factory() as s:
+        return [(sid, g, int(n), m) for sid, g, n, m in s.execute(
+            select(Grade.snapshot_id, Grade.grade, func.count(), func.avg(Grade.score))
+            .where(Grade.snapshot_id.in_(list(snapshot_ids)), Grade.region_code.startswith(region_prefix))
+            .group_by(Grade.snapshot_id, Grade.grade)).all()]
+
+
+def migration(factory: Factory, from_snapshot: int, to_snapshot: int, region_prefix: str
+              ) -> list[tuple[str, str, int]]:
+    """(grade then, grade now, entities) of the entities in the region graded in both snapshots."""
+    ga = select(Grade.uscc, Grade.grade).where(Grade.snapshot_id == from_snapshot,
+                                               Grade.region_code.startswith(region_prefix)).subquery()
+    gb = select(Grade.uscc, Grade.grade).where(Grade.snapshot_id == to_snapshot,
+                                               Grade.region_code.startswith(region_prefix)).subquery()
+    with factory() as s:
+        return [(f, t, int(n)) for f, t, n in s.execute(
+            select(ga.c.grade, gb.c.grade, func.count()).join(gb, gb.c.uscc == ga.c.uscc)
+            .group_by(ga.c.grade, gb.c.grade).order_by(ga.c.grade, gb.c.grade)).all()]
+
+
+def area_cells(factory: Factory, snapshot_id: int, region_prefix: str, width: int
+               ) -> list[tuple[str, str | None, str, int]]:
+    """(area: the first ``width`` digits of the county, industry division, grade, entities) in the region."""
+    area = func.substr(Grade.region_code, 1, width)
+    division = func.substr(Grade.industry_code, 1, 2)
+    with factory() as s:
+        return [(a, d, g, int(n)) for a, d, g, n in s.execute(
+            select(area, division, Grade.grade, func.count())
+            .where(Grade.snapshot_id == snapshot_id, Grade.region_code.startswith(region_prefix))
+            .group_by(area, division, Grade.grade)).all()]
+
+
+def population(factory: Factory, snapshot_id: int | None, region_prefix: str, *, task_region: str = "",
+               divisions: Iterable[str] = (), industry: str = "", entity_types: Iterable[str] = ()
+               ) -> list[tuple[str, int]]:
+    """Graded entities by grade in the region and a task's scope (county prefix, industry divisions or
+    code prefix, entity types)."""
+    conds = [Grade.snapshot_id == (snapshot_id if snapshot_id is not None else -1),
+             Grade.region_code.startswith(region_prefix)]
+    if task_region:
+        conds.append(Grade.region_code.startswith(task_region))
+    divisions = list(divisions)
+    if divisions:
+        conds.append(or_(*[Grade.industry_code.startswith(d) for d in divisions]))
+    if industry:
+        conds.append(Grade.industry_code.startswith(industry))
+    types = list(entity_types)
+    if types:
+        conds.append(Grade.entity_type.in_(types))
+    with factory() as s:
+        return [(g, int(n)) for g, n in s.execute(select(Grade.grade, func.count()).where(*conds)
+                                                   .group_by(Grade.grade).order_by(Grade.grade)).all()]
+
+
+# --------------------------------------------------------------------------- plans
+def plan(factory: Factory, plan_id: int) -> Plan | None:
+    with factory() as s:
+        return s.get(Plan, plan_id)
+
+
+def plans_with_counts(factory: Factory, region_prefix: str) -> list[tuple[Plan, int]]:
+    """Published plans, newest first, with how many of their entities are in the region."""
+    with factory() as s:
+        return [(p, int(n)) for p, n in s.execute(select(Plan, func.count(PlanEntity.uscc)).outerjoin(
+            PlanEntity, and_(PlanEntity.plan_id == Plan.id, PlanEntity.region_code.startswith(region_prefix)))
+            .group_by(Plan.id).order_by(Plan.id.desc())).all()]
+
+
+def plan_entities(factory: Factory, plan_id: int, region_prefix: str) -> list[PlanEntity]:
+    """A plan's entities in the region, by USCC."""
+    with factory() as s:
+        return list(s.execute(select(PlanEntity).where(PlanEntity.plan_id == plan_id,
+                                                       PlanEntity.region_code.startswith(region_prefix))
+                              .order_by(PlanEntity.uscc)).scalars().all())
+
+
+def plan_entities_page(factory: Factory, plan_id: int, region_prefix: str, offset: int, limit: int
+                       ) -> tuple[int, list[tuple[PlanEntity, str | None]]]:
+    """(total, one page of (plan entity, its name)) of a plan's entities in the region."""
+    scope = and_(PlanEntity.plan_id == plan_id, PlanEntity.region_code.startswith(region_prefix))
+    with factory() as s:
+        total = s.execute(select(func.count()).select_from(PlanEntity).where(scope)).scalar_one()
+        rows = s.execute(select(PlanEntity, Entity.name).outerjoin(Entity, Entity.uscc == PlanEntity.uscc)
+                         .where(scope).order_by(PlanEntity.uscc).offset(offset).limit(limit)).all()
+    return int(total), [(pe, n) for pe, n in rows]
+
+
+def planned_regions(factory: Factory, plan_id: int) -> dict[str, str]:
+    """USCC -> county of every entity of a plan."""
+    with factory() as s:
+        return dict(s.execute(select(PlanEntity.uscc, PlanEntity.region_code)
+                              .where(PlanEntity.plan_id == plan_id)).all())
+
+
+# --------------------------------------------------------------------------- audit log
+def audit_entries(factory: Factory, offset: int, limit: int) -> list[AuditEntry]:
+    """Audit entries, newest first."""
+    with factory() as s:
+        return list(s.execute(select(AuditEntry).order_by(AuditEntry.id.desc()).offset(offset).limit(limit))
+                    .scalars().all())
+
+
+def audit_count(factory: Factory) -> int:
+    with factory() as s:
+        return int(s.execute(select(func.count()).select_from(AuditEntry)).scalar_one())

@@ -1,0 +1,320 @@
+"""Alerts (预警) for a signed-in user: scoped reads of the warehouse's alert tables and the disposition
+steps, shared by the API (``/api/alerts``) and the console (``/alerts``) so that both apply one rule.
+
+Alerts live in the warehouse (DuckDB), not in the registry: reads open it read-only, steps open it for
+writing and run in one warehouse transaction, as ``riskgrade alerts`` does.  A request waits at most
+:data:`BUSY_WAIT` seconds for another job on the store (``riskgrade warn``, an ingest) and then fails
+with :class:`AlertError` 503 ``busy``.  Who sees what is :mod:`riskgrade.warning.queries`' rule (region,
+and a domain officer's department); an alert that is not visible answers "not found", as an entity
+outside the region does.
+
+**Steps** (assign, handle, close, target) are written twice: to the warehouse's hash-chained
+``alert_log`` under the user's name (by :func:`riskgrade.warning.workflow.step` and
+:func:`riskgrade.warning.targets.target`, as from the command line), and to the registry's audit chain
+(``alert_<step>``, target the alert id, with the log entry's ``seq`` and ``hash`` so that the two
+chains can be matched).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import RiskgradeError
+from ..warning import queries as q
+from ..warning.queries import (ALERT_COLUMNS, EVIDENCE_LIMIT, SEVERITIES, STATUSES, AlertList, Counts, Filters,
+                               Viewer)
+from .audit import record
+from .errors import Refused
+
+BUSY_WAIT = 5.0          # seconds a step or a list waits for another job on the warehouse, then 503
+PROFILE_WAIT = 0.0       # a profile does not wait: it is shown at once, without its alerts, while the store is busy
+STEPS = ("assign", "handle", "close", "target")
+
+__all__ = ["ALERT_COLUMNS", "EVIDENCE_LIMIT", "SEVERITIES", "STATUSES", "STEPS", "AlertError", "AlertList", "Counts",
+           "Filters", "StepDone", "Viewer", "counts", "detail", "listing", "of_entity", "perform", "verify_log",
+           "viewer_of"]
+
+
+class AlertError(Refused):
+    """A refusal about alerts: 404 not_found, 403 forbidden, 409 conflict, 422 invalid, 503 busy (Retry-After)."""
+
+    def __init__(self, status: int, code: str, message: str, key: str = "", fields: dict | None = None):
+        super().__init__(status, code, message, key, fields, {"Retry-After": "5"} if status == 503 else None)
+
+
+@dataclass
+class StepDone:
+    alert: dict
+    op: str
+    seq: int
+    hash: str
+    detail: dict
+    added: int | None = None       # target: entities added to the task
+    task_id: int | None = None
+
+
+def viewer_of(user: Any) -> Viewer:
+    department = (getattr(user, "department", None) or "").strip() or None
+    return Viewer(user.username, user.role, user.region_prefix, department)
+
+
+# --------------------------------------------------------------------------- the store
+@contextlib.contextmanager
+def store(home: Path, write: bool = False, wait: float | None = None) -> Iterator[Any]:
+    """The warehouse, read-only or for writing; a store busy beyond ``wait`` seconds raises 503 ``busy``."""
+    from .. import settings as settings_mod
+    from ..warehouse import StoreBusy, Warehouse
+
+    cfg = settings_mod.load(home)
+    timeout = min(cfg.lock_timeout, BUSY_WAIT if wait is None else wait)
+    wh = Warehouse(home, write=write, lock_timeout=timeout, memory_limit=cfg.memory_limit, threads=cfg.threads)
+    try:
+        wh.__enter__()
+    except StoreBusy as e:
+        raise AlertError(503, "busy", f"the warehouse is busy with another job ({str(e).splitlines()[0]}); "
+                                      "try again shortly", "busy") from None
+    except RiskgradeError as e:  # e.g. a store that cannot be opened
+        raise AlertError(503, "unavailable", f"the warehouse cannot be opened: {str(e).splitlines()[0]}",
+                         "busy") from None
+    try:
+        yield wh
+    finally:
+        wh.__exit__(None, None, None)
+
+
+def _via(via: str | None) -> dict:
+    return {"via": via} if via else {}
+
+
+# --------------------------------------------------------------------------- reads
+def listing(st: Any, me: Any, f: Filters, page: int = 1, page_size: int = 20, *, rules: bool = False,
+            via: str | None = None) -> tuple[AlertList, list[tuple[str, str]]]:
+    """A page of the alerts visible to the user (``alerts.read``), newest records first, with counts by
+    status and severity; and, when asked, the (rule, name) of every alert the user can see.  Audited."""
+    me.require("alerts.read")
+    v = viewer_of(me.user)
+    with store(st.home) as wh:
+        res = q.list_alerts(wh.con, v, f, page, page_size)
+        seen = q.rules_seen(wh.con, v) if rules else []
+    record(st, me, "list_alerts", "", {**f.describe(), "page": page, "results": len(res.items), **_via(via)})
+    return res, seen
+
+
+def counts(st: Any, me: Any, f: Filters) -> Counts:
+    """Counts of the alerts in the user's region by status, severity, rule and county (``stats.read``): no
+    individual alert."""
+    me.require("stats.read")
+    with store(st.home) as wh:
+        return q.counts(wh.con, me.user.region_prefix, f)
+
+
+def verify_log(st: Any, me: Any) -> dict:
+    """Check the warehouse's alert log (hash chain): names the first entry edited or deleted.  Audited."""
+    from ..warning.store import has_table
+    from ..warning.workflow import GENESIS, verify
+
+    me.require("audit.read")
+    with store(st.home) as wh:
+        v = verify(wh.con) if has_table(wh.con, "alert_log") else None
+    out = ({"ok": True, "entries": 0, "head_seq": 0, "head_hash": GENESIS, "problem": "", "bad_seq": None}
+           if v is None else {"ok": v.ok, "entries": v.entries, "head_seq": v.head_seq, "head_hash": v.head_hash,
+                              "problem": v.problem, "bad_seq": v.bad_seq})
+    record(st, me, "alert_log_verify", "", {"ok": out["ok"], "entries": out["entries"]})
+    return out
+
+
+def _visible_alert(con, v: Viewer, alert_id: str) -> dict:
+    if not q.has_alerts(con):
+        raise AlertError(404, "not_found", f"no alert {alert_id}: no alerts yet (riskgrade warn)", "not_found")
+    a = q.visible_alert(con, v, alert_id)
+    if a is None:
+        raise AlertError(404, "not_found", f"no alert {alert_id} in your region", "not_found")
+    return a
+
+
+def detail(st: Any, me: Any, alert_id: str, *, tasks: bool = False, via: str | None = None) -> dict:
+    """An alert with its members and evidence in the user's region, its log, routing, targets and the steps
+    its status allows; with ``tasks``, the inspection tasks the user may send it to.  Audited."""
+    from ..codes import regions
+
+    me.require("alerts.read")
+    v = viewer_of(me.user)
+    with store(st.home) as wh:
+        a = _visible_alert(wh.con, v, alert_id)
+        d = q.alert_detail(wh.con, v, a)
+        d["tasks"] = tasks_in_scope(wh.con, me.user.region_prefix) if tasks and me.can("alerts.target") else []
+    rc = d.get("region_code")
+    d.update(targetable=targetable(a), next_steps=next_steps(a),
+             region_name=regions.name(rc) if rc and regions.table().get(rc) else None)
+    record(st, me, "view_alert", alert_id, {"rule": d["rule"], "members_shown": d["members_in_region"],
+                                            "evidence_shown": len(d["evidence"]), **_via(via)})
+    return d
+
+
+@functools.lru_cache(maxsize=1)
+def _catalog():
+    """The warning-rule catalog (the shipped one: what ``riskgrade alerts target`` uses without ``--rules``)."""
+    from ..warning.rules import load_rules
+
+    return load_rules(None)
+
+
+def targetable(a: dict) -> bool:
+    """Whether an alert may be sent to an inspection task (定向抽查): not closed, and of the catalog's
+    ``target_min_severity`` or of a rule marked ``inspect: true``."""
+    from ..warning.rules import severity_rank
+
+    catalog = _catalog()
+    rule = catalog.get(a["rule"])
+    return a["status"] != "closed" and (bool(rule and rule.inspect) or severity_rank(a["severity"]) >= severity_rank(
+        catalog.target_min_severity))
+
+
+def next_steps(a: dict) -> list[str]:
+    """The steps an alert's status (and, for 定向抽查, its severity) allows."""
+    from ..warning.workflow import STEPS as WF
+
+    ops = [op for op, (starts, _) in WF.items() if a["status"] in starts]
+    return ops + (["target"] if targetable(a) else [])
+
+
+# A profile is the service's hottest read: rather than open the warehouse for every view, each process
+# keeps an index of every entity's alerts, rebuilt when the store's files change (any write changes the
+# database file or its write-ahead log).
+_INDEX: dict[Path, tuple[tuple, dict[str, list[dict]]]] = {}
+_INDEX_LOCK = threading.Lock()
+PROFILE_ALERTS = 200  # alerts shown on one profile at most
+
+
+def _store_state(home: Path) -> tuple:
+    out = []
+    for name in ("warehouse.duckdb", "warehouse.duckdb.wal"):
+        try:
+            st = (Path(home) / name).stat()
+            out.append((st.st_mtime_ns, st.st_size, st.st_ino))
+        except FileNotFoundError:
+            out.append(None)
+    return tuple(out)
+
+
+def entity_alerts(home: Path, v: Viewer, uscc: str) -> list[dict] | None:
+    """The visible alerts of which an entity is a member, newest first; None when the store is busy.
+
+    The entity is in the viewer's region (its profile is shown), so each of its alerts is too; a domain
+    officer sees those routed to their department."""
+    key = Path(home).resolve()
+    state = _store_state(key)
+    with _INDEX_LOCK:
+        cached = _INDEX.get(key)
+    if cached is None or cached[0] != state:
+        try:
+            with store(home, wait=PROFILE_WAIT) as wh:
+                index = q.alert_index(wh.con)
+        except AlertError:
+            return None
+        cached = (state, index)  # the state read before loading: a write meanwhile loads again next time
+        with _INDEX_LOCK:
+            _INDEX[key] = cached
+    items = cached[1].get(uscc, [])
+    if v.by_department:
+        items = [a for a in items if a["unit_kind"] == "department" and a["responsible_unit"] == v.department]
+    return [dict(a) for a in items[:PROFILE_ALERTS]]
+
+
+def of_entity(st: Any, me: Any, uscc: str) -> list[dict] | None:
+    """An entity's alerts for its profile: None when the role may not read alerts or the store is busy."""
+    return entity_alerts(st.home, viewer_of(me.user), uscc) if me.can("alerts.read") else None
+
+
+def tasks_in_scope(con, region_prefix: str) -> list:
+    """Inspection tasks a user of this region may send alerts to (the plan wizard's rule)."""
+    from ..inspection.store import has_table
+    from ..inspection.tasks import list_tasks
+
+    tasks = list_tasks(con) if has_table(con, "tasks") else []
+    return [t for t in tasks if task_allowed(region_prefix, t.region_prefix)]
+
+
+def task_allowed(region_prefix: str, task_region: str | None) -> bool:
+    """A task within the user's region; the province-wide task (no region) for province users."""
+    task_region = task_region or ""
+    return task_region.startswith(region_prefix) or (not task_region and len(region_prefix) == 2)
+
+
+# --------------------------------------------------------------------------- steps
+def perform(st: Any, user: Any, alert_id: str, op: str, *, to: str | None = None, action: str | None = None,
+            note: str = "", task_id: int | None = None, reason: str = "", via: str = "api") -> StepDone:
+    """Move a visible alert one step on (or send it to an inspection task), in one warehouse transaction;
+    the step goes to the warehouse's ``alert_log`` and, once committed, to the registry's audit chain.
+    The caller checks the permission (``alerts.write``, ``alerts.target`` for target)."""
+    from ..registry import audit
+    from ..warning import workflow
+
+    if op not in STEPS:
+        raise AlertError(422, "invalid", f"unknown step {op!r}: one of {', '.join(STEPS)}", "not_found")
+    v = viewer_of(user)
+    note = (note or "").strip()
+    with store(st.home, write=True) as wh:
+        con = wh.con
+        a = _visible_alert(con, v, alert_id)
+        added = None
+        if op == "target":
+            added = _target(wh, v, a, task_id, (reason or "").strip())
+        else:
+            starts, target_status = workflow.STEPS[op]
+            if a["status"] not in starts:
+                nxt = workflow.NEXT_STEP.get(a["status"])
+                raise AlertError(409, "conflict", (
+                    f"alert {alert_id} is {a['status']} ({workflow.STATUS_ZH[a['status']]}): cannot {op} it "
+                    f"(open -> assigned -> handled -> closed); "
+                    + (f"next step: {nxt}" if nxt else "a closed alert cannot change")),
+                    "step_conflict", {"status": a["status"], "step": op})
+            if op == "handle":
+                try:
+                    workflow.disposition_code(action or "")
+                except RiskgradeError:
+                    raise AlertError(422, "invalid", "action: one of 提醒, 警示, 约谈, 检查 (remind, warn, interview, "
+                                                     "inspect)", "action_needed") from None
+            if op == "assign" and not (to or "").strip():
+                raise AlertError(422, "invalid", "to: the unit or person who handles the alert", "assign_to_needed")
+            with wh.transaction():
+                workflow.step(con, alert_id, op, v.username, to=to, action=action, note=note)
+        seq, h, logged = q.last_log_entry(con, alert_id)
+        after = q.alert_row(con, alert_id)
+        after["members_in_region"] = q.in_region_counts(con, v, [alert_id]).get(alert_id, 0)
+    audit.append(st.factory, v.username, f"alert_{op}", alert_id,
+                 {**logged, "log_seq": int(seq), "log_hash": h, "rule": a["rule"], "via": via})
+    return StepDone({c: after.get(c) for c in (*ALERT_COLUMNS, "members_in_region")}, op, int(seq), h, logged, added,
+                    task_id if op == "target" else None)
+
+
+def _target(wh: Any, v: Viewer, a: dict, task_id: int | None, reason: str) -> int:
+    from ..inspection.tasks import get_task
+    from ..warning.targets import target
+
+    con = wh.con
+    if task_id is None:
+        raise AlertError(422, "invalid", "task_id: the inspection task the alert's entities join", "task_missing")
+    try:
+        task = get_task(con, task_id)
+    except Exception:
+        raise AlertError(404, "not_found", f"no inspection task {task_id}", "task_missing") from None
+    if not task_allowed(v.region_prefix, task.region_prefix):
+        raise AlertError(403, "forbidden", f"task {task_id}'s region is not within yours", "task_out_of_scope")
+    if a["status"] == "closed":
+        raise AlertError(409, "conflict", f"alert {a['alert_id']} is closed (已办结): nothing left to inspect",
+                         "target_closed")
+    catalog = _catalog()
+    if not targetable(a):
+        raise AlertError(409, "conflict", f"alert {a['alert_id']} is {a['severity']} severity: only "
+                                          f"{catalog.target_min_severity}-severity alerts (or rules marked inspect: "
+                                          "true) can be sent to an inspection task (定向抽查)", "target_severity")
+    with wh.transaction():
+        added, _ = target(con, a["alert_id"], task_id, v.username, reason)
+    return int(added)

@@ -1,0 +1,137 @@
+"""Entities: search in the user's region, the profile (grade history with its explanation, records,
+plans, alerts, personal identifiers by the one ``pii.read`` rule), audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+
+from ..registry import queries
+from ..registry.models import Grade, Snapshot
+from ..registry.publish import check_row
+from . import alerts as alert_service
+from .audit import record
+from .errors import Refused
+from .principal import reads_pii, shown
+from .state import AppState, Principal
+
+
+def labels_of(text: str | None) -> list[str]:
+    return [x for x in (text or "").split(";") if x]
+
+
+@functools.lru_cache(maxsize=1)
+def indicator_names() -> dict[str, tuple[str, str, str]]:
+    """Indicator code -> (Chinese name, English name, risk direction), from the built-in catalog (and the entity
+    attributes a trained scorecard may use as features)."""
+    from ..indicators import load_catalog
+    from ..indicators.facts import ATTRIBUTES
+
+    names = {code: (zh, en, "either") for code, (zh, en) in ATTRIBUTES.items()}  # attributes a scorecard may use
+    return {**names, **{i.code: (i.name_zh, i.name_en, i.risk_direction) for i in load_catalog().indicators}}
+
+
+def explanation(g: Grade) -> dict:
+    """A published grade's explanation: its contributions that raised the risk (``reasons``) and those that
+    lowered it (``lowering``), each with the indicator's names, direction and fact, ``score_base``, the sum
+    of the points, and ``clipped`` (base + sum outside 0..1000; None when the base is unknown)."""
+    try:
+        points = [p for p in json.loads(g.reason_points or "[]") if float(p["points"]) != 0]
+    except (ValueError, TypeError, KeyError):
+        points = []
+    try:
+        facts = json.loads(g.facts) if g.facts else {}
+    except ValueError:
+        facts = {}
+    names = indicator_names()
+
+    def item(p: dict) -> dict:
+        zh, en, direction = names.get(p["code"], (None, None, None))
+        return {"code": p["code"], "points": round(float(p["points"]), 2), "name_zh": zh, "name_en": en,
+                "direction": direction, "fact": facts.get(p["code"]) if isinstance(facts, dict) else None}
+
+    reasons = [item(p) for p in sorted((p for p in points if float(p["points"]) > 0), key=lambda p: -float(p["points"]))]
+    lowering = [item(p) for p in sorted((p for p in points if float(p["points"]) < 0), key=lambda p: float(p["points"]))]
+    total = sum(float(p["points"]) for p in points)
+    base = getattr(g, "score_base", None)
+    raw = None if base is None else round(float(base) + total, 2)
+    return {"reasons": reasons, "lowering": lowering, "score_base": None if base is None else float(base),
+            "total": total, "unclipped": raw, "clipped": None if raw is None else not 0 <= raw <= 1000}
+
+
+def latest_snapshot(st: AppState, as_of: dt.date | None = None) -> Snapshot | None:
+    return queries.latest_snapshot(st.factory, as_of)
+
+
+def search(st: AppState, me: Principal, *, q: str | None = None, region: str | None = None,
+           industry: str | None = None, grade: str | None = None, label: str | None = None,
+           as_of: dt.date | None = None, page: int = 1, page_size: int = 20, via: str | None = None) -> dict:
+    """Entities in the user's region by name (contains) or USCC (prefix), county prefix, industry (a section
+    letter and/or a code prefix), grade or label, with their grade of the month (the newest by default).
+
+    Returns ``total``, ``snapshot`` and ``rows`` (registry entity, grade or None); audited."""
+    me.require("entity.read")
+    snap = queries.latest_snapshot(st.factory, as_of)
+    if as_of and snap is None:
+        raise Refused(404, "not_found", f"no published snapshot as of {as_of}", "not_found")
+    term = q.strip() if q else None
+    code = industry or ""
+    section = code[0] if code[:1].isalpha() else None
+    code = code[1:] if section else code
+    total, rows = queries.search_entities(st.factory, me.region, snap.id if snap else None, q=term, region=region,
+                                          section=section, industry=code or None, grade=grade, label=label,
+                                          offset=(page - 1) * page_size, limit=page_size)
+    detail = {"q": q, "region": region, "industry": industry, "grade": grade, "label": label}
+    if via:
+        detail = {k: v for k, v in detail.items() if v}
+    record(st, me, "search", "", {**detail, "page": page, "results": len(rows), **({"via": via} if via else {})})
+    return {"total": total, "snapshot": snap, "rows": rows}
+
+
+def hit(entity, grade: Grade | None) -> dict:
+    """One search result as plain data."""
+    return {"uscc": entity.uscc, "name": entity.name, "entity_type": entity.entity_type,
+            "region_code": entity.region_code, "industry_code": entity.industry_code, "status": entity.status,
+            "grade": grade.grade if grade else None, "score": grade.score if grade else None,
+            "labels": labels_of(grade.labels if grade else None)}
+
+
+def regions(st: AppState, me: Principal) -> list[str]:
+    """The counties of the entities in the user's region (the console's filter)."""
+    return queries.entity_regions(st.factory, me.region)
+
+
+def profile(st: AppState, me: Principal, uscc: str, *, timeline_limit: int = 100, via: str | None = None) -> dict:
+    """An entity's profile: the entity, its grades (one per month, newest first, each with its explanation and
+    whether its seal checks out), newest records, plans, visible alerts (None when the warehouse is busy or the
+    role may not read alerts), and its personal identifiers as the user may see them.  Audited; a broken seal
+    is recorded as an integrity failure."""
+    me.require("entity.read")
+    e = queries.entity(st.factory, uscc.upper())
+    if e is None or not me.scope(e.region_code):
+        raise Refused(404, "not_found", f"no entity {uscc} in your region", "not_found")
+    hist = queries.grade_history(st.factory, e.uscc)
+    events = queries.entity_events(st.factory, e.uscc, timeline_limit)
+    plans = queries.entity_plans(st.factory, e.uscc)
+    seen, grades, broken = set(), [], []
+    for g, as_of in hist:
+        if as_of in seen:
+            continue  # an earlier publication of the same month
+        seen.add(as_of)
+        ok = check_row(st.key, as_of, g)
+        if not ok:
+            broken.append(as_of.isoformat())
+        x = explanation(g)
+        grades.append({"as_of": as_of, "grade": g.grade, "score": g.score, "previous_grade": g.previous_grade,
+                       "grade_rule": g.grade_rule, "labels": labels_of(g.labels), "sealed": ok,
+                       "reasons": x["reasons"], "lowering": x["lowering"], "score_base": x["score_base"],
+                       "points_total": x["total"], "unclipped": x["unclipped"], "clipped": x["clipped"]})
+    alerts = alert_service.of_entity(st, me, e.uscc)
+    record(st, me, "view_profile", e.uscc, {"grades_shown": len(grades), **({"via": via} if via else {}),
+                                            "alerts_shown": None if alerts is None else len(alerts)})
+    if broken:
+        record(st, "system", "integrity_failure", e.uscc, {"months": broken})
+    return {"entity": e, "grades": grades, "current": grades[0] if grades else None, "events": events,
+            "plans": plans, "alerts": alerts, "alerts_readable": me.can("alerts.read"), "pii": reads_pii(me.user),
+            "legal_rep_id": shown(me.user, e.legal_rep_id), "phone_id": shown(me.user, e.phone_id)}

@@ -1,0 +1,163 @@
+"""Inspection plans (双随机抽查) for a signed-in user: the list and a plan's entities in the user's region,
+the months and tasks a plan may draw from, the population a task would draw from, and drawing a plan
+(which is then published to the registry).  Audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from .. import settings as settings_mod
+from ..errors import RiskgradeError
+from ..registry import queries
+from ..registry.models import Plan, PlanEntity
+from .alerts import task_allowed
+from .audit import record
+from .errors import Refused
+from .state import AppState, Principal
+
+
+def _via(via: str | None) -> dict:
+    return {"via": via} if via else {}
+
+
+def plans(st: AppState, me: Principal) -> list[tuple[Plan, int]]:
+    """Published plans, newest first, with how many of their entities are in the user's region."""
+    me.require("plans.read")
+    return queries.plans_with_counts(st.factory, me.region)
+
+
+def get(st: AppState, plan_id: int) -> Plan:
+    """A published plan, or 404."""
+    p = queries.plan(st.factory, plan_id)
+    if p is None:
+        raise Refused(404, "not_found", f"no published plan {plan_id}", "not_found")
+    return p
+
+
+def detail(st: AppState, me: Principal, plan_id: int) -> tuple[Plan, list[PlanEntity]]:
+    """A plan and its entities in the user's region (audited)."""
+    me.require("plans.read")
+    p = get(st, plan_id)
+    ents = queries.plan_entities(st.factory, plan_id, me.region)
+    record(st, me, "view_plan", str(plan_id), {"entities": len(ents)})
+    return p, ents
+
+
+def page(st: AppState, me: Principal, plan_id: int, page: int, page_size: int, via: str | None = None
+         ) -> tuple[Plan, int, list[tuple[PlanEntity, str | None]]]:
+    """A plan, how many of its entities are in the user's region, and one page of them with their names
+    (audited)."""
+    me.require("plans.read")
+    p = get(st, plan_id)
+    total, rows = queries.plan_entities_page(st.factory, plan_id, me.region, (page - 1) * page_size, page_size)
+    record(st, me, "view_plan", str(plan_id), {"entities": total, "page": page, **_via(via)})
+    return p, total, rows
+
+
+def months(st: AppState) -> list[dt.date]:
+    """Published months, newest first."""
+    return [a for a, _ in reversed(queries.months(st.factory))]
+
+
+def tasks(st: AppState, me: Principal) -> list:
+    """Inspection tasks whose scope lies within the user's region (a province user: also the province-wide
+    task); 503 while the warehouse is busy."""
+    from ..inspection.store import has_table
+    from ..inspection.tasks import list_tasks
+    from ..warehouse import Warehouse
+
+    try:
+        with Warehouse(st.home, lock_timeout=settings_mod.load(st.home).lock_timeout) as wh:
+            found = list_tasks(wh.con) if has_table(wh.con, "tasks") else []
+    except RiskgradeError as e:
+        raise Refused(503, "busy", str(e).splitlines()[0], "busy") from None
+    return [x for x in found if task_allowed(me.region, x.region_prefix)]
+
+
+def population(st: AppState, me: Principal, as_of: dt.date | str, task: Any) -> tuple[str, list[tuple[str, int]]]:
+    """The month's grade mode and its graded entities in the task's scope (and the user's region), by grade."""
+    from ..codes.industries import DIVISION_SECTION
+
+    try:
+        day = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(as_of)
+    except ValueError:
+        day = None
+    snap = queries.latest_snapshot(st.factory, day) if day else None
+    kw: dict = {}
+    if task is not None:
+        ind = task.industry_prefix
+        if ind[:1].isalpha():
+            kw["divisions"] = [d for d, sc in DIVISION_SECTION.items() if sc == ind[0]] or ["\x00"]
+            ind = ind[1:]
+        kw.update(task_region=task.region_prefix, industry=ind, entity_types=task.entity_types)
+    rows = queries.population(st.factory, snap.id if snap else None, me.region, **kw)
+    return (snap.grade_mode if snap else "four"), rows
+
+
+def _draw(st: AppState, as_of: dt.date, seed: str, budget: int | None, task_id: int | None, optimise: bool):
+    from ..inspection.plan import make_plan
+    from ..registry.publish import publish_plan
+
+    cfg = settings_mod.load(st.home)
+    out = make_plan(st.home, as_of, seed=seed, budget=budget, task_id=task_id, optimise=optimise,
+                    memory_limit=cfg.memory_limit, threads=cfg.threads, lock_timeout=cfg.lock_timeout)
+    publish_plan(st.home, st.factory, out.plan_id, lock_timeout=cfg.lock_timeout)
+    return out
+
+
+def create(st: AppState, me: Principal, *, as_of: dt.date, seed: str, budget: int, task_id: int | None = None,
+           domain: str = "general", optimise: bool = False):
+    """Draw a plan in the user's region and publish it: for an existing task within the region, or for a new
+    task over the user's region (``<region> 双随机抽查 (<month>)``).  Returns the plan outcome; audited
+    (``create_plan``)."""
+    from ..inspection.tasks import Task, create_task, get_task
+    from ..warehouse import Warehouse
+
+    me.require("plans.write")
+    if queries.latest_snapshot(st.factory, as_of) is None:
+        raise Refused(404, "not_found", f"no published classification as of {as_of}", "not_found")
+    cfg = settings_mod.load(st.home)
+    with Warehouse(st.home, write=True, lock_timeout=cfg.lock_timeout) as wh:
+        if task_id is not None:
+            try:
+                task = get_task(wh.con, task_id)
+            except Exception:
+                raise Refused(404, "not_found", f"no task {task_id}", "task_missing") from None
+            if not task_allowed(me.region, task.region_prefix):
+                raise Refused(403, "forbidden", "the task's region is not within yours", "task_out_of_scope")
+        else:
+            with wh.transaction():
+                task_id = create_task(wh.con, Task(None, f"{me.region} 双随机抽查 ({as_of})", domain,
+                                                   me.region)).task_id
+    try:
+        res = _draw(st, as_of, seed, budget, task_id, optimise)
+    except Exception as e:  # RiskgradeError: a clear reason (e.g. --optimise without probabilities)
+        raise Refused(422, "plan_failed", str(e).splitlines()[0]) from None
+    record(st, me, "create_plan", str(res.plan_id), {"as_of": as_of.isoformat(), "budget": budget, "seed": seed,
+                                                     "task_id": task_id})
+    return res
+
+
+def create_for_task(st: AppState, me: Principal, *, as_of: dt.date, seed: str, budget: int | None, task: Any,
+                    optimise: bool = False, via: str | None = None):
+    """Draw and publish a plan for a task the user chose (an existing task, a new one, created here and
+    audited as ``task_create``, or None: the general plan).  Audited (``plan_create``); a plan that cannot be
+    drawn raises :class:`~riskgrade.errors.RiskgradeError` with the reason."""
+    from ..inspection.tasks import create_task
+    from ..warehouse import Warehouse
+
+    me.require("plans.write")
+    if task is not None and not task_allowed(me.region, task.region_prefix):
+        raise Refused(403, "forbidden", "the task's region is not within yours", "task_out_of_scope")
+    if task is not None and task.task_id is None:
+        with Warehouse(st.home, write=True, lock_timeout=settings_mod.load(st.home).lock_timeout) as wh, \
+                wh.transaction():
+            task = create_task(wh.con, task)
+        record(st, me, "task_create", str(task.task_id), {**task.describe(), **_via(via)})
+    out = _draw(st, as_of, seed, budget, task.task_id if task is not None else None, optimise)
+    record(st, me, "plan_create", str(out.plan_id), {"as_of": as_of.isoformat(), "seed": seed,
+                                                     "budget": "" if budget is None else str(budget),
+                                                     "task": out.task.name, "drawn": out.rows,
+                                                     "content_hash": out.content_hash, **_via(via)})
+    return out

@@ -1,0 +1,284 @@
+"""Reads of the warehouse's alert tables for one viewer: what the service shows of alerts (预警).
+
+**Visibility** - the same everywhere (list, counts, detail, steps, an entity's profile):
+
+* *region*: an alert is visible when one of its members is an entity whose ``region_code`` starts with
+  the viewer's GB/T 2260 prefix, or, for an area alert (county x industry), when its county does.
+  Members outside the region are withheld (only their number is given), with their evidence;
+* *department*: a domain officer (专业领域) sees only alerts routed to its department
+  (``unit_kind = 'department'`` and ``responsible_unit`` equal to the viewer's ``department``); one
+  without a department sees none;
+* counts for statistics roles (analysts) apply the region rule only and name no alert.
+
+Every function takes an open warehouse connection; none writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+import duckdb
+
+from .store import has_table
+
+EVIDENCE_LIMIT = 500     # evidence rows in one detail answer
+STATUSES = ("open", "assigned", "handled", "closed")
+SEVERITIES = ("high", "medium", "low")
+ALERT_COLUMNS = ("alert_id", "rule", "rule_name", "severity", "scope", "raised_on", "last_record_on", "members",
+                 "summary", "label", "unit_kind", "responsible_unit", "region_code", "status", "assignee",
+                 "disposition", "created_at", "updated_at")
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who looks: the user's name, role, region prefix and (domain officers) department."""
+    username: str
+    role: str
+    region_prefix: str
+    department: str | None = None
+
+    @property
+    def by_department(self) -> bool:
+        return self.role == "domain_officer"
+
+
+@dataclass
+class Filters:
+    status: str | None = None
+    rule: str | None = None
+    severity: str | None = None
+    unit: str | None = None           # responsible unit contains this text
+    region: str | None = None         # GB/T 2260 prefix within the user's region
+    raised_from: dt.date | None = None
+    raised_to: dt.date | None = None
+    uscc: str | None = None           # alerts of which this entity is a member
+
+    def describe(self) -> dict:
+        return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in self.__dict__.items() if v}
+
+
+@dataclass
+class AlertList:
+    total: int
+    items: list[dict]
+    by_status: dict[str, int]
+    by_severity: dict[str, int]
+
+
+@dataclass
+class Counts:
+    total: int
+    by_status: dict[str, int]
+    by_severity: dict[str, int]
+    by_rule: list[tuple[str, str, int]] = field(default_factory=list)
+    by_region: list[tuple[str, int]] = field(default_factory=list)
+
+
+def has_alerts(con: duckdb.DuckDBPyConnection) -> bool:
+    return has_table(con, "alerts") and has_table(con, "alert_members")
+
+
+def _visible(v: Viewer, region: str | None = None, alias: str = "a", department: bool = True) -> tuple[str, list]:
+    """SQL condition over ``alerts {alias}``: visible to ``v`` (and within ``region`` when given)."""
+    prefixes = [v.region_prefix] + ([region] if region else [])
+    area = " AND ".join(f"starts_with(coalesce({alias}.region_code, ''), ?)" for _ in prefixes)
+    member = " AND ".join("starts_with(coalesce(e.region_code, ''), ?)" for _ in prefixes)
+    sql = (f"(({alias}.scope = 'area' AND {area}) OR {alias}.alert_id IN (SELECT m.alert_id FROM alert_members m "
+           f"JOIN entities e ON e.uscc = m.uscc WHERE {member}))")
+    params: list = prefixes + prefixes
+    if department and v.by_department:
+        sql += f" AND {alias}.unit_kind = 'department' AND {alias}.responsible_unit = ?"
+        params.append(v.department or "\x00")  # no department: nothing matches
+    return sql, params
+
+
+def _where(v: Viewer, f: Filters, skip: tuple[str, ...] = (), department: bool = True) -> tuple[str, list]:
+    sql, params = _visible(v, f.region, department=department)
+    conds = [sql]
+    for col in ("status", "rule", "severity"):
+        val = getattr(f, col)
+        if val and col not in skip:
+            conds.append(f"a.{col} = ?")
+            params.append(val)
+    if f.unit:
+        conds.append("strpos(coalesce(a.responsible_unit, ''), ?) > 0")
+        params.append(f.unit)
+    if f.raised_from:
+        conds.append("a.raised_on >= ?")
+        params.append(f.raised_from)
+    if f.raised_to:
+        conds.append("a.raised_on <= ?")
+        params.append(f.raised_to)
+    if f.uscc:
+        conds.append("a.alert_id IN (SELECT alert_id FROM alert_members WHERE uscc = ?)")
+        params.append(f.uscc)
+    return " AND ".join(conds), params
+
+
+def _dicts(cur) -> list[dict]:
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def in_region_counts(con: duckdb.DuckDBPyConnection, v: Viewer, ids: list[str]) -> dict[str, int]:
+    """Alert id -> how many of its members are in the viewer's region."""
+    if not ids:
+        return {}
+    marks = ", ".join("?" for _ in ids)
+    rows = con.execute(f"""
+        SELECT m.alert_id, count(*) FILTER (WHERE starts_with(coalesce(e.region_code, ''), ?))
+        FROM alert_members m LEFT JOIN entities e ON e.uscc = m.uscc
+        WHERE m.alert_id IN ({marks}) GROUP BY m.alert_id""", [v.region_prefix, *ids]).fetchall()
+    return {a: int(n) for a, n in rows}
+
+
+def list_alerts(con: duckdb.DuckDBPyConnection, v: Viewer, f: Filters, page: int = 1, page_size: int = 20) -> AlertList:
+    """A page of visible alerts (newest records first) and counts by status and by severity.
+
+    ``by_status`` counts the alerts matching every filter but the status, ``by_severity`` every filter but
+    the severity (facets: what choosing another status or severity would give)."""
+    if not has_alerts(con):
+        return AlertList(0, [], {s: 0 for s in STATUSES}, {s: 0 for s in SEVERITIES})
+    where, params = _where(v, f)
+    total = con.execute(f"SELECT count(*) FROM alerts a WHERE {where}", params).fetchall()[0][0]
+    items = _dicts(con.execute(f"""
+        SELECT {', '.join('a.' + c for c in ALERT_COLUMNS)} FROM alerts a WHERE {where}
+        ORDER BY a.raised_on DESC, a.alert_id LIMIT ? OFFSET ?""", [*params, page_size, (page - 1) * page_size]))
+    inside = in_region_counts(con, v, [x["alert_id"] for x in items])
+    for x in items:
+        x["members_in_region"] = inside.get(x["alert_id"], 0)
+    fw, fp = _where(v, f, skip=("status", "severity"))
+    cells = con.execute(f"SELECT a.status, a.severity, count(*) FROM alerts a WHERE {fw} GROUP BY ALL", fp).fetchall()
+    by_status = {s: 0 for s in STATUSES}
+    by_severity = {s: 0 for s in SEVERITIES}
+    for st, sev, n in cells:
+        if not f.severity or sev == f.severity:
+            by_status[st] = by_status.get(st, 0) + int(n)
+        if not f.status or st == f.status:
+            by_severity[sev] = by_severity.get(sev, 0) + int(n)
+    return AlertList(int(total), items, by_status, by_severity)
+
+
+def counts(con: duckdb.DuckDBPyConnection, region_prefix: str, f: Filters) -> Counts:
+    """Aggregate counts of the alerts visible in a region (no individual alert): for statistics roles."""
+    v = Viewer("", "stats", region_prefix)
+    if not has_alerts(con):
+        return Counts(0, {s: 0 for s in STATUSES}, {s: 0 for s in SEVERITIES})
+    where, params = _where(v, f, department=False)
+    rows = con.execute(f"""
+        SELECT a.status, a.severity, a.rule, any_value(a.rule_name), coalesce(a.region_code, ''), count(*)
+        FROM alerts a WHERE {where} GROUP BY a.status, a.severity, a.rule, coalesce(a.region_code, '')""",
+                       params).fetchall()
+    by_status = {s: 0 for s in STATUSES}
+    by_severity = {s: 0 for s in SEVERITIES}
+    rules: dict[str, list] = {}
+    regions: dict[str, int] = {}
+    for st, sev, rule, name, reg, n in rows:
+        by_status[st] = by_status.get(st, 0) + n
+        by_severity[sev] = by_severity.get(sev, 0) + n
+        rules.setdefault(rule, [name or rule, 0])[1] += n
+        regions[reg] = regions.get(reg, 0) + n
+    return Counts(sum(by_status.values()), by_status, by_severity,
+                  sorted(((r, nm, n) for r, (nm, n) in rules.items()), key=lambda x: (-x[2], x[0])),
+                  sorted(regions.items()))
+
+
+def rules_seen(con: duckdb.DuckDBPyConnection, v: Viewer) -> list[tuple[str, str]]:
+    """(rule, name) of the alerts the viewer can see."""
+    if not has_alerts(con):
+        return []
+    where, params = _visible(v)
+    return [(r, n) for r, n in con.execute(
+        f"SELECT a.rule, any_value(a.rule_name) FROM alerts a WHERE {where} GROUP BY a.rule ORDER BY a.rule",
+        params).fetchall()]
+
+
+def visible_alert(con: duckdb.DuckDBPyConnection, v: Viewer, alert_id: str) -> dict | None:
+    """Every column of an alert the viewer can see; None when there is none (or no alerts at all)."""
+    if not has_alerts(con):
+        return None
+    where, params = _visible(v)
+    rows = _dicts(con.execute(f"SELECT a.* FROM alerts a WHERE a.alert_id = ? AND {where}", [alert_id, *params]))
+    return rows[0] if rows else None
+
+
+def alert_row(con: duckdb.DuckDBPyConnection, alert_id: str) -> dict:
+    """Every column of an alert (no visibility rule: after a step on a visible alert)."""
+    return _dicts(con.execute("SELECT * FROM alerts WHERE alert_id = ?", [alert_id]))[0]
+
+
+def last_log_entry(con: duckdb.DuckDBPyConnection, alert_id: str) -> tuple[int, str, dict]:
+    """(seq, hash, detail) of an alert's newest ``alert_log`` entry."""
+    seq, h, text = con.execute("SELECT seq, hash, detail FROM alert_log WHERE alert_id = ? "
+                               "ORDER BY seq DESC LIMIT 1", [alert_id]).fetchall()[0]
+    return int(seq), h, json.loads(text or "{}")
+
+
+def _bucket(uscc: str) -> int:
+    return int(hashlib.md5(uscc.encode()).hexdigest()[:3], 16)  # warehouse.BUCKET_SQL, in Python
+
+
+def alert_detail(con: duckdb.DuckDBPyConnection, v: Viewer, a: dict) -> dict:
+    """A visible alert's members and evidence in the viewer's region, its log and targets."""
+    alert_id = a["alert_id"]
+    members = _dicts(con.execute("""
+        SELECT m.uscc, e.name, e.region_code, m.raised_on FROM alert_members m LEFT JOIN entities e ON e.uscc = m.uscc
+        WHERE m.alert_id = ? ORDER BY m.raised_on, m.uscc""", [alert_id]))
+    inside = [m for m in members if (m["region_code"] or "").startswith(v.region_prefix)]
+    usccs = [m["uscc"] for m in inside]
+    evidence: list[dict] = []
+    evidence_total = 0
+    if usccs and has_table(con, "alert_evidence"):
+        marks = ", ".join("?" for _ in usccs)
+        buckets = ", ".join(str(b) for b in sorted({_bucket(u) for u in usccs}))
+        evidence_total = con.execute(f"SELECT count(*) FROM alert_evidence WHERE alert_id = ? AND uscc IN ({marks})",
+                                     [alert_id, *usccs]).fetchall()[0][0]
+        evidence = _dicts(con.execute(f"""
+            WITH ev AS (SELECT * FROM alert_evidence WHERE alert_id = ? AND uscc IN ({marks})),
+            rec AS (SELECT uscc, record_id, event_type, any_value(detail) AS detail, any_value(amount) AS amount
+                    FROM events WHERE bucket IN ({buckets}) AND uscc IN ({marks})
+                      AND record_id IN (SELECT record_id FROM ev) GROUP BY ALL)
+            SELECT ev.uscc, ev.role, ev.source, ev.record_id, ev.event_type, ev.event_date, rec.detail, rec.amount
+            FROM ev LEFT JOIN rec USING (uscc, record_id, event_type)
+            ORDER BY ev.role DESC, ev.event_date, ev.uscc, ev.record_id LIMIT {EVIDENCE_LIMIT}""",
+                                      [alert_id, *usccs, *usccs]))
+    log = _dicts(con.execute("SELECT seq, logged_at, username, action, detail, hash FROM alert_log "
+                             "WHERE alert_id = ? ORDER BY seq", [alert_id])) if has_table(con, "alert_log") else []
+    for e in log:
+        try:
+            e["detail"] = json.loads(e["detail"] or "{}")
+        except ValueError:
+            e["detail"] = {"text": e["detail"]}
+    targets = []
+    if has_table(con, "task_targets"):
+        tasks_join = "LEFT JOIN tasks t ON t.task_id = x.task_id" if has_table(con, "tasks") else ""
+        name = "any_value(t.name)" if tasks_join else "NULL"
+        targets = _dicts(con.execute(f"""
+            SELECT x.task_id, {name} AS task_name, count(*) AS entities, min(x.added_at) AS added_at
+            FROM task_targets x {tasks_join} WHERE x.alert_id = ? GROUP BY x.task_id ORDER BY x.task_id""",
+                                     [alert_id]))
+    try:
+        info = json.loads(a.get("info") or "{}")
+    except ValueError:
+        info = {}
+    return {**{c: a.get(c) for c in ALERT_COLUMNS}, "info": info if isinstance(info, dict) else {"value": info},
+            "members_in_region": len(inside), "member_list": inside,
+            "members_outside_region": len(members) - len(inside),
+            "evidence": evidence, "evidence_total": int(evidence_total), "log": log, "targets": targets}
+
+
+def alert_index(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict]]:
+    """uscc -> its alerts (every column of :data:`ALERT_COLUMNS`), newest records first."""
+    if not has_alerts(con):
+        return {}
+    index: dict[str, list[dict]] = {}
+    cur = con.execute(f"""
+        SELECT m.uscc, {', '.join('a.' + c for c in ALERT_COLUMNS)} FROM alert_members m JOIN alerts a USING (alert_id)
+        ORDER BY m.uscc, a.raised_on DESC, a.alert_id""")
+    cols = [d[0] for d in cur.description][1:]
+    for row in cur.fetchall():
+        index.setdefault(row[0], []).append(dict(zip(cols, row[1:])))
+    return index

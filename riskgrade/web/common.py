@@ -1,0 +1,177 @@
+"""What every console page shares: language, templates and formatters, the signed-in user (session cookie),
+posted forms with their CSRF token, permissions, and the error pages.
+
+Security, the same as the API's: every page but the login needs the console session (cookie
+``riskgrade_session``: HttpOnly, SameSite=Strict, expiring after ``SESSION_HOURS``); every form
+carries the session's CSRF token (the login form a double-submit token of its own); every page applies
+the role's permissions and the user's region prefix (in the service).  Pages load nothing but this
+server's ``/static/`` files under a CSP without ``unsafe-inline``: chart data travels in a JSON block.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import json
+import re
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import jinja2
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+
+from .. import __version__
+from ..service.errors import Refused
+from ..service.principal import session_of
+from ..service.state import AppState, Principal
+from .assets import ECHARTS_FILE
+from .i18n import LANGS, STRINGS
+from .names import GRADE_ORDER, label_name, num, pct, region_name, section_name
+
+SESSION_COOKIE = "riskgrade_session"
+LANG_COOKIE = "riskgrade_lang"
+LOGIN_COOKIE = "riskgrade_login"   # the login form's double-submit CSRF token
+PAGE_SIZE = 20
+MAX_UPLOAD_MB = 50
+PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+            "font-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; "
+            "frame-ancestors 'none'")
+NAV = (("dashboard", "/", "stats.read"), ("search", "/entities", "entity.read"),
+       ("alerts", "/alerts", "alerts.read|stats.read"), ("plans", "/plans", "plans.read"),
+       ("quality", "/quality", "stats.read"), ("model", "/model", "stats.read"),
+       ("users", "/admin/users", "users.manage"), ("audit", "/admin/audit", "audit.read"))
+
+
+# --------------------------------------------------------------------------- errors the pages raise
+class LoginRequired(Exception):
+    def __init__(self, next_url: str, expired: bool):
+        super().__init__(next_url)
+        self.next_url, self.expired = next_url, expired
+
+
+class PageError(Exception):
+    """An error page (403 forbidden / csrf, 404 not found, 503 busy) with a message key of :data:`STRINGS`."""
+
+    def __init__(self, status: int, key: str, detail: str = "", **fields: Any):
+        super().__init__(key)
+        self.status, self.key, self.detail, self.fields = status, key, detail, fields
+
+
+def page_error(e: Refused) -> PageError:
+    """A service refusal as an error page: forbidden, not found or busy (anything else: not found)."""
+    return PageError(e.status if e.status in (403, 404, 503) else 422,
+                     e.key if e.key in ("busy", "not_found", "forbidden") else "not_found")
+
+
+def message(request: Request, e: Refused) -> str:
+    """A refusal in the page's language: its message key with its fields, else its English message."""
+    t = _t(request)
+    if e.key in t:
+        return t[e.key].format(**{k: t.get(f"st_{v}", t.get(f"step_{v}", v)) if isinstance(v, str) else v
+                                  for k, v in e.fields.items()})
+    return e.message
+
+
+# --------------------------------------------------------------------------- language, templates
+def lang_of(request: Request) -> str:
+    q = request.query_params.get("lang")
+    if q in LANGS:
+        return q
+    c = request.cookies.get(LANG_COOKIE)
+    return c if c in LANGS else "zh"
+
+
+def _t(request: Request) -> dict[str, str]:
+    return STRINGS[lang_of(request)]
+
+
+@functools.lru_cache(maxsize=1)
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("riskgrade.web", "templates"), autoescape=True,
+                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env.filters.update(num=num, pct=pct, region=region_name)
+    env.globals.update(version=__version__, grades=GRADE_ORDER, echarts_file=ECHARTS_FILE)
+    return env
+
+
+def json_block(data: Any) -> str:
+    """JSON for a ``<script type="application/json">`` data block (never executed, so no CSP hash needed)."""
+    return json.dumps(data, ensure_ascii=False, default=str).replace("<", "\\u003c").replace(">", "\\u003e") \
+        .replace("&", "\\u0026")
+
+
+def render(request: Request, template: str, me: Principal | None, *, status: int = 200, **ctx: Any) -> HTMLResponse:
+    """A page in the request's language, with the navigation the user's role allows."""
+    lang = lang_of(request)
+    t = STRINGS[lang]
+    other = "en" if lang == "zh" else "zh"
+    query = {k: v for k, v in request.query_params.items() if k != "lang"}
+    nav = [(key, href) for key, href, perm in NAV if me is not None and me.can(perm)]
+    html = _env().get_template(template).render(
+        t=t, lang=lang, me=me, nav=nav, path=request.url.path, csrf=me.token.csrf if me else "",
+        lang_url=request.url.path + "?" + urlencode({**query, "lang": other}),
+        can=(lambda p: me is not None and me.can(p)), label_name=lambda c: label_name(c, lang),
+        section_name=lambda s: section_name(s, lang), **ctx)
+    resp = HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": PAGE_CSP})
+    if request.query_params.get("lang") in LANGS:
+        resp.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https")
+    return resp
+
+
+def error_page(request: Request, exc: PageError) -> HTMLResponse:
+    return render(request, "error.html", getattr(request.state, "me", None), status=exc.status,
+                  message=_t(request)[exc.key].format(**exc.fields), detail=exc.detail)
+
+
+# --------------------------------------------------------------------------- the signed-in user
+def state(request: Request) -> AppState:
+    return request.app.state.rg
+
+
+def _me(request: Request, st: Annotated[AppState, Depends(state)]) -> Principal:
+    """The console's user, from the session cookie; anyone else is sent to the login page."""
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    me = session_of(st, cookie)
+    if me is None:
+        target = request.url.path + ("?" + request.url.query if request.url.query else "")
+        raise LoginRequired(target if request.method == "GET" else "", expired=bool(cookie))
+    request.state.me = me
+    return me
+
+
+Me = Annotated[Principal, Depends(_me)]
+St = Annotated[AppState, Depends(state)]
+
+
+async def _posted(request: Request, me: Me) -> dict:
+    """The fields of a form posted with this session's CSRF token (403 without it)."""
+    length = request.headers.get("content-length") or "0"
+    if not length.isdigit() or int(length) > MAX_UPLOAD_MB * 1024 * 1024:
+        raise PageError(413, "results_too_big", mb=MAX_UPLOAD_MB)
+    form = await request.form(max_files=1, max_fields=50)
+    if not hmac.compare_digest(str(form.get("csrf", "")), me.token.csrf):
+        raise PageError(403, "csrf")
+    return dict(form)
+
+
+Form = Annotated[dict, Depends(_posted)]
+
+
+def need(me: Principal, permission: str) -> None:
+    """The page's permission (``a|b``: either), or the forbidden page."""
+    if not me.can(permission):
+        raise PageError(403, "forbidden", permission)
+
+
+def safe_next(url: str | None) -> str:
+    if url and re.fullmatch(r"/(?![/\\])[A-Za-z0-9/_\-.?=&%+]*", url) and not url.startswith("/login"):
+        return url
+    return "/"
+
+
+def page_number(p, limit: int = 100000) -> int:
+    """The ``page`` query parameter (1 when absent or out of range)."""
+    v = p.get("page") or ""
+    return int(v) if v.isdigit() and 0 < int(v) < limit else 1

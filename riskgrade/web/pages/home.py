@@ -1,0 +1,84 @@
+"""The home page: the dashboard (grade shares and trend, migration, heat maps by area and industry), or the
+first page the role may see."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ...service import dashboard
+from ...service.state import AppState, Principal
+from ..common import NAV, Me, json_block, lang_of, render
+from ..i18n import STRINGS
+from ..names import GRADE_ORDER, HIGH, region_name, section_name, section_of
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+def home(request: Request, me: Me) -> Response:
+    if not me.can("stats.read"):
+        if me.can("audit.read"):  # an auditor lands on the audit log
+            return RedirectResponse("/admin/audit", status_code=303)
+        first = next((href for key, href, perm in NAV if me.can(perm)), None)
+        if first:
+            return RedirectResponse(first, status_code=303)
+        return render(request, "welcome.html", me)
+    return _dashboard(request, me, request.app.state.rg)
+
+
+def _dashboard(request: Request, me: Principal, st: AppState) -> HTMLResponse:
+    lang = lang_of(request)
+    t = STRINGS[lang]
+    prefix = me.user.region_prefix
+    level = request.query_params.get("level") or ("city" if len(prefix) == 2 else "county")
+    level = level if level in ("city", "county") else "city"
+    width = 4 if level == "city" and len(prefix) < 4 else 6
+    fig = dashboard.figures(st, me, width)
+    if fig is None:
+        return render(request, "dashboard.html", me, snap=None)
+    months, snap, counts = fig["months"], fig["snapshot"], fig["counts"]
+    ids = [i for _, i in months]
+    grades = [g for g in GRADE_ORDER if any(x[1] == g for x in counts)] or list(GRADE_ORDER[:4])
+    by = {(sid, g): (n, m) for sid, g, n, m in counts}
+    current = [(g, *by.get((snap.id, g), (0, None))) for g in grades]
+    total = sum(n for _, n, _ in current)
+    trend_totals = {sid: sum(by.get((sid, g), (0,))[0] for g in grades) for sid in ids}
+    trend = {"months": [a.isoformat()[:7] for a, _ in months],
+             "series": [{"grade": g, "label": t[f"grade_{g}"],
+                         "values": [round(by.get((sid, g), (0,))[0] / trend_totals[sid], 4) if trend_totals[sid] else 0
+                                    for sid in ids]} for g in grades]}
+    mig = {(f, to): n for f, to, n in fig["migration"]}
+    heat_grade, heat_industry = _heat_maps(fig["cells"], grades, lang)
+    data = {"shares": [{"grade": g, "label": t[f"grade_{g}"], "n": n} for g, n, _ in current], "trend": trend,
+            "heat_grade": heat_grade, "heat_industry": heat_industry}
+    return render(request, "dashboard.html", me, snap=snap, total=total, current=current, grades=grades, mig=mig,
+                  mig_from=months[-2][0] if len(months) > 1 else None, level=level, heat_grade=heat_grade,
+                  heat_industry=heat_industry, trend=trend, chart_json=json_block(data))
+
+
+def _heat_maps(cells, grades: list[str], lang: str) -> tuple[dict, dict]:
+    """(areas x grades: share of the area's entities; areas x industry sections: share of C/D/E)."""
+    area_total: dict[str, int] = {}
+    area_grade: dict[tuple[str, str], int] = {}
+    sect: dict[tuple[str, str], list[int]] = {}
+    for a, division, g, n in cells:
+        area_total[a] = area_total.get(a, 0) + n
+        area_grade[(a, g)] = area_grade.get((a, g), 0) + n
+        sc = section_of(division)
+        if sc:
+            tot_hi = sect.setdefault((a, sc), [0, 0])
+            tot_hi[0] += n
+            tot_hi[1] += n if g in HIGH else 0
+    areas = sorted(area_total)
+    names = [region_name(a) for a in areas]
+    hg = {"x": grades, "y": names, "data": [[xi, yi, round(area_grade.get((a, g), 0) / area_total[a], 4),
+                                             area_grade.get((a, g), 0)]
+                                            for yi, a in enumerate(areas) for xi, g in enumerate(grades)]}
+    hg["max"] = max((d[2] for d in hg["data"]), default=1) or 1
+    sections = sorted({sc for _, sc in sect})
+    hi = {"x": sections, "names": [section_name(sc, lang) for sc in sections], "codes": sections, "y": names,
+          "data": [[xi, yi, round(sect[(a, sc)][1] / sect[(a, sc)][0], 4), sect[(a, sc)][0]]
+                   for yi, a in enumerate(areas) for xi, sc in enumerate(sections) if (a, sc) in sect]}
+    hi["max"] = max((d[2] for d in hi["data"]), default=1) or 1
+    return hg, hi

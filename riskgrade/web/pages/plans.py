@@ -1,0 +1,152 @@
+"""Inspection plans: the list, the plan wizard (month, task, budget and seed; the population it draws from;
+the plan drawn and published), a plan's entities, and the results upload."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ...errors import RiskgradeError
+from ...service import plans as plan_service
+from ...service import results
+from ...service.errors import Refused
+from ...service.state import AppState, Principal
+from ..common import Form, Me, St, _t, message, need, page_error, page_number, render
+
+router = APIRouter(include_in_schema=False)
+PLAN_PAGE = 50
+
+
+@router.get("/plans")
+def plans(request: Request, me: Me, st: St) -> HTMLResponse:
+    need(me, "plans.read")
+    return render(request, "plans.html", me, rows=plan_service.plans(st, me))
+
+
+@router.get("/plans/new")
+def plan_wizard(request: Request, me: Me, st: St) -> HTMLResponse:
+    need(me, "plans.write")
+    return _wizard(request, me, st, {"seed": dt.date.today().strftime("%Y%m%d")}, step=1)
+
+
+def _tasks(st: AppState, me: Principal) -> list:
+    try:
+        return plan_service.tasks(st, me)
+    except Refused as e:
+        raise page_error(e) from None
+
+
+def _wizard(request: Request, me: Principal, st: AppState, v: dict, step: int, errors: list[str] | None = None,
+            population: tuple[str, list] | None = None, status: int = 200) -> HTMLResponse:
+    from ...inspection.config import load_sampling
+
+    mode, rows = population or ("four", [])
+    ratios = load_sampling().ratios.get(mode, {})
+    return render(request, "plan_new.html", me, status=status, v=v, step=step, errors=errors or [],
+                  months=plan_service.months(st), tasks=_tasks(st, me),
+                  population=[(g, n, ratios.get(g)) for g, n in rows], general_ok=len(me.user.region_prefix) == 2)
+
+
+def _wizard_values(form: dict, me: Principal, st: AppState, t: dict) -> tuple[dict, list[str], Any]:
+    """Validated wizard fields, error messages, and the task (an existing one, a new one, or None: general)."""
+    from ...inspection.tasks import Task
+
+    v = {k: str(form.get(k, "")).strip() for k in ("as_of", "task", "budget", "seed", "new_name", "new_domain",
+                                                   "new_region", "new_industry")}
+    v["optimise"] = bool(form.get("optimise"))
+    errors = []
+    if v["as_of"] not in {a.isoformat() for a in plan_service.months(st)}:
+        errors.append(t["invalid_month"])
+    if v["budget"] and not (v["budget"].isdigit() and int(v["budget"]) <= 10_000_000):
+        errors.append(t["invalid_budget"])
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", v["seed"]):
+        errors.append(t["invalid_seed"])
+    task: Any = None
+    if v["task"] == "new":
+        region = v["new_region"] or (me.user.region_prefix if len(me.user.region_prefix) > 2 else "")
+        task = Task(None, v["new_name"], v["new_domain"] or "general", region, v["new_industry"].upper())
+        if not v["new_name"]:
+            errors.append(t["task_name_needed"])
+        else:
+            try:
+                task.validate()
+            except RiskgradeError as e:
+                errors.append(str(e))
+    elif v["task"].isdigit():
+        task = next((x for x in _tasks(st, me) if x.task_id == int(v["task"])), None)
+        if task is None:
+            errors.append(t["task_out_of_scope"])
+    if task is not None and not errors and not plan_service.task_allowed(me.region, task.region_prefix):
+        errors.append(t["task_out_of_scope"])
+    if task is None and v["task"] in ("", "general") and len(me.user.region_prefix) != 2:
+        errors.append(t["task_out_of_scope"])
+    return v, errors, task
+
+
+@router.post("/plans/new")
+def plan_create(request: Request, me: Me, form: Form, st: St) -> Response:
+    need(me, "plans.write")
+    t = _t(request)
+    v, errors, task = _wizard_values(form, me, st, t)
+    if errors:
+        return _wizard(request, me, st, v, step=1, errors=errors, status=422)
+    if form.get("step") == "edit":
+        return _wizard(request, me, st, v, step=1)
+    population = plan_service.population(st, me, v["as_of"], task)
+    if form.get("step") != "create":
+        return _wizard(request, me, st, v, step=3, population=population)
+    try:
+        out = plan_service.create_for_task(st, me, as_of=dt.date.fromisoformat(v["as_of"]), seed=v["seed"],
+                                           budget=int(v["budget"]) if v["budget"] else None, task=task,
+                                           optimise=v["optimise"], via="console")
+    except RiskgradeError as e:
+        return _wizard(request, me, st, v, step=3, errors=[str(e)], population=population, status=422)
+    return RedirectResponse(f"/plans/{out.plan_id}?created=1", status_code=303)
+
+
+@router.get("/plans/{plan_id}")
+def plan_detail(request: Request, plan_id: int, me: Me, st: St) -> HTMLResponse:
+    need(me, "plans.read")
+    p = request.query_params
+    page = page_number(p, 2**31)
+    try:
+        plan, total, rows = plan_service.page(st, me, plan_id, page, PLAN_PAGE, via="console")
+    except Refused as e:
+        raise page_error(e) from None
+    return render(request, "plan.html", me, plan=plan, rows=rows, total=total, page=page,
+                  pages=max(1, -(-total // PLAN_PAGE)), created=bool(p.get("created")), m=plan.manifest or {},
+                  page_url=lambda n: f"/plans/{plan_id}?page={n}")
+
+
+# --------------------------------------------------------------------------- results upload
+def _plan_or_404(st: AppState, plan_id: int):
+    try:
+        return plan_service.get(st, plan_id)
+    except Refused as e:
+        raise page_error(e) from None
+
+
+@router.get("/plans/{plan_id}/results")
+def results_form(request: Request, plan_id: int, me: Me, st: St) -> HTMLResponse:
+    need(me, "results.write")
+    return render(request, "results.html", me, plan=_plan_or_404(st, plan_id), errors=[], outcome=None)
+
+
+@router.post("/plans/{plan_id}/results")
+async def results_upload(request: Request, plan_id: int, me: Me, form: Form, st: St) -> HTMLResponse:
+    from starlette.concurrency import run_in_threadpool
+
+    need(me, "results.write")
+    plan = _plan_or_404(st, plan_id)
+    upload = form.get("file")
+    data = await upload.read() if hasattr(upload, "read") else b""
+    try:
+        outcome = await run_in_threadpool(results.upload, st, me, plan_id, data,
+                                          filename=getattr(upload, "filename", "") or "", via="console")
+    except Refused as e:
+        return render(request, "results.html", me, plan=plan, errors=[message(request, e)], outcome=None, status=422)
+    return render(request, "results.html", me, plan=plan, errors=[], outcome=outcome)
