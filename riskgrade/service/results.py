@@ -2,8 +2,9 @@
 the API (``POST /api/plans/{id}/results``) and the console (``/plans/{id}/results``) alike.
 
 A results file is CSV in the contract's events format, UTF-8 (with or without a byte-order mark) or
-GB18030.  Its header names the columns in English or Chinese, in any case (``uscc``, ``USCC``,
-``统一社会信用代码``, ``信用代码``, ``社会信用代码``; ``event_type``, ``事件类型``: the contract's aliases);
+GB18030.  Its header names the columns in English or Chinese, in any case and spacing, as the ingest
+matches them (``uscc``, ``USCC``, ``统一社会信用代码``, ``信用代码``, ``社会信用代码``; ``event_type``,
+``事件类型``: the contract's aliases);
 every row must be an inspection result (``event_type`` ``inspection`` / ``抽查检查结果``) of an entity of the
 plan in the user's region.  An accepted file is kept in ``<home>/uploads`` (as UTF-8) and goes through
 the normal ingest (validation, quarantine, de-duplication), then is linked to the plan.
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from .. import contract
 from .. import settings as settings_mod
 from ..errors import RiskgradeError
+from ..normalise import header_key
 from ..registry import queries
 from .audit import now, record
 from .errors import Refused
@@ -56,8 +58,9 @@ def decode(data: bytes) -> tuple[str, str]:
 
 
 def header_names(column: str) -> set[str]:
-    """Every accepted header of an events column, lower-cased: its name and the contract's aliases."""
-    return {column} | {a.lower() for a in contract.EVENTS.column(column).aliases}
+    """Every accepted header of an events column, as the ingest matches headers (:func:`header_key`: any case,
+    no spaces): its name and the contract's aliases."""
+    return {header_key(column)} | {header_key(a) for a in contract.EVENTS.column(column).aliases}
 
 
 def parse(data: bytes) -> ResultsFile:
@@ -70,7 +73,7 @@ def parse(data: bytes) -> ResultsFile:
     text, encoding = decode(data)
     try:
         reader = csv.reader(io.StringIO(text))
-        header = [h.strip().lower() for h in next(reader, [])]
+        header = [header_key(h) for h in next(reader, [])]
         want = {col: next((i for i, h in enumerate(header) if h in header_names(col)), None) for col in REQUIRED}
         missing = [c for c, i in want.items() if i is None]
         if missing:
