@@ -233,3 +233,14 @@ def test_no_face_or_service_module_over_700_lines() -> None:
              PKG / "registry" / "queries.py", PKG / "warning" / "queries.py"]
     long = {str(f.relative_to(ROOT)): n for f in files if (n := len(f.read_text(encoding="utf-8").splitlines())) > 700}
     assert not long, long
+
+
+def test_the_server_adds_the_console_without_changing_the_api_schema(tmp_path: Path) -> None:
+    from riskgrade.api.app import create_app as api_alone
+    from riskgrade.server import create_app
+
+    both = create_app(tmp_path / "a")
+    alone = api_alone(tmp_path / "b")
+    assert both.openapi() == alone.openapi()
+    assert TestClient(both).get("/login").status_code == 200  # the console is there
+    assert TestClient(alone).get("/login").status_code == 404  # and only there
