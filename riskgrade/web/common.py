@@ -66,7 +66,7 @@ def page_error(e: Refused) -> PageError:
 
 def message(request: Request, e: Refused) -> str:
     """A refusal in the page's language: its message key with its fields, else its English message."""
-    t = _t(request)
+    t = texts(request)
     if e.key in t:
         return t[e.key].format(**{k: t.get(f"st_{v}", t.get(f"step_{v}", v)) if isinstance(v, str) else v
                                   for k, v in e.fields.items()})
@@ -82,7 +82,7 @@ def lang_of(request: Request) -> str:
     return c if c in LANGS else "zh"
 
 
-def _t(request: Request) -> dict[str, str]:
+def texts(request: Request) -> dict[str, str]:
     return STRINGS[lang_of(request)]
 
 
@@ -122,7 +122,7 @@ def render(request: Request, template: str, me: Principal | None, *, status: int
 
 def error_page(request: Request, exc: PageError) -> HTMLResponse:
     return render(request, "error.html", getattr(request.state, "me", None), status=exc.status,
-                  message=_t(request)[exc.key].format(**exc.fields), detail=exc.detail)
+                  message=texts(request)[exc.key].format(**exc.fields), detail=exc.detail)
 
 
 # --------------------------------------------------------------------------- the signed-in user

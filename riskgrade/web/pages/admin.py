@@ -10,7 +10,7 @@ from ...registry.models import ROLES
 from ...service import admin, audit
 from ...service.errors import Refused
 from ...service.state import AppState, Principal
-from ..common import Form, Me, St, _t, message, need, page_number, render
+from ..common import Form, Me, St, texts, message, need, page_number, render
 
 router = APIRouter(include_in_schema=False)
 AUDIT_PAGE = 50
@@ -31,7 +31,7 @@ def _users(request: Request, me: Principal, st: AppState, errors: list[str] | No
 @router.post("/admin/users")
 def user_add(request: Request, me: Me, form: Form, st: St) -> HTMLResponse:
     need(me, "users.manage")
-    t = _t(request)
+    t = texts(request)
     v = {k: str(form.get(k, "")).strip() for k in ("username", "display_name", "role", "region", "department")}
     try:
         u = admin.add(st, me, username=v["username"], password=str(form.get("password", "")), role=v["role"],
@@ -47,7 +47,7 @@ def user_add(request: Request, me: Me, form: Form, st: St) -> HTMLResponse:
 @router.post("/admin/users/{username}/state")
 def user_state(request: Request, username: str, me: Me, form: Form, st: St) -> HTMLResponse:
     need(me, "users.manage")
-    t = _t(request)
+    t = texts(request)
     try:
         admin.set_disabled(st, me, username, form.get("action") == "disable", via="console")
     except Refused as e:

@@ -15,7 +15,7 @@ from ...service import plans as plan_service
 from ...service import results
 from ...service.errors import Refused
 from ...service.state import AppState, Principal
-from ..common import Form, Me, St, _t, message, need, page_error, page_number, render
+from ..common import Form, Me, St, texts, message, need, page_error, page_number, render
 
 router = APIRouter(include_in_schema=False)
 PLAN_PAGE = 50
@@ -90,7 +90,7 @@ def _wizard_values(form: dict, me: Principal, st: AppState, t: dict) -> tuple[di
 @router.post("/plans/new")
 def plan_create(request: Request, me: Me, form: Form, st: St) -> Response:
     need(me, "plans.write")
-    t = _t(request)
+    t = texts(request)
     v, errors, task = _wizard_values(form, me, st, t)
     if errors:
         return _wizard(request, me, st, v, step=1, errors=errors, status=422)
