@@ -9,10 +9,9 @@ from fastapi import Depends, Request
 
 from ..service.audit import now, record
 from ..service.errors import Refused
-from ..service.principal import resolve
+from ..service.principal import SESSION_COOKIE, resolve
 from ..service.state import AppState, Principal, RateLimiter
 
-SESSION_COOKIE = "riskgrade_session"
 CSRF_HEADER = "X-CSRF-Token"
 
 __all__ = ["CSRF_HEADER", "SESSION_COOKIE", "ApiError", "AppState", "Me", "Principal", "RateLimiter", "St", "now",

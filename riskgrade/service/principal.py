@@ -10,6 +10,7 @@ from .errors import Refused
 from .state import AppState, Principal
 
 PII_PERMISSION = "pii.read"
+SESSION_COOKIE = "riskgrade_session"  # the console's session (the API takes it too, with CSRF on writes)
 
 
 def reads_pii(user: User) -> bool:

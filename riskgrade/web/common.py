@@ -23,13 +23,12 @@ from fastapi.responses import HTMLResponse
 
 from .. import __version__
 from ..service.errors import Refused
-from ..service.principal import session_of
+from ..service.principal import SESSION_COOKIE, session_of
 from ..service.state import AppState, Principal
 from .assets import ECHARTS_FILE
 from .i18n import LANGS, STRINGS
 from .names import GRADE_ORDER, label_name, num, pct, region_name, section_name
 
-SESSION_COOKIE = "riskgrade_session"
 LANG_COOKIE = "riskgrade_lang"
 LOGIN_COOKIE = "riskgrade_login"   # the login form's double-submit CSRF token
 PAGE_SIZE = 20
