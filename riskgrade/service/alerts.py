@@ -31,6 +31,7 @@ from ..warning.queries import (ALERT_COLUMNS, EVIDENCE_LIMIT, SEVERITIES, STATUS
                                Viewer)
 from .audit import record
 from .errors import Refused
+from .state import AppState, Principal
 
 BUSY_WAIT = 5.0          # seconds a step or a list waits for another job on the warehouse, then 503
 PROFILE_WAIT = 0.0       # a profile does not wait: it is shown at once, without its alerts, while the store is busy
@@ -93,7 +94,7 @@ def _via(via: str | None) -> dict:
 
 
 # --------------------------------------------------------------------------- reads
-def listing(st: Any, me: Any, f: Filters, page: int = 1, page_size: int = 20, *, rules: bool = False,
+def listing(st: AppState, me: Principal, f: Filters, page: int = 1, page_size: int = 20, *, rules: bool = False,
             via: str | None = None) -> tuple[AlertList, list[tuple[str, str]]]:
     """A page of the alerts visible to the user (``alerts.read``), newest records first, with counts by
     status and severity; and, when asked, the (rule, name) of every alert the user can see.  Audited."""
@@ -106,7 +107,7 @@ def listing(st: Any, me: Any, f: Filters, page: int = 1, page_size: int = 20, *,
     return res, seen
 
 
-def counts(st: Any, me: Any, f: Filters) -> Counts:
+def counts(st: AppState, me: Principal, f: Filters) -> Counts:
     """Counts of the alerts in the user's region by status, severity, rule and county (``stats.read``): no
     individual alert."""
     me.require("stats.read")
@@ -114,7 +115,7 @@ def counts(st: Any, me: Any, f: Filters) -> Counts:
         return q.counts(wh.con, me.user.region_prefix, f)
 
 
-def verify_log(st: Any, me: Any) -> dict:
+def verify_log(st: AppState, me: Principal) -> dict:
     """Check the warehouse's alert log (hash chain): names the first entry edited or deleted.  Audited."""
     from ..warning.store import has_table
     from ..warning.workflow import GENESIS, verify
@@ -138,7 +139,7 @@ def _visible_alert(con, v: Viewer, alert_id: str) -> dict:
     return a
 
 
-def detail(st: Any, me: Any, alert_id: str, *, tasks: bool = False, via: str | None = None) -> dict:
+def detail(st: AppState, me: Principal, alert_id: str, *, tasks: bool = False, via: str | None = None) -> dict:
     """An alert with its members and evidence in the user's region, its log, routing, targets and the steps
     its status allows; with ``tasks``, the inspection tasks the user may send it to.  Audited."""
     from ..codes import regions
@@ -227,7 +228,7 @@ def entity_alerts(home: Path, v: Viewer, uscc: str) -> list[dict] | None:
     return [dict(a) for a in items[:PROFILE_ALERTS]]
 
 
-def of_entity(st: Any, me: Any, uscc: str) -> list[dict] | None:
+def of_entity(st: AppState, me: Principal, uscc: str) -> list[dict] | None:
     """An entity's alerts for its profile: None when the role may not read alerts or the store is busy."""
     return entity_alerts(st.home, viewer_of(me.user), uscc) if me.can("alerts.read") else None
 
@@ -248,7 +249,7 @@ def task_allowed(region_prefix: str, task_region: str | None) -> bool:
 
 
 # --------------------------------------------------------------------------- steps
-def perform(st: Any, user: Any, alert_id: str, op: str, *, to: str | None = None, action: str | None = None,
+def perform(st: AppState, user: Any, alert_id: str, op: str, *, to: str | None = None, action: str | None = None,
             note: str = "", task_id: int | None = None, reason: str = "", via: str = "api") -> StepDone:
     """Move a visible alert one step on (or send it to an inspection task), in one warehouse transaction;
     the step goes to the warehouse's ``alert_log`` and, once committed, to the registry's audit chain.
