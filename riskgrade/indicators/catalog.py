@@ -115,7 +115,7 @@ def load_catalog(path: Path | None = None, fusion=None) -> Catalog:
     ``disable: [code, ...]`` drops some.
 
     Indicators of kind ``domain`` take their level mapping from the fusion configuration
-    (``fusion``, a :class:`riskgrade.scoring.fusion.FusionConfig`; default: the built-in
+    (``fusion``, a :class:`riskgrade.indicators.domains.FusionConfig`; default: the built-in
     ``fusion.yaml``), and stay enabled only when it fuses their domain by indicator.
     """
     data, where = config.read_yaml(path, "indicators.yaml")
@@ -135,7 +135,7 @@ def load_catalog(path: Path | None = None, fusion=None) -> Catalog:
                                  "the fusion configuration (fusion.yaml), not in the catalog")
     catalog = config.validate(Catalog, data, where)
     if any(i.kind == "domain" for i in catalog.indicators):
-        from ..scoring.fusion import apply_to_catalog, load_fusion
+        from .domains import apply_to_catalog, load_fusion
 
         catalog = apply_to_catalog(catalog, fusion if fusion is not None else load_fusion(), where)
     return catalog
