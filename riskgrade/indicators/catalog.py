@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from .. import config
 from ..errors import RiskgradeError
+from .checks import Check
 
 DIMENSIONS = {
     "basic": ("基础属性", "basic attributes"),
@@ -28,9 +29,15 @@ RESERVED = ("uscc", "name", "entity_type", "region_code", "industry_code", "indu
 
 
 class Indicator(BaseModel):
+    """One indicator, described like a column of a dbt schema: names in Chinese and English, what it
+    measures (``description``), its legal basis (``basis``, ``direction_basis``) and the checks its
+    values pass on any month (``checks``, :mod:`.checks`)."""
+
     code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name_zh: str
     name_en: str
+    description: str = ""
+    checks: list[Check] = Field(default_factory=list)
     dimension: Literal["basic", "dynamic", "regulatory", "related", "social", "operating", "enforcement"]
     kind: Literal["event", "entity", "derived", "related", "domain"]
     sql: str | None = None
@@ -105,6 +112,13 @@ class Catalog(BaseModel):
 
     def fingerprint(self) -> str:
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+
+    def check_targets(self) -> dict[str, tuple[str, list[Check], str | None]]:
+        """Every enabled indicator's column, checks and the entities it applies to, for
+        :func:`riskgrade.indicators.checks.run_checks` over a table of computed indicators."""
+        return {i.code: (i.code, list(i.checks), None if len(i.applies_to) == len(ENTITY_TYPES) else
+                         "entity_type IN (" + ", ".join(f"'{t}'" for t in i.applies_to) + ")")
+                for i in self.enabled}
 
 
 def load_catalog(path: Path | None = None, fusion=None) -> Catalog:
