@@ -87,8 +87,8 @@ class RunPlan:
     goes to DuckDB here or to Spark (``riskgrade.engines.sparkrun``).
 
     ``model`` grades the month whatever it is: the run uses it only through the models' one output
-    protocol (``riskgrade.scoring.base``: ``score_sql``, ``base_``, ``selected_``).  ``record`` is the
-    stored model's record (``<home>/models/<id>.json``, kept up to date with the month's stability), None
+    protocol (``riskgrade.scoring.base``: ``score_sql``, ``base_``, ``selected_``).  ``stored``: the model
+    is a stored one, whose record (``<home>/models/<version>.json``) keeps the month's stability; False
     for the expert scorecard from configuration."""
 
     as_of: dt.date
@@ -103,7 +103,7 @@ class RunPlan:
     model_version: str
     fingerprint: str
     model: RiskModel | None = None  # the model that grades (default: ``scorecard``)
-    record: Path | None = None  # the stored model's record, when the model is a stored one
+    stored: bool = False  # the model is a stored one (riskgrade.scoring.lifecycle), with a record
     calibration: list[float] | None = None  # the score's Platt scaling to the chance an inspection finds an adverse result
     challenger: object | None = None  # the LightGBM challenger of the training, when there was one
     notes: list[str] = field(default_factory=list)  # printed by classify (retraining recommended, fusion, ...)
@@ -121,10 +121,10 @@ class RunPlan:
     def base(self) -> float:
         return float(self.model.base_)
 
-    def use(self, model: RiskModel, version: str, why: str, record: Path | None = None) -> None:
+    def use(self, model: RiskModel, version: str, why: str, stored: bool = False) -> None:
         """Grade with ``model`` (its name is the snapshot's model, ``version`` its version); a model that
         brings its own grade cut-offs (``cutoffs_``) or inspection calibration uses them."""
-        self.model, self.chosen, self.model_version, self.why, self.record = model, model.name, version, why, record
+        self.model, self.chosen, self.model_version, self.why, self.stored = model, model.name, version, why, stored
         self.calibration = getattr(model, "inspection_calibration_", None)
         cutoffs = getattr(model, "cutoffs_", None)
         base = self.config_grading or self.grading
@@ -183,12 +183,12 @@ def plan_run(con: duckdb.DuckDBPyConnection, home: Path, as_of: dt.date, *, mode
         raise RiskgradeError(f"the data home {home} holds no entities: run `riskgrade ingest` first")
     models_dir = home / "models"
 
-    def use(stored, model_id: str, why: str) -> None:
-        missing = sorted(set(stored.feature_columns_) - {i.code for i in catalog.enabled} - {"entity_type"})
+    def use(loaded, model_id: str, why: str) -> None:
+        missing = sorted(set(loaded.feature_columns_) - {i.code for i in catalog.enabled} - {"entity_type"})
         if missing:
             raise RiskgradeError(f"model {model_id} uses indicators the catalog no longer has ({', '.join(missing)}): "
                                  "train and approve a new model (`riskgrade model train`), or --model expert")
-        plan.use(stored, model_id, why, models_dir / f"{model_id}.json")
+        plan.use(loaded, model_id, why, stored=True)
 
     approved = lifecycle.approved_row(con) if model is None else None
     if model is None and approved:
@@ -235,8 +235,9 @@ def seal(con: duckdb.DuckDBPyConnection, wh: Warehouse, plan: RunPlan, home: Pat
     from .scoring import fusion as fu, monitoring as mon
 
     as_of = plan.as_of
-    if plan.record is not None:
-        _record_stability(con, plan.model, plan.record, as_of, scored)
+    record = home / "models" / f"{plan.model_version}.json" if plan.stored else None
+    if record is not None:
+        _record_stability(con, plan.model, record, as_of, scored)
     fusion_notes = fusion_effect(con, plan, scored)
     prev = con.execute("SELECT snapshot_id FROM snapshots WHERE as_of < ? ORDER BY as_of DESC, snapshot_id DESC LIMIT 1",
                        [as_of]).fetchall()
@@ -273,7 +274,7 @@ def seal(con: duckdb.DuckDBPyConnection, wh: Warehouse, plan: RunPlan, home: Pat
         left_out = {i.code for i in plan.catalog.enabled if i.kind == "domain" and i.code not in plan.model.selected_}
         fu.record_snapshot(con, sid, plan.catalog, plan.fusion, left_out)
         warnings = mon.after_classify(con, sid, as_of, plan.monitoring, [i.code for i in plan.catalog.enabled],
-                                      plan.record, table=scored)
+                                      record, table=scored)
     return int(sid), counts, content, fusion_notes + warnings
 
 
@@ -296,7 +297,7 @@ def _counterfactual(con: duckdb.DuckDBPyConnection, plan: RunPlan, home: Path, p
         other.use(plan.scorecard, version, "")
     else:  # a stored model
         try:
-            other.use(lifecycle.load(home / "models", version), version, "")
+            other.use(lifecycle.load(home / "models", version), version, "", stored=True)
         except RiskgradeError:
             return False
     cols = {r[0] for r in con.execute(f"DESCRIBE {scored}").fetchall()}
@@ -356,7 +357,7 @@ def classify(home: Path, as_of: dt.date, *, model: str | None = None, catalog_pa
         con.execute("DROP TABLE IF EXISTS indicators")
         sid, counts, content, warnings = seal(con, wh, plan, home)
         con.execute("DROP TABLE IF EXISTS scored; DROP TABLE IF EXISTS pop")
-    if plan.record is not None and any("model drift" in w and "significant:" in w for w in warnings):
+    if plan.stored and any("model drift" in w and "significant:" in w for w in warnings):
         warnings.append(f"significant drift under the model {plan.model_version}: retraining is recommended "
                         f"(`riskgrade model train --as-of {as_of}`, then review the card and approve); the model "
                         "keeps grading until another is approved")
