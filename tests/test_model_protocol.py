@@ -154,6 +154,21 @@ def test_expert_probability_with_a_calibration(month: pd.DataFrame) -> None:
     np.testing.assert_allclose(out["p"], m.predict_proba(month), rtol=1e-9)
 
 
+def test_stored_models_load_through_the_protocol(models: dict, tmp_path) -> None:
+    import pickle
+
+    from riskgrade.scoring import lifecycle
+
+    (tmp_path / "m1.pkl").write_bytes(pickle.dumps(models["trained"]))
+    (tmp_path / "m2.pkl").write_bytes(pickle.dumps({"not": "a model"}))
+    (tmp_path / "m3.pkl").write_bytes(pickle.dumps(TrainedScorecard()))
+    m = lifecycle.load(tmp_path, "m1")
+    assert m.score_sql() == models["trained"].score_sql()
+    for bad in ("m2", "m3"):
+        with pytest.raises(RiskgradeError, match="not a fitted scoring model"):
+            lifecycle.load(tmp_path, bad)
+
+
 # --------------------------------------------------------------------------- the snapshot uses them identically
 def _plan(model) -> snapshot.RunPlan:
     catalog = load_catalog()
