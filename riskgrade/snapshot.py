@@ -18,7 +18,7 @@ import duckdb
 
 from .errors import RiskgradeError
 from .indicators import compute_indicators, load_catalog
-from .scoring import ExpertScorecard, grade_sql, labels_sql, load_grading, load_labels, load_scorecard
+from .scoring import ExpertScorecard, RiskModel, expert_for, grade_sql, labels_sql, load_grading, load_labels
 from .scoring.trained import sql_number
 from .warehouse import Warehouse
 
@@ -84,11 +84,16 @@ class RunPlan:
     """What a monthly run does, decided before any indicator of the month is computed: the
     configuration, the model (trained and chosen out of time, or the expert scorecard) and why.  Its
     SQL (``scored_sql``) is one engine-neutral statement over the indicator table, so the same run
-    goes to DuckDB here or to Spark (``riskgrade.engines.sparkrun``)."""
+    goes to DuckDB here or to Spark (``riskgrade.engines.sparkrun``).
+
+    ``model`` grades the month whatever it is: the run uses it only through the models' one output
+    protocol (``riskgrade.scoring.base``: ``score_sql``, ``base_``, ``selected_``).  ``stored``: the model
+    is a stored one, whose record (``<home>/models/<version>.json``) keeps the month's stability; False
+    for the expert scorecard from configuration."""
 
     as_of: dt.date
     catalog: object
-    scorecard: ExpertScorecard
+    scorecard: ExpertScorecard  # the expert scorecard from configuration (fitted): what a trained model must beat
     grading: object
     labels: object
     fusion: object
@@ -97,11 +102,16 @@ class RunPlan:
     why: str
     model_version: str
     fingerprint: str
-    trained: object | None = None  # a TrainedScorecard when chosen
+    model: RiskModel | None = None  # the model that grades (default: ``scorecard``)
+    stored: bool = False  # the model is a stored one (riskgrade.scoring.lifecycle), with a record
     calibration: list[float] | None = None  # the score's Platt scaling to the chance an inspection finds an adverse result
     challenger: object | None = None  # the LightGBM challenger of the training, when there was one
     notes: list[str] = field(default_factory=list)  # printed by classify (retraining recommended, fusion, ...)
     config_grading: object | None = None  # the grading as configured (a trained model replaces its cut-offs)
+
+    def __post_init__(self) -> None:
+        if self.model is None:
+            self.model = self.scorecard
 
     @property
     def include_revoked(self) -> bool:
@@ -109,18 +119,24 @@ class RunPlan:
 
     @property
     def base(self) -> float:
-        return float(self.trained.base_ if self.trained is not None else self.scorecard.base_)
+        return float(self.model.base_)
+
+    def use(self, model: RiskModel, version: str, why: str, stored: bool = False) -> None:
+        """Grade with ``model`` (its name is the snapshot's model, ``version`` its version); a model that
+        brings its own grade cut-offs (``cutoffs_``) or inspection calibration uses them."""
+        self.model, self.chosen, self.model_version, self.why, self.stored = model, model.name, version, why, stored
+        self.calibration = getattr(model, "inspection_calibration_", None)
+        cutoffs = getattr(model, "cutoffs_", None)
+        base = self.config_grading or self.grading
+        self.grading = base.model_copy(update={"cutoffs": cutoffs}) if cutoffs else base
 
     def scored_sql(self, indicators: str = "indicators") -> str:
         """Every indicator row with ``score``, ``_reasons`` (every non-zero contribution as {points, code},
         most first; the negative ones lowered the risk), ``_probability`` (the calibrated chance that an
         inspection finds an adverse result), then ``_grade``, ``_grade_rule`` and ``_labels`` (DuckDB's
         dialect)."""
-        if self.trained is not None:
-            q = self.trained.score_sql()
-            score, reasons = q["score"], q["reasons"]
-        else:
-            score, reasons = self.scorecard.score_sql()
+        q = self.model.score_sql()
+        score, reasons = q["score"], q["reasons"]
         c = self.calibration
         proba = (f"1.0 / (1.0 + exp(-({sql_number(c[0])} * score / 1000.0 + {sql_number(c[1])})))"
                  if c else "CAST(NULL AS DOUBLE)")
@@ -150,9 +166,7 @@ def plan_run(con: duckdb.DuckDBPyConnection, home: Path, as_of: dt.date, *, mode
     fusion, monitoring = fu.load_fusion(fusion_path), mon.load_monitoring(monitoring_path)
     outcomes = load_outcomes(outcomes_path)
     catalog = load_catalog(catalog_path, fusion=fusion)  # domains fused by indicator are in the general model
-    directions = {i.code: i.risk_direction for i in catalog.enabled}
-    scorecard = ExpertScorecard(fu.general_scorecard(load_scorecard(scorecard_path), catalog)).fit(
-        [i.code for i in catalog.enabled], directions=directions)
+    scorecard = expert_for(catalog, scorecard_path)
     grading = load_grading(grading_path, mode)
     labels = load_labels(labels_path)
     fingerprint = hashlib.sha256(json.dumps(
@@ -169,14 +183,12 @@ def plan_run(con: duckdb.DuckDBPyConnection, home: Path, as_of: dt.date, *, mode
         raise RiskgradeError(f"the data home {home} holds no entities: run `riskgrade ingest` first")
     models_dir = home / "models"
 
-    def use(trained, model_id: str, why: str) -> None:
-        missing = sorted(set(trained.feature_columns_) - {i.code for i in catalog.enabled} - {"entity_type"})
+    def use(loaded, model_id: str, why: str) -> None:
+        missing = sorted(set(loaded.feature_columns_) - {i.code for i in catalog.enabled} - {"entity_type"})
         if missing:
             raise RiskgradeError(f"model {model_id} uses indicators the catalog no longer has ({', '.join(missing)}): "
                                  "train and approve a new model (`riskgrade model train`), or --model expert")
-        plan.chosen, plan.model_version, plan.trained, plan.why = "trained", model_id, trained, why
-        plan.calibration = getattr(trained, "inspection_calibration_", None)
-        plan.grading = grading.model_copy(update={"cutoffs": trained.cutoffs_})
+        plan.use(loaded, model_id, why, stored=True)
 
     approved = lifecycle.approved_row(con) if model is None else None
     if model is None and approved:
@@ -223,8 +235,9 @@ def seal(con: duckdb.DuckDBPyConnection, wh: Warehouse, plan: RunPlan, home: Pat
     from .scoring import fusion as fu, monitoring as mon
 
     as_of = plan.as_of
-    if plan.trained is not None:
-        _record_stability(con, plan.trained, home / "models" / f"{plan.model_version}.json", as_of, scored)
+    record = home / "models" / f"{plan.model_version}.json" if plan.stored else None
+    if record is not None:
+        _record_stability(con, plan.model, record, as_of, scored)
     fusion_notes = fusion_effect(con, plan, scored)
     prev = con.execute("SELECT snapshot_id FROM snapshots WHERE as_of < ? ORDER BY as_of DESC, snapshot_id DESC LIMIT 1",
                        [as_of]).fetchall()
@@ -258,12 +271,10 @@ def seal(con: duckdb.DuckDBPyConnection, wh: Warehouse, plan: RunPlan, home: Pat
             sid, as_of, dt.datetime.now().replace(microsecond=0), plan.chosen, plan.model_version, plan.why,
             plan.catalog.version, plan.fingerprint, plan.grading.mode, n, content, json.dumps(counts)])
         # which domains the grades include by indicator; indicator and score profiles, drift against last month
-        left_out = ({i.code for i in plan.catalog.enabled if i.kind == "domain" and i.code not in plan.trained.selected_}
-                    if plan.trained is not None else set())
+        left_out = {i.code for i in plan.catalog.enabled if i.kind == "domain" and i.code not in plan.model.selected_}
         fu.record_snapshot(con, sid, plan.catalog, plan.fusion, left_out)
         warnings = mon.after_classify(con, sid, as_of, plan.monitoring, [i.code for i in plan.catalog.enabled],
-                                      home / "models" / f"{plan.model_version}.json" if plan.chosen == "trained" else None,
-                                      table=scored)
+                                      record, table=scored)
     return int(sid), counts, content, fusion_notes + warnings
 
 
@@ -282,18 +293,15 @@ def _counterfactual(con: duckdb.DuckDBPyConnection, plan: RunPlan, home: Path, p
         return False
     model, version = row[0]
     other = copy.copy(plan)
-    if model == "trained":
+    if version == plan.scorecard.version_ and model == plan.scorecard.name:
+        other.use(plan.scorecard, version, "")
+    else:  # a stored model
         try:
-            trained = lifecycle.load(home / "models", version)
+            other.use(lifecycle.load(home / "models", version), version, "", stored=True)
         except RiskgradeError:
             return False
-        other.trained, other.grading = trained, plan.grading.model_copy(update={"cutoffs": trained.cutoffs_})
-    elif version == plan.scorecard.version_:
-        other.trained, other.grading = None, plan.config_grading or plan.grading
-    else:
-        return False
     cols = {r[0] for r in con.execute(f"DESCRIBE {scored}").fetchall()}
-    feats = set(getattr(other.trained, "feature_columns_", [])) - cols
+    feats = set(getattr(other.model, "feature_columns_", [])) - cols
     if feats:
         return False
     drop = ", ".join(c for c in SCORED_EXTRA if c in cols)
@@ -313,8 +321,8 @@ def fusion_effect(con: duckdb.DuckDBPyConnection, plan: RunPlan, scored: str = "
         moved = con.execute(f"SELECT count(*) FROM {scored} WHERE list_contains(list_transform(_reasons, x -> x.code), "
                             f"'{i.code}')").fetchall()[0][0]
         if not moved:
-            if plan.trained is not None and i.code not in plan.trained.selected_:
-                out.append(f"fused domain {i.domain} ({i.code}) changed nobody's score: the trained model left its "
+            if i.code not in plan.model.selected_:
+                out.append(f"fused domain {i.domain} ({i.code}) changed nobody's score: the {plan.chosen} model left its "
                            "indicator out; `riskgrade fusion` fuses it with the result (overlay) for this month instead")
             else:
                 out.append(f"fused domain {i.domain} ({i.code}) changed nobody's score: no entity has points from it; "
@@ -349,7 +357,7 @@ def classify(home: Path, as_of: dt.date, *, model: str | None = None, catalog_pa
         con.execute("DROP TABLE IF EXISTS indicators")
         sid, counts, content, warnings = seal(con, wh, plan, home)
         con.execute("DROP TABLE IF EXISTS scored; DROP TABLE IF EXISTS pop")
-    if plan.trained is not None and any("model drift" in w and "significant:" in w for w in warnings):
+    if plan.stored and any("model drift" in w and "significant:" in w for w in warnings):
         warnings.append(f"significant drift under the model {plan.model_version}: retraining is recommended "
                         f"(`riskgrade model train --as-of {as_of}`, then review the card and approve); the model "
                         "keeps grading until another is approved")

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from .. import config
 from ..errors import RiskgradeError
+from .checks import Check
 
 DIMENSIONS = {
     "basic": ("基础属性", "basic attributes"),
@@ -28,9 +29,15 @@ RESERVED = ("uscc", "name", "entity_type", "region_code", "industry_code", "indu
 
 
 class Indicator(BaseModel):
+    """One indicator, described like a column of a dbt schema: names in Chinese and English, what it
+    measures (``description``), its legal basis (``basis``, ``direction_basis``) and the checks its
+    values pass on any month (``checks``, :mod:`.checks`)."""
+
     code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name_zh: str
     name_en: str
+    description: str = ""
+    checks: list[Check] = Field(default_factory=list)
     dimension: Literal["basic", "dynamic", "regulatory", "related", "social", "operating", "enforcement"]
     kind: Literal["event", "entity", "derived", "related", "domain"]
     sql: str | None = None
@@ -106,6 +113,13 @@ class Catalog(BaseModel):
     def fingerprint(self) -> str:
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
 
+    def check_targets(self) -> dict[str, tuple[str, list[Check], str | None]]:
+        """Every enabled indicator's column, checks and the entities it applies to, for
+        :func:`riskgrade.indicators.checks.run_checks` over a table of computed indicators."""
+        return {i.code: (i.code, list(i.checks), None if len(i.applies_to) == len(ENTITY_TYPES) else
+                         "entity_type IN (" + ", ".join(f"'{t}'" for t in i.applies_to) + ")")
+                for i in self.enabled}
+
 
 def load_catalog(path: Path | None = None, fusion=None) -> Catalog:
     """The built-in catalog, or a province's own YAML; a clear one-line error when it is invalid.
@@ -115,7 +129,7 @@ def load_catalog(path: Path | None = None, fusion=None) -> Catalog:
     ``disable: [code, ...]`` drops some.
 
     Indicators of kind ``domain`` take their level mapping from the fusion configuration
-    (``fusion``, a :class:`riskgrade.scoring.fusion.FusionConfig`; default: the built-in
+    (``fusion``, a :class:`riskgrade.indicators.domains.FusionConfig`; default: the built-in
     ``fusion.yaml``), and stay enabled only when it fuses their domain by indicator.
     """
     data, where = config.read_yaml(path, "indicators.yaml")
@@ -135,7 +149,7 @@ def load_catalog(path: Path | None = None, fusion=None) -> Catalog:
                                  "the fusion configuration (fusion.yaml), not in the catalog")
     catalog = config.validate(Catalog, data, where)
     if any(i.kind == "domain" for i in catalog.indicators):
-        from ..scoring.fusion import apply_to_catalog, load_fusion
+        from .domains import apply_to_catalog, load_fusion
 
         catalog = apply_to_catalog(catalog, fusion if fusion is not None else load_fusion(), where)
     return catalog

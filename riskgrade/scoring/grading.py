@@ -8,16 +8,24 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 
 from .. import config
+from ..indicators.checks import Check
 
 GRADES = {"four": ["A", "B", "C", "D"], "five": ["A", "B", "C", "D", "E"]}
 
 
 class Override(BaseModel):
+    """A one-vote override or a floor (一票否决), described like the catalog's indicators: names, what it
+    does, its legal basis and the checks its condition passes (:mod:`riskgrade.indicators.checks`)."""
+
     code: str
     when: str
     at_least: str | None = None
     grade: str | None = None
     name_zh: str = ""
+    name_en: str = ""
+    description: str = ""
+    basis: str = ""
+    checks: list[Check] = Field(default_factory=list)
 
 
 class IndustryFloor(BaseModel):
@@ -56,10 +64,16 @@ class GradingConfig(BaseModel):
 
 
 class Label(BaseModel):
+    """A label (标注), described like the catalog's indicators: names, what it marks, its basis and the
+    checks its condition passes (:mod:`riskgrade.indicators.checks`)."""
+
     code: str
     name_zh: str
     when: str
+    name_en: str = ""
+    description: str = ""
     basis: str = ""
+    checks: list[Check] = Field(default_factory=list)
 
 
 class LabelConfig(BaseModel):
@@ -122,15 +136,21 @@ def grade_sql(cfg: GradingConfig, score: str = "score") -> tuple[str, str]:
     return f"{letters}[({r}) + 1]", rule
 
 
+def label_condition(cfg: LabelConfig, lab: Label) -> str:
+    """A label's condition as SQL over the indicator table (``{four_new}`` filled in)."""
+    when = lab.when
+    if "{four_new}" in when:
+        prefixes = cfg.four_new_industries
+        cond = " OR ".join(f"starts_with(coalesce(industry_code, ''), '{p}')" for p in prefixes) or "false"
+        when = when.replace("{four_new}", f"({cond})")
+    return when
+
+
 def labels_sql(cfg: LabelConfig) -> str:
     """A ';'-joined string of the label codes that apply (catalog order)."""
     parts = []
     for lab in cfg.labels:
-        when = lab.when
-        if "{four_new}" in when:
-            prefixes = cfg.four_new_industries
-            cond = " OR ".join(f"starts_with(coalesce(industry_code, ''), '{p}')" for p in prefixes) or "false"
-            when = when.replace("{four_new}", f"({cond})")
+        when = label_condition(cfg, lab)
         if "{section}" in lab.code:
             parts.append(f"CASE WHEN coalesce({when}, false) THEN 'industry_' || industry_section END")
         else:

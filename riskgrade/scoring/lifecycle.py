@@ -50,10 +50,23 @@ def record(models_dir: Path, model_id: str) -> dict:
 
 
 def load(models_dir: Path, model_id: str):
+    """A stored model, fitted, with the models' one output protocol (:mod:`.base`)."""
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    from .base import RiskModel
+
     path = models_dir / f"{model_id}.pkl"
     if not path.exists():
         raise RiskgradeError(f"no model {model_id} in {models_dir}: `riskgrade model list` shows the models")
-    return pickle.loads(path.read_bytes())
+    model = pickle.loads(path.read_bytes())
+    try:
+        if not isinstance(model, RiskModel):
+            raise TypeError
+        check_is_fitted(model, "selected_")
+    except (TypeError, NotFittedError):
+        raise RiskgradeError(f"{path}: not a fitted scoring model") from None
+    return model
 
 
 def register(con: duckdb.DuckDBPyConnection, models_dir: Path, model_id: str, by: str) -> None:

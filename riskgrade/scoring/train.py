@@ -497,7 +497,7 @@ def train_candidate(con: duckdb.DuckDBPyConnection, catalog: Catalog, expert: Ex
     Xv = va.iloc[wv.keep][cols]
     yv, ww = wv.y, wv.w
     val_scores = model.predict_score(Xv)
-    ex = expert.predict({c: Xv[c].to_numpy(dtype=float, na_value=np.nan) for c in expert.bands_ if c in Xv})
+    ex = expert.predict_score({c: Xv[c].to_numpy(dtype=float, na_value=np.nan) for c in expert.bands_ if c in Xv})
     challenger = ChallengerModel().fit(Xt, wt.y, sample_weight=wt.w)
     ch = challenger.predict_proba(Xv)
     rep.challenger = challenger
@@ -522,7 +522,7 @@ def train_candidate(con: duckdb.DuckDBPyConnection, catalog: Catalog, expert: Ex
     rows, wi = inspection_weights(va, cols, outcomes)
     yi = va["_res"].to_numpy(dtype=int)[rows]
     all_val_scores = model.predict_score(va[cols])
-    all_ex = expert.predict({c: va[c].to_numpy(dtype=float, na_value=np.nan) for c in expert.bands_ if c in va})
+    all_ex = expert.predict_score({c: va[c].to_numpy(dtype=float, na_value=np.nan) for c in expert.bands_ if c in va})
     if len(rows) and 0 < yi.sum() < len(yi):
         rep.inspection_calibration = calibrate(all_val_scores[rows], yi, wi)
         rep.expert_calibration = calibrate(all_ex[rows], yi, wi)

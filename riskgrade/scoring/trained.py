@@ -3,7 +3,8 @@ sign-constrained logistic regression, PDO scaling to 0-1000, and reasons measure
 
 Built on optbinning (``BinningProcess``) and scikit-learn (``LogisticRegression``), with
 scikit-learn's conventions: parameters in ``__init__``, learned state with a trailing underscore,
-``fit`` returns ``self``, ``check_is_fitted`` before use.
+``fit`` returns ``self``, ``check_is_fitted`` before use; and the output protocol it shares with the
+expert scorecard (:mod:`.base`: ``predict_score``, ``predict_proba``, ``score_sql``).
 
 *Directions.*  Every indicator declares whether a higher value raises the risk (``up``), lowers it
 (``down``) or has no legal direction (``either``; indicator catalog).  Binning keeps the bad rate
@@ -34,6 +35,8 @@ import logging
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
+
+from .base import ScoreSQL
 
 
 class _QuietOptionalSolvers(logging.Filter):
@@ -241,6 +244,7 @@ class TrainedScorecard(BaseEstimator):
 
     def score_from_proba(self, p: np.ndarray) -> np.ndarray:
         """The PDO-scaled risk score of probabilities of a bad outcome."""
+        check_is_fitted(self, "coef_")
         p = np.clip(np.asarray(p, dtype=float), 1e-9, 1 - 1e-9)
         return np.clip(self.offset_ + self.factor_ * np.log(p / (1 - p)), 0, MAX_SCORE)
 
@@ -258,6 +262,7 @@ class TrainedScorecard(BaseEstimator):
         ``splits[i-1] <= x < splits[i]``) or ``{"kind": "categorical", "categories": [[...], ...]}``, with
         ``woe`` per bin and ``woe_missing``, read back through optbinning's own transform so that the SQL
         below computes what ``predict_score`` computes.  Computed once per indicator and kept."""
+        check_is_fitted(self, "coef_")
         cache = self.__dict__.setdefault("_bins_cache", {})
         if name not in cache:
             cache[name] = self._bins(name)
@@ -312,7 +317,7 @@ class TrainedScorecard(BaseEstimator):
         return self._case(_quote(name), b, [rel(w) for w in b["woe"]], rel(b["woe_missing"]),
                           rel(b.get("woe_unknown", 0.0)))
 
-    def score_sql(self, top: int = 10) -> dict[str, str]:
+    def score_sql(self, top: int = 10) -> ScoreSQL:
         """The scorecard as SQL over the indicator columns (any engine): ``raw`` (base + contributions),
         ``score`` (0..1000), ``probability``, ``base`` and ``reasons`` (every non-zero contribution as a
         struct {points, code}, most points first).  Equal to :meth:`raw_score`, :meth:`predict_score`,
@@ -338,6 +343,7 @@ class TrainedScorecard(BaseEstimator):
         """Bins per selected indicator: count, bad rate, WoE, points and contribution above the reference."""
         import pandas as pd
 
+        check_is_fitted(self, "coef_")
         rows = []
         for name in self.selected_:
             t = self.binning_.get_binned_variable(name).binning_table.build()

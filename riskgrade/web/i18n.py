@@ -1,11 +1,13 @@
 """Every string the web console shows: one dictionary per language (``zh`` by default, ``en``).
 
 Templates read them as ``t.key``; both dictionaries must have the same keys (tested).  Names that
-come from configuration (indicators, labels, overrides) are looked up in the catalogs; the English
-names of labels and overrides, which the shipped YAML gives in Chinese only, are here.
+come from configuration (indicators, labels, overrides) live in the catalogs, in Chinese and English
+(``name_zh``, ``name_en``): ``LABELS_EN`` and ``OVERRIDES_EN`` below read them from there.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
 
 LANGS = ("zh", "en")
 
@@ -333,20 +335,45 @@ STRINGS: dict[str, dict[str, str]] = {
     },
 }
 
-# Names the shipped YAML gives in Chinese only.
-LABELS_EN = {
-    "no_annual_report_2y": "No annual report for two years", "unreachable": "Unreachable at its address",
-    "serious_dishonest": "Serious dishonesty list", "online": "Online business",
-    "annual_report_all_zero": "Annual report all zeros", "abnormal_listed": "On the abnormal operations list",
-    "penalised_1y": "Penalised in the past year", "party_building": "Party organisation",
-    "famous_specialty": "Famous specialty (名特优新)", "four_new": "New economy (四新)",
-    "type_development": "Development type", "type_growth": "Growth type", "type_survival": "Survival type",
-}
-OVERRIDES_EN = {
-    "override_serious_dishonest": "on the serious-dishonesty list: grade D",
-    "override_judgment_debtor": "a court judgment defaulter: grade D",
-    "override_revoked": "licence revoked but not deregistered: grade E",
-}
+
+class CatalogNames(Mapping):
+    """code -> English name, read from a catalog (the built-in YAML) when first asked."""
+
+    def __init__(self, load: Callable[[], dict[str, str]]):
+        self._load = load
+        self._names: dict[str, str] | None = None
+
+    def _data(self) -> dict[str, str]:
+        if self._names is None:
+            self._names = self._load()
+        return self._names
+
+    def __getitem__(self, code: str) -> str:
+        return self._data()[code]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
+
+
+def _labels_en() -> dict[str, str]:
+    from ..scoring.grading import load_labels
+
+    return {x.code: x.name_en for x in load_labels().labels if x.name_en}
+
+
+def _overrides_en() -> dict[str, str]:
+    from ..scoring.grading import load_grading
+
+    return {o.code: o.name_en for o in load_grading().overrides if o.name_en}
+
+
+# the English names of labels and overrides: the catalogs' name_en (labels.yaml, grading.yaml)
+LABELS_EN: Mapping[str, str] = CatalogNames(_labels_en)
+OVERRIDES_EN: Mapping[str, str] = CatalogNames(_overrides_en)
+
 SECTIONS_EN = {
     "A": "Agriculture, forestry, animal husbandry and fishery", "B": "Mining", "C": "Manufacturing",
     "D": "Electricity, heat, gas and water", "E": "Construction", "F": "Wholesale and retail",
