@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from .errors import RiskgradeError
+from .sql import table_exists
 from .indicators import compute_indicators, load_catalog
 from .scoring import ExpertScorecard, grade_sql, labels_sql, load_grading, load_labels, load_scorecard
 from .scoring.trained import sql_number
@@ -364,9 +365,7 @@ def _record_stability(con: duckdb.DuckDBPyConnection, model, record: Path, as_of
     """PSI of this month's scores, and of each selected indicator's bins, against the model's training
     population, kept in the model record (the model report shows them).  Counted in the engine over
     ``scored`` (the month's indicators with their score)."""
-    import numpy as np
-
-    from .scoring.train import psi_shares
+    from .stats import psi_shares
 
     rec = json.loads(record.read_text(encoding="utf-8"))
     edges = rec["details"]["score_edges"]
@@ -374,9 +373,8 @@ def _record_stability(con: duckdb.DuckDBPyConnection, model, record: Path, as_of
     idx = " + ".join(f"CASE WHEN score >= {sql_number(e)} THEN 1 ELSE 0 END" for e in edges) or "0"
     counts = dict(con.execute(f"SELECT {idx} AS i, count(*) FROM {scored} GROUP BY i").fetchall())
     total = max(sum(counts.values()), 1)
-    e = np.clip(np.asarray(rec["details"]["train_score_shares"]), 1e-6, None)
-    a = np.clip(np.array([counts.get(i, 0) / total for i in range(len(edges) + 1)]), 1e-6, None)
-    rec.setdefault("scored_months", {})[as_of.isoformat()] = round(float(np.sum((a - e) * np.log(a / e))), 6)
+    rec.setdefault("scored_months", {})[as_of.isoformat()] = round(psi_shares(
+        rec["details"]["train_score_shares"], [counts.get(i, 0) / total for i in range(len(edges) + 1)]), 6)
     train_shares = getattr(model, "indicator_shares_", None)
     if train_shares:
         psis = {}
@@ -390,7 +388,7 @@ def _record_stability(con: duckdb.DuckDBPyConnection, model, record: Path, as_of
 
 
 def current_snapshot(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:
-    ensure = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'snapshots'").fetchall()[0][0]
+    ensure = table_exists(con, "snapshots")
     rows = con.execute("SELECT max(snapshot_id) FROM snapshots WHERE as_of = ?", [as_of]).fetchall() if ensure else [(None,)]
     if rows[0][0] is None:
         raise RiskgradeError(f"no classification as of {as_of}: run `riskgrade classify --as-of {as_of}` first")
