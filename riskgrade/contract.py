@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# Grade letters, least risky first: A..D on the four-grade scale, A..E on the five-grade one.
+GRADES = ("A", "B", "C", "D", "E")
+GRADE_SETS = {"four": GRADES[:4], "five": GRADES}
+
 # Column kinds drive normalisation and validation.
 TEXT = "text"
 USCC = "uscc"  # 18-char Unified Social Credit Code, upper-cased, check char verified

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import duckdb
 
+from . import sql
+
 from .errors import RiskgradeError
 
 
@@ -14,7 +16,7 @@ def write_query(con: duckdb.DuckDBPyConnection, sql: str, path: Path) -> int:
     path = Path(path)
     suffix = path.suffix.lower()
     path.parent.mkdir(parents=True, exist_ok=True)
-    target = str(path).replace("'", "''")
+    target = sql.path(path)
     if suffix == ".csv":
         opts = "FORMAT csv, HEADER true"
     elif suffix == ".parquet":

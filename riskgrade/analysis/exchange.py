@@ -15,7 +15,6 @@ JSON Lines / JSON / Parquet and ``;``-joined text in CSV.  docs/exchange.md has 
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import json
 import os
@@ -27,16 +26,18 @@ from typing import Literal
 import duckdb
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .. import config
+from .. import config, contract
 from ..contract import DETAIL_CODES, EVENT_TYPES
+from ..dates import month_end_after
 from ..errors import RiskgradeError
+from ..sql import literal, table_exists
 from ..export import write_query
 
 NATIONAL_FORMAT = "riskgrade-national/1"
 WHITELIST_FORMAT = "riskgrade-whitelist/1"
 MEASURES_FORMAT = "riskgrade-measures/1"
 ENTITY_TYPES = ("enterprise", "individual", "cooperative")
-GRADES = "ABCDE"
+GRADES = "".join(contract.GRADES)
 
 
 def schema(name: str) -> dict:
@@ -45,8 +46,7 @@ def schema(name: str) -> dict:
     return json.loads(text)
 
 
-def _lit(s: str) -> str:
-    return "'" + str(s).replace("'", "''") + "'"
+_lit = literal
 
 
 def _list(items) -> str:
@@ -85,14 +85,11 @@ def _years_back(d: dt.date, n: int) -> dt.date:
         return d.replace(year=d.year - n, day=28)
 
 
-def _months_ahead(d: dt.date, n: int) -> dt.date:
-    """The end of the month ``n`` months after ``d``'s month."""
-    y, m = divmod(d.month - 1 + n, 12)
-    return dt.date(d.year + y, m + 1, calendar.monthrange(d.year + y, m + 1)[1])
+_months_ahead = month_end_after
 
 
 def _has_snapshots(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'snapshots'").fetchall()[0][0])
+    return table_exists(con, "snapshots")
 
 
 # --------------------------------------------------------------------------- national

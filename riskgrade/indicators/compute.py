@@ -12,12 +12,13 @@ definition runs on DuckDB here and on Spark (``riskgrade.engines.spark``).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 
 import duckdb
 
 from ..errors import RiskgradeError
+from ..sql import literals
+from ..warehouse import BUCKETS, uscc_bucket  # noqa: F401  (uscc_bucket: re-exported)
 from .catalog import Catalog, Indicator
 
 
@@ -104,9 +105,6 @@ ATTRIBUTES = ("uscc", "name", "entity_type", "region_code", "industry_code", "in
               "established_on", "registered_capital", "bucket")
 
 
-def uscc_bucket(uscc: str) -> int:
-    """The bucket of a USCC (``warehouse.BUCKET_SQL``: the first three hex digits of its MD5)."""
-    return int(hashlib.md5(uscc.encode()).hexdigest()[:3], 16)
 
 
 def uscc_filter(usccs: list[str]) -> str:
@@ -118,7 +116,7 @@ def uscc_filter(usccs: list[str]) -> str:
     buckets = sorted({uscc_bucket(u) for u in keys})
     where = (f"bucket IN ({', '.join(map(str, buckets))})" if len(buckets) <= 256
              else f"bucket >= {buckets[0]} AND bucket <= {buckets[-1]}")
-    items = ", ".join("'" + u.replace("'", "''") + "'" for u in keys)
+    items = literals(keys)
     return f" AND {where} AND uscc IN ({items})"
 
 
@@ -186,7 +184,6 @@ def indicator_query(catalog: Catalog, as_of: dt.date, *, include_revoked: bool =
             f"FROM (SELECT *, entity_type AS n_type FROM base) b")
 
 
-BUCKETS = 4096  # bucket values are 0..4095
 
 
 def chunk_ranges(chunks: int, within: tuple[int, int] = (0, BUCKETS)) -> list[tuple[int, int]]:

@@ -39,6 +39,8 @@ from collections.abc import Callable, Iterable, Iterator
 
 import duckdb
 
+from ..sql import literal
+
 from .catalog import Catalog, Indicator
 from .compute import (RECENCY, _applies, as_of_params, chunk_ranges, indicator_query, population_sql, render,
                       shared_tables, uscc_bucket, uscc_filter)
@@ -88,8 +90,7 @@ def detail_name(event_type: str, detail: str | None) -> str:
     return detail_words().get(event_type, {}).get(detail, detail)
 
 
-def _lit(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
+_lit = literal
 
 
 def make_macros(con: duckdb.DuckDBPyConnection) -> None:

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from ..sql import literal
+
 from .rules import GRADES, Rule
 
 EVIDENCE = ("struct_pack(uscc := {a}.uscc, source := {a}.source, record_id := {a}.record_id, "
@@ -34,8 +36,7 @@ def ev(alias: str) -> str:
     return EVIDENCE.format(a=alias)
 
 
-def lit(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
+lit = literal  # riskgrade.sql.literal
 
 
 def in_list(values: list[str]) -> str:

@@ -9,13 +9,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .. import config
-from ..contract import DETAIL_CODES, EVENT_TYPES
+from ..contract import DETAIL_CODES, EVENT_TYPES, GRADES  # noqa: F401  (GRADES: used by evaluate)
 from ..errors import RiskgradeError
 
 SEVERITIES = ("low", "medium", "high")
 SEVERITY_ZH = {"low": "低", "medium": "中", "high": "高"}
 LINK_KEYS = ("address", "phone", "legal_rep")
-GRADES = ("A", "B", "C", "D", "E")
 
 
 def severity_rank(s: str) -> int:
