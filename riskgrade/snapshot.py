@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from .dates import is_month_end
 from .errors import RiskgradeError
 from .sql import table_exists
 from .indicators import compute_indicators, load_catalog
@@ -72,8 +73,7 @@ def chunks_for(con: duckdb.DuckDBPyConnection, chunk_events: int) -> int:
     return chunks
 
 
-def month_end(d: dt.date) -> bool:
-    return (d + dt.timedelta(days=1)).day == 1
+month_end = is_month_end  # riskgrade.dates.is_month_end
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:

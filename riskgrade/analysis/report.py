@@ -26,21 +26,20 @@ import duckdb
 import jinja2
 from markupsafe import Markup
 
-from ..errors import RiskgradeError
 from .. import render
 from ..dates import parse_month
+from ..errors import RiskgradeError
+from ..render import CHROMIUM_NAMES, PDF_TIMEOUT, find_chromium, html_to_pdf  # noqa: F401  (re-exported)
 from ..sql import table_exists
 from ..stats import wilson
-from ..render import CHROMIUM_NAMES, PDF_TIMEOUT, find_chromium, html_to_pdf  # noqa: F401  (re-exported)
 from . import regional
+from .texts import BY_EN, BY_ZH, MONTHLY_TEXT, TEXT  # noqa: F401  (the words, kept importable here)
 
 LANGS = ("zh", "en")
 MONTHLY_SCHEMA = "riskgrade.monthly-report/1"
 GRADE_COLOURS = {"A": "#2e8b57", "B": "#3b73c4", "C": "#f0a030", "D": "#d9413a", "E": "#7b2d8e"}
 HEAT_ROWS = 25  # counties in the report's heat map (those with the most high-risk entities)
 HOTSPOTS_SHOWN = 10
-
-from .texts import BY_EN, BY_ZH, MONTHLY_TEXT, TEXT  # noqa: E402,F401  (the words, kept importable here)
 
 
 # --------------------------------------------------------------------------- formatting

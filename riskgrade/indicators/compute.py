@@ -61,7 +61,8 @@ def render(sql: str, params: dict[str, str]) -> str:
     return re.sub(r"\{([a-z0-9_]+)\}", sub, sql)
 
 
-def _applies(ind: Indicator, expr: str) -> str:
+def applies(ind: Indicator, expr: str) -> str:
+    """``expr`` for the entity types the indicator applies to, NULL for the others."""
     if len(ind.applies_to) == 3:
         return expr
     types = ", ".join(f"'{t}'" for t in ind.applies_to)
@@ -152,7 +153,7 @@ def indicator_query(catalog: Catalog, as_of: dt.date, *, include_revoked: bool =
     t = p["asof"]
 
     def cols(kind: str) -> list[str]:
-        return [f"{_applies(i, render(i.sql or '', p))} AS {i.code}" for i in inds if i.kind == kind]
+        return [f"{applies(i, render(i.sql or '', p))} AS {i.code}" for i in inds if i.kind == kind]
 
     ev_codes = [i.code for i in inds if i.kind == "event"]
     ctes = [f"pop AS ({population_sql(as_of, include_revoked=include_revoked)})"]
@@ -286,5 +287,5 @@ def _domain_sql(as_of: dt.date, inds: list[Indicator]) -> dict:
         aggs.append(f"{level_case(latest, i.levels)} AS {i.code}")
     cte = (f"ind_domain AS (SELECT uscc, {', '.join(aggs)} FROM domain_grades "
            f"WHERE as_of <= DATE '{as_of.isoformat()}' GROUP BY uscc)")
-    return {"select": [f"{_applies(i, f'idm.{i.code}')} AS {i.code}" for i in inds],
+    return {"select": [f"{applies(i, f'idm.{i.code}')} AS {i.code}" for i in inds],
             "joins": "\n        LEFT JOIN ind_domain idm ON idm.uscc = n.uscc", "ctes": [cte]}
