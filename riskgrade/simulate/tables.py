@@ -8,7 +8,7 @@ import pyarrow.compute as pc
 
 from ..contract import GRADE_SETS
 from . import names
-from .events import categorical
+from .draws import categorical
 from .population import COOPERATIVE, DRUG, ENTERPRISE, FOOD, INDIVIDUAL, Population, ymd
 from .strings import NO_DAY, DateStrings, fixed_width, join, lookup, prefixed_numbers
 
