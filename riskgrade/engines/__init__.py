@@ -14,7 +14,6 @@ import tempfile
 from pathlib import Path
 
 from .. import sql
-
 from ..errors import RiskgradeError
 from ..indicators.catalog import Catalog
 

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import sql
-
 from ..errors import RiskgradeError
 from ..snapshot import ClassifyResult
 

@@ -23,11 +23,13 @@ import duckdb
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .. import config
+from ..contract import GRADES
 from ..sql import table_exists
 from ..stats import psi_counts
 from ..warehouse import BUCKETS, insert_rows
 
 MISSING = "(missing)"
+LETTERS = "".join(GRADES)  # grade letters, least risky first
 LEVELS = ("stable", "watch", "significant")
 LEVEL_ZH = {"stable": "稳定", "watch": "需关注", "significant": "显著漂移", "n/a": "无可比月份"}
 
@@ -207,8 +209,8 @@ def previous_snapshot(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> tuple[i
 def grade_stability(con: duckdb.DuckDBPyConnection, snapshot_id: int, previous_id: int) -> dict:
     both, kept, up, down, new, gone = con.execute(f"""
         SELECT count(*) FILTER (WHERE a.grade IS NOT NULL AND b.grade IS NOT NULL), count(*) FILTER (WHERE a.grade = b.grade),
-               count(*) FILTER (WHERE instr('ABCDE', b.grade) > instr('ABCDE', a.grade)),
-               count(*) FILTER (WHERE instr('ABCDE', b.grade) < instr('ABCDE', a.grade)),
+               count(*) FILTER (WHERE instr('{LETTERS}', b.grade) > instr('{LETTERS}', a.grade)),
+               count(*) FILTER (WHERE instr('{LETTERS}', b.grade) < instr('{LETTERS}', a.grade)),
                count(*) FILTER (WHERE a.grade IS NULL), count(*) FILTER (WHERE b.grade IS NULL)
         FROM (SELECT uscc, grade FROM grades WHERE snapshot_id = {int(previous_id)}) a
         FULL JOIN (SELECT uscc, grade FROM grades WHERE snapshot_id = {int(snapshot_id)}) b USING (uscc)""").fetchall()[0]

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 import duckdb
 
+from ..contract import GRADES
 from ..sql import literal
-
-from .rules import GRADES, Rule
+from .rules import Rule
 
 EVIDENCE = ("struct_pack(uscc := {a}.uscc, source := {a}.source, record_id := {a}.record_id, "
             "event_type := {a}.event_type, event_date := {a}.event_date, delivery_id := {a}.delivery_id)")

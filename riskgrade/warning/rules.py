@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .. import config
-from ..contract import DETAIL_CODES, EVENT_TYPES, GRADES  # noqa: F401  (GRADES: used by evaluate)
+from ..contract import DETAIL_CODES, EVENT_TYPES
 from ..errors import RiskgradeError
 
 SEVERITIES = ("low", "medium", "high")
