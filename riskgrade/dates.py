@@ -3,6 +3,7 @@
 * :func:`is_month_end`, :func:`month_end`;
 * :func:`add_months` - a date moved by calendar months, the day clamped (31 Jan + 1 -> 28/29 Feb), or
   with ``keep_month_end`` a month end staying a month end (30 Apr + 1 -> 31 May);
+* :func:`years_back` - the same day some years earlier (29 February -> 28 February);
 * :func:`month_end_after` - the end of the month ``n`` months after a date's month;
 * :func:`parse_month` - ``'2026-09'`` -> its first and last day.
 """
@@ -34,6 +35,11 @@ def add_months(d: dt.date, months: int, *, keep_month_end: bool = False) -> dt.d
     if keep_month_end and is_month_end(d):
         return dt.date(year, month, last)
     return dt.date(year, month, min(d.day, last))
+
+
+def years_back(d: dt.date, years: int) -> dt.date:
+    """The same day ``years`` years earlier (29 February -> 28 February)."""
+    return add_months(d, -12 * years)
 
 
 def month_end_after(d: dt.date, months: int) -> dt.date:

@@ -100,6 +100,8 @@ def test_dates() -> None:
     assert dates.add_months(dt.date(2025, 4, 30), 1, keep_month_end=True) == dt.date(2025, 5, 31)
     assert dates.add_months(dt.date(2026, 9, 30), -24, keep_month_end=True) == dt.date(2024, 9, 30)
     assert dates.month_end_after(dt.date(2025, 11, 15), 3) == dt.date(2026, 2, 28)
+    assert dates.years_back(dt.date(2024, 2, 29), 1) == dt.date(2023, 2, 28)
+    assert dates.years_back(dt.date(2024, 2, 29), 4) == dt.date(2020, 2, 29)
     assert dates.parse_month("2026-09") == (dt.date(2026, 9, 1), dt.date(2026, 9, 30))
     with pytest.raises(RiskgradeError, match="YYYY-MM"):
         dates.parse_month("2026-13")

@@ -16,6 +16,7 @@ import re
 
 import duckdb
 
+from ..dates import years_back
 from ..errors import RiskgradeError
 from ..sql import literals
 from ..warehouse import BUCKETS, uscc_bucket  # noqa: F401  (uscc_bucket: re-exported)
@@ -28,12 +29,6 @@ def as_of_params(as_of: dt.date) -> dict[str, str]:
     def lit(d: dt.date) -> str:
         return f"DATE '{d.isoformat()}'"
 
-    def years_back(n: int) -> dt.date:
-        try:
-            return as_of.replace(year=as_of.year - n)
-        except ValueError:  # 29 February
-            return as_of.replace(year=as_of.year - n, day=28)
-
     # a year's annual report is due by 30 June of the next year
     due1 = as_of.year - 1 if as_of >= dt.date(as_of.year, 6, 30) else as_of.year - 2
     due2 = due1 - 1
@@ -41,9 +36,9 @@ def as_of_params(as_of: dt.date) -> dict[str, str]:
         "asof": lit(as_of),
         "d90": lit(as_of - dt.timedelta(days=90)),
         "d180": lit(as_of - dt.timedelta(days=180)),
-        "y1": lit(years_back(1)),
-        "y2": lit(years_back(2)),
-        "y3": lit(years_back(3)),
+        "y1": lit(years_back(as_of, 1)),
+        "y2": lit(years_back(as_of, 2)),
+        "y3": lit(years_back(as_of, 3)),
         "due1": str(due1),
         "due2": str(due2),
         "due1_end": lit(dt.date(due1, 12, 31)),
