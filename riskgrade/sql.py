@@ -4,6 +4,7 @@ The one place that quotes.  Everything DuckDB is given as text goes through thes
 
 * :func:`literal` - a string value as a SQL string literal (``'it''s'``);
 * :func:`literals` - several values, comma-separated (for ``IN (...)``);
+* :func:`date` - a date as a ``DATE '...'`` literal;
 * :func:`path` - a file path inside ``'...'`` (for ``read_parquet``, ``COPY ... TO``): the quotes of
   :func:`literal` without the surrounding ones, so that callers can write ``'{sql.path(p)}'``;
 * :func:`ident` - an identifier in double quotes (``"my col"``);
@@ -12,6 +13,7 @@ The one place that quotes.  Everything DuckDB is given as text goes through thes
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -26,6 +28,11 @@ def literal(s: object) -> str:
 def literals(values: Iterable[object]) -> str:
     """Comma-separated string literals (for ``IN (...)``)."""
     return ", ".join(literal(v) for v in values)
+
+
+def date(d: dt.date) -> str:
+    """A SQL DATE literal: ``DATE '2026-09-30'``."""
+    return f"DATE '{d.isoformat()}'"
 
 
 def path(p: str | Path) -> str:

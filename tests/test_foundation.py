@@ -82,6 +82,7 @@ def test_stage_modules_are_at_most_700_lines() -> None:
 def test_sql_literals_and_tables() -> None:
     assert sql.literal("it's") == "'it''s'" and sql.literals(["a", "b'"]) == "'a', 'b'''"
     assert sql.path("/tmp/o'k") == "/tmp/o''k" and sql.ident('a"b') == '"a""b"'
+    assert sql.date(dt.date(2026, 9, 30)) == "DATE '2026-09-30'"
     con = duckdb.connect()
     con.execute("CREATE TABLE t (a INTEGER)")
     con.execute("CREATE TEMP VIEW v AS SELECT 1 AS x")

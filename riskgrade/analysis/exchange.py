@@ -30,7 +30,7 @@ from .. import config, contract
 from ..contract import DETAIL_CODES, EVENT_TYPES
 from ..dates import month_end_after, years_back
 from ..errors import RiskgradeError
-from ..sql import literal, table_exists
+from ..sql import date as sql_date, literal, table_exists
 from ..export import write_query
 
 NATIONAL_FORMAT = "riskgrade-national/1"
@@ -53,8 +53,7 @@ def _list(items) -> str:
     return "[" + ", ".join(_lit(x) for x in items) + "]::VARCHAR[]"
 
 
-def _day(d: dt.date) -> str:
-    return f"DATE '{d.isoformat()}'"
+_day = sql_date
 
 
 def _labels_list(col: str = "g.labels") -> str:

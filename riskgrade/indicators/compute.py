@@ -18,16 +18,14 @@ import duckdb
 
 from ..dates import years_back
 from ..errors import RiskgradeError
-from ..sql import literals
+from ..sql import date as sql_date, literals
 from ..warehouse import BUCKETS, uscc_bucket  # noqa: F401  (uscc_bucket: re-exported)
 from .catalog import Catalog, Indicator
 
 
 def as_of_params(as_of: dt.date) -> dict[str, str]:
     """Named dates used by the catalog, as SQL DATE literals."""
-
-    def lit(d: dt.date) -> str:
-        return f"DATE '{d.isoformat()}'"
+    lit = sql_date
 
     # a year's annual report is due by 30 June of the next year
     due1 = as_of.year - 1 if as_of >= dt.date(as_of.year, 6, 30) else as_of.year - 2

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import duckdb
 
 from ..contract import GRADES
-from ..sql import literal
+from ..sql import date as sql_date, literal
 from .rules import Rule
 
 EVIDENCE = ("struct_pack(uscc := {a}.uscc, source := {a}.source, record_id := {a}.record_id, "
@@ -43,8 +43,7 @@ def in_list(values: list[str]) -> str:
     return "(" + ", ".join(lit(v) for v in values) + ")"
 
 
-def day(d: dt.date) -> str:
-    return f"DATE '{d.isoformat()}'"
+day = sql_date  # riskgrade.sql.date: a DATE literal
 
 
 @dataclass
