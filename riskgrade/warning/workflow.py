@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from ..chain import GENESIS, canonical, entry_hash, walk  # noqa: F401  (GENESIS, canonical: re-exported)
 from ..errors import RiskgradeError
+
 STATUSES = ("open", "assigned", "handled", "closed")
 STATUS_ZH = {"open": "待分办", "assigned": "已分办", "handled": "已处置", "closed": "已办结"}
 # disposition actions (处置方式): Chinese word -> code; English codes are accepted as well
