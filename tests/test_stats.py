@@ -78,3 +78,13 @@ def test_wilson_and_ranking() -> None:
     assert stats.weighted_auc(y, np.array([1, 1, 1, 1])) == 0.5
     assert stats.weighted_ks(y, np.array([1, 2, 3, 4])) == 1.0
     assert stats.benjamini_hochberg([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.04, 0.04])
+
+
+def test_an_older_monitoring_file_with_epsilon_still_loads(tmp_path: Path) -> None:
+    """monitoring.yaml no longer has ``epsilon`` (the floor is stats.PSI_FLOOR); a file that still sets it loads."""
+    from riskgrade.scoring import monitoring as mon
+
+    f = tmp_path / "monitoring.yaml"
+    f.write_text("version: old\npsi: {watch: 0.1, significant: 0.25, epsilon: 0.0001}\n", encoding="utf-8")
+    assert mon.load_monitoring(f).psi.watch == 0.1
+    assert mon.load_monitoring().psi.epsilon is None
