@@ -99,8 +99,6 @@ ATTRIBUTES = ("uscc", "name", "entity_type", "region_code", "industry_code", "in
               "established_on", "registered_capital", "bucket")
 
 
-
-
 def uscc_filter(usccs: list[str]) -> str:
     """`` AND`` conditions keeping the rows of these entities only (entities or events: both have ``uscc`` and
     ``bucket``; the bucket condition lets a read skip the event segments' row groups of other entities)."""
@@ -176,8 +174,6 @@ def indicator_query(catalog: Catalog, as_of: dt.date, *, include_revoked: bool =
     kept = [*ATTRIBUTES, *(i.code for kind in ("event", "entity", "related", "domain") for i in inds if i.kind == kind)]
     return (f"WITH {', '.join(ctes)}\nSELECT {', '.join(f'b.{c}' for c in kept)}, {', '.join(derived)}\n"
             f"FROM (SELECT *, entity_type AS n_type FROM base) b")
-
-
 
 
 def chunk_ranges(chunks: int, within: tuple[int, int] = (0, BUCKETS)) -> list[tuple[int, int]]:

@@ -29,7 +29,6 @@ from .plan import PROBLEM_RESULTS
 from .store import has_table
 
 
-
 def plans_of(con: duckdb.DuckDBPyConnection, plan_id: int | None, task_id: int | None) -> list[int]:
     if not has_table(con, "plans"):
         raise RiskgradeError("no inspection plans yet: draw one with `riskgrade plan`")

@@ -15,8 +15,8 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from ..errors import RiskgradeError
 from .. import render
+from ..errors import RiskgradeError
 from . import calendar as wcal
 from .measures import TABLE_NAMES_ZH, reason_en, reason_zh
 

@@ -131,8 +131,6 @@ def _histogram(con: duckdb.DuckDBPyConnection, table: str, exprs: list[tuple[str
     return n, out
 
 
-
-
 def sample_where(n: int, max_entities: int) -> str:
     """All entities up to ``max_entities``; beyond, the entities of the lowest buckets (a fixed hash of the
     USCC: the same entities every month), about ``max_entities`` of them."""
