@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# Grade letters, least risky first: A..D on the four-grade scale, A..E on the five-grade one.
+GRADES = ("A", "B", "C", "D", "E")
+GRADE_SETS = {"four": GRADES[:4], "five": GRADES}
+
 # Column kinds drive normalisation and validation.
 TEXT = "text"
 USCC = "uscc"  # 18-char Unified Social Credit Code, upper-cased, check char verified
@@ -110,6 +114,24 @@ DETAIL_CODES = {
     "registration_change": ("legal_rep", "address", "name", "capital", "scope", "shareholder"),
     "type_classification": ("survival", "growth", "development"),
     "tax_credit_grade": ("A", "B", "M", "C", "D"),
+}
+
+# Words of the detail codes that outputs print: an inspection's result (as in the public results export
+# 一公开), in Chinese and English, and the reason of an abnormal-list entry (经营异常名录).
+INSPECTION_RESULT_ZH = {
+    "pass": "未发现问题", "corrected": "发现问题已责令改正", "problem": "发现问题待后续处理",
+    "unreachable": "通过登记的住所（经营场所）无法联系", "refused": "不配合检查情节严重",
+    "not_operating": "未发现开展本次抽查涉及的经营活动",
+}
+INSPECTION_RESULT_EN = {
+    "pass": "no problem found", "corrected": "problem found, corrected", "problem": "problem found",
+    "unreachable": "unreachable at its address", "refused": "refused the inspection", "not_operating": "not operating",
+}
+ABNORMAL_REASON_ZH = {
+    "no_annual_report": "未按规定期限公示年度报告",
+    "unreachable_address": "通过登记的住所或者经营场所无法联系",
+    "false_disclosure": "公示信息隐瞒真实情况、弄虚作假",
+    "other": "其他情形",
 }
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 
 from .errors import RiskgradeError
+from .sql import path as sql_path
 
 
 def write_query(con: duckdb.DuckDBPyConnection, sql: str, path: Path) -> int:
@@ -14,7 +15,7 @@ def write_query(con: duckdb.DuckDBPyConnection, sql: str, path: Path) -> int:
     path = Path(path)
     suffix = path.suffix.lower()
     path.parent.mkdir(parents=True, exist_ok=True)
-    target = str(path).replace("'", "''")
+    target = sql_path(path)
     if suffix == ".csv":
         opts = "FORMAT csv, HEADER true"
     elif suffix == ".parquet":

@@ -6,6 +6,8 @@ the same rule; a property test keeps them equal.
 
 from __future__ import annotations
 
+from .sql import literal
+
 # U+FF01..U+FF5E are the full-width forms of ASCII U+0021..U+007E; U+3000 is the ideographic space.
 FULLWIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
 HALFWIDTH = "".join(chr(c) for c in range(0x21, 0x7F)) + " "
@@ -22,8 +24,7 @@ def clean(value: object) -> str | None:
     return s or None
 
 
-def sql_literal(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
+sql_literal = literal  # riskgrade.sql.literal, the one quoting rule
 
 
 def _re_class(chars: str) -> str:

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import duckdb
 
+from .dates import is_month_end
 from .errors import RiskgradeError
+from .sql import table_exists
 from .indicators import compute_indicators, load_catalog
 from .scoring import ExpertScorecard, RiskModel, expert_for, grade_sql, labels_sql, load_grading, load_labels
 from .scoring.trained import sql_number
@@ -71,8 +73,7 @@ def chunks_for(con: duckdb.DuckDBPyConnection, chunk_events: int) -> int:
     return chunks
 
 
-def month_end(d: dt.date) -> bool:
-    return (d + dt.timedelta(days=1)).day == 1
+month_end = is_month_end  # riskgrade.dates.is_month_end
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -372,9 +373,7 @@ def _record_stability(con: duckdb.DuckDBPyConnection, model, record: Path, as_of
     """PSI of this month's scores, and of each selected indicator's bins, against the model's training
     population, kept in the model record (the model report shows them).  Counted in the engine over
     ``scored`` (the month's indicators with their score)."""
-    import numpy as np
-
-    from .scoring.train import psi_shares
+    from .stats import psi_shares
 
     rec = json.loads(record.read_text(encoding="utf-8"))
     edges = rec["details"]["score_edges"]
@@ -382,9 +381,8 @@ def _record_stability(con: duckdb.DuckDBPyConnection, model, record: Path, as_of
     idx = " + ".join(f"CASE WHEN score >= {sql_number(e)} THEN 1 ELSE 0 END" for e in edges) or "0"
     counts = dict(con.execute(f"SELECT {idx} AS i, count(*) FROM {scored} GROUP BY i").fetchall())
     total = max(sum(counts.values()), 1)
-    e = np.clip(np.asarray(rec["details"]["train_score_shares"]), 1e-6, None)
-    a = np.clip(np.array([counts.get(i, 0) / total for i in range(len(edges) + 1)]), 1e-6, None)
-    rec.setdefault("scored_months", {})[as_of.isoformat()] = round(float(np.sum((a - e) * np.log(a / e))), 6)
+    rec.setdefault("scored_months", {})[as_of.isoformat()] = round(psi_shares(
+        rec["details"]["train_score_shares"], [counts.get(i, 0) / total for i in range(len(edges) + 1)]), 6)
     train_shares = getattr(model, "indicator_shares_", None)
     if train_shares:
         psis = {}
@@ -398,7 +396,7 @@ def _record_stability(con: duckdb.DuckDBPyConnection, model, record: Path, as_of
 
 
 def current_snapshot(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:
-    ensure = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'snapshots'").fetchall()[0][0]
+    ensure = table_exists(con, "snapshots")
     rows = con.execute("SELECT max(snapshot_id) FROM snapshots WHERE as_of = ?", [as_of]).fetchall() if ensure else [(None,)]
     if rows[0][0] is None:
         raise RiskgradeError(f"no classification as of {as_of}: run `riskgrade classify --as-of {as_of}` first")

@@ -27,6 +27,7 @@ import contextlib
 import datetime as dt
 import errno
 import fcntl
+import hashlib
 import os
 import time
 from collections.abc import Iterator
@@ -35,13 +36,22 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from . import sql
 from .errors import RiskgradeError
 
 STORE_FILE = "warehouse.duckdb"
 LOCK_FILE = ".lock"
 SCHEMA_VERSION = 1
 
+# The entity bucket: the first three hex digits of the USCC's MD5, 0..4095, the same in DuckDB, Spark
+# and Python.  Events are stored in bucket order; a range of buckets is a fixed share of the entities.
+BUCKETS = 4096
 BUCKET_SQL = "CAST(('0x' || left(md5({col}), 3)) AS INTEGER)"
+
+
+def uscc_bucket(uscc: str) -> int:
+    """The bucket of a USCC (:data:`BUCKET_SQL` in Python)."""
+    return int(hashlib.md5(uscc.encode()).hexdigest()[:3], 16)
 
 _LINEAGE = "delivery_id INTEGER, file VARCHAR, line BIGINT, loaded_at TIMESTAMP"
 
@@ -103,9 +113,7 @@ SEGMENTS_DIR = "events"  # under the data home
 SEGMENT_PART_ROWS = 1_000_000  # a segment gets another part file (up to 16) per this many rows
 
 
-def sql_str(s: str) -> str:
-    """A SQL string literal."""
-    return "'" + s.replace("'", "''") + "'"
+sql_str = sql.literal  # a SQL string literal (riskgrade.sql.literal)
 
 
 def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[list | tuple],
@@ -209,8 +217,7 @@ class Warehouse:
                     self.con.execute(SCHEMA)
                     self._migrate()
                     self.con.execute("COMMIT")
-                elif not self.con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meta' "
-                                          "AND NOT temporary").fetchall()[0][0]:
+                elif not sql.table_exists(self.con, "meta", views=False, temporary=False):
                     # created by a writer killed before its schema was committed: nothing is held
                     self.con.close()
                     self.con = duckdb.connect(":memory:")
@@ -277,8 +284,7 @@ class Warehouse:
 
     def _segment_files(self) -> list[str]:
         assert self.con is not None
-        if not self.con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main' "
-                                "AND table_name = 'event_segments'", [self.db]).fetchall()[0][0]:
+        if not sql.table_exists(self.con, "event_segments", views=False, database=self.db):
             return []  # opened read-only, written by a version without segments
         return [r[0] for r in self.con.execute(
             f"SELECT path FROM {self.table('event_segments')} ORDER BY segment_id, part, path").fetchall()]
@@ -340,7 +346,7 @@ class Warehouse:
         seg_id, folder = self._new_segment()
         cols = ", ".join(self.event_columns())
         parts = self.segment_parts(rows)
-        width = 4096 // parts
+        width = BUCKETS // parts
         if order is None and parts > 1:
             self.copy_partitioned(f"SELECT {cols}, bucket // {width} AS part FROM ({select_sql})", folder)
             return self._register_segment(seg_id, folder, delivery_id)

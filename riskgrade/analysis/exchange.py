@@ -15,7 +15,6 @@ JSON Lines / JSON / Parquet and ``;``-joined text in CSV.  docs/exchange.md has 
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import json
 import os
@@ -27,16 +26,18 @@ from typing import Literal
 import duckdb
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .. import config
+from .. import config, contract
 from ..contract import DETAIL_CODES, EVENT_TYPES
+from ..dates import month_end_after, years_back
 from ..errors import RiskgradeError
+from ..sql import date as sql_date, literal, table_exists
 from ..export import write_query
 
 NATIONAL_FORMAT = "riskgrade-national/1"
 WHITELIST_FORMAT = "riskgrade-whitelist/1"
 MEASURES_FORMAT = "riskgrade-measures/1"
 ENTITY_TYPES = ("enterprise", "individual", "cooperative")
-GRADES = "ABCDE"
+GRADES = "".join(contract.GRADES)
 
 
 def schema(name: str) -> dict:
@@ -45,16 +46,14 @@ def schema(name: str) -> dict:
     return json.loads(text)
 
 
-def _lit(s: str) -> str:
-    return "'" + str(s).replace("'", "''") + "'"
+_lit = literal
 
 
 def _list(items) -> str:
     return "[" + ", ".join(_lit(x) for x in items) + "]::VARCHAR[]"
 
 
-def _day(d: dt.date) -> str:
-    return f"DATE '{d.isoformat()}'"
+_day = sql_date
 
 
 def _labels_list(col: str = "g.labels") -> str:
@@ -78,21 +77,8 @@ def write_records(con: duckdb.DuckDBPyConnection, sql: str, path: Path, lists: t
     return n
 
 
-def _years_back(d: dt.date, n: int) -> dt.date:
-    try:
-        return d.replace(year=d.year - n)
-    except ValueError:  # 29 February
-        return d.replace(year=d.year - n, day=28)
-
-
-def _months_ahead(d: dt.date, n: int) -> dt.date:
-    """The end of the month ``n`` months after ``d``'s month."""
-    y, m = divmod(d.month - 1 + n, 12)
-    return dt.date(d.year + y, m + 1, calendar.monthrange(d.year + y, m + 1)[1])
-
-
 def _has_snapshots(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'snapshots'").fetchall()[0][0])
+    return table_exists(con, "snapshots")
 
 
 # --------------------------------------------------------------------------- national
@@ -102,7 +88,7 @@ def month_snapshot(con: duckdb.DuckDBPyConnection, month: str) -> tuple[int, dt.
     if not m or not 1 <= int(m.group(2)) <= 12:
         raise RiskgradeError(f"--month: not a month (YYYY-MM): {month}")
     first = dt.date(int(m.group(1)), int(m.group(2)), 1)
-    last = _months_ahead(first, 0)
+    last = month_end_after(first, 0)
     rows = con.execute("SELECT snapshot_id, as_of FROM snapshots WHERE as_of BETWEEN ? AND ? "
                        "ORDER BY as_of DESC, snapshot_id DESC LIMIT 1", [first, last]).fetchall() if _has_snapshots(con) else []
     if not rows:
@@ -238,14 +224,14 @@ def whitelist_query(con: duckdb.DuckDBPyConnection, snapshot_id: int, as_of: dt.
     conds = [f"g.grade IN ({', '.join(_lit(x) for x in lst.grades)})", "e.status = 'active'",
              f"e.entity_type IN ({', '.join(_lit(x) for x in lst.entity_types)})"]
     if lst.min_years_established:
-        conds.append(f"e.established_on <= {_day(_years_back(as_of, lst.min_years_established))}")
+        conds.append(f"e.established_on <= {_day(years_back(as_of, lst.min_years_established))}")
     if lst.exclude_labels:
         conds.append(f"NOT list_has_any({_labels_list()}, {_list(lst.exclude_labels)})")
     if lst.require_labels:
         conds.append(f"list_has_all({_labels_list()}, {_list(lst.require_labels)})")
     bad = []
     for ne in lst.no_events:
-        c = (f"(event_type = {_lit(ne.event_type)} AND event_date > {_day(_years_back(as_of, ne.years))}"
+        c = (f"(event_type = {_lit(ne.event_type)} AND event_date > {_day(years_back(as_of, ne.years))}"
              + (f" AND detail IN ({', '.join(_lit(d) for d in ne.details)})" if ne.details else "")
              + (f" AND amount >= {ne.min_amount!r}" if ne.min_amount is not None else "") + ")")
         bad.append(c)
@@ -253,7 +239,7 @@ def whitelist_query(con: duckdb.DuckDBPyConnection, snapshot_id: int, as_of: dt.
         conds.append(f"g.uscc NOT IN (SELECT uscc FROM events WHERE event_date <= {t} AND reported_on <= {t} "
                      f"AND ({' OR '.join(bad)}))")
     regions, sections = _names_sql(con, snapshot_id)
-    valid_until = _months_ahead(as_of, lst.validity_months)
+    valid_until = month_end_after(as_of, lst.validity_months)
     return f"""
         SELECT {_lit(WHITELIST_FORMAT)} AS format, {_lit(name)} AS list, {_lit(lst.name_zh)} AS list_name, g.uscc,
                e.name, e.region_code, rn.region_name, e.industry_code, sn.industry_name,

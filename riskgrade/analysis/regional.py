@@ -40,13 +40,14 @@ from typing import Any, Iterable
 import duckdb
 
 from ..codes import industries, regions
+from ..contract import GRADE_SETS
 from ..errors import RiskgradeError
-from ..inspection.effectiveness import wilson  # 95% Wilson score interval, shared with the plans' effectiveness
 from ..snapshot import current_snapshot
+from ..sql import literals, table_exists
+from ..stats import benjamini_hochberg, wilson  # noqa: F401  (re-exported for the faces)
 
 SCHEMA_ID = "riskgrade.analysis/1"
 BREAKDOWNS = ("county", "city", "industry", "division", "county_industry")
-GRADE_SETS = {"four": ("A", "B", "C", "D"), "five": ("A", "B", "C", "D", "E")}
 HIGH_DEFAULT = {"four": ("C", "D"), "five": ("D", "E")}
 UNKNOWN = "?"
 TEST_NAME = "one-sided hypergeometric (Fisher exact) test of the cell against the rest of the province"
@@ -79,8 +80,7 @@ def _base_sql(snapshot_ids: Iterable[int]) -> str:
         WHERE g.snapshot_id IN ({ids})"""
 
 
-def _q(values: Iterable[str]) -> str:
-    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+_q = literals  # riskgrade.sql.literals
 
 
 # --------------------------------------------------------------------------- names
@@ -153,15 +153,6 @@ def excess_p_values(k: list[int], n: list[int], K: int, N: int) -> list[float]:
     return [float(min(1.0, max(0.0, v))) for v in p]
 
 
-def benjamini_hochberg(p: list[float]) -> list[float]:
-    """Benjamini-Hochberg adjusted p-values (q-values), in the order given."""
-    if not p:
-        return []
-    from scipy.stats import false_discovery_control
-
-    return [float(v) for v in false_discovery_control(p, method="bh")]
-
-
 def lorenz_gini(cells: list[tuple[int, int]]) -> tuple[float | None, list[list[float]]]:
     """Gini coefficient of high-risk entities against entities over cells ``(n, k)``: cells sorted by
     their high-risk share, the Lorenz curve runs through (cumulative share of entities, cumulative share
@@ -204,8 +195,12 @@ def concentration(cells: list[dict]) -> dict:
     }
 
 
-def _r(v: float | None, digits: int = 6) -> float | None:
+def rounded(v: float | None, digits: int = 6) -> float | None:
+    """``v`` rounded to ``digits`` decimals (None stays None): how the analysis records its figures."""
     return None if v is None else round(float(v), digits)
+
+
+_r = rounded
 
 
 # --------------------------------------------------------------------------- snapshots
@@ -233,7 +228,7 @@ def monthly_snapshots(con: duckdb.DuckDBPyConnection, upto: dt.date, months: int
 
 
 def has_snapshots(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'snapshots'").fetchall()[0][0])
+    return table_exists(con, "snapshots")
 
 
 def grade_list(con: duckdb.DuckDBPyConnection, mode: str, snapshot_ids: Iterable[int]) -> list[str]:

@@ -20,507 +20,34 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import os
-import re
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import jinja2
 from markupsafe import Markup
 
+from .. import render
+from ..dates import parse_month
 from ..errors import RiskgradeError
-from ..web import assets
+from ..render import CHROMIUM_NAMES, PDF_TIMEOUT, find_chromium, html_to_pdf  # noqa: F401  (re-exported)
+from ..sql import table_exists
+from ..stats import wilson
 from . import regional
+from .texts import BY_EN, BY_ZH, MONTHLY_TEXT, TEXT  # noqa: F401  (the words, kept importable here)
 
 LANGS = ("zh", "en")
 MONTHLY_SCHEMA = "riskgrade.monthly-report/1"
 GRADE_COLOURS = {"A": "#2e8b57", "B": "#3b73c4", "C": "#f0a030", "D": "#d9413a", "E": "#7b2d8e"}
 HEAT_ROWS = 25  # counties in the report's heat map (those with the most high-risk entities)
 HOTSPOTS_SHOWN = 10
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-PDF_TIMEOUT = 180  # seconds
-
-BY_ZH = {"county": "县（市、区）", "city": "设区市", "industry": "行业门类", "division": "行业大类",
-         "county_industry": "县（市、区）× 行业门类"}
-BY_EN = {"county": "county", "city": "city", "industry": "industry section", "division": "industry division",
-         "county_industry": "county x industry section"}
-
-# --------------------------------------------------------------------------- texts
-TEXT: dict[str, dict[str, str]] = {
-    "zh": {
-        "html_lang": "zh-CN",
-        "analysis_title": "区域性、行业性风险研判",
-        "as_of": "分类基准日",
-        "snapshot": "快照",
-        "model": "模型",
-        "by": "分析维度",
-        "high_def": "高风险等级",
-        "generated": "生成时间",
-        "internal": "内部资料 注意保密",
-        "summary": "总体情况",
-        "entities": "市场主体",
-        "high_share": "高风险占比",
-        "mean_score": "平均风险分",
-        "hotspots_n": "风险热点",
-        "top_decile": "前 10% 单元集中高风险主体",
-        "top_decile_sub": "这些单元的主体数占 {e}",
-        "gini": "高风险集中度（基尼系数）",
-        "gini_sub": "0 = 各单元比例相同；HHI {h}",
-        "distribution": "一、等级分布",
-        "distribution_chart": "高风险占比最高的单元（已检验单元）",
-        "cells_note": "共 {n} 个单元，其中 {t} 个主体数不少于 {m} 户，参加显著性检验；{s} 个显著高于全省。",
-        "cells_hidden": "主体数少于 {m} 户的 {h} 个单元未列出（见 JSON 输出）。",
-        "key": "代码",
-        "name": "名称",
-        "n": "主体数",
-        "high": "高风险",
-        "ci": "95% 区间",
-        "expected": "期望数",
-        "excess": "超出数",
-        "ratio": "风险指数",
-        "q": "校正 p 值",
-        "sig": "显著",
-        "new_high": "新增高风险",
-        "yes": "是",
-        "province": "全省",
-        "hotspots": "二、风险热点",
-        "hotspots_note": "显著高于全省的单元，按超出期望的高风险主体数排序。",
-        "no_hotspots": "没有显著高于全省高风险占比的单元。",
-        "rank": "排名",
-        "concentration": "三、高风险集中度",
-        "lorenz": "洛伦兹曲线（横轴：主体累计占比；纵轴：高风险主体累计占比）",
-        "units": "单元数",
-        "lorenz_x": "主体累计占比",
-        "lorenz_y": "高风险主体累计占比",
-        "hhi_high": "高风险主体 HHI",
-        "hhi_entities": "主体 HHI",
-        "trend": "四、变化趋势",
-        "month": "月份",
-        "migration": "五、等级迁移",
-        "migration_note": "{a} → {b}；行：上期等级，列：本期等级。风险上升 {w} 户，下降 {i} 户，不变 {u} 户，新纳入 {n} 户，退出 {g} 户。",
-        "no_migration": "只有一个月的分类结果，无法计算迁移。",
-        "from_to": "上期 \\ 本期",
-        "new": "新纳入",
-        "gone": "退出",
-        "method": "六、方法说明",
-        "method_text": (
-            "高风险 = {h} 类。显著性检验：单侧超几何检验（等价于该单元与全省其余主体比较的 Fisher 精确检验），"
-            "原假设为“该单元的主体是从全省随机抽取的”，p = P(X ≥ 高风险数)；主体数不少于 {m} 户的单元参加检验，"
-            "用 Benjamini–Hochberg 方法控制错误发现率（FDR = {a}），校正后 p 值不大于 {a} 且高于期望者为显著。"
-            "风险指数 = 单元高风险占比 ÷ 全省高风险占比；95% 区间为 Wilson 区间。"
-            "集中度：前 10% 单元按高风险主体数排序；基尼系数按高风险占比排序的洛伦兹曲线计算。"
-        ),
-        "footer": "本报告由 riskgrade 生成；图表使用 Apache ECharts {v}（Apache-2.0 许可）。仅供内部使用。",
-        "unknown": "未知",
-        "grade_share": "等级占比",
-        "share_axis": "占比",
-        "count_axis": "户数",
-        "heatmap": "高风险占比热力图（县 × 行业门类）",
-        "total": "合计",
-    },
-    "en": {
-        "html_lang": "en",
-        "analysis_title": "Regional and industry risk analysis",
-        "as_of": "As of",
-        "snapshot": "snapshot",
-        "model": "model",
-        "by": "Breakdown",
-        "high_def": "High-risk grades",
-        "generated": "Generated",
-        "internal": "Internal use only",
-        "summary": "Summary",
-        "entities": "Entities",
-        "high_share": "High-risk share",
-        "mean_score": "Mean score",
-        "hotspots_n": "Hotspots",
-        "top_decile": "High-risk entities in the top 10% of cells",
-        "top_decile_sub": "those cells hold {e} of all entities",
-        "gini": "Concentration (Gini)",
-        "gini_sub": "0 = the same share everywhere; HHI {h}",
-        "distribution": "1. Grade distribution",
-        "distribution_chart": "Cells with the highest high-risk share (tested cells)",
-        "cells_note": "{n} cells; {t} with at least {m} entities were tested; {s} are significantly above the province.",
-        "cells_hidden": "{h} cells with fewer than {m} entities are not listed (see the JSON output).",
-        "key": "Code",
-        "name": "Name",
-        "n": "Entities",
-        "high": "High-risk",
-        "ci": "95% interval",
-        "expected": "Expected",
-        "excess": "Excess",
-        "ratio": "Risk index",
-        "q": "Adjusted p",
-        "sig": "Sig.",
-        "new_high": "Newly high-risk",
-        "yes": "yes",
-        "province": "Province",
-        "hotspots": "2. Hotspots",
-        "hotspots_note": "Cells significantly above the province, ranked by excess high-risk entities.",
-        "no_hotspots": "No cell is significantly above the province's high-risk share.",
-        "rank": "Rank",
-        "concentration": "3. Concentration of high risk",
-        "lorenz": "Lorenz curve (x: cumulative share of entities; y: of high-risk entities)",
-        "units": "Cells",
-        "lorenz_x": "cumulative share of entities",
-        "lorenz_y": "of high-risk entities",
-        "hhi_high": "HHI of high-risk entities",
-        "hhi_entities": "HHI of entities",
-        "trend": "4. Trend",
-        "month": "Month",
-        "migration": "5. Grade migration",
-        "migration_note": "{a} → {b}; rows: grade before, columns: grade after. Worsened {w}, improved {i}, unchanged {u}, new {n}, gone {g}.",
-        "no_migration": "Only one month is classified: no migration.",
-        "from_to": "before \\ after",
-        "new": "new",
-        "gone": "gone",
-        "method": "6. Method",
-        "method_text": (
-            "High risk = grades {h}. Significance: a one-sided hypergeometric test (Fisher's exact test of the cell "
-            "against the rest of the province) of the null hypothesis that the cell's entities are a random draw "
-            "from the province, p = P(X >= high-risk entities); cells with at least {m} entities are tested; p-values "
-            "are adjusted with the Benjamini-Hochberg procedure (false discovery rate {a}); a cell is significant when "
-            "its adjusted p-value is at most {a} and it is above expectation. Risk index = the cell's high-risk share / "
-            "the province's; intervals are Wilson 95% intervals. Concentration: the top 10% of cells by high-risk "
-            "entities; the Gini coefficient of the Lorenz curve of cells ordered by high-risk share."
-        ),
-        "footer": "Generated by riskgrade; charts by Apache ECharts {v} (Apache-2.0). Internal use only.",
-        "unknown": "unknown",
-        "grade_share": "grade shares",
-        "share_axis": "share",
-        "count_axis": "entities",
-        "heatmap": "High-risk share heat map (county x industry section)",
-        "total": "All",
-    },
-}
-
-MONTHLY_TEXT: dict[str, dict[str, str]] = {
-    "zh": {
-        "title": "{p}市场主体信用风险分类管理月度报告",
-        "subtitle": "{y}年{m}月",
-        "mark": "领导参阅",
-        "internal": "内部资料 注意保密",
-        "org": "信用监管处编",
-        "meta": "分类基准日 {d}（快照 {s}，{model} 模型 {v}）· 生成时间 {g}",
-        "abstract": "综述",
-        "s_overview": "{y}年{m}月末，全省纳入信用风险分类管理的市场主体共 {n} 户，其中 {parts}。",
-        "s_grade_part": "{g} 类 {n} 户（{p}）",
-        "s_high": "高风险（{h} 类）主体 {k} 户，占 {p}",
-        "s_change_up": "，较上月（{pm}）上升 {d} 个百分点",
-        "s_change_down": "，较上月（{pm}）下降 {d} 个百分点",
-        "s_change_flat": "，与上月（{pm}）持平",
-        "s_migration": "与上月相比，{w} 户风险等级上升，{i} 户下降，新纳入 {n} 户。",
-        "s_hotspots": "经显著性检验，{c} 个县（市、区）、{ci} 个“县 × 行业”单元的高风险占比显著高于全省，{top}。",
-        "s_hotspots_top": "超出最多的是{names}",
-        "s_no_hotspots": "经显著性检验，没有县（市、区）的高风险占比显著高于全省。",
-        "s_concentration": "高风险主体最多的 10% 县（市、区）集中了全省 {h} 的高风险主体，而其主体数占 {e}。",
-        "s_inspection": "本月完成抽查检查 {n} 户次，发现问题 {f} 户（{r}）；相关抽查计划的问题发现率为同等数量随机抽查的 {l} 倍。",
-        "s_inspection_nolift": "本月完成抽查检查 {n} 户次，发现问题 {f} 户（{r}）。",
-        "s_no_inspection": "本月无抽查检查结果。",
-        "s_warnings": "本月新增预警 {n} 条（高级 {h} 条），涉及市场主体 {m} 户；目前未办结预警 {o} 条。",
-        "s_no_warnings": "本月无新增预警。",
-        "s_no_warn_run": "尚未开展监测预警。",
-        "s_quality": "数据质量：涉企信息记名率 {a}（目标 ≥ {t}），{d} 个工作日内归集占比 {w}，字段完整率 {c}。",
-        "sec_grades": "一、风险分类总体情况",
-        "grades_chart": "各等级主体数及占比（本月与上月）",
-        "this_month": "本月",
-        "prev_month": "上月",
-        "grade": "等级",
-        "entities": "主体数",
-        "share": "占比",
-        "change_pp": "较上月（百分点）",
-        "mean_score": "平均风险分",
-        "all": "合计",
-        "high": "高风险",
-        "sec_trend": "二、变化趋势与等级迁移",
-        "trend_chart": "各月等级分布与高风险占比",
-        "month": "月份",
-        "high_share": "高风险占比",
-        "migration": "等级迁移（{a} → {b}）",
-        "migration_note": "行：上月等级，列：本月等级。风险上升 {w} 户，下降 {i} 户，不变 {u} 户，新纳入 {n} 户，退出 {g} 户。",
-        "no_migration": "只有本月的分类结果，暂无迁移数据。",
-        "from_to": "上月 \\ 本月",
-        "new": "新纳入",
-        "gone": "退出",
-        "sec_regions": "三、区域与行业分布",
-        "heatmap": "高风险占比热力图：高风险主体最多的 {n} 个县（市、区）× 行业门类",
-        "heat_note": "数字和颜色为该县该行业的高风险主体占比（%）；空白为主体数少于 {m} 户；右列 Σ 为该县全部主体。",
-        "heat_sig": "黑框：显著高于全省。",
-        "by_city": "分设区市",
-        "by_industry": "分行业门类",
-        "name": "名称",
-        "ratio": "风险指数",
-        "sig": "显著",
-        "sig_mark": "▲",
-        "sec_hotspots": "四、风险热点",
-        "card_hotspots": "风险热点",
-        "hotspots_chart": "超出期望的高风险主体数（县 × 行业门类热点）",
-        "hotspots_county": "县（市、区）热点",
-        "hotspots_ci": "“县 × 行业”热点",
-        "rank": "排名",
-        "expected": "期望数",
-        "excess": "超出数",
-        "q": "校正 p 值",
-        "no_hotspots": "无显著热点。",
-        "top_counties": "高风险占比居前的县（市、区）",
-        "top_counties_note": "主体数不少于 {m} 户的县（市、区），按高风险占比排序；▲ 为显著高于全省。",
-        "sec_inspection": "五、抽查检查与监管效能",
-        "no_inspection": "本月无抽查检查结果（本月没有导入检查日期在本月的抽查结果）。",
-        "insp_cards_n": "本月检查户次",
-        "insp_cards_f": "发现问题",
-        "insp_cards_r": "问题发现率",
-        "insp_cards_l": "提升倍数（对比随机抽查）",
-        "insp_cards_a": "A 类被现场检查比例",
-        "insp_chart": "本月分等级问题发现率",
-        "inspected": "检查户次",
-        "found": "发现问题",
-        "rate": "发现率",
-        "ci": "95% 区间",
-        "plans": "涉及抽查计划：{p}。提升倍数等按这些计划的全部结果计算（逆概率加权）。",
-        "sec_warnings": "六、监测预警",
-        "no_warn_run": "尚未开展监测预警（库中没有预警数据）。",
-        "no_warnings": "本月无新增预警。",
-        "warn_cards_n": "本月新增预警",
-        "warn_cards_h": "其中高级",
-        "warn_cards_m": "涉及主体",
-        "warn_cards_o": "未办结预警（全部）",
-        "warn_month_status": "本月新增：",
-        "warn_chart": "本月新增预警（按规则）",
-        "rule": "预警规则",
-        "alerts": "预警数",
-        "severity": "级别",
-        "status": "状态",
-        "by_region": "按县（市、区）",
-        "sec_quality": "七、数据质量",
-        "q_rows": "读取记录数",
-        "q_validity": "有效率",
-        "q_attribution": "记名率（目标 ≥ {t}）",
-        "q_timely": "{d} 个工作日内归集占比",
-        "q_completeness": "字段完整率",
-        "q_deliveries": "本月入库批次 {n} 批，读取 {r} 条。",
-        "q_note": "指标为数据库全部批次的累计情况，详见数据质量监测评估报告（riskgrade quality）。",
-        "met": "达标",
-        "not_met": "未达标",
-        "sec_notes": "说明",
-        "notes": (
-            "本月分类结果取分类基准日在本月的最新快照；“高风险”指 {h} 类。|"
-            "显著性：单侧超几何检验（即与全省其余主体比较的 Fisher 精确检验），主体数不少于 {m} 户的单元参加，"
-            "用 Benjamini–Hochberg 方法校正多重检验（错误发现率 {a}）。风险指数 = 单元高风险占比 ÷ 全省高风险占比。|"
-            "监管效能按抽查计划的入样概率作逆概率加权估计；本月检查指检查日期在本月的抽查结果。|"
-            "预警按触发记录的日期计入月份。|"
-            "本报告仅含汇总数据，供内部参阅，不得公开。"
-        ),
-        "footer": "riskgrade 生成 · 图表使用 Apache ECharts {v}（Apache-2.0）",
-        "page": "第 {p} 页",
-        "severity_high": "高",
-        "severity_medium": "中",
-        "severity_low": "低",
-    },
-    "en": {
-        "title": "Monthly report on credit risk classification{p}",
-        "subtitle": "{y}-{m:02d}",
-        "mark": "For leadership reference",
-        "internal": "Internal: do not publish",
-        "org": "Credit supervision division",
-        "meta": "As of {d} (snapshot {s}, {model} model {v}) · generated {g}",
-        "abstract": "Summary",
-        "s_overview": "At the end of {y}-{m:02d}, {n} market entities were classified: {parts}.",
-        "s_grade_part": "{g} {n} ({p})",
-        "s_high": "High-risk entities (grades {h}): {k}, {p}",
-        "s_change_up": ", up {d} points on last month ({pm})",
-        "s_change_down": ", down {d} points on last month ({pm})",
-        "s_change_flat": ", unchanged on last month ({pm})",
-        "s_migration": "Since last month {w} entities moved to a riskier grade, {i} to a safer one; {n} are new.",
-        "s_hotspots": "{c} counties and {ci} county x industry cells have a high-risk share significantly above the province; {top}.",
-        "s_hotspots_top": "the largest excess is in {names}",
-        "s_no_hotspots": "No county has a high-risk share significantly above the province.",
-        "s_concentration": "The 10% of counties with the most high-risk entities hold {h} of them and {e} of all entities.",
-        "s_inspection": "{n} inspections this month found problems at {f} ({r}); the plans found {l} times what a uniform random draw would.",
-        "s_inspection_nolift": "{n} inspections this month found problems at {f} ({r}).",
-        "s_no_inspection": "No inspections this month.",
-        "s_warnings": "{n} new alerts this month ({h} high), on {m} entities; {o} alerts are not closed.",
-        "s_no_warnings": "No new alerts this month.",
-        "s_no_warn_run": "Early warning has not been run.",
-        "s_quality": "Data quality: attribution rate {a} (target ≥ {t}), reported within {d} working days {w}, completeness {c}.",
-        "sec_grades": "1. Classification overview",
-        "grades_chart": "Entities per grade (this month and last month)",
-        "this_month": "This month",
-        "prev_month": "Last month",
-        "grade": "Grade",
-        "entities": "Entities",
-        "share": "Share",
-        "change_pp": "Change (points)",
-        "mean_score": "Mean score",
-        "all": "All",
-        "high": "High-risk",
-        "sec_trend": "2. Trend and migration",
-        "trend_chart": "Grades per month and high-risk share",
-        "month": "Month",
-        "high_share": "High-risk share",
-        "migration": "Grade migration ({a} → {b})",
-        "migration_note": "Rows: last month, columns: this month. Worsened {w}, improved {i}, unchanged {u}, new {n}, gone {g}.",
-        "no_migration": "Only this month is classified: no migration yet.",
-        "from_to": "before \\ after",
-        "new": "new",
-        "gone": "gone",
-        "sec_regions": "3. Regions and industries",
-        "heatmap": "High-risk share: the {n} counties with the most high-risk entities x industry sections",
-        "heat_note": "Number and colour: the high-risk share (%) of the county's entities in that section; blank: fewer than {m} entities; last column Σ: the whole county.",
-        "heat_sig": " Black frame: significantly above the province.",
-        "by_city": "By city",
-        "by_industry": "By industry section",
-        "name": "Name",
-        "ratio": "Risk index",
-        "sig": "Sig.",
-        "sig_mark": "▲",
-        "sec_hotspots": "4. Hotspots",
-        "card_hotspots": "Hotspots",
-        "hotspots_chart": "Excess high-risk entities (county x industry hotspots)",
-        "hotspots_county": "County hotspots",
-        "hotspots_ci": "County x industry hotspots",
-        "rank": "Rank",
-        "expected": "Expected",
-        "excess": "Excess",
-        "q": "Adjusted p",
-        "no_hotspots": "No significant hotspot.",
-        "top_counties": "Counties with the highest high-risk share",
-        "top_counties_note": "Counties with at least {m} entities, by high-risk share; ▲ significantly above the province.",
-        "sec_inspection": "5. Inspections and effectiveness",
-        "no_inspection": "No inspections this month (no inspection result dated this month was imported).",
-        "insp_cards_n": "Inspections this month",
-        "insp_cards_f": "Problems found",
-        "insp_cards_r": "Finding rate",
-        "insp_cards_l": "Lift over a uniform draw",
-        "insp_cards_a": "A-class inspected on site",
-        "insp_chart": "Finding rate by grade this month",
-        "inspected": "Inspected",
-        "found": "Found",
-        "rate": "Rate",
-        "ci": "95% interval",
-        "plans": "Plans: {p}. The lift uses all results of these plans (inverse-probability weighted).",
-        "sec_warnings": "6. Early warning",
-        "no_warn_run": "Early warning has not been run (no alerts in the store).",
-        "no_warnings": "No new alerts this month.",
-        "warn_cards_n": "New alerts",
-        "warn_cards_h": "of which high",
-        "warn_cards_m": "Entities",
-        "warn_cards_o": "Not closed (all)",
-        "warn_month_status": "new this month: ",
-        "warn_chart": "New alerts by rule",
-        "rule": "Rule",
-        "alerts": "Alerts",
-        "severity": "Severity",
-        "status": "Status",
-        "by_region": "By county",
-        "sec_quality": "7. Data quality",
-        "q_rows": "Rows read",
-        "q_validity": "Validity",
-        "q_attribution": "Attribution (target ≥ {t})",
-        "q_timely": "Reported within {d} working days",
-        "q_completeness": "Completeness",
-        "q_deliveries": "{n} deliveries loaded this month, {r} rows read.",
-        "q_note": "Cumulative over every delivery held; see the data quality report (riskgrade quality).",
-        "met": "met",
-        "not_met": "not met",
-        "sec_notes": "Notes",
-        "notes": (
-            "The month's classification is the newest snapshot dated in the month; high risk = grades {h}.|"
-            "Significance: one-sided hypergeometric (Fisher exact) test against the rest of the province for cells "
-            "of at least {m} entities, Benjamini-Hochberg adjusted (false discovery rate {a}). Risk index = the cell's "
-            "high-risk share / the province's.|"
-            "Effectiveness is inverse-probability weighted by the plans' inclusion probabilities; this month's "
-            "inspections are the results dated in the month.|"
-            "Alerts count in the month of the records that raised them.|"
-            "Aggregates only; for internal reference, not for publication."
-        ),
-        "footer": "Generated by riskgrade · charts by Apache ECharts {v} (Apache-2.0)",
-        "page": "page {p}",
-        "severity_high": "high",
-        "severity_medium": "medium",
-        "severity_low": "low",
-    },
-}
 
 
 # --------------------------------------------------------------------------- formatting
-def _pct(v: Any, digits: int = 1) -> str:
-    if v is None:
-        return "—"
-    return f"{float(v) * 100:.{digits}f}%"
-
-
-def _num(v: Any, digits: int = 0) -> str:
-    if v is None:
-        return "—"
-    if digits:
-        return f"{float(v):,.{digits}f}"
-    if isinstance(v, float) and not v.is_integer():
-        return f"{v:,.1f}"
-    return f"{int(v):,}"
-
-
-def _pval(v: Any) -> str:
-    if v is None:
-        return "—"
-    v = float(v)
-    if v < 0.001:
-        return "<0.001"
-    return f"{v:.3f}"
-
-
-def _pp(v: Any) -> str:
-    """A change of a share in percentage points, signed."""
-    if v is None:
-        return "—"
-    x = float(v) * 100
-    return f"{x:+.1f}" if abs(x) >= 0.05 else "0.0"
-
-
-def _heat(v: Any, top: float = 1.0) -> str:
-    """Background of a share cell: white (0) -> red (``top`` or more)."""
-    if v is None:
-        return ""
-    f = max(0.0, min(1.0, float(v) / top)) if top > 0 else 0.0
-    light = round(97 - 45 * f)
-    return f"background:hsl(4,75%,{light}%)"
-
-
-@jinja2.pass_context
-def _t(ctx, key: str, **kw: Any) -> str:
-    text = ctx["L"][key]
-    return text.format(**kw) if kw else text
+_pct, _num = render.pct, render.num
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("riskgrade.analysis", "templates"),
-        autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-    env.filters.update(pct=_pct, num=_num, pval=_pval, pp=_pp, heat=_heat)
-    env.globals["t"] = _t
-    return env
-
-
-def _script_json(data: Any) -> Markup:
-    return Markup(assets.inline_script(json.dumps(data, ensure_ascii=False)).replace("<", "\\u003c"))
-
-
-def _atomic_write(path: Path, text: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(text.encode("utf-8") if isinstance(text, str) else text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
+    return render.environment("riskgrade.analysis")
 
 
 def _check_lang(lang: str) -> None:
@@ -612,8 +139,8 @@ def render_analysis_html(r: dict, lang: str = "zh") -> str:
     return _environment().get_template("analysis.html.j2").render(
         r=r, L=L, lang=lang, listed=listed, hidden=len(r["cells"]) - len(listed),
         by_name=(BY_ZH if lang == "zh" else BY_EN)[r["by"]], colours=GRADE_COLOURS, heat=heat,
-        echarts_version=assets.ECHARTS_VERSION, echarts_js=Markup(assets.echarts_inline_js()),
-        chart_data=_script_json({**_analysis_chart_data(r, L, lang), "heat": heat}),
+        echarts_version=render.ECHARTS_VERSION, echarts_js=Markup(render.echarts_inline_js()),
+        chart_data=render.script_json({**_analysis_chart_data(r, L, lang), "heat": heat}),
     )
 
 
@@ -628,23 +155,10 @@ def write_analysis(r: dict, path: Path | str, lang: str = "zh") -> Path:
         text = json.dumps(r, ensure_ascii=False, indent=2) + "\n"
     else:
         raise RiskgradeError(f"cannot write the analysis as {path.name!r}: use a .html or .json file name")
-    return _atomic_write(path, text)
+    return render.atomic_write(path, text)
 
 
 # --------------------------------------------------------------------------- the monthly report
-_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
-
-
-def parse_month(month: str) -> tuple[dt.date, dt.date]:
-    """``'2026-09'`` -> (first day, last day) of that month; a clear error otherwise."""
-    m = _MONTH.match(month.strip()) if isinstance(month, str) else None
-    if not m or not 1 <= int(m.group(2)) <= 12 or not 1900 <= int(m.group(1)) <= 9999:
-        raise RiskgradeError(f"--month: expected a month as YYYY-MM (e.g. 2026-09), got {month!r}")
-    first = dt.date(int(m.group(1)), int(m.group(2)), 1)
-    nxt = dt.date(first.year + (first.month == 12), first.month % 12 + 1, 1)
-    return first, nxt - dt.timedelta(days=1)
-
-
 def month_snapshot(con: duckdb.DuckDBPyConnection, month: str) -> int:
     """The month's snapshot: the newest snapshot whose as-of date falls in the month."""
     first, last = parse_month(month)
@@ -656,8 +170,7 @@ def month_snapshot(con: duckdb.DuckDBPyConnection, month: str) -> int:
     return int(rows[0][0])
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()[0][0])
+_has_table = table_exists
 
 
 def _inspection_summary(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, grades: list[str]) -> dict | None:
@@ -679,20 +192,20 @@ def _inspection_summary(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt
     by_grade = []
     plans: set[int] = set()
     for g, n, f, ps in rows:
-        lo, hi = regional.wilson(f, n)
-        by_grade.append({"grade": g, "inspected": int(n), "found": int(f), "rate": regional._r(f / n) if n else None,
-                         "ci": [regional._r(lo), regional._r(hi)]})
+        lo, hi = wilson(f, n)
+        by_grade.append({"grade": g, "inspected": int(n), "found": int(f), "rate": regional.rounded(f / n) if n else None,
+                         "ci": [regional.rounded(lo), regional.rounded(hi)]})
         plans.update(int(p) for p in ps)
     order = {g: i for i, g in enumerate(grades)}
     by_grade.sort(key=lambda x: order.get(x["grade"], 99))
     n = sum(x["inspected"] for x in by_grade)
     f = sum(x["found"] for x in by_grade)
     eff = measure(con, sorted(plans))
-    return {"inspected": n, "found": f, "rate": regional._r(f / n) if n else None, "by_grade": by_grade,
-            "plans": sorted(plans), "lift": regional._r(eff.get("lift"), 4),
-            "prevalence_estimate": regional._r(eff.get("prevalence_estimate")),
-            "uniform_expected_found": regional._r(eff.get("uniform_expected_found"), 2),
-            "a_disturbed_share": regional._r(eff.get("a_disturbed_share"))}
+    return {"inspected": n, "found": f, "rate": regional.rounded(f / n) if n else None, "by_grade": by_grade,
+            "plans": sorted(plans), "lift": regional.rounded(eff.get("lift"), 4),
+            "prevalence_estimate": regional.rounded(eff.get("prevalence_estimate")),
+            "uniform_expected_found": regional.rounded(eff.get("uniform_expected_found"), 2),
+            "a_disturbed_share": regional.rounded(eff.get("a_disturbed_share"))}
 
 
 def _warnings_summary(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date) -> dict | None:
@@ -767,8 +280,8 @@ def build_monthly(con: duckdb.DuckDBPyConnection, month: str, *, min_entities: i
         "alpha": alpha,
         "province": prov,
         "previous": prev,
-        "change": ({g: regional._r((prov["shares"][g] or 0) - (prev["shares"].get(g) or 0)) for g in grades}
-                   | {"high_share": regional._r(prov["high_share"] - prev["high_share"])}) if prev else None,
+        "change": ({g: regional.rounded((prov["shares"][g] or 0) - (prev["shares"].get(g) or 0)) for g in grades}
+                   | {"high_share": regional.rounded(prov["high_share"] - prev["high_share"])}) if prev else None,
         "trend": months,
         "migration": county["migration"],
         "concentration": county["concentration"],
@@ -881,8 +394,8 @@ def render_monthly_html(d: dict, lang: str = "zh") -> str:
                                 (f" ({d['province_name']})" if d["province_name"] else "")),
         hot_shown=HOTSPOTS_SHOWN, severity=lambda s: L.get(f"severity_{s}", s),
         status_name=_status_name(lang),
-        echarts_version=assets.ECHARTS_VERSION, echarts_js=Markup(assets.echarts_inline_js()),
-        chart_data=_script_json(_monthly_chart_data(d, lang)),
+        echarts_version=render.ECHARTS_VERSION, echarts_js=Markup(render.echarts_inline_js()),
+        chart_data=render.script_json(_monthly_chart_data(d, lang)),
     )
 
 
@@ -903,60 +416,8 @@ def write_monthly(d: dict, path: Path | str, lang: str = "zh", *, chromium: str 
     if suffix not in (".html", ".htm", ".pdf", ".json"):
         raise RiskgradeError(f"cannot write the report as {path.name!r}: use a .html or .pdf file name")
     if suffix == ".json":
-        return _atomic_write(path, json.dumps(d, ensure_ascii=False, indent=2) + "\n")
+        return render.atomic_write(path, json.dumps(d, ensure_ascii=False, indent=2) + "\n")
     html = render_monthly_html(d, lang)
     if suffix == ".pdf":
-        return html_to_pdf(html, path, chromium=chromium)
-    return _atomic_write(path, html)
-
-
-# --------------------------------------------------------------------------- PDF with headless Chromium
-def find_chromium() -> str:
-    """The Chromium to print with: ``$RISKGRADE_CHROMIUM``, else the first of chromium, chromium-browser,
-    google-chrome on PATH; a clear error when there is none."""
-    env = os.environ.get("RISKGRADE_CHROMIUM", "").strip()
-    if env:
-        exe = shutil.which(env)
-        if exe is None:
-            raise RiskgradeError(f"RISKGRADE_CHROMIUM={env!r} is not an executable: point it at chromium, "
-                                 "or write the report as .html")
-        return exe
-    for name in CHROMIUM_NAMES:
-        exe = shutil.which(name)
-        if exe:
-            return exe
-    raise RiskgradeError("writing a PDF needs Chromium and none was found: install chromium (Debian: "
-                         "apt-get install chromium fonts-noto-cjk) or set RISKGRADE_CHROMIUM, or write the report as .html")
-
-
-def html_to_pdf(html: str, pdf: Path | str, *, chromium: str | None = None, timeout: float = PDF_TIMEOUT,
-                budget_ms: int = 20000) -> Path:
-    """Print an HTML page to PDF with headless Chromium (A4 and margins come from the page's ``@page`` CSS).
-
-    The page is written to a private temporary folder and opened from there with a throw-away profile; no
-    network is used.  ``budget_ms`` of virtual time lets the inline scripts draw the charts first.
-    """
-    pdf = Path(pdf)
-    exe = chromium or find_chromium()
-    with tempfile.TemporaryDirectory(prefix="riskgrade-pdf-") as tmp:
-        src = Path(tmp) / "report.html"
-        src.write_text(html, encoding="utf-8")
-        out = Path(tmp) / "report.pdf"
-        cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               "--disable-extensions", "--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio",
-               f"--user-data-dir={Path(tmp) / 'profile'}", "--no-pdf-header-footer",
-               f"--print-to-pdf={out}", f"--virtual-time-budget={int(budget_ms)}",
-               "--run-all-compositor-stages-before-draw", src.as_uri()]
-        try:
-            p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                               env={**os.environ, "HOME": tmp})
-        except subprocess.TimeoutExpired:
-            raise RiskgradeError(f"Chromium did not finish printing the PDF within {timeout:.0f} s") from None
-        except OSError as e:
-            raise RiskgradeError(f"cannot run Chromium ({exe}): {e.strerror or e}") from None
-        if not out.exists() or out.stat().st_size == 0:
-            lines = [ln for ln in (p.stderr or "").splitlines() if ln.strip()]
-            raise RiskgradeError(f"Chromium ({exe}) did not write the PDF (exit {p.returncode})"
-                                 + (f": {lines[-1].strip()[:200]}" if lines else ""))
-        return _atomic_write(pdf, out.read_bytes())
+        return render.html_to_pdf(html, path, chromium=chromium)
+    return render.atomic_write(path, html)

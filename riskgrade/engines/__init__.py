@@ -13,6 +13,7 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 
+from .. import sql
 from ..errors import RiskgradeError
 from ..indicators.catalog import Catalog
 
@@ -57,5 +58,4 @@ def write_indicators(home: Path, catalog: Catalog, as_of: dt.date, out: Path, *,
         return n
 
 
-def _quote(path: Path) -> str:
-    return str(path).replace("'", "''")
+_quote = sql.path

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import duckdb
 
+from .. import sql
 from ..export import write_query
 from ..indicators.catalog import Catalog
 from ..indicators.compute import compute_indicators
+from ..warehouse import BUCKETS
 
-BUCKETS = 4096  # warehouse.BUCKET_SQL: 0..4095
 EXPORTED = ("entities", "events")
 # store bookkeeping that no indicator reads: left out of the export
 NOT_EXPORTED = ("content_hash", "version", "delivery_id", "file", "line", "loaded_at")
@@ -45,14 +46,14 @@ def export_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path, *, files: int 
         cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall() if r[0] not in NOT_EXPORTED]
         select = ", ".join(cols)
         for lo in range(0, BUCKETS, step):
-            target = str(d / f"bucket-{lo:04d}-{lo + step - 1:04d}.parquet").replace("'", "''")
+            target = sql.path(d / f"bucket-{lo:04d}-{lo + step - 1:04d}.parquet")
             con.execute(f"COPY (SELECT {select} FROM {table} WHERE bucket BETWEEN {lo} AND {lo + step - 1} "
                         f"ORDER BY bucket, uscc) TO '{target}' (FORMAT parquet)")
         rows[table] = int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
     # professional-domain grades (domain indicators): small, one file ordered by entity
     d = Path(out_dir) / "domain_grades"
     d.mkdir(parents=True, exist_ok=True)
-    target = str(d / "part-0.parquet").replace("'", "''")
+    target = sql.path(d / "part-0.parquet")
     con.execute(f"COPY (SELECT uscc, domain, grade, as_of FROM domain_grades ORDER BY uscc, domain, as_of) "
                 f"TO '{target}' (FORMAT parquet)")
     rows["domain_grades"] = int(con.execute("SELECT count(*) FROM domain_grades").fetchall()[0][0])

@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import sql
 from ..errors import RiskgradeError
 from ..snapshot import ClassifyResult
 
@@ -144,7 +145,7 @@ def collect(home: Path, job_dir: Path, *, memory_limit: str | None = None, threa
         raise RiskgradeError(f"{job_dir}: the Spark job has not finished (no output/_riskgrade_done); run it first")
     done = json.loads(done_files[0].read_text(encoding="utf-8").strip())
     scored = job_dir / "output" / "scored"
-    pattern = str(scored / "*.parquet").replace("'", "''")
+    pattern = sql.path(scored / "*.parquet")
     with Warehouse(home, write=True, memory_limit=memory_limit, threads=threads, lock_timeout=lock_timeout) as wh:
         con = wh.con
         delivery = con.execute("SELECT coalesce(max(delivery_id), 0) FROM deliveries").fetchall()[0][0]

@@ -12,26 +12,20 @@ definition runs on DuckDB here and on Spark (``riskgrade.engines.spark``).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 
 import duckdb
 
+from ..dates import years_back
 from ..errors import RiskgradeError
+from ..sql import date as sql_date, literals
+from ..warehouse import BUCKETS, uscc_bucket  # noqa: F401  (uscc_bucket: re-exported)
 from .catalog import Catalog, Indicator
 
 
 def as_of_params(as_of: dt.date) -> dict[str, str]:
     """Named dates used by the catalog, as SQL DATE literals."""
-
-    def lit(d: dt.date) -> str:
-        return f"DATE '{d.isoformat()}'"
-
-    def years_back(n: int) -> dt.date:
-        try:
-            return as_of.replace(year=as_of.year - n)
-        except ValueError:  # 29 February
-            return as_of.replace(year=as_of.year - n, day=28)
+    lit = sql_date
 
     # a year's annual report is due by 30 June of the next year
     due1 = as_of.year - 1 if as_of >= dt.date(as_of.year, 6, 30) else as_of.year - 2
@@ -40,9 +34,9 @@ def as_of_params(as_of: dt.date) -> dict[str, str]:
         "asof": lit(as_of),
         "d90": lit(as_of - dt.timedelta(days=90)),
         "d180": lit(as_of - dt.timedelta(days=180)),
-        "y1": lit(years_back(1)),
-        "y2": lit(years_back(2)),
-        "y3": lit(years_back(3)),
+        "y1": lit(years_back(as_of, 1)),
+        "y2": lit(years_back(as_of, 2)),
+        "y3": lit(years_back(as_of, 3)),
         "due1": str(due1),
         "due2": str(due2),
         "due1_end": lit(dt.date(due1, 12, 31)),
@@ -60,7 +54,8 @@ def render(sql: str, params: dict[str, str]) -> str:
     return re.sub(r"\{([a-z0-9_]+)\}", sub, sql)
 
 
-def _applies(ind: Indicator, expr: str) -> str:
+def applies(ind: Indicator, expr: str) -> str:
+    """``expr`` for the entity types the indicator applies to, NULL for the others."""
     if len(ind.applies_to) == 3:
         return expr
     types = ", ".join(f"'{t}'" for t in ind.applies_to)
@@ -104,11 +99,6 @@ ATTRIBUTES = ("uscc", "name", "entity_type", "region_code", "industry_code", "in
               "established_on", "registered_capital", "bucket")
 
 
-def uscc_bucket(uscc: str) -> int:
-    """The bucket of a USCC (``warehouse.BUCKET_SQL``: the first three hex digits of its MD5)."""
-    return int(hashlib.md5(uscc.encode()).hexdigest()[:3], 16)
-
-
 def uscc_filter(usccs: list[str]) -> str:
     """`` AND`` conditions keeping the rows of these entities only (entities or events: both have ``uscc`` and
     ``bucket``; the bucket condition lets a read skip the event segments' row groups of other entities)."""
@@ -118,7 +108,7 @@ def uscc_filter(usccs: list[str]) -> str:
     buckets = sorted({uscc_bucket(u) for u in keys})
     where = (f"bucket IN ({', '.join(map(str, buckets))})" if len(buckets) <= 256
              else f"bucket >= {buckets[0]} AND bucket <= {buckets[-1]}")
-    items = ", ".join("'" + u.replace("'", "''") + "'" for u in keys)
+    items = literals(keys)
     return f" AND {where} AND uscc IN ({items})"
 
 
@@ -154,7 +144,7 @@ def indicator_query(catalog: Catalog, as_of: dt.date, *, include_revoked: bool =
     t = p["asof"]
 
     def cols(kind: str) -> list[str]:
-        return [f"{_applies(i, render(i.sql or '', p))} AS {i.code}" for i in inds if i.kind == kind]
+        return [f"{applies(i, render(i.sql or '', p))} AS {i.code}" for i in inds if i.kind == kind]
 
     ev_codes = [i.code for i in inds if i.kind == "event"]
     ctes = [f"pop AS ({population_sql(as_of, include_revoked=include_revoked)})"]
@@ -184,9 +174,6 @@ def indicator_query(catalog: Catalog, as_of: dt.date, *, include_revoked: bool =
     kept = [*ATTRIBUTES, *(i.code for kind in ("event", "entity", "related", "domain") for i in inds if i.kind == kind)]
     return (f"WITH {', '.join(ctes)}\nSELECT {', '.join(f'b.{c}' for c in kept)}, {', '.join(derived)}\n"
             f"FROM (SELECT *, entity_type AS n_type FROM base) b")
-
-
-BUCKETS = 4096  # bucket values are 0..4095
 
 
 def chunk_ranges(chunks: int, within: tuple[int, int] = (0, BUCKETS)) -> list[tuple[int, int]]:
@@ -289,5 +276,5 @@ def _domain_sql(as_of: dt.date, inds: list[Indicator]) -> dict:
         aggs.append(f"{level_case(latest, i.levels)} AS {i.code}")
     cte = (f"ind_domain AS (SELECT uscc, {', '.join(aggs)} FROM domain_grades "
            f"WHERE as_of <= DATE '{as_of.isoformat()}' GROUP BY uscc)")
-    return {"select": [f"{_applies(i, f'idm.{i.code}')} AS {i.code}" for i in inds],
+    return {"select": [f"{applies(i, f'idm.{i.code}')} AS {i.code}" for i in inds],
             "joins": "\n        LEFT JOIN ind_domain idm ON idm.uscc = n.uscc", "ctes": [cte]}

@@ -39,13 +39,15 @@ from collections.abc import Callable, Iterable, Iterator
 
 import duckdb
 
+from ..contract import ABNORMAL_REASON_ZH, INSPECTION_RESULT_ZH
+from ..sql import literal
+from ..warehouse import uscc_bucket
 from .catalog import Catalog, Indicator
-from .compute import (RECENCY, _applies, as_of_params, chunk_ranges, indicator_query, population_sql, render,
-                      shared_tables, uscc_bucket, uscc_filter)
+from .compute import (RECENCY, applies, as_of_params, chunk_ranges, indicator_query, population_sql, render,
+                      shared_tables, uscc_filter)
 
 # Chinese words of detail codes that no other module names (the contract's DETAIL_CODES lists the codes;
-# the abnormal-list reasons come from riskgrade.warning.exports, the inspection results from
-# riskgrade.inspection.results)
+# the abnormal-list reasons and the inspection results are the contract's)
 PENALTY_ZH = {"warning": "警告", "fine": "罚款", "confiscation": "没收违法所得", "suspension": "责令停产停业",
               "revocation": "吊销营业执照"}
 LICENSE_ZH = {"granted": "准予行政许可", "revoked": "撤销行政许可", "expired": "行政许可有效期届满"}
@@ -73,11 +75,9 @@ def attribute_fact(code: str, value) -> str:
 @functools.lru_cache(maxsize=1)
 def detail_words() -> dict[str, dict[str, str]]:
     """Per event type, the Chinese word of each detail code (reusing the words other modules show)."""
-    from ..inspection.results import RESULT_ZH
-    from ..warning.exports import REASON_ZH
-
-    return {"abnormal_list_in": dict(REASON_ZH), "abnormal_list_out": dict(REASON_ZH), "admin_penalty": PENALTY_ZH,
-            "admin_license": LICENSE_ZH, "inspection": dict(RESULT_ZH), "registration_change": CHANGE_ZH,
+    return {"abnormal_list_in": dict(ABNORMAL_REASON_ZH), "abnormal_list_out": dict(ABNORMAL_REASON_ZH),
+            "admin_penalty": PENALTY_ZH, "admin_license": LICENSE_ZH, "inspection": dict(INSPECTION_RESULT_ZH),
+            "registration_change": CHANGE_ZH,
             "type_classification": TYPE_ZH, "honor": HONOR_ZH, "tax_credit_grade": TAX_GRADE_ZH}
 
 
@@ -88,8 +88,7 @@ def detail_name(event_type: str, detail: str | None) -> str:
     return detail_words().get(event_type, {}).get(detail, detail)
 
 
-def _lit(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
+_lit = literal
 
 
 def make_macros(con: duckdb.DuckDBPyConnection) -> None:
@@ -199,7 +198,7 @@ def fact_query(catalog: Catalog, as_of: dt.date, usccs: list[str], codes: Iterab
         only_types = f" AND event_type IN ({', '.join(_lit(x) for x in types)})" if types else " AND false"
     else:
         only_types = ""
-    cols = ", ".join(f"{_applies(i, render(i.fact or '', p))} AS {i.code}" for i in inds)
+    cols = ", ".join(f"{applies(i, render(i.fact or '', p))} AS {i.code}" for i in inds)
     return f"""SELECT n.uscc, {cols}
         FROM (SELECT uscc, entity_type AS n_type, established_on AS n_est FROM entities WHERE true{only}) n
         LEFT JOIN (SELECT *, {RECENCY} AS recency FROM events

@@ -26,11 +26,10 @@ import pyarrow as pa
 from .. import contract
 from ..codes import regions, uscc as uscc_codes
 from ..errors import RiskgradeError
-from ..warehouse import BUCKET_SQL, Warehouse, flush_to_disk, insert_rows, sql_str
 from ..normalise import sql_clean
-from . import sqlexpr as X
-from .readers import (DeliveryFile, Staged, Unreadable, convert_csv_files, discover, is_date_type, is_number_type,
-                      read_file, release)
+from ..warehouse import BUCKET_SQL, Warehouse, flush_to_disk, insert_rows, sql_str
+from .readers import DeliveryFile, Staged, Unreadable, convert_csv_files, discover, read_file, release
+from .triage import content_hash, stored_present, triage_sql
 
 Progress = Callable[[str], None]
 DUP_SLICE_ROWS = 25_000_000  # keys sorted at a time when looking for repeated keys (200 MB)
@@ -80,164 +79,6 @@ class IngestResult:
             "unreadable_files": self.unreadable,
             "ignored_files": self.ignored,
         }
-
-
-# --------------------------------------------------------------------------- typed columns
-def _keeps_type(col: contract.Column, source_type: str | None) -> bool:
-    """A Parquet column already typed as this contract column needs (a date, a number): used as is."""
-    if source_type is None:
-        return False
-    if col.kind in (contract.DATE, contract.DATE_PAST):
-        return is_date_type(source_type)
-    return col.kind == contract.NUMBER and is_number_type(source_type)
-
-
-def _typed(table: contract.Table, cleaned: dict[str, str], given: set[str]) -> dict[str, str]:
-    """contract column -> typed SQL expression over its cleaned text column (``cleaned[name]``), or over
-    the delivered typed value for the columns in ``given``."""
-    out: dict[str, str] = {}
-    for col in table.columns:
-        v = cleaned[col.name]
-        if col.name in given:
-            out[col.name] = f"CAST({v} AS {'DOUBLE' if col.kind == contract.NUMBER else 'DATE'})"
-        elif col.kind == contract.USCC:
-            out[col.name] = f"upper({v})"
-        elif col.kind == contract.ENUM:
-            out[col.name] = X.enum_lookup(v, col.vocabulary or col.name)
-        elif col.kind in (contract.DATE, contract.DATE_PAST):
-            out[col.name] = X.parse_date(v)
-        elif col.kind == contract.NUMBER:
-            out[col.name] = X.parse_number(v)
-        elif col.kind == contract.INDUSTRY:
-            out[col.name] = X.industry_parts(v)[0]
-        else:
-            out[col.name] = v
-    return out
-
-
-def _checks(table: contract.Table, load_date: dt.date) -> tuple[list, list]:
-    """(checks before the USCC check, checks after it): lists of (reason, condition over t_* columns)."""
-    ld = f"DATE '{load_date.isoformat()}'"
-    pre = [("missing_required", " OR ".join(f"t_{c.name}_txt IS NULL" for c in table.columns if c.required))]
-    post: list[tuple[str, str]] = []
-    for c in table.columns:
-        if c.kind == contract.ENUM:
-            reason = "unknown_event_type" if c.name == "event_type" else "bad_enum"
-            post.append((reason, f"(t_{c.name}_txt IS NOT NULL AND t_{c.name} IS NULL)"))
-    for c in table.columns:
-        if c.kind == contract.REGION:
-            post.append(("bad_region", f"(t_{c.name} IS NOT NULL AND rr.code IS NULL)"))
-    for c in table.columns:
-        if c.kind == contract.INDUSTRY:
-            post.append(("bad_industry", f"(t_{c.name}_txt IS NOT NULL AND t_{c.name} IS NULL)"))
-    dates = [c for c in table.columns if c.kind in (contract.DATE, contract.DATE_PAST)]
-    if dates:
-        post.append(("bad_date", " OR ".join(f"(t_{c.name}_txt IS NOT NULL AND t_{c.name} IS NULL)" for c in dates)))
-        past = [c for c in dates if c.kind == contract.DATE_PAST]
-        if past:
-            post.append(("future_date", " OR ".join(f"coalesce(t_{c.name} > {ld}, false)" for c in past)))
-    nums = [c for c in table.columns if c.kind == contract.NUMBER]
-    if nums:
-        post.append(("bad_number", " OR ".join(f"(t_{c.name}_txt IS NOT NULL AND t_{c.name} IS NULL)" for c in nums)))
-    return pre, post
-
-
-def _case(checks: list[tuple[str, str]]) -> str:
-    if not checks:
-        return "CAST(NULL AS VARCHAR)"
-    return "CASE " + " ".join(f"WHEN {cond} THEN '{r}'" for r, cond in checks) + " END"
-
-
-def _defaulted(table: contract.Table, col: str, load_date: dt.date) -> str:
-    """The value stored for a new row: the delivered one, else the contract's default."""
-    if col == "status":
-        return "coalesce(t_status, 'active')"
-    if col == "reported_on":
-        return f"coalesce(t_reported_on, DATE '{load_date.isoformat()}')"
-    return f"t_{col}"
-
-
-def _stored_present(table: contract.Table, load_date: dt.date) -> str:
-    """The presence bits (``_present``) of a row stored as valid, from its stored values: a valid row's
-    cell was given exactly when its stored value is not NULL (a given cell that does not type is a
-    quarantine reason), except where a default fills an empty cell (``reported_on``: ``reported_given``)."""
-    bits = []
-    for i, c in enumerate(table.columns):
-        if c.name == "reported_on":
-            given = "reported_given"
-        elif _defaulted(table, c.name, load_date) == f"t_{c.name}":
-            given = f"{c.name} IS NOT NULL"
-        else:
-            raise ValueError(f"{table.name}.{c.name}: presence of a defaulted column is not stored")
-        bits.append(f"(CASE WHEN {given} THEN {1 << i} ELSE 0 END)")
-    return "CAST(" + " + ".join(bits) + " AS BIGINT)"
-
-
-def content_hash(exprs: list[str]) -> str:
-    """64-bit hash of a row's stored values, to tell a re-delivery from a change (internal to one store)."""
-    return "hash(" + ", ".join(exprs) + ")"
-
-
-def _classify_sql(table: contract.Table, st: Staged, file_idx: int, load_date: dt.date, uscc_by_hash: bool = False) -> str:
-    """One pass over a file: typed values, the first failing reason, which fields are present
-    (``_present`` bits), the key's hash, the content hash of the value a new row would store and, for
-    tables with a USCC, the entity's bucket (``_bucket``: rows are stored by bucket, then USCC).
-    ``uscc_by_hash``: look USCC cells up in ``uscc_map`` by their hash (the map's hashes are distinct).
-
-    Deterministic, so it is evaluated where needed rather than materialised: once for the narrow
-    per-row decisions, once more to write the rows stored."""
-    # level 1: each cell cleaned once (or taken typed); level 2: typed; level 3 (below): reasons, hashes
-    given = {c.name for c in table.columns if _keeps_type(c, st.typed.get(st.columns.get(c.name, "")))}
-    level1 = []
-    for c in table.columns:
-        if c.name == "uscc":
-            continue
-        if c.name in given:
-            level1.append(f"s.t{st.columns[c.name][1:]} AS x_{c.name}")
-        else:
-            level1.append(f"{X.clean_col(st, c.name)} AS x_{c.name}")
-    join = ""
-    if "uscc" in table.names:  # USCCs were cleaned and checked once per distinct raw value (uscc_map)
-        raw = f"s.{st.columns['uscc']}"
-        level1 += [f"CASE WHEN m.same THEN {raw} ELSE m.u END AS x_uscc", "m.valid AS x__valid", "m.held AS x__held",
-                   "m.bucket AS x__bucket"]
-        key = f"m.rh = hash(CAST({raw} AS VARCHAR))" if uscc_by_hash else f"m.raw = {raw}"
-        join = f" LEFT JOIN uscc_map m ON {key}"
-    typed = _typed(table, {c.name: f"x_{c.name}" for c in table.columns}, given)
-    level2 = [f"{typed[c.name]} AS t_{c.name}, x_{c.name} AS t_{c.name}_txt" for c in table.columns]
-    if "uscc" in table.names:
-        level2 += ["x__valid AS t__valid", "x__held AS t__held", "x__bucket AS t__bucket"]
-    if "industry_code" in typed:
-        level2.append(f"{X.industry_parts('x_industry_code')[1]} AS t_industry_section")
-    pre, post = _checks(table, load_date)
-    checks = list(pre)
-    if "uscc" in typed:
-        checks.append(("bad_uscc", "(t_uscc IS NOT NULL AND NOT coalesce(t__valid, false))"))
-    checks += post
-    if table.attributed:
-        checks.append(("unattributed", "NOT coalesce(t__held, false)"))
-    region = next((c.name for c in table.columns if c.kind == contract.REGION), None)
-    outer_join = f" LEFT JOIN ref_regions rr ON rr.code = t.t_{region}" if region else ""
-    select = [f"{file_idx} AS _file_idx", "_line"]
-    select += [f"{_defaulted(table, c.name, load_date)} AS {c.name}" for c in table.columns]
-    if "uscc" in typed:
-        select.append("t__bucket AS _bucket")
-    if "reported_on" in table.names:
-        select.append("t_reported_on IS NOT NULL AS reported_given")
-    if "industry_code" in typed:
-        select.append("t_industry_section AS industry_section")
-    if region:
-        select.append("coalesce(NOT rr.current, false) AS region_historical")
-    select.append("coalesce(t_source, '') AS _source" if "source" in table.names else "'' AS _source")
-    select.append(f"{_case(checks)} AS _reason")
-    bits = " + ".join(f"(CASE WHEN t_{c.name}_txt IS NOT NULL THEN {1 << i} ELSE 0 END)" for i, c in enumerate(table.columns))
-    select.append(f"CAST({bits} AS BIGINT) AS _present")
-    key = [("coalesce(t_source, '')" if k == "source" else f"t_{k}") for k in table.key]
-    select.append(f"hash({', '.join(key)}) AS _kh")
-    select.append(content_hash([_defaulted(table, c, load_date) for c in table.names]) + " AS _h")
-    l1 = f"SELECT s._line, {', '.join(level1)} FROM {st.name} s{join}"
-    l2 = f"SELECT _line, {', '.join(level2)} FROM ({l1})"
-    return f"SELECT {', '.join(select)} FROM ({l2}) t{outer_join}"
 
 
 # --------------------------------------------------------------------------- the run
@@ -419,23 +260,23 @@ class Ingest:
         by_hash = False
         if "uscc" in table.names:
             by_hash = self._uscc_map([st for _, _, st in staged_files])
-        cls = "(" + " UNION ALL ".join(f"({_classify_sql(table, st, idx, self.load_date, by_hash)})"
+        tri = "(" + " UNION ALL ".join(f"({triage_sql(table, st, idx, self.load_date, by_hash)})"
                                        for idx, _, st in staged_files) + ")"
         extra = ", region_historical" if any(c.kind == contract.REGION for c in table.columns) else ""
         quser = "CASE WHEN _reason IS NOT NULL THEN uscc END" if "uscc" in table.names else "CAST(NULL AS VARCHAR)"
         if segments:
             # Every row is typed and decided once, written as it would be stored, in the store's part files
             # (quarantined rows apart); the decisions are read back from those files.
-            cls = self._segment_pass(table, cls, sum(st.rows for _, _, st in staged_files))
+            tri = self._segment_pass(table, tri, sum(st.rows for _, _, st in staged_files))
         # Otherwise the typed rows are never materialised: a narrow table of per-row decisions is, and the
         # rows stored are computed again (cheaper than writing and reading back every typed column).
         # Temporary tables are only ever created whole (CREATE ... AS), never appended to.
         con.execute(f"CREATE OR REPLACE TEMP TABLE {dec} AS SELECT _file_idx, _line, _reason, _kh, _source, _present, "
-                    f"{quser} AS _q_uscc{extra} FROM {cls}")
+                    f"{quser} AS _q_uscc{extra} FROM {tri}")
         self._field_counts(table, dec)
-        self._duplicates(table, dec, cls)
-        self._held(table, cls)
-        self._write(table, dec, cls)
+        self._duplicates(table, dec, tri)
+        self._held(table, tri)
+        self._write(table, dec, tri)
         self._count(table, dec, tr)
         self._quarantine(table, dec, staged_files)
         for _, _, st in staged_files:
@@ -444,11 +285,11 @@ class Ingest:
             con.execute(f"DROP TABLE IF EXISTS {t}")
         if segments:
             self._pass_sync.join()
-            con.execute(f"DROP VIEW IF EXISTS {cls}")
+            con.execute(f"DROP VIEW IF EXISTS {tri}")
             shutil.rmtree(self._pass_dir, ignore_errors=True)
 
     def _stored_values(self, stored: list[str]) -> list[str]:
-        """The value of each stored column for a new row of the classification query."""
+        """The value of each stored column for a new row of the triage query."""
         values = []
         for col in stored:
             if col == "bucket":
@@ -461,11 +302,11 @@ class Ingest:
                 values.append(self._lineage(col) or col)
         return values
 
-    def _segment_pass(self, table: contract.Table, cls: str, rows: int) -> str:
-        """Evaluate the classification query ``cls`` once, writing every row as stored plus the ingest's
+    def _segment_pass(self, table: contract.Table, tri: str, rows: int) -> str:
+        """Evaluate the triage query ``tri`` once, writing every row as stored plus the ingest's
         own columns (``_present``, ``_reason``) into part files under the store's temporary
         folder: a valid row in the part of its bucket range, a quarantined one in ``part=-1``.  Returns a
-        view over those files with the columns of ``cls`` that the later steps use."""
+        view over those files with the columns of ``tri`` that the later steps use."""
         con = self.con
         stored = self.wh.event_columns()
         cols = ", ".join(f"{v} AS {c}" for v, c in zip(self._stored_values(stored), stored))
@@ -478,7 +319,7 @@ class Ingest:
         # (see the view below): only quarantined rows keep theirs, an empty column is almost free to write
         self.wh.copy_partitioned(
             f"SELECT {cols}, CASE WHEN _reason IS NOT NULL THEN _present END AS _present, _reason, "
-            f"CASE WHEN _reason IS NULL THEN _bucket // {4096 // parts} ELSE -1 END AS part FROM {cls}", out)
+            f"CASE WHEN _reason IS NULL THEN _bucket // {4096 // parts} ELSE -1 END AS part FROM {tri}", out)
         files = sorted(out.rglob("*.parquet"))
         # the files' pages reach the disk while the next steps compute, not when the segment is committed
         self._pass_sync = threading.Thread(target=flush_to_disk, args=(files,), daemon=True)
@@ -486,7 +327,7 @@ class Ingest:
         view = "pass_events"
         if not files:  # no rows at all
             con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {cols}, _file_idx, _present, _reason, "
-                        f"_line, _h, _kh, _source, _bucket FROM {cls} WHERE false")
+                        f"_line, _h, _kh, _source, _bucket FROM {tri} WHERE false")
             return view
         paths = "[" + ", ".join(sql_str(str(f)) for f in files) + "]"
         keys = ", ".join("coalesce(source, '')" if k == "source" else k for k in table.key)
@@ -494,7 +335,7 @@ class Ingest:
             f"WHEN {sql_str(p)} THEN {i}" for i, p in self._current_files.items()) + " END"
         con.execute(f"""
             CREATE OR REPLACE TEMP VIEW {view} AS
-            SELECT * REPLACE (coalesce(_present, {_stored_present(table, self.load_date)}) AS _present),
+            SELECT * REPLACE (coalesce(_present, {stored_present(table, self.load_date)}) AS _present),
                    {file_idx} AS _file_idx, line AS _line, content_hash AS _h, hash({keys}) AS _kh,
                    coalesce(source, '') AS _source, bucket AS _bucket
             FROM read_parquet({paths}, hive_partitioning = false)
@@ -518,7 +359,7 @@ class Ingest:
     def _any(self, relation: str) -> bool:
         return bool(self.con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {relation} LIMIT 1)").fetchall()[0][0])
 
-    def _duplicates(self, table: contract.Table, dec: str, cls: str) -> None:
+    def _duplicates(self, table: contract.Table, dec: str, tri: str) -> None:
         """``dup_<t>``: later occurrences of a key within this delivery (merged when equal to the first,
         else conflicting_duplicate).  Only rows whose key hash repeats are looked at again."""
         con = self.con
@@ -546,7 +387,7 @@ class Ingest:
                 CREATE OR REPLACE TEMP TABLE dup_{name} AS
                 WITH cand AS (
                     SELECT c._file_idx, c._line, c._h, {k} AS _k
-                    FROM {cls} c SEMI JOIN dupkh d ON d._kh = c._kh
+                    FROM {tri} c SEMI JOIN dupkh d ON d._kh = c._kh
                     WHERE c._reason IS NULL
                 ), h AS (
                     SELECT *, row_number() OVER (PARTITION BY _k ORDER BY _file_idx, _line) AS _occ FROM cand
@@ -558,7 +399,7 @@ class Ingest:
             """)
         con.unregister("dupkh")
 
-    def _held(self, table: contract.Table, cls: str) -> None:
+    def _held(self, table: contract.Table, tri: str) -> None:
         """``held_<t>``: first occurrences whose key the store already holds, with the value to store
         (a cell left empty keeps the held value), its hash, and the decision (merged or revision)."""
         con = self.con
@@ -593,7 +434,7 @@ class Ingest:
             SELECT c._file_idx, c._line, {cols}, {h} AS content_hash, h.version + 1 AS version{ordcol},
                    CASE WHEN {h} = h.content_hash THEN 'merged' ELSE 'accepted' END AS outcome,
                    CASE WHEN {h} = h.content_hash THEN NULL ELSE 'revision' END AS reason
-            FROM {cls} c
+            FROM {tri} c
             ANTI JOIN dup_{name} d USING (_file_idx, _line)
             JOIN {name} h ON {join}
             WHERE c._reason IS NULL
@@ -612,7 +453,7 @@ class Ingest:
             return f"TIMESTAMP '{self.now.isoformat(sep=' ')}'"
         return None
 
-    def _write(self, table: contract.Table, dec: str, cls: str) -> None:
+    def _write(self, table: contract.Table, dec: str, tri: str) -> None:
         """Store new rows (ordered by entity), and revisions (the held version moves to history).
         New events become one Parquet segment of the store (see ``warehouse``)."""
         con = self.con
@@ -647,17 +488,17 @@ class Ingest:
         skip = "".join(f" ANTI JOIN {t} USING (_file_idx, _line)" for t in hide)
         n = con.execute(f"SELECT count(*) FROM {dec} c{skip} WHERE c._reason IS NULL").fetchall()[0][0]
         if name == "events":
-            self._write_segment(dec, cls, hide, n)
+            self._write_segment(dec, tri, hide, n)
             self.wh.refresh_events()
             return
         cols = ", ".join(f"{v} AS {c}" for v, c in zip(self._stored_values(stored), stored))
         if n:
             con.execute("SET preserve_insertion_order = true")  # rows stored in entity order
-            con.execute(f"INSERT INTO {target} ({', '.join(stored)}) SELECT {cols} FROM {cls} c{skip} "
+            con.execute(f"INSERT INTO {target} ({', '.join(stored)}) SELECT {cols} FROM {tri} c{skip} "
                         f"WHERE c._reason IS NULL{order}")
             con.execute("SET preserve_insertion_order = false")
 
-    def _write_segment(self, dec: str, cls: str, hide: list[str], n: int) -> None:
+    def _write_segment(self, dec: str, tri: str, hide: list[str], n: int) -> None:
         """New events become one segment of the store.  The part files the segment pass wrote become the
         segment as they are, the few rows they hold that are not stored (repeated or already held keys)
         listed in ``events_superseded``; a small delivery (one part, sorted by entity) or one with many
@@ -668,7 +509,7 @@ class Ingest:
         n_hidden = sum(con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in hide)
         if self._pass_parts == 1 or n_hidden > max(HIDDEN_ROWS_KEPT, n // 100):
             skip = "".join(f" ANTI JOIN {t} USING (_file_idx, _line)" for t in hide)
-            self.wh.write_segment(f"SELECT * FROM {cls} c{skip} WHERE c._reason IS NULL", self.delivery_id, n,
+            self.wh.write_segment(f"SELECT * FROM {tri} c{skip} WHERE c._reason IS NULL", self.delivery_id, n,
                                   sort="bucket, uscc")
             return
         if n_hidden:

@@ -27,6 +27,7 @@ import duckdb
 import pyarrow as pa
 
 from .. import contract
+from .. import sql
 from ..normalise import arrow_needs_cleaning, header_key
 
 FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx"}
@@ -186,9 +187,7 @@ def _valid_utf8(data: memoryview) -> bool:
 
 
 # --------------------------------------------------------------------------- readers
-def _q(ident: str) -> str:
-    """Quote an identifier for DuckDB."""
-    return '"' + ident.replace('"', '""') + '"'
+_q = sql.ident  # quote an identifier for DuckDB
 
 
 def _stage_name(i: int) -> str:
@@ -355,7 +354,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str, conv:
     are streamed to a temporary Parquet file (``conv``), so memory stays bounded whatever the file's size."""
     malformed = [(int(num) if num is not None else 0, (text or "").strip("\r\n"),
                   f"expected {exp} fields, found {act}") for num, text, exp, act in conv.bad]
-    p = str(conv.out).replace("'", "''")
+    p = sql.path(conv.out)
     try:
         staged, table = _finish(con, df, name, conv.headers, [_q(h) for h in conv.headers], "_rg_line",
                                 f"read_parquet('{p}')", malformed, conv.encoding, dirty=conv.dirty, rows=conv.rows)
@@ -394,7 +393,7 @@ def _parquet_dirty(con: duckdb.DuckDBPyConnection, path: Path, types: list[str],
     try:
         batches, names = _parquet_text_batches(path, todo)
     except (pa.ArrowException, OSError, ValueError):  # DuckDB reads what pyarrow cannot: let it
-        p = str(path).replace("'", "''")
+        p = sql.path(path)
         cols = ", ".join(f"#{i + 1}" for i in todo)
         reader = con.execute(f"SELECT {cols} FROM read_parquet('{p}')").to_arrow_reader(1 << 18)
         batches, names = (b.columns for b in reader), todo
@@ -424,7 +423,7 @@ def _parquet_text_batches(path: Path, todo: list[int]):
 
 
 def _read_parquet(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str) -> tuple[Staged, str]:
-    p = str(df.path).replace("'", "''")
+    p = sql.path(df.path)
     try:
         desc = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{p}')").fetchall()
         headers, types = [r[0] for r in desc], [r[1] for r in desc]

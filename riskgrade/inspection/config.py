@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, model_validator
 
 from .. import config
-from ..scoring.grading import GRADES
+from ..contract import GRADE_SETS as GRADES
 
 
 class Trigger(BaseModel):

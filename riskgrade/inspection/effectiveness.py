@@ -18,27 +18,15 @@ from __future__ import annotations
 
 import json
 import math
-from importlib import resources
 from pathlib import Path
 
 import duckdb
 
 from ..errors import RiskgradeError
+from ..render import echarts_inline_js, environment
+from ..stats import Z95, wilson  # noqa: F401  (Z95: re-exported)
 from .plan import PROBLEM_RESULTS
 from .store import has_table
-
-Z95 = 1.959963984540054
-
-
-def wilson(k: int, n: int, z: float = Z95) -> tuple[float | None, float | None]:
-    """95% Wilson score interval of a proportion k / n (None, None when n is 0)."""
-    if n <= 0:
-        return None, None
-    p = k / n
-    d = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / d
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return max(0.0, c - h), min(1.0, c + h)
 
 
 def plans_of(con: duckdb.DuckDBPyConnection, plan_id: int | None, task_id: int | None) -> list[int]:
@@ -166,14 +154,9 @@ TEXT = {
 
 
 def render_html(m: dict, lang: str = "zh") -> str:
-    import jinja2
-
-    from ..web.assets import echarts_inline_js
-
     if lang not in TEXT:
         raise RiskgradeError("--lang must be zh or en")
-    env = jinja2.Environment(autoescape=True, loader=jinja2.FileSystemLoader(
-        str(resources.files("riskgrade.inspection").joinpath("templates"))))
+    env = environment("riskgrade.inspection", strict=False, trim=False)
     chart = {"grades": [g["grade"] for g in m["grades"]],
              "rates": [round(100 * g["rate"], 2) if g["rate"] is not None else None for g in m["grades"]],
              "low": [round(100 * g["ci_low"], 2) if g["ci_low"] is not None else None for g in m["grades"]],

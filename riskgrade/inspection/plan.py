@@ -28,9 +28,10 @@ from pathlib import Path
 
 import duckdb
 
+from ..contract import GRADE_SETS
+from ..dates import add_months
 from ..errors import RiskgradeError
 from ..scoring.outcomes import adverse_results
-from ..scoring.train import months_back
 from ..warehouse import Warehouse
 from .allocate import grade_rates, optimal_rates, stratified_allocation
 from .assign import Inspector, assign
@@ -118,7 +119,7 @@ def historical_finding_rates(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> 
 def _eligible(con: duckdb.DuckDBPyConnection, sid: int, as_of: dt.date, task: Task, cfg: SamplingConfig,
               seed: str) -> None:
     t = f"DATE '{as_of}'"
-    since = f"DATE '{months_back(as_of, cfg.frequency.min_months)}'"
+    since = f"DATE '{add_months(as_of, -cfg.frequency.min_months, keep_month_end=True)}'"
     forced = _labels_any([f.label for f in cfg.force_include])
     if task.task_id is not None:  # 定向抽查: entities the task must inspect (from alerts or by hand)
         forced = f"({forced} OR g.uscc IN (SELECT uscc FROM task_targets WHERE task_id = {int(task.task_id)}))"
@@ -194,7 +195,7 @@ def make_plan(home: Path, as_of: dt.date, *, seed: str, budget: int | None = Non
         if not snap:
             raise RiskgradeError(f"no classification as of {as_of}: run `riskgrade classify --as-of {as_of}` first")
         sid, mode, snap_hash = snap[0]
-        grades = ["A", "B", "C", "D"] + (["E"] if mode == "five" else [])
+        grades = list(GRADE_SETS["five" if mode == "five" else "four"])
         say(f"eligible population as of {as_of} (snapshot {sid}, task: {task.name})")
         _eligible(con, sid, as_of, task, cfg, seed)
         counts = con.execute("SELECT grade, status, count(*) FROM plan_pop GROUP BY ALL").fetchall()

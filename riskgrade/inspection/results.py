@@ -14,15 +14,12 @@ from pathlib import Path
 
 import duckdb
 
+from ..contract import INSPECTION_RESULT_ZH
 from ..errors import RiskgradeError
 from ..warehouse import Warehouse
 from .store import ensure_schema, has_table
 
-RESULT_ZH = {
-    "pass": "未发现问题", "corrected": "发现问题已责令改正", "problem": "发现问题待后续处理",
-    "unreachable": "通过登记的住所（经营场所）无法联系", "refused": "不配合检查情节严重",
-    "not_operating": "未发现开展本次抽查涉及的经营活动",
-}
+RESULT_ZH = INSPECTION_RESULT_ZH  # the words of the public results export (defined in contract)
 
 
 @dataclass

@@ -74,6 +74,7 @@ import duckdb
 
 from .. import contract
 from ..errors import RiskgradeError
+from ..sql import table_exists
 from . import calendar as wcal
 
 SCHEMA_ID = "riskgrade.quality/1"
@@ -364,14 +365,7 @@ def _files(con, delivery_id: int | None, status: str) -> list[dict]:
 
 def _event_tables(con) -> list[str]:
     """``events`` and its history of superseded versions (whatever the store calls it)."""
-    held = {
-        r[0]
-        for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE NOT temporary AND table_name IN (?, ?, ?)",
-            ["events", *EVENT_HISTORY_TABLES],
-        ).fetchall()
-    }
-    return ["events"] + [t for t in EVENT_HISTORY_TABLES if t in held]
+    return ["events"] + [t for t in EVENT_HISTORY_TABLES if table_exists(con, t, views=False, temporary=False)]
 
 
 def _timeliness(con, delivery_id: int | None, upto: int | None, days: int, share_target: float):

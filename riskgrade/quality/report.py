@@ -8,17 +8,15 @@ is plain HTML, so the figures are readable with JavaScript off or in print.
 
 from __future__ import annotations
 
+import functools
 import json
-import os
-import tempfile
 from pathlib import Path
-from typing import Any
 
 import jinja2
 from markupsafe import Markup
 
+from .. import render
 from ..errors import RiskgradeError
-from ..web import assets
 from . import calendar as wcal
 from .measures import TABLE_NAMES_ZH, reason_en, reason_zh
 
@@ -234,28 +232,6 @@ TABLE_NAMES_EN = {
 }
 
 
-def _pct(v: Any, digits: int = 1) -> str:
-    if v is None:
-        return "—"
-    return f"{float(v) * 100:.{digits}f}%"
-
-
-def _num(v: Any) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, float) and not v.is_integer():
-        return f"{v:,.2f}"
-    return f"{int(v):,}"
-
-
-def _heat(v: Any) -> str:
-    """Background colour of a completeness cell: red (0) -> yellow -> green (1)."""
-    if v is None:
-        return "background:#f3f3f3"
-    hue = round(120 * max(0.0, min(1.0, float(v))) ** 2)
-    return f"background:hsl({hue},70%,85%)"
-
-
 def _field_label(table: str, field: str, lang: str) -> str:
     from .. import contract
 
@@ -270,24 +246,10 @@ def _field_label(table: str, field: str, lang: str) -> str:
     return field
 
 
-@jinja2.pass_context
-def _t(ctx, key: str, **kw: Any) -> str:
-    text = ctx["L"][key]
-    return text.format(**kw) if kw else text
-
-
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("riskgrade.quality", "templates"),
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    env.filters["pct"] = _pct
-    env.filters["num"] = _num
-    env.filters["heat"] = _heat
-    env.globals["t"] = _t
+    env = render.environment("riskgrade.quality")
+    env.filters["num"] = functools.partial(render.num, fraction=2)  # the quality report's numbers: 2 decimals
+    env.filters["heat"] = render.heat_completeness
     return env
 
 
@@ -353,9 +315,9 @@ def render_html(measures: dict, lang: str = "zh") -> str:
         field_name=lambda t, f: fields.get(t, {}).get(f, f),
         explain=explain,
         cal=cal,
-        echarts_version=assets.ECHARTS_VERSION,
-        echarts_js=Markup(assets.echarts_inline_js()),
-        chart_data=Markup(assets.inline_script(chart_json).replace("<", "\\u003c")),
+        echarts_version=render.ECHARTS_VERSION,
+        echarts_js=Markup(render.echarts_inline_js()),
+        chart_data=Markup(render.inline_script(chart_json).replace("<", "\\u003c")),
         official_first=cal.get("official_range", [wcal.OFFICIAL_FIRST.isoformat()])[0],
         official_last=cal.get("official_range", [None, wcal.OFFICIAL_LAST.isoformat()])[1],
     )
@@ -374,16 +336,5 @@ def write_report(measures: dict, path: Path | str, lang: str = "zh") -> Path:
         text = json.dumps(measures, ensure_ascii=False, indent=2) + "\n"
     else:
         raise RiskgradeError(f"cannot write a quality report as {path.name!r}: use a .html or .json file name")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    render.atomic_write(path, text)
     return path

@@ -14,7 +14,6 @@ case by the primary key (an append that lost the race for its id reads the new h
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from dataclasses import dataclass
 
@@ -22,19 +21,10 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..chain import GENESIS, entry_hash, walk
 from .models import AuditEntry
 
-GENESIS = "0" * 64
-
-
-def _canonical(e_id: int, at: dt.datetime, username: str, action: str, target: str, detail: str) -> str:
-    return json.dumps([e_id, at.isoformat(timespec="microseconds"), username, action, target, detail],
-                      ensure_ascii=False, separators=(",", ":"))
-
-
-def entry_hash(prev_hash: str, e_id: int, at: dt.datetime, username: str, action: str, target: str,
-               detail: str) -> str:
-    return hashlib.sha256((prev_hash + _canonical(e_id, at, username, action, target, detail)).encode()).hexdigest()
+__all__ = ["GENESIS", "Verdict", "append", "entry_hash", "verify"]
 
 
 def append(factory: sessionmaker[Session], username: str, action: str, target: str = "",
@@ -70,22 +60,20 @@ class Verdict:
 
 
 def verify(factory: sessionmaker[Session], expect_head: tuple[int, str] | None = None) -> Verdict:
-    prev_id, prev_hash = 0, GENESIS
-    n = 0
     with factory() as s:
-        for e in s.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars():
-            n += 1
-            if e.id != prev_id + 1:
-                return Verdict(False, n, prev_id, prev_hash, f"entries {prev_id + 1}..{e.id - 1} are missing (deleted)",
-                               prev_id + 1)
-            if e.prev_hash != prev_hash:
-                return Verdict(False, n, prev_id, prev_hash, f"entry {e.id} does not follow entry {prev_id} "
-                                                             "(chain broken: an earlier entry was replaced)", e.id)
-            at = e.at.replace(tzinfo=None) if e.at.tzinfo else e.at
-            if entry_hash(e.prev_hash, e.id, at, e.username, e.action, e.target, e.detail) != e.hash:
-                return Verdict(False, n, prev_id, prev_hash, f"entry {e.id} was edited ({e.action} by {e.username})",
-                               e.id)
-            prev_id, prev_hash = e.id, e.hash
+        rows = ((e.id, e.at.replace(tzinfo=None) if e.at.tzinfo else e.at, e.username, e.action, e.target, e.detail,
+                 e.prev_hash, e.hash) for e in s.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars())
+        w = walk(rows)
+    n, prev_id, prev_hash = w.entries, w.head_seq, w.head_hash
+    if w.failure == "missing":
+        return Verdict(False, n, prev_id, prev_hash, f"entries {prev_id + 1}..{w.bad_entry[0] - 1} are missing "
+                                                     "(deleted)", prev_id + 1)
+    if w.failure == "broken":
+        return Verdict(False, n, prev_id, prev_hash, f"entry {w.bad_seq} does not follow entry {prev_id} "
+                                                     "(chain broken: an earlier entry was replaced)", w.bad_seq)
+    if w.failure == "edited":
+        _, _, user, action, _, _ = w.bad_entry
+        return Verdict(False, n, prev_id, prev_hash, f"entry {w.bad_seq} was edited ({action} by {user})", w.bad_seq)
     if expect_head is not None:
         hid, hh = expect_head
         if prev_id < hid:

@@ -31,6 +31,7 @@ from sqlalchemy import delete, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import RiskgradeError
+from ..sql import column_exists, table_exists
 from . import audit
 from .models import Entity, Event, Grade, Plan, PlanEntity, Snapshot
 
@@ -132,8 +133,7 @@ def publish(home: Path, factory: sessionmaker[Session], as_of: dt.date, username
                                  "(altered after classification?): not published")
         say(f"publishing snapshot {sid} as of {as_of} ({snap[4]:,} entities)")
         _facts_table(con, sid, snap[2], catalog_path, say)
-        has_base = con.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = 'grades' "
-                               "AND column_name = 'score_base'").fetchall()[0][0]
+        has_base = column_exists(con, "grades", "score_base")
         with factory() as s, s.begin():
             new_id = (s.execute(select(Snapshot.id).order_by(Snapshot.id.desc()).limit(1)).scalar() or 0) + 1
             s.add(Snapshot(id=new_id, as_of=as_of, published_at=dt.datetime.now().replace(microsecond=0),
@@ -218,8 +218,7 @@ def _facts_table(con, snapshot_id: int, catalog_version: str, catalog_path: Path
 
 def _publish_plans(con, s: Session, as_of: dt.date | None, plan_id: int | None = None) -> int:
     """The month's plans (or one plan) copied to the registry, replacing earlier copies."""
-    has = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'plans'").fetchall()[0][0]
-    if not has:
+    if not table_exists(con, "plans"):
         return 0
     where, arg = ("p.as_of = ?", as_of) if plan_id is None else ("p.plan_id = ?", plan_id)
     plans = con.execute(f"""

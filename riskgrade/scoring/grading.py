@@ -8,9 +8,10 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 
 from .. import config
+from ..contract import GRADE_SETS
 from ..indicators.checks import Check
 
-GRADES = {"four": ["A", "B", "C", "D"], "five": ["A", "B", "C", "D", "E"]}
+GRADES = {mode: list(letters) for mode, letters in GRADE_SETS.items()}
 
 
 class Override(BaseModel):

@@ -23,9 +23,13 @@ import duckdb
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .. import config
-from ..warehouse import insert_rows
+from ..contract import GRADES
+from ..sql import table_exists
+from ..stats import psi_counts
+from ..warehouse import BUCKETS, insert_rows
 
 MISSING = "(missing)"
+LETTERS = "".join(GRADES)  # grade letters, least risky first
 LEVELS = ("stable", "watch", "significant")
 LEVEL_ZH = {"stable": "稳定", "watch": "需关注", "significant": "显著漂移", "n/a": "无可比月份"}
 
@@ -54,7 +58,8 @@ class _Strict(BaseModel):
 class PsiBounds(_Strict):
     watch: float = Field(0.1, gt=0)
     significant: float = Field(0.25, gt=0)
-    epsilon: float = Field(1e-4, gt=0, lt=0.01)
+    # no longer used: PSI's floor is fixed (riskgrade.stats.PSI_FLOOR, 1e-6); accepted so that older files load
+    epsilon: float | None = Field(None, gt=0, lt=0.01)
 
     @model_validator(mode="after")
     def _order(self) -> PsiBounds:
@@ -126,9 +131,6 @@ def _histogram(con: duckdb.DuckDBPyConnection, table: str, exprs: list[tuple[str
     return n, out
 
 
-BUCKETS = 4096  # warehouse.BUCKET_SQL: a hash of the USCC, 0..4095
-
-
 def sample_where(n: int, max_entities: int) -> str:
     """All entities up to ``max_entities``; beyond, the entities of the lowest buckets (a fixed hash of the
     USCC: the same entities every month), about ``max_entities`` of them."""
@@ -179,15 +181,7 @@ def _profiles(con: duckdb.DuckDBPyConnection, snapshot_id: int, cfg: MonitoringC
 
 
 # --------------------------------------------------------------------------- comparison
-def psi(expected: dict[str, int], n_expected: int, actual: dict[str, int], n_actual: int, epsilon: float = 1e-4) -> float:
-    """Population stability index of ``actual`` bin counts against ``expected`` ones:
-    sum over bins of (a - e) ln(a / e), shares a bin lacks in one month counted as ``epsilon``."""
-    total = 0.0
-    for k in set(expected) | set(actual):
-        e = max(expected.get(k, 0) / max(n_expected, 1), epsilon)
-        a = max(actual.get(k, 0) / max(n_actual, 1), epsilon)
-        total += (a - e) * math.log(a / e)
-    return total
+psi = psi_counts  # riskgrade.stats.psi_counts: the one PSI, with its one floor
 
 
 def psi_level(value: float | None, cfg: MonitoringConfig) -> str:
@@ -213,8 +207,8 @@ def previous_snapshot(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> tuple[i
 def grade_stability(con: duckdb.DuckDBPyConnection, snapshot_id: int, previous_id: int) -> dict:
     both, kept, up, down, new, gone = con.execute(f"""
         SELECT count(*) FILTER (WHERE a.grade IS NOT NULL AND b.grade IS NOT NULL), count(*) FILTER (WHERE a.grade = b.grade),
-               count(*) FILTER (WHERE instr('ABCDE', b.grade) > instr('ABCDE', a.grade)),
-               count(*) FILTER (WHERE instr('ABCDE', b.grade) < instr('ABCDE', a.grade)),
+               count(*) FILTER (WHERE instr('{LETTERS}', b.grade) > instr('{LETTERS}', a.grade)),
+               count(*) FILTER (WHERE instr('{LETTERS}', b.grade) < instr('{LETTERS}', a.grade)),
                count(*) FILTER (WHERE a.grade IS NULL), count(*) FILTER (WHERE b.grade IS NULL)
         FROM (SELECT uscc, grade FROM grades WHERE snapshot_id = {int(previous_id)}) a
         FULL JOIN (SELECT uscc, grade FROM grades WHERE snapshot_id = {int(snapshot_id)}) b USING (uscc)""").fetchall()[0]
@@ -237,12 +231,11 @@ def compare(con: duckdb.DuckDBPyConnection, snapshot_id: int, as_of: dt.date, cf
     pid, pdate = prev
     report["previous"] = {"as_of": pdate.isoformat(), "snapshot_id": pid}
     now, before = _profiles(con, snapshot_id, cfg), _profiles(con, pid, cfg)
-    eps = cfg.psi.epsilon
     for (kind, var), (n, bins) in sorted(now.items()):
         if (kind, var) not in before:
             continue
         pn, pbins = before[(kind, var)]
-        v = round(psi(pbins, pn, bins, n, eps), 6)
+        v = round(psi(pbins, pn, bins, n), 6)
         item = {"psi": v, "level": psi_level(v, cfg)}
         if kind == "score":
             report["score"] = item
@@ -362,5 +355,4 @@ def recorded_alerts(con: duckdb.DuckDBPyConnection, snapshot_id: int) -> list[di
         [snapshot_id]).fetchall()]
 
 
-def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()[0][0])
+has_table = table_exists  # riskgrade.sql.table_exists

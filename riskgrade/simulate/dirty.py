@@ -35,10 +35,11 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from .. import contract
-from ..codes import uscc as uscc_codes
 from .events import EventStore
 from .population import Population
 from .strings import DateStrings
+from .mutations import (BAD_DATES, BAD_ENUMS, BAD_INDUSTRIES, BAD_NUMBERS, BAD_REGIONS,  # noqa: F401  (re-exported)
+                        UNKNOWN_EVENT_TYPES, bad_uscc, csv_line, fullwidth, future_date, odd_date)
 from .writer import CHUNK_ROWS, event_chunks, part_ranges
 
 Row = dict[str, Any]
@@ -97,64 +98,6 @@ def spare_usccs_needed(entities: int) -> int:
         + p["domain_grades"]["unattributed"]
         + 16
     )
-
-
-# ---------------------------------------------------------------------- value mutations
-_FULLWIDTH = str.maketrans({chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)})
-BAD_REGIONS = ("379999", "370199", "379901", "990101", "370999", "000000", "37A102")
-BAD_INDUSTRIES = ("9999", "Z6210", "A6210", "621", "62100", "0099")
-BAD_DATES = ("2025-02-30", "2023-13-01", "2024-06-31", "yesterday", "昨天")
-BAD_NUMBERS = ("abc", "1.2.3", "十万", "12O0", "5 万")
-UNKNOWN_EVENT_TYPES = ("site_visit", "annual_reprot", "走访记录", "tax_payment", "license_check")
-BAD_ENUMS = {
-    "entity_type": ("company", "分公司", "sole_trader"),
-    "status": ("closed", "迁出", "suspended"),
-    "party_kind": ("robot", "组织"),
-    "role": ("ceo", "监事会", "owner"),
-}
-
-
-def fullwidth(s: str) -> str:
-    return s.translate(_FULLWIDTH)
-
-
-def bad_uscc(code: str, variant: int) -> str:
-    """A code that fails GB 32100 even after trimming, folding and upper-casing."""
-    v = variant % 4
-    if v == 0:  # wrong check character
-        right = code[17]
-        alt = uscc_codes.ALPHABET[(uscc_codes.ALPHABET.index(right) + 1 + variant % 29) % 31]
-        return code[:17] + alt
-    if v == 1:
-        return code[:17]
-    if v == 2:
-        return code[:10] + "IOZSV"[variant % 5] + code[11:]
-    return code + "0"
-
-
-def odd_date(iso: str, variant: int) -> str:
-    """The same date in another accepted spelling."""
-    y, m, d = iso.split("-")
-    v = variant % 4
-    if v == 0:
-        return f"{y}/{int(m)}/{int(d)}"
-    if v == 1:
-        return f"{y}年{int(m)}月{int(d)}日"
-    if v == 2:
-        return f"{y}{m}{d}"
-    return fullwidth(iso)
-
-
-def _future(variant: int) -> str:
-    return f"2099-{1 + variant % 12:02d}-{1 + variant % 28:02d}"
-
-
-def csv_line(values: Iterable[Any]) -> bytes:
-    """One CSV line quoted like pyarrow writes it (strings quoted, empty cells bare)."""
-    cells = []
-    for v in values:
-        cells.append("" if v is None else '"' + str(v).replace('"', '""') + '"')
-    return (",".join(cells) + "\n").encode("utf-8")
 
 
 # ---------------------------------------------------------------------- per-table plans
@@ -380,7 +323,7 @@ def _plan_entities(table: pa.Table, counts: dict[str, int], rng: np.random.Gener
         "bad_region": _with("region_code", BAD_REGIONS),
         "bad_industry": _with("industry_code", BAD_INDUSTRIES),
         "bad_date": _with("established_on", BAD_DATES),
-        "future_date": lambda r, i: {**r, "established_on": _future(i)},
+        "future_date": lambda r, i: {**r, "established_on": future_date(i)},
         "bad_number": _with("registered_capital", BAD_NUMBERS),
     }
     if rows:
@@ -441,7 +384,7 @@ def _plan_events(store: EventStore, uscc: np.ndarray, dates: DateStrings, counts
 
     def future(r: Row, i: int) -> Row:
         col = "reported_on" if (i % 4 == 3 and r.get("reported_on")) else "event_date"
-        r[col] = _future(i)
+        r[col] = future_date(i)
         return r
 
     invalid = {
@@ -546,7 +489,7 @@ def _plan_simple(name: str, table: pa.Table, counts: dict[str, int], rng: np.ran
             "missing_required": _empty(("grade", "domain", "as_of", "uscc")),
             "bad_uscc": lambda r, i: r,
             "bad_date": _with("as_of", BAD_DATES),
-            "future_date": lambda r, i: {**r, "as_of": _future(i)},
+            "future_date": lambda r, i: {**r, "as_of": future_date(i)},
             "unattributed": lambda r, i: r,
         }
         mutators = [

@@ -14,7 +14,6 @@ and turned into Arrow string columns chunk by chunk when written.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +37,7 @@ from .population import (
     RngFactory,
     ymd,
 )
+from .draws import RateFn, busday, categorical, first_point, poisson_points
 from .strings import NO_DAY, DateStrings, fixed_width, int_strings, lookup, prefixed_numbers
 
 EVENT_TYPES: tuple[str, ...] = tuple(contract.EVENT_TYPES)
@@ -53,7 +53,6 @@ RECORD_PREFIX = {
 }
 RECORD_DIGITS = 10
 AMT_NULL = np.iinfo(np.int64).min
-RateFn = Callable[[np.ndarray], "np.ndarray | float"]  # latent risk per entity -> events per year
 
 INSPECTION_DOMAINS = ("general", "food", "drug", "special_equipment")
 SOURCES: tuple[str, ...] = (
@@ -86,61 +85,6 @@ D = {name: np.int16(i) for i, name in enumerate(DETAILS)}
 YEAR_DETAIL0 = len(DETAILS)  # report years 1990..2199 follow the codes
 DETAILS_ALL: tuple[str, ...] = DETAILS + tuple(str(y) for y in range(_YEAR0, 2200))
 PLATFORM_DETAIL0 = int(D[names.PLATFORMS[0]])
-
-
-# ---------------------------------------------------------------------- helpers
-def busday(day: np.ndarray, offset: np.ndarray | int = 0) -> np.ndarray:
-    """Roll to a working day (Mon-Fri), then move ``offset`` working days on."""
-    d = np.asarray(day, dtype=np.int64).astype("datetime64[D]")
-    return np.busday_offset(d, offset, roll="forward").astype(np.int64).astype(np.int32)
-
-
-def categorical(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray:
-    """One draw per row of an ``(n, k)`` matrix of non-negative weights."""
-    if weights.shape[0] == 0:
-        return np.zeros(0, np.int32)
-    cum = np.cumsum(weights, axis=1)
-    u = rng.random(weights.shape[0]) * cum[:, -1]
-    return (cum > u[:, None]).argmax(axis=1).astype(np.int32)
-
-
-def poisson_points(
-    rng: np.random.Generator, pop: Population, start: np.ndarray, stop: np.ndarray, rate: RateFn
-) -> tuple[np.ndarray, np.ndarray]:
-    """A Poisson process per entity over ``[start, stop)`` with a yearly rate ``rate(risk)``.
-
-    The interval is split at the day the entity turns risky; each piece uses the
-    risk in force on it.  Returns ``(entity index, day)``.
-    """
-    idxs, days = [], []
-    for seg_s, seg_e, risk in (
-        (start, np.minimum(stop, pop.change), pop.base_risk),
-        (np.maximum(start, pop.change), stop, pop.risk_after),
-    ):
-        length = np.maximum(seg_e.astype(np.int64) - seg_s, 0)
-        lam = np.asarray(rate(risk), dtype=np.float64) * length / 365.25
-        k = rng.poisson(lam)
-        idx = np.repeat(np.arange(pop.n, dtype=np.int32), k)
-        day = (seg_s[idx] + rng.random(idx.size) * length[idx]).astype(np.int32)
-        idxs.append(idx)
-        days.append(day)
-    return np.concatenate(idxs), np.concatenate(days)
-
-
-def first_point(
-    rng: np.random.Generator, pop: Population, start: np.ndarray, stop: np.ndarray, rate: RateFn
-) -> np.ndarray:
-    """First event of the same process (day, or ``NO_DAY`` when none before ``stop``)."""
-    out = np.full(pop.n, NO_DAY, np.int32)
-    for seg_s, seg_e, risk in (
-        (start, np.minimum(stop, pop.change), pop.base_risk),
-        (np.maximum(start, pop.change), stop, pop.risk_after),
-    ):
-        r = np.maximum(np.asarray(rate(risk), dtype=np.float64), 1e-12)
-        t = seg_s + rng.exponential(1.0, pop.n) / r * 365.25
-        hit = (out == NO_DAY) & (seg_e > seg_s) & (t < seg_e)
-        out[hit] = t[hit].astype(np.int32)
-    return out
 
 
 # ---------------------------------------------------------------------- the store

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..codes import industries, regions, uscc
+from ..dates import years_back
 from . import names
 from .strings import NO_DAY, DateStrings, hex_ids, int_strings, join, lookup
 
@@ -92,12 +93,7 @@ class Window:
 
     @property
     def start_date(self) -> date:
-        e = self.end_date
-        try:
-            s = e.replace(year=e.year - self.years)
-        except ValueError:  # 29 February
-            s = e.replace(year=e.year - self.years, day=28)
-        return s + timedelta(days=1)
+        return years_back(self.end_date, self.years) + timedelta(days=1)
 
     @property
     def end(self) -> int:

@@ -19,7 +19,8 @@ import pyarrow.parquet as pq
 
 from .. import contract
 from ..errors import RiskgradeError
-from .events import categorical, inspection_outcome_weights
+from .draws import categorical
+from .events import inspection_outcome_weights
 
 
 def simulate_results(truth_dir: Path, plan: list[tuple[str, str]], as_of: dt.date, *, seed: int = 1,

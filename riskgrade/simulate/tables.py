@@ -6,8 +6,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..contract import GRADE_SETS
 from . import names
-from .events import categorical
+from .draws import categorical
 from .population import COOPERATIVE, DRUG, ENTERPRISE, FOOD, INDIVIDUAL, Population, ymd
 from .strings import NO_DAY, DateStrings, fixed_width, join, lookup, prefixed_numbers
 
@@ -126,7 +127,7 @@ def domain_grades(pop: Population, uscc: np.ndarray, dates: DateStrings, rng: np
         {
             "uscc": fixed_width(uscc[e]) if e.size else pa.array([], pa.string()),
             "domain": lookup(("food", "drug"), dom),
-            "grade": lookup(("A", "B", "C", "D"), grade),
+            "grade": lookup(GRADE_SETS["four"], grade),
             "as_of": dates(d),
         }
     )

@@ -17,7 +17,6 @@ simulation knows the latent risk, so the exact answer is available:
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from pathlib import Path
 
@@ -25,18 +24,12 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from ..dates import add_months
 from ..errors import RiskgradeError
 from .events import inspection_outcome_weights
 
 PASS = 0  # column of ``pass`` in inspection_outcome_weights (contract order)
 _COLUMNS = ["uscc", "base_risk", "risk_change_on", "risk_after", "is_shell", "established_on", "deregistered_on"]
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """``day`` moved ``months`` calendar months on (the day of month clamped: 31 Jan + 1 -> 28/29 Feb)."""
-    m = day.month - 1 + months
-    year, month = day.year + m // 12, m % 12 + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def adverse_share(risk: np.ndarray, shell: np.ndarray) -> np.ndarray:

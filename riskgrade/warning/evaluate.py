@@ -23,7 +23,9 @@ from dataclasses import dataclass
 
 import duckdb
 
-from .rules import GRADES, Rule
+from ..contract import GRADES
+from ..sql import date as sql_date, literal
+from .rules import Rule
 
 EVIDENCE = ("struct_pack(uscc := {a}.uscc, source := {a}.source, record_id := {a}.record_id, "
             "event_type := {a}.event_type, event_date := {a}.event_date, delivery_id := {a}.delivery_id)")
@@ -34,16 +36,14 @@ def ev(alias: str) -> str:
     return EVIDENCE.format(a=alias)
 
 
-def lit(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
+lit = literal  # riskgrade.sql.literal
 
 
 def in_list(values: list[str]) -> str:
     return "(" + ", ".join(lit(v) for v in values) + ")"
 
 
-def day(d: dt.date) -> str:
-    return f"DATE '{d.isoformat()}'"
+day = sql_date  # riskgrade.sql.date: a DATE literal
 
 
 @dataclass

@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ..contract import ABNORMAL_REASON_ZH
 from .evaluate import day, lit
 
 PUSH_FORMAT = "riskgrade-push/1"
-REASON_ZH = {
-    "no_annual_report": "未按规定期限公示年度报告",
-    "unreachable_address": "通过登记的住所或者经营场所无法联系",
-    "false_disclosure": "公示信息隐瞒真实情况、弄虚作假",
-    "other": "其他情形",
-}
+REASON_ZH = ABNORMAL_REASON_ZH  # defined in contract
 
 
 def alerts_query(status: str | None = None, rule: str | None = None) -> str:

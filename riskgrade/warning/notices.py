@@ -144,11 +144,9 @@ def make_items(rows: list[dict], county: str) -> list[Item]:
 
 @lru_cache(maxsize=1)
 def _templates():
-    import jinja2
+    from ..render import environment
 
-    env = jinja2.Environment(loader=jinja2.PackageLoader("riskgrade.warning", "templates"), autoescape=False,
-                             keep_trailing_newline=False, trim_blocks=True, lstrip_blocks=True,
-                             undefined=jinja2.StrictUndefined)
+    env = environment("riskgrade.warning", autoescape=False)
     return env.get_template("notice_subject_zh.txt.j2"), env.get_template("notice_zh.txt.j2")
 
 

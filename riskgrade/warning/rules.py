@@ -15,7 +15,6 @@ from ..errors import RiskgradeError
 SEVERITIES = ("low", "medium", "high")
 SEVERITY_ZH = {"low": "低", "medium": "中", "high": "高"}
 LINK_KEYS = ("address", "phone", "legal_rep")
-GRADES = ("A", "B", "C", "D", "E")
 
 
 def severity_rank(s: str) -> int:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import duckdb
 
+from ..sql import table_exists
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS warn_runs (
     run_id INTEGER, started_at TIMESTAMP, finished_at TIMESTAMP, since DATE, delivery_from INTEGER,
@@ -64,5 +66,4 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA)
 
 
-def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()[0][0])
+has_table = table_exists  # riskgrade.sql.table_exists

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -21,9 +20,9 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
+from ..chain import GENESIS, canonical, entry_hash, walk  # noqa: F401  (GENESIS, canonical: re-exported)
 from ..errors import RiskgradeError
 
-GENESIS = "0" * 64
 STATUSES = ("open", "assigned", "handled", "closed")
 STATUS_ZH = {"open": "待分办", "assigned": "已分办", "handled": "已处置", "closed": "已办结"}
 # disposition actions (处置方式): Chinese word -> code; English codes are accepted as well
@@ -49,15 +48,6 @@ def disposition_code(action: str) -> str:
     if a.lower() in DISPOSITION_ZH:
         return a.lower()
     raise RiskgradeError(f"--action must be one of 提醒, 警示, 约谈, 检查 (or remind, warn, interview, inspect), not {action!r}")
-
-
-def canonical(seq: int, at: dt.datetime, username: str, action: str, alert_id: str, detail: str) -> str:
-    return json.dumps([seq, at.isoformat(timespec="microseconds"), username, action, alert_id, detail],
-                      ensure_ascii=False, separators=(",", ":"))
-
-
-def entry_hash(prev_hash: str, seq: int, at: dt.datetime, username: str, action: str, alert_id: str, detail: str) -> str:
-    return hashlib.sha256((prev_hash + canonical(seq, at, username, action, alert_id, detail)).encode()).hexdigest()
 
 
 def detail_json(detail: dict) -> str:
@@ -145,19 +135,18 @@ class Verdict:
 
 
 def verify(con: duckdb.DuckDBPyConnection) -> Verdict:
-    prev_seq, prev_hash, n = 0, GENESIS, 0
     rows = con.execute("SELECT seq, logged_at, username, action, alert_id, detail, prev_hash, hash FROM alert_log "
                        "ORDER BY seq").fetchall()
-    for seq, at, user, action, aid, detail, ph, h in rows:
-        n += 1
-        if seq != prev_seq + 1:
-            return Verdict(False, n, prev_seq, prev_hash,
-                           f"log entries {prev_seq + 1}..{seq - 1} are missing (deleted)", prev_seq + 1)
-        if ph != prev_hash:
-            return Verdict(False, n, prev_seq, prev_hash,
-                           f"log entry {seq} does not follow entry {prev_seq} (chain broken)", seq)
-        if entry_hash(ph, seq, at, user, action, aid, detail) != h:
-            return Verdict(False, n, prev_seq, prev_hash,
-                           f"log entry {seq} was edited ({action} of alert {aid} by {user})", seq)
-        prev_seq, prev_hash = seq, h
+    w = walk(rows)
+    n, prev_seq, prev_hash = w.entries, w.head_seq, w.head_hash
+    if w.failure == "missing":
+        return Verdict(False, n, prev_seq, prev_hash,
+                       f"log entries {prev_seq + 1}..{w.bad_entry[0] - 1} are missing (deleted)", prev_seq + 1)
+    if w.failure == "broken":
+        return Verdict(False, n, prev_seq, prev_hash,
+                       f"log entry {w.bad_seq} does not follow entry {prev_seq} (chain broken)", w.bad_seq)
+    if w.failure == "edited":
+        seq, _, user, action, aid, _ = w.bad_entry
+        return Verdict(False, n, prev_seq, prev_hash,
+                       f"log entry {seq} was edited ({action} of alert {aid} by {user})", seq)
     return Verdict(True, n, prev_seq, prev_hash)
