@@ -54,7 +54,8 @@ def main() -> int:
     from riskgrade.scoring import ExpertScorecard, fusion as fu, load_scorecard
     from riskgrade.scoring.challenger import ChallengerModel
     from riskgrade.scoring.outcomes import load_outcomes
-    from riskgrade.scoring.train import load_samples, scorecard_for, weigh, weighted_auc
+    from riskgrade.scoring.train import load_samples, scorecard_for, weigh
+    from riskgrade.stats import weighted_auc
     from riskgrade.scoring.trained import TrainedScorecard
     from riskgrade.simulate.truth import adverse_probability, expected_auc
     from riskgrade.warehouse import Warehouse

@@ -318,7 +318,7 @@ def test_model_report(province: tuple[Path, Path], tmp_path: Path) -> None:
 
 
 def test_psi_of_bin_shares() -> None:
-    from riskgrade.scoring.train import psi_shares
+    from riskgrade.stats import psi_shares
 
     assert psi_shares([0.5, 0.5], [0.5, 0.5]) == 0
     # sum (a - e) ln(a / e): 0.2 ln 2 + (-0.2) ln(0.6 / 0.8) ... computed by hand

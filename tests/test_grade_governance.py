@@ -89,7 +89,8 @@ def test_weights_computed_by_hand() -> None:
 
 
 def test_weighted_auc_and_bootstrap_by_hand() -> None:
-    from riskgrade.scoring.train import bootstrap_auc, weighted_auc
+    from riskgrade.scoring.train import bootstrap_auc
+    from riskgrade.stats import weighted_auc
 
     y = np.array([1, 0, 1, 0])
     s = np.array([0.9, 0.8, 0.3, 0.1])
@@ -107,7 +108,7 @@ def test_weighted_auc_and_bootstrap_by_hand() -> None:
     assert d["low"] > 0.1 and d["low"] < d["value"] < d["high"]
     assert b["auc"]["noise"]["low"] < 0.5 < b["auc"]["noise"]["high"]
     # KS with its interval too: the weighted KS of the score, inside its interval
-    from riskgrade.scoring.train import weighted_ks
+    from riskgrade.stats import weighted_ks
 
     k = b["ks"]["good"]
     assert k["value"] == pytest.approx(weighted_ks(yy, good), abs=1e-9) and k["low"] <= k["value"] <= k["high"]

@@ -22,6 +22,8 @@ from typing import Literal
 
 from pydantic import BaseModel, model_validator
 
+from ..sql import literal
+
 TYPES = ("boolean", "count", "amount", "number", "category")
 NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
            "FLOAT", "DOUBLE", "DECIMAL")
@@ -73,7 +75,7 @@ class Check(BaseModel):
 
 
 def _lit(v: str | float) -> str:
-    return "'" + v.replace("'", "''") + "'" if isinstance(v, str) else repr(float(v))
+    return literal(v) if isinstance(v, str) else repr(float(v))
 
 
 def failing_sql(expr: str, check: Check, sql_type: str = "DOUBLE") -> str:

@@ -17,10 +17,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .. import config
+from ..contract import GRADES
 
 MODES = ("indicator", "overlay", "matrix")
 LEVELS = 4  # risk levels 0 (low) .. 3 (high)
-GRADE_ORDER = "ABCDE"  # rank = position: A 0 (least risky) .. E 4
+GRADE_ORDER = "".join(GRADES)  # riskgrade.contract; rank = position: A 0 (least risky) .. E 4
 
 
 class _Strict(BaseModel):

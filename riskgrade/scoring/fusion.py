@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from ..errors import RiskgradeError
+from ..sql import literal as _lit
 from ..indicators.domains import (GRADE_ORDER, LEVELS, MODES, DomainFusion, FusionConfig,  # noqa: F401 (re-exported)
                                   apply_to_catalog, load_fusion)
 
@@ -115,10 +116,6 @@ class DomainFusionResult:
                 "as_of": self.as_of.isoformat(), "entities": self.entities, "fusion_version": self.fusion_version,
                 "raised": sum(r.raised for r in self.rules), "lowered": sum(r.lowered for r in self.rules),
                 "rules": [r.__dict__ for r in self.rules]}
-
-
-def _lit(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
 
 
 def _letters(grades: str = GRADE_ORDER) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 
 from ..errors import RiskgradeError
+from ..sql import table_exists
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS models (
@@ -141,7 +142,7 @@ def approve(con: duckdb.DuckDBPyConnection, models_dir: Path, model_id: str, by:
 
 
 def _has(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'models'").fetchall()[0][0])
+    return table_exists(con, "models")
 
 
 def list_models(con: duckdb.DuckDBPyConnection) -> list[dict]:
@@ -154,10 +155,10 @@ def list_models(con: duckdb.DuckDBPyConnection) -> list[dict]:
 
 def recommendation(row: dict, as_of: dt.date, max_age_months: int) -> str | None:
     """A recommendation to retrain when the approved model is older than ``max_age_months``."""
-    from .train import months_back
+    from ..dates import add_months
 
     trained = row.get("as_of")
-    if trained and trained < months_back(as_of, max_age_months):
+    if trained and trained < add_months(as_of, -max_age_months, keep_month_end=True):
         return (f"the approved model {row['model_id']} was trained as of {trained}, more than {max_age_months} months "
                 f"before {as_of}: retraining is recommended (`riskgrade model train --as-of {as_of}`, then review "
                 "and approve); it keeps grading until a new model is approved")

@@ -28,7 +28,6 @@ population, not only the inspected.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import hashlib
 import json
@@ -39,8 +38,11 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
+from ..dates import add_months
 from ..indicators import Catalog, compute_indicators
-from ..indicators.compute import BUCKETS
+from ..sql import table_exists
+from ..stats import RankedScores, bin_shares, psi_scores, psi_shares, weighted_auc, weighted_ks
+from ..warehouse import BUCKETS
 from .challenger import ChallengerModel
 from .expert import ExpertScorecard
 from .grading import cutoffs_from_shares
@@ -61,15 +63,6 @@ OUTCOME_SQL = """
            OR event_type = 'serious_dishonest_in')
     GROUP BY uscc
 """
-
-
-def months_back(d: dt.date, n: int) -> dt.date:
-    """``d`` moved ``n`` months back (forward when negative); a month end stays a month end."""
-    y, m = divmod(d.month - 1 - n, 12)
-    year, month = d.year + y, m + 1
-    last = calendar.monthrange(year, month)[1]
-    at_end = d.day == calendar.monthrange(d.year, d.month)[1]
-    return dt.date(year, month, last if at_end else min(d.day, last))
 
 
 @dataclass
@@ -108,45 +101,7 @@ class TrainingReport:
         return d
 
 
-# ---------------------------------------------------------------------- metrics
-class RankedScores:
-    """A score's tie groups, computed once, for fast weighted AUCs and KS under many bootstrap weights."""
-
-    def __init__(self, s: np.ndarray):
-        vals, self.group = np.unique(np.asarray(s, dtype=float), return_inverse=True)
-        self.n_groups = len(vals)
-
-    def ks(self, y: np.ndarray, w: np.ndarray) -> float:
-        """The largest gap between the weighted score distributions of the bad and the good (ties together)."""
-        pos = np.bincount(self.group, weights=w * (y == 1), minlength=self.n_groups)
-        neg = np.bincount(self.group, weights=w * (y == 0), minlength=self.n_groups)
-        tp, tn = pos.sum(), neg.sum()
-        if tp <= 0 or tn <= 0:
-            return float("nan")
-        return float(np.max(np.abs(np.cumsum(pos) / tp - np.cumsum(neg) / tn)))
-
-    def auc(self, y: np.ndarray, w: np.ndarray) -> float:
-        pos = np.bincount(self.group, weights=w * (y == 1), minlength=self.n_groups)
-        neg = np.bincount(self.group, weights=w * (y == 0), minlength=self.n_groups)
-        below = np.cumsum(neg) - neg
-        tp, tn = pos.sum(), neg.sum()
-        if tp <= 0 or tn <= 0:
-            return float("nan")
-        return float(np.sum(pos * (below + 0.5 * neg)) / (tp * tn))
-
-
-def weighted_auc(y: np.ndarray, s: np.ndarray, w: np.ndarray | None = None) -> float:
-    y = np.asarray(y).astype(int)
-    return RankedScores(s).auc(y, np.ones(len(y)) if w is None else np.asarray(w, dtype=float))
-
-
-def weighted_ks(y: np.ndarray, s: np.ndarray, w: np.ndarray | None = None) -> float:
-    """The largest gap between the weighted score distributions of the bad and the good (tied scores
-    move together), the same measure the bootstrap intervals use."""
-    y = np.asarray(y).astype(int)
-    return RankedScores(s).ks(y, np.ones(len(y)) if w is None else np.asarray(w, dtype=float))
-
-
+# ---------------------------------------------------------------------- metrics (the measures: riskgrade.stats)
 def bootstrap_auc(y: np.ndarray, w: np.ndarray, scores: dict[str, np.ndarray], pairs: list[tuple[str, str]],
                   reps: int = 200, seed: int = 0) -> dict:
     """Weighted AUC of each score with a 95% interval, and of the differences ``a - b`` for each pair,
@@ -216,19 +171,6 @@ def score_edges(scores: np.ndarray, n: int = 10) -> list[float]:
     return [float(x) for x in np.unique(q)]
 
 
-def shares(edges: list[float], scores: np.ndarray) -> list[float]:
-    idx = np.searchsorted(np.asarray(edges), scores, side="right")
-    counts = np.bincount(idx, minlength=len(edges) + 1)
-    return [float(c) / max(len(scores), 1) for c in counts]
-
-
-def psi(edges: list[float], expected: np.ndarray, actual: np.ndarray) -> float:
-    """Population stability index of ``actual`` against ``expected`` over the training deciles."""
-    e = np.clip(np.asarray(shares(edges, expected)), 1e-6, None)
-    a = np.clip(np.asarray(shares(edges, actual)), 1e-6, None)
-    return float(np.sum((a - e) * np.log(a / e)))
-
-
 def indicator_shares(model: TrainedScorecard, X) -> dict[str, list[float]]:
     """Share of the population in each bin of every selected indicator (for per-indicator PSI)."""
     # missing values in a bin of their own (optbinning's default would count them in bin 0)
@@ -240,13 +182,6 @@ def indicator_shares(model: TrainedScorecard, X) -> dict[str, list[float]]:
         n_bins = int(max(col.max(initial=0) + 1, len(model.binning_.get_binned_variable(name).splits) + 3))
         out[str(name)] = [float(x) for x in np.bincount(col, minlength=n_bins) / max(len(col), 1)]
     return out
-
-
-def psi_shares(expected: list[float], actual: list[float]) -> float:
-    n = max(len(expected), len(actual))
-    e = np.clip(np.pad(np.asarray(expected, dtype=float), (0, n - len(expected))), 1e-6, None)
-    a = np.clip(np.pad(np.asarray(actual, dtype=float), (0, n - len(actual))), 1e-6, None)
-    return float(np.sum((a - e) * np.log(a / e)))
 
 
 def roc_points(y: np.ndarray, s: np.ndarray, w: np.ndarray | None = None, n: int = 60) -> list[list[float]]:
@@ -292,13 +227,12 @@ def _frame(con: duckdb.DuckDBPyConnection, table: str, as_of: dt.date, known: dt
     """Indicators of ``table`` with the outcome window (as_of, as_of + horizon] known by ``known``:
     ``_obs`` (an outcome observed for all), ``_insp`` (inspected), ``_res`` (an adverse inspection
     result) and ``_pi`` (the largest inclusion probability of a recorded plan that inspected it)."""
-    end = months_back(as_of, -outcomes.horizon_months)
+    end = add_months(as_of, outcomes.horizon_months, keep_month_end=True)
     window = (f"event_date > DATE '{as_of}' AND event_date <= DATE '{end}' AND reported_on <= DATE '{known}'")
     obs, res = outcomes.observed_sql(), outcomes.inspection_sql()
     out = f"""SELECT uscc, bool_or({obs}) AS o, bool_or(event_type = 'inspection') AS i, bool_or({res}) AS r
               FROM events WHERE {window} AND (event_type = 'inspection' OR {obs}) GROUP BY uscc"""
-    has = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name IN ('plans', 'plan_results', "
-                      "'plan_entities')").fetchall()[0][0]
+    has = sum(table_exists(con, t) for t in ("plans", "plan_results", "plan_entities"))
     pi = "NULL::DOUBLE AS pi, NULL::VARCHAR AS uscc"
     if has == 3:
         pi = f"""max(pe.inclusion_probability) AS pi, r.uscc FROM plan_results r JOIN plan_entities pe USING (plan_id, uscc)
@@ -440,8 +374,8 @@ def load_samples(con: duckdb.DuckDBPyConnection, catalog: Catalog, as_of: dt.dat
                  say=lambda m: None) -> Samples | str:
     """Training and validation frames, or why there are none."""
     h = outcomes.horizon_months
-    t_val = months_back(as_of, h)
-    t_train = months_back(as_of, 2 * h)
+    t_val = add_months(as_of, -h, keep_month_end=True)
+    t_train = add_months(as_of, -2 * h, keep_month_end=True)
     first_event = con.execute("SELECT min(event_date) FROM events").fetchall()[0][0]
     if first_event is None or first_event > t_train - dt.timedelta(days=365):
         return (f"not enough history to learn from outcomes: training needs records from a year before "
@@ -548,9 +482,9 @@ def train_candidate(con: duckdb.DuckDBPyConnection, catalog: Catalog, expert: Ex
         "calibration": calibration_table(pv, yv, ww),
         "inspection_calibration_table": (calibration_table(platt(rep.inspection_calibration, all_val_scores[rows]), yi, wi)
                                          if rep.inspection_calibration else []),
-        "psi_validation": psi(model.score_edges_, train_scores, all_val_scores),
+        "psi_validation": psi_scores(model.score_edges_, train_scores, all_val_scores),
         "score_edges": model.score_edges_,
-        "train_score_shares": shares(model.score_edges_, train_scores),
+        "train_score_shares": bin_shares(model.score_edges_, train_scores),
         "weights_train": wt.stats, "weights_validation": wv.stats,
         "outcomes": outcomes.model_dump(), "outcomes_version": outcomes.version,
         "outcomes_fingerprint": outcomes.fingerprint(),

@@ -36,6 +36,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from ..sql import literals
 from .base import ScoreSQL
 
 
@@ -298,7 +299,7 @@ class TrainedScorecard(BaseEstimator):
         whens = [f"WHEN {col} IS NULL THEN {sql_number(missing)}"]
         if bins["kind"] == "categorical":
             for group, v in zip(bins["categories"], values):
-                items = ", ".join("'" + c.replace("'", "''") + "'" for c in group)
+                items = literals(group)
                 whens.append(f"WHEN CAST({col} AS VARCHAR) IN ({items}) THEN {sql_number(v)}")
             return f"(CASE {' '.join(whens)} ELSE {sql_number(unknown)} END)"
         splits = bins["splits"]

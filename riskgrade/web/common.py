@@ -25,7 +25,7 @@ from .. import __version__
 from ..service.errors import Refused
 from ..service.principal import SESSION_COOKIE, session_of
 from ..service.state import AppState, Principal
-from .assets import ECHARTS_FILE
+from ..render import ECHARTS_FILE, environment
 from .i18n import LANGS, STRINGS
 from .names import GRADE_ORDER, label_name, num, pct, region_name, section_name
 
@@ -87,8 +87,7 @@ def texts(request: Request) -> dict[str, str]:
 
 @functools.lru_cache(maxsize=1)
 def _env() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("riskgrade.web", "templates"), autoescape=True,
-                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env = environment("riskgrade.web")  # the one Jinja environment (riskgrade.render); the console's own formatters
     env.filters.update(num=num, pct=pct, region=region_name)
     env.globals.update(version=__version__, grades=GRADE_ORDER, echarts_file=ECHARTS_FILE)
     return env

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 
+from ..contract import INSPECTION_RESULT_EN
+
 LANGS = ("zh", "en")
 
 STRINGS: dict[str, dict[str, str]] = {
@@ -383,6 +385,4 @@ SECTIONS_EN = {
     "Q": "Health and social work", "R": "Culture, sports and entertainment", "S": "Public administration",
     "T": "International organisations",
 }
-INSPECTION_EN = {"pass": "no problem found", "corrected": "problem found, corrected", "problem": "problem found",
-                 "unreachable": "unreachable at its address", "refused": "refused the inspection",
-                 "not_operating": "not operating"}
+INSPECTION_EN = INSPECTION_RESULT_EN  # the words of inspection results: riskgrade.contract

@@ -7,9 +7,10 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from ..contract import GRADES
 from .i18n import INSPECTION_EN, LABELS_EN, OVERRIDES_EN, SECTIONS_EN, STRINGS
 
-GRADE_ORDER = ("A", "B", "C", "D", "E")
+GRADE_ORDER = GRADES  # riskgrade.contract
 HIGH = ("C", "D", "E")
 
 
