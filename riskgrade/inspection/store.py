@@ -46,3 +46,14 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()[0][0])
+
+
+def add_targets(con: duckdb.DuckDBPyConnection, task_id: int, usccs: list[str], reason: str = "",
+                alert_id: str | None = None) -> None:
+    """Record entities a task must inspect (定向抽查) in ``task_targets``, added now.  The caller holds the
+    transaction and has checked the task and the entities."""
+    import datetime as dt
+
+    now = dt.datetime.now().replace(microsecond=0)
+    for u in usccs:
+        con.execute("INSERT INTO task_targets VALUES (?, ?, ?, ?, ?)", [task_id, u, alert_id, reason, now])
