@@ -64,3 +64,24 @@ def test_no_classification_is_one_riskgrade_error(small_home: Path, tmp_path: Pa
     p = run_cli("export", "grades", "--as-of", "2026-08-31", "--out", str(tmp_path / "g.csv"), home=small_home,
                 check=False)
     assert p.returncode == 1 and p.stderr.startswith("error: no classification as of 2026-08-31")
+
+
+def test_the_published_rows_have_the_same_columns_and_values(small_home: Path, tmp_path: Path) -> None:
+    """What the API exports (the registry's copy of the month) has the same columns as the CLI's file, and
+    the same contributions, computed in Python from the published reason points."""
+    from riskgrade.registry.db import open_registry
+    from riskgrade.service.grades import GRADES_EXPORT_COLUMNS, published_grade_rows
+
+    run_cli("publish", "--as-of", AS_OF, home=small_home)
+    run_cli("export", "grades", "--as-of", AS_OF, "--out", str(tmp_path / "g.csv"), home=small_home)
+    _, from_file = _read(tmp_path / "g.csv")
+    f = open_registry(small_home, None)
+    as_of, rows = published_grade_rows(f, date.fromisoformat(AS_OF))
+    assert as_of.isoformat() == AS_OF and list(rows[0]) == list(GRADES_EXPORT_COLUMNS)
+    for col in ("uscc", "grade", "labels", "reasons", "region_code", "model_version", "contributions"):
+        assert [r[col] or "" for r in rows] == [r[col] for r in from_file], col
+    assert any(r["contributions"] for r in rows)
+    region = rows[0]["region_code"][:4]
+    _, in_region = published_grade_rows(f, None, region_prefix=region)
+    assert in_region and all(r["region_code"].startswith(region) for r in in_region) and len(in_region) < len(rows)
+    assert published_grade_rows(f, date(2026, 8, 31)) is None

@@ -92,3 +92,38 @@ def grade_rows(con: duckdb.DuckDBPyConnection, as_of: dt.date, *, region_prefix:
     cur = con.execute(grades_query(con, current_snapshot(con, as_of), region_prefix=region_prefix))
     names = [d[0] for d in cur.description]
     return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def contributions(reason_points: str | None) -> str:
+    """``reason_points`` (JSON [{code, points}]) as the export's ``contributions``: every non-zero one as
+    ``code:+12.30``, most points first, joined by ``;`` (the Python twin of :data:`CONTRIBUTIONS_SQL`)."""
+    import json
+
+    pts = [(float(x["points"]), str(x["code"])) for x in json.loads(reason_points or "[]") if float(x["points"]) != 0]
+    return ";".join(f"{c}:{p:+.2f}" for p, c in sorted(pts, reverse=True))
+
+
+def published_grade_rows(factory, as_of: dt.date | None = None, *, region_prefix: str = "") -> tuple[dt.date, list[dict]] | None:
+    """The grades of a month published to the registry (the newest month when ``as_of`` is None), in a
+    region when ``region_prefix`` is given, as dicts keyed by :data:`GRADES_EXPORT_COLUMNS`, by USCC;
+    None when nothing is published for that month."""
+    from sqlalchemy import select
+
+    from ..registry.models import Entity, Grade, Snapshot
+
+    with factory() as ses:
+        q = select(Snapshot)
+        if as_of:
+            q = q.where(Snapshot.as_of == as_of)
+        snap = ses.execute(q.order_by(Snapshot.as_of.desc(), Snapshot.id.desc()).limit(1)).scalar_one_or_none()
+        if snap is None:
+            return None
+        rows = ses.execute(select(Grade, Entity.name).outerjoin(Entity, Entity.uscc == Grade.uscc)
+                           .where(Grade.snapshot_id == snap.id, Grade.region_code.startswith(region_prefix))
+                           .order_by(Grade.uscc)).all()
+        out = []
+        for g, name in rows:
+            v = {"as_of": snap.as_of, "name": name, "model": snap.model, "model_version": snap.model_version,
+                 "catalog_version": snap.catalog_version, "contributions": contributions(g.reason_points)}
+            out.append({c: v[c] if c in v else getattr(g, c) for c in GRADES_EXPORT_COLUMNS})
+        return snap.as_of, out
