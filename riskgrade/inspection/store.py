@@ -47,3 +47,23 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 has_table = table_exists  # riskgrade.sql.table_exists
+
+
+def add_targets(con: duckdb.DuckDBPyConnection, task_id: int, usccs: list[str], reason: str = "",
+                alert_id: str | None = None) -> None:
+    """Record entities a task must inspect (定向抽查) in ``task_targets``, added now.  The caller holds the
+    transaction and has checked the task and the entities."""
+    import datetime as dt
+
+    now = dt.datetime.now().replace(microsecond=0)
+    con.execute(SCHEMA)
+    if usccs:
+        con.executemany("INSERT INTO task_targets VALUES (?, ?, ?, ?, ?)",
+                        [[task_id, u, alert_id, reason, now] for u in usccs])
+
+
+def targeted(con: duckdb.DuckDBPyConnection, task_id: int) -> set[str]:
+    """The entities already targets of a task."""
+    if not table_exists(con, "task_targets"):
+        return set()
+    return {r[0] for r in con.execute("SELECT uscc FROM task_targets WHERE task_id = ?", [task_id]).fetchall()}

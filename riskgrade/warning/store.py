@@ -10,7 +10,8 @@
 * ``alert_log``: append-only, hash-chained log of every step (raise, extend, assign, handle, target,
   close), in the same form as the registry's audit log;
 * ``notices`` / ``outbox``: notices to businesses (双推送) and their delivery status;
-* ``task_targets``: entities an inspection task must include (定向抽查), shared with the inspection stage.
+* (``task_targets``, the entities an inspection task must include (定向抽查), belong to the inspection
+  stage: :func:`riskgrade.inspection.store.add_targets` writes them.)
 """
 
 from __future__ import annotations
@@ -50,9 +51,6 @@ CREATE TABLE IF NOT EXISTS notices (
 CREATE TABLE IF NOT EXISTS outbox (
     notice_id VARCHAR, channel VARCHAR, recipient VARCHAR, status VARCHAR, attempts INTEGER, last_error VARCHAR,
     queued_at TIMESTAMP, sent_at TIMESTAMP
-);
-CREATE TABLE IF NOT EXISTS task_targets (
-    task_id INTEGER, uscc VARCHAR, alert_id VARCHAR, reason VARCHAR, added_at TIMESTAMP
 );
 """
 

@@ -7,7 +7,6 @@ The inspection stage forces a task's targets into every plan drawn for it.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import duckdb
@@ -15,7 +14,9 @@ import duckdb
 from ..errors import RiskgradeError
 from . import workflow
 from .rules import load_rules, severity_rank
-from .store import ensure_schema, has_table
+from ..inspection.store import add_targets, targeted
+from ..inspection.tasks import get_task
+from .store import has_table
 
 
 def target(con: duckdb.DuckDBPyConnection, alert_id: str, task_id: int, user: str, reason: str = "",
@@ -30,16 +31,18 @@ def target(con: duckdb.DuckDBPyConnection, alert_id: str, task_id: int, user: st
                              "severity alerts (or rules marked inspect: true) can be sent to an inspection task")
     if a["status"] == "closed":
         raise RiskgradeError(f"alert {a['alert_id']} is closed: nothing left to inspect")
-    if not has_table(con, "tasks") or not con.execute("SELECT count(*) FROM tasks WHERE task_id = ?",
-                                                      [task_id]).fetchall()[0][0]:
-        raise RiskgradeError(f"no inspection task {task_id}: create one with `riskgrade task create`")
-    ensure_schema(con)  # task_targets, if the inspection stage has not created it
+    try:
+        if not has_table(con, "tasks"):
+            raise RiskgradeError("no tasks")
+        get_task(con, task_id)
+    except RiskgradeError:
+        raise RiskgradeError(f"no inspection task {task_id}: create one with `riskgrade task create`") from None
     why = reason or f"预警 {a['alert_id']}：{a['rule_name']}（{a['summary'] or ''}）"
-    now = dt.datetime.now().replace(microsecond=0)
-    added = con.execute("""
-        INSERT INTO task_targets
-        SELECT ?, m.uscc, ?, ?, ? FROM alert_members m
-        WHERE m.alert_id = ? AND m.uscc NOT IN (SELECT uscc FROM task_targets WHERE task_id = ?)""",
-                        [task_id, a["alert_id"], why, now, a["alert_id"], task_id]).fetchall()[0][0]
+    already = targeted(con, task_id)
+    members = [r[0] for r in con.execute("SELECT uscc FROM alert_members WHERE alert_id = ? ORDER BY uscc",
+                                         [a["alert_id"]]).fetchall()]
+    new = [u for u in dict.fromkeys(members) if u not in already]
+    add_targets(con, task_id, new, why, a["alert_id"])  # task_targets belong to the inspection stage
+    added = len(new)
     workflow.append(con, [(user, "target", a["alert_id"], {"task": task_id, "entities": int(added), "reason": why})])
     return int(added), a["alert_id"]

@@ -1,6 +1,6 @@
 """Commands of the governed model lifecycle (模型管理): ``riskgrade model train|approve|list|card``.
 
-Registered on the one ``riskgrade`` Typer app of :mod:`riskgrade.cli`; each a thin call into
+Handed to the ``riskgrade`` app by :func:`register`; each a thin call into
 :mod:`riskgrade.scoring.lifecycle` and :mod:`riskgrade.scoring.train`.  Approval is recorded in the
 data home's model log and in the registry's hash-chained audit log.
 """
@@ -14,29 +14,16 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from .cli import HomeOpt, _date, _progress, _settings, app, err, out
-from .errors import RiskgradeError
-
-model_app = typer.Typer(help="Trained models: train a candidate, approve it, list them, write a model card (模型管理).",
-                        no_args_is_help=True)
-app.add_typer(model_app, name="model")
-
-
-def _wh(home: Path | None, write: bool = False):
-    from .warehouse import Warehouse
-
-    s = _settings(home)
-    return s, Warehouse(s.home, write=write, lock_timeout=s.lock_timeout, memory_limit=s.memory_limit, threads=s.threads)
+from ..errors import RiskgradeError
+from .common import ACTOR, HomeOpt, as_date, audit, err, open_store, out, progress, registry, settings
 
 
 def _audit(s, action: str, target: str, detail: dict) -> None:
-    from .cli_service import _audit as audit_append, _factory
-
-    audit_append(_factory(s), action, target, detail)
+    audit(registry(s), action, target, detail)
 
 
 def _names(lang: str) -> dict[str, str]:
-    from .indicators import load_catalog
+    from ..indicators import load_catalog
 
     names = {i.code: (i.name_zh if lang == "zh" else i.name_en) for i in load_catalog().indicators}
     names["entity_type"] = "主体类型" if lang == "zh" else "entity type"
@@ -44,11 +31,11 @@ def _names(lang: str) -> dict[str, str]:
 
 
 def _card(s, model_id: str, out_file: Path, lang: str) -> None:
-    from .scoring import lifecycle
-    from .scoring.report import render_model_report
+    from ..scoring import lifecycle
+    from ..scoring.report import render_model_report
 
     rec = lifecycle.record(s.home / "models", model_id)
-    with _wh(s.home)[1] as wh:
+    with open_store(s) as wh:
         rows = [r for r in lifecycle.list_models(wh.con) if r["model_id"] == model_id]
     if rows:
         rec = {**rec, "status": rows[0]["status"], "approved_by": rows[0]["approved_by"],
@@ -57,7 +44,6 @@ def _card(s, model_id: str, out_file: Path, lang: str) -> None:
     out_file.write_text(render_model_report(rec, lang, _names(lang)), encoding="utf-8")
 
 
-@model_app.command("train")
 def model_train(
     as_of: Annotated[str, typer.Option("--as-of", help="month end to train as of (YYYY-MM-DD)")],
     card: Annotated[Optional[Path], typer.Option("--card", help="write the model card (.html)")] = None,
@@ -71,14 +57,14 @@ def model_train(
 ) -> None:
     """Train a candidate model as of a date and compare it out of time with the expert scorecard and the
     approved model; it grades nobody until approved."""
-    from .cli_service import ACTOR
-    from .indicators import load_catalog
-    from .scoring import ExpertScorecard, fusion as fu, lifecycle, load_grading, load_scorecard
-    from .scoring.outcomes import load_outcomes
-    from .scoring.train import train_candidate
+    from ..indicators import load_catalog
+    from ..scoring import ExpertScorecard, fusion as fu, lifecycle, load_grading, load_scorecard
+    from ..scoring.outcomes import load_outcomes
+    from ..scoring.train import train_candidate
 
-    s, wh = _wh(home, write=True)
-    d = _date(as_of, "--as-of")
+    s = settings(home)
+    wh = open_store(s, write=True)
+    d = as_date(as_of, "--as-of")
     oc = load_outcomes(outcomes)
     fz = fu.load_fusion(fusion)
     cat = load_catalog(catalog, fusion=fz)
@@ -90,7 +76,7 @@ def model_train(
         rep, model = train_candidate(wh.con, cat, expert, d, s.home / "models",
                                      target_shares=load_grading(grading).target_shares, outcomes=oc, approved=approved,
                                      approved_id=current, margin=oc.governance.margin,
-                                     bootstrap=oc.governance.bootstrap, progress=_progress)
+                                     bootstrap=oc.governance.bootstrap, progress=progress)
         if model is None:
             raise RiskgradeError(f"no candidate: {rep.reason}")
         lifecycle.register(wh.con, s.home / "models", rep.model_id or "", f"cli:{ACTOR}")
@@ -114,7 +100,6 @@ def model_train(
     out.print(rep.model_id)
 
 
-@model_app.command("approve")
 def model_approve(
     model_id: Annotated[str, typer.Argument(help="the model to approve (riskgrade model list)")],
     force: Annotated[bool, typer.Option("--force", help="approve although it is not better beyond the margin")] = False,
@@ -122,25 +107,25 @@ def model_approve(
     home: HomeOpt = None,
 ) -> None:
     """Make a candidate the approved model that classify uses (administrators; audited)."""
-    from .cli_service import ACTOR
-    from .scoring import lifecycle
+    from ..scoring import lifecycle
 
-    s, wh = _wh(home, write=True)
+    s = settings(home)
+    wh = open_store(s, write=True)
     with wh:
         msg = lifecycle.approve(wh.con, s.home / "models", model_id, f"cli:{ACTOR}", force=force, note=note)
     _audit(s, "model_approve", model_id, {"force": force, "note": note, "result": msg})
     err.print(msg, highlight=False)
 
 
-@model_app.command("list")
 def model_list(
     as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
     home: HomeOpt = None,
 ) -> None:
     """The models of this data home: candidates, the approved one, retired ones."""
-    from .scoring import lifecycle
+    from ..scoring import lifecycle
 
-    s, wh = _wh(home)
+    s = settings(home)
+    wh = open_store(s)
     with wh:
         rows = lifecycle.list_models(wh.con)
     if as_json:
@@ -159,7 +144,6 @@ def model_list(
         err.print("no models yet: `riskgrade model train --as-of DATE` trains a candidate")
 
 
-@model_app.command("card")
 def model_card(
     model_id: Annotated[str, typer.Argument(help="the model (riskgrade model list)")],
     out_file: Annotated[Path, typer.Option("--out", help="the model card (.html)")],
@@ -167,6 +151,16 @@ def model_card(
     home: HomeOpt = None,
 ) -> None:
     """The model card (模型卡) of a model: data, outcome, weighting, comparison, directions, calibration."""
-    s = _settings(home)
+    s = settings(home)
     _card(s, model_id, out_file, lang)
     err.print(f"model card of {model_id} written to {out_file}")
+
+
+def register(app: typer.Typer) -> None:
+    model_app = typer.Typer(help="Trained models: train a candidate, approve it, list them, write a model card (模型管理).",
+                            no_args_is_help=True)
+    app.add_typer(model_app, name="model")
+    model_app.command("train")(model_train)
+    model_app.command("approve")(model_approve)
+    model_app.command("list")(model_list)
+    model_app.command("card")(model_card)

@@ -1,7 +1,6 @@
 """Commands of the inspection stage (双随机、一公开): tasks, plans, results, effectiveness, exchange.
 
-Registered on the one ``riskgrade`` Typer app of :mod:`riskgrade.cli`; each is a thin call into
-:mod:`riskgrade.inspection`.
+Handed to the ``riskgrade`` app by :func:`register`; each is a thin call into :mod:`riskgrade.inspection`.
 """
 
 from __future__ import annotations
@@ -10,22 +9,13 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from .cli import HomeOpt, _date, _progress, _settings, app, err, export_app, export_month, out
-from .errors import RiskgradeError
-
-task_app = typer.Typer(help="Inspection tasks (抽查任务): scope, domain, check items, period.", no_args_is_help=True)
-app.add_typer(task_app, name="task")
-plans_app = typer.Typer(help="Drawn inspection plans: list, show, verify a published draw.", no_args_is_help=True)
-app.add_typer(plans_app, name="plans")
-results_app = typer.Typer(help="Inspection results coming back (抽查结果).", no_args_is_help=True)
-app.add_typer(results_app, name="results")
+from ..errors import RiskgradeError
+from .common import HomeOpt, as_date, err, open_store, out, progress, settings, sub_app, wide
 
 
 # --------------------------------------------------------------------------- tasks
-@task_app.command("create")
 def task_create(
     name: Annotated[str, typer.Option("--name", help="task name, e.g. 2026年第四季度食品经营者双随机抽查")],
     domain: Annotated[str, typer.Option("--domain", help="general, food, drug, special_equipment, ...")] = "general",
@@ -38,28 +28,25 @@ def task_create(
     home: HomeOpt = None,
 ) -> None:
     """Create an inspection task; plans drawn for it stay within its scope."""
-    from .inspection.tasks import Task, create_task
-    from .warehouse import Warehouse
+    from ..inspection.tasks import Task, create_task
 
-    s = _settings(home)
+    s = settings(home)
     t = Task(None, name, domain, region, industry, tuple(entity_type or ()), items,
-             _date(start, "--start") if start else None, _date(end, "--end") if end else None)
+             as_date(start, "--start") if start else None, as_date(end, "--end") if end else None)
     t.validate()
-    with Warehouse(s.home, write=True, lock_timeout=s.lock_timeout) as wh:
+    with open_store(s, write=True) as wh:
         with wh.transaction():
             t = create_task(wh.con, t)
     err.print(f"task {t.task_id} created: {t.name}")
     out.print(t.task_id)
 
 
-@task_app.command("list")
 def task_list(home: HomeOpt = None) -> None:
     """All inspection tasks."""
-    from .inspection.tasks import list_tasks
-    from .warehouse import Warehouse
+    from ..inspection.tasks import list_tasks
 
-    s = _settings(home)
-    with Warehouse(s.home, lock_timeout=s.lock_timeout) as wh:
+    s = settings(home)
+    with open_store(s) as wh:
         tasks = list_tasks(wh.con) if _has(wh.con, "tasks") else []
     tab = Table(title="inspection tasks 抽查任务")
     for c in ("id", "name", "domain", "region", "industry", "entity types", "period"):
@@ -67,29 +54,26 @@ def task_list(home: HomeOpt = None) -> None:
     for t in tasks:
         d = t.describe()
         tab.add_row(str(t.task_id), t.name, t.domain, d["region_prefix"], d["industry_prefix"], d["entity_types"], d["period"])
-    _wide(tab)
+    wide(tab)
 
 
-@task_app.command("show")
 def task_show(task_id: Annotated[int, typer.Argument(help="task id")], home: HomeOpt = None) -> None:
     """One task, with the plans drawn for it."""
-    from .inspection.tasks import get_task
-    from .warehouse import Warehouse
+    from ..inspection.queries import task_plans
+    from ..inspection.tasks import get_task
 
-    s = _settings(home)
-    with Warehouse(s.home, lock_timeout=s.lock_timeout) as wh:
+    s = settings(home)
+    with open_store(s) as wh:
         if not _has(wh.con, "tasks"):
             raise RiskgradeError(f"no inspection task {task_id}: see `riskgrade task list`")
         t = get_task(wh.con, task_id)
-        plans = wh.con.execute("SELECT plan_id, as_of, seed, drawn FROM plans WHERE task_id = ? ORDER BY plan_id",
-                               [task_id]).fetchall()
+        plans = task_plans(wh.con, task_id)
     for k, v in t.describe().items():
         out.print(f"{k}: {v}", highlight=False)
     for p in plans:
         out.print(f"plan {p[0]}: as of {p[1]}, seed {p[2]}, {p[3]:,} entities", highlight=False)
 
 
-@task_app.command("target")
 def task_target(
     task_id: Annotated[int, typer.Argument(help="task id")],
     uscc: Annotated[list[str], typer.Option("--uscc", help="an entity the task must inspect (repeatable)")],
@@ -97,37 +81,31 @@ def task_target(
     home: HomeOpt = None,
 ) -> None:
     """Add entities a task must inspect (定向抽查): every plan of the task includes them."""
-    import datetime as dt
+    from ..ingest.queries import held_usccs
+    from ..inspection.store import add_targets, ensure_schema
+    from ..inspection.tasks import get_task
 
-    from .inspection.store import ensure_schema
-    from .inspection.tasks import get_task
-    from .warehouse import Warehouse
-
-    s = _settings(home)
+    s = settings(home)
     codes = sorted({u.strip().upper() for u in uscc})
-    with Warehouse(s.home, write=True, lock_timeout=s.lock_timeout) as wh:
+    with open_store(s, write=True) as wh:
         ensure_schema(wh.con)
         get_task(wh.con, task_id)
-        known = {r[0] for r in wh.con.execute("SELECT uscc FROM entities WHERE uscc IN (SELECT unnest(?))",
-                                               [codes]).fetchall()}
+        known = held_usccs(wh.con, codes)
         unknown = [u for u in codes if u not in known]
         if unknown:
             raise RiskgradeError(f"not a held entity: {', '.join(unknown[:3])}")
         with wh.transaction():
-            now = dt.datetime.now().replace(microsecond=0)
-            for u in codes:
-                wh.con.execute("INSERT INTO task_targets VALUES (?, ?, NULL, ?, ?)", [task_id, u, reason, now])
+            add_targets(wh.con, task_id, codes, reason)
     err.print(f"task {task_id}: {len(codes)} targeted entities added")
 
 
 def _has(con, table: str) -> bool:
-    from .inspection.store import has_table
+    from ..inspection.store import has_table
 
     return has_table(con, table)
 
 
 # --------------------------------------------------------------------------- plans
-@app.command()
 def plan(
     as_of: Annotated[str, typer.Option("--as-of", help="the classification (month end) the plan draws from")],
     seed: Annotated[str, typer.Option("--seed", help="the published random seed (same seed, same plan)")],
@@ -142,18 +120,17 @@ def plan(
     home: HomeOpt = None,
 ) -> None:
     """Draw a risk-weighted double-random inspection plan (双随机抽查) with inspectors."""
-    from .export import write_query
-    from .inspection.plan import make_plan, plan_query
-    from .inspection.publish import write_package
-    from .warehouse import Warehouse
+    from ..export import write_query
+    from ..inspection.plan import make_plan, plan_query
+    from ..inspection.publish import write_package
 
-    s = _settings(home)
-    d = _date(as_of, "--as-of")
+    s = settings(home)
+    d = as_date(as_of, "--as-of")
     _ensure_classified(s, d)
     res = make_plan(s.home, d, seed=seed, budget=budget, task_id=task, optimise=optimise, sampling_path=sampling,
                     cross_county=cross_county, conflicts_path=conflicts, memory_limit=s.memory_limit,
-                    threads=s.threads, lock_timeout=s.lock_timeout, progress=_progress)
-    with Warehouse(s.home, lock_timeout=s.lock_timeout) as wh:
+                    threads=s.threads, lock_timeout=s.lock_timeout, progress=progress)
+    with open_store(s) as wh:
         write_query(wh.con, plan_query(res.plan_id), out_file)
         if publish:
             write_package(wh.con, res.plan_id, publish)
@@ -165,23 +142,16 @@ def plan(
 
 def _ensure_classified(s, d) -> None:
     """A plan needs the month's grades: classify first when the month has no snapshot yet."""
-    from .inspection.store import has_table
-    from .snapshot import classify
-    from .warehouse import Warehouse
+    from ..snapshot import classify
+    from ..snapshot_queries import has_snapshot
 
-    with Warehouse(s.home, lock_timeout=s.lock_timeout) as wh:
-        have = has_table(wh.con, "snapshots") and wh.con.execute(
-            "SELECT count(*) FROM snapshots WHERE as_of = ?", [d]).fetchall()[0][0]
+    with open_store(s) as wh:
+        have = has_snapshot(wh.con, d)
     if not have:
         err.print(f"[yellow]no classification as of {d} yet: classifying first[/yellow]")
         r = classify(s.home, d, memory_limit=s.memory_limit, threads=s.threads, lock_timeout=s.lock_timeout,
-                     progress=_progress)
+                     progress=progress)
         err.print(f"model: {r.model} — {r.model_reason}", highlight=False)
-
-
-def _wide(tab: Table) -> None:
-    """Print a wide table whole, also when stdout is not a terminal (80 columns by default)."""
-    Console(width=max(out.width, 130)).print(tab)
 
 
 def _f(v: float | None, fmt: str = "{:,.1f}") -> str:
@@ -197,7 +167,7 @@ def _print_plan(res) -> None:
         tab.add_row(ln.grade, f"{ln.in_scope:,}", f"{ln.forced:,}", f"{ln.recent:,}", f"{ln.trigger_only:,}",
                     f"{ln.eligible:,}", f"{ln.ratio:.1%}", f"{ln.rate:.2%}", f"{ln.drawn:,}",
                     _f(ln.finding_rate, "{:.1%}"), _f(ln.expected), _f(ln.uniform_expected))
-    _wide(tab)
+    wide(tab)
     out.print("recent: inspected or planned within the frequency limit; trigger: 四新 A/B, inspected only on a trigger; "
               "expected: problems expected from this plan; uniform: from a uniform random draw of the same size",
               style="dim", highlight=False)
@@ -214,26 +184,20 @@ def _print_plan(res) -> None:
         err.print(f"[yellow]note:[/yellow] {n}", highlight=False)
 
 
-@plans_app.command("list")
 def plans_list(home: HomeOpt = None) -> None:
     """Drawn plans, newest last."""
-    from .warehouse import Warehouse
+    from ..inspection.queries import plan_list
 
-    s = _settings(home)
-    with Warehouse(s.home, lock_timeout=s.lock_timeout) as wh:
-        rows = wh.con.execute("""
-            SELECT p.plan_id, p.as_of, coalesce(t.name, '(province-wide general)'), p.seed, p.budget, p.drawn,
-                   (SELECT count(DISTINCT uscc) FROM plan_results r WHERE r.plan_id = p.plan_id), p.created_at
-            FROM plans p LEFT JOIN tasks t USING (task_id) ORDER BY p.plan_id""").fetchall() if _has(wh.con, "plans") else []
+    with open_store(home) as wh:
+        rows = plan_list(wh.con)
     tab = Table(title="inspection plans 抽查计划")
     for c in ("plan", "as of", "task", "seed", "budget", "drawn", "with results", "created"):
         tab.add_column(c)
     for r in rows:
         tab.add_row(*["" if v is None else (f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)) for v in r])
-    _wide(tab)
+    wide(tab)
 
 
-@plans_app.command("show")
 def plans_show(
     plan_id: Annotated[int, typer.Argument(help="plan id")],
     out_file: Annotated[Optional[Path], typer.Option("--out", help="write the plan's entities (.csv/.parquet/.json)")] = None,
@@ -242,28 +206,25 @@ def plans_show(
     """A plan's record: seed, algorithm, population hash, allocation; optionally its entities."""
     import json
 
-    from .export import write_query
-    from .inspection.plan import plan_query
-    from .warehouse import Warehouse
+    from ..export import write_query
+    from ..inspection.plan import plan_query
+    from ..inspection.queries import plan_manifest
 
-    s = _settings(home)
-    with Warehouse(s.home, lock_timeout=s.lock_timeout) as wh:
-        rows = wh.con.execute("SELECT manifest FROM plans WHERE plan_id = ?", [plan_id]).fetchall() \
-            if _has(wh.con, "plans") else []
-        if not rows:
+    with open_store(home) as wh:
+        manifest = plan_manifest(wh.con, plan_id)
+        if manifest is None:
             raise RiskgradeError(f"no plan {plan_id}: see `riskgrade plans list`")
         if out_file:
             n = write_query(wh.con, plan_query(plan_id), out_file)
             err.print(f"{n:,} planned entities written to {out_file}")
-    m = json.loads(rows[0][0])
+    m = json.loads(manifest)
     m.pop("strata", None)
     out.print_json(json.dumps(m, ensure_ascii=False))
 
 
-@plans_app.command("verify")
 def plans_verify(folder: Annotated[Path, typer.Argument(help="a publication package (plan --publish DIR)")]) -> None:
     """Recompute a published draw from its seed and population; fails if the selection differs."""
-    from .inspection.publish import verify_package
+    from ..inspection.publish import verify_package
 
     r = verify_package(folder)
     out.print(f"[green]verified[/green]: {r['drawn']:,} entities drawn from {r['entities']:,} in {r['strata']:,} strata "
@@ -271,17 +232,16 @@ def plans_verify(folder: Annotated[Path, typer.Argument(help="a publication pack
 
 
 # --------------------------------------------------------------------------- results
-@results_app.command("import")
 def results_import(
     path: Annotated[Path, typer.Argument(help="inspection results: events in the contract format (file or folder)")],
     plan_id: Annotated[int, typer.Option("--plan", help="the plan the results answer")],
     home: HomeOpt = None,
 ) -> None:
     """Load inspection results (as events, through the normal ingest) and link them to their plan."""
-    from .inspection.results import import_results
+    from ..inspection.results import import_results
 
-    s = _settings(home)
-    r = import_results(s.home, path, plan_id, progress=_progress, memory_limit=s.memory_limit, threads=s.threads,
+    s = settings(home)
+    r = import_results(s.home, path, plan_id, progress=progress, memory_limit=s.memory_limit, threads=s.threads,
                        lock_timeout=s.lock_timeout)
     ev = (r.delivery or {}).get("tables", {}).get("events", {})
     err.print(f"results: {ev.get('read', 0):,} read, {ev.get('accepted', 0):,} accepted, {ev.get('merged', 0):,} merged, "
@@ -290,17 +250,15 @@ def results_import(
               f"have a result", highlight=False)
 
 
-@results_app.command("link")
 def results_link(
     plan_id: Annotated[int, typer.Option("--plan", help="the plan")],
     home: HomeOpt = None,
 ) -> None:
     """Link inspection records already held (delivered by a normal ingest) to a plan."""
-    from .inspection.results import link_results
-    from .warehouse import Warehouse
+    from ..inspection.results import link_results
 
-    s = _settings(home)
-    with Warehouse(s.home, write=True, lock_timeout=s.lock_timeout) as wh:
+    s = settings(home)
+    with open_store(s, write=True) as wh:
         if not _has(wh.con, "plans"):
             raise RiskgradeError(f"no plan {plan_id}: draw one with `riskgrade plan` first")
         with wh.transaction():
@@ -309,7 +267,6 @@ def results_link(
               f"have a result", highlight=False)
 
 
-@export_app.command("results")
 def export_results(
     out_file: Annotated[Path, typer.Option("--out", help="output file: .csv, .parquet or .json")],
     plan_id: Annotated[Optional[int], typer.Option("--plan", help="results of this plan")] = None,
@@ -317,35 +274,37 @@ def export_results(
     home: HomeOpt = None,
 ) -> None:
     """Inspection results for publication (一公开): name, USCC, task, date, result. No grade, no score."""
-    from .export import write_query
-    from .inspection.results import public_results_query
-    from .warehouse import Warehouse
+    from ..export import write_query
+    from ..inspection.results import public_results_query
 
     if (plan_id is None) == (task_id is None):
         raise RiskgradeError("give exactly one of --plan or --task")
-    s = _settings(home)
-    with Warehouse(s.home, lock_timeout=s.lock_timeout) as wh:
+    s = settings(home)
+    with open_store(s) as wh:
         if not _has(wh.con, "plan_results"):
             raise RiskgradeError("no inspection results yet: `riskgrade results import FILE --plan ID`")
         n = write_query(wh.con, public_results_query(plan_id, task_id), out_file)
     err.print(f"{n:,} public inspection results written to {out_file}")
 
 
-@export_app.command("directory")
 def export_directory(
     as_of: Annotated[str, typer.Option("--as-of", help="the classification's as-of date")],
     out_file: Annotated[Path, typer.Option("--out", help="output file: .csv or .json (also .parquet)")],
     home: HomeOpt = None,
 ) -> None:
     """The inspection-object directory (检查对象名录库) for a double-random platform: grade and labels."""
-    from .inspection.exchange import directory_query
+    from ..export import write_query
+    from ..inspection.exchange import directory_query
+    from ..snapshot import current_snapshot
 
-    n = export_month(as_of, out_file, home, directory_query)
+    s = settings(home)
+    d = as_date(as_of, "--as-of")
+    with open_store(s) as wh:
+        n = write_query(wh.con, directory_query(current_snapshot(wh.con, d)), out_file)
     err.print(f"{n:,} entities written to {out_file} (internal: carries risk grades)")
 
 
 # --------------------------------------------------------------------------- effectiveness
-@app.command()
 def effectiveness(
     plan_id: Annotated[Optional[int], typer.Option("--plan", help="one plan")] = None,
     task_id: Annotated[Optional[int], typer.Option("--task", help="all plans of a task")] = None,
@@ -354,11 +313,10 @@ def effectiveness(
     home: HomeOpt = None,
 ) -> None:
     """Effectiveness (监管效能): finding rate by grade, against a uniform draw, lift, A-class disturbed."""
-    from .inspection import effectiveness as eff
-    from .warehouse import Warehouse
+    from ..inspection import effectiveness as eff
 
-    s = _settings(home)
-    with Warehouse(s.home, lock_timeout=s.lock_timeout) as wh:
+    s = settings(home)
+    with open_store(s) as wh:
         m = eff.measure(wh.con, eff.plans_of(wh.con, plan_id, task_id))
     if out_file:
         eff.write_report(m, out_file, lang)
@@ -381,7 +339,6 @@ def effectiveness(
 
 
 # --------------------------------------------------------------------------- simulated results
-@app.command("simulate-results")
 def simulate_results_cmd(
     plan_id: Annotated[int, typer.Option("--plan", help="the plan to simulate results for")],
     delivery: Annotated[Path, typer.Option("--delivery", help="the simulated delivery (its _truth/ is used)")],
@@ -390,17 +347,38 @@ def simulate_results_cmd(
     home: HomeOpt = None,
 ) -> None:
     """Simulate the inspection results of a plan from a simulated province's ground truth (demos, benchmarks)."""
-    from .simulate.results import simulate_results, write_results
-    from .warehouse import Warehouse
+    from ..inspection.queries import plan_as_of, plan_check_modes
+    from ..simulate.results import simulate_results, write_results
 
-    s = _settings(home)
-    with Warehouse(s.home, lock_timeout=s.lock_timeout) as wh:
-        rows = wh.con.execute("SELECT as_of FROM plans WHERE plan_id = ?", [plan_id]).fetchall() \
-            if _has(wh.con, "plans") else []
-        if not rows:
+    with open_store(home) as wh:
+        as_of = plan_as_of(wh.con, plan_id)
+        if as_of is None:
             raise RiskgradeError(f"no plan {plan_id}: see `riskgrade plans list`")
-        plan = wh.con.execute("SELECT uscc, check_mode FROM plan_entities WHERE plan_id = ? ORDER BY uscc",
-                              [plan_id]).fetchall()
-    t = simulate_results(delivery / "_truth", plan, rows[0][0], seed=seed, plan_id=plan_id)
+        plan = plan_check_modes(wh.con, plan_id)
+    t = simulate_results(delivery / "_truth", plan, as_of, seed=seed, plan_id=plan_id)
     write_results(t, out_file)
     err.print(f"{t.num_rows:,} simulated inspection results written to {out_file}")
+
+
+def register(app: typer.Typer) -> None:
+    task_app = typer.Typer(help="Inspection tasks (抽查任务): scope, domain, check items, period.", no_args_is_help=True)
+    app.add_typer(task_app, name="task")
+    plans_app = typer.Typer(help="Drawn inspection plans: list, show, verify a published draw.", no_args_is_help=True)
+    app.add_typer(plans_app, name="plans")
+    results_app = typer.Typer(help="Inspection results coming back (抽查结果).", no_args_is_help=True)
+    app.add_typer(results_app, name="results")
+    export_app = sub_app(app, "export")
+    task_app.command("create")(task_create)
+    task_app.command("list")(task_list)
+    task_app.command("show")(task_show)
+    task_app.command("target")(task_target)
+    app.command()(plan)
+    plans_app.command("list")(plans_list)
+    plans_app.command("show")(plans_show)
+    plans_app.command("verify")(plans_verify)
+    results_app.command("import")(results_import)
+    results_app.command("link")(results_link)
+    export_app.command("results")(export_results)
+    export_app.command("directory")(export_directory)
+    app.command()(effectiveness)
+    app.command("simulate-results")(simulate_results_cmd)

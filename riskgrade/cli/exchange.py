@@ -1,8 +1,8 @@
 """Commands of professional-domain fusion, exchange formats and model monitoring.
 
 ``riskgrade fusion`` (通用+专业融合), ``riskgrade monitor`` (模型监测) and the exports ``fused``,
-``national``, ``whitelist`` and ``measures``; registered on the one ``riskgrade`` Typer app of
-:mod:`riskgrade.cli`, each a thin call into :mod:`riskgrade.scoring.fusion`,
+``national``, ``whitelist`` and ``measures``; handed to the ``riskgrade`` app by :func:`register`,
+each a thin call into :mod:`riskgrade.scoring.fusion`,
 :mod:`riskgrade.scoring.monitoring` or :mod:`riskgrade.analysis.exchange`.
 """
 
@@ -16,22 +16,14 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from .cli import HomeOpt, _date, _settings, app, err, export_app, out
-from .errors import RiskgradeError
+from ..errors import RiskgradeError
+from .common import HomeOpt, as_date, err, open_store, out, sub_app
 
 FusionOpt = Annotated[Optional[Path], typer.Option("--fusion", help="fusion configuration YAML (default: built-in)")]
 DomainOpt = Annotated[Optional[str], typer.Option("--domain", help="one domain (default: every configured domain)")]
 
 
-def _wh(home: Path | None, write: bool = False):
-    from .warehouse import Warehouse
-
-    s = _settings(home)
-    return Warehouse(s.home, write=write, lock_timeout=s.lock_timeout, memory_limit=s.memory_limit, threads=s.threads)
-
-
 # --------------------------------------------------------------------------- fusion
-@app.command()
 def fusion(
     as_of: Annotated[str, typer.Option("--as-of", help="the classification to fuse (YYYY-MM-DD)")],
     domain: DomainOpt = None,
@@ -40,12 +32,12 @@ def fusion(
     home: HomeOpt = None,
 ) -> None:
     """Fuse a month's general grades with professional-domain grades (通用+专业) and store them; print what each rule did."""
-    from .scoring import fusion as fu
-    from .snapshot import current_snapshot
+    from ..scoring import fusion as fu
+    from ..snapshot import current_snapshot
 
-    d = _date(as_of, "--as-of")
+    d = as_date(as_of, "--as-of")
     cfg = fu.load_fusion(fusion_file)
-    with _wh(home, write=True) as wh:
+    with open_store(home, write=True) as wh:
         sid = current_snapshot(wh.con, d)
         held = fu.domains_held(wh.con, d)
         with wh.transaction():
@@ -71,7 +63,6 @@ def fusion(
         out.print(tab)
 
 
-@export_app.command("fused")
 def export_fused(
     as_of: Annotated[str, typer.Option("--as-of", help="the classification's as-of date")],
     out_file: Annotated[Path, typer.Option("--out", help="output file: .csv, .parquet, .json or .jsonl")],
@@ -79,12 +70,12 @@ def export_fused(
     home: HomeOpt = None,
 ) -> None:
     """Fused grades (通用+专业): general grade, domain grade and level, fused grade, mode and rule. Internal."""
-    from .export import write_query
-    from .scoring import fusion as fu
-    from .snapshot import current_snapshot
+    from ..export import write_query
+    from ..scoring import fusion as fu
+    from ..snapshot import current_snapshot
 
-    d = _date(as_of, "--as-of")
-    with _wh(home) as wh:
+    d = as_date(as_of, "--as-of")
+    with open_store(home) as wh:
         sid = current_snapshot(wh.con, d)
         if not fu.has_fusion(wh.con, sid, domain):
             what = f"domain {domain}" if domain else "any domain"
@@ -95,22 +86,20 @@ def export_fused(
 
 
 # --------------------------------------------------------------------------- exchange formats
-@export_app.command("national")
 def export_national(
     month: Annotated[str, typer.Option("--month", help="the classification month (YYYY-MM)")],
     out_dir: Annotated[Path, typer.Option("--out", help="folder: writes national-YYYY-MM.jsonl and .csv")],
     home: HomeOpt = None,
 ) -> None:
     """A month's results for the national system (riskgrade-national/1): one record per entity, JSON Lines and CSV."""
-    from .analysis.exchange import write_national
+    from ..analysis.exchange import write_national
 
-    with _wh(home) as wh:
+    with open_store(home) as wh:
         r = write_national(wh.con, month, out_dir)
     err.print(f"{r['rows']:,} results of {month} (as of {r['as_of']}, snapshot {r['snapshot_id']}) written to "
               f"{r['files']['jsonl']} and {r['files']['csv']}", highlight=False)
 
 
-@export_app.command("whitelist")
 def export_whitelist(
     as_of: Annotated[str, typer.Option("--as-of", help="the classification's as-of date")],
     out_file: Annotated[Path, typer.Option("--out", help="output file: .csv, .json, .jsonl or .parquet")],
@@ -120,18 +109,17 @@ def export_whitelist(
     home: HomeOpt = None,
 ) -> None:
     """White list (守信名单, riskgrade-whitelist/1) for financial institutions or e-commerce platforms: no score, no grade."""
-    from .analysis.exchange import load_whitelist, write_whitelist
-    from .snapshot import current_snapshot
+    from ..analysis.exchange import load_whitelist, write_whitelist
+    from ..snapshot import current_snapshot
 
-    d = _date(as_of, "--as-of")
+    d = as_date(as_of, "--as-of")
     cfg = load_whitelist(rules, labels)
-    with _wh(home) as wh:
+    with open_store(home) as wh:
         sid = current_snapshot(wh.con, d)
         name, n = write_whitelist(wh.con, sid, d, cfg, list_name, out_file)
     err.print(f"{n:,} entities on white list {name} ({cfg.lists[name].name_zh}) written to {out_file}", highlight=False)
 
 
-@export_app.command("measures")
 def export_measures(
     as_of: Annotated[str, typer.Option("--as-of", help="the classification's as-of date")],
     out_file: Annotated[Path, typer.Option("--out", help="output file: .csv, .json, .jsonl or .parquet")],
@@ -140,18 +128,17 @@ def export_measures(
     home: HomeOpt = None,
 ) -> None:
     """Measures per entity by grade and labels (激励/约束措施, riskgrade-measures/1). Internal."""
-    from .analysis.exchange import load_measures, write_measures
-    from .snapshot import current_snapshot
+    from ..analysis.exchange import load_measures, write_measures
+    from ..snapshot import current_snapshot
 
-    d = _date(as_of, "--as-of")
+    d = as_date(as_of, "--as-of")
     cfg = load_measures(measures, labels)
-    with _wh(home) as wh:
+    with open_store(home) as wh:
         n = write_measures(wh.con, current_snapshot(wh.con, d), cfg, out_file)
     err.print(f"{n:,} entities with their measures (version {cfg.version}) written to {out_file}")
 
 
 # --------------------------------------------------------------------------- monitoring
-@app.command()
 def monitor(
     as_of: Annotated[str, typer.Option("--as-of", help="the classification month to check (YYYY-MM-DD)")],
     as_json: Annotated[bool, typer.Option("--json", help="print the comparison as JSON on stdout")] = False,
@@ -160,12 +147,12 @@ def monitor(
     home: HomeOpt = None,
 ) -> None:
     """Model monitoring (模型监测): PSI of the score and each indicator against the previous month, grade stability, alerts."""
-    from .scoring import monitoring as mon
-    from .snapshot import current_snapshot
+    from ..scoring import monitoring as mon
+    from ..snapshot import current_snapshot
 
-    d = _date(as_of, "--as-of")
+    d = as_date(as_of, "--as-of")
     cfg = mon.load_monitoring(monitoring)
-    with _wh(home) as wh:
+    with open_store(home) as wh:
         sid = current_snapshot(wh.con, d)
         rep = mon.compare(wh.con, sid, d, cfg)
         rep["recorded_alerts"] = mon.recorded_alerts(wh.con, sid)
@@ -204,3 +191,13 @@ def monitor(
         what = "grade kept share" if a["measure"] == "kept_share" else f"{a['variable']} PSI"
         sign = "<" if a["measure"] == "kept_share" else ">"
         err.print(f"[{colour[a['level']]}]{a['level']}[/]: {what} {a['value']:.4f} {sign} {a['bound']}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    export_app = sub_app(app, "export")
+    app.command()(fusion)
+    export_app.command("fused")(export_fused)
+    export_app.command("national")(export_national)
+    export_app.command("whitelist")(export_whitelist)
+    export_app.command("measures")(export_measures)
+    app.command()(monitor)

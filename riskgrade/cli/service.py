@@ -1,6 +1,6 @@
 """Commands of the service stage: publish to the registry, users, audit, serve.
 
-Registered on the one ``riskgrade`` Typer app of :mod:`riskgrade.cli`.
+Handed to the ``riskgrade`` app by :func:`register`.
 """
 
 from __future__ import annotations
@@ -13,61 +13,35 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from .cli import HomeOpt, _date, _progress, _settings, app, err, out
-from .errors import RiskgradeError
-
-user_app = typer.Typer(help="Local accounts: add, role, region, disable, list.", no_args_is_help=True)
-app.add_typer(user_app, name="user")
-audit_app = typer.Typer(help="The hash-chained audit log (审计).", no_args_is_help=True)
-app.add_typer(audit_app, name="audit")
-registry_app = typer.Typer(help="The registry database the service reads (SQLite or PostgreSQL).", no_args_is_help=True)
-app.add_typer(registry_app, name="registry")
-
-ACTOR = os.environ.get("USER", "cli")
+from ..errors import RiskgradeError
+from .common import ACTOR, HomeOpt, as_date, audit, err, out, progress, registry, settings
 
 
-def _factory(s):
-    from .registry.db import open_registry
-
-    return open_registry(s.home, s.database_url)
-
-
-def _audit(factory, action: str, target: str = "", detail: dict | None = None) -> None:
-    from .registry import audit
-
-    audit.append(factory, f"cli:{ACTOR}", action, target, detail)
-
-
-@app.command()
 def publish(
     as_of: Annotated[str, typer.Option("--as-of", help="the month's classification to publish")],
     home: HomeOpt = None,
 ) -> None:
     """Publish a month's sealed snapshot (grades, profiles, plans) to the registry, atomically."""
-    from .registry.publish import publish as run
+    from ..registry.publish import publish as run
 
-    s = _settings(home)
-    f = _factory(s)
-    r = run(s.home, f, _date(as_of, "--as-of"), f"cli:{ACTOR}", progress=_progress, lock_timeout=s.lock_timeout)
+    s = settings(home)
+    f = registry(s)
+    r = run(s.home, f, as_date(as_of, "--as-of"), f"cli:{ACTOR}", progress=progress, lock_timeout=s.lock_timeout)
     out.print(f"published snapshot {r.snapshot_id} as of {r.as_of}: {r.grades:,} grades, {r.entities:,} entities, "
               f"{r.events:,} records, {r.plans} plans; content hash {r.content_hash}", highlight=False)
 
 
-@registry_app.command("verify")
 def registry_verify(
     snapshot: Annotated[Optional[int], typer.Option("--snapshot", help="one published snapshot (default: all)")] = None,
     home: HomeOpt = None,
 ) -> None:
     """Recompute every published grade's seal and each snapshot's content hash; non-zero exit if altered."""
-    from sqlalchemy import select
+    from ..registry.publish import verify_snapshot
+    from ..registry.queries import snapshot_ids
 
-    from .registry.models import Snapshot
-    from .registry.publish import verify_snapshot
-
-    s = _settings(home)
-    f = _factory(s)
-    with f() as ses:
-        ids = [snapshot] if snapshot else list(ses.execute(select(Snapshot.id).order_by(Snapshot.id)).scalars())
+    s = settings(home)
+    f = registry(s)
+    ids = [snapshot] if snapshot else snapshot_ids(f)
     bad = 0
     for i in ids:
         c = verify_snapshot(s.home, f, i)
@@ -77,12 +51,11 @@ def registry_verify(
             bad += 1
             out.print(f"[red]snapshot {i} ({c.as_of}): {c.problem}[/red]" + (
                 f"; altered: {', '.join(c.altered[:10])}" if c.altered else ""), highlight=False)
-    _audit(f, "registry_verify", "", {"snapshots": ids, "failed": bad})
+    audit(f, "registry_verify", "", {"snapshots": ids, "failed": bad})
     if bad:
         raise RiskgradeError(f"{bad} published snapshot(s) altered since publication")
 
 
-@user_app.command("add")
 def user_add(
     username: Annotated[str, typer.Argument(help="user name")],
     role: Annotated[str, typer.Option("--role", help="admin, credit_officer, inspector, domain_officer, analyst, auditor")],
@@ -94,21 +67,20 @@ def user_add(
     home: HomeOpt = None,
 ) -> None:
     """Add a local user (the password is asked for, or read from --password-env)."""
-    from .registry.users import add_user
+    from ..registry.users import add_user
 
-    s = _settings(home)
+    s = settings(home)
     pw = os.environ.get(password_env, "") if password_env else getpass.getpass(f"password for {username}: ")
     if password_env and not pw:
         raise RiskgradeError(f"the variable {password_env} is empty or unset")
-    f = _factory(s)
+    f = registry(s)
     u = add_user(f, username, pw, role, region, name, department)
-    _audit(f, "user_add", username, {"role": role, "region": region, **({"department": u.department}
+    audit(f, "user_add", username, {"role": role, "region": region, **({"department": u.department}
                                                                         if u.department else {})})
     err.print(f"user {u.username} added: {u.role}, region {u.region_prefix}"
               + (f", department {u.department}" if u.department else ""))
 
 
-@user_app.command("role")
 def user_role(
     username: Annotated[str, typer.Argument(help="user name")],
     role: Annotated[Optional[str], typer.Option("--role", help="new role")] = None,
@@ -119,7 +91,7 @@ def user_role(
     """Change a user's role, region or department."""
     import re
 
-    from .registry.users import update_user
+    from ..registry.users import update_user
 
     if region is not None and not re.fullmatch(r"\d{2}(\d{2}(\d{2})?)?", region):
         raise RiskgradeError(f"region {region!r}: a GB/T 2260 prefix of 2, 4 or 6 digits")
@@ -127,51 +99,48 @@ def user_role(
                if v is not None}
     if not changes:
         raise RiskgradeError("give --role, --region and/or --department")
-    s = _settings(home)
-    f = _factory(s)
+    s = settings(home)
+    f = registry(s)
     update_user(f, username, **changes)
-    _audit(f, "user_change", username, changes)
+    audit(f, "user_change", username, changes)
     err.print(f"user {username}: {changes}")
 
 
-@user_app.command("disable")
 def user_disable(username: Annotated[str, typer.Argument(help="user name")],
                  enable: Annotated[bool, typer.Option("--enable", help="enable again instead")] = False,
                  home: HomeOpt = None) -> None:
     """Disable a user (ends their sessions and tokens), or enable again."""
-    from .registry.users import update_user
+    from ..registry.users import update_user
 
-    s = _settings(home)
-    f = _factory(s)
+    s = settings(home)
+    f = registry(s)
     update_user(f, username, disabled=not enable)
-    _audit(f, "user_enable" if enable else "user_disable", username)
+    audit(f, "user_enable" if enable else "user_disable", username)
     err.print(f"user {username} {'enabled' if enable else 'disabled'}")
 
 
-@user_app.command("list")
 def user_list(home: HomeOpt = None) -> None:
     """Users with role, region and state."""
-    from .registry.users import list_users
+    from ..registry.users import list_users
 
-    s = _settings(home)
+    s = settings(home)
     tab = Table(title="users")
     for c in ("user", "name", "role", "region", "department", "state"):
         tab.add_column(c)
-    for u in list_users(_factory(s)):
+    for u in list_users(registry(s)):
         tab.add_row(u.username, u.display_name, u.role, u.region_prefix, u.department or "",
                     "disabled" if u.disabled else "active")
     out.print(tab)
 
 
-@audit_app.command("verify")
 def audit_verify(
     expect_head: Annotated[Optional[str], typer.Option("--expect-head", help="ID:HASH recorded earlier")] = None,
     home: HomeOpt = None,
 ) -> None:
     """Check the audit chain; names the first edited or deleted entry (non-zero exit)."""
-    from .registry.audit import verify
+    from ..registry.audit import verify
 
-    s = _settings(home)
+    s = settings(home)
     head = None
     if expect_head:
         try:
@@ -179,31 +148,26 @@ def audit_verify(
             head = (int(i), h)
         except ValueError:
             raise RiskgradeError("--expect-head: ID:HASH, as printed by an earlier verify") from None
-    v = verify(_factory(s), head)
+    v = verify(registry(s), head)
     if not v.ok:
         raise RiskgradeError(f"audit log tampered: {v.problem}")
     out.print(f"audit log intact: {v.entries:,} entries; head {v.head_id}:{v.head_hash}", highlight=False)
 
 
-@audit_app.command("list")
 def audit_list(limit: Annotated[int, typer.Option("--limit", min=1)] = 20, home: HomeOpt = None) -> None:
     """The newest audit entries."""
-    from sqlalchemy import select
+    from ..registry.queries import recent_audit
 
-    from .registry.models import AuditEntry
-
-    s = _settings(home)
-    with _factory(s)() as ses:
-        rows = ses.execute(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)).scalars().all()
+    s = settings(home)
+    rows = recent_audit(registry(s), limit)
     tab = Table(title="audit log")
     for c in ("id", "at", "user", "action", "target"):
         tab.add_column(c)
     for r in rows:
-        tab.add_row(str(r.id), f"{r.at:%Y-%m-%d %H:%M:%S}", r.username, r.action, r.target)
+        tab.add_row(str(r["id"]), f"{r['at']:%Y-%m-%d %H:%M:%S}", r["username"], r["action"], r["target"])
     out.print(tab)
 
 
-@app.command()
 def serve(
     host: Annotated[str, typer.Option("--host", help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="port")] = 8000,
@@ -213,11 +177,30 @@ def serve(
     """The web console and API over the data home (OpenAPI schema at /openapi.json)."""
     import uvicorn
 
-    s = _settings(home)
-    _factory(s)  # migrate the registry once, before workers start
+    s = settings(home)
+    registry(s)  # migrate the registry once, before workers start
     os.environ["RISKGRADE_HOME"] = str(Path(s.home).resolve())
     if s.database_url:
         os.environ["RISKGRADE_DATABASE_URL"] = s.database_url
     err.print(f"serving {s.home} on http://{host}:{port} (API under /api/, schema at /openapi.json)")
     uvicorn.run("riskgrade.api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_level="warning")
+
+
+def register(app: typer.Typer) -> None:
+    user_app = typer.Typer(help="Local accounts: add, role, region, disable, list.", no_args_is_help=True)
+    app.add_typer(user_app, name="user")
+    audit_app = typer.Typer(help="The hash-chained audit log (审计).", no_args_is_help=True)
+    app.add_typer(audit_app, name="audit")
+    registry_app = typer.Typer(help="The registry database the service reads (SQLite or PostgreSQL).",
+                               no_args_is_help=True)
+    app.add_typer(registry_app, name="registry")
+    app.command()(publish)
+    registry_app.command("verify")(registry_verify)
+    user_app.command("add")(user_add)
+    user_app.command("role")(user_role)
+    user_app.command("disable")(user_disable)
+    user_app.command("list")(user_list)
+    audit_app.command("verify")(audit_verify)
+    audit_app.command("list")(audit_list)
+    app.command()(serve)

@@ -1,7 +1,6 @@
 """Commands of the analysis stage: ``analyse`` (区域性、行业性风险研判) and ``report`` (月度报告).
 
-Registered on the one ``riskgrade`` Typer app of :mod:`riskgrade.cli`; each is a thin call into
-:mod:`riskgrade.analysis`.
+Handed to the ``riskgrade`` app by :func:`register`; each is a thin call into :mod:`riskgrade.analysis`.
 """
 
 from __future__ import annotations
@@ -12,11 +11,10 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from .cli import HomeOpt, _date, _progress, _settings, app, err, out
-from .errors import RiskgradeError
+from ..errors import RiskgradeError
+from .common import HomeOpt, as_date, err, open_store, out, progress, settings
 
 
-@app.command()
 def analyse(
     as_of: Annotated[str, typer.Option("--as-of", help="the classification (month end) to analyse (YYYY-MM-DD)")],
     out_file: Annotated[Optional[Path], typer.Option("--out", help="write the analysis: .html or .json")] = None,
@@ -30,19 +28,18 @@ def analyse(
     home: HomeOpt = None,
 ) -> None:
     """Regional and industry risk analysis (区域性、行业性风险研判): shares, significance, hotspots, trend, migration."""
-    from .analysis import regional
-    from .analysis.report import write_analysis
-    from .warehouse import Warehouse
+    from ..analysis import regional
+    from ..analysis.report import write_analysis
 
     if lang not in ("zh", "en"):
         raise RiskgradeError(f"--lang must be zh or en (got {lang!r})")
     if out_file is not None and out_file.suffix.lower() not in (".html", ".htm", ".json"):
         raise RiskgradeError(f"cannot write the analysis as {out_file.name!r}: use a .html or .json file name")
-    s = _settings(home)
-    d = _date(as_of, "--as-of")
-    f = _date(from_date, "--from") if from_date else None
-    with Warehouse(s.home, lock_timeout=s.lock_timeout) as wh:
-        _progress(f"analysing the classification as of {d} by {by}")
+    s = settings(home)
+    d = as_date(as_of, "--as-of")
+    f = as_date(from_date, "--from") if from_date else None
+    with open_store(s) as wh:
+        progress(f"analysing the classification as of {d} by {by}")
         r = regional.analyse(wh.con, d, by=by, min_entities=min_entities, alpha=alpha,
                              high=high.split(",") if high else None, months=months, from_as_of=f)
     if out_file:
@@ -69,7 +66,6 @@ def analyse(
         out.print(tab)
 
 
-@app.command()
 def report(
     month: Annotated[str, typer.Option("--month", help="the month to report (YYYY-MM)")],
     out_file: Annotated[Path, typer.Option("--out", help="the report: .html or .pdf (or .json: the figures)")],
@@ -78,8 +74,7 @@ def report(
     home: HomeOpt = None,
 ) -> None:
     """The monthly report (月度报告, 领导参阅): grades, trend, heat map, hotspots, inspections, warnings, data quality."""
-    from .analysis.report import build_monthly, find_chromium, parse_month, write_monthly
-    from .warehouse import Warehouse
+    from ..analysis.report import build_monthly, find_chromium, parse_month, write_monthly
 
     suffix = out_file.suffix.lower()
     if suffix not in (".html", ".htm", ".pdf", ".json"):
@@ -88,11 +83,16 @@ def report(
         raise RiskgradeError(f"--lang must be zh or en (got {lang!r})")
     parse_month(month)
     chromium = find_chromium() if suffix == ".pdf" else None  # fail before the work when there is no browser
-    s = _settings(home)
-    with Warehouse(s.home, lock_timeout=s.lock_timeout) as wh:
-        _progress(f"gathering the figures of {month}")
+    s = settings(home)
+    with open_store(s) as wh:
+        progress(f"gathering the figures of {month}")
         data = build_monthly(wh.con, month, min_entities=min_entities, lang=lang)
     if suffix == ".pdf":
-        _progress("printing the PDF with headless Chromium")
+        progress("printing the PDF with headless Chromium")
     write_monthly(data, out_file, lang, chromium=chromium)
     err.print(f"monthly report of {data['month']} (classification as of {data['as_of']}) written to {out_file}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(analyse)
+    app.command()(report)

@@ -1,7 +1,6 @@
 """Commands of the warning stage (监测预警): warn, alerts and their disposition, notices, exports.
 
-Registered on the one ``riskgrade`` Typer app of :mod:`riskgrade.cli`; each is a thin call into
-:mod:`riskgrade.warning`.
+Handed to the ``riskgrade`` app by :func:`register`; each is a thin call into :mod:`riskgrade.warning`.
 """
 
 from __future__ import annotations
@@ -13,54 +12,40 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from .cli import HomeOpt, _date, _progress, _settings, app, err, export_app, out
-from .errors import RiskgradeError
-
-alerts_app = typer.Typer(help="Alerts (预警) and their disposition: list, show, assign, handle, close, target.",
-                         no_args_is_help=True)
-app.add_typer(alerts_app, name="alerts")
-notices_app = typer.Typer(help="Notices to businesses (双推送): build from open risk items, send.", no_args_is_help=True)
-app.add_typer(notices_app, name="notices")
+from ..errors import RiskgradeError
+from .common import HomeOpt, as_date, err, open_store, out, progress, settings, sub_app, wide
 
 UserOpt = Annotated[Optional[str], typer.Option("--user", help="who takes the step (default: $RISKGRADE_USER or login)")]
 NoteOpt = Annotated[str, typer.Option("--note", help="note for the log")]
 AlertArg = Annotated[str, typer.Argument(help="alert id (or a unique prefix)")]
 
 
-def _wh(home: Path | None, write: bool = False):
-    from .warehouse import Warehouse
-
-    s = _settings(home)
-    return Warehouse(s.home, write=write, lock_timeout=s.lock_timeout, memory_limit=s.memory_limit, threads=s.threads)
-
-
 def _require(con) -> None:
-    from .warning.store import has_table
+    from ..warning.store import has_table
 
     if not has_table(con, "alerts"):
         raise RiskgradeError("no alerts yet: run `riskgrade warn` first")
 
 
 # --------------------------------------------------------------------------- warn
-@app.command()
 def warn(
     since: Annotated[Optional[str], typer.Option("--since", help="also evaluate records dated on or after this day")] = None,
     rules: Annotated[Optional[Path], typer.Option("--rules", help="warning-rule catalog YAML (default: built-in)")] = None,
     home: HomeOpt = None,
 ) -> None:
     """Run the early-warning rules over what arrived since the last run (监测预警)."""
-    from .warning import run_warn
+    from ..warning import run_warn
 
-    s = _settings(home)
-    d = _date(since, "--since") if since else None
+    s = settings(home)
+    d = as_date(since, "--since") if since else None
     r = run_warn(s.home, since=d, rules_path=rules, memory_limit=s.memory_limit, threads=s.threads,
-                 lock_timeout=s.lock_timeout, progress=_progress)
+                 lock_timeout=s.lock_timeout, progress=progress)
     seen = f"deliveries {r.delivery_from + 1}..{r.delivery_to}" if r.delivery_to > r.delivery_from else "no new delivery"
     tab = Table(title=f"warn run {r.run_id}: {seen}"
                       + (f", since {r.since}" if r.since else "") + f", reference date {r.ref_date} ({r.seconds:.1f} s)")
     for c in ("rule", "raw hits", "already", "suppressed", "new alerts", "extended"):
         tab.add_column(c, justify="left" if c == "rule" else "right")
-    from .warning.grouping import SUPPRESSED
+    from ..warning.grouping import SUPPRESSED
 
     for code, c in sorted(r.counts.items()):
         tab.add_row(code, f"{c['raw']:,}", f"{c['already']:,}", f"{sum(c[k] for k in SUPPRESSED):,}",
@@ -75,7 +60,6 @@ def warn(
 
 
 # --------------------------------------------------------------------------- exports
-@export_app.command("alerts")
 def export_alerts(
     out_file: Annotated[Path, typer.Option("--out", help="output file: .csv, .parquet or .json")],
     status: Annotated[Optional[str], typer.Option("--status", help="only alerts in this status")] = None,
@@ -83,17 +67,16 @@ def export_alerts(
     home: HomeOpt = None,
 ) -> None:
     """One row per entity per alert: alert_id, rule, severity, uscc, raised_on (the records' date), ..."""
-    from .export import write_query
-    from .warning.exports import alerts_query
-    from .warning.store import EMPTY_EXPORT, has_table
+    from ..export import write_query
+    from ..warning.exports import alerts_query
+    from ..warning.store import EMPTY_EXPORT, has_table
 
-    with _wh(home) as wh:
+    with open_store(home) as wh:
         sql = alerts_query(status, rule) if has_table(wh.con, "alerts") else EMPTY_EXPORT
         n = write_query(wh.con, sql, out_file)
     err.print(f"{n:,} alert rows written to {out_file}")
 
 
-@export_app.command("pushes")
 def export_pushes(
     out_file: Annotated[Path, typer.Option("--out", help="output file: .csv, .parquet or .json")],
     since: Annotated[Optional[str], typer.Option("--since", help="only records dated or reported on or after this day")] = None,
@@ -101,17 +84,16 @@ def export_pushes(
     home: HomeOpt = None,
 ) -> None:
     """Abnormal-list and serious-dishonesty records for domain systems (推送至专业系统), format riskgrade-push/1."""
-    from .export import write_query
-    from .warning.exports import pushes_query
+    from ..export import write_query
+    from ..warning.exports import pushes_query
 
-    d = _date(as_of, "--as-of") if as_of else dt.date.today()
-    with _wh(home) as wh:
-        n = write_query(wh.con, pushes_query(d, _date(since, "--since") if since else None), out_file)
+    d = as_date(as_of, "--as-of") if as_of else dt.date.today()
+    with open_store(home) as wh:
+        n = write_query(wh.con, pushes_query(d, as_date(since, "--since") if since else None), out_file)
     err.print(f"{n:,} listing records written to {out_file}")
 
 
 # --------------------------------------------------------------------------- alerts
-@alerts_app.command("list")
 def alerts_list(
     status: Annotated[Optional[str], typer.Option("--status", help="open, assigned, handled or closed")] = None,
     rule: Annotated[Optional[str], typer.Option("--rule", help="only this rule")] = None,
@@ -121,46 +103,30 @@ def alerts_list(
     home: HomeOpt = None,
 ) -> None:
     """Alerts, newest first."""
-    where, args = [], []
-    for col, v in (("status", status), ("rule", rule), ("severity", severity)):
-        if v:
-            where.append(f"{col} = ?")
-            args.append(v)
-    if unit:
-        where.append("responsible_unit LIKE ?")
-        args.append(f"%{unit}%")
-    with _wh(home) as wh:
+    from ..warning.queries import alert_rows
+
+    with open_store(home) as wh:
         _require(wh.con)
-        total = wh.con.execute(f"SELECT count(*) FROM alerts {'WHERE ' + ' AND '.join(where) if where else ''}",
-                               args).fetchall()[0][0]
-        rows = wh.con.execute(f"""
-            SELECT alert_id, raised_on, rule, severity, members, status, responsible_unit, summary FROM alerts
-            {'WHERE ' + ' AND '.join(where) if where else ''}
-            ORDER BY raised_on DESC, alert_id LIMIT {int(limit)}""", args).fetchall()
+        total, rows = alert_rows(wh.con, status=status, rule=rule, severity=severity, unit=unit, limit=limit)
     tab = Table(title=f"alerts 预警 ({len(rows):,} of {total:,})")
     for c in ("alert", "raised on", "rule", "severity", "members", "status", "unit", "summary"):
         tab.add_column(c)
     for r in rows:
         tab.add_row(r[0], str(r[1]), r[2], r[3], str(r[4]), r[5], r[6] or "", r[7] or "")
-    from .cli_inspection import _wide
-
-    _wide(tab)
+    wide(tab)
 
 
-@alerts_app.command("show")
 def alerts_show(alert_id: AlertArg, home: HomeOpt = None) -> None:
     """One alert: members, evidence, and its log."""
-    from .warning.workflow import get_alert
+    from ..warning.queries import alert_evidence, alert_log, alert_members
+    from ..warning.workflow import get_alert
 
-    with _wh(home) as wh:
+    with open_store(home) as wh:
         _require(wh.con)
         a = get_alert(wh.con, alert_id)
-        members = wh.con.execute("SELECT m.uscc, n.name, m.raised_on FROM alert_members m LEFT JOIN entities n "
-                                 "USING (uscc) WHERE alert_id = ? ORDER BY m.raised_on, m.uscc", [a["alert_id"]]).fetchall()
-        evid = wh.con.execute("SELECT uscc, role, source, record_id, event_type, event_date FROM alert_evidence "
-                              "WHERE alert_id = ? ORDER BY event_date, uscc, record_id", [a["alert_id"]]).fetchall()
-        log = wh.con.execute("SELECT seq, logged_at, username, action, detail FROM alert_log WHERE alert_id = ? ORDER BY seq",
-                             [a["alert_id"]]).fetchall()
+        members = alert_members(wh.con, a["alert_id"])
+        evid = alert_evidence(wh.con, a["alert_id"])
+        log = alert_log(wh.con, a["alert_id"])
     for k in ("alert_id", "rule", "rule_name", "severity", "scope", "raised_on", "summary", "status", "assignee",
               "disposition", "unit_kind", "responsible_unit", "region_code", "label"):
         out.print(f"{k}: {'' if a[k] is None else a[k]}", highlight=False)
@@ -176,16 +142,15 @@ def alerts_show(alert_id: AlertArg, home: HomeOpt = None) -> None:
 
 
 def _step(alert_id: str, op: str, user: str | None, home: Path | None, **kw) -> None:
-    from .warning.workflow import STATUS_ZH, default_user, step
+    from ..warning.workflow import STATUS_ZH, default_user, step
 
-    with _wh(home, write=True) as wh:
+    with open_store(home, write=True) as wh:
         _require(wh.con)
         with wh.transaction():
             a = step(wh.con, alert_id, op, user or default_user(), **kw)
     err.print(f"alert {a['alert_id']}: {a['status']} ({STATUS_ZH[a['status']]})")
 
 
-@alerts_app.command("assign")
 def alerts_assign(
     alert_id: AlertArg,
     to: Annotated[str, typer.Option("--to", help="the unit or person who handles it")],
@@ -195,7 +160,6 @@ def alerts_assign(
     _step(alert_id, "assign", user, home, to=to, note=note)
 
 
-@alerts_app.command("handle")
 def alerts_handle(
     alert_id: AlertArg,
     action: Annotated[str, typer.Option("--action", help="提醒, 警示, 约谈 or 检查 (remind, warn, interview, inspect)")],
@@ -205,13 +169,11 @@ def alerts_handle(
     _step(alert_id, "handle", user, home, action=action, note=note)
 
 
-@alerts_app.command("close")
 def alerts_close(alert_id: AlertArg, user: UserOpt = None, note: NoteOpt = "", home: HomeOpt = None) -> None:
     """Close a handled alert (办结)."""
     _step(alert_id, "close", user, home, note=note)
 
 
-@alerts_app.command("target")
 def alerts_target(
     alert_id: Annotated[str, typer.Option("--alert", help="the alert")],
     task_id: Annotated[int, typer.Option("--task", help="the inspection task (riskgrade task create)")],
@@ -221,22 +183,21 @@ def alerts_target(
     home: HomeOpt = None,
 ) -> None:
     """Send an alert's entities to an inspection task (定向抽查): every plan of the task includes them."""
-    from .warning.targets import target
-    from .warning.workflow import default_user
+    from ..warning.targets import target
+    from ..warning.workflow import default_user
 
-    with _wh(home, write=True) as wh:
+    with open_store(home, write=True) as wh:
         _require(wh.con)
         with wh.transaction():
             n, aid = target(wh.con, alert_id, task_id, user or default_user(), reason, rules)
     err.print(f"task {task_id}: {n} entities of alert {aid} added as targets (定向抽查)")
 
 
-@alerts_app.command("verify-log")
 def alerts_verify_log(home: HomeOpt = None) -> None:
     """Check the alert log's hash chain; fails naming the first entry edited or deleted."""
-    from .warning.workflow import verify
+    from ..warning.workflow import verify
 
-    with _wh(home) as wh:
+    with open_store(home) as wh:
         _require(wh.con)
         v = verify(wh.con)
     if not v.ok:
@@ -245,17 +206,16 @@ def alerts_verify_log(home: HomeOpt = None) -> None:
 
 
 # --------------------------------------------------------------------------- notices
-@notices_app.command("build")
 def notices_build(
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="open items as of this day (default: today)")] = None,
     home: HomeOpt = None,
 ) -> None:
     """Build notices for entities with open risk items (overdue report, abnormal list, unreachable, dishonesty)."""
-    from .warning.notices import build
-    from .warning.store import ensure_schema
+    from ..warning.notices import build
+    from ..warning.store import ensure_schema
 
-    d = _date(as_of, "--as-of") if as_of else dt.date.today()
-    with _wh(home, write=True) as wh:
+    d = as_date(as_of, "--as-of") if as_of else dt.date.today()
+    with open_store(home, write=True) as wh:
         ensure_schema(wh.con)
         with wh.transaction():
             r = build(wh.con, d)
@@ -265,7 +225,6 @@ def notices_build(
         out.print("items: " + ", ".join(f"{k} {v:,}" for k, v in sorted(r.items_by_kind.items())), highlight=False)
 
 
-@notices_app.command("send")
 def notices_send(
     sender: Annotated[str, typer.Option("--sender", help="smtp, file, or a registered sender")] = "file",
     directory: Annotated[Optional[Path], typer.Option("--dir", help="file sender: folder for .eml files")] = None,
@@ -281,17 +240,17 @@ def notices_send(
     home: HomeOpt = None,
 ) -> None:
     """Send queued notices through a sender and record each one's delivery status."""
-    from .warning.outbox import get_sender, read_contacts, send
-    from .warning.store import ensure_schema
+    from ..warning.outbox import get_sender, read_contacts, send
+    from ..warning.store import ensure_schema
 
-    s = _settings(home)
+    s = settings(home)
     opts: dict = {"dir": directory or (s.home / "outbox")} if sender == "file" else {}
     if sender == "smtp":
         opts = {"host": smtp_host, "port": smtp_port, "user": smtp_user, "password": smtp_password,
                 "starttls": starttls}
     snd = get_sender(sender, **opts)
     book = read_contacts(contacts) if contacts else None
-    with _wh(home, write=True) as wh:
+    with open_store(home, write=True) as wh:
         ensure_schema(wh.con)
         with wh.transaction():
             r = send(wh.con, snd, from_addr, book, limit)
@@ -301,27 +260,45 @@ def notices_send(
         raise RiskgradeError(f"no notice could be sent through {sender}; see `riskgrade notices list --status failed`")
 
 
-@notices_app.command("list")
 def notices_list(
     status: Annotated[Optional[str], typer.Option("--status", help="queued, sent, failed or no_contact")] = None,
     limit: Annotated[int, typer.Option("--limit")] = 50,
     home: HomeOpt = None,
 ) -> None:
     """Notices and their delivery status."""
-    from .warning.store import has_table
+    from ..warning.queries import list_notices
+    from ..warning.store import has_table
 
-    with _wh(home) as wh:
+    with open_store(home) as wh:
         if not has_table(wh.con, "notices"):
             raise RiskgradeError("no notices yet: run `riskgrade notices build` first")
-        rows = wh.con.execute(f"""
-            SELECT n.notice_id, n.uscc, n.as_of, o.status, o.channel, o.recipient, o.attempts, o.last_error, n.subject
-            FROM notices n JOIN outbox o USING (notice_id) {'WHERE o.status = ?' if status else ''}
-            ORDER BY n.created_at DESC, n.notice_id LIMIT {int(limit)}""", [status] if status else []).fetchall()
+        rows = list_notices(wh.con, status, limit)
     tab = Table(title="notices 告知")
     for c in ("notice", "uscc", "as of", "status", "channel", "recipient", "attempts", "error", "subject"):
         tab.add_column(c)
     for r in rows:
         tab.add_row(*["" if v is None else str(v) for v in r])
-    from .cli_inspection import _wide
+    wide(tab)
 
-    _wide(tab)
+
+def register(app: typer.Typer) -> None:
+    alerts_app = typer.Typer(help="Alerts (预警) and their disposition: list, show, assign, handle, close, target.",
+                             no_args_is_help=True)
+    app.add_typer(alerts_app, name="alerts")
+    notices_app = typer.Typer(help="Notices to businesses (双推送): build from open risk items, send.",
+                              no_args_is_help=True)
+    app.add_typer(notices_app, name="notices")
+    export_app = sub_app(app, "export")
+    app.command()(warn)
+    export_app.command("alerts")(export_alerts)
+    export_app.command("pushes")(export_pushes)
+    alerts_app.command("list")(alerts_list)
+    alerts_app.command("show")(alerts_show)
+    alerts_app.command("assign")(alerts_assign)
+    alerts_app.command("handle")(alerts_handle)
+    alerts_app.command("close")(alerts_close)
+    alerts_app.command("target")(alerts_target)
+    alerts_app.command("verify-log")(alerts_verify_log)
+    notices_app.command("build")(notices_build)
+    notices_app.command("send")(notices_send)
+    notices_app.command("list")(notices_list)
