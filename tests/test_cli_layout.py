@@ -60,13 +60,3 @@ def test_the_cli_runs_no_sql_and_opens_the_store_in_one_place():
             assert "Warehouse(" not in src, f"{p.name} opens the warehouse itself: use common.open_store"
 
 
-def test_the_service_imports_no_face():
-    faces = ("cli", "api", "web", "server")
-    for p in sorted((PKG / "service").glob("*.py")):
-        for level, mod in _imports(ast.parse(p.read_text(encoding="utf-8"))):
-            parts = mod.split(".")
-            if level == 0:
-                assert parts[0] not in ("typer", "fastapi", "starlette", "jinja2", "rich"), f"{p.name} imports {mod}"
-                assert not (parts[0] == "riskgrade" and parts[1:2] and parts[1] in faces), f"{p.name} imports {mod}"
-            elif level >= 2:
-                assert parts[0] not in faces, f"{p.name} imports a face: {mod}"

@@ -14,7 +14,7 @@ from riskgrade.errors import RiskgradeError
 from riskgrade.quality import calendar as wcal
 from riskgrade.quality import measure, render_html, write_report
 from riskgrade.quality.measures import EVENT_HISTORY_TABLES, REASONS_ZH
-from riskgrade.web import assets
+from riskgrade import render as assets
 
 D = dt.date
 

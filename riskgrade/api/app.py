@@ -22,7 +22,7 @@ from ..service.errors import Refused
 from ..service.state import open_state
 from .routes import ROUTERS
 
-__all__ = ["SECURITY_HEADERS", "app_from_env", "create_app", "error_response", "explanation"]
+__all__ = ["SECURITY_HEADERS", "create_app", "error_response", "explanation"]
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -75,12 +75,3 @@ def create_app(home: Path, database_url: str | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     return app
-
-
-def app_from_env() -> FastAPI:
-    """Deprecated: ``riskgrade serve`` still names ``riskgrade.api.app:app_from_env``; this hands over to
-    :func:`riskgrade.server.app_from_env` (the API with its console).  The one import of the server from api/,
-    to be removed once the command line names ``riskgrade.server:app_from_env``."""
-    from ..server import app_from_env as combined
-
-    return combined()

@@ -74,7 +74,7 @@ def migration(
     """Grade migration matrix between two classifications (rows: from, columns: to)."""
     from ..export import write_query
     from ..snapshot import current_snapshot
-    from ..snapshot_queries import migration_causes, migration_matrix, migration_query
+    from ..snapshot import migration_causes, migration_matrix, migration_query
 
     s = settings(home)
     a, b = as_date(from_date, "--from"), as_date(to_date, "--to")
@@ -114,7 +114,7 @@ def model_report(
     from ..indicators import load_catalog
     from ..scoring.report import write_model_report
     from ..snapshot import current_snapshot
-    from ..snapshot_queries import snapshot_model
+    from ..snapshot import snapshot_model
 
     s = settings(home)
     d = as_date(as_of, "--as-of")

@@ -143,7 +143,7 @@ def plan(
 def _ensure_classified(s, d) -> None:
     """A plan needs the month's grades: classify first when the month has no snapshot yet."""
     from ..snapshot import classify
-    from ..snapshot_queries import has_snapshot
+    from ..snapshot import has_snapshot
 
     with open_store(s) as wh:
         have = has_snapshot(wh.con, d)

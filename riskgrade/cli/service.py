@@ -183,7 +183,7 @@ def serve(
     if s.database_url:
         os.environ["RISKGRADE_DATABASE_URL"] = s.database_url
     err.print(f"serving {s.home} on http://{host}:{port} (API under /api/, schema at /openapi.json)")
-    uvicorn.run("riskgrade.api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+    uvicorn.run("riskgrade.server:app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_level="warning")
 
 

@@ -41,7 +41,7 @@ import numpy as np
 from ..dates import add_months
 from ..indicators import Catalog, compute_indicators
 from ..sql import table_exists
-from ..stats import RankedScores, bin_shares, psi_scores, psi_shares, weighted_auc, weighted_ks
+from ..stats import RankedScores, bin_shares, psi_scores, weighted_auc, weighted_ks
 from ..warehouse import BUCKETS
 from .challenger import ChallengerModel
 from .expert import ExpertScorecard

@@ -17,7 +17,7 @@ import duckdb
 
 from ..export import write_query
 from ..snapshot import current_snapshot
-from ..snapshot_queries import grades_have_score_base, snapshot_catalog_version
+from ..snapshot import grades_have_score_base, snapshot_catalog_version
 from ..warehouse import insert_rows, sql_str
 
 # the one grades-export column list, in order (``facts`` is added last on request)
