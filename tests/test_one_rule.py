@@ -172,3 +172,29 @@ def test_the_server_adds_the_console_without_changing_the_api_schema(tmp_path: P
     assert both.openapi() == alone.openapi()
     assert TestClient(both).get("/login").status_code == 200  # the console is there
     assert TestClient(alone).get("/login").status_code == 404  # and only there
+
+
+def test_one_grades_export_column_list_for_the_command_line_and_the_api(both: dict) -> None:
+    """`riskgrade export grades` and GET /api/exports/grades give the same columns and, for the province user,
+    the same rows (the API's registry copy against the warehouse's month)."""
+    import csv
+    import io
+
+    from riskgrade.service.grades import GRADES_EXPORT_COLUMNS
+
+    out = both["home"].parent / "grades.csv"
+    run_cli("export", "grades", "--as-of", T, "--out", str(out), home=both["home"])
+    with out.open(encoding="utf-8") as f:
+        cli_rows = list(csv.DictReader(f))
+    c, h = _api(both["app"], "credit_officer")
+    r = c.get("/api/exports/grades", headers=h)
+    assert r.status_code == 200, r.text
+    api_rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert tuple(cli_rows[0]) == tuple(api_rows[0]) == GRADES_EXPORT_COLUMNS
+    assert len(api_rows) == len(cli_rows) > 0
+    by = {x["uscc"]: x for x in cli_rows}
+    for a in api_rows[:50]:
+        b = by[a["uscc"]]
+        assert (a["grade"], a["labels"], a["contributions"], a["name"]) == (b["grade"], b["labels"], b["contributions"],
+                                                                            b["name"])
+        assert float(a["score"]) == pytest.approx(float(b["score"]))

@@ -120,6 +120,15 @@ def grades_in_region(factory: Factory, snapshot_id: int, region_prefix: str) -> 
                               .order_by(Grade.uscc)).scalars().all())
 
 
+def grades_with_names(factory: Factory, snapshot_id: int, region_prefix: str = "") -> list[tuple[Grade, str | None]]:
+    """A snapshot's grades in the region with each entity's name, by USCC."""
+    with factory() as s:
+        return [(g, n) for g, n in s.execute(
+            select(Grade, Entity.name).outerjoin(Entity, Entity.uscc == Grade.uscc)
+            .where(Grade.snapshot_id == snapshot_id, Grade.region_code.startswith(region_prefix))
+            .order_by(Grade.uscc)).all()]
+
+
 def grade_distribution(factory: Factory, snapshot_id: int, region_prefix: str
                        ) -> tuple[list[tuple[str, int, float | None]], list[tuple[str, str, int]]]:
     """(grade, entities, mean score) by grade, and (county, grade, entities), in the region."""

@@ -1,5 +1,5 @@
-"""Exports for a signed-in user.  The grades export keeps the API's columns for now (the one grades-export
-column list, :mod:`riskgrade.service.grades`, is unified separately)."""
+"""Exports for a signed-in user: the month's grades in the user's region, with the one grades-export column
+list (:data:`riskgrade.service.grades.GRADES_EXPORT_COLUMNS`, the same as ``riskgrade export grades``)."""
 
 from __future__ import annotations
 
@@ -7,25 +7,23 @@ import csv
 import datetime as dt
 import io
 
-from ..registry import queries
 from .audit import record
 from .errors import Refused
+from .grades import GRADES_EXPORT_COLUMNS, published_grade_rows
 from .state import AppState, Principal
-
-API_GRADE_COLUMNS = ("uscc", "as_of", "score", "grade", "labels", "reasons", "region_code")
 
 
 def grades_csv(st: AppState, me: Principal, as_of: dt.date | None = None) -> tuple[dt.date, str, int]:
     """The month's grades in the user's region as CSV text: (month, text, rows); audited (``export``)."""
     me.require("export")
-    snap = queries.latest_snapshot(st.factory, as_of)
-    if snap is None:
+    found = published_grade_rows(st.factory, as_of, region_prefix=me.region)
+    if found is None:
         raise Refused(404, "not_found", "nothing published for that month", "not_found")
-    rows = queries.grades_in_region(st.factory, snap.id, me.region)
+    month, rows = found
     buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(API_GRADE_COLUMNS)
-    for g in rows:
-        w.writerow([g.uscc, snap.as_of, g.score, g.grade, g.labels or "", g.reasons or "", g.region_code])
-    record(st, me, "export_grades", snap.as_of.isoformat(), {"rows": len(rows)})
-    return snap.as_of, buf.getvalue(), len(rows)
+    w = csv.DictWriter(buf, fieldnames=GRADES_EXPORT_COLUMNS, lineterminator="\r\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: "" if v is None else v for k, v in r.items()})
+    record(st, me, "export_grades", month.isoformat(), {"rows": len(rows)})
+    return month, buf.getvalue(), len(rows)

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from ..export import write_query
+from ..registry import queries
 from ..snapshot import current_snapshot
 from ..snapshot import grades_have_score_base, snapshot_catalog_version
 from ..warehouse import insert_rows, sql_str
@@ -106,24 +107,13 @@ def contributions(reason_points: str | None) -> str:
 def published_grade_rows(factory, as_of: dt.date | None = None, *, region_prefix: str = "") -> tuple[dt.date, list[dict]] | None:
     """The grades of a month published to the registry (the newest month when ``as_of`` is None), in a
     region when ``region_prefix`` is given, as dicts keyed by :data:`GRADES_EXPORT_COLUMNS`, by USCC;
-    None when nothing is published for that month."""
-    from sqlalchemy import select
-
-    from ..registry.models import Entity, Grade, Snapshot
-
-    with factory() as ses:
-        q = select(Snapshot)
-        if as_of:
-            q = q.where(Snapshot.as_of == as_of)
-        snap = ses.execute(q.order_by(Snapshot.as_of.desc(), Snapshot.id.desc()).limit(1)).scalar_one_or_none()
-        if snap is None:
-            return None
-        rows = ses.execute(select(Grade, Entity.name).outerjoin(Entity, Entity.uscc == Grade.uscc)
-                           .where(Grade.snapshot_id == snap.id, Grade.region_code.startswith(region_prefix))
-                           .order_by(Grade.uscc)).all()
-        out = []
-        for g, name in rows:
-            v = {"as_of": snap.as_of, "name": name, "model": snap.model, "model_version": snap.model_version,
-                 "catalog_version": snap.catalog_version, "contributions": contributions(g.reason_points)}
-            out.append({c: v[c] if c in v else getattr(g, c) for c in GRADES_EXPORT_COLUMNS})
-        return snap.as_of, out
+    None when nothing is published for that month.  The API's export (:mod:`riskgrade.service.exports`)."""
+    snap = queries.latest_snapshot(factory, as_of)
+    if snap is None:
+        return None
+    out = []
+    for g, name in queries.grades_with_names(factory, snap.id, region_prefix):
+        v = {"as_of": snap.as_of, "name": name, "model": snap.model, "model_version": snap.model_version,
+             "catalog_version": snap.catalog_version, "contributions": contributions(g.reason_points)}
+        out.append({c: v[c] if c in v else getattr(g, c) for c in GRADES_EXPORT_COLUMNS})
+    return snap.as_of, out
