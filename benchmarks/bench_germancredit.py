@@ -41,7 +41,7 @@ def main() -> int:
     for seed in range(20):
         Xtr, Xte, ytr, yte = train_test_split(df, y, test_size=0.3, stratify=y, random_state=seed)
         m = TrainedScorecard().fit(Xtr, ytr)
-        p = m.predict_proba(Xte)
+        p = m.predict_risk(Xte)
         aucs.append(roc_auc_score(yte, p))
         if seed == 0:
             print(f"split 0: test AUC {aucs[0]:.4f}, KS {ks(yte, p):.4f}, indicators kept {len(m.selected_)}/{df.shape[1]}")

@@ -133,7 +133,7 @@ def main() -> int:
     record("logistic regression (naive target)", p_lr, time.perf_counter() - t, p_lr.mean())
     t = time.perf_counter()
     gbm = ChallengerModel().fit(tr[cols], naive.y)
-    p_gbm = gbm.predict_proba(ev[cols])
+    p_gbm = gbm.predict_risk(ev[cols])
     record("LightGBM (naive target)", p_gbm, time.perf_counter() - t, p_gbm.mean())
     # the previous trained scorecard: no directions, previous target, Horvitz-Thompson weights
     t = time.perf_counter()

@@ -92,7 +92,7 @@ def test_a_fitted_clone_is_unfitted_and_refits_the_same(models: dict, month: pd.
 @pytest.mark.parametrize("model", [ExpertScorecard(config=load_scorecard()), TrainedScorecard()],
                          ids=["expert", "trained"])
 def test_not_fitted_error_before_fit(model, month: pd.DataFrame) -> None:
-    for use in (lambda m: m.score_sql(), lambda m: m.predict_score(month), lambda m: m.predict_proba(month)):
+    for use in (lambda m: m.score_sql(), lambda m: m.predict_score(month), lambda m: m.predict_risk(month)):
         with pytest.raises(NotFittedError):
             use(model)
 
@@ -132,7 +132,7 @@ def test_both_models_give_the_same_output_columns(models: dict, month: pd.DataFr
         out = rel.fetchdf()
         # the engine computes what the model computes on arrays
         np.testing.assert_allclose(out["score"], m.predict_score(month), atol=0.011)
-        p = m.predict_proba(month)
+        p = m.predict_risk(month)
         np.testing.assert_allclose(out["probability"].to_numpy(dtype=float), p, rtol=1e-6, atol=1e-9)
         # score = clip(base + reasons' points), reasons non-zero and most points first
         total = out["base"] + out["reasons"].map(lambda r: sum(x["points"] for x in r))
@@ -149,9 +149,21 @@ def test_expert_probability_with_a_calibration(month: pd.DataFrame) -> None:
     cat = load_catalog()
     m = clone(expert_for(cat)).set_params(calibration=[3.0, -4.0]).fit([i.code for i in cat.enabled])
     s = m.predict_score(month)
-    np.testing.assert_allclose(m.predict_proba(month), 1 / (1 + np.exp(-(3.0 * s / 1000 - 4.0))))
+    np.testing.assert_allclose(m.predict_risk(month), 1 / (1 + np.exp(-(3.0 * s / 1000 - 4.0))))
     out = duckdb.connect().execute(f"SELECT {m.score_sql()['probability']} AS p FROM month").fetchdf()
-    np.testing.assert_allclose(out["p"], m.predict_proba(month), rtol=1e-9)
+    np.testing.assert_allclose(out["p"], m.predict_risk(month), rtol=1e-9)
+
+
+def test_predict_proba_has_scikit_learns_shape(models: dict, month: pd.DataFrame) -> None:
+    """predict_proba: (n, 2), the columns P(good) and P(bad) summing to 1, classes_ 0 and 1; predict_risk is
+    its second column."""
+    cat = load_catalog()
+    calibrated = clone(expert_for(cat)).set_params(calibration=[3.0, -4.0]).fit([i.code for i in cat.enabled])
+    for m in (models["trained"], calibrated):
+        pp = m.predict_proba(month)
+        assert pp.shape == (len(month), 2) and list(m.classes_) == [0, 1]
+        np.testing.assert_allclose(pp.sum(axis=1), 1.0)
+        np.testing.assert_allclose(pp[:, 1], m.predict_risk(month))
 
 
 def test_stored_models_load_through_the_protocol(models: dict, tmp_path) -> None:
@@ -208,8 +220,11 @@ def test_the_snapshot_takes_any_model_of_the_protocol(month: pd.DataFrame) -> No
         def predict_score(self, X):
             return np.full(len(X), 600.0)
 
-        def predict_proba(self, X):
+        def predict_risk(self, X):
             return np.full(len(X), 0.5)
+
+        def predict_proba(self, X):
+            return np.full((len(X), 2), 0.5)
 
         def score_sql(self):
             return {"score": "600.0", "probability": "0.5", "reasons": "CAST([] AS STRUCT(points DOUBLE, code VARCHAR)[])",

@@ -80,7 +80,7 @@ def test_spark_run_seals_the_embedded_snapshot(province: Path, tmp_path: Path, a
         with Warehouse(home, write=True) as wh:
             compute_indicators(wh.con, plan.catalog, plan.as_of, include_revoked=plan.include_revoked)
             X = wh.con.execute("SELECT * FROM indicators ORDER BY uscc").fetchdf()
-        want = plan.challenger.predict_proba(X[plan.challenger.features_])
+        want = plan.challenger.predict_risk(X[plan.challenger.features_])
         assert len(udf) == len(X) and max(abs(udf[u] - w) for u, w in zip(X["uscc"], want)) < 1e-9
 
 

@@ -64,7 +64,7 @@ def test_german_credit_auc_and_ks(german) -> None:
 
     Xtr, Xte, ytr, yte = german
     m = TrainedScorecard().fit(Xtr, ytr)
-    p = m.predict_proba(Xte)
+    p = m.predict_risk(Xte)
     auc = roc_auc_score(yte, p)
     fpr, tpr, _ = roc_curve(yte, p)
     assert auc >= 0.80, auc
@@ -79,7 +79,7 @@ def test_german_credit_auc_and_ks(german) -> None:
     inside = (s > 0) & (s < 1000)
     np.testing.assert_allclose(s[inside], 500 + 50 / np.log(2) * np.log(odds[inside] * 19), atol=1e-6)
     with_dirs = TrainedScorecard(directions=GERMAN_DIRECTIONS).fit(Xtr, ytr)
-    assert roc_auc_score(yte, with_dirs.predict_proba(Xte)) >= 0.79  # directions cost little on real data
+    assert roc_auc_score(yte, with_dirs.predict_risk(Xte)) >= 0.79  # directions cost little on real data
 
 
 def test_reasons_and_weights(german) -> None:
@@ -97,7 +97,7 @@ def test_reasons_and_weights(german) -> None:
     w = np.where(ytr == 1, 3.0, 1.0)
     mw = TrainedScorecard().fit(Xtr, ytr, sample_weight=w)
     assert mw.base_rate_ > m.base_rate_
-    assert not np.allclose(mw.predict_proba(Xte), m.predict_proba(Xte))
+    assert not np.allclose(mw.predict_risk(Xte), m.predict_risk(Xte))
 
 
 def test_sql_export_scores_like_the_model(german) -> None:
@@ -126,7 +126,7 @@ def test_sql_export_scores_like_the_model(german) -> None:
     con.register("x", X)
     q = m.score_sql()
     got = con.execute(f"SELECT {q['probability']}, {q['score']}, {q['reasons']}, {q['raw']} FROM x").fetchall()
-    np.testing.assert_allclose([r[0] for r in got], m.predict_proba(X), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose([r[0] for r in got], m.predict_risk(X), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose([r[1] for r in got], m.predict_score(X), atol=1e-6)
     contrib = m.contributions(X)
     for i, (_, score, sql_items, raw) in enumerate(got):

@@ -7,8 +7,9 @@ Both models are scikit-learn estimators (``sklearn.base.BaseEstimator``): config
 ``clone``, ``get_params`` and ``repr`` work.  A fitted model offers:
 
 * ``predict_score(X)``: the risk score 0..1000 (higher = riskier) of each row of indicators;
-* ``predict_proba(X)``: the model's probability of a bad outcome of each row (one number a row;
+* ``predict_risk(X)``: the model's probability of a bad outcome of each row (one number a row;
   NaN when the model states points, not odds: an expert scorecard without a calibration);
+* ``predict_proba(X)``: the same in scikit-learn's shape, an (n, 2) array of P(good), P(bad);
 * ``score_sql()``: the same as SQL expressions over the indicator columns, one :class:`ScoreSQL`
   (below), which the monthly run (:mod:`riskgrade.snapshot`) uses whatever the model;
 * ``base_`` (the score of an entity at every indicator's reference) and ``selected_`` (the
@@ -49,6 +50,8 @@ class RiskModel(Protocol):
     def fit(self, X, y=None, **fit_params) -> RiskModel: ...
 
     def predict_score(self, X): ...
+
+    def predict_risk(self, X): ...
 
     def predict_proba(self, X): ...
 

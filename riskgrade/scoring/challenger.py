@@ -42,9 +42,15 @@ class ChallengerModel:
         self.categorical_ = [c for c in X.columns if X[c].dtype == object or str(X[c].dtype) in ("string", "str")]
         return self
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_risk(self, X) -> np.ndarray:
+        """The probability of a bad outcome of each row."""
         # prediction gives the same numbers on any number of threads (training is kept to one)
         return self.model_.predict_proba(self._frame(X), num_threads=0)[:, 1]
+
+    def predict_proba(self, X) -> np.ndarray:
+        """scikit-learn's shape: the columns P(good) and P(bad)."""
+        p = self.predict_risk(X)
+        return np.column_stack([1.0 - p, p])
 
     def contributions(self, X) -> dict[str, np.ndarray]:
         """Per feature, its contribution to the log-odds of a bad outcome (the last column is the bias)."""

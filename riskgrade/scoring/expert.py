@@ -114,6 +114,7 @@ class ExpertScorecard(BaseEstimator):
         self.base_ = float(cfg.base)
         self.selected_ = list(self.bands_)
         self.n_features_in_ = len(codes)
+        self.classes_ = np.array([0, 1])  # scikit-learn: the columns of predict_proba
         return self
 
     # ------------------------------------------------------------------ in the engine
@@ -165,13 +166,18 @@ class ExpertScorecard(BaseEstimator):
 
     predict = predict_score  # the earlier name
 
-    def predict_proba(self, X) -> np.ndarray:
-        """The probability of a bad outcome by the calibration (NaN without one)."""
+    def predict_risk(self, X) -> np.ndarray:
+        """The probability of a bad outcome of each row by the calibration (NaN without one)."""
         s = self.predict_score(X)
         c = self.calibration
         if not c:
             return np.full(len(s), np.nan)
         return 1.0 / (1.0 + np.exp(-(c[0] * s / 1000.0 + c[1])))
+
+    def predict_proba(self, X) -> np.ndarray:
+        """scikit-learn's shape: one row per entity, the columns P(good) and P(bad) (``classes_`` 0, 1)."""
+        p = self.predict_risk(X)
+        return np.column_stack([1.0 - p, p])
 
 
 def expert_for(catalog, path: Path | None = None) -> ExpertScorecard:

@@ -262,7 +262,7 @@ def propensity(X, inspected: np.ndarray) -> np.ndarray:
     if inspected.min() == inspected.max():
         return np.full(len(inspected), float(inspected.mean()))
     m = ChallengerModel(n_estimators=120, num_leaves=15, min_child_samples=100, learning_rate=0.05).fit(X, inspected)
-    return m.predict_proba(X)
+    return m.predict_risk(X)
 
 
 @dataclass
@@ -433,7 +433,7 @@ def train_candidate(con: duckdb.DuckDBPyConnection, catalog: Catalog, expert: Ex
     val_scores = model.predict_score(Xv)
     ex = expert.predict_score({c: Xv[c].to_numpy(dtype=float, na_value=np.nan) for c in expert.bands_ if c in Xv})
     challenger = ChallengerModel().fit(Xt, wt.y, sample_weight=wt.w)
-    ch = challenger.predict_proba(Xv)
+    ch = challenger.predict_risk(Xv)
     rep.challenger = challenger
     scores = {"trained": val_scores, "expert": ex, "challenger": ch}
     pairs = [("trained", "expert"), ("challenger", "trained")]
@@ -467,7 +467,7 @@ def train_candidate(con: duckdb.DuckDBPyConnection, catalog: Catalog, expert: Ex
     rep.cutoffs = model.cutoffs_
     model.score_edges_ = score_edges(train_scores)
     model.indicator_shares_ = indicator_shares(model, tr[cols])
-    pv = model.predict_proba(Xv)
+    pv = model.predict_risk(Xv)
     details = {
         "bins": bins_table(model),
         "directions": model.direction_check_,

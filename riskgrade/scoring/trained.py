@@ -4,7 +4,7 @@ sign-constrained logistic regression, PDO scaling to 0-1000, and reasons measure
 Built on optbinning (``BinningProcess``) and scikit-learn (``LogisticRegression``), with
 scikit-learn's conventions: parameters in ``__init__``, learned state with a trailing underscore,
 ``fit`` returns ``self``, ``check_is_fitted`` before use; and the output protocol it shares with the
-expert scorecard (:mod:`.base`: ``predict_score``, ``predict_proba``, ``score_sql``).
+expert scorecard (:mod:`.base`: ``predict_score``, ``predict_risk``, ``predict_proba``, ``score_sql``).
 
 *Directions.*  Every indicator declares whether a higher value raises the risk (``up``), lowers it
 (``down``) or has no legal direction (``either``; indicator catalog).  Binning keeps the bad rate
@@ -178,6 +178,7 @@ class TrainedScorecard(BaseEstimator):
         bad = [d for d in self.direction_check_ if d["selected"] and not d["ok"]]
         if bad:  # cannot happen with monotonic bins and negative coefficients; a guard, not a fallback
             raise AssertionError(f"points against the declared direction: {bad}")
+        self.classes_ = np.array([0, 1])  # scikit-learn: the columns of predict_proba
         return self
 
     def _filled(self, X):
@@ -238,10 +239,15 @@ class TrainedScorecard(BaseEstimator):
         """Risk score 0..1000 (higher = riskier): clip(base + contributions)."""
         return np.clip(self.raw_score(X), 0, MAX_SCORE)
 
-    def predict_proba(self, X) -> np.ndarray:
-        """The model's probability of a bad outcome (from the unclipped score)."""
+    def predict_risk(self, X) -> np.ndarray:
+        """The model's probability of a bad outcome of each row (from the unclipped score)."""
         eta = (self.raw_score(X) - self.offset_) / self.factor_
         return 1.0 / (1.0 + np.exp(-np.clip(eta, -20.72326583694641, 20.72326583694641)))
+
+    def predict_proba(self, X) -> np.ndarray:
+        """scikit-learn's shape: one row per entity, the columns P(good) and P(bad) (``classes_`` 0, 1)."""
+        p = self.predict_risk(X)
+        return np.column_stack([1.0 - p, p])
 
     def score_from_proba(self, p: np.ndarray) -> np.ndarray:
         """The PDO-scaled risk score of probabilities of a bad outcome."""
@@ -322,7 +328,7 @@ class TrainedScorecard(BaseEstimator):
         """The scorecard as SQL over the indicator columns (any engine): ``raw`` (base + contributions),
         ``score`` (0..1000), ``probability``, ``base`` and ``reasons`` (every non-zero contribution as a
         struct {points, code}, most points first).  Equal to :meth:`raw_score`, :meth:`predict_score`,
-        :meth:`predict_proba` and :meth:`contributions` (tested)."""
+        :meth:`predict_risk` and :meth:`contributions` (tested)."""
         check_is_fitted(self, "coef_")
         terms = {name: self.contribution_sql(name) for name in self.selected_}
         raw = f"round({sql_number(self.base_)} + {' + '.join(terms.values()) if terms else '0.0'}, 2)"
