@@ -60,3 +60,13 @@ def test_the_cli_runs_no_sql_and_opens_the_store_in_one_place():
             assert "Warehouse(" not in src, f"{p.name} opens the warehouse itself: use common.open_store"
 
 
+
+
+def test_version_alone_prints_the_version():
+    """`riskgrade --version` answers before a command is looked for (it used to end in "Missing command")."""
+    from riskgrade import __version__
+
+    from .conftest import run_cli
+
+    p = run_cli("--version", home=Path("/nonexistent-riskgrade-home"), check=False)
+    assert p.returncode == 0 and p.stdout.strip() == f"riskgrade {__version__}"

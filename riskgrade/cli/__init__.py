@@ -30,14 +30,19 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    """``--version`` is eager: it answers before a command is looked for (``riskgrade --version`` alone)."""
+    if value:
+        out.print(f"riskgrade {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     home: HomeOpt = None,
-    version: Annotated[bool, typer.Option("--version", help="print the version and exit")] = False,
+    version: Annotated[bool, typer.Option("--version", help="print the version and exit", callback=_version,
+                                          is_eager=True)] = False,
 ) -> None:
-    if version:
-        out.print(f"riskgrade {__version__}")
-        raise typer.Exit()
     state["home"] = home
 
 
