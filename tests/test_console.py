@@ -3,7 +3,9 @@ browser flows in headless Debian Chromium driven by Playwright (slow; screenshot
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import os
 import re
@@ -271,7 +273,7 @@ def test_region_scope_on_search_profile_dashboard_and_plans(app, published: dict
     assert 'href="/api/exports/grades?as_of=' in c.get("/").text
     export = c.get(f"/api/exports/grades?as_of={T2}")
     assert export.status_code == 200
-    assert {line.split(",")[-1] for line in export.text.strip().splitlines()[1:]} == {county}
+    assert {row["region_code"] for row in csv.DictReader(io.StringIO(export.text))} == {county}
     assert any(e.action == "export_grades" and e.username == "officer_county" for e in _audit(app))
 
 
