@@ -40,7 +40,8 @@ def main() -> int:
     import pyarrow.parquet as pq
     from sklearn.metrics import roc_auc_score
 
-    from riskgrade.scoring.train import OUTCOME_SQL, months_back
+    from riskgrade.dates import add_months
+    from riskgrade.scoring.train import OUTCOME_SQL
     from riskgrade.warehouse import Warehouse
 
     d = a.work / f"delivery-{a.entities}-parquet"
@@ -55,7 +56,7 @@ def main() -> int:
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
     t_expert = run("classify", "--as-of", a.as_of, "--model", "expert", env=env)
     T = dt.date.fromisoformat(a.as_of)
-    end = months_back(T, -12)
+    end = add_months(T, 12, keep_month_end=True)
     truth = pq.read_table(d / "_truth" / "entities.parquet").to_pydict()
     latent = dict(zip(truth["uscc"], truth["base_risk"]))
     cut = np.quantile(list(latent.values()), 0.8)

@@ -39,7 +39,7 @@ HERE = Path(__file__).resolve().parent
 
 def build_synthetic(home: Path, n: int) -> None:
     from riskgrade.codes.regions import counties
-    from riskgrade.inspection.store import ensure_schema as plan_schema
+    from riskgrade.inspection.tables import ensure_schema as plan_schema
     from riskgrade.snapshot import ensure_schema
     from riskgrade.warehouse import Warehouse
 

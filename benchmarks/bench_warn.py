@@ -353,7 +353,7 @@ def speed(a) -> int:
 
 def _mark_history_seen(home: Path) -> None:
     from riskgrade.warehouse import Warehouse
-    from riskgrade.warning.store import ensure_schema
+    from riskgrade.warning.tables import ensure_schema
 
     with Warehouse(home, write=True) as wh:
         ensure_schema(wh.con)

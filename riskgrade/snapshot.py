@@ -81,7 +81,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 @dataclass
-class RunPlan:
+class RunSetup:
     """What a monthly run does, decided before any indicator of the month is computed: the
     configuration, the model (trained and chosen out of time, or the expert scorecard) and why.  Its
     SQL (``scored_sql``) is one engine-neutral statement over the indicator table, so the same run
@@ -147,10 +147,11 @@ class RunPlan:
                 f"FROM (SELECT i.*, {score} AS score, {reasons} AS _reasons FROM {indicators} i) s")
 
 
-def plan_run(con: duckdb.DuckDBPyConnection, home: Path, as_of: dt.date, *, model: str | None = None,
-             catalog_path: Path | None = None, scorecard_path: Path | None = None, grading_path: Path | None = None,
-             labels_path: Path | None = None, mode: str | None = None, fusion_path: Path | None = None,
-             monitoring_path: Path | None = None, outcomes_path: Path | None = None, progress=None) -> RunPlan:
+def prepare_run(con: duckdb.DuckDBPyConnection, home: Path, as_of: dt.date, *, model: str | None = None,
+                catalog_path: Path | None = None, scorecard_path: Path | None = None,
+                grading_path: Path | None = None, labels_path: Path | None = None, mode: str | None = None,
+                fusion_path: Path | None = None, monitoring_path: Path | None = None,
+                outcomes_path: Path | None = None, progress=None) -> RunSetup:
     """Load and check the configuration and decide the model; nothing of the month is computed yet.
 
     ``model``: None (the approved model; with none approved, train, use the trained scorecard when it
@@ -173,11 +174,11 @@ def plan_run(con: duckdb.DuckDBPyConnection, home: Path, as_of: dt.date, *, mode
     fingerprint = hashlib.sha256(json.dumps(
         [catalog.model_dump(), scorecard.config_.model_dump(), grading.model_dump(), labels.model_dump()],
         sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
-    plan = RunPlan(as_of, catalog, scorecard, grading, labels, fusion, monitoring, "expert",
-                   "the expert scorecard from configuration (--model expert)", scorecard.version_, fingerprint)
-    plan.config_grading = grading
+    setup = RunSetup(as_of, catalog, scorecard, grading, labels, fusion, monitoring, "expert",
+                     "the expert scorecard from configuration (--model expert)", scorecard.version_, fingerprint)
+    setup.config_grading = grading
     if catalog.undirected():
-        plan.notes.append(f"indicators without a declared risk direction (treated as either): {', '.join(catalog.undirected())}")
+        setup.notes.append(f"indicators without a declared risk direction (treated as either): {', '.join(catalog.undirected())}")
     ensure_schema(con)
     lifecycle.ensure(con)
     if not con.execute("SELECT count(*) FROM entities").fetchall()[0][0]:
@@ -189,7 +190,7 @@ def plan_run(con: duckdb.DuckDBPyConnection, home: Path, as_of: dt.date, *, mode
         if missing:
             raise RiskgradeError(f"model {model_id} uses indicators the catalog no longer has ({', '.join(missing)}): "
                                  "train and approve a new model (`riskgrade model train`), or --model expert")
-        plan.use(loaded, model_id, why, stored=True)
+        setup.use(loaded, model_id, why, stored=True)
 
     approved = lifecycle.approved_row(con) if model is None else None
     if model is None and approved:
@@ -198,7 +199,7 @@ def plan_run(con: duckdb.DuckDBPyConnection, home: Path, as_of: dt.date, *, mode
             f"approved model {mid} (approved {approved['approved_at']} by {approved['approved_by']}); not retrained")
         rec = lifecycle.recommendation(approved, as_of, outcomes.governance.max_age_months)
         if rec:
-            plan.notes.append(rec)
+            setup.notes.append(rec)
     elif model is not None and str(model).startswith("trained-"):
         use(lifecycle.load(models_dir, model), model, f"stored model {model} (--model); not retrained")
     elif model in (None, "trained"):
@@ -207,46 +208,46 @@ def plan_run(con: duckdb.DuckDBPyConnection, home: Path, as_of: dt.date, *, mode
         rep, trained = train_and_choose(con, catalog, scorecard, as_of, models_dir, target_shares=grading.target_shares,
                                         force=model == "trained", progress=say, outcomes=outcomes,
                                         margin=outcomes.governance.margin, bootstrap=outcomes.governance.bootstrap)
-        plan.why, plan.calibration, plan.challenger = rep.reason, rep.expert_calibration, rep.challenger
+        setup.why, setup.calibration, setup.challenger = rep.reason, rep.expert_calibration, rep.challenger
         if trained is not None:
             lifecycle.register(con, models_dir, rep.model_id or "", "classify")
         if rep.used == "trained":
             use(trained, rep.model_id or "", rep.reason)
-            plan.challenger = rep.challenger
-            plan.why += f"; grade cut-offs {trained.cutoffs_} give the configured shares of its training population"
+            setup.challenger = rep.challenger
+            setup.why += f"; grade cut-offs {trained.cutoffs_} give the configured shares of its training population"
             if model is None and outcomes.governance.auto_approve_first:
                 lifecycle.approve(con, models_dir, rep.model_id or "", "classify (first model of this data home)")
-                plan.why += ("; approved automatically as the first model of this data home: later months use it "
+                setup.why += ("; approved automatically as the first model of this data home: later months use it "
                              "without retraining until another is approved (`riskgrade model train/approve`)")
         elif model == "trained":
             raise RiskgradeError(f"--model trained: {rep.reason}")
         fused = (rep.details or {}).get("fused_domains") or {}
         if fused.get("left_out") and rep.used == "trained":
-            plan.notes.append(f"fused domain indicators left out of the trained model ({', '.join(fused['left_out'])}): "
+            setup.notes.append(f"fused domain indicators left out of the trained model ({', '.join(fused['left_out'])}): "
                               "the data do not support them in their direction; `riskgrade fusion` fuses those domains "
                               "with the result (overlay) for this month instead")
-    return plan
+    return setup
 
 
-def seal(con: duckdb.DuckDBPyConnection, wh: Warehouse, plan: RunPlan, home: Path,
+def seal(con: duckdb.DuckDBPyConnection, wh: Warehouse, setup: RunSetup, home: Path,
          scored: str = "scored") -> tuple[int, dict[str, int], str, list[str]]:
-    """Store the month from the table ``scored`` (``RunPlan.scored_sql``'s columns) as a sealed snapshot,
+    """Store the month from the table ``scored`` (``RunSetup.scored_sql``'s columns) as a sealed snapshot,
     in one transaction with the previous grade of each entity, the content hash and the monitoring;
     returns (snapshot id, grade counts, content hash, drift warnings)."""
     from .scoring import fusion as fu, monitoring as mon
 
-    as_of = plan.as_of
-    record = home / "models" / f"{plan.model_version}.json" if plan.stored else None
+    as_of = setup.as_of
+    record = home / "models" / f"{setup.model_version}.json" if setup.stored else None
     if record is not None:
-        _record_stability(con, plan.model, record, as_of, scored)
-    fusion_notes = fusion_effect(con, plan, scored)
+        _record_stability(con, setup.model, record, as_of, scored)
+    fusion_notes = fusion_effect(con, setup, scored)
     prev = con.execute("SELECT snapshot_id FROM snapshots WHERE as_of < ? ORDER BY as_of DESC, snapshot_id DESC LIMIT 1",
                        [as_of]).fetchall()
     prev_join = (f"LEFT JOIN (SELECT uscc, grade AS previous_grade FROM grades WHERE snapshot_id = {prev[0][0]}) p "
                  f"USING (uscc)") if prev else ""
     prev_col = "p.previous_grade" if prev else "CAST(NULL AS VARCHAR)"
     cf_join, cf_col = "", "CAST(NULL AS VARCHAR)"
-    if prev and _counterfactual(con, plan, home, int(prev[0][0]), scored):
+    if prev and _counterfactual(con, setup, home, int(prev[0][0]), scored):
         cf_join, cf_col = "LEFT JOIN cf_grades cf USING (uscc)", "cf.grade"
     with wh.transaction():
         sid = con.execute("SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots").fetchall()[0][0]
@@ -257,7 +258,7 @@ def seal(con: duckdb.DuckDBPyConnection, wh: Warehouse, plan: RunPlan, home: Pat
                    array_to_string(list_transform(list_filter(s._reasons, x -> x.points > 0)[1:{TOP_REASONS}],
                                                   x -> x.code), ';'),
                    to_json(list_transform(s._reasons, x -> {{'code': x.code, 'points': x.points}}))::VARCHAR,
-                   s._labels, round(s._probability, 6), {sql_number(plan.base)}, {cf_col}
+                   s._labels, round(s._probability, 6), {sql_number(setup.base)}, {cf_col}
             FROM {scored} s {prev_join} {cf_join}
             ORDER BY s.uscc
         """)
@@ -269,12 +270,12 @@ def seal(con: duckdb.DuckDBPyConnection, wh: Warehouse, plan: RunPlan, home: Pat
             FROM grades WHERE snapshot_id = {sid}
         """).fetchall()[0][0] or ""
         con.execute("INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-            sid, as_of, dt.datetime.now().replace(microsecond=0), plan.chosen, plan.model_version, plan.why,
-            plan.catalog.version, plan.fingerprint, plan.grading.mode, n, content, json.dumps(counts)])
+            sid, as_of, dt.datetime.now().replace(microsecond=0), setup.chosen, setup.model_version, setup.why,
+            setup.catalog.version, setup.fingerprint, setup.grading.mode, n, content, json.dumps(counts)])
         # which domains the grades include by indicator; indicator and score profiles, drift against last month
-        left_out = {i.code for i in plan.catalog.enabled if i.kind == "domain" and i.code not in plan.model.selected_}
-        fu.record_snapshot(con, sid, plan.catalog, plan.fusion, left_out)
-        warnings = mon.after_classify(con, sid, as_of, plan.monitoring, [i.code for i in plan.catalog.enabled],
+        left_out = {i.code for i in setup.catalog.enabled if i.kind == "domain" and i.code not in setup.model.selected_}
+        fu.record_snapshot(con, sid, setup.catalog, setup.fusion, left_out)
+        warnings = mon.after_classify(con, sid, as_of, setup.monitoring, [i.code for i in setup.catalog.enabled],
                                       record, table=scored)
     return int(sid), counts, content, fusion_notes + warnings
 
@@ -282,7 +283,7 @@ def seal(con: duckdb.DuckDBPyConnection, wh: Warehouse, plan: RunPlan, home: Pat
 SCORED_EXTRA = ("score", "_reasons", "_probability", "_grade", "_grade_rule", "_labels")
 
 
-def _counterfactual(con: duckdb.DuckDBPyConnection, plan: RunPlan, home: Path, prev_sid: int, scored: str) -> bool:
+def _counterfactual(con: duckdb.DuckDBPyConnection, setup: RunSetup, home: Path, prev_sid: int, scored: str) -> bool:
     """When the previous snapshot used another model: the temporary table ``cf_grades`` (uscc, grade) of
     this month's records graded by that model; False when the model is the same or cannot be had."""
     import copy
@@ -290,12 +291,12 @@ def _counterfactual(con: duckdb.DuckDBPyConnection, plan: RunPlan, home: Path, p
     from .scoring import lifecycle
 
     row = con.execute("SELECT model, model_version FROM snapshots WHERE snapshot_id = ?", [prev_sid]).fetchall()
-    if not row or (row[0][0], row[0][1]) == (plan.chosen, plan.model_version):
+    if not row or (row[0][0], row[0][1]) == (setup.chosen, setup.model_version):
         return False
     model, version = row[0]
-    other = copy.copy(plan)
-    if version == plan.scorecard.version_ and model == plan.scorecard.name:
-        other.use(plan.scorecard, version, "")
+    other = copy.copy(setup)
+    if version == setup.scorecard.version_ and model == setup.scorecard.name:
+        other.use(setup.scorecard, version, "")
     else:  # a stored model
         try:
             other.use(lifecycle.load(home / "models", version), version, "", stored=True)
@@ -311,19 +312,19 @@ def _counterfactual(con: duckdb.DuckDBPyConnection, plan: RunPlan, home: Path, p
     return True
 
 
-def fusion_effect(con: duckdb.DuckDBPyConnection, plan: RunPlan, scored: str = "scored") -> list[str]:
+def fusion_effect(con: duckdb.DuckDBPyConnection, setup: RunSetup, scored: str = "scored") -> list[str]:
     """A warning for each professional domain fused by indicator that changed nobody's score this month
     (the model left its indicator out, or no entity has a graded level): the snapshot still records the
     domain as fused, so the regulator must hear that it did nothing."""
     out = []
-    for i in plan.catalog.enabled:
+    for i in setup.catalog.enabled:
         if i.kind != "domain":
             continue
         moved = con.execute(f"SELECT count(*) FROM {scored} WHERE list_contains(list_transform(_reasons, x -> x.code), "
                             f"'{i.code}')").fetchall()[0][0]
         if not moved:
-            if i.code not in plan.model.selected_:
-                out.append(f"fused domain {i.domain} ({i.code}) changed nobody's score: the {plan.chosen} model left its "
+            if i.code not in setup.model.selected_:
+                out.append(f"fused domain {i.domain} ({i.code}) changed nobody's score: the {setup.chosen} model left its "
                            "indicator out; `riskgrade fusion` fuses it with the result (overlay) for this month instead")
             else:
                 out.append(f"fused domain {i.domain} ({i.code}) changed nobody's score: no entity has points from it; "
@@ -337,7 +338,7 @@ def classify(home: Path, as_of: dt.date, *, model: str | None = None, catalog_pa
              lock_timeout: float = 60.0, progress=None, chunk_events: int = 40_000_000,
              fusion_path: Path | None = None, monitoring_path: Path | None = None,
              outcomes_path: Path | None = None) -> ClassifyResult:
-    """The monthly run on the embedded store (DuckDB): plan, indicators (in bucket ranges when the
+    """The monthly run on the embedded store (DuckDB): setup, indicators (in bucket ranges when the
     store is large), scores, grades, reasons and labels in the engine, sealed snapshot."""
     import time
 
@@ -346,32 +347,32 @@ def classify(home: Path, as_of: dt.date, *, model: str | None = None, catalog_pa
     with Warehouse(home, write=True, memory_limit=memory_limit, threads=threads, lock_timeout=lock_timeout) as wh:
         con = wh.con
         assert con is not None
-        plan = plan_run(con, home, as_of, model=model, catalog_path=catalog_path, scorecard_path=scorecard_path,
-                        grading_path=grading_path, labels_path=labels_path, mode=mode, fusion_path=fusion_path,
-                        monitoring_path=monitoring_path, progress=say)
+        setup = prepare_run(con, home, as_of, model=model, catalog_path=catalog_path,
+                            scorecard_path=scorecard_path, grading_path=grading_path, labels_path=labels_path,
+                            mode=mode, fusion_path=fusion_path, monitoring_path=monitoring_path, progress=say)
         chunks = chunks_for(con, chunk_events)
-        say(f"computing {len(plan.catalog.enabled)} indicators as of {as_of} (catalog {plan.catalog.version})"
+        say(f"computing {len(setup.catalog.enabled)} indicators as of {as_of} (catalog {setup.catalog.version})"
             + (f" in {chunks} bucket ranges" if chunks > 1 else ""))
-        compute_indicators(con, plan.catalog, as_of, include_revoked=plan.include_revoked, chunks=chunks, progress=say)
-        say(f"scoring with the {plan.chosen} scorecard, grading ({plan.grading.mode} grades), labelling")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE scored AS {plan.scored_sql()}")
+        compute_indicators(con, setup.catalog, as_of, include_revoked=setup.include_revoked, chunks=chunks, progress=say)
+        say(f"scoring with the {setup.chosen} scorecard, grading ({setup.grading.mode} grades), labelling")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE scored AS {setup.scored_sql()}")
         con.execute("DROP TABLE IF EXISTS indicators")
-        sid, counts, content, warnings = seal(con, wh, plan, home)
+        sid, counts, content, warnings = seal(con, wh, setup, home)
         con.execute("DROP TABLE IF EXISTS scored; DROP TABLE IF EXISTS pop")
-    if plan.stored and any("model drift" in w and "significant:" in w for w in warnings):
-        warnings.append(f"significant drift under the model {plan.model_version}: retraining is recommended "
+    if setup.stored and any("model drift" in w and "significant:" in w for w in warnings):
+        warnings.append(f"significant drift under the model {setup.model_version}: retraining is recommended "
                         f"(`riskgrade model train --as-of {as_of}`, then review the card and approve); the model "
                         "keeps grading until another is approved")
-    warnings = plan.notes + warnings
+    warnings = setup.notes + warnings
     for w in warnings:
         say(w)
-    return ClassifyResult(sid, as_of, plan.chosen, plan.why, sum(counts.values()), counts, content,
+    return ClassifyResult(sid, as_of, setup.chosen, setup.why, sum(counts.values()), counts, content,
                           time.perf_counter() - t0, warnings)
 
 
 def _record_stability(con: duckdb.DuckDBPyConnection, model, record: Path, as_of: dt.date, scored: str = "scored") -> None:
     """PSI of this month's scores, and of each selected indicator's bins, against the model's training
-    population, kept in the model record (the model report shows them).  Counted in the engine over
+    population, kept in the model record (the model card shows them).  Counted in the engine over
     ``scored`` (the month's indicators with their score)."""
     from .stats import psi_shares
 

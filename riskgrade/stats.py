@@ -15,7 +15,7 @@ raised to at least :data:`PSI_FLOOR` first.  The floor is **1e-6**, for two reas
   of fewer than 25 entities in 250 000 to 25, so a rare bin's drift was understated;
 * the figures already kept in every trained model's record (the validation PSI, the monthly score
   and indicator PSI of ``scored_months`` / ``indicator_psi``) were computed with 1e-6; with the same
-  floor they stay comparable with every new figure, and the model report and ``riskgrade monitor``
+  floor they stay comparable with every new figure, and the model card and ``riskgrade monitor``
   print the same PSI for the same two distributions.
 
 Before (tests/test_stats.py pins one input): the monitor printed 0.712399 (1e-4) where the model

@@ -876,13 +876,13 @@ def test_profile_lists_the_entitys_alerts(service: dict) -> None:
 
 
 def test_a_busy_warehouse_gives_503(service: dict, monkeypatch) -> None:
-    from riskgrade.service import alerts as alert_store
+    from riskgrade.service import alerts as alert_service
     from riskgrade.warehouse import Warehouse
 
     svc = service
     c = svc["client"]
-    monkeypatch.setattr(alert_store, "BUSY_WAIT", 0.2)
-    monkeypatch.setattr(alert_store, "PROFILE_WAIT", 0.2)
+    monkeypatch.setattr(alert_service, "BUSY_WAIT", 0.2)
+    monkeypatch.setattr(alert_service, "PROFILE_WAIT", 0.2)
     aid = svc["alerts"]["in_dept"][0]
     member = c.get(f"/api/alerts/{aid}", headers=_h(svc, "admin")).json()["entities"][0]["uscc"]
     known = c.get(f"/api/entities/{member}", headers=_h(svc, "admin")).json()["alerts"]
@@ -892,7 +892,7 @@ def test_a_busy_warehouse_gives_503(service: dict, monkeypatch) -> None:
         assert p.json()["alerts"] == known  # profiles keep what the process knows of an unchanged store
         wh.con.execute("CREATE TABLE busy_marker AS SELECT 1 AS x")  # the job writes: the store changes
         wh.con.execute("CHECKPOINT")
-    alert_store._INDEX.clear()  # a process that has not read the alerts yet
+    alert_service._INDEX.clear()  # a process that has not read the alerts yet
     with Warehouse(svc["home"], write=True):  # another job holds the store (riskgrade warn, an ingest)
         for method, path, body in (("GET", "/api/alerts", None), ("GET", f"/api/alerts/{aid}", None),
                                    ("GET", "/api/stats/alerts", None),

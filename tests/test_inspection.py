@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from riskgrade.errors import RiskgradeError
 from riskgrade.inspection.allocate import grade_rates, optimal_rates, stratified_allocation
 from riskgrade.inspection.assign import Inspector, assign
-from riskgrade.inspection.publish import verify_package
+from riskgrade.inspection.disclosure import verify_package
 
 from .conftest import run_cli
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from riskgrade.errors import RiskgradeError
-from riskgrade.scoring.report import render_model_report, write_model_report
+from riskgrade.scoring.card import render_model_card, write_model_card
 
 NAMES = {"ar_missing_latest": "最近一个应报年度未报年报", "penalty_3y": "近三年行政处罚次数",
          "age_years": "成立年限（年）", "honor_3y": "近三年获得荣誉", "change_legal_rep_1y": "近一年法定代表人变更次数",
@@ -164,7 +164,7 @@ def _row(html: str, code: str) -> str:
 
 
 def test_chinese_card_of_a_new_record() -> None:
-    html = render_model_report({**_new_record(), "status": "candidate"}, "zh", NAMES)
+    html = render_model_card({**_new_record(), "status": "candidate"}, "zh", NAMES)
     assert '<html lang="zh-CN">' in html and "信用风险分类模型报告" in html and "模型卡" in html
     for heading in ("审核要点", "一、数据窗口", "二、训练目标", "三、样本选择偏差校正（逆概率加权）", "四、效果对比",
                     "五、风险方向检查", "六、校准表", "七、等级分布", "八、稳定性", "九、分箱与分值", "审核意见"):
@@ -217,27 +217,27 @@ def test_chinese_card_of_a_new_record() -> None:
 
 def test_no_english_outside_code_in_the_chinese_card() -> None:
     for record in (_new_record(), _not_better(), _old_record()):
-        words = set(re.findall(r"[A-Za-z][A-Za-z_-]+", _visible(render_model_report(record, "zh", NAMES))))
+        words = set(re.findall(r"[A-Za-z][A-Za-z_-]+", _visible(render_model_card(record, "zh", NAMES))))
         # statistics keep their usual abbreviations (each explained), the challenger its library's name
         assert words <= {"AUC", "KS", "PSI", "ROC", "WoE", "LightGBM", "nbsp", "lt", "gt"}, words
 
 
 def test_not_better_verdicts() -> None:
-    html = render_model_report(_not_better(), "zh", NAMES)
+    html = render_model_card(_not_better(), "zh", NAMES)
     assert "结论：训练评分卡未显著优于专家评分卡（置信区间下限 −0.008 未高于阈值 0.005）" in html
     assert ("结论：训练评分卡未显著优于已批准模型 <code>trained-2025-09-30-0bad0bad</code>"
             "（置信区间下限 −0.010 未高于阈值 0.005）") in html
     assert "优于专家评分卡（置信区间下限 +" not in html
-    en = render_model_report(_not_better(), "en", NAMES)
+    en = render_model_card(_not_better(), "en", NAMES)
     assert "not significantly better than the expert scorecard (lower end of the interval −0.008" in en
     # no approved model when it was trained
     r = _not_better()
     del r["details"]["versus_approved"], r["details"]["bootstrap"]["diff"]["trained-approved"]
-    assert "训练时尚无已批准模型，未与之对比。" in render_model_report(r, "zh", NAMES)
+    assert "训练时尚无已批准模型，未与之对比。" in render_model_card(r, "zh", NAMES)
 
 
 def test_english_card() -> None:
-    html = render_model_report(_new_record(), "en", {})
+    html = render_model_card(_new_record(), "en", {})
     assert '<html lang="en">' in html and "Credit risk classification model report" in html
     for heading in ("1. Data windows", "2. Outcome definition", "3. Selection-bias correction", "4. Performance",
                     "5. Risk-direction check", "6. Calibration", "7. Grades", "8. Stability", "9. Bins and points"):
@@ -250,23 +250,23 @@ def test_english_card() -> None:
 
 def test_status_and_approval() -> None:
     r = {**_new_record(), "status": "approved", "approved_by": "省局信用监管处", "approved_at": "2026-10-08 10:12:00"}
-    html = render_model_report(r, "zh", NAMES)
+    html = render_model_card(r, "zh", NAMES)
     assert "已批准" in html and "省局信用监管处" in html and "2026-10-08 10:12:00" in html
-    assert "已停用" in render_model_report(_new_record(), "zh", NAMES, status="retired")
-    assert "retired" in render_model_report(_new_record(), "en", NAMES, status="retired")
-    no_status = render_model_report(_new_record(), "zh", NAMES)
+    assert "已停用" in render_model_card(_new_record(), "zh", NAMES, status="retired")
+    assert "retired" in render_model_card(_new_record(), "en", NAMES, status="retired")
+    no_status = render_model_card(_new_record(), "zh", NAMES)
     assert "已批准</dd>" not in no_status and "候选" not in no_status
     with pytest.raises(RiskgradeError, match="status"):
-        render_model_report(_new_record(), "zh", NAMES, status="published")
+        render_model_card(_new_record(), "zh", NAMES, status="published")
     with pytest.raises(RiskgradeError, match="zh or en"):
-        render_model_report(_new_record(), "fr")
+        render_model_card(_new_record(), "fr")
 
 
 def test_an_old_record_renders_what_it_has() -> None:
     for lang in ("zh", "en"):
-        html = render_model_report(_old_record(), lang, NAMES)
+        html = render_model_card(_old_record(), lang, NAMES)
         assert "—" in html and 'src="http' not in html
-    html = render_model_report(_old_record(), "zh", NAMES)
+    html = render_model_card(_old_record(), "zh", NAMES)
     assert "本记录由较早版本生成" in html and "置信区间" in html and "训练目标定义" in html
     assert "2025-03-31 之后至 2026-03-31" in html  # the validation window ends a horizon later
     assert "结论：训练评分卡的 AUC 高于专家评分卡（旧版记录无置信区间" in html and "旧版记录未保存加权明细。" in html and "0.710" in html
@@ -275,28 +275,28 @@ def test_an_old_record_renders_what_it_has() -> None:
     assert "相对参考值的分值" not in html
     # a record with only what the first trained models kept, and one without any details
     bare = {"model_id": "m", "details": {"bins": []}}
-    assert "—" in render_model_report(bare, "zh") and "—" in render_model_report(bare, "en")
+    assert "—" in render_model_card(bare, "zh") and "—" in render_model_card(bare, "en")
     with pytest.raises(RiskgradeError, match="without report details"):
-        render_model_report({"model_id": "m"}, "zh")
+        render_model_card({"model_id": "m"}, "zh")
 
 
-def test_write_model_report(tmp_path: Path) -> None:
+def test_write_model_card(tmp_path: Path) -> None:
     models = tmp_path / "models"
     models.mkdir()
     (models / "trained-2026-09-30-abcd1234.json").write_text(json.dumps(_new_record(), ensure_ascii=False),
                                                              encoding="utf-8")
-    out = write_model_report(models, "trained-2026-09-30-abcd1234", tmp_path / "out" / "card.html", "zh", NAMES,
+    out = write_model_card(models, "trained-2026-09-30-abcd1234", tmp_path / "out" / "card.html", "zh", NAMES,
                              status="candidate")
     html = out.read_text(encoding="utf-8")
     assert "候选" in html and "五、风险方向检查" in html
     with pytest.raises(RiskgradeError, match="no record"):
-        write_model_report(models, "nope", tmp_path / "x.html")
+        write_model_card(models, "nope", tmp_path / "x.html")
 
 
 def test_horvitz_thompson_weighting_is_named() -> None:
     r = _new_record()
     r["details"]["weights_train"] = {"method": "horvitz_thompson", "plan_weighted": 120}
-    html = render_model_report(r, "zh", NAMES)
+    html = render_model_card(r, "zh", NAMES)
     assert "按抽查计划入选概率加权 <code>Horvitz-Thompson</code>" in html and "倾向得分加权（逆概率加权）" in html
     assert "按计划入选概率加权的主体" in html and ">120<" in html
     words = set(re.findall(r"[A-Za-z][A-Za-z_-]+", _visible(html)))

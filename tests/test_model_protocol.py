@@ -182,13 +182,13 @@ def test_stored_models_load_through_the_protocol(models: dict, tmp_path) -> None
 
 
 # --------------------------------------------------------------------------- the snapshot uses them identically
-def _plan(model) -> snapshot.RunPlan:
+def _setup(model) -> snapshot.RunSetup:
     catalog = load_catalog()
     grading = load_grading()
-    plan = snapshot.RunPlan(T, catalog, expert_for(catalog), grading, load_labels(), None, None, "expert", "",
-                            "v", "fp", config_grading=grading)
-    plan.use(model, "v", "test")
-    return plan
+    setup = snapshot.RunSetup(T, catalog, expert_for(catalog), grading, load_labels(), None, None, "expert", "",
+                              "v", "fp", config_grading=grading)
+    setup.use(model, "v", "test")
+    return setup
 
 
 def test_the_snapshot_uses_either_model_through_the_protocol(models: dict, month: pd.DataFrame) -> None:
@@ -196,9 +196,9 @@ def test_the_snapshot_uses_either_model_through_the_protocol(models: dict, month
     con.register("month", month)
     shapes = {}
     for name, m in models.items():
-        plan = _plan(m)
-        assert plan.chosen == name and plan.base == m.base_
-        rel = con.sql(plan.scored_sql("month"))
+        setup = _setup(m)
+        assert setup.chosen == name and setup.base == m.base_
+        rel = con.sql(setup.scored_sql("month"))
         shapes[name] = [(c, str(t)) for c, t in zip(rel.columns, rel.types)]
         out = rel.fetchdf()
         np.testing.assert_allclose(out["score"], m.predict_score(month), atol=0.011)
@@ -233,7 +233,7 @@ def test_the_snapshot_takes_any_model_of_the_protocol(month: pd.DataFrame) -> No
     assert isinstance(Flat(), RiskModel)
     con = duckdb.connect()
     con.register("month", month)
-    out = con.sql(_plan(Flat()).scored_sql("month")).fetchdf()
+    out = con.sql(_setup(Flat()).scored_sql("month")).fetchdf()
     assert (out["score"] == 600.0).all() and set(out["_grade"]) <= {"C", "D"}
 
 
@@ -245,6 +245,6 @@ def test_snapshot_never_branches_on_the_model_type() -> None:
     names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
     attrs = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
     assert "isinstance" not in names and "TrainedScorecard" not in names
-    assert "trained" not in attrs  # RunPlan.model, not RunPlan.trained
+    assert "trained" not in attrs  # RunSetup.model, not RunSetup.trained
     for attr in ("coef_", "bands_", "binning_"):
         assert attr not in attrs, attr

@@ -194,7 +194,7 @@ def _record() -> dict:
 
 
 def test_model_report_has_the_monitoring_section(home: tuple[Path, dict], tmp_path: Path) -> None:
-    from riskgrade.scoring.report import render_model_report
+    from riskgrade.scoring.card import render_model_card
 
     h, _ = home
     record = tmp_path / "trained-2026-09-30-abcd1234.json"
@@ -204,12 +204,12 @@ def test_model_report_has_the_monitoring_section(home: tuple[Path, dict], tmp_pa
         mon.update_model_record(wh.con, record, rep)  # what classify does for a trained model
     rec = json.loads(record.read_text(encoding="utf-8"))
     assert [x["as_of"] for x in rec["monitoring"]["history"]] == ["2026-08-31", "2026-09-30"]
-    html = render_model_report(rec, "zh", {"penalty_1y": "近一年行政处罚次数"})
+    html = render_model_card(rec, "zh", {"penalty_1y": "近一年行政处罚次数"})
     assert 'id="monitoring"' in html and "月度监测（相对上一分类月）" in html and "等级保持率" in html and "分类口径变化" in html
     assert "近一年行政处罚次数" in html and f"{HAND_PSI:.4f}" in html and "60.0%" in html and "显著漂移" in html
-    en = render_model_report(rec, "en")
+    en = render_model_card(rec, "en")
     assert "Monthly monitoring (against the previous classification month)" in en and "significant drift" in en
-    assert 'id="monitoring"' not in render_model_report(_record(), "zh")  # nothing recorded: no section
+    assert 'id="monitoring"' not in render_model_card(_record(), "zh")  # nothing recorded: no section
 
 
 def test_a_change_of_the_classification_is_reported(home: tuple[Path, dict], tmp_path: Path) -> None:

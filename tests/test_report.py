@@ -26,8 +26,8 @@ def _add_inspections_and_alerts(home: Path, rows: list[dict]) -> None:
     """Plan 1 (drawn from August): 10 A and 10 D entities eligible, 4 A and 5 D drawn; in September the 4 A
     found 1 problem and 4 of the D found 3; the fifth D was inspected in October (no problem).  Alerts: three
     raised by September records (one high, a cluster of two entities), one by August records."""
-    from riskgrade.inspection.store import ensure_schema as inspection_schema
-    from riskgrade.warning.store import ensure_schema as warning_schema
+    from riskgrade.inspection.tables import ensure_schema as inspection_schema
+    from riskgrade.warning.tables import ensure_schema as warning_schema
 
     a = [r["uscc"] for r in rows if r["aug"] == "A"][:10]
     d = [r["uscc"] for r in rows if r["aug"] == "D"][:10]

@@ -74,13 +74,13 @@ def test_spark_run_seals_the_embedded_snapshot(province: Path, tmp_path: Path, a
 
         from riskgrade.indicators import compute_indicators
 
-        plan = pickle.loads((job / "plan.pkl").read_bytes())
+        setup = pickle.loads((job / "setup.pkl").read_bytes())
         udf = dict(duckdb.connect().execute(
             f"SELECT uscc, probability FROM read_parquet('{job}/output/challenger/*.parquet')").fetchall())
         with Warehouse(home, write=True) as wh:
-            compute_indicators(wh.con, plan.catalog, plan.as_of, include_revoked=plan.include_revoked)
+            compute_indicators(wh.con, setup.catalog, setup.as_of, include_revoked=setup.include_revoked)
             X = wh.con.execute("SELECT * FROM indicators ORDER BY uscc").fetchdf()
-        want = plan.challenger.predict_risk(X[plan.challenger.features_])
+        want = setup.challenger.predict_risk(X[setup.challenger.features_])
         assert len(udf) == len(X) and max(abs(udf[u] - w) for u, w in zip(X["uscc"], want)) < 1e-9
 
 

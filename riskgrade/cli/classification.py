@@ -112,7 +112,7 @@ def model_report(
 ) -> None:
     """The model report of a month's trained scorecard: window, AUC/KS/ROC, grade table, PSI, bins and points."""
     from ..indicators import load_catalog
-    from ..scoring.report import write_model_report
+    from ..scoring.card import write_model_card
     from ..snapshot import current_snapshot
     from ..snapshot import snapshot_model
 
@@ -125,7 +125,7 @@ def model_report(
                              "run `riskgrade classify --as-of ... --model trained`")
     names = {i.code: (i.name_zh if lang == "zh" else i.name_en) for i in load_catalog().indicators}
     names["entity_type"] = "主体类型" if lang == "zh" else "entity type"
-    write_model_report(s.home / "models", version, out_file, lang, names)
+    write_model_card(s.home / "models", version, out_file, lang, names)
     err.print(f"model report of {version} written to {out_file}")
 
 

@@ -82,7 +82,7 @@ def task_target(
 ) -> None:
     """Add entities a task must inspect (定向抽查): every plan of the task includes them."""
     from ..ingest.queries import held_usccs
-    from ..inspection.store import add_targets, ensure_schema
+    from ..inspection.tables import add_targets, ensure_schema
     from ..inspection.tasks import get_task
 
     s = settings(home)
@@ -100,7 +100,7 @@ def task_target(
 
 
 def _has(con, table: str) -> bool:
-    from ..inspection.store import has_table
+    from ..inspection.tables import has_table
 
     return has_table(con, table)
 
@@ -122,7 +122,7 @@ def plan(
     """Draw a risk-weighted double-random inspection plan (双随机抽查) with inspectors."""
     from ..export import write_query
     from ..inspection.plan import make_plan, plan_query
-    from ..inspection.publish import write_package
+    from ..inspection.disclosure import write_package
 
     s = settings(home)
     d = as_date(as_of, "--as-of")
@@ -224,7 +224,7 @@ def plans_show(
 
 def plans_verify(folder: Annotated[Path, typer.Argument(help="a publication package (plan --publish DIR)")]) -> None:
     """Recompute a published draw from its seed and population; fails if the selection differs."""
-    from ..inspection.publish import verify_package
+    from ..inspection.disclosure import verify_package
 
     r = verify_package(folder)
     out.print(f"[green]verified[/green]: {r['drawn']:,} entities drawn from {r['entities']:,} in {r['strata']:,} strata "

@@ -32,7 +32,7 @@ def _names(lang: str) -> dict[str, str]:
 
 def _card(s, model_id: str, out_file: Path, lang: str) -> None:
     from ..scoring import lifecycle
-    from ..scoring.report import render_model_report
+    from ..scoring.card import render_model_card
 
     rec = lifecycle.record(s.home / "models", model_id)
     with open_store(s) as wh:
@@ -41,7 +41,7 @@ def _card(s, model_id: str, out_file: Path, lang: str) -> None:
         rec = {**rec, "status": rows[0]["status"], "approved_by": rows[0]["approved_by"],
                "approved_at": str(rows[0]["approved_at"] or "")}
     out_file.parent.mkdir(parents=True, exist_ok=True)
-    out_file.write_text(render_model_report(rec, lang, _names(lang)), encoding="utf-8")
+    out_file.write_text(render_model_card(rec, lang, _names(lang)), encoding="utf-8")
 
 
 def model_train(

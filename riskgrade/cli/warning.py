@@ -21,7 +21,7 @@ AlertArg = Annotated[str, typer.Argument(help="alert id (or a unique prefix)")]
 
 
 def _require(con) -> None:
-    from ..warning.store import has_table
+    from ..warning.tables import has_table
 
     if not has_table(con, "alerts"):
         raise RiskgradeError("no alerts yet: run `riskgrade warn` first")
@@ -69,7 +69,7 @@ def export_alerts(
     """One row per entity per alert: alert_id, rule, severity, uscc, raised_on (the records' date), ..."""
     from ..export import write_query
     from ..warning.exports import alerts_query
-    from ..warning.store import EMPTY_EXPORT, has_table
+    from ..warning.tables import EMPTY_EXPORT, has_table
 
     with open_store(home) as wh:
         sql = alerts_query(status, rule) if has_table(wh.con, "alerts") else EMPTY_EXPORT
@@ -212,7 +212,7 @@ def notices_build(
 ) -> None:
     """Build notices for entities with open risk items (overdue report, abnormal list, unreachable, dishonesty)."""
     from ..warning.notices import build
-    from ..warning.store import ensure_schema
+    from ..warning.tables import ensure_schema
 
     d = as_date(as_of, "--as-of") if as_of else dt.date.today()
     with open_store(home, write=True) as wh:
@@ -241,7 +241,7 @@ def notices_send(
 ) -> None:
     """Send queued notices through a sender and record each one's delivery status."""
     from ..warning.outbox import get_sender, read_contacts, send
-    from ..warning.store import ensure_schema
+    from ..warning.tables import ensure_schema
 
     s = settings(home)
     opts: dict = {"dir": directory or (s.home / "outbox")} if sender == "file" else {}
@@ -267,7 +267,7 @@ def notices_list(
 ) -> None:
     """Notices and their delivery status."""
     from ..warning.queries import list_notices
-    from ..warning.store import has_table
+    from ..warning.tables import has_table
 
     with open_store(home) as wh:
         if not has_table(wh.con, "notices"):

@@ -1,11 +1,11 @@
 """The monthly run on Apache Spark: prepare a job, run it on a cluster (or locally), collect the month.
 
-1. ``prepare`` (embedded, on the store): plans the run exactly as ``riskgrade classify`` does
-   (configuration, learning from outcomes, the model chosen out of time: ``snapshot.plan_run``),
+1. ``prepare`` (embedded, on the store): sets the run up exactly as ``riskgrade classify`` does
+   (configuration, learning from outcomes, the model chosen out of time: ``snapshot.prepare_run``),
    exports the store's tables as Parquet files by ranges of the entity bucket, and writes
    ``job.json``: the indicator query and the scoring, grading and labelling statement transpiled
    to Spark SQL (the scorecard as CASE expressions), plus the LightGBM challenger's model text for
-   a vectorised UDF.  ``plan.pkl`` keeps the plan for the collection.
+   a vectorised UDF.  ``setup.pkl`` keeps the setup for the collection.
 2. The job (``riskgrade/engines/sparkjob.py``, pyspark only) runs with ``spark-submit`` anywhere:
    ``spark-submit --master yarn sparkjob.py hdfs:///jobs/2026-09`` after copying the folder there.
 3. ``collect`` (embedded) reads the job's ``scored`` output and seals the month with
@@ -50,7 +50,7 @@ def prepare(home: Path, as_of: dt.date, job_dir: Path, *, model: str | None = No
             progress=None, **config_paths) -> dict:
     """Write a Spark job for the month into ``job_dir`` (an empty or new folder); returns job.json."""
     from ..indicators.compute import indicator_query
-    from ..snapshot import plan_run
+    from ..snapshot import prepare_run
     from ..warehouse import Warehouse
     from .duckdb import export_parquet
     from .spark import spark_sql
@@ -62,28 +62,28 @@ def prepare(home: Path, as_of: dt.date, job_dir: Path, *, model: str | None = No
     job_dir.mkdir(parents=True, exist_ok=True)
     with Warehouse(home, write=True, memory_limit=memory_limit, threads=threads, lock_timeout=lock_timeout) as wh:
         con = wh.con
-        plan = plan_run(con, home, as_of, model=model, progress=say, **config_paths)
+        setup = prepare_run(con, home, as_of, model=model, progress=say, **config_paths)
         delivery = con.execute("SELECT coalesce(max(delivery_id), 0) FROM deliveries").fetchall()[0][0]
         say(f"exporting the store as Parquet for Spark ({job_dir / 'input'})")
         rows = export_parquet(con, job_dir / "input", files=files)
     steps = [
         {"view": "indicators", "persist": True,
-         "sql": spark_sql(indicator_query(plan.catalog, as_of, include_revoked=plan.include_revoked))},
-        {"view": "scored", "write": "scored", "sql": spark_sql(plan.scored_sql())},
+         "sql": spark_sql(indicator_query(setup.catalog, as_of, include_revoked=setup.include_revoked))},
+        {"view": "scored", "write": "scored", "sql": spark_sql(setup.scored_sql())},
     ]
     spec = {"format": JOB_FORMAT, "as_of": as_of.isoformat(), "input": "input", "output": "output",
             "tables": {t: t for t in ("entities", "events", "domain_grades")}, "steps": steps,
-            "model": plan.chosen, "model_version": plan.model_version, "rows": rows, "store_delivery": int(delivery),
+            "model": setup.chosen, "model_version": setup.model_version, "rows": rows, "store_delivery": int(delivery),
             "conf": {"spark.sql.ansi.enabled": "true", "spark.sql.session.timeZone": "UTC"}}
-    ch = plan.challenger
+    ch = setup.challenger
     if ch is not None:
         (job_dir / "challenger.txt").write_text(ch.model_.booster_.model_to_string(), encoding="utf-8")
         spec["challenger"] = {"model": "challenger.txt", "view": "indicators", "features": ch.features_,
                               "categorical": ch.categorical_, "write": "challenger"}
     (job_dir / "job.json").write_text(json.dumps(spec, ensure_ascii=False, indent=1), encoding="utf-8")
-    (job_dir / "plan.pkl").write_bytes(pickle.dumps(plan))
+    (job_dir / "setup.pkl").write_bytes(pickle.dumps(setup))
     shutil.copyfile(JOB_FILE, job_dir / "sparkjob.py")  # the one file a cluster needs, beside its job
-    say(f"Spark job written: {job_dir} ({plan.chosen} model, {rows['entities']:,} entities, {rows['events']:,} events)")
+    say(f"Spark job written: {job_dir} ({setup.chosen} model, {rows['entities']:,} entities, {rows['events']:,} events)")
     return spec
 
 
@@ -137,7 +137,7 @@ def collect(home: Path, job_dir: Path, *, memory_limit: str | None = None, threa
     job_dir = Path(job_dir)
     try:
         spec = json.loads((job_dir / "job.json").read_text(encoding="utf-8"))
-        plan = pickle.loads((job_dir / "plan.pkl").read_bytes())
+        setup = pickle.loads((job_dir / "setup.pkl").read_bytes())
     except (OSError, ValueError, pickle.UnpicklingError) as e:
         raise RiskgradeError(f"{job_dir}: not a prepared riskgrade Spark job ({e})") from None
     done_files = sorted((job_dir / "output" / "_riskgrade_done").glob("part-*"))
@@ -160,10 +160,10 @@ def collect(home: Path, job_dir: Path, *, memory_limit: str | None = None, threa
         if n != done["rows"].get("scored"):
             raise RiskgradeError(f"{scored}: {n:,} rows, the job wrote {done['rows'].get('scored'):,}")
         say(f"sealing the month from the Spark job's {n:,} rows")
-        sid, counts, content, warnings = seal(con, wh, plan, home)
-        warnings = list(getattr(plan, "notes", [])) + warnings
+        sid, counts, content, warnings = seal(con, wh, setup, home)
+        warnings = list(getattr(setup, "notes", [])) + warnings
         con.execute("DROP TABLE IF EXISTS scored")
-    return SparkRunResult(sid, plan.as_of, plan.chosen, plan.why, sum(counts.values()), counts, content,
+    return SparkRunResult(sid, setup.as_of, setup.chosen, setup.why, sum(counts.values()), counts, content,
                           time.perf_counter() - t0, warnings, spark_seconds=done.get("seconds"),
                           challenger_scored=done["rows"].get("challenger"))
 

@@ -26,7 +26,7 @@ from ..errors import RiskgradeError
 from ..render import echarts_inline_js, environment
 from ..stats import Z95, wilson  # noqa: F401  (Z95: re-exported)
 from .plan import PROBLEM_RESULTS
-from .store import has_table
+from .tables import has_table
 
 
 def plans_of(con: duckdb.DuckDBPyConnection, plan_id: int | None, task_id: int | None) -> list[int]:

@@ -36,7 +36,7 @@ from ..warehouse import Warehouse
 from .allocate import grade_rates, optimal_rates, stratified_allocation
 from .assign import Inspector, assign
 from .config import SamplingConfig, load_sampling
-from .store import ensure_schema, has_table
+from .tables import ensure_schema, has_table
 from .tasks import DEFAULT_TASK, Task, get_task
 
 ALGORITHM = "riskgrade-stratified-srs-sha256/1"

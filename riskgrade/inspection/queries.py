@@ -10,7 +10,7 @@ import datetime as dt
 
 import duckdb
 
-from .store import has_table
+from .tables import has_table
 
 
 def task_plans(con: duckdb.DuckDBPyConnection, task_id: int) -> list[tuple[int, dt.date, str, int]]:

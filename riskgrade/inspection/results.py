@@ -17,7 +17,7 @@ import duckdb
 from ..contract import INSPECTION_RESULT_ZH
 from ..errors import RiskgradeError
 from ..warehouse import Warehouse
-from .store import ensure_schema, has_table
+from .tables import ensure_schema, has_table
 
 RESULT_ZH = INSPECTION_RESULT_ZH  # the words of the public results export (defined in contract)
 

@@ -10,7 +10,7 @@ import duckdb
 
 from ..contract import ENTITY_TYPES
 from ..errors import RiskgradeError
-from .store import ensure_schema
+from .tables import ensure_schema
 
 DOMAIN_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 

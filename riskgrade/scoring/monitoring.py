@@ -5,7 +5,7 @@ counts per fixed bin, see ``defaults/monitoring.yaml``), compares it with the pr
 (PSI per variable, share of entities keeping their grade, migrations up and down), stores that
 comparison (``snapshot_monitoring``) and the values beyond the configured bounds (``drift_alerts``),
 and returns one warning line for ``riskgrade classify`` to print.  ``riskgrade monitor`` recomputes
-the comparison of a month from the stored profiles; the model report shows the monthly history.
+the comparison of a month from the stored profiles; the model card shows the monthly history.
 
 Fixed bins (the same in every month) make the PSI between any two months exact and cheap: a month's
 profile is one scan with one ``histogram`` aggregate per indicator.
@@ -300,7 +300,7 @@ def after_classify(con: duckdb.DuckDBPyConnection, snapshot_id: int, as_of: dt.d
                    codes: list[str], model_record: Path | None = None, table: str = "scored") -> list[str]:
     """Classify's hook (inside its transaction): store the month's profiles, compare with the previous
     month, store the comparison and its alerts; add the comparison to the trained model's record (the
-    model report shows it).  Returns the warning lines to print."""
+    model card shows it).  Returns the warning lines to print."""
     record_profiles(con, snapshot_id, as_of, codes, cfg, table)
     report = compare(con, snapshot_id, as_of, cfg)
     prev = report["previous"] or {}

@@ -117,7 +117,7 @@ def counts(st: AppState, me: Principal, f: Filters) -> Counts:
 
 def verify_log(st: AppState, me: Principal) -> dict:
     """Check the warehouse's alert log (hash chain): names the first entry edited or deleted.  Audited."""
-    from ..warning.store import has_table
+    from ..warning.tables import has_table
     from ..warning.workflow import GENESIS, verify
 
     me.require("audit.read")
@@ -235,7 +235,7 @@ def of_entity(st: AppState, me: Principal, uscc: str) -> list[dict] | None:
 
 def tasks_in_scope(con, region_prefix: str) -> list:
     """Inspection tasks a user of this region may send alerts to (the plan wizard's rule)."""
-    from ..inspection.store import has_table
+    from ..inspection.tables import has_table
     from ..inspection.tasks import list_tasks
 
     tasks = list_tasks(con) if has_table(con, "tasks") else []

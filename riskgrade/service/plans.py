@@ -63,7 +63,7 @@ def months(st: AppState) -> list[dt.date]:
 def tasks(st: AppState, me: Principal) -> list:
     """Inspection tasks whose scope lies within the user's region (a province user: also the province-wide
     task); 503 while the warehouse is busy."""
-    from ..inspection.store import has_table
+    from ..inspection.tables import has_table
     from ..inspection.tasks import list_tasks
     from ..warehouse import Warehouse
 

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from ..warehouse import Warehouse
 from . import evaluate as ev
-from . import store, workflow
+from . import tables, workflow
 from .grouping import SUPPRESSED, Existing, Grouper, Hit, Outcome, State, info_json
 from .routing import route
 from .rules import RuleCatalog, load_rules
@@ -64,12 +64,12 @@ def run_warn(home: Path, *, since: dt.date | None = None, rules_path: Path | Non
     with Warehouse(home, write=True, memory_limit=memory_limit, threads=threads, lock_timeout=lock_timeout) as wh:
         con = wh.con
         assert con is not None
-        store.ensure_schema(con)
+        tables.ensure_schema(con)
         last = con.execute("SELECT delivery_to, snapshot_to, ref_date FROM warn_runs ORDER BY run_id DESC LIMIT 1").fetchall()
         w_del, w_snap, prev_ref = (int(last[0][0] or 0), int(last[0][1] or 0), last[0][2]) if last else (0, 0, None)
         d_max = int(con.execute("SELECT coalesce(max(delivery_id), 0) FROM deliveries").fetchall()[0][0])
         s_max = int(con.execute("SELECT coalesce(max(snapshot_id), 0) FROM snapshots").fetchall()[0][0]) \
-            if store.has_table(con, "snapshots") else 0
+            if tables.has_table(con, "snapshots") else 0
         new = f"(delivery_id > {w_del} AND delivery_id <= {d_max})"
         new_ent = new
         if since:

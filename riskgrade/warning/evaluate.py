@@ -379,6 +379,6 @@ def _empty() -> str:
 
 
 def _has(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    from .store import has_table
+    from .tables import has_table
 
     return has_table(con, name)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from .store import has_table
+from .tables import has_table
 
 EVIDENCE_LIMIT = 500     # evidence rows in one detail answer
 STATUSES = ("open", "assigned", "handled", "closed")

@@ -14,9 +14,9 @@ import duckdb
 from ..errors import RiskgradeError
 from . import workflow
 from .rules import load_rules, severity_rank
-from ..inspection.store import add_targets, targeted
+from ..inspection.tables import add_targets, targeted
 from ..inspection.tasks import get_task
-from .store import has_table
+from .tables import has_table
 
 
 def target(con: duckdb.DuckDBPyConnection, alert_id: str, task_id: int, user: str, reason: str = "",

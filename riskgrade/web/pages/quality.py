@@ -61,7 +61,7 @@ def model_page(request: Request, me: Me, st: St) -> HTMLResponse:
 
 @router.get("/model/report")
 def model_report(request: Request, me: Me, st: St) -> HTMLResponse:
-    from ...scoring.report import render_model_report
+    from ...scoring.card import render_model_card
 
     need(me, "stats.read")
     lang = lang_of(request)
@@ -72,7 +72,7 @@ def model_report(request: Request, me: Me, st: St) -> HTMLResponse:
     names = {c: (zh if lang == "zh" else en) for c, (zh, en) in indicator_names().items()}
     names["entity_type"] = "主体类型" if lang == "zh" else "entity type"
     try:
-        html = render_model_report(card, lang, names)
+        html = render_model_card(card, lang, names)
     except RiskgradeError as e:
         raise PageError(404, "not_found", str(e)) from None
     return _report(html)

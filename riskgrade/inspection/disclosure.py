@@ -1,4 +1,4 @@
-"""Publication of a draw (一公开) and its independent verification.
+"""The public disclosure of a draw (一公开) and its independent verification.
 
 A package is a folder with three files and nothing internal in them (no grade, no score, no
 probability of an individual entity):

@@ -25,10 +25,10 @@ from ..contract import ENTITY_TYPES, EVENT_TYPE_NAMES_ZH, INSPECTION_RESULT_EN, 
 from ..dates import add_months
 from ..errors import RiskgradeError
 from ..render import echarts_inline_js, environment
-from .report_text import TEXT
+from .card_text import TEXT
 
 DASH = "—"
-TEMPLATE = "model_report.html.j2"
+TEMPLATE = "model_card.html.j2"
 STATUSES = ("candidate", "approved", "retired")
 PSI_WATCH, PSI_SIGNIFICANT = 0.1, 0.25
 EVENT_EN = {"admin_penalty": "administrative penalty", "serious_dishonest_in": "listed as seriously dishonest",
@@ -463,8 +463,8 @@ def card_context(record: dict, lang: str = "zh", names: dict[str, str] | None = 
     }
 
 
-def render_model_report(record: dict, lang: str = "zh", names: dict[str, str] | None = None,
-                        monitoring: dict | None = None, status: str | None = None) -> str:
+def render_model_card(record: dict, lang: str = "zh", names: dict[str, str] | None = None,
+                      monitoring: dict | None = None, status: str | None = None) -> str:
     """The card's HTML.  ``monitoring`` ({"latest": comparison, "history": rows}, see
     :mod:`riskgrade.scoring.monitoring`) defaults to what classification stored in the record; ``status``
     (candidate, approved, retired) to the record's ``status`` (with ``approved_by`` and ``approved_at``)."""
@@ -507,12 +507,12 @@ def _approver(by: str | None, lang: str) -> str | None:
     return by
 
 
-def write_model_report(models_dir: Path, model_id: str, out: Path, lang: str = "zh", names: dict | None = None,
-                       status: str | None = None) -> Path:
+def write_model_card(models_dir: Path, model_id: str, out: Path, lang: str = "zh", names: dict | None = None,
+                     status: str | None = None) -> Path:
     path = models_dir / f"{model_id}.json"
     if not path.exists():
         raise RiskgradeError(f"no record of model {model_id} in {models_dir}")
-    html = render_model_report(json.loads(path.read_text(encoding="utf-8")), lang, names, status=status)
+    html = render_model_card(json.loads(path.read_text(encoding="utf-8")), lang, names, status=status)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
     return out

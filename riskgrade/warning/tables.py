@@ -11,7 +11,7 @@
   close), in the same form as the registry's audit log;
 * ``notices`` / ``outbox``: notices to businesses (双推送) and their delivery status;
 * (``task_targets``, the entities an inspection task must include (定向抽查), belong to the inspection
-  stage: :func:`riskgrade.inspection.store.add_targets` writes them.)
+  stage: :func:`riskgrade.inspection.tables.add_targets` writes them.)
 """
 
 from __future__ import annotations
