@@ -227,6 +227,7 @@ LOAD_ORDER = ("entities", "inspectors", "events", "relations", "domain_grades")
 # Quarantine reason codes, in the order checks are applied (the first failure wins).
 REASONS = {
     "malformed_row": "row does not have the file's number of columns / cannot be parsed as CSV",
+    "bad_encoding": "a CSV row does not decode under the file's detected encoding (a mix of encodings in one file)",
     "missing_required": "a required field is empty",
     "bad_uscc": "USCC is not 18 characters of the GB 32100 alphabet or its check character is wrong",
     "bad_enum": "value not in the vocabulary (entity type, status, party kind, role)",
@@ -236,6 +237,15 @@ REASONS = {
     "bad_date": "a date cannot be parsed",
     "future_date": "a date lies after the load date",
     "bad_number": "a number cannot be parsed",
+    "bad_amount": "a number is not finite (1e309, inf, -inf, NaN)",
     "unattributed": "valid USCC but no such entity is held (counts against the attribution rate 记名率)",
     "conflicting_duplicate": "the same key appears again in this delivery with different content",
+}
+
+# Codes of a whole file refused as unreadable (the reason in the report starts with the code; other
+# unreadable files are described in words: binary, broken Parquet, a required column missing, ...).
+FILE_REASONS = {
+    "duplicate_header": "two columns have the same header after header normalisation",
+    "xlsx_too_large": "an .xlsx declares more decompressed bytes, rows or columns than the ingest limits allow "
+                      "(settings xlsx_max_bytes, xlsx_max_rows, xlsx_max_columns)",
 }

@@ -21,6 +21,11 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, description="registry database (SQLite in the home by default)")
     chunk_events: int = Field(default=40_000_000, gt=0, description="monthly runs compute indicators in bucket ranges "
                               "of about this many events each, so memory follows a chunk, not the province")
+    # Ingest guards: an .xlsx beyond these is refused as unreadable before it is read (a spreadsheet bomb)
+    xlsx_max_bytes: int = Field(default=200 << 20, gt=0, description="largest decompressed size of an .xlsx "
+                                "delivery file (all its parts, as its zip directory declares them), in bytes")
+    xlsx_max_rows: int = Field(default=2_000_000, gt=0, description="most rows an .xlsx sheet may declare")
+    xlsx_max_columns: int = Field(default=200, gt=0, description="most columns an .xlsx sheet may declare")
 
 
 def load(home: Path | None = None) -> Settings:

@@ -28,7 +28,8 @@ from ..codes import regions, uscc as uscc_codes
 from ..errors import RiskgradeError
 from ..normalise import sql_clean
 from ..warehouse import BUCKET_SQL, Warehouse, flush_to_disk, insert_rows, sql_str
-from .readers import DeliveryFile, Staged, Unreadable, convert_csv_files, discover, read_file, release
+from .readers import (DeliveryFile, Staged, Unreadable, XlsxLimits, convert_csv_files, discover, read_file,
+                      release)
 from .triage import content_hash, stored_present, triage_sql
 
 Progress = Callable[[str], None]
@@ -83,8 +84,10 @@ class IngestResult:
 
 # --------------------------------------------------------------------------- the run
 class Ingest:
-    def __init__(self, wh: Warehouse, path: Path, progress: Progress | None = None, today: dt.date | None = None):
+    def __init__(self, wh: Warehouse, path: Path, progress: Progress | None = None, today: dt.date | None = None,
+                 limits: XlsxLimits | None = None):
         self.wh = wh
+        self.limits = limits or XlsxLimits()
         self.path = Path(path)
         self.progress = progress or (lambda msg: None)
         self.now = dt.datetime.now().replace(microsecond=0)
@@ -132,7 +135,7 @@ class Ingest:
                     continue
                 self.progress(f"reading {df.rel}")
                 try:
-                    staged, table = read_file(con, df, stage_id, self.tmp, converting.get(stage_id))
+                    staged, table = read_file(con, df, stage_id, self.tmp, converting.get(stage_id), self.limits)
                 except Unreadable as e:
                     self._unreadable(result, df, str(e))
                     continue
@@ -603,10 +606,16 @@ def _fingerprint(files: list[DeliveryFile]) -> str:
 
 
 def ingest(home: Path, path: Path, *, progress: Progress | None = None, today: dt.date | None = None,
-           memory_limit: str | None = None, threads: int | None = None, lock_timeout: float = 60.0) -> IngestResult:
+           memory_limit: str | None = None, threads: int | None = None, lock_timeout: float = 60.0,
+           limits: XlsxLimits | None = None) -> IngestResult:
     """Load one delivery into the store of ``home``; raises RiskgradeError when nothing could be loaded."""
+    if limits is None:  # the home's settings (environment, riskgrade.toml), else the defaults
+        from ..settings import load as load_settings
+
+        s = load_settings(Path(home))
+        limits = XlsxLimits(s.xlsx_max_bytes, s.xlsx_max_rows, s.xlsx_max_columns)
     with Warehouse(home, write=True, memory_limit=memory_limit, threads=threads, lock_timeout=lock_timeout) as wh:
-        run = Ingest(wh, path, progress, today)
+        run = Ingest(wh, path, progress, today, limits)
         try:
             return run.run()
         except _NothingLoaded as e:

@@ -17,7 +17,9 @@ import contextlib
 import csv
 import io
 import os
+import re
 import struct
+import zipfile
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,7 +37,30 @@ CHUNK = 16 << 20
 
 
 class Unreadable(Exception):
-    """The file cannot be read at all; the message is the reason shown to the user."""
+    """The file cannot be read at all; the message is the reason shown to the user.  A refusal with a
+    code of ``contract.FILE_REASONS`` starts with it (``"duplicate_header: ..."``)."""
+
+
+@dataclass(frozen=True)
+class XlsxLimits:
+    """What an .xlsx may declare before it is read (settings ``xlsx_max_bytes``, ``xlsx_max_rows``,
+    ``xlsx_max_columns``).  Checked from the zip's central directory and each sheet's ``<dimension>``,
+    so a bomb is refused without decompressing it."""
+
+    max_bytes: int = 200 << 20
+    max_rows: int = 2_000_000
+    max_columns: int = 200
+
+
+def check_headers(headers: list[str]) -> None:
+    """Refuse a file whose headers repeat after header normalisation (``duplicate_header``)."""
+    seen: dict[str, str] = {}
+    for h in headers:
+        k = header_key(h)
+        if k in seen:
+            raise Unreadable(f"duplicate_header: the header {h!r} appears twice"
+                             + (f" (also as {seen[k]!r})" if seen[k] != h else ""))
+        seen[k] = h
 
 
 @dataclass
@@ -122,7 +147,8 @@ def map_headers(table: contract.Table, headers: list[str]) -> dict[str, int]:
         for col in table.columns:
             if k in _aliases(col):
                 if col.name in found:
-                    raise Unreadable(f"column {col.name} appears twice (headers {headers[found[col.name]]!r} and {h!r})")
+                    raise Unreadable(f"duplicate_header: column {col.name} appears twice "
+                                     f"(headers {headers[found[col.name]]!r} and {h!r})")
                 found[col.name] = i
     missing = [c for c in table.columns if c.required and c.name not in found]
     if missing:
@@ -195,10 +221,11 @@ def _stage_name(i: int) -> str:
 
 
 def read_file(con: duckdb.DuckDBPyConnection, df: DeliveryFile, stage_id: int, tmpdir: Path,
-              converted: Future | None = None) -> tuple[Staged, str]:
+              converted: Future | None = None, limits: XlsxLimits | None = None) -> tuple[Staged, str]:
     """Read one file into a temp table; returns (staged, table name).  Raises Unreadable.
 
-    ``converted``: for a CSV file, its conversion already started by :func:`convert_csv_files`."""
+    ``converted``: for a CSV file, its conversion already started by :func:`convert_csv_files`;
+    ``limits``: what an .xlsx may declare (:func:`check_xlsx`)."""
     if df.format is None:
         raise Unreadable(f"unknown file type {df.path.suffix or '(none)'}: expected .csv, .parquet or .xlsx")
     if df.path.stat().st_size == 0:
@@ -208,7 +235,57 @@ def read_file(con: duckdb.DuckDBPyConnection, df: DeliveryFile, stage_id: int, t
         return _read_csv(con, df, name, converted.result() if converted is not None else _convert_csv(df, name, tmpdir))
     if df.format == "parquet":
         return _read_parquet(con, df, name)
+    check_xlsx(df.path, limits or XlsxLimits())
     return _read_xlsx(con, df, name)
+
+
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref\s*=\s*[\"']([A-Za-z$]*)(\d*)(?::\$?([A-Za-z]+)\$?(\d+))?[\"']")
+_SHEET_PART = re.compile(r"^xl/worksheets/[^/]+\.xml$", re.IGNORECASE)
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters.upper().replace(b"$", b""):
+        n = n * 26 + (ch - 64)
+    return n
+
+
+def check_xlsx(path: Path, limits: XlsxLimits) -> None:
+    """Refuse a spreadsheet bomb before any of it is decompressed (``xlsx_too_large``).
+
+    The zip's central directory declares every part's decompressed size: their sum must stay within
+    ``limits.max_bytes``.  Each worksheet's ``<dimension ref="A1:XFD1048576">`` (read from the first
+    bytes of the part only) must stay within ``limits.max_rows`` and ``limits.max_columns``; the
+    spreadsheet reader sizes its grid from it, so a 1.8 KB file declaring the whole sheet would
+    otherwise abort the process."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        raise Unreadable(f"not a readable Excel .xlsx file: {e}") from None
+    with zf:
+        infos = zf.infolist()
+        total = sum(i.file_size for i in infos)
+        if total > limits.max_bytes:
+            raise Unreadable(f"xlsx_too_large: the file decompresses to {total:,} bytes (limit {limits.max_bytes:,}; "
+                             f"{path.stat().st_size:,} bytes compressed)")
+        for info in infos:
+            if not _SHEET_PART.match(info.filename):
+                continue
+            try:
+                with zf.open(info) as f:
+                    head = f.read(1 << 16)
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
+                raise Unreadable(f"not a readable Excel .xlsx file: {e}") from None
+            m = _DIMENSION.search(head)
+            if not m:
+                continue
+            c1, r1, c2, r2 = m.groups()
+            rows = int(r2 or r1 or 0)
+            cols = _column_number(c2 or c1 or b"")
+            if rows > limits.max_rows or cols > limits.max_columns:
+                ref = m.group(0).split(b"=", 1)[1].strip(b"\"' ").decode("ascii", "replace")
+                raise Unreadable(f"xlsx_too_large: sheet {info.filename} declares {ref} ({rows:,} rows x {cols:,} "
+                                 f"columns; limits {limits.max_rows:,} rows, {limits.max_columns:,} columns)")
 
 
 def _finish(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str, headers: list[str], src_cols: list[str],
@@ -219,6 +296,7 @@ def _finish(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str, headers
 
     ``dirty``: indexes of the columns that need cleaning (None: all); ``typed``: index -> DuckDB type of
     the columns also exposed typed as ``t<i>``."""
+    check_headers(headers)
     table = df.table or sniff_table(headers)
     if table is None:
         raise Unreadable("cannot tell which table this file is (name it entities/events/...; headers did not match)")
@@ -259,6 +337,7 @@ def _csv_to_parquet(path: Path, encoding: str, threads: bool, out: Path) -> tupl
                             parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=lambda r: "skip"))
     names = header.schema.names
     header.close()
+    check_headers(names)
     reader = pacsv.open_csv(
         path,
         read_options=pacsv.ReadOptions(use_threads=threads, encoding=enc, block_size=8 << 20),
@@ -428,6 +507,7 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str) -
         desc = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{p}')").fetchall()
         headers, types = [r[0] for r in desc], [r[1] for r in desc]
         rows = con.execute(f"SELECT count(*) FROM read_parquet('{p}')").fetchall()[0][0]
+        check_headers(headers)
         table = df.table or sniff_table(headers)
         mapped = map_headers(contract.TABLES[table], headers) if table else {}
         dirty = _parquet_dirty(con, df.path, types, {i for c, i in mapped.items() if c != "uscc"})

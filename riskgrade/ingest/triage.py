@@ -70,6 +70,8 @@ def checks(table: contract.Table, load_date: dt.date) -> tuple[list, list]:
     nums = [c for c in table.columns if c.kind == contract.NUMBER]
     if nums:
         post.append(("bad_number", " OR ".join(f"(t_{c.name}_txt IS NOT NULL AND t_{c.name} IS NULL)" for c in nums)))
+        # 1e309, inf, NaN: they parse, but would poison every sum they reach (a NaN fine wipes out a total)
+        post.append(("bad_amount", " OR ".join(f"coalesce(NOT isfinite(t_{c.name}), false)" for c in nums)))
     return pre, post
 
 
