@@ -1,4 +1,16 @@
-"""Write query results to .csv / .parquet / .json(l) files by the file's ending."""
+"""Write query results to .csv / .parquet / .json(l) files by the file's ending; the one rule that
+neutralises spreadsheet formulas in the CSV files the program writes.
+
+**Formula cells.**  A spreadsheet program (Excel, WPS, LibreOffice) interprets a cell whose text starts
+with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return as a formula (CSV/formula injection, OWASP).
+Every text cell of every CSV the program writes that starts with one of those characters is prefixed with
+a single quote ``'`` (:data:`NEUTRALISER`), which the spreadsheet shows as text and does not evaluate:
+``=HYPERLINK(...)`` is written ``'=HYPERLINK(...)``.  Only text cells: a number (``-5.00`` in a DOUBLE
+column) is written as the number it is.  :func:`neutralise` is the rule for one Python value (for writers
+using :mod:`csv`), :func:`neutralise_sql` the same rule as a DuckDB expression (for ``COPY``), and
+:func:`write_query` applies it to every VARCHAR column of a CSV it writes.  Parquet and JSON files are
+data, not spreadsheets: written as they are.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +19,46 @@ from pathlib import Path
 import duckdb
 
 from .errors import RiskgradeError
+from .sql import ident
 from .sql import path as sql_path
+
+# the first characters that make a spreadsheet cell a formula, and what is put before them
+FORMULA_STARTS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+NEUTRALISER = "'"
+
+
+def neutralise(value: object) -> object:
+    """``value`` as a CSV cell a spreadsheet will not evaluate: text starting with a formula character
+    gets :data:`NEUTRALISER` in front; anything else (numbers, dates, None, other text) is returned as is."""
+    if isinstance(value, str) and value[:1] in FORMULA_STARTS:
+        return NEUTRALISER + value
+    return value
+
+
+def neutralise_row(row: dict) -> dict:
+    """:func:`neutralise` applied to every value of a row (a dict, as :class:`csv.DictWriter` takes it)."""
+    return {k: neutralise(v) for k, v in row.items()}
+
+
+def neutralise_sql(expr: str) -> str:
+    """:func:`neutralise` as a DuckDB expression over the VARCHAR expression ``expr`` (NULL stays NULL)."""
+    starts = ", ".join(f"chr({ord(c)})" for c in FORMULA_STARTS)
+    return f"(CASE WHEN left({expr}, 1) IN ({starts}) THEN '{NEUTRALISER * 2}' || {expr} ELSE {expr} END)"
+
+
+def neutralised_query(con: duckdb.DuckDBPyConnection, sql: str) -> str:
+    """``sql`` with every VARCHAR column passed through :func:`neutralise_sql` (names and order kept)."""
+    cols = con.execute(f"DESCRIBE {sql}").fetchall()
+    if not any(t == "VARCHAR" for _, t, *_ in cols):
+        return sql
+    select = ", ".join(f"{neutralise_sql(ident(name))} AS {ident(name)}" if t == "VARCHAR" else ident(name)
+                       for name, t, *_ in cols)
+    return f"SELECT {select} FROM ({sql})"
 
 
 def write_query(con: duckdb.DuckDBPyConnection, sql: str, path: Path) -> int:
-    """Run ``sql`` and write it to ``path``; returns the number of rows."""
+    """Run ``sql`` and write it to ``path``; returns the number of rows.  A .csv has its formula cells
+    neutralised (:func:`neutralise_sql`)."""
     path = Path(path)
     suffix = path.suffix.lower()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -24,5 +71,6 @@ def write_query(con: duckdb.DuckDBPyConnection, sql: str, path: Path) -> int:
         opts = "FORMAT json" + (", ARRAY true" if suffix == ".json" else "")
     else:
         raise RiskgradeError(f"{path}: unsupported file type {suffix or '(none)'}; use .csv, .parquet or .json")
-    con.execute(f"COPY ({sql}) TO '{target}' ({opts})")
+    body = neutralised_query(con, sql) if suffix == ".csv" else sql
+    con.execute(f"COPY ({body}) TO '{target}' ({opts})")
     return int(con.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0])

@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import io
 
+from ..export import neutralise
 from .audit import record
 from .errors import Refused
 from .grades import GRADES_EXPORT_COLUMNS, published_grade_rows
@@ -24,6 +25,6 @@ def grades_csv(st: AppState, me: Principal, as_of: dt.date | None = None) -> tup
     w = csv.DictWriter(buf, fieldnames=GRADES_EXPORT_COLUMNS, lineterminator="\r\n")
     w.writeheader()
     for r in rows:
-        w.writerow({k: "" if v is None else v for k, v in r.items()})
+        w.writerow({k: "" if v is None else neutralise(v) for k, v in r.items()})  # formula cells as text
     record(st, me, "export_grades", month.isoformat(), {"rows": len(rows)})
     return month, buf.getvalue(), len(rows)
