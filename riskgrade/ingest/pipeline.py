@@ -66,13 +66,14 @@ class IngestResult:
     tables: dict[str, TableResult]
     unreadable: list[dict]
     ignored: list[dict]
+    mixed_encodings: list[dict] = field(default_factory=list)  # CSV files with rows in another encoding
 
     @property
     def loaded_anything(self) -> bool:
         return any(t.files for t in self.tables.values())
 
     def as_dict(self) -> dict:
-        return {
+        out = {
             "delivery_id": self.delivery_id,
             "path": self.path,
             "load_date": self.load_date.isoformat(),
@@ -80,6 +81,9 @@ class IngestResult:
             "unreadable_files": self.unreadable,
             "ignored_files": self.ignored,
         }
+        if self.mixed_encodings:  # only when a file had rows in another encoding (bad_encoding)
+            out["mixed_encodings"] = self.mixed_encodings
+        return out
 
 
 # --------------------------------------------------------------------------- the run
@@ -121,6 +125,7 @@ class Ingest:
         did = con.execute("SELECT coalesce(max(delivery_id), 0) + 1 FROM deliveries").fetchall()[0][0]
         self.delivery_id = int(did)
         result = IngestResult(self.delivery_id, str(self.path), self.load_date, {}, [], [])
+        self.mixed = result.mixed_encodings
         # Phase 1, outside the store transaction: read every file into staging tables (a file that
         # cannot be read is reported and skipped; nothing in the store changes).
         self._file_rows: list[list] = []
@@ -249,16 +254,24 @@ class Ingest:
         self._current_files = {idx: df.rel for idx, df, _ in staged_files}
         for idx, df, st in staged_files:
             tr.files += 1
-            tr.read += st.rows + len(st.malformed)
+            tr.read += st.rows + len(st.malformed) + len(st.misencoded)
             con.execute("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        [self.delivery_id, name, df.rel, df.format, st.encoding, "loaded", None, st.rows + len(st.malformed)])
-            if st.malformed:
-                insert_rows(con, "quarantine", [[self.delivery_id, name, df.rel, line, "malformed_row", why, "", None, text]
-                                                for line, text, why in st.malformed])
-                tr.quarantined += len(st.malformed)
-                tr.by_reason["malformed_row"] += len(st.malformed)
-                con.execute("INSERT INTO ingest_counts VALUES (?, ?, '', 'quarantined', 'malformed_row', ?)",
-                            [self.delivery_id, name, len(st.malformed)])
+                        [self.delivery_id, name, df.rel, df.format, st.encoding, "loaded", st.encoding_note,
+                         st.rows + len(st.malformed) + len(st.misencoded)])
+            if st.encoding_note:
+                self.mixed.append({"path": df.rel, "encoding": st.encoding, "note": st.encoding_note,
+                                   "rows": len(st.misencoded)})
+                self.progress(f"[mixed encodings] {df.rel}: {st.encoding_note}, quarantined as bad_encoding")
+            # rows the reader could not take as they are (kept whole: the quarantine has their text)
+            for reason, rows in (("malformed_row", st.malformed), ("bad_encoding", st.misencoded)):
+                if not rows:
+                    continue
+                insert_rows(con, "quarantine", [[self.delivery_id, name, df.rel, line, reason, why, "", None, text]
+                                                for line, text, why in rows])
+                tr.quarantined += len(rows)
+                tr.by_reason[reason] += len(rows)
+                con.execute(f"INSERT INTO ingest_counts VALUES (?, ?, '', 'quarantined', '{reason}', ?)",
+                            [self.delivery_id, name, len(rows)])
         segments = name == "events"  # stored as Parquet segments, not in a DuckDB table
         by_hash = False
         if "uscc" in table.names:

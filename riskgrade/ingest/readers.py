@@ -86,6 +86,8 @@ class Staged:
     temp_file: Path | None = None  # the temporary Parquet copy of a CSV
     dirty: set[str] | None = None  # staged columns that need cleaning (None: all of them)
     typed: dict[str, str] = field(default_factory=dict)  # staged column -> DuckDB type of its typed twin t<i>
+    misencoded: list[tuple[int, str, str]] = field(default_factory=list)  # (line, text, why): bad_encoding rows
+    encoding_note: str | None = None  # the file's mix of encodings ("3 rows not GB18030 (UTF-8)"), if any
 
     def needs_cleaning(self, col: str) -> bool:
         return self.dirty is None or col in self.dirty
@@ -159,7 +161,8 @@ def map_headers(table: contract.Table, headers: list[str]) -> dict[str, int]:
 
 # --------------------------------------------------------------------------- encodings
 def detect_encoding(path: Path) -> str:
-    """'utf-8', 'utf-8-sig', 'utf-16' or 'gb18030', by strict decoding of the whole file."""
+    """'utf-8', 'utf-8-sig', 'utf-16' or 'gb18030', by strict decoding of the whole file; 'mixed' when it
+    is neither as a whole (:func:`scan_lines` then classifies its lines)."""
     with open(path, "rb") as f:
         head = f.read(4)
         if head.startswith(codecs.BOM_UTF8):
@@ -187,9 +190,63 @@ def detect_encoding(path: Path) -> str:
             while chunk := f.read(CHUNK):
                 dec.decode(chunk)
             dec.decode(b"", final=True)
-        except UnicodeDecodeError as e:
-            raise Unreadable(f"text is neither UTF-8 nor GB18030 (byte {e.start} of a chunk)") from None
+        except UnicodeDecodeError:
+            return "mixed"  # neither as a whole: :func:`scan_lines` tells line by line (or refuses)
     return "gb18030"
+
+
+@dataclass
+class EncodingMix:
+    """A CSV whose lines are not all in one encoding: the majority's encoding, and the other lines
+    (physical line numbers, 1-based) in the other one.  Read through a copy in one encoding
+    (:func:`_recode`); the other lines' rows are quarantined as ``bad_encoding``."""
+
+    encoding: str  # 'utf-8' or 'gb18030': the file's encoding (most of its non-ASCII lines)
+    other: str  # the encoding of the lines that are not in it
+    lines: set[int]  # those lines
+
+    @property
+    def note(self) -> str:
+        return f"{len(self.lines)} rows not {self.encoding.upper()} ({self.other.upper()})"
+
+
+def scan_lines(path: Path) -> EncodingMix | None:
+    """Classify each line of a file that is not UTF-8 as a whole: a non-ASCII line that decodes as UTF-8
+    is a UTF-8 line, any other non-ASCII line must decode as GB18030.  ``None`` when every non-ASCII line
+    is GB18030 (a GB18030 file); else the mix.  Raises Unreadable for a line that is neither.  Lines
+    are physical lines (a quoted cell spanning lines is classified line by line)."""
+    utf8: list[int] = []
+    gb: list[int] = []
+    with open(path, "rb") as f:
+        for n, line in enumerate(f, start=1):
+            if line.isascii():
+                continue
+            try:
+                line.decode("utf-8")
+                utf8.append(n)
+                continue
+            except UnicodeDecodeError:
+                pass
+            try:
+                line.decode("gb18030")
+            except UnicodeDecodeError as e:
+                raise Unreadable(f"text is neither UTF-8 nor GB18030 (line {n}, byte {e.start})") from None
+            gb.append(n)
+    if not utf8:
+        return None
+    if len(gb) >= len(utf8):
+        return EncodingMix("gb18030", "utf-8", set(utf8))
+    return EncodingMix("utf-8", "gb18030", set(gb))
+
+
+def _recode(path: Path, mix: EncodingMix, out: Path) -> None:
+    """A copy of ``path`` all in ``mix.encoding``: the other lines decoded in their own encoding and
+    written again in the file's (GB18030 and UTF-8 both encode all of Unicode), line for line."""
+    with open(path, "rb") as f, open(out, "wb") as w:
+        for n, line in enumerate(f, start=1):
+            if n in mix.lines:
+                line = line.decode(mix.other).encode(mix.encoding)
+            w.write(line)
 
 
 def _complete_utf8(buf: bytes) -> int:
@@ -314,11 +371,13 @@ def _finish(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str, headers
     return staged, table
 
 
-def _csv_to_parquet(path: Path, encoding: str, threads: bool, out: Path) -> tuple[list[str], list, set[int], int]:
+def _csv_to_parquet(path: Path, encoding: str, threads: bool, out: Path,
+                    exclude: set[int] | None = None) -> tuple[list[str], list, set[int], int, list]:
     """Stream a CSV (all columns as text) into a Parquet file with its record numbers (``_rg_line``).
 
-    Returns (headers, bad rows, indexes of the columns that need cleaning, rows written).  Rows whose
-    field count differs from the header are collected, not written.  With ``threads`` their record
+    Returns (headers, bad rows, indexes of the columns that need cleaning, rows written, excluded rows).
+    Rows whose field count differs from the header are collected, not written; so are the rows of the
+    lines ``exclude`` (another encoding's lines), as (line, their cells as a CSV line).  With ``threads`` their record
     numbers are unknown (the caller reads again on one thread when there are any).
     """
     import numpy as np
@@ -347,6 +406,7 @@ def _csv_to_parquet(path: Path, encoding: str, threads: bool, out: Path) -> tupl
     )
     done = 0  # good rows (including blank ones) before this batch
     written = 0
+    excluded: list[tuple[int, str]] = []
     dirty: set[int] = set()
     writer = None
     try:
@@ -367,6 +427,14 @@ def _csv_to_parquet(path: Path, encoding: str, threads: bool, out: Path) -> tupl
                 keep = c if keep is None else pc.or_(keep, c)
             if keep is not None:
                 t = t.filter(keep)
+            if exclude:
+                other = pc.is_in(t.column("_rg_line"), value_set=pa.array(sorted(exclude), pa.int64()))
+                if pc.any(other).as_py():
+                    for r in t.filter(other).to_pylist():
+                        buf = io.StringIO()
+                        csv.writer(buf).writerow([r[n] for n in names])
+                        excluded.append((r["_rg_line"], buf.getvalue().rstrip("\r\n")))
+                    t = t.filter(pc.invert(other))
             for i, col in enumerate(names):
                 if i not in dirty and arrow_needs_cleaning(t.column(col)):
                     dirty.add(i)
@@ -380,7 +448,7 @@ def _csv_to_parquet(path: Path, encoding: str, threads: bool, out: Path) -> tupl
     if writer is None:  # header only
         empty = pa.table({**{n: pa.array([], pa.string()) for n in names}, "_rg_line": pa.array([], pa.int64())})
         pq.write_table(empty, out)
-    return names, bad, dirty, written
+    return names, bad, dirty, written, excluded
 
 
 @dataclass
@@ -393,6 +461,8 @@ class _ConvertedCsv:
     bad: list
     dirty: set[int]
     rows: int
+    misencoded: list = field(default_factory=list)  # (line, text) of the other encoding's rows
+    mix: EncodingMix | None = None
 
 
 def _convert_csv(df: DeliveryFile, name: str, tmpdir: Path) -> _ConvertedCsv:
@@ -401,14 +471,25 @@ def _convert_csv(df: DeliveryFile, name: str, tmpdir: Path) -> _ConvertedCsv:
     encoding = detect_encoding(df.path)
     tmpdir.mkdir(parents=True, exist_ok=True)
     out = tmpdir / f"{name}-{os.getpid()}.parquet"
+    src, mix = df.path, None
+    if encoding == "gb18030" or encoding == "mixed":  # not UTF-8 as a whole: which lines are in which
+        mix = scan_lines(df.path)
+        if mix is not None:
+            encoding = mix.encoding
+            src = tmpdir / f"{name}-{os.getpid()}.recoded.csv"
+            _recode(df.path, mix, src)
+    exclude = mix.lines if mix else None
     try:
-        headers, bad, dirty, rows = _csv_to_parquet(df.path, encoding, True, out)
+        headers, bad, dirty, rows, other = _csv_to_parquet(src, encoding, True, out, exclude)
         if bad:  # rare: read again on one thread, which reports each bad row's record number
-            headers, bad, dirty, rows = _csv_to_parquet(df.path, encoding, False, out)
+            headers, bad, dirty, rows, other = _csv_to_parquet(src, encoding, False, out, exclude)
     except (pa.ArrowInvalid, UnicodeDecodeError, ValueError) as e:
         out.unlink(missing_ok=True)
         raise Unreadable(f"not a readable CSV file: {str(e).splitlines()[0]}") from None
-    return _ConvertedCsv(encoding, out, headers, bad, dirty, rows)
+    finally:
+        if src != df.path:
+            src.unlink(missing_ok=True)
+    return _ConvertedCsv(encoding, out, headers, bad, dirty, rows, other, mix)
 
 
 @contextlib.contextmanager
@@ -441,6 +522,10 @@ def _read_csv(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str, conv:
         conv.out.unlink(missing_ok=True)
         raise
     staged.temp_file = conv.out
+    if conv.mix is not None:
+        staged.encoding_note = conv.mix.note
+        staged.misencoded = [(line, text, f"line in {conv.mix.other.upper()}, the file is {conv.mix.encoding.upper()}")
+                             for line, text in conv.misencoded]
     return staged, table
 
 
