@@ -211,8 +211,7 @@ class EncodingMix:
 
 
 def scan_lines(path: Path) -> EncodingMix | None:
-    """Classify each line of a file that is not UTF-8 as a whole: a non-ASCII line that decodes as UTF-8
-    is a UTF-8 line, any other non-ASCII line must decode as GB18030.  ``None`` when every non-ASCII line
+    """Classify each non-ASCII line of a file that is not UTF-8 as a whole (:func:`_line_encoding`).  ``None`` when every non-ASCII line
     is GB18030 (a GB18030 file); else the mix.  Raises Unreadable for a line that is neither.  Lines
     are physical lines (a quoted cell spanning lines is classified line by line)."""
     utf8: list[int] = []
@@ -221,22 +220,36 @@ def scan_lines(path: Path) -> EncodingMix | None:
         for n, line in enumerate(f, start=1):
             if line.isascii():
                 continue
-            try:
-                line.decode("utf-8")
-                utf8.append(n)
-                continue
-            except UnicodeDecodeError:
-                pass
-            try:
-                line.decode("gb18030")
-            except UnicodeDecodeError as e:
-                raise Unreadable(f"text is neither UTF-8 nor GB18030 (line {n}, byte {e.start})") from None
-            gb.append(n)
+            kind = _line_encoding(line)
+            if kind is None:
+                raise Unreadable(f"text is neither UTF-8 nor GB18030 (line {n})")
+            (utf8 if kind == "utf-8" else gb).append(n)
     if not utf8:
         return None
     if len(gb) >= len(utf8):
         return EncodingMix("gb18030", "utf-8", set(utf8))
     return EncodingMix("utf-8", "gb18030", set(gb))
+
+
+def _line_encoding(line: bytes) -> str | None:
+    """'utf-8' or 'gb18030' for one non-ASCII line (None: neither).  A line valid in only one is in that
+    one.  A line valid in both (short GB18030 text can be valid UTF-8: 食品 is CA B3 C6 B7, two Latin
+    letters in UTF-8; most UTF-8 Chinese is valid GB18030) is UTF-8 when, read as UTF-8, most of its
+    non-ASCII characters are from U+0800 up (CJK, full-width forms, punctuation), as Chinese text is;
+    GB18030 bytes read as UTF-8 give mostly two-byte characters below U+0800."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    try:
+        line.decode("gb18030")
+    except UnicodeDecodeError:
+        return "utf-8" if text is not None else None
+    if text is None:
+        return "gb18030"
+    wide = sum(1 for c in text if ord(c) >= 0x800)
+    narrow = sum(1 for c in text if 0x80 <= ord(c) < 0x800)
+    return "utf-8" if wide > narrow else "gb18030"
 
 
 def _recode(path: Path, mix: EncodingMix, out: Path) -> None:
