@@ -347,15 +347,58 @@ def check_xlsx(path: Path, limits: XlsxLimits) -> None:
             except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
                 raise Unreadable(f"not a readable Excel .xlsx file: {e}") from None
             m = _DIMENSION.search(head)
-            if not m:
-                continue
-            c1, r1, c2, r2 = m.groups()
-            rows = int(r2 or r1 or 0)
-            cols = _column_number(c2 or c1 or b"")
-            if rows > limits.max_rows or cols > limits.max_columns:
-                ref = m.group(0).split(b"=", 1)[1].strip(b"\"' ").decode("ascii", "replace")
-                raise Unreadable(f"xlsx_too_large: sheet {info.filename} declares {ref} ({rows:,} rows x {cols:,} "
-                                 f"columns; limits {limits.max_rows:,} rows, {limits.max_columns:,} columns)")
+            if m:
+                c1, r1, c2, r2 = m.groups()
+                rows = int(r2 or r1 or 0)
+                cols = _column_number(c2 or c1 or b"")
+                if rows > limits.max_rows or cols > limits.max_columns:
+                    ref = m.group(0).split(b"=", 1)[1].strip(b"\"' ").decode("ascii", "replace")
+                    raise Unreadable(f"xlsx_too_large: sheet {info.filename} declares {ref} ({rows:,} rows x "
+                                     f"{cols:,} columns; limits {limits.max_rows:,} rows, {limits.max_columns:,} "
+                                     "columns)")
+            _check_cells(zf, info, limits)
+
+
+def _beyond(limit: str, alphabet: str) -> bytes:
+    """A regex of the strings of ``alphabet`` (digits or letters, no leading zero) greater than ``limit``."""
+    a0, a1 = alphabet[0], alphabet[-1]
+    alts = [f"[{alphabet[1] if a0 == '0' else a0}-{a1}][{a0}-{a1}]{{{len(limit)},}}"]  # longer
+    for i, ch in enumerate(limit):
+        if ch != a1:
+            nxt = chr(ord(ch) + 1)
+            alts.append(limit[:i] + f"[{nxt}-{a1}]" + f"[{a0}-{a1}]{{{len(limit) - i - 1}}}")
+    return ("(?:" + "|".join(alts) + ")").encode("ascii")
+
+
+def _column_letters(n: int) -> str:
+    out = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def _check_cells(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: XlsxLimits) -> None:
+    """Refuse a sheet with a cell or row beyond the limits (a single cell at ``XFD1048576`` makes the
+    reader allocate the whole grid: 17 billion cells).  The part is streamed (its declared size already
+    checked) through a regex that matches only a reference beyond the limits, so an ordinary sheet costs
+    one decompression and one scan, no Python per cell."""
+    rows = _beyond(str(limits.max_rows), "0123456789")
+    cols = _beyond(_column_letters(limits.max_columns), "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    far = re.compile(rb"\br\s*=\s*[\"'](?:[A-Z]{0,3}0*" + rows + rb"|" + cols + rb"[0-9]+)[\"']")
+    tail = b""
+    try:
+        with zf.open(info) as f:
+            while chunk := f.read(4 << 20):
+                buf = tail + chunk
+                m = far.search(buf)
+                if m:
+                    ref = m.group(0).split(b"=", 1)[1].strip(b"\"' ").decode("ascii", "replace")
+                    raise Unreadable(f"xlsx_too_large: sheet {info.filename} has a cell or row at {ref} (limits "
+                                     f"{limits.max_rows:,} rows, {limits.max_columns:,} columns)")
+                tail = buf[-64:]
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
+        raise Unreadable(f"not a readable Excel .xlsx file: {e}") from None
 
 
 def _finish(con: duckdb.DuckDBPyConnection, df: DeliveryFile, name: str, headers: list[str], src_cols: list[str],

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from riskgrade.ingest import ingest
 from riskgrade.warehouse import Warehouse
@@ -59,14 +60,17 @@ _WB_RELS = ('<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://
             'relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>')
 
 
-def _xlsx(path: Path, dimension: str, rows: list[list[str]], padding: int = 0) -> Path:
-    """An .xlsx built by hand: one sheet declaring ``dimension``, with ``rows`` as inline strings, and
-    ``padding`` bytes of whitespace in the sheet (compressed to almost nothing)."""
+def _xlsx(path: Path, dimension: str | None, rows: list[list[str]], padding: int = 0, far: str | None = None) -> Path:
+    """An .xlsx built by hand: one sheet declaring ``dimension``, with ``rows`` as inline strings, a cell at
+    ``far`` (e.g. ``XFD1048576``) and ``padding`` bytes of whitespace in the sheet (compressed to almost nothing)."""
     cells = "".join(
         f'<row r="{r + 1}">' + "".join(f'<c r="{chr(65 + c)}{r + 1}" t="inlineStr"><is><t>{v}</t></is></c>'
                                        for c, v in enumerate(row)) + "</row>" for r, row in enumerate(rows))
+    if far:
+        cells += f'<row r="{far.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")}"><c r="{far}" t="inlineStr"><is><t>x</t></is></c></row>'
+    dim = f'<dimension ref="{dimension}"/>' if dimension else ""
     sheet = ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
-             f'2006/main"><dimension ref="{dimension}"/><sheetData>{cells}</sheetData>' + " " * padding + "</worksheet>")
+             f'2006/main">{dim}<sheetData>{cells}</sheetData>' + " " * padding + "</worksheet>")
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
         for name, text in (("[Content_Types].xml", _CT), ("_rels/.rels", _RELS), ("xl/workbook.xml", _WB),
@@ -78,10 +82,15 @@ def _xlsx(path: Path, dimension: str, rows: list[list[str]], padding: int = 0) -
 INSPECTOR_ROWS = [["inspector_id", "name", "unit_region_code"], ["I1", "张三", "370102"]]
 
 
-def test_a_dimension_bomb_is_an_unreadable_file_and_the_rest_loads(tmp_path: Path) -> None:
+@pytest.mark.parametrize("dimension, far, says", [
+    ("A1:XFD1048576", "XFD1048576", "A1:XFD1048576"),  # the whole sheet, declared and used
+    (None, "XFD1048576", "XFD1048576"),  # one far cell, no dimension: the reader would allocate the whole grid
+    ("A1:C2", "A2000001", "2000001"),  # a row beyond the row limit, under a small declared dimension
+])
+def test_a_dimension_bomb_is_an_unreadable_file_and_the_rest_loads(tmp_path: Path, dimension, far, says) -> None:
     d = _good(tmp_path / "d")
-    bomb = _xlsx(d / "inspectors.xlsx", "A1:XFD1048576", INSPECTOR_ROWS)
-    assert bomb.stat().st_size < 2500  # a small file declaring the whole sheet (16,384 x 1,048,576 cells)
+    bomb = _xlsx(d / "inspectors.xlsx", dimension, INSPECTOR_ROWS, far=far)
+    assert bomb.stat().st_size < 2500  # a small file whose grid is 16,384 x 1,048,576 cells
     home, report = tmp_path / "home", tmp_path / "report.json"
     # in a child process: the old reader aborted the whole process (a Rust panic in the spreadsheet reader)
     p = run_cli("ingest", str(d), "--report", str(report), home=home, check=False)
@@ -89,7 +98,7 @@ def test_a_dimension_bomb_is_an_unreadable_file_and_the_rest_loads(tmp_path: Pat
     rep = json.loads(report.read_text(encoding="utf-8"))
     [bad] = rep["unreadable_files"]
     assert bad["path"] == "inspectors.xlsx" and bad["reason"].startswith("xlsx_too_large:")
-    assert "A1:XFD1048576" in bad["reason"]
+    assert says in bad["reason"]
     assert _loaded(home) == (6, 6)
     assert _query(home, "SELECT status, reason LIKE 'xlsx_too_large:%' FROM files WHERE path = 'inspectors.xlsx'") == [
         ("unreadable", True)]
