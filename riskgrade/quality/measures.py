@@ -86,6 +86,7 @@ OUTCOMES = ("accepted", "merged", "quarantined")
 # Quarantine reason codes explained in Chinese (contract.REASONS has the English).
 REASONS_ZH: dict[str, str] = {
     "malformed_row": "行格式错误：列数与文件表头不一致，或无法按 CSV 解析",
+    "bad_encoding": "该行的字符编码与文件其余各行不同（同一文件混用 UTF-8 与 GB18030）",
     "missing_required": "必填字段为空",
     "bad_uscc": "统一社会信用代码不是 18 位规定字符，或校验码错误（GB 32100-2015）",
     "bad_enum": "取值不在规定代码表内（主体类型、登记状态、关联方类型、角色等）",
@@ -95,6 +96,7 @@ REASONS_ZH: dict[str, str] = {
     "bad_date": "日期无法识别",
     "future_date": "日期晚于入库日期（未来日期）",
     "bad_number": "数值无法识别",
+    "bad_amount": "数值不是有限数（1e309、inf、NaN 等）",
     "conflicting_duplicate": "同一批数据中同一记录键重复出现且内容不一致",
     "unattributed": "统一社会信用代码有效，但库中无此市场主体（未记名，计入记名率）",
 }

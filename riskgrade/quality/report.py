@@ -210,6 +210,7 @@ LABELS: dict[str, dict[str, str]] = {
 # Short names of the quarantine reasons for chart axes (the tables show the full explanation).
 REASON_SHORT_ZH = {
     "malformed_row": "行格式错误",
+    "bad_encoding": "编码混用",
     "missing_required": "必填字段为空",
     "bad_uscc": "信用代码错误",
     "bad_enum": "代码值无效",
@@ -219,6 +220,7 @@ REASON_SHORT_ZH = {
     "bad_date": "日期无法识别",
     "future_date": "未来日期",
     "bad_number": "数值无法识别",
+    "bad_amount": "数值非有限数",
     "conflicting_duplicate": "同键内容冲突",
     "unattributed": "未记名",
 }
