@@ -261,7 +261,7 @@ class Ingest:
             if st.encoding_note:
                 self.mixed.append({"path": df.rel, "encoding": st.encoding, "note": st.encoding_note,
                                    "rows": len(st.misencoded)})
-                self.progress(f"[mixed encodings] {df.rel}: {st.encoding_note}, quarantined as bad_encoding")
+                self.progress(f"mixed encodings in {df.rel}: {st.encoding_note}, quarantined as bad_encoding")
             # rows the reader could not take as they are (kept whole: the quarantine has their text)
             for reason, rows in (("malformed_row", st.malformed), ("bad_encoding", st.misencoded)):
                 if not rows:
