@@ -254,7 +254,7 @@ def test_plan_is_byte_identical_and_verifiable(prov: dict, tmp_path: Path) -> No
     assert sorted(f.name for f in pub.iterdir()) == ["commitment.json", "manifest.json", "selected.csv"]
     for f in pub.iterdir():
         text = f.read_text(encoding="utf-8").replace("riskgrade", "")
-        for word in ("grade", "score", "probab", "strat", "check_mode", "written"):
+        for word in ("grade", "score", "probab", "stratum", "strata", "check_mode", "written"):
             assert word not in text
     assert _csv(pub / "selected.csv")[0].keys() == {"uscc", "name", "county", "task"}
     m = json.loads((pub / "manifest.json").read_text(encoding="utf-8"))
