@@ -228,49 +228,69 @@ def test_plan_rules_forced_frequency_trigger_only_and_active_only(prov: dict) ->
 
 def test_plan_is_byte_identical_and_verifiable(prov: dict, tmp_path: Path) -> None:
     home = prov["home"]
+    # the seed is committed first (for a task of the whole province, so that the module's other T2 plans
+    # stay uncommitted)
+    tid = run_cli("task", "create", "--name", "全省双随机抽查（公开）", home=home).stdout.strip()
+    commitment = run_cli("seed", "commit", "--task", tid, "--as-of", T2, "--seed", "42", home=home).stdout.strip()
     outs = []
     for i in range(2):
-        run_cli("plan", "--as-of", T2, "--seed", "42", "--budget", "300", "--out", str(tmp_path / f"p{i}.csv"),
-                "--publish", str(tmp_path / f"pub{i}"), home=home)
-        run_cli("plan", "--as-of", T2, "--seed", "42", "--budget", "300", "--out", str(tmp_path / f"p{i}.parquet"),
-                home=home)
+        run_cli("plan", "--as-of", T2, "--seed", "42", "--budget", "300", "--task", tid,
+                "--out", str(tmp_path / f"p{i}.csv"), "--publish", str(tmp_path / f"pub{i}"), home=home)
+        run_cli("plan", "--as-of", T2, "--seed", "42", "--budget", "300", "--task", tid,
+                "--out", str(tmp_path / f"p{i}.parquet"), home=home)
         outs.append(tmp_path / f"p{i}")
     for ext in (".csv", ".parquet"):
         assert outs[0].with_suffix(ext).read_bytes() == outs[1].with_suffix(ext).read_bytes()
     other = tmp_path / "other.csv"
     run_cli("plan", "--as-of", T2, "--seed", "43", "--budget", "300", "--out", str(other), home=home)
     assert other.read_bytes() != outs[0].with_suffix(".csv").read_bytes()
+    # a seed other than the committed one is refused
+    bad = run_cli("plan", "--as-of", T2, "--seed", "43", "--task", tid, "--out", str(other), home=home, check=False)
+    assert bad.returncode != 0 and "does not match the seed committed" in bad.stderr
     rows = _csv(tmp_path / "p0.csv")
     assert len(rows) <= 300
-    # the publication package: no grade anywhere, and anyone can recompute the draw
+    # the public package: no grade, stratum, probability or check mode anywhere
     pub = tmp_path / "pub0"
+    assert sorted(f.name for f in pub.iterdir()) == ["commitment.json", "manifest.json", "selected.csv"]
     for f in pub.iterdir():
         text = f.read_text(encoding="utf-8").replace("riskgrade", "")
-        assert "grade" not in text and "score" not in text and "probab" not in text
-    r = verify_package(pub)
-    assert r["drawn"] == len(rows)
-    assert run_cli("plans", "verify", str(pub), home=home).returncode == 0
-    # an independent recomputation with nothing but hashlib
+        for word in ("grade", "score", "probab", "stratum", "strata", "check_mode", "written"):
+            assert word not in text
+    assert _csv(pub / "selected.csv")[0].keys() == {"uscc", "name", "county", "task"}
     m = json.loads((pub / "manifest.json").read_text(encoding="utf-8"))
+    # anyone checks the revealed seed against the commitment published before the draw
+    line = f"riskgrade-seed/1|{T2}|{tid}|42"
+    assert hashlib.sha256(line.encode()).hexdigest() == m["commitment"] == commitment
+    r = verify_package(pub)
+    assert r["drawn"] == len(rows) and r["checked"] == ["commitment"]
+    ok = run_cli("plans", "verify", str(pub), home=home)
+    assert "stored plan, sealed package (re-drawn)" in ok.stdout
+    # the auditor recomputes the draw from the sealed package with nothing but hashlib
+    pid = m["plan_id"]
+    sealed = home / "restricted" / f"plan-{pid}"
+    sp = json.loads((sealed / "plan.json").read_text(encoding="utf-8"))
+    assert hashlib.sha256(f"riskgrade-draw-salt/1|{sp['salt']}".encode()).hexdigest() == m["salt_commitment"]
     members = defaultdict(list)
-    for line in (pub / "population.csv").read_text(encoding="utf-8").splitlines()[1:]:
+    for line in (sealed / "population.csv").read_text(encoding="utf-8").splitlines()[1:]:
         u, s = line.split(",")
         members[s].append(u)
     drawn = set()
-    for s in m["strata"]:
-        drawn |= set(sorted(members[s["stratum"]], key=lambda u: hashlib.sha256(f"42|{u}".encode()).hexdigest())[:s["drawn"]])
+    for s in sp["manifest"]["strata"]:
+        key = lambda u: hashlib.sha256(f"42|{sp['salt']}|{u}".encode()).hexdigest()  # noqa: E731
+        drawn |= set(sorted(members[s["stratum"]], key=key)[:s["drawn"]])
     assert drawn == {r["uscc"] for r in rows}
     # tampering is detected
     sel = (pub / "selected.csv").read_text(encoding="utf-8").splitlines()
     (pub / "selected.csv").write_text("\n".join(sel[:-1]) + "\n", encoding="utf-8")
     with pytest.raises(RiskgradeError, match="differs"):
         verify_package(pub)
-    pop = (pub / "population.csv").read_text(encoding="utf-8")
+    assert run_cli("plans", "verify", str(pub), home=home, check=False).returncode != 0
+    pop = (sealed / "population.csv").read_text(encoding="utf-8")
     lines = pop.splitlines()
     lines[1] = lines[1].replace(",", ",X")  # an entity moved to another stratum
-    (pub / "population.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(RiskgradeError, match="hash"):
-        verify_package(pub)
+    (sealed / "population.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(RiskgradeError, match="sealed"):
+        verify_package(tmp_path / "pub1", None, sealed)
 
 
 def test_budget_keeps_floors_and_optimise_finds_more(prov: dict, tmp_path: Path) -> None:
@@ -391,7 +411,8 @@ def test_results_back_in_effectiveness_and_public_export(prov: dict, tmp_path: P
     run_cli("export", "results", "--plan", str(pid), "--out", str(tmp_path / "public.csv"), home=home)
     pub = _csv(tmp_path / "public.csv")
     assert len(pub) == 500
-    assert set(pub[0]) == {"name", "uscc", "task", "inspected_on", "result", "result_zh", "check_mode"}
+    # no check mode: A-class entities drawn at random are checked in writing, so it would name their grade
+    assert set(pub[0]) == {"name", "uscc", "task", "inspected_on", "result", "result_zh"}
     grades_text = {x["grade"] for x in plan.values()}
     assert all(v not in grades_text for row in pub for k, v in row.items() if k not in ("name", "uscc", "task"))
     # the next classification uses the results: the entities' inspection indicators see them

@@ -122,7 +122,7 @@ def plan(
     """Draw a risk-weighted double-random inspection plan (双随机抽查) with inspectors."""
     from ..export import write_query
     from ..inspection.plan import make_plan, plan_query
-    from ..inspection.disclosure import write_package
+    from ..inspection.disclosure import sealed_folder, write_package
 
     s = settings(home)
     d = as_date(as_of, "--as-of")
@@ -130,14 +130,17 @@ def plan(
     res = make_plan(s.home, d, seed=seed, budget=budget, task_id=task, optimise=optimise, sampling_path=sampling,
                     cross_county=cross_county, conflicts_path=conflicts, memory_limit=s.memory_limit,
                     threads=s.threads, lock_timeout=s.lock_timeout, progress=progress)
-    with open_store(s) as wh:
+    with open_store(s, write=bool(publish)) as wh:
         write_query(wh.con, plan_query(res.plan_id), out_file)
         if publish:
-            write_package(wh.con, res.plan_id, publish)
+            with wh.transaction():
+                write_package(wh.con, res.plan_id, publish, sealed_folder(s.home, res.plan_id))
     _print_plan(res)
     err.print(f"plan {res.plan_id} ({res.rows:,} entities) written to {out_file}; content hash {res.content_hash}")
     if publish:
-        err.print(f"publication package written to {publish} (verify with `riskgrade plans verify {publish}`)")
+        err.print(f"public package (一公开: selected entities, revealed seed, commitment) written to {publish}; "
+                  f"the sealed package for auditors (纪检/法制审核; strata, grades, probabilities) to "
+                  f"{sealed_folder(s.home, res.plan_id)} (restricted; verify with `riskgrade plans verify {publish}`)")
 
 
 def _ensure_classified(s, d) -> None:
@@ -226,9 +229,20 @@ def plans_verify(folder: Annotated[Path, typer.Argument(help="a publication pack
     """Recompute a published draw from its seed and population; fails if the selection differs."""
     from ..inspection.disclosure import verify_package
 
-    r = verify_package(folder)
-    out.print(f"[green]verified[/green]: {r['drawn']:,} entities drawn from {r['entities']:,} in {r['strata']:,} strata "
-              f"with seed {r['seed']}; population hash {r['population_hash']}", highlight=False)
+    import json
+
+    from ..inspection.disclosure import sealed_folder
+
+    s = settings(None)
+    try:
+        plan_id = int(json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["plan_id"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise RiskgradeError(f"{folder}: not a complete publication package ({e})") from None
+    sealed = sealed_folder(s.home, plan_id)
+    with open_store(s) as wh:
+        r = verify_package(folder, wh.con, sealed if (sealed / "plan.json").exists() else None)
+    out.print(f"[green]verified[/green]: plan {r['plan_id']}, {r['drawn']:,} entities drawn with seed {r['seed']}, "
+              f"which hashes to the commitment {r['commitment']}; checked: {', '.join(r['checked'])}", highlight=False)
 
 
 # --------------------------------------------------------------------------- results
@@ -360,6 +374,37 @@ def simulate_results_cmd(
     err.print(f"{t.num_rows:,} simulated inspection results written to {out_file}")
 
 
+# --------------------------------------------------------------------------- seed commitments
+def seed_commit(
+    as_of: Annotated[str, typer.Option("--as-of", help="the classification (month end) the plans will draw from")],
+    seed: Annotated[str, typer.Option("--seed", help="the seed the plans will be drawn with (revealed when published)")],
+    task: Annotated[Optional[int], typer.Option("--task", help="task id (default: province-wide general task)")] = None,
+    source: Annotated[str, typer.Option("--source", help="where the seed comes from, published with the commitment")] = "",
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="write the public commitment (JSON) here")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Commit a plan's seed before the draw: publish the printed commitment in advance (一公开)."""
+    import json
+
+    from ..inspection.commitment import commit
+    from ..inspection.tables import ensure_schema
+    from ..inspection.tasks import get_task
+
+    s = settings(home)
+    d = as_date(as_of, "--as-of")
+    with open_store(s, write=True) as wh:
+        ensure_schema(wh.con)
+        if task is not None:
+            get_task(wh.con, task)
+        with wh.transaction():
+            c = commit(wh.con, seed, d, task, source)
+    text = json.dumps(c.public(), ensure_ascii=False, indent=2) + "\n"
+    if out_file:
+        out_file.write_text(text, encoding="utf-8")
+        err.print(f"public commitment written to {out_file}: publish it before the draw")
+    out.print(c.commitment, highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     task_app = typer.Typer(help="Inspection tasks (抽查任务): scope, domain, check items, period.", no_args_is_help=True)
     app.add_typer(task_app, name="task")
@@ -368,6 +413,10 @@ def register(app: typer.Typer) -> None:
     results_app = typer.Typer(help="Inspection results coming back (抽查结果).", no_args_is_help=True)
     app.add_typer(results_app, name="results")
     export_app = sub_app(app, "export")
+    seed_app = typer.Typer(help="Seed commitments: fix and publish a draw's seed before the draw (一公开).",
+                           no_args_is_help=True)
+    app.add_typer(seed_app, name="seed")
+    seed_app.command("commit")(seed_commit)
     task_app.command("create")(task_create)
     task_app.command("list")(task_list)
     task_app.command("show")(task_show)

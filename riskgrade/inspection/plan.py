@@ -12,9 +12,12 @@ The draw, step by step (``ALGORITHM``; docs/inspection.md says how to recompute 
    budget goes where expected findings are highest, floors kept).  See :mod:`.allocate`.
 4. *Strata*: grade x county.  Each stratum's quota is its rate times its size, rounded to whole
    entities by largest remainders, so every county gets its share.
-5. *Draw*: in each stratum, the entities with the smallest ``sha256("<seed>|<uscc>")`` (hex) are
-   drawn: a simple random sample without replacement whose randomness anyone can recompute from
-   the published seed and population.  Inclusion probability = quota / stratum size.
+5. *Draw*: in each stratum, the entities with the smallest draw key are drawn: a simple random sample
+   without replacement.  Inclusion probability = quota / stratum size.  The key of a plan drawn under a
+   seed commitment (:mod:`.commitment`, ``ALGORITHM_COMMITTED``) is ``sha256("<seed>|<salt>|<uscc>")``
+   (hex), the salt sealed with the plan; without a commitment it is ``sha256("<seed>|<uscc>")`` and the
+   plan is internal (it cannot be published).  The strata (grade x county) are internal: they are named
+   ``<county>-<grade>`` and kept in the sealed package only (:mod:`.disclosure`).
 6. *Inspectors*: see :mod:`.assign`.
 """
 
@@ -35,11 +38,14 @@ from ..scoring.outcomes import adverse_results
 from ..warehouse import Warehouse
 from .allocate import grade_rates, optimal_rates, stratified_allocation
 from .assign import Inspector, assign
+from .commitment import find as find_commitment
+from .commitment import seed_commitment
 from .config import SamplingConfig, load_sampling
 from .tables import ensure_schema, has_table
 from .tasks import DEFAULT_TASK, Task, get_task
 
 ALGORITHM = "riskgrade-stratified-srs-sha256/1"
+ALGORITHM_COMMITTED = "riskgrade-stratified-srs-sha256-salted/2"
 # an inspection with an adverse result (发现问题 in the wide sense): the results the outcome definition counts
 # (defaults/outcomes.yaml: corrected, problem, unreachable, refused, not operating), so that what a plan
 # expects (the model's calibrated chance of an adverse result) and what effectiveness counts are one thing
@@ -86,14 +92,16 @@ class PlanOutcome:
         return self.expected / self.uniform_expected
 
 
-def draw_key(seed: str, uscc: str) -> str:
-    """The published random number of an entity: sha256 of ``<seed>|<uscc>`` in hex."""
-    return hashlib.sha256(f"{seed}|{uscc}".encode()).hexdigest()
+def draw_key(seed: str, uscc: str, salt: str = "") -> str:
+    """An entity's random number in the draw: sha256 of ``<seed>|<salt>|<uscc>`` (of ``<seed>|<uscc>``
+    without a salt) in hex."""
+    return hashlib.sha256((f"{seed}|{salt}|{uscc}" if salt else f"{seed}|{uscc}").encode()).hexdigest()
 
 
-def stratum_id(seed: str, grade: str, county: str) -> str:
-    """An opaque, reproducible name for a stratum (the published files carry no grade)."""
-    return f"{county}-{hashlib.sha256(f'{seed}|stratum|{grade}'.encode()).hexdigest()[:6]}"
+def stratum_id(grade: str, county: str) -> str:
+    """The internal name of a stratum: ``<county>-<grade>``.  It names the grade, so it is never
+    published; it is kept in the plan's tables and its sealed package."""
+    return f"{county}-{grade}"
 
 
 def _labels_any(labels: list[str]) -> str:
@@ -117,7 +125,7 @@ def historical_finding_rates(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> 
 
 
 def _eligible(con: duckdb.DuckDBPyConnection, sid: int, as_of: dt.date, task: Task, cfg: SamplingConfig,
-              seed: str) -> None:
+              key_prefix: str) -> None:
     t = f"DATE '{as_of}'"
     since = f"DATE '{add_months(as_of, -cfg.frequency.min_months, keep_month_end=True)}'"
     forced = _labels_any([f.label for f in cfg.force_include])
@@ -149,7 +157,7 @@ def _eligible(con: duckdb.DuckDBPyConnection, sid: int, as_of: dt.date, task: Ta
             LEFT JOIN insp i USING (uscc)
             LEFT JOIN planned pl USING (uscc))
         SELECT *, CASE WHEN status IN ('random', 'forced') THEN sha256(? || '|' || uscc) END AS draw_key FROM pop
-    """, [seed])
+    """, [key_prefix])
 
 
 def _population_hash(con: duckdb.DuckDBPyConnection) -> str:
@@ -196,8 +204,14 @@ def make_plan(home: Path, as_of: dt.date, *, seed: str, budget: int | None = Non
             raise RiskgradeError(f"no classification as of {as_of}: run `riskgrade classify --as-of {as_of}` first")
         sid, mode, snap_hash = snap[0]
         grades = list(GRADE_SETS["five" if mode == "five" else "four"])
-        say(f"eligible population as of {as_of} (snapshot {sid}, task: {task.name})")
-        _eligible(con, sid, as_of, task, cfg, seed)
+        committed = find_commitment(con, as_of, task.task_id)
+        if committed is not None and seed_commitment(seed, as_of, task.task_id) != committed.commitment:
+            raise RiskgradeError(f"--seed does not match the seed committed for this task as of {as_of} "
+                                 f"(commitment {committed.commitment[:16]}…, made {committed.created_at})")
+        salt = committed.salt if committed is not None else ""
+        say(f"eligible population as of {as_of} (snapshot {sid}, task: {task.name})"
+            + ("; seed matches its commitment" if committed is not None else "; no seed commitment: internal plan"))
+        _eligible(con, sid, as_of, task, cfg, f"{seed}|{salt}" if salt else seed)
         counts = con.execute("SELECT grade, status, count(*) FROM plan_pop GROUP BY ALL").fetchall()
         if not counts:
             raise RiskgradeError(f"no active entity in the task's scope as of {as_of}")
@@ -253,7 +267,7 @@ def make_plan(home: Path, as_of: dt.date, *, seed: str, budget: int | None = Non
         quota = stratified_allocation(targets, total)
         _temp_table(con, "plan_quota", {"grade": "string", "region_code": "string", "size": "int64", "quota": "int64",
                                         "stratum": "string"},
-                    [(g, c, n, quota[(g, c)], stratum_id(seed, g, c)) for g, c, n, _ in strata])
+                    [(g, c, n, quota[(g, c)], stratum_id(g, c)) for g, c, n, _ in strata])
         forced_quota = n_forced if budget is None else min(n_forced, budget)
         written = ", ".join(repr(g) for g in cfg.written_check_grades) or "''"
         # a view: the drawable population with its stratum and quota (read twice, never copied)
@@ -350,8 +364,11 @@ def make_plan(home: Path, as_of: dt.date, *, seed: str, budget: int | None = Non
         strata_pub = con.execute("""
             SELECT pub_stratum, count(*), any_value(CASE WHEN status = 'forced' THEN NULL ELSE quota END)
             FROM plan_frame GROUP BY pub_stratum ORDER BY pub_stratum""").fetchall()
+        algorithm = ALGORITHM_COMMITTED if committed is not None else ALGORITHM
         manifest = {
-            "algorithm": ALGORITHM, "seed": seed, "as_of": as_of.isoformat(), "snapshot_id": sid,
+            "algorithm": algorithm, "seed": seed,
+            "commitment": committed.commitment if committed is not None else None,
+            "salt_commitment": committed.salt_commitment if committed is not None else None, "as_of": as_of.isoformat(), "snapshot_id": sid,
             "snapshot_content_hash": snap_hash, "sampling_version": cfg.version, "task": task.describe(),
             "budget": budget, "optimise": optimise, "population_hash": pop_hash, "plan_content_hash": content,
             "forced": {"entities": n_forced, "drawn": forced_quota, "probability": forced_pi},
@@ -364,7 +381,7 @@ def make_plan(home: Path, as_of: dt.date, *, seed: str, budget: int | None = Non
             pid = int(con.execute("SELECT coalesce(max(plan_id), 0) + 1 FROM plans").fetchall()[0][0])
             n_rows = con.execute("SELECT count(*) FROM plan_drawn").fetchall()[0][0]
             con.execute("INSERT INTO plans VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-                pid, task.task_id, as_of, sid, seed, ALGORITHM, cfg.version, pop_hash,
+                pid, task.task_id, as_of, sid, seed, algorithm, cfg.version, pop_hash,
                 sum(ln.eligible + ln.forced for ln in lines.values()), budget, optimise, n_rows,
                 json.dumps(manifest, ensure_ascii=False), content, dt.datetime.now().replace(microsecond=0)])
             con.execute(f"""

@@ -84,13 +84,14 @@ def import_results(home: Path, path: Path, plan_id: int, *, progress=None, memor
 
 
 def public_results_query(plan_id: int | None = None, task_id: int | None = None) -> str:
-    """Results for publication: entity name, USCC, task, date, result.  Never a grade or a score."""
+    """Results for publication: entity name, USCC, task, date, result.  Never a grade or a score, and no
+    check mode: A-class entities drawn at random are checked in writing (书面检查), so the mode would name
+    their grade (docs/security-disclosure.md)."""
     cases = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in RESULT_ZH.items())
     where = f"r.plan_id = {int(plan_id)}" if plan_id is not None else f"p.task_id = {int(task_id)}"
     return f"""
         SELECT e.name, r.uscc, coalesce(t.name, '全省通用双随机抽查') AS task, r.event_date AS inspected_on,
-               r.result, CASE r.result {cases} ELSE r.result END AS result_zh,
-               CASE r.check_mode WHEN 'written' THEN '书面检查' ELSE '现场检查' END AS check_mode
+               r.result, CASE r.result {cases} ELSE r.result END AS result_zh
         FROM plan_results r
         JOIN plans p USING (plan_id)
         LEFT JOIN tasks t USING (task_id)
