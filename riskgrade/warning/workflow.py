@@ -78,7 +78,8 @@ def append(con: duckdb.DuckDBPyConnection, entries: list[tuple[str, str, str, di
     if not entries:
         return 0
     ring = keys_of(con, create=True)
-    con.execute("ALTER TABLE alert_log ADD COLUMN IF NOT EXISTS key_id VARCHAR")
+    if not column_exists(con, "alert_log", "key_id"):  # a store written before the chain was keyed
+        con.execute("ALTER TABLE alert_log ADD COLUMN key_id VARCHAR")
     last = con.execute("SELECT seq, hash FROM alert_log ORDER BY seq DESC LIMIT 1").fetchall()
     seq, prev = (int(last[0][0]), last[0][1]) if last else (0, GENESIS)
     at = (at or dt.datetime.now()).replace(tzinfo=None)

@@ -375,3 +375,41 @@ def test_alert_log_of_an_old_store_still_verifies(tmp_path: Path, monkeypatch: p
     assert v.ok and v.entries == 4
     assert con.execute("SELECT key_id IS NOT NULL FROM alert_log WHERE seq = 4").fetchall()[0][0]
     con.close()
+
+
+@pytest.mark.parametrize("kind", ["locked", "taken"])
+def test_append_outlasts_a_run_of_lost_races(reg: dict, kind: str) -> None:
+    """The append that lost its race 25 times in a row (another writer took its id, or the database was
+    locked / could not serialise): the old code gave up after 20 tries ("could not append to the audit
+    log", a 500) or failed on the first lock error. Now it waits and tries again, and leaves no gap."""
+    import sqlite3
+
+    from sqlalchemy import event
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    from riskgrade.registry import audit
+
+    f = reg["factory"]
+    _fill(f, 2)
+    left = {"n": 25}
+
+    def lose(session) -> None:
+        if left["n"] > 0:
+            left["n"] -= 1
+            if kind == "taken":
+                raise IntegrityError("INSERT INTO audit_log", {}, Exception("duplicate key value (id)"))
+            if reg["backend"] == "postgresql":
+                import psycopg
+
+                raise OperationalError("INSERT INTO audit_log", {}, psycopg.errors.SerializationFailure(
+                    "could not serialize access due to concurrent update"))
+            raise OperationalError("INSERT INTO audit_log", {}, sqlite3.OperationalError("database is locked"))
+
+    event.listen(f, "before_commit", lose)
+    try:
+        e = audit.append(f, "u", "view", "after the races")
+    finally:
+        event.remove(f, "before_commit", lose)
+    assert left["n"] == 0 and e.id == 3
+    assert [r[0] for r in _sql(f, "SELECT id FROM audit_log ORDER BY id")] == [1, 2, 3]
+    assert audit.verify(f).ok
