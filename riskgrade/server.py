@@ -31,7 +31,10 @@ def create_app(home: Path, database_url: str | None = None) -> FastAPI:
 
 def app_from_env() -> FastAPI:
     """The application for ``riskgrade serve`` (uvicorn factory; one per worker process)."""
+    import os
+
     from . import settings as settings_mod
 
+    os.umask(0o077)  # files and folders the service creates are its user's alone (0600/0700)
     s = settings_mod.load()
     return create_app(s.home, s.database_url)

@@ -37,6 +37,7 @@ import duckdb
 import pyarrow as pa
 
 from . import sql
+from .chain import private_dir, private_file
 from .errors import RiskgradeError
 
 STORE_FILE = "warehouse.duckdb"
@@ -148,7 +149,7 @@ class _Lock:
         self.fd: int | None = None
 
     def __enter__(self) -> _Lock:
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         mode = fcntl.LOCK_EX if self.exclusive else fcntl.LOCK_SH
         deadline = time.monotonic() + self.timeout
         while True:
@@ -201,7 +202,7 @@ class Warehouse:
         return self.home / STORE_FILE
 
     def __enter__(self) -> Warehouse:
-        self.home.mkdir(parents=True, exist_ok=True)
+        private_dir(self.home)  # a new home is its user's alone (0700); files in it 0600
         self._lock = _Lock(self.home / LOCK_FILE, self.write, self.lock_timeout)
         self._lock.__enter__()
         try:
@@ -212,6 +213,8 @@ class Warehouse:
             else:
                 self.con = duckdb.connect(str(self.path), read_only=not self.write)
                 if self.write:
+                    for f in (self.path, self.path.with_name(self.path.name + ".wal")):
+                        private_file(f)
                     # all of the schema or none of it, whenever the process is killed
                     self.con.execute("BEGIN TRANSACTION")
                     self.con.execute(SCHEMA)
@@ -224,7 +227,7 @@ class Warehouse:
                     self.con.execute(SCHEMA)
             tmp = self.home / "tmp"
             if self.write:
-                tmp.mkdir(exist_ok=True)
+                tmp.mkdir(exist_ok=True, mode=0o700)
                 self.con.execute(f"SET temp_directory = '{tmp}'")
             if self.memory_limit:
                 self.con.execute(f"SET memory_limit = '{self.memory_limit}'")
@@ -329,7 +332,8 @@ class Warehouse:
         assert self.con is not None and self.write
         seg_id = int(self.con.execute("SELECT coalesce(max(segment_id), 0) + 1 FROM event_segments").fetchall()[0][0])
         folder = self.home / SEGMENTS_DIR / f"seg-{seg_id:06d}"
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder.parent)
+        private_dir(folder)
         return seg_id, folder
 
     def write_segment(self, select_sql: str, delivery_id: int | None, rows: int, order: str | None = None,
@@ -354,7 +358,7 @@ class Warehouse:
         con.execute("SET preserve_insertion_order = true")  # each file in its query's order
         try:
             for k in range(parts):
-                (folder / f"part={k}").mkdir(exist_ok=True)
+                (folder / f"part={k}").mkdir(exist_ok=True, mode=0o700)
                 where = f" WHERE bucket BETWEEN {k * width} AND {(k + 1) * width - 1}" if parts > 1 else ""
                 con.execute(f"COPY (SELECT {cols} FROM ({select_sql}){where} ORDER BY {order or sort}) "
                             f"TO {sql_str(str(folder / f'part={k}' / 'data-0.parquet'))} (FORMAT parquet)")
@@ -396,6 +400,8 @@ class Warehouse:
         now = dt.datetime.now().replace(microsecond=0)
         for f in sorted(folder.rglob("*.parquet")):
             n = int(con.execute(f"SELECT count(*) FROM read_parquet({sql_str(str(f))})").fetchall()[0][0])
+            private_file(f)
+            os.chmod(f.parent, 0o700)
             _fsync(f)
             _fsync(f.parent)
             con.execute("INSERT INTO event_segments VALUES (?, ?, ?, ?, ?, ?)",

@@ -16,7 +16,7 @@ from .. import __version__
 from ..errors import RiskgradeError
 from . import (analysis, classification, exchange, indicators, ingest, inspection, model, quality, service, simulate,
                spark, warning)
-from .common import HomeOpt, err, out, state
+from .common import HomeOpt, err, out, private_umask, state
 
 GROUPS = (ingest, classification, quality, simulate, indicators, inspection, service, warning, analysis, exchange,
           spark, model)
@@ -44,6 +44,7 @@ def _root(
                                           is_eager=True)] = False,
 ) -> None:
     state["home"] = home
+    private_umask()
 
 
 for _group in GROUPS:

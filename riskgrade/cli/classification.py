@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from ..errors import RiskgradeError
-from .common import HomeOpt, as_date, err, open_store, out, progress, settings, show_classification
+from .common import HomeOpt, as_date, audit_export, err, open_store, out, progress, settings, show_classification
 
 
 def classify(
@@ -62,6 +62,7 @@ def export_grades(
     with open_store(s) as wh:
         n = write_grades(wh.con, d, out_file, facts=facts, catalog_path=catalog, progress=progress,
                          note=lambda m: err.print(f"[yellow]note: {m}[/yellow]"))
+    audit_export(s, "export_grades", out_file, n, {"as_of": d.isoformat()})
     err.print(f"{n:,} graded entities written to {out_file}")
 
 

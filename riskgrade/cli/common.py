@@ -32,6 +32,12 @@ state: dict[str, Path | None] = {"home": None}
 ACTOR = os.environ.get("USER", "cli")
 
 
+def private_umask() -> None:
+    """Files and folders the program creates are its user's alone (0600/0700): set at every command's start
+    (``riskgrade serve`` included, whose workers inherit it)."""
+    os.umask(0o077)
+
+
 def settings(home: Path | None) -> settings_mod.Settings:
     return settings_mod.load(home or state["home"])
 
@@ -68,6 +74,51 @@ def audit(factory, action: str, target: str = "", detail: dict | None = None) ->
     from ..registry import audit as audit_log
 
     audit_log.append(factory, f"cli:{ACTOR}", action, target, detail)
+
+
+def who() -> str:
+    """Who runs a command, for the audit log: ``$RISKGRADE_USER``, else the login name."""
+    import getpass
+
+    try:
+        return os.environ.get("RISKGRADE_USER") or getpass.getuser()
+    except (KeyError, OSError):
+        return ACTOR
+
+
+def audit_export(home: settings_mod.Settings | Path | None, action: str, target: Path | str, rows: int,
+                 detail: dict | None = None) -> None:
+    """Record an export in the registry's audit log (created on demand, like any command's registry):
+    ``cli:<who>``, ``export_*``, the file written and its row count.  Called by every command that writes
+    grades or records to a file, after the file is written; if the entry cannot be written the command
+    fails (the export is not silent)."""
+    from ..registry import audit as audit_log
+
+    s = home if isinstance(home, settings_mod.Settings) else settings(home)
+    t = Path(target)
+    audit_log.append(registry(s), f"cli:{who()}", action, str(t.resolve() if t.is_absolute() or t.exists() else t),
+                     {"rows": int(rows), **(detail or {})})
+
+
+def read_checkpoint(path: Path) -> dict:
+    """A checkpoint file written by ``audit checkpoint`` or ``alerts checkpoint``."""
+    import json
+
+    try:
+        cp = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise RiskgradeError(f"--checkpoint {path}: not a checkpoint file ({e})") from None
+    if not isinstance(cp, dict):
+        raise RiskgradeError(f"--checkpoint {path}: not a checkpoint file")
+    return cp
+
+
+def write_checkpoint(cp: dict, out_file: Path) -> None:
+    import json
+
+    Path(out_file).parent.mkdir(parents=True, exist_ok=True)
+    Path(out_file).write_text(json.dumps(cp, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    os.chmod(out_file, 0o600)
 
 
 def sub_app(app: typer.Typer, name: str) -> typer.Typer:

@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 
 from ..errors import RiskgradeError
-from .common import HomeOpt, as_date, err, open_store, out, sub_app
+from .common import HomeOpt, as_date, audit_export, err, open_store, out, sub_app
 
 FusionOpt = Annotated[Optional[Path], typer.Option("--fusion", help="fusion configuration YAML (default: built-in)")]
 DomainOpt = Annotated[Optional[str], typer.Option("--domain", help="one domain (default: every configured domain)")]
@@ -82,6 +82,7 @@ def export_fused(
             raise RiskgradeError(f"no fused grades of {what} for the classification as of {d} (snapshot {sid}): "
                                  f"run `riskgrade fusion --as-of {d}" + (f" --domain {domain}" if domain else "") + "` first")
         n = write_query(wh.con, fu.fused_query(sid, domain), out_file)
+    audit_export(home, "export_fused", out_file, n, {"as_of": d.isoformat(), "domain": domain})
     err.print(f"{n:,} fused grades written to {out_file}")
 
 
@@ -96,6 +97,7 @@ def export_national(
 
     with open_store(home) as wh:
         r = write_national(wh.con, month, out_dir)
+    audit_export(home, "export_national", out_dir, r["rows"], {"month": month})
     err.print(f"{r['rows']:,} results of {month} (as of {r['as_of']}, snapshot {r['snapshot_id']}) written to "
               f"{r['files']['jsonl']} and {r['files']['csv']}", highlight=False)
 
@@ -117,6 +119,7 @@ def export_whitelist(
     with open_store(home) as wh:
         sid = current_snapshot(wh.con, d)
         name, n = write_whitelist(wh.con, sid, d, cfg, list_name, out_file)
+    audit_export(home, "export_whitelist", out_file, n, {"as_of": d.isoformat(), "list": name})
     err.print(f"{n:,} entities on white list {name} ({cfg.lists[name].name_zh}) written to {out_file}", highlight=False)
 
 
@@ -135,6 +138,7 @@ def export_measures(
     cfg = load_measures(measures, labels)
     with open_store(home) as wh:
         n = write_measures(wh.con, current_snapshot(wh.con, d), cfg, out_file)
+    audit_export(home, "export_measures", out_file, n, {"as_of": d.isoformat()})
     err.print(f"{n:,} entities with their measures (version {cfg.version}) written to {out_file}")
 
 

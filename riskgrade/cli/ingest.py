@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from .common import HomeOpt, err, open_store, out, progress, settings
+from .common import HomeOpt, audit_export, err, open_store, out, progress, settings
 
 
 def ingest(
@@ -58,6 +58,7 @@ def quarantine_export(
 
     with open_store(home) as wh:
         n = write_query(wh.con, quarantine_query(delivery), out_file)
+    audit_export(home, "export_quarantine", out_file, n, {"delivery": delivery})
     err.print(f"{n:,} quarantined rows written to {out_file}")
 
 

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from ..errors import RiskgradeError
-from .common import HomeOpt, as_date, err, open_store, out, progress, settings, sub_app, wide
+from .common import HomeOpt, as_date, audit_export, err, open_store, out, progress, settings, sub_app, wide
 
 
 # --------------------------------------------------------------------------- tasks
@@ -135,6 +135,7 @@ def plan(
         if publish:
             with wh.transaction():
                 write_package(wh.con, res.plan_id, publish, sealed_folder(s.home, res.plan_id))
+    audit_export(s, "export_plan", out_file, res.rows, {"plan": res.plan_id, "publish": str(publish or "")})
     _print_plan(res)
     err.print(f"plan {res.plan_id} ({res.rows:,} entities) written to {out_file}; content hash {res.content_hash}")
     if publish:
@@ -220,6 +221,8 @@ def plans_show(
         if out_file:
             n = write_query(wh.con, plan_query(plan_id), out_file)
             err.print(f"{n:,} planned entities written to {out_file}")
+    if out_file:
+        audit_export(home, "export_plan", out_file, n, {"plan": plan_id})
     m = json.loads(manifest)
     m.pop("strata", None)
     out.print_json(json.dumps(m, ensure_ascii=False))
@@ -298,6 +301,7 @@ def export_results(
         if not _has(wh.con, "plan_results"):
             raise RiskgradeError("no inspection results yet: `riskgrade results import FILE --plan ID`")
         n = write_query(wh.con, public_results_query(plan_id, task_id), out_file)
+    audit_export(s, "export_results", out_file, n, {"plan": plan_id, "task": task_id})
     err.print(f"{n:,} public inspection results written to {out_file}")
 
 
@@ -315,6 +319,7 @@ def export_directory(
     d = as_date(as_of, "--as-of")
     with open_store(s) as wh:
         n = write_query(wh.con, directory_query(current_snapshot(wh.con, d)), out_file)
+    audit_export(s, "export_directory", out_file, n, {"as_of": d.isoformat()})
     err.print(f"{n:,} entities written to {out_file} (internal: carries risk grades)")
 
 

@@ -14,7 +14,8 @@ import typer
 from rich.table import Table
 
 from ..errors import RiskgradeError
-from .common import ACTOR, HomeOpt, as_date, audit, err, out, progress, registry, settings
+from .common import (ACTOR, HomeOpt, as_date, audit, err, out, progress, read_checkpoint, registry, settings,
+                     write_checkpoint)
 
 
 def publish(
@@ -135,6 +136,8 @@ def user_list(home: HomeOpt = None) -> None:
 
 def audit_verify(
     expect_head: Annotated[Optional[str], typer.Option("--expect-head", help="ID:HASH recorded earlier")] = None,
+    checkpoint: Annotated[Optional[Path], typer.Option(
+        "--checkpoint", help="a signed checkpoint file (audit checkpoint): the chain must still reach its head")] = None,
     home: HomeOpt = None,
 ) -> None:
     """Check the audit chain; names the first edited or deleted entry (non-zero exit)."""
@@ -148,10 +151,45 @@ def audit_verify(
             head = (int(i), h)
         except ValueError:
             raise RiskgradeError("--expect-head: ID:HASH, as printed by an earlier verify") from None
-    v = verify(registry(s), head)
+    v = verify(registry(s), head, read_checkpoint(checkpoint) if checkpoint else None)
     if not v.ok:
         raise RiskgradeError(f"audit log tampered: {v.problem}")
     out.print(f"audit log intact: {v.entries:,} entries; head {v.head_id}:{v.head_hash}", highlight=False)
+    if v.unkeyed:
+        err.print(f"note: the first {v.unkeyed:,} entries were written before the chain was keyed (plain SHA-256); "
+                  "keep a checkpoint off the machine to anchor them", highlight=False)
+
+
+def audit_checkpoint(
+    out_file: Annotated[Path, typer.Option("--out", help="the checkpoint file (JSON) to keep off this machine")],
+    home: HomeOpt = None,
+) -> None:
+    """Write the audit chain's head (entry id, hash, count, time), signed with the chain key, to a file."""
+    from ..registry.audit import checkpoint
+
+    s = settings(home)
+    f = registry(s)
+    audit(f, "audit_checkpoint", str(out_file))
+    cp = checkpoint(f)
+    write_checkpoint(cp, out_file)
+    out.print(f"checkpoint of the audit log written to {out_file}: head {cp['head_seq']}:{cp['head_hash']}, "
+              f"{cp['entries']:,} entries, key {cp['key_id']}", highlight=False)
+
+
+def audit_rotate_key(home: HomeOpt = None) -> None:
+    """Add a new chain key to <home>/keys/audit.key: it signs new entries; the old keys stay to verify old ones."""
+    from ..chain import KEY_ENV, key_path, rotate
+
+    s = settings(home)
+    f = registry(s)
+    if os.environ.get(KEY_ENV, "").strip():
+        raise RiskgradeError(f"${KEY_ENV} is set and wins over the key file: rotate by appending a new secret to it "
+                             "(comma-separated; the last signs), keeping the old ones")
+    audit(f, "audit_key_rotate", "", {"phase": "before"})  # the last entry signed by the old key
+    kid = rotate(s.home)
+    audit(f, "audit_key_rotate", "", {"phase": "after", "key_id": kid})
+    err.print(f"new audit chain key {kid} added to {key_path(s.home)}; copy the file off this machine and restart "
+              "`riskgrade serve`", highlight=False)
 
 
 def audit_list(limit: Annotated[int, typer.Option("--limit", min=1)] = 20, home: HomeOpt = None) -> None:
@@ -203,4 +241,6 @@ def register(app: typer.Typer) -> None:
     user_app.command("list")(user_list)
     audit_app.command("verify")(audit_verify)
     audit_app.command("list")(audit_list)
+    audit_app.command("checkpoint")(audit_checkpoint)
+    audit_app.command("rotate-key")(audit_rotate_key)
     app.command()(serve)

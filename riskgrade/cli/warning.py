@@ -13,7 +13,8 @@ import typer
 from rich.table import Table
 
 from ..errors import RiskgradeError
-from .common import HomeOpt, as_date, err, open_store, out, progress, settings, sub_app, wide
+from .common import (HomeOpt, as_date, audit_export, err, open_store, out, progress, read_checkpoint, settings,
+                     sub_app, wide, write_checkpoint)
 
 UserOpt = Annotated[Optional[str], typer.Option("--user", help="who takes the step (default: $RISKGRADE_USER or login)")]
 NoteOpt = Annotated[str, typer.Option("--note", help="note for the log")]
@@ -74,6 +75,7 @@ def export_alerts(
     with open_store(home) as wh:
         sql = alerts_query(status, rule) if has_table(wh.con, "alerts") else EMPTY_EXPORT
         n = write_query(wh.con, sql, out_file)
+    audit_export(home, "export_alerts", out_file, n, {"status": status, "rule": rule})
     err.print(f"{n:,} alert rows written to {out_file}")
 
 
@@ -90,6 +92,7 @@ def export_pushes(
     d = as_date(as_of, "--as-of") if as_of else dt.date.today()
     with open_store(home) as wh:
         n = write_query(wh.con, pushes_query(d, as_date(since, "--since") if since else None), out_file)
+    audit_export(home, "export_pushes", out_file, n, {"as_of": d.isoformat(), "since": since})
     err.print(f"{n:,} listing records written to {out_file}")
 
 
@@ -193,16 +196,36 @@ def alerts_target(
     err.print(f"task {task_id}: {n} entities of alert {aid} added as targets (定向抽查)")
 
 
-def alerts_verify_log(home: HomeOpt = None) -> None:
+def alerts_verify_log(
+    checkpoint: Annotated[Optional[Path], typer.Option(
+        "--checkpoint", help="a signed checkpoint file (alerts checkpoint): the log must still reach its head")] = None,
+    home: HomeOpt = None,
+) -> None:
     """Check the alert log's hash chain; fails naming the first entry edited or deleted."""
     from ..warning.workflow import verify
 
+    cp = read_checkpoint(checkpoint) if checkpoint else None
     with open_store(home) as wh:
         _require(wh.con)
-        v = verify(wh.con)
+        v = verify(wh.con, cp)
     if not v.ok:
         raise RiskgradeError(f"alert log NOT intact: {v.problem}")
     out.print(f"[green]alert log intact[/green]: {v.entries:,} entries; head #{v.head_seq} {v.head_hash}", highlight=False)
+
+
+def alerts_checkpoint(
+    out_file: Annotated[Path, typer.Option("--out", help="the checkpoint file (JSON) to keep off this machine")],
+    home: HomeOpt = None,
+) -> None:
+    """Write the alert log's head (entry, hash, count, time), signed with the chain key, to a file."""
+    from ..warning.workflow import checkpoint
+
+    with open_store(home) as wh:
+        _require(wh.con)
+        cp = checkpoint(wh.con)
+    write_checkpoint(cp, out_file)
+    out.print(f"checkpoint of the alert log written to {out_file}: head #{cp['head_seq']} {cp['head_hash']}, "
+              f"{cp['entries']:,} entries, key {cp['key_id']}", highlight=False)
 
 
 # --------------------------------------------------------------------------- notices
@@ -299,6 +322,7 @@ def register(app: typer.Typer) -> None:
     alerts_app.command("close")(alerts_close)
     alerts_app.command("target")(alerts_target)
     alerts_app.command("verify-log")(alerts_verify_log)
+    alerts_app.command("checkpoint")(alerts_checkpoint)
     notices_app.command("build")(notices_build)
     notices_app.command("send")(notices_send)
     notices_app.command("list")(notices_list)

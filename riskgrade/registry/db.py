@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..chain import private_dir, private_file
 from ..errors import RiskgradeError
 
 REGISTRY_FILE = "registry.sqlite"
@@ -22,7 +23,7 @@ def database_url(home: Path, url: str | None) -> str:
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url[len("postgresql://"):]
         return url
-    home.mkdir(parents=True, exist_ok=True)
+    private_dir(home)
     return f"sqlite:///{(home / REGISTRY_FILE).resolve()}"
 
 
@@ -71,4 +72,10 @@ def open_registry(home: Path, url: str | None = None) -> sessionmaker[Session]:
     except Exception as e:
         raise RiskgradeError(f"cannot open the registry database ({engine.url.render_as_string(hide_password=True)}): "
                              f"{str(e).splitlines()[0]}") from None
-    return sessionmaker(engine, expire_on_commit=False)
+    if u.startswith("sqlite:///"):
+        db_file = Path(u[len("sqlite:///"):])
+        for f in (db_file, db_file.with_name(db_file.name + "-wal"), db_file.with_name(db_file.name + "-shm")):
+            private_file(f)  # 0600: the registry holds users, password hashes and grades
+    factory = sessionmaker(engine, expire_on_commit=False)
+    factory.riskgrade_home = Path(home)  # where the audit chain's keys live (riskgrade.registry.audit)
+    return factory

@@ -49,7 +49,8 @@ class Token(Base):
 
 
 class AuditEntry(Base):
-    """Append-only, hash-chained: ``hash = sha256(prev_hash + canonical entry)``."""
+    """Append-only, hash-chained: ``hash = HMAC-SHA256(key[key_id], prev_hash + canonical entry)`` (see
+    :mod:`riskgrade.chain`; ``key_id`` empty: plain SHA-256, written before the chain was keyed)."""
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime)
@@ -59,6 +60,7 @@ class AuditEntry(Base):
     detail: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class Snapshot(Base):

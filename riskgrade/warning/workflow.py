@@ -1,12 +1,14 @@
 """Disposition (处置) of alerts: open -> assigned -> handled -> closed, every step in a hash-chained log.
 
 ``alert_log`` is append-only: each row is ``(seq, logged_at, username, action, alert_id, detail)`` with
-``prev_hash`` (the previous row's hash; 64 zeros for the first) and
-``hash = sha256(prev_hash + canonical JSON [seq, at, username, action, alert_id, detail])`` - the
-same form as the registry's audit log (``target`` = the alert id), so its entries can be carried
-into that log as they are.  Sequence numbers are consecutive: an edited row breaks its own hash, a
-deleted one the sequence and the next row's ``prev_hash``; :func:`verify` names the first row that
-fails.
+``prev_hash`` (the previous row's hash; 64 zeros for the first), ``key_id`` and
+``hash = HMAC-SHA256(key, prev_hash + canonical JSON [seq, at, username, action, alert_id, detail, key_id])``
+- the one keyed chain of :mod:`riskgrade.chain`, as the registry's audit log (``target`` = the alert id),
+with the same keys (``$RISKGRADE_AUDIT_KEY`` or ``<home>/keys/audit.key``), so its entries can be carried
+into that log as they are.  Rows written before the chain was keyed (no ``key_id``) verify as plain
+SHA-256 up to the keyed-from mark.  Sequence numbers are consecutive: an edited row breaks its own hash,
+a deleted one the sequence and the next row's ``prev_hash``; :func:`verify` names the first row that
+fails, and checks a signed checkpoint (:func:`checkpoint`) when given one.
 """
 
 from __future__ import annotations
@@ -20,8 +22,12 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
-from ..chain import GENESIS, canonical, entry_hash, walk  # noqa: F401  (GENESIS, canonical: re-exported)
+from ..chain import GENESIS, Keyring, canonical, check_checkpoint, entry_hash, keyring, seal, walk  # noqa: F401
+from ..chain import checkpoint as chain_checkpoint
 from ..errors import RiskgradeError
+from ..sql import column_exists
+
+LOG = "alert_log"
 
 STATUSES = ("open", "assigned", "handled", "closed")
 STATUS_ZH = {"open": "待分办", "assigned": "已分办", "handled": "已处置", "closed": "已办结"}
@@ -54,25 +60,42 @@ def detail_json(detail: dict) -> str:
     return json.dumps(detail, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 
 
+def home_of(con: duckdb.DuckDBPyConnection):
+    """The data home of a store connection (the folder of its DuckDB file), where the chain keys live."""
+    from pathlib import Path
+
+    rows = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    return Path(rows[0][0]).parent if rows and rows[0][0] else None
+
+
+def keys_of(con: duckdb.DuckDBPyConnection, *, create: bool = False) -> Keyring:
+    return keyring(home_of(con), create=create)
+
+
 def append(con: duckdb.DuckDBPyConnection, entries: list[tuple[str, str, str, dict]],
            at: dt.datetime | None = None) -> int:
     """Append ``(username, action, alert_id, detail)`` entries to the log, chained; returns the last seq."""
     if not entries:
         return 0
+    ring = keys_of(con, create=True)
+    if not column_exists(con, "alert_log", "key_id"):  # a store written before the chain was keyed
+        con.execute("ALTER TABLE alert_log ADD COLUMN key_id VARCHAR")
     last = con.execute("SELECT seq, hash FROM alert_log ORDER BY seq DESC LIMIT 1").fetchall()
     seq, prev = (int(last[0][0]), last[0][1]) if last else (0, GENESIS)
     at = (at or dt.datetime.now()).replace(tzinfo=None)
-    cols: dict[str, list] = {k: [] for k in ("seq", "logged_at", "username", "action", "alert_id", "detail", "prev_hash", "hash")}
+    cols: dict[str, list] = {k: [] for k in ("seq", "logged_at", "username", "action", "alert_id", "detail", "prev_hash",
+                                              "hash", "key_id")}
     for user, action, aid, detail in entries:
         seq += 1
         text = detail_json(detail)
-        h = entry_hash(prev, seq, at, user, action, aid, text)
-        for k, v in zip(cols, (seq, at, user, action, aid, text, prev, h)):
+        kid, h = seal(ring, LOG, prev, seq, at, user, action, aid, text)
+        for k, v in zip(cols, (seq, at, user, action, aid, text, prev, h, kid)):
             cols[k].append(v)
         prev = h
     con.register("w_log_rows", pa.table({
         "seq": pa.array(cols["seq"], pa.int64()), "logged_at": pa.array(cols["logged_at"], pa.timestamp("us")),
-        **{k: pa.array(cols[k], pa.string()) for k in ("username", "action", "alert_id", "detail", "prev_hash", "hash")},
+        **{k: pa.array(cols[k], pa.string()) for k in ("username", "action", "alert_id", "detail", "prev_hash", "hash",
+                                                       "key_id")},
     }))
     con.execute("INSERT INTO alert_log BY NAME SELECT * FROM w_log_rows")
     con.unregister("w_log_rows")
@@ -134,10 +157,18 @@ class Verdict:
     bad_seq: int | None = None
 
 
-def verify(con: duckdb.DuckDBPyConnection) -> Verdict:
-    rows = con.execute("SELECT seq, logged_at, username, action, alert_id, detail, prev_hash, hash FROM alert_log "
-                       "ORDER BY seq").fetchall()
-    w = walk(rows)
+def _walk(con: duckdb.DuckDBPyConnection, ring: Keyring):
+    kid = "key_id" if column_exists(con, "alert_log", "key_id") else "NULL AS key_id"
+    rows = con.execute(f"SELECT seq, logged_at, username, action, alert_id, detail, prev_hash, hash, {kid} "
+                       "FROM alert_log ORDER BY seq").fetchall()
+    return walk(rows, ring, LOG)
+
+
+def verify(con: duckdb.DuckDBPyConnection, checkpoint: dict | None = None) -> Verdict:
+    """Walk the log with the home's keys; with a signed ``checkpoint``, also check the log still reaches and
+    agrees with its head."""
+    ring = keys_of(con)
+    w = _walk(con, ring)
     n, prev_seq, prev_hash = w.entries, w.head_seq, w.head_hash
     if w.failure == "missing":
         return Verdict(False, n, prev_seq, prev_hash,
@@ -149,4 +180,30 @@ def verify(con: duckdb.DuckDBPyConnection) -> Verdict:
         seq, _, user, action, aid, _ = w.bad_entry
         return Verdict(False, n, prev_seq, prev_hash,
                        f"log entry {seq} was edited ({action} of alert {aid} by {user})", seq)
+    if w.failure == "unkeyed":
+        return Verdict(False, n, prev_seq, prev_hash,
+                       f"log entry {w.bad_seq} is not keyed, but the log is keyed from entry "
+                       f"{ring.keyed_from(LOG) or w.bad_seq} (rewritten without the key)", w.bad_seq)
+    if w.failure == "nokey":
+        return Verdict(False, n, prev_seq, prev_hash,
+                       f"log entry {w.bad_seq} is signed with key {w.key_id}, which this home does not hold "
+                       "(set RISKGRADE_AUDIT_KEY or restore keys/audit.key)", w.bad_seq)
+    if checkpoint is not None:
+        hs = checkpoint.get("head_seq") if isinstance(checkpoint, dict) else None
+        stored = {}
+        if isinstance(hs, int):
+            r = con.execute("SELECT hash FROM alert_log WHERE seq = ?", [hs]).fetchall()
+            stored = {hs: r[0][0] if r else None}
+        why = check_checkpoint(ring, LOG, checkpoint, w, stored)
+        if why:
+            return Verdict(False, n, prev_seq, prev_hash, why, hs if isinstance(hs, int) else None)
     return Verdict(True, n, prev_seq, prev_hash)
+
+
+def checkpoint(con: duckdb.DuckDBPyConnection) -> dict:
+    """A signed checkpoint of the log's head (the log must verify first)."""
+    ring = keys_of(con, create=True)
+    w = _walk(con, ring)
+    if w.failure:
+        raise RiskgradeError("the alert log does not verify: run `riskgrade alerts verify-log` before a checkpoint")
+    return chain_checkpoint(ring, LOG, w)
