@@ -25,6 +25,8 @@ echo "First graded entities (demo/grades.csv):"
 python3 -c "import sys; [print(l.rstrip()[:120]) for l in open('demo/grades.csv', encoding='utf-8').readlines()[:6]]"
 echo "== 5. a risk-weighted double-random inspection plan (双随机抽查计划), inspectors matched =="
 BUDGET="${DEMO_BUDGET:-$((ENTITIES / 20))}"
+# the seed is committed (and the commitment published) before the draw; the draw must use it
+riskgrade seed commit --as-of "$AS_OF" --seed 20261008 --source "demo: a fixed seed" --out demo/seed-commitment.json
 riskgrade plan --as-of "$AS_OF" --budget "$BUDGET" --seed 20261008 --out demo/plan.csv --publish demo/publication
 riskgrade plans verify demo/publication
 echo "== 6. inspection results come back (simulated from the ground truth); effectiveness (监管效能) =="
