@@ -265,11 +265,11 @@ def results_import(
         for x in r["rejections"]:
             err.print(f"{f.name}: line {x['line']}, {x['column'] or 'row'}: {x['reason']}"
                       + (f" ({x['value']})" if x["value"] else ""), highlight=False, markup=False)
-        err.print(f"results: {r['read']:,} read, {r['accepted']:,} accepted, {r['merged']:,} merged, "
-                  f"{r['rejected']:,} rejected (upload {r['upload_id']}, kept in uploads/{r['file']})", highlight=False,
-                  markup=False)
-        out.print(f"plan {plan_id}: {r['linked']:,} results newly linked, {r['updated']:,} updated; "
-                  f"{r['with_result']:,} of {r['planned']:,} planned entities have a result", highlight=False)
+        err.print(f"results: {r['read']:,} read, {r['accepted']:,} accepted ({r['updated']:,} updated, "
+                  f"{r['unchanged']:,} unchanged), {r['rejected']:,} rejected; upload {r['upload_id']}, kept in "
+                  f"uploads/{r['file']}", highlight=False, markup=False, soft_wrap=True)
+        out.print(f"plan {plan_id}: {r['linked']:,} results newly linked; {r['with_result']:,} of {r['planned']:,} "
+                  f"planned entities have a result", highlight=False, soft_wrap=True)
 
 
 def results_link(
