@@ -185,12 +185,13 @@ def test_serious_dishonesty_and_penalty_rows_are_refused(svc: dict, face: str) -
     for body in (_csv("uscc,event_type,event_date,detail", f"{u},inspection,{DAY},pass",
                       f"{u},serious_dishonest_in,{DAY},"),
                  _csv("uscc,事件类型,发生日期,详情", f"{u},列入严重违法失信名单,{DAY},"),
-                 _csv("uscc,event_type,event_date,detail,amount", f"{u},admin_penalty,{DAY},fine,500000"),
-                 _csv("uscc,event_type,event_date,detail,amount", f"{u},inspection,{DAY},fine,500000")):
+                 _csv("record_id,uscc,event_type,event_date,detail,amount", f"p1,{u},admin_penalty,{DAY},fine,500000"),
+                 _csv("record_id,uscc,event_type,event_date,source,detail,amount",
+                      f"p2,{u},inspection,{DAY},penalty,fine,500000")):
         status, out = send(svc, face, body)
         assert status == 422, (body, out)
     assert _events(home, u) == events
-    assert not _q(home, "SELECT 1 FROM events WHERE amount >= 500000 AND source LIKE 'results:%'")
+    assert not _q(home, "SELECT 1 FROM events WHERE uscc = ? AND amount >= 500000", [u])
 
 
 @pytest.mark.parametrize("face", FACES)
