@@ -12,7 +12,14 @@ from pathlib import Path
 BASE = Path(__file__).parent / "baselines"
 
 # (JSON path, reason): the differences the restructuring decided on purpose
-OPENAPI_DECIDED: dict[str, str] = {}
+OPENAPI_DECIDED: dict[str, str] = {
+    # issue 17 (results intake): the upload is results only (CSV or XLSX); the response gains the rejected lines
+    "/components/schemas/ResultRejection": "issue 17: each rejected line of a results upload (line, column, why)",
+    "/components/schemas/ResultsImported": "issue 17: the results upload's response extended compatibly (new "
+                                           "fields with defaults: rejections, updated, unchanged, upload_id, ...)",
+    "/paths//api/plans/{plan_id}/results/post": "issue 17: the results upload takes results only (uscc, date, "
+                                                "result), as CSV or XLSX",
+}
 
 
 def _help_sections(env_width: int = 100) -> dict[str, str]:

@@ -225,7 +225,19 @@ class PlanCreated(BaseModel):
     notes: list[str]
 
 
+class ResultRejection(BaseModel):
+    """A line of a results upload that was not stored: where and why."""
+    line: int
+    column: str
+    reason: str
+    value: str = ""
+
+
 class ResultsImported(BaseModel):
+    """The outcome of a results upload.  ``read``: result lines read; ``accepted``: stored; ``quarantined``:
+    rejected (the same as ``rejected``, kept for older clients), each in ``rejections``; ``linked``: results new
+    to the plan, ``updated``: results of an entity and day uploaded before that changed (the latest wins),
+    ``unchanged``: uploaded again as they were."""
     plan_id: int
     read: int
     accepted: int
@@ -234,6 +246,13 @@ class ResultsImported(BaseModel):
     linked: int
     planned: int
     with_result: int
+    upload_id: int | None = None
+    source: str = ""
+    rejected: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    ignored_columns: list[str] = []
+    rejections: list[ResultRejection] = []
 
 
 class AuditOut(BaseModel):

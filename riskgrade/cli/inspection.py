@@ -255,16 +255,38 @@ def results_import(
     home: HomeOpt = None,
 ) -> None:
     """Load inspection results (as events, through the normal ingest) and link them to their plan."""
-    from ..inspection.results import import_results
+    import getpass
+
+    from ..service.errors import Refused
+    from ..service.results import intake
 
     s = settings(home)
-    r = import_results(s.home, path, plan_id, progress=progress, memory_limit=s.memory_limit, threads=s.threads,
-                       lock_timeout=s.lock_timeout)
-    ev = (r.delivery or {}).get("tables", {}).get("events", {})
-    err.print(f"results: {ev.get('read', 0):,} read, {ev.get('accepted', 0):,} accepted, {ev.get('merged', 0):,} merged, "
-              f"{ev.get('quarantined', 0):,} quarantined", highlight=False)
-    out.print(f"plan {plan_id}: {r.linked:,} results newly linked; {r.with_result:,} of {r.planned:,} planned entities "
-              f"have a result", highlight=False)
+    if path.is_dir():
+        files = sorted(f for f in path.iterdir() if f.is_file() and f.suffix.lower() in (".csv", ".xlsx")
+                       and not f.name.startswith((".", "_")))
+        if not files:
+            raise RiskgradeError(f"no results file (.csv, .xlsx) in {path}")
+    elif path.is_file():
+        files = [path]
+    else:
+        raise RiskgradeError(f"no such file or folder: {path}")
+    who = f"cli:{getpass.getuser()}"
+    for f in files:
+        try:
+            r = intake(s.home, plan_id, f.read_bytes(), region="", uploader=who)
+        except Refused as e:
+            for x in e.fields.get("rejected", [])[:200]:
+                err.print(f"{f.name}: line {x['line']}, {x['column'] or 'row'}: {x['reason']}", highlight=False,
+                          markup=False)
+            raise RiskgradeError(f"{f.name}: {e.message}") from None
+        for x in r["rejections"]:
+            err.print(f"{f.name}: line {x['line']}, {x['column'] or 'row'}: {x['reason']}"
+                      + (f" ({x['value']})" if x["value"] else ""), highlight=False, markup=False)
+        err.print(f"results: {r['read']:,} read, {r['accepted']:,} accepted ({r['updated']:,} updated, "
+                  f"{r['unchanged']:,} unchanged), {r['rejected']:,} rejected; upload {r['upload_id']}, kept in "
+                  f"uploads/{r['file']}", highlight=False, markup=False, soft_wrap=True)
+        out.print(f"plan {plan_id}: {r['linked']:,} results newly linked; {r['with_result']:,} of {r['planned']:,} "
+                  f"planned entities have a result", highlight=False, soft_wrap=True)
 
 
 def results_link(

@@ -52,3 +52,18 @@ def plan_check_modes(con: duckdb.DuckDBPyConnection, plan_id: int) -> list[tuple
     """The drawn entities of a plan with their check mode: (uscc, check_mode), by USCC."""
     return con.execute("SELECT uscc, check_mode FROM plan_entities WHERE plan_id = ? ORDER BY uscc",
                        [plan_id]).fetchall()
+
+
+def plan_entity_regions(con: duckdb.DuckDBPyConnection, plan_id: int) -> dict[str, str] | None:
+    """USCC -> county of every entity drawn in a plan (None: no such plan)."""
+    if not has_table(con, "plans") or not con.execute("SELECT 1 FROM plans WHERE plan_id = ?", [plan_id]).fetchall():
+        return None
+    return dict(con.execute("SELECT uscc, region_code FROM plan_entities WHERE plan_id = ?", [plan_id]).fetchall())
+
+
+def results_rows(con: duckdb.DuckDBPyConnection, upload_id: int) -> list[tuple]:
+    """The lines of one results upload: (line, status, uscc, event_date, result, column_name, reason)."""
+    if not has_table(con, "results_rows"):
+        return []
+    return con.execute("SELECT line, status, uscc, event_date, result, column_name, reason FROM results_rows "
+                       "WHERE upload_id = ? ORDER BY line", [upload_id]).fetchall()

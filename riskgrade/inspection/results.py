@@ -1,23 +1,33 @@
 """Inspection results back in, linked to their plan; the public results export (一公开).
 
-Results arrive as ``inspection`` events in the contract's format (any file the ingest reads, or a
-later delivery); they go through the normal ingest (validation, quarantine, de-duplication), so the
-next ``classify`` uses them.  :func:`link_results` then links the file's inspection records of
-planned entities dated within the plan's window to the plan, with the plan's check mode (现场 / 书面) and
-inspectors; linking is idempotent.
+An uploaded results file (the CLI's ``riskgrade results import``, the API, the console) is parsed by the one
+parser (``service.results.parse``) into result rows and rejected lines; :func:`intake_results` then stores the
+accepted rows through a narrow path: the table is always ``events``, the event type always ``inspection``, the
+source always the plan's own namespace (:func:`results_source`, ``results:plan-<id>``) and the record id minted
+here (:func:`record_id`), so an upload can never write an entity, another event type or another source's record.
+The rows go through the normal ingest (a file this module writes, with fixed columns), so they are stored,
+de-duplicated and versioned like every inspection record, then linked to the plan in ``plan_results``. Every
+line of the upload, accepted or rejected with its reason, is kept in ``results_rows``.
+
+:func:`link_results` links held inspection records of other sources (a later delivery) to a plan;
+linking is idempotent.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import csv
+import datetime as dt
+import shutil
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from ..contract import INSPECTION_RESULT_ZH
 from ..errors import RiskgradeError
-from ..warehouse import Warehouse
-from .tables import ensure_schema, has_table
+from ..warehouse import Warehouse, insert_rows
+from .tables import ensure_results_schema, ensure_schema, has_table
 
 RESULT_ZH = INSPECTION_RESULT_ZH  # the words of the public results export (defined in contract)
 
@@ -31,6 +41,57 @@ class LinkOutcome:
     delivery: dict | None = None
 
 
+@dataclass
+class ResultRow:
+    """One result of an upload: the entity, the day of the inspection, the contract's result code."""
+    line: int
+    uscc: str
+    event_date: dt.date
+    result: str
+    inspector: str | None = None
+    notes: str | None = None
+
+
+@dataclass
+class Rejected:
+    """A line of an upload that was not stored: where (line, column) and why."""
+    line: int
+    column: str
+    reason: str
+    value: str = ""
+    uscc: str | None = None
+
+    def as_dict(self) -> dict:
+        return {"line": self.line, "column": self.column, "reason": self.reason, "value": self.value}
+
+
+@dataclass
+class IntakeOutcome:
+    plan_id: int
+    upload_id: int
+    source: str
+    rows: int                       # result lines read
+    accepted: list[ResultRow]
+    rejected: list[Rejected]
+    linked: int = 0                 # results new to the plan
+    updated: int = 0                # results of the same entity and day that changed (the latest wins)
+    unchanged: int = 0              # results uploaded again as they were
+    planned: int = 0
+    with_result: int = 0
+    delivery: dict | None = field(default=None)
+
+
+def results_source(plan_id: int) -> str:
+    """The source of a plan's uploaded results: a namespace no delivery and no other plan shares."""
+    return f"results:plan-{int(plan_id)}"
+
+
+def record_id(plan_id: int, uscc: str, day: dt.date) -> str:
+    """The record id of a plan's result for an entity on a day: one per (plan, uscc, date), so uploading a
+    result again replaces that result (the latest wins) and never another record."""
+    return f"plan-{int(plan_id)}-{uscc}-{day:%Y%m%d}"
+
+
 def plan_row(con: duckdb.DuckDBPyConnection, plan_id: int) -> tuple:
     rows = con.execute("SELECT p.plan_id, p.as_of, t.period_end FROM plans p LEFT JOIN tasks t USING (task_id) "
                        "WHERE p.plan_id = ?", [plan_id]).fetchall()
@@ -41,8 +102,8 @@ def plan_row(con: duckdb.DuckDBPyConnection, plan_id: int) -> tuple:
 
 def link_results(con: duckdb.DuckDBPyConnection, plan_id: int, delivery_id: int | None = None) -> LinkOutcome:
     """Link inspection records of the plan's entities, dated after its as-of date (and not after the
-    task's period end, when it has one), to the plan: those of one delivery (the results file), or
-    all held ones.  Run inside a transaction."""
+    task's period end, when it has one), to the plan: those of one delivery, or all held ones.  Run inside
+    a transaction."""
     ensure_schema(con)
     _, as_of, period_end = plan_row(con, plan_id)
     until = f"AND e.event_date <= DATE '{period_end}'" if period_end else ""
@@ -59,27 +120,126 @@ def link_results(con: duckdb.DuckDBPyConnection, plan_id: int, delivery_id: int 
                           AND r.source IS NOT DISTINCT FROM e.source AND r.record_id = e.record_id)
         ORDER BY e.uscc, e.event_date
     """)
-    after, planned, with_result = con.execute(f"""
-        SELECT (SELECT count(*) FROM plan_results WHERE plan_id = {int(plan_id)}),
-               (SELECT count(*) FROM plan_entities WHERE plan_id = {int(plan_id)}),
-               (SELECT count(DISTINCT uscc) FROM plan_results WHERE plan_id = {int(plan_id)})""").fetchall()[0]
+    after, planned, with_result = _plan_counts(con, plan_id)
     return LinkOutcome(plan_id, int(after - before), int(planned), int(with_result))
 
 
-def import_results(home: Path, path: Path, plan_id: int, *, progress=None, memory_limit: str | None = None,
-                   threads: int | None = None, lock_timeout: float = 60.0) -> LinkOutcome:
-    """Ingest a results file (inspection events) and link it to the plan."""
+def _plan_counts(con: duckdb.DuckDBPyConnection, plan_id: int) -> tuple[int, int, int]:
+    return con.execute(f"""
+        SELECT (SELECT count(*) FROM plan_results WHERE plan_id = {int(plan_id)}),
+               (SELECT count(*) FROM plan_entities WHERE plan_id = {int(plan_id)}),
+               (SELECT count(DISTINCT uscc) FROM plan_results WHERE plan_id = {int(plan_id)})""").fetchall()[0]
+
+
+# --------------------------------------------------------------------------- the narrow results intake
+RESULT_COLUMNS = ("record_id", "uscc", "event_type", "event_date", "source", "detail")  # fixed: never the file's
+
+
+def _window(rows: list[ResultRow], planned: set[str], as_of: dt.date, period_end: dt.date | None,
+            today: dt.date) -> tuple[list[ResultRow], list[Rejected]]:
+    ok, bad = [], []
+    for r in rows:
+        if r.uscc not in planned:  # the caller checked the scope; never store an entity outside the plan
+            bad.append(Rejected(r.line, "uscc", "not an entity of this plan", r.uscc, r.uscc))
+        elif r.event_date <= as_of:
+            bad.append(Rejected(r.line, "date", f"on or before the plan's as-of date {as_of}", str(r.event_date),
+                                r.uscc))
+        elif period_end is not None and r.event_date > period_end:
+            bad.append(Rejected(r.line, "date", f"after the task's period end {period_end}", str(r.event_date),
+                                r.uscc))
+        elif r.event_date > today:
+            bad.append(Rejected(r.line, "date", "in the future", str(r.event_date), r.uscc))
+        else:
+            ok.append(r)
+    return ok, bad
+
+
+def _store_events(home: Path, plan_id: int, rows: list[ResultRow], today: dt.date, **kw) -> tuple[dict, dict[int, str]]:
+    """Store the rows as inspection events of the plan's source through the ingest, from a file written here
+    with fixed columns (the uploaded file never chooses the table, the type, the source or the record id).
+    Returns the ingest's report and the reason of each row (by upload line) the ingest quarantined."""
     from ..ingest import ingest
 
+    tmp = home / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f"results-plan{int(plan_id)}-", dir=tmp))
+    try:
+        with open(folder / "events.csv", "w", encoding="utf-8", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(RESULT_COLUMNS)
+            for r in rows:
+                w.writerow([record_id(plan_id, r.uscc, r.event_date), r.uscc, "inspection", r.event_date.isoformat(),
+                            results_source(plan_id), r.result])
+        res = ingest(home, folder, today=today, **kw)
+        with Warehouse(home, lock_timeout=kw.get("lock_timeout", 60.0)) as wh:
+            q = wh.con.execute("SELECT line, reason FROM quarantine WHERE delivery_id = ?", [res.delivery_id]).fetchall()
+        quarantined = {rows[int(line) - 2].line: reason for line, reason in q if 2 <= int(line) < len(rows) + 2}
+        return res.as_dict(), quarantined
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def intake_results(home: Path, plan_id: int, rows: list[ResultRow], rejected: list[Rejected], *, uploader: str,
+                   file: str = "", raw: dict[int, str] | None = None, today: dt.date | None = None,
+                   memory_limit: str | None = None, threads: int | None = None,
+                   lock_timeout: float = 60.0) -> IntakeOutcome:
+    """Store an upload's result rows for a plan and link them; keep every line (accepted, or rejected with its
+    reason) in ``results_rows``.  ``rows`` are parsed and in the uploader's scope; here each is checked
+    against the plan (one of its entities, dated after its as-of date, not after the task's period end, not
+    in the future).  A result uploaded again for the same entity and day replaces the plan's earlier one
+    (same record id in the plan's own source); nothing else is ever replaced."""
+    today = today or dt.date.today()
+    raw = raw or {}
+    total = len(rows) + len(rejected)  # the parser rejects a line once
+    source = results_source(plan_id)
     with Warehouse(home, lock_timeout=lock_timeout) as wh:
         if not has_table(wh.con, "plans"):
             raise RiskgradeError(f"no plan {plan_id}: draw one with `riskgrade plan` first")
-        plan_row(wh.con, plan_id)
-    res = ingest(home, path, progress=progress, memory_limit=memory_limit, threads=threads, lock_timeout=lock_timeout)
-    with Warehouse(home, write=True, lock_timeout=lock_timeout) as wh:
-        with wh.transaction():
-            out = link_results(wh.con, plan_id, res.delivery_id)
-    out.delivery = res.as_dict()
+        _, as_of, period_end = plan_row(wh.con, plan_id)
+        planned = {u for (u,) in wh.con.execute("SELECT uscc FROM plan_entities WHERE plan_id = ?",
+                                                [plan_id]).fetchall()}
+    ok, late = _window(rows, planned, as_of, period_end, today)
+    rejected = sorted([*rejected, *late], key=lambda r: (r.line, r.column))
+    delivery = None
+    if ok:
+        delivery, quarantined = _store_events(home, plan_id, ok, today, memory_limit=memory_limit, threads=threads,
+                                              lock_timeout=lock_timeout)
+        if quarantined:
+            rejected = sorted([*rejected, *(Rejected(r.line, "", f"quarantined by the ingest: {quarantined[r.line]}",
+                                                     "", r.uscc) for r in ok if r.line in quarantined)],
+                              key=lambda r: (r.line, r.column))
+            ok = [r for r in ok if r.line not in quarantined]
+    now = dt.datetime.now().replace(microsecond=0)
+    with Warehouse(home, write=True, lock_timeout=lock_timeout) as wh, wh.transaction():
+        con = wh.con
+        ensure_results_schema(con)
+        upload_id = int(con.execute("SELECT coalesce(max(upload_id), 0) + 1 FROM results_rows").fetchall()[0][0])
+        out = IntakeOutcome(plan_id, upload_id, source, total, ok, rejected, delivery=delivery)
+        ids = [record_id(plan_id, r.uscc, r.event_date) for r in ok]
+        before = dict(con.execute("SELECT record_id, result FROM plan_results WHERE plan_id = ? AND source = ? "
+                                  "AND record_id IN (SELECT unnest(?))", [plan_id, source, ids]).fetchall())
+        for i, r in zip(ids, ok):
+            if i not in before:
+                out.linked += 1
+            elif before[i] == r.result:
+                out.unchanged += 1
+            else:
+                out.updated += 1
+        if ok:
+            con.execute("DELETE FROM plan_results WHERE plan_id = ? AND source = ? AND record_id IN (SELECT unnest(?))",
+                        [plan_id, source, ids])
+            modes = dict((u, (m, i)) for u, m, i in con.execute(
+                "SELECT uscc, check_mode, inspectors FROM plan_entities WHERE plan_id = ?", [plan_id]).fetchall())
+            insert_rows(con, "plan_results", [
+                [plan_id, r.uscc, source, i, r.event_date, r.result, modes[r.uscc][0],
+                 r.inspector or modes[r.uscc][1], now] for i, r in zip(ids, ok)])
+        lines = [[upload_id, plan_id, r.line, "accepted", r.uscc, r.event_date, r.result, r.inspector, r.notes, source,
+                  i, None, None, raw.get(r.line), uploader, file, now] for i, r in zip(ids, ok)]
+        lines += [[upload_id, plan_id, r.line, "rejected", r.uscc, None, None, None, None, None, None, r.column or None,
+                   r.reason, raw.get(r.line, r.value), uploader, file, now] for r in rejected]
+        if lines:
+            insert_rows(con, "results_rows", lines)
+        _, out.planned, out.with_result = _plan_counts(con, plan_id)
     return out
 
 

@@ -67,3 +67,18 @@ def targeted(con: duckdb.DuckDBPyConnection, task_id: int) -> set[str]:
     if not table_exists(con, "task_targets"):
         return set()
     return {r[0] for r in con.execute("SELECT uscc FROM task_targets WHERE task_id = ?", [task_id]).fetchall()}
+
+
+# every line of every results upload (抽查结果上传), accepted or rejected with its reason: nothing is lost
+RESULTS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS results_rows (
+    upload_id INTEGER, plan_id INTEGER, line BIGINT, status VARCHAR, uscc VARCHAR, event_date DATE,
+    result VARCHAR, inspector VARCHAR, notes VARCHAR, source VARCHAR, record_id VARCHAR, column_name VARCHAR,
+    reason VARCHAR, raw VARCHAR, uploader VARCHAR, file VARCHAR, uploaded_at TIMESTAMP
+);
+"""
+
+
+def ensure_results_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(SCHEMA)
+    con.execute(RESULTS_SCHEMA)

@@ -1,141 +1,426 @@
-"""Inspection results coming back (抽查结果): the ONE parser and import of an uploaded results file, for
-the API (``POST /api/plans/{id}/results``) and the console (``/plans/{id}/results``) alike.
+"""Inspection results coming back (抽查结果): the ONE parser and intake of an uploaded results file, for the
+CLI (``riskgrade results import``), the API (``POST /api/plans/{id}/results``) and the console
+(``/plans/{id}/results``) alike.  See ``docs/security-intake.md``.
 
-A results file is CSV in the contract's events format, UTF-8 (with or without a byte-order mark) or
-GB18030.  Its header names the columns in English or Chinese, in any case and spacing, as the ingest
-matches them (``uscc``, ``USCC``, ``统一社会信用代码``, ``信用代码``, ``社会信用代码``; ``event_type``,
-``事件类型``: the contract's aliases);
-every row must be an inspection result (``event_type`` ``inspection`` / ``抽查检查结果``) of an entity of the
-plan in the user's region.  An accepted file is kept in ``<home>/uploads`` (as UTF-8) and goes through
-the normal ingest (validation, quarantine, de-duplication), then is linked to the plan.
+A results file holds inspection results and nothing else: one row per entity and inspection day, with the
+columns ``uscc``, the date and the result (the contract's codes, e.g. ``problem``, or its Chinese words, e.g.
+``发现问题待后续处理``), optionally the inspector and notes.  Headers are matched as the ingest matches them
+(:func:`header_key`: English or Chinese, any case and spacing; the contract's aliases).  CSV in any encoding
+the ingest detects (UTF-8, with or without a byte-order mark, or GB18030), or XLSX (the first sheet).
+
+Refused as a whole file, with the reason: not a results file (no ``uscc``, date or result column, an unknown
+column, the same column twice, undecodable, empty, too big), entity columns (``name``, ``region_code``, ...),
+a row of another event type, and any row of an entity outside the plan or the uploader's region (403).
+Tolerated and ignored: the events format's ``record_id``, ``source`` and ``reported_on`` (the system mints the
+record id and the source).  Every other row is accepted or rejected with its line, column and reason; the
+accepted ones are stored by :func:`riskgrade.inspection.results.intake_results`, which keeps every line.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import re
+import tempfile
+import uuid
+import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .. import contract
 from .. import settings as settings_mod
+from ..codes import uscc as uscc_codes
 from ..errors import RiskgradeError
-from ..normalise import header_key
-from ..registry import queries
+from ..inspection.results import Rejected, ResultRow, intake_results
+from ..normalise import clean, header_key
 from .audit import now, record
 from .errors import Refused
 from .plans import get as get_plan
 from .state import AppState, Principal
 
-MAX_MB = 50                           # the largest upload
-REQUIRED = ("uscc", "event_type")     # columns a results file must have (by name or alias)
+MAX_MB = 50                  # the largest upload
+MAX_ROWS = 200_000           # result lines of one upload
+MAX_CELL = 2_000             # characters of one cell (a longer one rejects its line)
+MAX_COLUMNS = 64
+XLSX_MAX_UNZIPPED = 200 << 20  # an XLSX whose parts unzip to more is refused (a zip bomb)
+
+
+def _keys(*names: str) -> frozenset[str]:
+    return frozenset(header_key(n) for n in names)
+
+
+def _contract(table: contract.Table, column: str) -> tuple[str, ...]:
+    c = table.column(column)
+    return (c.name, *c.aliases)
+
+
+# the columns of a results file: the name it is reported under -> every accepted header (header_key)
+COLUMNS: dict[str, frozenset[str]] = {
+    "uscc": _keys(*_contract(contract.EVENTS, "uscc")),
+    "date": _keys("date", "inspected_on", "inspection_date", *_contract(contract.EVENTS, "event_date"),
+                  "检查日期", "抽查日期", "检查时间"),
+    "result": _keys("result", *_contract(contract.EVENTS, "detail"), "检查结果", "抽查结果", "结果"),
+    "inspector": _keys("inspector", "inspectors", "检查人员", "执法人员", "检查人"),
+    "notes": _keys("notes", "note", "remarks", "备注", "说明"),
+    "event_type": _keys(*_contract(contract.EVENTS, "event_type")),  # optional; every row must be inspection
+}
+REQUIRED = ("uscc", "date", "result")
+# the events format's columns a results file may carry and that are ignored: the system mints them
+IGNORED: frozenset[str] = _keys(*_contract(contract.EVENTS, "record_id"), *_contract(contract.EVENTS, "source"),
+                                *_contract(contract.EVENTS, "reported_on"))
+# columns of the other tables of the contract (an entities-shaped file), refused by name
+ENTITY_HEADERS: dict[str, str] = {
+    k: c.name for t in contract.TABLES.values() if t.name != "events" for c in t.columns
+    for k in _keys(c.name, *c.aliases) if not any(k in v for v in COLUMNS.values())}
+# the result: the contract's codes, their Chinese and English words (any case, half- or full-width)
+RESULT_WORDS: dict[str, str] = {
+    **{code: code for code in contract.DETAIL_CODES["inspection"]},
+    **{(clean(w) or "").lower(): code for code, w in contract.INSPECTION_RESULT_ZH.items()},
+    **{w.lower(): code for code, w in contract.INSPECTION_RESULT_EN.items()},
+    "无法联系": "unreachable",
+}
+DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日", "%Y%m%d", "%Y.%m.%d")
 
 
 @dataclass
 class ResultsFile:
-    """A parsed results file: its text (decoded), the encoding it came in, its data rows, and each USCC with
-    the line it first appears on."""
-    text: str
+    """A parsed results file: its format and encoding, the result lines it holds (``rows``), each USCC
+    with the line it first appears on, the rows that parse, the lines rejected (line, column, reason),
+    each data line's original text and the headers ignored."""
     encoding: str
-    rows: int
+    format: str = "csv"
+    rows: int = 0
     usccs: dict[str, int] = field(default_factory=dict)
+    results: list[ResultRow] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    raw: dict[int, str] = field(default_factory=dict)
+    ignored: list[str] = field(default_factory=list)
 
 
 def _refused(key: str, message: str, status: int = 422, code: str = "invalid", **fields) -> Refused:
     return Refused(status, code, message, key, fields)
 
 
+# --------------------------------------------------------------------------- reading the file
 def decode(data: bytes) -> tuple[str, str]:
-    """(text, encoding): UTF-8 (a byte-order mark dropped), else GB18030."""
+    """(text, encoding) as the ingest detects it (:func:`riskgrade.ingest.readers.detect_encoding`): UTF-8
+    (a byte-order mark dropped) or GB18030; anything else is refused."""
+    from ..ingest.readers import Unreadable, detect_encoding
+
+    with tempfile.NamedTemporaryFile(suffix=".csv") as f:
+        f.write(data)
+        f.flush()
+        try:
+            enc = detect_encoding(Path(f.name))
+        except Unreadable as e:
+            raise _refused("results_bad_csv", f"cannot read the file: {e}", why=str(e)) from None
+    if enc not in ("utf-8", "utf-8-sig", "gb18030"):
+        raise _refused("results_bad_csv", f"cannot read the file: {enc} text (send UTF-8 or GB18030)",
+                       why=f"{enc} (send UTF-8 or GB18030)")
     try:
-        return data.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030"), "gb18030"
+        text = data.decode("utf-8-sig" if enc.startswith("utf-8") else enc)
     except UnicodeDecodeError as e:
-        raise _refused("results_bad_csv", f"the file is neither UTF-8 nor GB18030 ({e.reason})",
-                       why=e.reason) from None
+        raise _refused("results_bad_csv", f"cannot read the file: {e.reason}", why=e.reason) from None
+    return text, ("utf-8" if enc.startswith("utf-8") else enc)
 
 
-def header_names(column: str) -> set[str]:
-    """Every accepted header of an events column, as the ingest matches headers (:func:`header_key`: any case,
-    no spaces): its name and the contract's aliases."""
-    return {header_key(column)} | {header_key(a) for a in contract.EVENTS.column(column).aliases}
-
-
-def parse(data: bytes) -> ResultsFile:
-    """Read a results file: the encoding, the header (names or aliases, any case), and that every data row is
-    an inspection result.  Raises :class:`Refused` 422 with the console's message key."""
-    if not data:
-        raise _refused("results_empty", "send the results CSV (inspection events in the contract's format)")
-    if len(data) > MAX_MB * 1024 * 1024:
-        raise _refused("results_too_big", f"the file is too large (at most {MAX_MB} MB)", mb=MAX_MB)
+def _csv_rows(data: bytes) -> tuple[str, list[tuple[int, list[str]]]]:
     text, encoding = decode(data)
+    out = []
     try:
-        reader = csv.reader(io.StringIO(text))
-        header = [header_key(h) for h in next(reader, [])]
-        want = {col: next((i for i, h in enumerate(header) if h in header_names(col)), None) for col in REQUIRED}
-        missing = [c for c, i in want.items() if i is None]
-        if missing:
-            raise _refused("results_missing_cols", f"missing columns: {', '.join(missing)} (inspection events in the "
-                                                   "contract's format)", cols=", ".join(missing))
-        types = contract.vocabulary_map("event_type")
-        usccs: dict[str, int] = {}
-        rows = 0
-        for line, row in enumerate(reader, start=2):
-            if not any(x.strip() for x in row):
-                continue
-            rows += 1
-            cell = (lambda i: row[i].strip() if i < len(row) else "")
-            kind = cell(want["event_type"])
-            if types.get(kind.lower()) != "inspection":
-                raise _refused("results_not_inspection", f"line {line} is not an inspection result "
-                                                         f"(event_type={kind[:40]})", line=line, v=kind[:40])
-            usccs.setdefault(cell(want["uscc"]).upper(), line)
+        reader = csv.reader(io.StringIO(text, newline=None))
+        for row in reader:
+            out.append((reader.line_num, row))
+            if len(out) > MAX_ROWS + 1:
+                raise _refused("results_bad_csv", f"more than {MAX_ROWS:,} lines: split the file",
+                               why=f"more than {MAX_ROWS:,} lines")
     except csv.Error as e:
         raise _refused("results_bad_csv", f"cannot read the file: {e}", why=str(e)) from None
-    if not rows:
-        raise _refused("results_empty", "no result rows: send inspection events in the contract's format")
-    return ResultsFile(text, encoding, rows, usccs)
+    return encoding, out
 
 
-def check_scope(st: AppState, me: Principal, plan_id: int, parsed: ResultsFile) -> None:
-    """Every row an entity of the plan in the user's region, or 403 naming the first that is not."""
-    planned = queries.planned_regions(st.factory, plan_id)
-    for u, line in parsed.usccs.items():
-        if not me.scope(planned.get(u)):
-            raise Refused(403, "forbidden", f"line {line}: {u[:18]} is not an entity of plan {plan_id} in your region",
-                          "results_out_of_scope", {"line": line, "uscc": u[:18]})
+def _xlsx_cell(v: object) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    if isinstance(v, dt.datetime):
+        return v.date().isoformat() if v.time() == dt.time(0) else v.isoformat(sep=" ")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return str(v)
+
+
+def _xlsx_rows(data: bytes) -> list[tuple[int, list[str]]]:
+    """The first sheet's rows, after checking (before reading it) that the archive does not unzip to more than
+    :data:`XLSX_MAX_UNZIPPED` and that the sheet declares no more than :data:`MAX_ROWS` rows and
+    :data:`MAX_COLUMNS` columns."""
+    bad = lambda why: _refused("results_bad_csv", f"cannot read the file: {why}", why=why)  # noqa: E731
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            if sum(i.file_size for i in z.infolist()) > XLSX_MAX_UNZIPPED:
+                raise bad("the spreadsheet unzips to more than 200 MB")
+            sheets = sorted(n for n in z.namelist() if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n))
+            if sheets:
+                with z.open(sheets[0]) as f:
+                    head = f.read(8192).decode("utf-8", "replace")
+                m = re.search(r'<dimension ref="[A-Z]*\d*:?([A-Z]+)(\d+)"', head)
+                if m:
+                    width = 0
+                    for ch in m.group(1):
+                        width = width * 26 + ord(ch) - 64
+                    if int(m.group(2)) > MAX_ROWS + 1 or width > MAX_COLUMNS:
+                        raise bad(f"the sheet declares {m.group(1)}{m.group(2)} (at most {MAX_ROWS:,} rows, "
+                                  f"{MAX_COLUMNS} columns)")
+    except zipfile.BadZipFile:
+        raise bad("not a readable Excel .xlsx file") from None
+    try:
+        from python_calamine import CalamineWorkbook
+
+        sheet = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0)
+        if sheet.total_height > MAX_ROWS + 1 or sheet.total_width > MAX_COLUMNS:
+            raise bad(f"the sheet is too large (at most {MAX_ROWS:,} rows, {MAX_COLUMNS} columns)")
+        rows = sheet.to_python(skip_empty_area=False)
+    except Refused:
+        raise
+    except Exception as e:  # calamine raises its own error types
+        raise bad(f"not a readable Excel .xlsx file ({type(e).__name__})") from None
+    return [(k + 1, [_xlsx_cell(v) for v in r]) for k, r in enumerate(rows)]
+
+
+def _line_text(cells: list[str]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf).writerow(cells)
+    return buf.getvalue().rstrip("\r\n")[:4000]
+
+
+def _date(v: str) -> dt.date | None:
+    for f in DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(v, f).date()
+        except ValueError:
+            pass
+    v2 = v.replace("T", " ")
+    try:
+        return dt.datetime.fromisoformat(v2).date()
+    except ValueError:
+        pass
+    if re.fullmatch(r"[1-9][0-9]{4}(\.[0-9]+)?", v):  # an Excel serial day (1927-2173), as the ingest reads it
+        return dt.date(1899, 12, 30) + dt.timedelta(days=int(float(v)))
+    return None
+
+
+# --------------------------------------------------------------------------- the one parser
+def parse(data: bytes, *, scope: Callable[[dict[str, int]], None] | None = None) -> ResultsFile:
+    """Read a results file: its format and encoding, the header (names or aliases, any case), that it is a
+    results file and every row an inspection result, then each row (accepted or rejected with its line,
+    column and reason).  ``scope`` is given every well-formed USCC with its first line before the rows are
+    read, and raises to refuse the file.  Raises :class:`Refused` (422, or the scope's) with the console's
+    message key."""
+    if not data:
+        raise _refused("results_empty", "send the results file (CSV or XLSX: uscc, date, result)")
+    if len(data) > MAX_MB * 1024 * 1024:
+        raise _refused("results_too_big", f"the file is too large (at most {MAX_MB} MB)", mb=MAX_MB)
+    if data[:4] == b"PK\x03\x04":
+        fmt, encoding, lines = "xlsx", "xlsx", _xlsx_rows(data)
+    else:
+        fmt = "csv"
+        encoding, lines = _csv_rows(data)
+    while lines and not any((c or "").strip() for c in lines[0][1]):
+        lines.pop(0)  # blank lines above the header
+    if not lines:
+        raise _refused("results_empty", "no result rows: send uscc, date and result")
+    header = lines[0][1]
+    body = [(n, r) for n, r in lines[1:] if any((c or "").strip() for c in r)]
+    keys = [header_key(h) for h in header]
+    if len(keys) > MAX_COLUMNS:
+        raise _refused("results_not_results", f"{len(keys)} columns: not a results file", why=f"{len(keys)} columns")
+    found: dict[str, int] = {}
+    for i, k in enumerate(keys):
+        for col, names in COLUMNS.items():
+            if k in names:
+                if col in found:
+                    raise _refused("results_not_results", f"the column {col} appears twice ({header[found[col]]!r} "
+                                   f"and {header[i]!r})", why=f"{col} twice")
+                found[col] = i
+    out = ResultsFile(encoding, fmt, len(body))
+    if not body:
+        raise _refused("results_empty", "no result rows: send uscc, date and result")
+    cell = (lambda row, col: (clean(row[found[col]]) or "") if col in found and found[col] < len(row) else "")
+    if "event_type" in found:
+        types = contract.vocabulary_map("event_type")
+        for line, row in body:
+            kind = cell(row, "event_type")
+            if kind and types.get(kind.lower()) != "inspection":
+                raise _refused("results_not_inspection", f"line {line} is not an inspection result "
+                               f"(event_type={kind[:40]}): a results file holds inspection results only",
+                               line=line, v=kind[:40])
+    if "uscc" not in found:
+        raise _refused("results_missing_cols", _missing_message(["uscc"], header, keys), cols="uscc")
+    for line, row in body:
+        if u := cell(row, "uscc").upper():
+            out.usccs.setdefault(u, line)
+    if scope is not None:  # who may be written comes before what the file holds (a malformed code: its line)
+        scope({u: line for u, line in out.usccs.items() if len(u) == 18 and uscc_codes.is_valid(u)})
+    foreign = [h for h, k in zip(header, keys) if k in ENTITY_HEADERS]
+    if foreign:
+        names = ", ".join(dict.fromkeys(ENTITY_HEADERS[header_key(h)] for h in foreign))
+        raise _refused("results_entity_columns", f"entity columns ({names}): a results file holds inspection "
+                       "results only (uscc, date, result, inspector, notes)", cols=names)
+    missing = [c for c in REQUIRED if c not in found]
+    if missing:
+        raise _refused("results_missing_cols", _missing_message(missing, header, keys), cols=", ".join(missing))
+    unknown = [h for h, k in zip(header, keys) if k and k not in IGNORED and not any(k in v for v in COLUMNS.values())]
+    if unknown:
+        names = ", ".join(repr(h[:40]) for h in unknown[:5])
+        raise _refused("results_unknown_cols", f"unknown columns {names}: a results file has the columns uscc, date, "
+                       "result, inspector and notes", cols=names)
+    out.ignored = [h for h, k in zip(header, keys) if k in IGNORED]
+    seen: dict[tuple[str, dt.date], int] = {}
+    for line, row in body:
+        out.raw[line] = _line_text(row)
+        bad = _row(out, line, row, cell, seen, {i: c for c, i in found.items()})
+        if bad is not None:
+            out.rejected.append(bad)
+    return out
+
+
+def _missing_message(missing: list[str], header: list[str], keys: list[str]) -> str:
+    foreign = [ENTITY_HEADERS[k] for k in keys if k in ENTITY_HEADERS]
+    also = f"; it has entity columns ({', '.join(dict.fromkeys(foreign))})" if foreign else ""
+    return f"missing columns: {', '.join(missing)}: not a results file (uscc, date, result){also}"
+
+
+def _row(out: ResultsFile, line: int, row: list[str], cell, seen: dict, names: dict[int, str]) -> Rejected | None:
+    """Append the row's result to ``out.results``, or return why it is rejected (the first failing column)."""
+    for i, v in enumerate(row):
+        if len(v or "") > MAX_CELL:
+            return Rejected(line, names.get(i, f"column {i + 1}"), f"a cell of more than {MAX_CELL:,} characters", (v or "")[:40])
+    u = cell(row, "uscc").upper()
+    if not u:
+        return Rejected(line, "uscc", "empty")
+    if len(u) != 18 or not uscc_codes.is_valid(u):
+        return Rejected(line, "uscc", "not a valid unified social credit code (GB 32100)", u[:40])
+    d = cell(row, "date")
+    if not d:
+        return Rejected(line, "date", "empty", uscc=u)
+    day = _date(d)
+    if day is None:
+        return Rejected(line, "date", "not a date (2026-10-20, 2026/10/20, 2026年10月20日)", d[:40], u)
+    r = cell(row, "result")
+    code = RESULT_WORDS.get(r.lower()) if r else None
+    if code is None:
+        return Rejected(line, "result", "empty" if not r else "not a result: one of "
+                        + ", ".join(contract.DETAIL_CODES["inspection"]) + " or their Chinese words (未发现问题, ...)",
+                        r[:40], u)
+    if (u, day) in seen:
+        return Rejected(line, "date", f"a second result for this entity and date (line {seen[u, day]})", d[:40], u)
+    seen[u, day] = line
+    out.results.append(ResultRow(line, u, day, code, cell(row, "inspector")[:200] or None,
+                                 cell(row, "notes")[:MAX_CELL] or None))
+    return None
+
+
+# --------------------------------------------------------------------------- the intake (CLI, API, console)
+def keep(home: Path, plan_id: int, who: str, data: bytes) -> Path:
+    """Keep the upload as sent (``<home>/uploads``, a name no other upload shares, readable by the owner)."""
+    folder = home / "uploads"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    ext = "xlsx" if data[:4] == b"PK\x03\x04" else "csv"
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", who)[:40]
+    path = folder / f"plan{int(plan_id)}-{now():%Y%m%d%H%M%S}-{safe}-{uuid.uuid4().hex[:8]}-results.{ext}"
+    path.write_bytes(data)
+    path.chmod(0o600)
+    return path
+
+
+def plan_regions(home: Path, plan_id: int, lock_timeout: float = 60.0) -> dict[str, str]:
+    """USCC -> county of the plan's entities (the warehouse's plan, the one results are linked to); 404."""
+    from ..inspection.queries import plan_entity_regions
+    from ..warehouse import Warehouse
+
+    try:
+        with Warehouse(home, lock_timeout=lock_timeout) as wh:
+            regions = plan_entity_regions(wh.con, plan_id)
+    except RiskgradeError as e:
+        raise Refused(503, "busy", str(e).splitlines()[0], "busy") from None
+    if regions is None:
+        raise Refused(404, "not_found", f"no plan {plan_id}", "not_found")
+    return regions
+
+
+def scope_check(plan_id: int, regions: dict[str, str], prefix: str) -> Callable[[dict[str, int]], None]:
+    """The scope of an upload: every entity one of the plan's, in the region ``prefix`` ("" : the province).
+    Refuses the whole file (403), naming every line that is not."""
+    def check(usccs: dict[str, int]) -> None:
+        out = sorted((line, u) for u, line in usccs.items() if u not in regions or
+                     not (regions[u] or "").startswith(prefix))
+        if out:
+            line, u = out[0]
+            more = f" (and {len(out) - 1} more lines)" if len(out) > 1 else ""
+            why = "not an entity of this plan" if u not in regions else "outside your region"
+            raise Refused(403, "forbidden", f"line {line}: {u} is not an entity of plan {plan_id} in your region{more}",
+                          "results_out_of_scope", {"line": line, "uscc": u,
+                                                   "rejected": [{"line": n, "column": "uscc", "value": x,
+                                                                 "reason": "not an entity of this plan" if x not in
+                                                                 regions else "outside your region"}
+                                                                for n, x in out[:1000]], "why": why})
+    return check
+
+
+def intake(home: Path, plan_id: int, data: bytes, *, region: str, uploader: str,
+           today: dt.date | None = None) -> dict:
+    """Parse, check and store a results file for a plan, as ``uploader`` whose region is ``region`` ("": the
+    province).  Returns the outcome (counts and every rejected line); refuses a file that is not a results
+    file or reaches outside the scope, and a file of which no line was accepted (422, the lines named)."""
+    cfg = settings_mod.load(home)
+    regions = plan_regions(home, plan_id, cfg.lock_timeout)
+    kept = keep(home, plan_id, uploader, data) if data else None
+    parsed = parse(data, scope=scope_check(plan_id, regions, region))
+    try:
+        o = intake_results(home, plan_id, parsed.results, parsed.rejected, uploader=uploader,
+                           file=kept.name if kept else "", raw=parsed.raw, today=today, memory_limit=cfg.memory_limit,
+                           threads=cfg.threads, lock_timeout=cfg.lock_timeout)
+    except RiskgradeError as e:
+        raise Refused(422, "invalid", str(e).splitlines()[0], "results_bad_csv", {"why": str(e)}) from None
+    ev = (o.delivery or {}).get("tables", {}).get("events", {})
+    rejected = [r.as_dict() for r in o.rejected]
+    out = {"plan_id": plan_id, "upload_id": o.upload_id, "source": o.source, "read": o.rows, "rows": o.rows,
+           "accepted": len(o.accepted), "rejected": len(rejected), "merged": int(ev.get("merged", 0)),
+           "quarantined": len(rejected), "linked": o.linked, "updated": o.updated, "unchanged": o.unchanged,
+           "planned": o.planned, "with_result": o.with_result, "file": kept.name if kept else "",
+           "format": parsed.format, "encoding": parsed.encoding, "ignored_columns": parsed.ignored,
+           "rejections": rejected}
+    if not o.accepted:
+        first = rejected[0] if rejected else {"line": 0, "column": "", "reason": "no rows"}
+        raise Refused(422, "invalid", f"no result accepted: line {first['line']}, {first['column'] or 'row'}: "
+                      f"{first['reason']}" + (f" (and {len(rejected) - 1} more lines)" if len(rejected) > 1 else ""),
+                      "results_none_accepted", {"line": first["line"], "column": first["column"],
+                                                "why": first["reason"], "rejected": rejected[:1000],
+                                                "outcome": out})
+    return out
 
 
 def upload(st: AppState, me: Principal, plan_id: int, data: bytes, *, filename: str = "",
            via: str | None = None) -> dict:
-    """Check, keep, ingest and link a results file for a plan (``results.write``): the counts of the ingest
-    (read, accepted, merged, quarantined) and of the linking (linked, planned, with_result) and the kept
-    file's name.  Audited (``upload_results``; the console: ``results_upload``)."""
-    from ..inspection.results import import_results
-
+    """Check and store a results file for a published plan (``results.write``), in the user's region: the
+    outcome of :func:`intake`.  Audited (``upload_results``; the console: ``results_upload``), refusals too
+    (``results_refused``)."""
     me.require("results.write")
     get_plan(st, plan_id)
-    parsed = parse(data)
-    check_scope(st, me, plan_id, parsed)
-    cfg = settings_mod.load(st.home)
-    folder = st.home / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"plan{plan_id}-{now():%Y%m%d%H%M%S}-{me.user.username}-results.csv"
-    path.write_text(parsed.text, encoding="utf-8")
     try:
-        r = import_results(st.home, path, plan_id, memory_limit=cfg.memory_limit, threads=cfg.threads,
-                           lock_timeout=cfg.lock_timeout)
-    except RiskgradeError as e:
-        raise Refused(422, "invalid", str(e).splitlines()[0], "results_bad_csv", {"why": str(e)}) from None
-    ev = (r.delivery or {}).get("tables", {}).get("events", {})
-    out = {"plan_id": plan_id, "read": ev.get("read", 0), "accepted": ev.get("accepted", 0),
-           "merged": ev.get("merged", 0), "quarantined": ev.get("quarantined", 0), "linked": r.linked,
-           "planned": r.planned, "with_result": r.with_result, "file": path.name, "rows": parsed.rows}
+        out = intake(st.home, plan_id, data, region=me.region, uploader=me.user.username)
+    except Refused as e:
+        if e.status in (403, 422):
+            record(st, me, "results_refused", str(plan_id), {"upload": filename[:200], "reason": e.message[:500],
+                                                             **({"via": via} if via else {})})
+        raise
+    detail = {"file": out["file"], "upload": filename[:200], "read": out["read"], "accepted": out["accepted"],
+              "rejected": out["rejected"], "linked": out["linked"], "updated": out["updated"]}
     if via:
-        record(st, me, "results_upload", str(plan_id), {"file": path.name, "upload": filename, "read": out["read"],
-                                                        "linked": r.linked, "via": via})
+        record(st, me, "results_upload", str(plan_id), {**detail, "via": via})
     else:
-        record(st, me, "upload_results", str(plan_id), {"file": path.name, "rows": parsed.rows, "linked": r.linked})
+        record(st, me, "upload_results", str(plan_id), {**detail, "rows": out["rows"]})
     return out

@@ -95,15 +95,23 @@ STRINGS: dict[str, dict[str, str]] = {
         "invalid_seed": "随机种子须为 1–64 个字母、数字或 - _ .", "invalid_month": "请选择已发布的分类月份。",
         "task_out_of_scope": "该任务范围超出您的辖区。", "task_name_needed": "请填写新任务名称。",
         # results
-        "results_title": "上传抽查结果：计划 {id}", "results_file": "结果文件（CSV，涉企信息格式，事件类型为抽查检查结果）",
-        "results_help": "列：record_id、uscc、event_type（inspection）、event_date、source、detail（pass、corrected、problem、"
-                        "unreachable、refused、not_operating）。支持 UTF-8 与 GB18030 编码。",
-        "upload": "上传", "results_done": "已导入：读取 {read} 行，接收 {accepted}，合并 {merged}，隔离 {quarantined}；"
-        "新关联 {linked} 条结果，{with_result} / {planned} 户计划主体已有结果。",
-        "results_empty": "请选择一个 CSV 文件。", "results_too_big": "文件过大（上限 {mb} MB）。",
-        "results_bad_csv": "无法读取文件：{why}", "results_not_inspection": "第 {line} 行不是抽查检查结果（event_type={v}）。",
-        "results_out_of_scope": "第 {line} 行的主体 {uscc} 不是本计划在您辖区内的主体。",
-        "results_missing_cols": "缺少列：{cols}。",
+        "results_title": "上传抽查结果：计划 {id}", "results_file": "结果文件（CSV 或 XLSX，仅抽查检查结果）",
+        "results_help": "列：统一社会信用代码（uscc）、检查日期（date）、检查结果（result：pass、corrected、problem、"
+                        "unreachable、refused、not_operating，或其中文表述如“未发现问题”“发现问题待后续处理”），"
+                        "可选检查人员（inspector）、备注（notes）。每户每个检查日期一条；再次上传同一户同一日期的结果将以最新一次为准。"
+                        "只能上传本计划在您辖区内的主体。CSV 支持 UTF-8 与 GB18030 编码。",
+        "upload": "上传", "results_done": "已导入：读取 {read} 行，接收 {accepted}，退回 {rejected}；"
+        "新关联 {linked} 条结果，更新 {updated} 条，{with_result} / {planned} 户计划主体已有结果。",
+        "results_rejected_title": "退回的行（未导入）", "results_line": "行", "results_column": "列",
+        "results_reason": "原因", "results_value": "内容",
+        "results_empty": "请选择一个 CSV 或 XLSX 文件。", "results_too_big": "文件过大（上限 {mb} MB）。",
+        "results_bad_csv": "无法读取文件：{why}", "results_not_inspection": "第 {line} 行不是抽查检查结果（event_type={v}），整个文件未导入。",
+        "results_out_of_scope": "第 {line} 行的主体 {uscc} 不是本计划在您辖区内的主体，整个文件未导入。",
+        "results_missing_cols": "缺少列：{cols}。这不是抽查结果文件。",
+        "results_entity_columns": "文件含有主体信息列（{cols}）：结果文件只能包含抽查结果，整个文件未导入。",
+        "results_unknown_cols": "文件含有无法识别的列 {cols}：结果文件只有 uscc、检查日期、检查结果、检查人员、备注。",
+        "results_not_results": "这不是抽查结果文件：{why}。",
+        "results_none_accepted": "没有可导入的结果：第 {line} 行 {column}：{why}。",
         # quality
         "quality_title": "数据质量监测评估", "rows_read": "读取行数", "accepted": "接收", "merged": "合并（重复报送）",
         "quarantined": "隔离", "validity_rate": "有效率", "attribution_rate": "记名率", "timeliness": "及时率",
@@ -254,17 +262,28 @@ STRINGS: dict[str, dict[str, str]] = {
         "task_out_of_scope": "This task's scope is larger than your region.",
         "task_name_needed": "Give the new task a name.",
         "results_title": "Upload inspection results: plan {id}",
-        "results_file": "Results file (CSV, events format, event type inspection)",
-        "results_help": "Columns: record_id, uscc, event_type (inspection), event_date, source, detail (pass, "
-                        "corrected, problem, unreachable, refused, not_operating). UTF-8 or GB18030.",
+        "results_file": "Results file (CSV or XLSX, inspection results only)",
+        "results_help": "Columns: uscc, date, result (pass, corrected, problem, unreachable, refused, not_operating, or "
+                        "their Chinese words such as 未发现问题), optional inspector and notes. One result per entity "
+                        "and date; uploading a result again for the same entity and date replaces it. Only entities "
+                        "of this plan in your region. CSV in UTF-8 or GB18030.",
         "upload": "Upload",
-        "results_done": "Imported: {read} rows read, {accepted} accepted, {merged} merged, {quarantined} quarantined; "
-                        "{linked} results newly linked, {with_result} of {planned} planned entities have a result.",
-        "results_empty": "Choose a CSV file.", "results_too_big": "The file is too large (at most {mb} MB).",
+        "results_done": "Imported: {read} rows read, {accepted} accepted, {rejected} rejected; "
+                        "{linked} results newly linked, {updated} updated, {with_result} of {planned} planned entities "
+                        "have a result.",
+        "results_rejected_title": "Rejected lines (not imported)", "results_line": "Line", "results_column": "Column",
+        "results_reason": "Reason", "results_value": "Value",
+        "results_empty": "Choose a CSV or XLSX file.", "results_too_big": "The file is too large (at most {mb} MB).",
         "results_bad_csv": "Cannot read the file: {why}",
-        "results_not_inspection": "Line {line} is not an inspection result (event_type={v}).",
-        "results_out_of_scope": "Line {line}: {uscc} is not an entity of this plan in your region.",
-        "results_missing_cols": "Missing columns: {cols}.",
+        "results_not_inspection": "Line {line} is not an inspection result (event_type={v}); nothing was imported.",
+        "results_out_of_scope": "Line {line}: {uscc} is not an entity of this plan in your region; nothing was "
+                                "imported.",
+        "results_missing_cols": "Missing columns: {cols}. This is not a results file.",
+        "results_entity_columns": "The file has entity columns ({cols}): a results file holds inspection results "
+                                  "only; nothing was imported.",
+        "results_unknown_cols": "Unknown columns {cols}: a results file has uscc, date, result, inspector and notes.",
+        "results_not_results": "Not a results file: {why}.",
+        "results_none_accepted": "No result could be imported: line {line}, {column}: {why}.",
         "quality_title": "Data quality", "rows_read": "Rows read", "accepted": "Accepted",
         "merged": "Merged (re-delivered)",
         "quarantined": "Quarantined", "validity_rate": "Validity", "attribution_rate": "Attribution",

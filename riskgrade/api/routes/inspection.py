@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 
 from ...service import plans as plan_service
 from ...service import results
+from ...service.errors import Refused
 from ..deps import Me, St
 from ..schemas import (ERRORS, PlanCreated, PlanDetail, PlanEntityOut, PlanId, PlanOut, PlanRequest,
                        ResultsImported)
@@ -44,14 +46,26 @@ def create_plan(body: PlanRequest, me: Me, st: St) -> PlanCreated:
 @router.post("/api/plans/{plan_id}/results", response_model=ResultsImported, responses=ERRORS,
              openapi_extra={"requestBody": {"required": True, "content": {
                  "text/csv": {"schema": {"type": "string", "minLength": 1,
-                                         "description": "inspection events in the contract's format"}}}}})
+                                         "description": "inspection results: uscc, date, result (the contract's "
+                                                        "codes or Chinese words), optional inspector and notes"}},
+                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                     "schema": {"type": "string", "format": "binary"}}}}})
 async def upload_results(plan_id: PlanId, request: Request, me: Me, st: St) -> ResultsImported:
-    """Upload inspection results (CSV in the contract's events format) for a plan; every row must be an
-    entity of the plan in the user's region."""
+    """Upload inspection results for a plan (CSV or XLSX: uscc, date, result; optional inspector, notes).
+    Only inspection results of the plan's entities in the user's region; every line is accepted or rejected
+    with its line, column and reason (``rejections``).  A file that is not a results file, or reaches outside
+    the user's scope, is refused whole (422, 403); so is a file none of whose lines is accepted (422, the
+    lines in ``error.rejections``)."""
     from starlette.concurrency import run_in_threadpool
 
     me.require("results.write")
     plan_service.get(st, plan_id)
     body = await request.body()
-    out = await run_in_threadpool(results.upload, st, me, plan_id, body)
+    try:
+        out = await run_in_threadpool(results.upload, st, me, plan_id, body)
+    except Refused as e:
+        if "rejected" not in e.fields:
+            raise
+        return JSONResponse({"error": {"code": e.code, "message": e.message, "rejections": e.fields["rejected"]}},
+                            status_code=e.status, headers=e.headers)
     return ResultsImported(**{k: out[k] for k in ResultsImported.model_fields})

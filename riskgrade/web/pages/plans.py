@@ -133,7 +133,7 @@ def _plan_or_404(st: AppState, plan_id: int):
 @router.get("/plans/{plan_id}/results")
 def results_form(request: Request, plan_id: int, me: Me, st: St) -> HTMLResponse:
     need(me, "results.write")
-    return render(request, "results.html", me, plan=_plan_or_404(st, plan_id), errors=[], outcome=None)
+    return render(request, "results.html", me, plan=_plan_or_404(st, plan_id), errors=[], outcome=None, rejections=[])
 
 
 @router.post("/plans/{plan_id}/results")
@@ -148,5 +148,7 @@ async def results_upload(request: Request, plan_id: int, me: Me, form: Form, st:
         outcome = await run_in_threadpool(results.upload, st, me, plan_id, data,
                                           filename=getattr(upload, "filename", "") or "", via="console")
     except Refused as e:
-        return render(request, "results.html", me, plan=plan, errors=[message(request, e)], outcome=None, status=422)
-    return render(request, "results.html", me, plan=plan, errors=[], outcome=outcome)
+        return render(request, "results.html", me, plan=plan, errors=[message(request, e)], outcome=None,
+                      rejections=e.fields.get("rejected", [])[:500], status=422)
+    return render(request, "results.html", me, plan=plan, errors=[], outcome=outcome,
+                  rejections=outcome["rejections"][:500])

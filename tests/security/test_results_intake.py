@@ -1,0 +1,333 @@
+"""Issue 17, finding 1: the results upload was a general write path into the store.  Each test plays the
+uploader of one finding through the API and the console (on a SQLite and a PostgreSQL registry) and through
+the CLI, and checks that the store did not change where it must not.  See docs/security-intake.md."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ..conftest import run_cli
+
+T = "2026-09-30"
+DAY = "2026-10-20"
+PASSWORD = "Secret-2026x"
+PG_ADMIN_URL = os.environ.get("RISKGRADE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+FACES = ("api", "console")
+
+
+def _q(home: Path, sql: str, params: list | None = None) -> list[tuple]:
+    from riskgrade.warehouse import Warehouse
+
+    with Warehouse(home) as wh:
+        return wh.con.execute(sql, params or []).fetchall()
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A small classified province with one plan (plan 1), and the entities the tests need."""
+    root = tmp_path_factory.mktemp("intake")
+    home = root / "home"
+    run_cli("simulate", "--entities", "900", "--seed", "11", "--out", str(root / "d"), home=home)
+    run_cli("ingest", str(root / "d"), home=home)
+    run_cli("classify", "--as-of", T, "--model", "expert", home=home)
+    run_cli("plan", "--as-of", T, "--seed", "3", "--budget", "120", "--out", str(root / "plan.csv"), home=home)
+    planned = dict(_q(home, "SELECT uscc, region_code FROM plan_entities WHERE plan_id = 1 ORDER BY uscc"))
+    county = max(set(planned.values()), key=lambda r: sum(1 for v in planned.values() if v == r))
+    inside = sorted(u for u, r in planned.items() if r == county)
+    outside_region = sorted(u for u, r in planned.items() if r != county)
+    not_planned = [u for (u,) in _q(home, "SELECT uscc FROM entities WHERE region_code = ? AND uscc NOT IN "
+                                          "(SELECT uscc FROM plan_entities) ORDER BY uscc LIMIT 3", [county])]
+    other = next(r for r in sorted(set(planned.values())) if r != county)
+    assert len(inside) >= 9 and len(outside_region) >= 2 and not_planned
+    return {"root": root, "home": home, "county": county, "other": other, "inside": inside,
+            "outside_region": outside_region, "not_planned": not_planned}
+
+
+def _pg_available() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
+            return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def svc(request, province: dict, tmp_path_factory: pytest.TempPathFactory):
+    """The province published to a registry on each backend, with a county and a province inspector."""
+    root = tmp_path_factory.mktemp(f"intake-{request.param}")
+    home = root / "home"
+    shutil.copytree(province["home"], home)
+    env, dbname = {}, None
+    if request.param == "postgresql":
+        if not _pg_available():
+            pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}")
+        import psycopg
+
+        dbname = f"riskgrade_intake_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as c:
+            c.execute(f'CREATE DATABASE "{dbname}"')
+        env["RISKGRADE_DATABASE_URL"] = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + dbname
+    run_cli("publish", "--as-of", T, home=home, env=env)
+    for name, prefix in (("inspector_county", province["county"]), ("inspector_prov", "37")):
+        run_cli("user", "add", name, "--role", "inspector", "--region", prefix, "--password-env", "RG_PW",
+                home=home, env={**env, "RG_PW": PASSWORD})
+    from riskgrade.server import create_app
+
+    app = create_app(home, env.get("RISKGRADE_DATABASE_URL"))
+    yield {**province, "backend": request.param, "home": home, "app": app, "clients": {}}
+    app.state.rg.factory.kw["bind"].dispose()
+    if dbname:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+def _client(svc: dict, face: str, user: str):
+    key = (face, user)
+    if key not in svc["clients"]:
+        c = TestClient(svc["app"], follow_redirects=False)
+        if face == "api":
+            token = c.post("/api/login", json={"username": user, "password": PASSWORD}).json()["token"]
+            svc["clients"][key] = (c, {"Authorization": f"Bearer {token}"})
+        else:
+            csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text).group(1)
+            assert c.post("/login", data={"username": user, "password": PASSWORD, "csrf": csrf}).status_code == 303
+            token = re.search(r'name="csrf" value="([^"]+)"', c.get("/plans/1/results").text).group(1)
+            svc["clients"][key] = (c, {"csrf": token})
+    return svc["clients"][key]
+
+
+def send(svc: dict, face: str, data: bytes, user: str = "inspector_county", name: str = "results.csv"):
+    """Upload through a face: (status, JSON body or page text)."""
+    c, extra = _client(svc, face, user)
+    if face == "api":
+        r = c.post("/api/plans/1/results", headers=extra, content=data)
+        return r.status_code, r.json()
+    r = c.post("/plans/1/results", data=extra, files={"file": (name, data, "text/csv")})
+    return r.status_code, r.text
+
+
+def _csv(*lines: str) -> bytes:
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _entity(home: Path, uscc: str) -> tuple:
+    return _q(home, "SELECT name, region_code, status FROM entities WHERE uscc = ?", [uscc])[0]
+
+
+def _events(home: Path, uscc: str) -> list[tuple]:
+    return _q(home, "SELECT event_type, source, record_id, detail, amount FROM events WHERE uscc = ? "
+                    "ORDER BY source, record_id", [uscc])
+
+
+# --------------------------------------------------------------------------- the findings, API and console
+@pytest.mark.parametrize("face", FACES)
+def test_an_entities_shaped_upload_is_refused_and_changes_no_entity(svc: dict, face: str) -> None:
+    """Before: the ingest took the file for the entities table; the entity was renamed, moved and deregistered."""
+    home, u = svc["home"], svc["inside"][0]
+    before = _entity(home, u)
+    body = _csv("uscc,event_type,name,entity_type,region_code,established_on,status",
+                f"{u},inspection,被改名的公司,enterprise,{svc['other']},2020-01-01,deregistered")
+    status, out = send(svc, face, body)
+    assert status == 422, out
+    assert "name" in str(out) and ("entity columns" in str(out) or "主体信息列" in str(out))
+    assert _entity(home, u) == before
+
+
+@pytest.mark.parametrize("face", FACES)
+def test_a_mixed_header_is_refused_whole(svc: dict, face: str) -> None:
+    """Before: a header with both event and entity columns passed the inspection-only check and wrote entities."""
+    home, u = svc["home"], svc["inside"][1]
+    before, events = _entity(home, u), _events(home, u)
+    body = _csv("record_id,uscc,event_type,event_date,detail,name,entity_type,region_code,established_on,status",
+                f"m1,{u},inspection,{DAY},problem,改名,enterprise,{svc['other']},2020-01-01,deregistered")
+    status, out = send(svc, face, body)
+    assert status == 422, out
+    assert ("entity columns" in str(out) or "主体信息列" in str(out))
+    assert _entity(home, u) == before and _events(home, u) == events
+
+
+@pytest.mark.parametrize("face", FACES)
+def test_another_countys_record_id_never_replaces_its_record(svc: dict, face: str) -> None:
+    """Before: an inspection row reusing another county's (source, record_id) replaced that entity's
+    serious-dishonesty listing.  Now the system mints the record id in the plan's own source."""
+    home, u = svc["home"], svc["inside"][2]
+    victim = _q(home, "SELECT uscc, source, record_id, event_type, event_date, detail FROM events e "
+                      "JOIN entities USING (uscc) WHERE region_code <> ? AND event_type <> 'inspection' "
+                      "ORDER BY event_type = 'serious_dishonest_in' DESC, record_id LIMIT 1", [svc["county"]])[0]
+    body = _csv("record_id,uscc,event_type,event_date,source,detail",
+                f"{victim[2]},{u},inspection,{DAY},{victim[1] or ''},pass")
+    status, out = send(svc, face, body)
+    assert status == 200, out
+    again = _q(home, "SELECT uscc, source, record_id, event_type, event_date, detail FROM events "
+                     "WHERE source IS NOT DISTINCT FROM ? AND record_id = ?", [victim[1], victim[2]])
+    assert again == [victim]
+    mine = [e for e in _events(home, u) if e[1] == "results:plan-1"]
+    assert mine and all(e[2].startswith("plan-1-") and e[0] == "inspection" for e in mine)
+
+
+@pytest.mark.parametrize("face", FACES)
+def test_serious_dishonesty_and_penalty_rows_are_refused(svc: dict, face: str) -> None:
+    """Before: event types other than inspection, and a 500,000 CNY penalty amount, were stored."""
+    home, u = svc["home"], svc["inside"][3]
+    events = _events(home, u)
+    for body in (_csv("uscc,event_type,event_date,detail", f"{u},inspection,{DAY},pass",
+                      f"{u},serious_dishonest_in,{DAY},"),
+                 _csv("uscc,事件类型,发生日期,详情", f"{u},列入严重违法失信名单,{DAY},"),
+                 _csv("record_id,uscc,event_type,event_date,detail,amount", f"p1,{u},admin_penalty,{DAY},fine,500000"),
+                 _csv("record_id,uscc,event_type,event_date,source,detail,amount",
+                      f"p2,{u},inspection,{DAY},penalty,fine,500000")):
+        status, out = send(svc, face, body)
+        assert status == 422, (body, out)
+    assert _events(home, u) == events
+    assert not _q(home, "SELECT 1 FROM events WHERE uscc = ? AND amount >= 500000", [u])
+
+
+@pytest.mark.parametrize("face", FACES)
+def test_an_out_of_plan_entity_refuses_the_file_naming_its_line(svc: dict, face: str) -> None:
+    """An entity of the county that the plan did not draw: the file is refused whole (403, shown as 422 on the
+    console) and the uploader sees the line, the column and why; the refusal is audited."""
+    home, u, ok = svc["home"], svc["not_planned"][0], svc["inside"][4]
+    events = _events(home, u)
+    status, out = send(svc, face, _csv("uscc,date,result", f"{ok},{DAY},pass", f"{u},{DAY},problem"))
+    assert status == (403 if face == "api" else 422), out
+    if face == "api":
+        assert out["error"]["rejections"] == [{"line": 3, "column": "uscc", "value": u,
+                                               "reason": "not an entity of this plan"}]
+    else:
+        assert "第 3 行" in out and u in out and "not an entity of this plan" in out
+    assert _events(home, u) == events
+    assert not [e for e in _events(home, ok) if e[1] == "results:plan-1" and e[3] == "pass" and "20261020" in e[2]]
+    _audited(svc, "results_refused")
+
+
+@pytest.mark.parametrize("face", FACES)
+def test_an_out_of_region_entity_refuses_the_file_naming_its_line(svc: dict, face: str) -> None:
+    """An entity of the plan in another county: refused whole for the county inspector, with its line; the
+    province inspector may upload it."""
+    home, u = svc["home"], svc["outside_region"][FACES.index(face)]
+    status, out = send(svc, face, _csv("统一社会信用代码,检查日期,检查结果", f"{u},{DAY},未发现问题"))
+    assert status == (403 if face == "api" else 422), out
+    if face == "api":
+        assert out["error"]["rejections"][0] == {"line": 2, "column": "uscc", "value": u,
+                                                 "reason": "outside your region"}
+    else:
+        assert "第 2 行" in out and "outside your region" in out
+    assert not [e for e in _events(home, u) if e[1] == "results:plan-1"]
+    status, out = send(svc, face, _csv("统一社会信用代码,检查日期,检查结果", f"{u},{DAY},未发现问题"),
+                       user="inspector_prov")
+    assert status == 200, out
+    assert [e[3] for e in _events(home, u) if e[1] == "results:plan-1"] == ["pass"]
+
+
+def _audited(svc: dict, action: str) -> None:
+    from sqlalchemy import select
+
+    from riskgrade.registry.models import AuditEntry
+
+    with svc["app"].state.rg.factory() as s:
+        assert s.execute(select(AuditEntry).where(AuditEntry.action == action)).first() is not None
+
+
+# --------------------------------------------------------------------------- every row has a verdict
+def test_every_row_accepted_or_rejected_and_a_repeat_replaces_only_its_own_result(svc: dict) -> None:
+    home = svc["home"]
+    a, b, c = svc["inside"][5:8]
+    body = _csv("USCC,检查日期,检查结果,检查人员,备注",
+                f"{a},2026年10月21日,发现问题待后续处理,张三,复查",
+                f"{b},2026/10/22,pass,,",
+                f"{c},not a day,pass,,",
+                f"{b},2026-10-22,corrected,,",
+                f"{c},2026-10-23,closed,,",
+                f"{c},2026-09-01,pass,,",
+                "91370100MA3C0ABC1X,2026-10-23,pass,,")
+    status, out = send(svc, "api", body)
+    assert status == 200, out
+    assert out["read"] == 7 and out["accepted"] == 2 and out["rejected"] == 5 and out["linked"] == 2
+    why = {(x["line"], x["column"]): x["reason"] for x in out["rejections"]}
+    assert set(why) == {(4, "date"), (5, "date"), (6, "result"), (7, "date"), (8, "uscc")}
+    assert "second result" in why[5, "date"] and "as-of date" in why[7, "date"]
+    # the Chinese words are stored as the contract's code, so effectiveness counts them as found
+    got = dict(_q(home, "SELECT uscc, result FROM plan_results WHERE plan_id = 1 AND source = 'results:plan-1' "
+                        "AND uscc IN (?, ?)", [a, b]))
+    assert got == {a: "problem", b: "pass"}
+    assert _q(home, "SELECT inspectors FROM plan_results WHERE uscc = ? AND source = 'results:plan-1'", [a]) == [("张三",)]
+    # nothing is lost: the rejected lines are kept with their reason
+    kept = _q(home, "SELECT line, column_name, reason, raw FROM results_rows WHERE upload_id = ? AND "
+                    "status = 'rejected' ORDER BY line", [out["upload_id"]])
+    assert [k[0] for k in kept] == [4, 5, 6, 7, 8] and "not a day" in kept[0][3]
+    # the same upload again: nothing new, nothing duplicated; a changed result replaces the earlier one
+    status, again = send(svc, "api", body)
+    assert again["linked"] == 0 and again["unchanged"] == 2
+    status, changed = send(svc, "api", _csv("uscc,date,result", f"{b},2026-10-22,corrected"))
+    assert changed["updated"] == 1 and changed["linked"] == 0
+    assert _q(home, "SELECT result FROM plan_results WHERE uscc = ? AND source = 'results:plan-1'", [b]) == [("corrected",)]
+    assert [e[3] for e in _events(home, b) if e[1] == "results:plan-1"] == ["corrected"]
+    # the console shows the rejected lines
+    status, page = send(svc, "console", body)
+    assert status == 200 and "退回的行" in page and "not a date" in page
+
+
+def test_an_xlsx_results_file_is_read_and_a_file_of_nothing_but_rejections_is_refused(svc: dict) -> None:
+    from openpyxl import Workbook  # noqa: F401  (skip quietly below when absent)
+
+    u = svc["inside"][8] if len(svc["inside"]) > 8 else svc["inside"][0]
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["统一社会信用代码", "检查日期", "检查结果"])
+    ws.append([u, "2026-10-24", "未发现问题"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    status, out = send(svc, "api", buf.getvalue())
+    assert status == 200 and out["accepted"] == 1, out
+    status, out = send(svc, "api", _csv("uscc,date,result", f"{u},someday,pass"))
+    assert status == 422 and out["error"]["rejections"][0]["column"] == "date"
+
+
+# --------------------------------------------------------------------------- the CLI (the operator: the province)
+def test_the_cli_import_is_the_same_narrow_intake(province: dict, tmp_path: Path) -> None:
+    """Before: ``results import`` handed any file to the ingest (entities, any event type, any record id, any
+    entity).  Now it runs the same intake as the API, with the province as its scope."""
+    home = tmp_path / "home"
+    shutil.copytree(province["home"], home)
+    u, other = province["inside"][0], province["not_planned"][0]
+    before = _entity(home, u)
+
+    def imp(name: str, body: bytes):
+        f = tmp_path / name
+        f.write_bytes(body)
+        return run_cli("results", "import", str(f), "--plan", "1", home=home, check=False)
+
+    r = imp("entities.csv", _csv("uscc,name,entity_type,region_code,established_on,status",
+                                 f"{u},被改名的公司,enterprise,{province['other']},2020-01-01,deregistered"))
+    assert r.returncode != 0 and "entity columns" in r.stderr
+    r = imp("mixed.csv", _csv("record_id,uscc,event_type,event_date,detail,name,entity_type,region_code,established_on",
+                              f"m1,{u},inspection,{DAY},problem,改名,enterprise,{province['other']},2020-01-01"))
+    assert r.returncode != 0 and "entity columns" in r.stderr
+    assert _entity(home, u) == before
+    r = imp("serious.csv", _csv("record_id,uscc,event_type,event_date", f"s1,{u},serious_dishonest_in,{DAY}"))
+    assert r.returncode != 0 and "not an inspection result" in r.stderr
+    r = imp("outside.csv", _csv("uscc,date,result", f"{other},{DAY},problem"))
+    assert r.returncode != 0 and "line 2" in r.stderr and "not an entity of this plan" in r.stderr
+    assert not _q(home, "SELECT 1 FROM events WHERE uscc = ? AND event_date = ?", [other, DAY])
+    victim = _q(home, "SELECT source, record_id, uscc, event_type FROM events WHERE event_type <> 'inspection' "
+                      "AND uscc <> ? ORDER BY record_id LIMIT 1", [u])[0]
+    r = imp("reuse.csv", _csv("record_id,uscc,event_type,event_date,source,detail",
+                              f"{victim[1]},{u},inspection,{DAY},{victim[0] or ''},发现问题已责令改正",
+                              f"x2,{u},inspection,not-a-date,,pass"))
+    assert r.returncode == 0, r.stderr
+    assert "line 3, date: not a date" in r.stderr and "1 results newly linked" in r.stdout
+    assert _q(home, "SELECT source, record_id, uscc, event_type FROM events WHERE source IS NOT DISTINCT FROM ? "
+                    "AND record_id = ?", [victim[0], victim[1]]) == [victim]
+    assert _q(home, "SELECT result FROM plan_results WHERE uscc = ? AND source = 'results:plan-1'", [u]) == [("corrected",)]
