@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from dataclasses import dataclass, field
 
 from .. import contract
@@ -122,7 +123,7 @@ def upload(st: AppState, me: Principal, plan_id: int, data: bytes, *, filename: 
     cfg = settings_mod.load(st.home)
     folder = st.home / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"plan{plan_id}-{now():%Y%m%d%H%M%S}-{me.user.username}-results.csv"
+    path = folder / f"plan{plan_id}-{now():%Y%m%d%H%M%S}-{me.user.username}-{uuid.uuid4().hex[:12]}-results.csv"
     path.write_text(parsed.text, encoding="utf-8")
     try:
         r = import_results(st.home, path, plan_id, memory_limit=cfg.memory_limit, threads=cfg.threads,

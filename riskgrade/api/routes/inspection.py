@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 
 from ...service import plans as plan_service
 from ...service import results
-from ..deps import Me, St
+from ..deps import Body, Me, St
 from ..schemas import (ERRORS, PlanCreated, PlanDetail, PlanEntityOut, PlanId, PlanOut, PlanRequest,
                        ResultsImported)
 
@@ -45,13 +45,12 @@ def create_plan(body: PlanRequest, me: Me, st: St) -> PlanCreated:
              openapi_extra={"requestBody": {"required": True, "content": {
                  "text/csv": {"schema": {"type": "string", "minLength": 1,
                                          "description": "inspection events in the contract's format"}}}}})
-async def upload_results(plan_id: PlanId, request: Request, me: Me, st: St) -> ResultsImported:
+async def upload_results(plan_id: PlanId, request: Request, me: Me, st: St, body: Body) -> ResultsImported:
     """Upload inspection results (CSV in the contract's events format) for a plan; every row must be an
     entity of the plan in the user's region."""
     from starlette.concurrency import run_in_threadpool
 
     me.require("results.write")
     plan_service.get(st, plan_id)
-    body = await request.body()
     out = await run_in_threadpool(results.upload, st, me, plan_id, body)
     return ResultsImported(**{k: out[k] for k in ResultsImported.model_fields})
