@@ -148,7 +148,8 @@ def authenticate(factory: sessionmaker[Session], username: str, password: str) -
         if not good:
             fail(s, u, now)
             raise LoginFailed(LOGIN_FAILED) from None
-        u.failed_logins, u.locked_until = 0, None
+        if not u.totp_secret:  # with a second factor, the count starts again only once the code is right
+            u.failed_logins, u.locked_until = 0, None
         s.commit()
         return u
 
@@ -243,7 +244,7 @@ def check_code(factory: sessionmaker[Session], user_id: int, code: str) -> User:
         if step is None:
             fail(s, u, now)
             raise LoginFailed(LOGIN_FAILED)
-        u.totp_last_step, u.failed_logins = step, 0
+        u.totp_last_step, u.failed_logins, u.locked_until = step, 0, None
         s.commit()
         return u
 
