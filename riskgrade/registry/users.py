@@ -128,7 +128,11 @@ def list_users(factory: sessionmaker[Session]) -> list[User]:
 
 
 class LoginFailed(RiskgradeError):
-    pass
+    """A refused sign-in: the one message for the client, and the reason for the audit log only."""
+
+    def __init__(self, message: str = LOGIN_FAILED, reason: str = "password"):
+        super().__init__(message)
+        self.reason = reason
 
 
 def authenticate(factory: sessionmaker[Session], username: str, password: str) -> User:
@@ -144,10 +148,10 @@ def authenticate(factory: sessionmaker[Session], username: str, password: str) -
         except (VerificationError, InvalidHashError):
             good = False
         if u is None or u.disabled or (u.locked_until and u.locked_until > now):
-            raise LoginFailed(LOGIN_FAILED)
+            raise LoginFailed(LOGIN_FAILED, "unknown" if u is None else "disabled" if u.disabled else "locked")
         if not good:
             fail(s, u, now)
-            raise LoginFailed(LOGIN_FAILED) from None
+            raise LoginFailed(LOGIN_FAILED, "password") from None
         if not u.totp_secret:  # with a second factor, the count starts again only once the code is right
             u.failed_logins, u.locked_until = 0, None
         s.commit()
@@ -239,11 +243,11 @@ def check_code(factory: sessionmaker[Session], user_id: int, code: str) -> User:
     with factory() as s:
         u = s.get(User, user_id)
         if u is None or u.disabled or (u.locked_until and u.locked_until > now) or not u.totp_secret:
-            raise LoginFailed(LOGIN_FAILED)
+            raise LoginFailed(LOGIN_FAILED, "locked_or_disabled")
         step = totp_step(u.totp_secret, code, u.totp_last_step)
         if step is None:
             fail(s, u, now)
-            raise LoginFailed(LOGIN_FAILED)
+            raise LoginFailed(LOGIN_FAILED, "code")
         u.totp_last_step, u.failed_logins, u.locked_until = step, 0, None
         s.commit()
         return u

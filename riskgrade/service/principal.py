@@ -75,16 +75,16 @@ def _password(st: AppState, username: str, password: str, client: str, via: str 
     _throttle(st, username, client)
     try:
         return authenticate(st.factory, username, password)
-    except LoginFailed:
-        raise _failed(st, username, client, via, "password") from None
+    except LoginFailed as e:
+        raise _failed(st, username, client, via, e.reason) from None
 
 
 def _code(st: AppState, user: User, code: str, client: str, via: str | None) -> User:
     _throttle(st, user.username, client)
     try:
         return check_code(st.factory, user.id, code)
-    except LoginFailed:
-        raise _failed(st, user.username, client, via, "code") from None
+    except LoginFailed as e:
+        raise _failed(st, user.username, client, via, e.reason) from None
 
 
 def sign_in(st: AppState, username: str, password: str, client: str, kind: str = "api",
