@@ -19,6 +19,10 @@ class Settings(BaseSettings):
     threads: int | None = Field(default=None, description="DuckDB threads (default: all cores)")
     lock_timeout: float = Field(default=60.0, description="seconds to wait for another command on the same home")
     database_url: str | None = Field(default=None, description="registry database (SQLite in the home by default)")
+    trusted_proxies: str = Field(default="", description="reverse proxies whose X-Forwarded-For the service honours: "
+                                 "IPs or CIDRs, comma-separated (none by default: the peer address is the client)")
+    require_admin_totp: bool = Field(default=True, description="administrators must sign in with a one-time code "
+                                     "(TOTP); 0 only in tests")
     chunk_events: int = Field(default=40_000_000, gt=0, description="monthly runs compute indicators in bucket ranges "
                               "of about this many events each, so memory follows a chunk, not the province")
     # Ingest guards: an .xlsx beyond these is refused as unreadable before it is read (a spreadsheet bomb)

@@ -46,3 +46,17 @@ def run_cli(*args: str, home: Path, check: bool = True, env: dict | None = None)
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     return tmp_path / "home"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _admins_sign_in_without_totp():
+    """The service requires a one-time code from administrators (setting ``require_admin_totp``, on by default).
+    The suite's fixtures sign in as administrators with a password alone, so the tests turn it off; the tests of
+    two-factor sign-in (tests/security/test_totp.py) turn it on again for their own application."""
+    old = os.environ.get("RISKGRADE_REQUIRE_ADMIN_TOTP")
+    os.environ["RISKGRADE_REQUIRE_ADMIN_TOTP"] = "0"
+    yield
+    if old is None:
+        os.environ.pop("RISKGRADE_REQUIRE_ADMIN_TOTP", None)
+    else:
+        os.environ["RISKGRADE_REQUIRE_ADMIN_TOTP"] = old

@@ -72,6 +72,12 @@ def create_app(home: Path, database_url: str | None = None) -> FastAPI:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
         return JSONResponse({"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code)
 
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception):
+        # runs outside every middleware (Starlette's ServerErrorMiddleware): the headers are set here
+        return JSONResponse({"error": {"code": "internal", "message": "internal error: the server log has the "
+                                       "details"}}, status_code=500, headers=SECURITY_HEADERS)
+
     for router in ROUTERS:
         app.include_router(router)
     return app

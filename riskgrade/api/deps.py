@@ -10,12 +10,14 @@ from fastapi import Depends, Request
 from ..service.audit import now, record
 from ..service.errors import Refused
 from ..service.principal import SESSION_COOKIE, resolve
-from ..service.state import AppState, Principal, RateLimiter
+from ..service.state import AppState, Principal
 
 CSRF_HEADER = "X-CSRF-Token"
 
-__all__ = ["CSRF_HEADER", "SESSION_COOKIE", "ApiError", "AppState", "Me", "Principal", "RateLimiter", "St", "now",
-           "principal", "record", "state"]
+MAX_UPLOAD_MB = 50  # the largest request body an upload may send, counted while it streams
+
+__all__ = ["CSRF_HEADER", "MAX_UPLOAD_MB", "SESSION_COOKIE", "ApiError", "AppState", "Body", "Me", "Principal", "St",
+           "capped_body", "client", "now", "principal", "record", "state"]
 
 
 class ApiError(Refused):
@@ -34,7 +36,7 @@ def principal(request: Request, st: AppState = Depends(state)) -> Principal:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         found = resolve(st, auth[7:].strip())
-        if found is None:
+        if found is None or found[1].kind not in ("api", "session"):  # never a pending or enrol-only sign-in
             raise ApiError(401, "unauthenticated", "the token is unknown or has expired: log in again")
         return Principal(found[0], found[1], "bearer")
     cookie = request.cookies.get(SESSION_COOKIE)
@@ -49,3 +51,30 @@ def principal(request: Request, st: AppState = Depends(state)) -> Principal:
 
 St = Annotated[AppState, Depends(state)]
 Me = Annotated[Principal, Depends(principal)]
+
+
+def client(request: Request, st: AppState) -> str:
+    """The client's address: the peer, or ``X-Forwarded-For`` only from a configured trusted proxy."""
+    return st.client(request.client.host if request.client else None, request.headers.get("x-forwarded-for"))
+
+
+async def capped_body(request: Request) -> bytes:
+    """The request body, counted while it streams: 413 as soon as it passes ``limit`` bytes, whether or not a
+    ``Content-Length`` was sent (a chunked upload has none).  The body is then what ``request.body()`` and
+    ``request.form()`` read."""
+    limit = MAX_UPLOAD_MB * 1024 * 1024
+    length = request.headers.get("content-length")
+    if length is not None and (not (length.isascii() and length.isdigit()) or int(length) > limit):
+        raise ApiError(413, "too_large", f"the upload is larger than {limit // (1024 * 1024)} MB")
+    chunks, n = [], 0
+    async for chunk in request.stream():
+        n += len(chunk)
+        if n > limit:
+            raise ApiError(413, "too_large", f"the upload is larger than {limit // (1024 * 1024)} MB")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    request._body = body  # Starlette's cache: request.body() / request.form() read it instead of the stream
+    return body
+
+
+Body = Annotated[bytes, Depends(capped_body)]

@@ -31,6 +31,8 @@ class ErrorResponse(BaseModel):
 class LoginRequest(BaseModel):
     username: str = Field(max_length=64)
     password: str = Field(max_length=256)
+    code: str | None = Field(default=None, max_length=16, description="the one-time code (TOTP) of a user with "
+                             "two-factor sign-in (every administrator)")
 
 
 class UserOut(BaseModel):

@@ -134,6 +134,30 @@ def user_list(home: HomeOpt = None) -> None:
     out.print(tab)
 
 
+def user_totp(
+    username: Annotated[str, typer.Argument(help="user name")],
+    off: Annotated[bool, typer.Option("--off", help="remove two-factor sign-in instead")] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Enrol or reset a user's two-factor sign-in (TOTP): prints a new secret and its otpauth URI for the
+    user's authenticator app (the old one stops working), or removes it with --off."""
+    from ..registry.users import get_user, new_totp_secret, set_totp, totp_uri
+
+    s = settings(home)
+    f = registry(s)
+    get_user(f, username)
+    if off:
+        set_totp(f, username, None)
+        audit(f, "totp_remove", username)
+        err.print(f"user {username}: two-factor sign-in removed")
+        return
+    secret = new_totp_secret()
+    set_totp(f, username, secret)
+    audit(f, "totp_enrol", username, {"by": "operator"})
+    err.print(f"user {username}: two-factor sign-in set; give the user this secret (once, out of band):")
+    out.print(f"secret: {secret}\nuri: {totp_uri(secret, username)}", highlight=False)
+
+
 def audit_verify(
     expect_head: Annotated[Optional[str], typer.Option("--expect-head", help="ID:HASH recorded earlier")] = None,
     checkpoint: Annotated[Optional[Path], typer.Option(
@@ -221,8 +245,10 @@ def serve(
     if s.database_url:
         os.environ["RISKGRADE_DATABASE_URL"] = s.database_url
     err.print(f"serving {s.home} on http://{host}:{port} (API under /api/, schema at /openapi.json)")
+    # proxy_headers=False: uvicorn would take X-Forwarded-For from any loopback peer; the service honours it
+    # only from the proxies of the setting trusted_proxies (service.state.AppState.client)
     uvicorn.run("riskgrade.server:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level="warning")
+                log_level="warning", proxy_headers=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -239,6 +265,7 @@ def register(app: typer.Typer) -> None:
     user_app.command("role")(user_role)
     user_app.command("disable")(user_disable)
     user_app.command("list")(user_list)
+    user_app.command("totp")(user_totp)
     audit_app.command("verify")(audit_verify)
     audit_app.command("list")(audit_list)
     audit_app.command("checkpoint")(audit_checkpoint)

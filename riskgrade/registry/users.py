@@ -12,22 +12,31 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import re
 import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import RiskgradeError
-from .models import ROLES, Token, User
+from .models import ROLES, LoginAttempt, Token, User
 
 SESSION_HOURS = 8
 API_TOKEN_DAYS = 30
 MAX_FAILED = 5          # failed logins before a lock
 LOCK_MINUTES = 15
+THROTTLE_SECONDS = 60   # the login throttle's window: failed attempts counted in the registry, shared by workers
+THROTTLE_PER_USER = 10  # failed attempts a window per user name
+THROTTLE_PER_CLIENT = 60  # ... per client address (an office behind one address has many users)
+PENDING_MINUTES = 5     # a console sign-in waiting for its one-time code (token kind "pending")
+ENROL_MINUTES = 15      # an administrator without TOTP signed in only to enrol (token kind "enrol")
+LOGIN_FAILED = "wrong user name or password, or the account is locked or disabled"  # the one answer to every failure
+TOTP_ISSUER = "riskgrade"
 _ph = PasswordHasher()
+_DUMMY_HASH = _ph.hash("riskgrade-dummy-password-0")  # verified for unknown users: the same work as a real check
 
 PERMISSIONS: dict[str, set[str]] = {
     "entity.read": {"admin", "credit_officer", "inspector", "domain_officer"},   # individual grades and profiles
@@ -119,30 +128,127 @@ def list_users(factory: sessionmaker[Session]) -> list[User]:
 
 
 class LoginFailed(RiskgradeError):
-    pass
+    """A refused sign-in: the one message for the client, and the reason for the audit log only."""
+
+    def __init__(self, message: str = LOGIN_FAILED, reason: str = "password"):
+        super().__init__(message)
+        self.reason = reason
 
 
 def authenticate(factory: sessionmaker[Session], username: str, password: str) -> User:
+    """The user whose password this is, active and not locked; otherwise :class:`LoginFailed` with one message
+    (:data:`LOGIN_FAILED`) whatever the reason (unknown user, wrong password, locked or disabled account), after
+    the same argon2 work (a dummy hash is verified for an unknown user)."""
     now = dt.datetime.now()
     with factory() as s:
         u = s.execute(select(User).where(User.username == username)).scalar_one_or_none()
-        if u is None:
-            _ph.hash(password)  # same work whether or not the user exists
-            raise LoginFailed("wrong user name or password")
-        if u.disabled:
-            raise LoginFailed("this account is disabled")
-        if u.locked_until and u.locked_until > now:
-            raise LoginFailed(f"too many failed logins: locked until {u.locked_until:%H:%M}")
         try:
-            _ph.verify(u.password_hash, password)
+            _ph.verify(u.password_hash if u is not None else _DUMMY_HASH, password)
+            good = u is not None
         except (VerificationError, InvalidHashError):
-            u.failed_logins += 1
-            if u.failed_logins >= MAX_FAILED:
-                u.locked_until = now + dt.timedelta(minutes=LOCK_MINUTES)
-                u.failed_logins = 0
-            s.commit()
-            raise LoginFailed("wrong user name or password") from None
-        u.failed_logins, u.locked_until = 0, None
+            good = False
+        if u is None or u.disabled or (u.locked_until and u.locked_until > now):
+            raise LoginFailed(LOGIN_FAILED, "unknown" if u is None else "disabled" if u.disabled else "locked")
+        if not good:
+            fail(s, u, now)
+            raise LoginFailed(LOGIN_FAILED, "password") from None
+        if not u.totp_secret:  # with a second factor, the count starts again only once the code is right
+            u.failed_logins, u.locked_until = 0, None
+        s.commit()
+        return u
+
+
+def fail(s: Session, u: User, now: dt.datetime) -> None:
+    """One more failure of an account (a wrong password or one-time code); the account locks after
+    ``MAX_FAILED``.  Commits."""
+    u.failed_logins += 1
+    if u.failed_logins >= MAX_FAILED:
+        u.locked_until = now + dt.timedelta(minutes=LOCK_MINUTES)
+        u.failed_logins = 0
+    s.commit()
+
+
+# --------------------------------------------------------------------------- the login throttle (shared)
+def throttled(factory: sessionmaker[Session], username: str, client: str) -> bool:
+    """Whether the user name or the client address has used up its failed attempts in the window; read from
+    the registry, so every worker of the service shares the count."""
+    since = dt.datetime.now() - dt.timedelta(seconds=THROTTLE_SECONDS)
+    with factory() as s:
+        by_user = s.execute(select(func.count()).select_from(LoginAttempt).where(
+            LoginAttempt.username == username[:64], LoginAttempt.at > since)).scalar_one()
+        if by_user >= THROTTLE_PER_USER:
+            return True
+        by_client = s.execute(select(func.count()).select_from(LoginAttempt).where(
+            LoginAttempt.client == client[:64], LoginAttempt.at > since)).scalar_one()
+        return by_client >= THROTTLE_PER_CLIENT
+
+
+def note_failure(factory: sessionmaker[Session], username: str, client: str) -> None:
+    """Count a failed attempt (and forget those older than the window)."""
+    now = dt.datetime.now()
+    with factory() as s:
+        s.execute(delete(LoginAttempt).where(LoginAttempt.at < now - dt.timedelta(seconds=THROTTLE_SECONDS)))
+        s.add(LoginAttempt(username=username[:64], client=client[:64], at=now))
+        s.commit()
+
+
+# --------------------------------------------------------------------------- two-factor sign-in (TOTP)
+def totp_uri(secret: str, username: str) -> str:
+    """The ``otpauth://`` URI an authenticator app takes (typed in, or scanned as a QR code elsewhere)."""
+    import pyotp
+
+    return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=TOTP_ISSUER)
+
+
+def new_totp_secret() -> str:
+    import pyotp
+
+    return pyotp.random_base32()
+
+
+def totp_step(secret: str, code: str, after: int | None = None, at: float | None = None) -> int | None:
+    """The time step (30 s) at which ``code`` is this secret's code, allowing one step of clock drift either
+    way and never a step at or before ``after`` (a code is used once); None when it is not."""
+    import time
+
+    import pyotp
+
+    code = (code or "").strip().replace(" ", "")
+    if not (len(code) == 6 and code.isascii() and code.isdigit()):
+        return None
+    t = pyotp.TOTP(secret)
+    now = int(time.time() if at is None else at)
+    for drift in (0, -1, 1):
+        step = now // 30 + drift
+        if (after is None or step > after) and hmac.compare_digest(t.generate_otp(step), code):
+            return step
+    return None
+
+
+def set_totp(factory: sessionmaker[Session], username: str, secret: str | None, step: int | None = None) -> User:
+    """Enrol (a new secret; ``step``: the step of the code that confirmed it) or remove two-factor sign-in."""
+    with factory() as s:
+        u = s.execute(select(User).where(User.username == username)).scalar_one_or_none()
+        if u is None:
+            raise RiskgradeError(f"no user {username}")
+        u.totp_secret, u.totp_last_step = secret, step
+        s.commit()
+        return u
+
+
+def check_code(factory: sessionmaker[Session], user_id: int, code: str) -> User:
+    """The second factor: the user's current one-time code, once.  A wrong code counts as a failed login (the
+    account locks after ``MAX_FAILED``); :class:`LoginFailed` with the one message otherwise."""
+    now = dt.datetime.now()
+    with factory() as s:
+        u = s.get(User, user_id)
+        if u is None or u.disabled or (u.locked_until and u.locked_until > now) or not u.totp_secret:
+            raise LoginFailed(LOGIN_FAILED, "locked_or_disabled")
+        step = totp_step(u.totp_secret, code, u.totp_last_step)
+        if step is None:
+            fail(s, u, now)
+            raise LoginFailed(LOGIN_FAILED, "code")
+        u.totp_last_step, u.failed_logins, u.locked_until = step, 0, None
         s.commit()
         return u
 
@@ -154,7 +260,9 @@ def _h(secret: str) -> str:
 def issue_token(factory: sessionmaker[Session], user: User, kind: str = "api") -> tuple[str, Token]:
     secret = secrets.token_urlsafe(32)
     now = dt.datetime.now().replace(microsecond=0)
-    life = dt.timedelta(hours=SESSION_HOURS) if kind == "session" else dt.timedelta(days=API_TOKEN_DAYS)
+    life = (dt.timedelta(hours=SESSION_HOURS) if kind == "session" else
+            dt.timedelta(minutes=ENROL_MINUTES) if kind == "enrol" else
+            dt.timedelta(minutes=PENDING_MINUTES) if kind == "pending" else dt.timedelta(days=API_TOKEN_DAYS))
     t = Token(token_hash=_h(secret), user_id=user.id, kind=kind, csrf=secrets.token_urlsafe(24), created_at=now,
               expires_at=now + life)
     with factory() as s:

@@ -147,7 +147,12 @@ def detail(st: AppState, me: Principal, alert_id: str, *, tasks: bool = False, v
     me.require("alerts.read")
     v = viewer_of(me.user)
     with store(st.home) as wh:
-        a = _visible_alert(wh.con, v, alert_id)
+        try:
+            a = _visible_alert(wh.con, v, alert_id)
+        except AlertError:
+            record(st, me, "read_refused", f"alert:{alert_id}"[:256], {"why": "not_found_or_out_of_region",
+                                                                      **_via(via)})
+            raise
         d = q.alert_detail(wh.con, v, a)
         d["tasks"] = tasks_in_scope(wh.con, me.user.region_prefix) if tasks and me.can("alerts.target") else []
     rc = d.get("region_code")

@@ -110,6 +110,8 @@ def profile(st: AppState, me: Principal, uscc: str, *, timeline_limit: int = 100
     me.require("entity.read")
     e = queries.entity(st.factory, uscc.upper())
     if e is None or not me.scope(e.region_code):
+        if e is not None:  # a refused read outside the user's region is audited (an unknown USCC is not a read)
+            record(st, me, "read_refused", e.uscc, {"why": "out_of_region", **({"via": via} if via else {})})
         raise Refused(404, "not_found", f"no entity {uscc} in your region", "not_found")
     hist = queries.grade_history(st.factory, e.uscc)
     events = queries.entity_events(st.factory, e.uscc, timeline_limit)

@@ -21,10 +21,25 @@ def _via(via: str | None) -> dict:
     return {"via": via} if via else {}
 
 
+def plan_region(p: Plan) -> str:
+    """The region a plan was drawn over (its task's GB/T 2260 prefix; "" for a province-wide plan)."""
+    task = (p.manifest or {}).get("task") or {}
+    region = str(task.get("region_prefix") or "")
+    return region if region.isascii() and region.isdigit() else ""  # "(all)": province-wide
+
+
+def covers(me: Principal, p: Plan) -> bool:
+    """Whether the plan's whole region lies within the user's: then its plan-wide figures (rates and counts by
+    grade, notes) are the user's to see."""
+    return plan_region(p).startswith(me.region)
+
+
 def plans(st: AppState, me: Principal) -> list[tuple[Plan, int]]:
-    """Published plans, newest first, with how many of their entities are in the user's region."""
+    """Published plans the user may see, newest first, with how many of their entities are in the user's
+    region: plans over a region within the user's, and plans with entities in it.  Another county's plan is not
+    listed (its name, seed and counts are that county's)."""
     me.require("plans.read")
-    return queries.plans_with_counts(st.factory, me.region)
+    return [(p, n) for p, n in queries.plans_with_counts(st.factory, me.region) if n or covers(me, p)]
 
 
 def get(st: AppState, plan_id: int) -> Plan:
@@ -35,11 +50,29 @@ def get(st: AppState, plan_id: int) -> Plan:
     return p
 
 
-def detail(st: AppState, me: Principal, plan_id: int) -> tuple[Plan, list[PlanEntity]]:
-    """A plan and its entities in the user's region (audited)."""
-    me.require("plans.read")
+def visible(st: AppState, me: Principal, plan_id: int, in_scope: int, via: str | None = None) -> Plan:
+    """The plan, when the user may see it (its region within the user's, or an entity of it in the user's
+    region); otherwise 404 as if it did not exist, and the refused read is audited (``read_refused``)."""
     p = get(st, plan_id)
+    if not in_scope and not covers(me, p):
+        record(st, me, "read_refused", f"plan:{plan_id}", {"why": "out_of_region", **_via(via)})
+        raise Refused(404, "not_found", f"no published plan {plan_id}", "not_found")
+    return p
+
+
+def manifest(me: Principal, p: Plan) -> dict:
+    """What the user may see of a plan's manifest: all of it when the plan's region is within the user's;
+    otherwise only its budget and algorithm (the rates and counts by grade and the notes describe the whole
+    plan, and notes may name entities of other regions)."""
+    m = p.manifest or {}
+    return dict(m) if covers(me, p) else {k: m[k] for k in ("budget", "algorithm") if k in m}
+
+
+def detail(st: AppState, me: Principal, plan_id: int) -> tuple[Plan, list[PlanEntity]]:
+    """A plan and its entities in the user's region (audited; a plan the user may not see: 404, audited)."""
+    me.require("plans.read")
     ents = queries.plan_entities(st.factory, plan_id, me.region)
+    p = visible(st, me, plan_id, len(ents))
     record(st, me, "view_plan", str(plan_id), {"entities": len(ents)})
     return p, ents
 
@@ -49,8 +82,8 @@ def page(st: AppState, me: Principal, plan_id: int, page: int, page_size: int, v
     """A plan, how many of its entities are in the user's region, and one page of them with their names
     (audited)."""
     me.require("plans.read")
-    p = get(st, plan_id)
     total, rows = queries.plan_entities_page(st.factory, plan_id, me.region, (page - 1) * page_size, page_size)
+    p = visible(st, me, plan_id, total, via)
     record(st, me, "view_plan", str(plan_id), {"entities": total, "page": page, **_via(via)})
     return p, total, rows
 

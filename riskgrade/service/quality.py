@@ -14,7 +14,35 @@ _lock = threading.Lock()
 
 
 def measures(st: AppState, me: Principal) -> dict:
-    """The quality measures (``stats.read``); 503 while the warehouse is busy."""
+    """The quality measures (``stats.read``); 503 while the warehouse is busy.  A user below the province
+    level sees neither server paths nor the names they carry (a results upload is kept as
+    ``plan<id>-<time>-<user>-...``): every ``path`` is replaced by ``delivery <id>``."""
+    m = _measures(st, me)
+    return m if len(me.region) <= 2 else redacted(m)
+
+
+def redacted(m: dict) -> dict:
+    """The measures without server paths (and so without uploaders' user names): each ``path`` becomes
+    ``delivery <id>``."""
+    import copy
+
+    out = copy.deepcopy(m)
+
+    def walk(x):
+        if isinstance(x, dict):
+            if "path" in x:
+                x["path"] = f"delivery {x.get('delivery_id', '')}".strip()
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+
+    walk(out)
+    return out
+
+
+def _measures(st: AppState, me: Principal) -> dict:
     from .. import quality
     from ..warehouse import STORE_FILE, Warehouse
 

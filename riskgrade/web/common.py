@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import jinja2
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import HTMLResponse
 
 from .. import __version__
@@ -143,11 +143,25 @@ Me = Annotated[Principal, Depends(_me)]
 St = Annotated[AppState, Depends(state)]
 
 
-async def _posted(request: Request, me: Me) -> dict:
-    """The fields of a form posted with this session's CSRF token (403 without it)."""
-    length = request.headers.get("content-length") or "0"
-    if not length.isdigit() or int(length) > MAX_UPLOAD_MB * 1024 * 1024:
+async def capped(request: Request, limit: int | None = None) -> None:
+    """Read the request body counting its bytes as they stream: 413 as soon as it passes ``limit``, with or
+    without a ``Content-Length`` (a chunked upload has none).  ``request.form()`` then parses what was read."""
+    limit = MAX_UPLOAD_MB * 1024 * 1024 if limit is None else limit
+    length = request.headers.get("content-length")
+    if length is not None and (not (length.isascii() and length.isdigit()) or int(length) > limit):
         raise PageError(413, "results_too_big", mb=MAX_UPLOAD_MB)
+    chunks, n = [], 0
+    async for chunk in request.stream():
+        n += len(chunk)
+        if n > limit:
+            raise PageError(413, "results_too_big", mb=MAX_UPLOAD_MB)
+        chunks.append(chunk)
+    request._body = b"".join(chunks)  # Starlette's cache of the body: request.form() reads it
+
+
+async def _posted(request: Request, me: Me) -> dict:
+    """The fields of a form posted with this session's CSRF token (403 without it), at most ``MAX_UPLOAD_MB``."""
+    await capped(request)
     form = await request.form(max_files=1, max_fields=50)
     if not hmac.compare_digest(str(form.get("csrf", "")), me.token.csrf):
         raise PageError(403, "csrf")
@@ -169,7 +183,22 @@ def safe_next(url: str | None) -> str:
     return "/"
 
 
+def small_int(v: Any, limit: int = 2**31) -> int | None:
+    """A field or query value as a whole number in ``[0, limit)``: ASCII digits only (``str.isdigit`` takes
+    ``²`` and other Unicode digits, which ``int`` refuses), at most 10 of them; None otherwise."""
+    v = str(v if v is not None else "").strip()
+    return int(v) if re.fullmatch(r"[0-9]{1,10}", v) and int(v) < limit else None
+
+
 def page_number(p, limit: int = 100000) -> int:
     """The ``page`` query parameter (1 when absent or out of range)."""
-    v = p.get("page") or ""
-    return int(v) if v.isdigit() and 0 < int(v) < limit else 1
+    n = small_int(p.get("page"), limit)
+    return n if n else 1
+
+
+def client(request: Request, st: AppState) -> str:
+    """The client's address: the peer, or ``X-Forwarded-For`` only from a configured trusted proxy."""
+    return st.client(request.client.host if request.client else None, request.headers.get("x-forwarded-for"))
+
+
+PlanId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # a plan id in a page's path (a larger one: 422, never a 500)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from ...service import principal as principals
-from ..deps import SESSION_COOKIE, Me, St
+from ..deps import SESSION_COOKIE, Me, St, client
 from ..schemas import ERRORS, LoginRequest, LoginResponse, UserOut
 
 router = APIRouter(tags=["auth"])
@@ -17,9 +17,10 @@ def _user(u) -> UserOut:
 
 @router.post("/api/login", response_model=LoginResponse, responses=ERRORS)
 def login(body: LoginRequest, request: Request, st: St) -> LoginResponse:
+    # a user with two-factor sign-in (every administrator) also sends the one-time code (``code``)
     """Sign in with a user name and password; returns a bearer token."""
-    client = request.client.host if request.client else "?"
-    secret, tok, user = principals.sign_in(st, body.username, body.password, client, "api")
+    secret, tok, user = principals.sign_in(st, body.username, body.password, client(request, st), "api",
+                                           code=body.code)
     return LoginResponse(token=secret, expires_at=tok.expires_at, user=_user(user))
 
 

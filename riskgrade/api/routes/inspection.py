@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from ...service import plans as plan_service
 from ...service import results
 from ...service.errors import Refused
-from ..deps import Me, St
+from ..deps import Body, Me, St
 from ..schemas import (ERRORS, PlanCreated, PlanDetail, PlanEntityOut, PlanId, PlanOut, PlanRequest,
                        ResultsImported)
 
@@ -50,7 +50,7 @@ def create_plan(body: PlanRequest, me: Me, st: St) -> PlanCreated:
                                                         "codes or Chinese words), optional inspector and notes"}},
                  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
                      "schema": {"type": "string", "format": "binary"}}}}})
-async def upload_results(plan_id: PlanId, request: Request, me: Me, st: St) -> ResultsImported:
+async def upload_results(plan_id: PlanId, request: Request, me: Me, st: St, body: Body) -> ResultsImported:
     """Upload inspection results for a plan (CSV or XLSX: uscc, date, result; optional inspector, notes).
     Only inspection results of the plan's entities in the user's region; every line is accepted or rejected
     with its line, column and reason (``rejections``).  A file that is not a results file, or reaches outside
@@ -60,7 +60,6 @@ async def upload_results(plan_id: PlanId, request: Request, me: Me, st: St) -> R
 
     me.require("results.write")
     plan_service.get(st, plan_id)
-    body = await request.body()
     try:
         out = await run_in_threadpool(results.upload, st, me, plan_id, body)
     except Refused as e:

@@ -13,7 +13,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ...service import alerts
 from ...service.errors import Refused
 from ...service.state import AppState, Principal
-from ..common import PAGE_SIZE, Form, Me, PageError, St, lang_of, message, need, page_error, page_number, render
+from ..common import (PAGE_SIZE, Form, Me, PageError, St, lang_of, message, need, page_error, page_number, render,
+                      small_int)
 from ..names import detail_name, event_names, log_text, rule_name
 
 router = APIRouter(include_in_schema=False)
@@ -93,7 +94,7 @@ def alert_step(request: Request, alert_id: str, op: str, me: Me, form: Form, st:
         raise PageError(404, "not_found")
     need(me, "alerts.target" if op == "target" else "alerts.write")
     fields = {k: str(form.get(k, "")).strip() for k in ("to", "action", "note", "task", "reason")}
-    task = int(fields["task"]) if fields["task"].isdigit() and int(fields["task"]) < 2**31 else None
+    task = small_int(fields["task"])
     try:
         alerts.perform(st, me.user, alert_id if re.fullmatch(r"[0-9a-f]{16}", alert_id) else "-", op,
                        to=fields["to"][:128], action=fields["action"], note=fields["note"][:1000], task_id=task,

@@ -15,7 +15,7 @@ from ...service import plans as plan_service
 from ...service import results
 from ...service.errors import Refused
 from ...service.state import AppState, Principal
-from ..common import Form, Me, St, texts, message, need, page_error, page_number, render
+from ..common import Form, Me, PlanId, St, message, need, page_error, page_number, render, small_int, texts
 
 router = APIRouter(include_in_schema=False)
 PLAN_PAGE = 50
@@ -61,7 +61,7 @@ def _wizard_values(form: dict, me: Principal, st: AppState, t: dict) -> tuple[di
     errors = []
     if v["as_of"] not in {a.isoformat() for a in plan_service.months(st)}:
         errors.append(t["invalid_month"])
-    if v["budget"] and not (v["budget"].isdigit() and int(v["budget"]) <= 10_000_000):
+    if v["budget"] and small_int(v["budget"], 10_000_001) is None:
         errors.append(t["invalid_budget"])
     if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", v["seed"]):
         errors.append(t["invalid_seed"])
@@ -76,8 +76,8 @@ def _wizard_values(form: dict, me: Principal, st: AppState, t: dict) -> tuple[di
                 task.validate()
             except RiskgradeError as e:
                 errors.append(str(e))
-    elif v["task"].isdigit():
-        task = next((x for x in _tasks(st, me) if x.task_id == int(v["task"])), None)
+    elif small_int(v["task"]) is not None:
+        task = next((x for x in _tasks(st, me) if x.task_id == small_int(v["task"])), None)
         if task is None:
             errors.append(t["task_out_of_scope"])
     if task is not None and not errors and not plan_service.task_allowed(me.region, task.region_prefix):
@@ -101,7 +101,7 @@ def plan_create(request: Request, me: Me, form: Form, st: St) -> Response:
         return _wizard(request, me, st, v, step=3, population=population)
     try:
         out = plan_service.create_for_task(st, me, as_of=dt.date.fromisoformat(v["as_of"]), seed=v["seed"],
-                                           budget=int(v["budget"]) if v["budget"] else None, task=task,
+                                           budget=small_int(v["budget"]) if v["budget"] else None, task=task,
                                            optimise=v["optimise"], via="console")
     except RiskgradeError as e:
         return _wizard(request, me, st, v, step=3, errors=[str(e)], population=population, status=422)
@@ -109,7 +109,7 @@ def plan_create(request: Request, me: Me, form: Form, st: St) -> Response:
 
 
 @router.get("/plans/{plan_id}")
-def plan_detail(request: Request, plan_id: int, me: Me, st: St) -> HTMLResponse:
+def plan_detail(request: Request, plan_id: PlanId, me: Me, st: St) -> HTMLResponse:
     need(me, "plans.read")
     p = request.query_params
     page = page_number(p, 2**31)
@@ -118,7 +118,7 @@ def plan_detail(request: Request, plan_id: int, me: Me, st: St) -> HTMLResponse:
     except Refused as e:
         raise page_error(e) from None
     return render(request, "plan.html", me, plan=plan, rows=rows, total=total, page=page,
-                  pages=max(1, -(-total // PLAN_PAGE)), created=bool(p.get("created")), m=plan.manifest or {},
+                  pages=max(1, -(-total // PLAN_PAGE)), created=bool(p.get("created")), m=plan_service.manifest(me, plan),
                   page_url=lambda n: f"/plans/{plan_id}?page={n}")
 
 
@@ -131,13 +131,13 @@ def _plan_or_404(st: AppState, plan_id: int):
 
 
 @router.get("/plans/{plan_id}/results")
-def results_form(request: Request, plan_id: int, me: Me, st: St) -> HTMLResponse:
+def results_form(request: Request, plan_id: PlanId, me: Me, st: St) -> HTMLResponse:
     need(me, "results.write")
     return render(request, "results.html", me, plan=_plan_or_404(st, plan_id), errors=[], outcome=None, rejections=[])
 
 
 @router.post("/plans/{plan_id}/results")
-async def results_upload(request: Request, plan_id: int, me: Me, form: Form, st: St) -> HTMLResponse:
+async def results_upload(request: Request, plan_id: PlanId, me: Me, form: Form, st: St) -> HTMLResponse:
     from starlette.concurrency import run_in_threadpool
 
     need(me, "results.write")
