@@ -284,17 +284,12 @@ def test_one_login_error_for_every_failure(reg) -> None:
 
 # --------------------------------------------------------------------------- 7. unique kept-file names
 def test_two_uploads_in_the_same_second_keep_two_files(reg, monkeypatch) -> None:
-    from types import SimpleNamespace
-
+    """The kept copy of an upload (service.results.keep, what every intake calls first) is never overwritten by
+    another upload of the same user in the same second."""
     from riskgrade.service import results
-    from riskgrade.service.principal import session_of
 
-    monkeypatch.setattr("riskgrade.inspection.results.import_results",
-                        lambda *a, **k: SimpleNamespace(delivery={}, linked=0, planned=0, with_result=0))
     monkeypatch.setattr(results, "now", lambda: dt.datetime(2026, 12, 6, 10, 0, 0))
-    c = console_login(reg.main, "prov_admin")
-    me = session_of(reg.main.state.rg, c.cookies.get("riskgrade_session"))
-    body = ("uscc,event_type,event_date,detail\n" f"{COUNTY_USCC},inspection,2026-10-08,未发现问题\n").encode()
-    names = {results.upload(reg.main.state.rg, me, 902, body)["file"] for _ in range(2)}
-    assert len(names) == 2
+    body = ("uscc,event_date,result\n" f"{COUNTY_USCC},2026-10-08,未发现问题\n").encode()
+    paths = {results.keep(reg.home, 902, "prov_admin", body) for _ in range(2)}
+    assert len(paths) == 2 and all(p.read_bytes() == body for p in paths)
     assert len(list((reg.home / "uploads").glob("plan902-20261206100000-*"))) == 2
