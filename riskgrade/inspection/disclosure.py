@@ -37,6 +37,7 @@ from pathlib import Path
 
 import duckdb
 
+from ..export import neutralise
 from ..errors import RiskgradeError
 from .commitment import by_hash, salt_commitment, seed_commitment
 from .plan import ALGORITHM_COMMITTED, draw_key
@@ -62,11 +63,12 @@ def _plan(con: duckdb.DuckDBPyConnection, plan_id: int) -> tuple[dict, str, obje
 
 
 def _csv_text(header: tuple[str, ...], rows) -> str:
+    """A package file: text cells that a spreadsheet would take for a formula are neutralised (riskgrade.export)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
     for r in rows:
-        w.writerow(["" if v is None else (repr(v) if isinstance(v, float) else v) for v in r])
+        w.writerow(["" if v is None else (repr(v) if isinstance(v, float) else neutralise(v)) for v in r])
     return buf.getvalue()
 
 

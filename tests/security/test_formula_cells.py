@@ -90,6 +90,11 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Path]]:
     export("indicators", "indicators", "--as-of", T2)
     export("migration", "migration", "--from", T1, "--to", T2)
     export("plans_show", "plans", "show", "1")
+    # the public draw package (一公开): a committed seed, a plan published to a folder
+    _cli(home, "seed", "commit", "--as-of", T2, "--seed", "9")
+    _cli(home, "plan", "--as-of", T2, "--seed", "9", "--budget", "300", "--out", str(root / "plan2.csv"),
+         "--publish", str(out / "publication"))
+    files["publication"] = sorted((out / "publication").glob("*.csv"))
     # the API's grades export, published to a registry in the home
     _cli(home, "publish", "--as-of", T2)
     _cli(home, "user", "add", "officer", "--role", "credit_officer", "--region", "37", "--password-env", "RG_PW",
@@ -124,9 +129,9 @@ def _number(s: str) -> bool:
 
 
 EXPORTS = ("plan", "grades", "alerts", "results", "pushes", "national", "whitelist", "measures", "directory", "fused",
-           "quarantine", "indicators", "migration", "plans_show", "api_grades")
+           "quarantine", "indicators", "migration", "plans_show", "api_grades", "publication")
 WITH_NAMES = ("plan", "grades", "alerts", "results", "pushes", "national", "whitelist", "directory", "quarantine",
-              "plans_show", "api_grades")
+              "plans_show", "api_grades", "publication")
 
 
 @pytest.mark.parametrize("key", EXPORTS)
