@@ -331,3 +331,22 @@ def test_the_cli_import_is_the_same_narrow_intake(province: dict, tmp_path: Path
     assert _q(home, "SELECT source, record_id, uscc, event_type FROM events WHERE source IS NOT DISTINCT FROM ? "
                     "AND record_id = ?", [victim[0], victim[1]]) == [victim]
     assert _q(home, "SELECT result FROM plan_results WHERE uscc = ? AND source = 'results:plan-1'", [u]) == [("corrected",)]
+
+
+@pytest.mark.parametrize("data", [
+    b"uscc,event_date,result\n91370102MA3C5DEX0A," + b"x" * 200_000 + b",pass\n",   # a cell over csv's 131,072 limit
+    b"uscc,event_date,result\r91370102MA3C5DEX0A,2026-10-08,pass\r",                  # bare CR line ends
+    b"uscc,event_date,result\n\"9137\r0102MA3C5DEX0A\",2026-10-08,pass\n",          # a CR inside a quoted cell
+])
+def test_odd_csv_answers_a_reason_never_an_internal_error(data: bytes) -> None:
+    """Finding 8: a results CSV with a cell over 131,072 characters or a bare CR ended in a 500. The one parser
+    refuses the file with 422 and a reason, or reads it (each line then accepted or rejected on its own)."""
+    from riskgrade.service.errors import Refused
+    from riskgrade.service.results import parse
+
+    try:
+        parsed = parse(data)
+    except Refused as e:
+        assert e.status == 422 and e.message
+    else:
+        assert parsed is not None
