@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 from collections import Counter, defaultdict
 from datetime import date
@@ -477,18 +478,32 @@ def _check(table: contract.Table, row: dict[str, str | None], today: date) -> tu
                 canon[c.name] = float(row[c.name])
             except ValueError:
                 return "bad_number", canon
+            if not math.isfinite(canon[c.name]):
+                return "bad_amount", canon
     return None, canon
 
 
-def _decode(data: bytes) -> str | None:
+def _decode(data: bytes) -> tuple[str | None, int]:
+    """The file's text and the number of its lines in another encoding: a GB18030 file's lines that read as
+    UTF-8 Chinese are a department's UTF-8 rows pasted in (bad_encoding), left out of the text."""
     if b"\x00" in data:
-        return None
+        return None, 0
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
+        return data[3:].decode("utf-8"), 0
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), 0
     except UnicodeDecodeError:
-        return data.decode("gb18030")
+        pass
+    kept, other = [], 0
+    for line in data.splitlines(keepends=True):
+        try:
+            if any("\u4e00" <= ch <= "\u9fff" for ch in line.decode("utf-8")):
+                other += 1
+                continue
+        except UnicodeDecodeError:
+            pass
+        kept.append(line.decode("gb18030"))
+    return "".join(kept), other
 
 
 def reference_ingest(folder: Path, today: date | None = None) -> dict:
@@ -506,7 +521,9 @@ def reference_ingest(folder: Path, today: date | None = None) -> dict:
         held: dict[tuple, dict] = {}
         pending: list[tuple[tuple, dict]] = []
         for f in files:
-            text = _decode(f.read_bytes())
+            text, other = _decode(f.read_bytes())
+            counts["read"] += other
+            reasons["bad_encoding"] += other
             if text is None:
                 out["unreadable_files"].append({"path": f.relative_to(folder).as_posix()})
                 continue

@@ -59,7 +59,8 @@ _PER_10K: dict[str, dict[str, int]] = {
     },
     "events": {
         "malformed_row": 150, "missing_required": 150, "bad_uscc": 200, "unknown_event_type": 150, "bad_date": 200,
-        "future_date": 150, "bad_number": 150, "conflicting_duplicate": 150, "unattributed": 300, "merged": 300,
+        "future_date": 150, "bad_number": 150, "bad_amount": 40, "conflicting_duplicate": 150, "unattributed": 300,
+        "merged": 300,
     },
     "relations": {
         "malformed_row": 20, "missing_required": 20, "bad_uscc": 20, "bad_enum": 30, "conflicting_duplicate": 20,
@@ -70,7 +71,13 @@ _PER_10K: dict[str, dict[str, int]] = {
         "conflicting_duplicate": 10, "unattributed": 15, "merged": 15,
     },
 }
-_INSPECTORS = {"malformed_row": 2, "missing_required": 3, "bad_region": 3, "conflicting_duplicate": 2, "merged": 3}
+_INSPECTORS = {"malformed_row": 2, "missing_required": 3, "bad_region": 3, "bad_encoding": 3, "conflicting_duplicate": 2,
+               "merged": 3}
+# amounts that parse as numbers but are not finite (quarantined as bad_amount, never summed)
+NON_FINITE = ("inf", "NaN", "1e309", "-inf", "Infinity")
+# a line of a GB18030 file that is to stay UTF-8 (a department's export pasted into another's file):
+# marked in the plan, written as UTF-8 bytes among the GB18030 ones, quarantined as bad_encoding
+_KEEP_UTF8 = b"\x00utf-8\x00"
 _ODD_PER_10K = {"entities": 300, "events": 900, "relations": 60, "domain_grades": 40}
 _ODD_INSPECTORS = 6
 # reasons whose entity rows need a fresh valid USCC (so they collide with nothing)
@@ -394,6 +401,7 @@ def _plan_events(store: EventStore, uscc: np.ndarray, dates: DateStrings, counts
         "bad_date": bad_date,
         "future_date": future,
         "bad_number": _with("amount", BAD_NUMBERS),
+        "bad_amount": _with("amount", NON_FINITE),
         "unattributed": lambda r, i: r,
     }
     _inject_common(plan, rng, rows, counts, fresh, n, dup_rows, conflict, invalid)
@@ -471,9 +479,14 @@ def _plan_simple(name: str, table: pa.Table, counts: dict[str, int], rng: np.ran
             r["domains"] = "general;food" if r.get("domains") != "general;food" else "general"
             return r
 
+        def utf8_line(r: Row, i: int) -> bytes:  # a valid row, but in UTF-8 in the GB18030 file (Chinese name)
+            r["name"] = (r.get("name") or "") + "（借调）"
+            return _KEEP_UTF8 + csv_line(r.get(c) for c in cols)
+
         invalid = {
             "missing_required": _empty(("name", "inspector_id", "unit_region_code")),
             "bad_region": _with("unit_region_code", BAD_REGIONS),
+            "bad_encoding": utf8_line,
         }
         mutators = [
             ("name_padded", _m_pad("name")),
@@ -560,9 +573,11 @@ def _write(path: Path, plan: TablePlan, chunks: Iterable[bytes], encoding: str =
             f.write(_header(plan.columns))
             for c in chunks:
                 f.write(c)
-    else:
+    else:  # line by line: a line marked _KEEP_UTF8 stays UTF-8 (a mixed-encoding file)
         data = _header(plan.columns) + b"".join(chunks)
-        path.write_bytes(data.decode("utf-8").encode(encoding))
+        out = [line[len(_KEEP_UTF8):] if line.startswith(_KEEP_UTF8) else line.decode("utf-8").encode(encoding)
+               for line in data.splitlines(keepends=True)]
+        path.write_bytes(b"".join(out))
 
 
 def _slices(table: pa.Table) -> Iterator[pa.Table]:
