@@ -408,10 +408,55 @@ def test_dashboard_data_migration_and_heat_maps(app) -> None:
     assert abs(sum(s["values"][1] for s in data["trend"]["series"]) - 1) < 1e-3
     assert sum(x["n"] for x in data["shares"]) > 0
     assert data["heat_grade"]["y"] and all(y.startswith("37") for y in data["heat_grade"]["y"])
-    assert all(0 <= d[2] <= 1 for d in data["heat_industry"]["data"])
     assert f"{T1} → {T2}" in page and 'class="matrix"' in page
     county = json.loads(re.search(r'id="rg-data">(.*?)</script>', c.get("/?level=county").text, re.S).group(1))
     assert len(county["heat_grade"]["y"]) > len(data["heat_grade"]["y"])
+    for d in (data, county):  # honest charts: riskiest areas first, a screen's worth of rows, sample sizes
+        hg, hi = d["heat_grade"], d["heat_industry"]
+        assert hg["high"] == sorted(hg["high"], reverse=True) and hg["top"] == min(15, len(hg["y"]))
+        assert sum(hg["n"]) == sum(x["n"] for x in d["shares"])
+        assert len(hi["y"]) <= 15 and hi["y"] == hg["y"][:len(hi["y"])]
+        small = [c for c in hi["data"] if c[3] < hi["min_cell"]]
+        assert small and all(c[2] is None for c in small)  # too few entities: grey, no share
+        assert all(0 <= c[2] <= 1 for c in hi["data"] if c[3] >= hi["min_cell"])
+        assert all(re.search(r"[\u4e00-\u9fff]", x) for x in hi["x"])  # industries by Chinese name, not letters
+        assert len(hi["rows"]) >= len(hi["data"])  # the table under the chart lists every area
+
+
+# Words a zh page may show in Latin letters: the product's name and the otpauth scheme of the two-factor page.
+# Everything a user must read is Chinese; identifiers (USCC, hashes, versions, record ids, file paths) are
+# inside <code> and are not words.
+LATIN_ALLOWED = {"riskgrade", "otpauth"}
+_RAW_TOKEN = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b|\b[a-z]{3,}\b")
+
+
+def _words_on(html_text: str) -> str:
+    import html as html_mod
+
+    text = re.sub(r"<(script|style|code)\b.*?</\1>", " ", html_text, flags=re.S)
+    return html_mod.unescape(re.sub(r"<[^>]+>", " ", text))
+
+
+def test_zh_pages_show_no_raw_codes(app, published: dict) -> None:
+    """Every page each role reaches, in Chinese: no snake_case code and no English word outside <code>."""
+    users = set(published["users"])
+    found: dict[str, set] = {}
+    for user in ("admin", "officer_county", "inspector_county", "domain", "analyst", "auditor"):
+        c = _login(app, user)
+        paths = ["/", "/entities", f"/entities?region={published['county']}", "/alerts", "/plans", "/plans/new",
+                 "/plans/1", "/quality", "/model", "/admin/users", "/admin/audit", "/account/totp"]
+        first = c.get(f"/entities?region={published['county']}")
+        paths += re.findall(r'href="(/entities/[0-9A-Z]{18})"', first.text)[:3]
+        alerts = c.get("/alerts")
+        paths += list(dict.fromkeys(re.findall(r'href="(/alerts/[0-9a-f]{16})"', alerts.text)))[:8]
+        for path in paths:
+            r = c.get(path)
+            if r.status_code != 200:
+                continue
+            for tok in _RAW_TOKEN.findall(_words_on(r.text)):
+                if tok not in LATIN_ALLOWED and tok not in users:
+                    found.setdefault(tok, set()).add(path)
+    assert not found, "raw codes on zh pages: " + "; ".join(f"{k} on {sorted(v)[:3]}" for k, v in sorted(found.items()))
 
 
 # --------------------------------------------------------------------------- plan wizard, results, reports, admin
