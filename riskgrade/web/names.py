@@ -250,6 +250,7 @@ AUDIT_ACTIONS = {
     "totp_enrol": ("设置双因素登录", "two-factor enrolled"), "totp_remove": ("取消双因素登录", "two-factor removed"),
     "user_add": ("新增用户", "user added"), "user_change": ("修改用户", "user changed"),
     "user_disable": ("停用用户", "user disabled"), "user_enable": ("启用用户", "user enabled"),
+    "user_unlock": ("解锁用户", "user unlocked"), "user_password_reset": ("重置密码", "password reset"),
     "search": ("查询主体", "entity search"), "view_profile": ("查看主体档案", "entity file viewed"),
     "view_alert": ("查看预警", "alert viewed"), "list_alerts": ("查看预警列表", "alerts listed"),
     "view_plan": ("查看抽查计划", "plan viewed"), "create_plan": ("生成抽查计划", "plan drawn"),
