@@ -459,6 +459,43 @@ def test_zh_pages_show_no_raw_codes(app, published: dict) -> None:
     assert not found, "raw codes on zh pages: " + "; ".join(f"{k} on {sorted(v)[:3]}" for k, v in sorted(found.items()))
 
 
+def test_search_sorts_pages_and_exports_in_chinese(app, published: dict) -> None:
+    """Sorting by a column (both ways), page numbers with a jump, and the matches as XLSX and CSV with Chinese
+    headers and company names, in the user's region only, audited; a role without export may not."""
+    import openpyxl
+
+    county = published["county"]
+    c = _login(app, "officer_county")
+    page = c.get("/entities", params={"sort": "score", "desc": "1"}).text
+    scores = [float(x.replace(",", "")) for x in re.findall(r'<td class="n">([\d,.]+)</td>', page)]
+    assert len(scores) > 5 and scores == sorted(scores, reverse=True)
+    assert 'aria-sort="descending"' in page and "/entities?sort=score" in page  # the header turns it around
+    asc = c.get("/entities", params={"sort": "score"}).text
+    scores_up = [float(x.replace(",", "")) for x in re.findall(r'<td class="n">([\d,.]+)</td>', asc)]
+    assert scores_up == sorted(scores_up) and scores_up[0] <= scores[-1]
+    total = int(re.search(r"共 ([\d,]+) ", page).group(1).replace(",", "")) if re.search(r"共 ([\d,]+) ", page) else None
+    assert 'class="pages"' in page and 'name="page"' in page and 'aria-current="page"' in page  # numbers and a jump
+    last = c.get("/entities", params={"sort": "score", "desc": "1", "page": "99999"}).text  # past the end: the last
+    assert 'class="current">' in last and "<tbody>" in last
+    x = c.get("/entities/export", params={"fmt": "xlsx", "sort": "name"})
+    assert x.status_code == 200 and x.headers["content-disposition"].endswith('.xlsx"')
+    ws = openpyxl.load_workbook(io.BytesIO(x.content), read_only=True).active
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][:3] == ("统一社会信用代码", "名称", "主体类型") and "信用风险等级" in "".join(map(str, rows[0]))
+    body = rows[1:]
+    assert body and all(r[3].startswith(county) for r in body)  # the user's county only
+    assert all(re.search(r"[\u4e00-\u9fff]", r[1]) for r in body)  # company names
+    if total is not None:
+        assert len(body) == total
+    csv_r = c.get("/entities/export", params={"fmt": "csv", "grade": "A"})
+    assert csv_r.content.startswith(b"\xef\xbb\xbf")  # a byte-order mark: Excel reads the Chinese right
+    lines = csv_r.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("统一社会信用代码,名称") and all(",A," in ln for ln in lines[1:])
+    exports = [e for e in _audit(app) if e.action == "export_search" and e.username == "officer_county"]
+    assert len(exports) >= 2 and json.loads(exports[-1].detail)["rows"] == len(lines) - 1
+    assert _login(app, "inspector_county").get("/entities/export").status_code == 403
+
+
 # --------------------------------------------------------------------------- plan wizard, results, reports, admin
 def test_plan_wizard_preview_create_and_scope(app, published: dict) -> None:
     c = _login(app, "officer")

@@ -42,6 +42,14 @@ def section_name(section: str | None, lang: str) -> str:
     return f"{section} {zh(section) if lang == 'zh' else SECTIONS_EN.get(section, '')}".strip()
 
 
+def industry_label(section: str | None, code: str | None, lang: str) -> str:
+    """An entity's industry in words: the section's name and the 4-digit class code (``批发和零售业 · 5225``)."""
+    sc = section or section_of(code)
+    digits = (code or "").lstrip("ABCDEFGHIJKLMNOPQRST")
+    name = section_name(sc, lang).split(" ", 1)[-1] if sc else ""
+    return " · ".join(x for x in (name, digits) if x) or "—"
+
+
 def section_of(industry_code: str | None) -> str | None:
     from ..codes.industries import DIVISION_SECTION
 
