@@ -14,7 +14,7 @@ capital, phones and legal representatives of the entities concerned change.
 * **Shell clusters**: about 40% of the clusters of six or more are split in two (sizes from 3);
   the split-off part gets its own address, phone and people. Most clusters (75%) register every
   member under one trade name (字号, the name stem) and 60% give every enterprise one registered
-  capital. About 20% of clusters in a county with a tower register at that tower's address (their
+  capital. Half the clusters in a county with a tower register at that tower's address (their
   own room): the hard case, where the address alone cannot tell them from the tenants.
 """
 
@@ -135,7 +135,7 @@ def _shell_traits(pop: Any, rng: np.random.Generator, meta: dict[str, np.ndarray
         ents = members[pop.etype[members] == _ENTERPRISE]
         if ents.size and rng.random() < 0.6:
             pop.capital[ents] = pop.capital[ents[0]]
-        in_tower = rng.random() < 0.2
+        in_tower = rng.random() < 0.5
         if meta is None or not in_tower:
             continue
         towers = np.flatnonzero((meta["county"] == pop.county[members[0]]) & meta["used"])

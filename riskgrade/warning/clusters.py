@@ -14,12 +14,13 @@ How a run decides (all in DuckDB, over the keys that new registrations touch):
    one entity holding shares of the other).
 2. **Candidates**: every entity holding one of those keys. **Pairs**: two candidates sharing a key
    and registered within ``window_days`` of each other.
-3. **Pair score**: the sum of the weights of what the pair shares: ``phone``, ``legal_rep``,
-   ``relation`` (2 each by default), ``address``, ``name_stem`` (1 each), ``capital`` (identical
-   registered capital, 0.5) and ``after`` (both later listed abnormal for a missed annual report or
-   an unreachable address, or found unreachable at an inspection, 0.5). A pair counts when its score
-   reaches ``min_pair_score`` (2): the address alone (1) never does, the address with a name stem or
-   a phone does.  At an address that is *not* a multi-tenant building (fewer than
+3. **Pair score**: the sum of the weights of what the pair shares: ``phone`` (2), the same people
+   (``legal_rep`` or ``relation``, 1.5, counted once), ``address``, ``name_stem`` (1 each),
+   ``capital`` (identical registered capital, 0.5) and ``after`` (both later listed abnormal for a
+   missed annual report or an unreachable address, or found unreachable at an inspection, 0.5). A
+   pair counts when its score reaches ``min_pair_score`` (2): the address alone (1) never does, nor
+   a person alone (people run several businesses); a phone does, and the address with a name stem
+   or a person.  At an address that is *not* a multi-tenant building (fewer than
    ``tower_min_tenants`` tenants registered there more than ``window_days`` before the pair) the
    address weighs ``quiet_address`` more (0 by default: a new building's opening burst has no
    earlier tenants either, so the default never lets the address stand alone).
@@ -54,8 +55,8 @@ TABLES = ("w_cl_new", "w_cl_keys", "w_cl_cand", "w_cl_pair", "w_cl_lab", "w_cl_l
 class Weights(BaseModel):
     model_config = ConfigDict(extra="forbid")
     phone: float = Field(2.0, ge=0)
-    legal_rep: float = Field(2.0, ge=0)
-    relation: float = Field(2.0, ge=0)
+    legal_rep: float = Field(1.5, ge=0)
+    relation: float = Field(1.5, ge=0)
     address: float = Field(1.0, ge=0)
     name_stem: float = Field(1.0, ge=0)
     capital: float = Field(0.5, ge=0)
@@ -187,8 +188,9 @@ def prepare(con: duckdb.DuckDBPyConnection, p: dict[str, Any]) -> None:
         FROM s3 LEFT JOIN ad USING (uscc)""")
     score = " + ".join([
         f"CASE WHEN p.phone THEN {float(wt['phone'])!r} ELSE 0 END",
-        f"CASE WHEN p.legal_rep THEN {float(wt['legal_rep'])!r} ELSE 0 END",
-        f"CASE WHEN p.relation THEN {float(wt['relation'])!r} ELSE 0 END",
+        # the same people once: a legal representative who also holds the shares is one link, not two
+        f"greatest(CASE WHEN p.legal_rep THEN {float(wt['legal_rep'])!r} ELSE 0 END, "
+        f"CASE WHEN p.relation THEN {float(wt['relation'])!r} ELSE 0 END)",
         f"CASE WHEN p.address THEN {float(wt['address'])!r} + CASE WHEN p.standing < {int(p['tower_min_tenants'])} "
         f"THEN {float(p['quiet_address'])!r} ELSE 0 END ELSE 0 END",
         f"CASE WHEN x.stem = y.stem AND length(x.stem) = 2 THEN {float(wt['name_stem'])!r} ELSE 0 END",
