@@ -73,6 +73,7 @@ class ClusterParams(BaseModel):
     weights: Weights = Weights()
     tower_min_tenants: int = Field(10, ge=1)
     quiet_address: float = Field(0.0, ge=0)
+    max_key_entities: int = Field(1000, ge=2)
     high_from: int = Field(10, ge=2)
 
 
@@ -141,26 +142,13 @@ def prepare(con: duckdb.DuckDBPyConnection, p: dict[str, Any]) -> None:
         WHERE legal_rep_id IN (SELECT key FROM w_cl_keys WHERE kind = 'legal_rep'){rel(False)}"""
     con.execute(f"""CREATE OR REPLACE TEMP TABLE w_cl_cand AS
         SELECT h.uscc, h.kind, h.key, n.established_on AS est, n.delivery_id, n.name, n.region_code,
-               n.registered_capital AS capital, h.uscc IN (SELECT uscc FROM w_cl_new) AS is_new
+               n.registered_capital AS capital, n.address, n.phone_id, n.legal_rep_id,
+               h.uscc IN (SELECT uscc FROM w_cl_new) AS is_new
         FROM ({holders}) h SEMI JOIN w_cl_keys k ON k.kind = h.kind AND k.key = h.key
         JOIN entities n ON n.uscc = h.uscc
         WHERE n.established_on IS NOT NULL""")
-    # an address's earlier tenants (registered before the pair's window): a multi-tenant building
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE w_cl_pair AS
-        WITH p AS (
-            SELECT a.uscc AS a, b.uscc AS b, a.kind, a.key, least(a.est, b.est) AS first_est
-            FROM w_cl_cand a JOIN w_cl_cand b ON a.kind = b.kind AND a.key = b.key AND a.uscc < b.uscc
-                 AND abs(date_diff('day', a.est, b.est)) <= {w}),
-        standing AS (SELECT p.a, p.b, p.key, (SELECT count(*) FROM w_cl_cand t WHERE t.kind = 'address'
-                         AND t.key = p.key AND t.est < p.first_est - {w}) AS n
-                     FROM p WHERE p.kind = 'address')
-        SELECT p.a, p.b, bool_or(p.kind = 'phone') AS phone, bool_or(p.kind = 'legal_rep') AS legal_rep,
-               bool_or(p.kind = 'relation') AS relation, bool_or(p.kind = 'address') AS address,
-               max(CASE WHEN p.kind = 'address' THEN p.key END) AS address_key,
-               coalesce(max(s.n), 0) AS standing
-        FROM p LEFT JOIN standing s ON s.a = p.a AND s.b = p.b AND s.key = p.key
-        GROUP BY p.a, p.b""")
-    # name stems, capital and what the entities did next, for the entities of the pairs only
+    # the candidates' attributes: name stem, capital, building, phone, person, what they did next, and how
+    # many tenants their building had more than the window before they registered (a multi-tenant building)
     codes = [r[0] for r in con.execute(
         "SELECT DISTINCT region_code FROM w_cl_cand WHERE region_code IS NOT NULL").fetchall()]
     words = [(c, x) for c, x in _place_words() if c in set(codes)]
@@ -169,8 +157,14 @@ def prepare(con: duckdb.DuckDBPyConnection, p: dict[str, Any]) -> None:
         con.executemany("INSERT INTO w_cl_place VALUES (?, ?)", words)
     after_types = "('abnormal_list_in', 'inspection')"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE w_cl_ent AS
-        WITH e AS (SELECT DISTINCT uscc, name, region_code, capital, est, delivery_id, is_new FROM w_cl_cand
-                   WHERE uscc IN (SELECT a FROM w_cl_pair UNION SELECT b FROM w_cl_pair)),
+        WITH e AS (SELECT DISTINCT uscc, name, region_code, capital, est, delivery_id, is_new,
+                          {building_sql('address')} AS building, nullif(phone_id, '') AS phone,
+                          nullif(legal_rep_id, '') AS rep
+                   FROM w_cl_cand),
+        earlier AS (SELECT uscc, max(earlier) AS earlier FROM (
+                        SELECT uscc, count(*) OVER (PARTITION BY key ORDER BY est
+                            RANGE BETWEEN UNBOUNDED PRECEDING AND INTERVAL {w + 1} DAYS PRECEDING) AS earlier
+                        FROM w_cl_cand WHERE kind = 'address') GROUP BY uscc),
         n1 AS (SELECT e.*, regexp_replace(regexp_replace(replace(coalesce(e.name, ''), ' ', ''),
                    '[（(][^）)]*[）)]', '', 'g'), '{LEGAL_FORM}', '') AS n1 FROM e),
         s1 AS (SELECT n1.*, coalesce((SELECT max_by(word, length(word)) FROM w_cl_place w
@@ -183,23 +177,48 @@ def prepare(con: duckdb.DuckDBPyConnection, p: dict[str, Any]) -> None:
                  AND ((event_type = 'abnormal_list_in' AND detail IN {tuple(AFTER_DETAILS)})
                       OR (event_type = 'inspection' AND detail = 'unreachable'))
                GROUP BY uscc)
-        SELECT s3.uscc, s3.est, s3.delivery_id, s3.is_new, s3.capital,
+        SELECT s3.uscc, s3.est, s3.delivery_id, s3.is_new, s3.capital, s3.building, s3.phone, s3.rep,
+               coalesce(earlier.earlier, 0) AS earlier,
                nullif(left(substr(s3.r1, length(s3.p2) + 1), 2), '') AS stem, coalesce(ad.n, 0) > 0 AS after
-        FROM s3 LEFT JOIN ad USING (uscc)""")
+        FROM s3 LEFT JOIN ad USING (uscc) LEFT JOIN earlier USING (uscc)""")
+    # pairing keys: phone, person, relation, and the building address only together with a second trait (the
+    # address alone weighs too little to count, so a tower's tenants are never paired by it); a key held by more
+    # than max_key_entities candidates is a public one (a market hall, an agent's switchboard), not a link
+    pk = """SELECT c.uscc, c.kind, c.key, c.est FROM w_cl_cand c WHERE c.kind <> 'address'
+            UNION ALL SELECT uscc, 'address', building || '|s:' || stem, est FROM w_cl_ent
+            WHERE building IS NOT NULL AND length(stem) = 2
+            UNION ALL SELECT uscc, 'address', building || '|c:' || capital, est FROM w_cl_ent
+            WHERE building IS NOT NULL AND capital > 0
+            UNION ALL SELECT uscc, 'address', building || '|a', est FROM w_cl_ent WHERE building IS NOT NULL AND after"""
+    if float(p["quiet_address"]) > 0:
+        pk += " UNION ALL SELECT uscc, 'address', building, est FROM w_cl_ent WHERE building IS NOT NULL"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE w_cl_pair AS
+        WITH k AS (SELECT * FROM (SELECT k.*, count(*) OVER (PARTITION BY kind, key) AS holders FROM ({pk}) k)
+                   WHERE holders <= {int(p['max_key_entities'])})
+        SELECT a.uscc AS a, b.uscc AS b, bool_or(a.kind = 'relation') AS relation
+        FROM k a JOIN k b ON a.kind = b.kind AND a.key = b.key AND a.uscc < b.uscc
+             AND b.est BETWEEN a.est - {w} AND a.est + {w}
+        GROUP BY ALL""")
     score = " + ".join([
-        f"CASE WHEN p.phone THEN {float(wt['phone'])!r} ELSE 0 END",
+        f"CASE WHEN x.phone = y.phone THEN {float(wt['phone'])!r} ELSE 0 END",
         # the same people once: a legal representative who also holds the shares is one link, not two
-        f"greatest(CASE WHEN p.legal_rep THEN {float(wt['legal_rep'])!r} ELSE 0 END, "
+        f"greatest(CASE WHEN x.rep = y.rep THEN {float(wt['legal_rep'])!r} ELSE 0 END, "
         f"CASE WHEN p.relation THEN {float(wt['relation'])!r} ELSE 0 END)",
-        f"CASE WHEN p.address THEN {float(wt['address'])!r} + CASE WHEN p.standing < {int(p['tower_min_tenants'])} "
+        f"CASE WHEN x.building = y.building THEN {float(wt['address'])!r} + CASE WHEN "
+        f"(CASE WHEN x.est <= y.est THEN x.earlier ELSE y.earlier END) < {int(p['tower_min_tenants'])} "
         f"THEN {float(p['quiet_address'])!r} ELSE 0 END ELSE 0 END",
         f"CASE WHEN x.stem = y.stem AND length(x.stem) = 2 THEN {float(wt['name_stem'])!r} ELSE 0 END",
         f"CASE WHEN x.capital = y.capital AND x.capital > 0 THEN {float(wt['capital'])!r} ELSE 0 END",
         f"CASE WHEN x.after AND y.after THEN {float(wt['after'])!r} ELSE 0 END"])
     con.execute(f"""CREATE OR REPLACE TEMP TABLE w_cl_pair AS
-        SELECT p.*, x.stem = y.stem AND length(x.stem) = 2 AS name_stem,
-               x.capital = y.capital AND x.capital > 0 AS capital, x.after AND y.after AS after,
-               ({score}) AS score
+        SELECT p.a, p.b, coalesce(x.phone = y.phone, false) AS phone, coalesce(x.rep = y.rep, false) AS legal_rep,
+               p.relation, coalesce(x.building = y.building, false) AS address,
+               CASE WHEN x.building = y.building THEN x.building END AS address_key,
+               CASE WHEN x.building = y.building THEN (CASE WHEN x.est <= y.est THEN x.earlier ELSE y.earlier END)
+                    ELSE 0 END AS standing,
+               coalesce(x.stem = y.stem AND length(x.stem) = 2, false) AS name_stem,
+               coalesce(x.capital = y.capital AND x.capital > 0, false) AS capital,
+               coalesce(x.after AND y.after, false) AS after, ({score}) AS score
         FROM w_cl_pair p JOIN w_cl_ent x ON x.uscc = p.a JOIN w_cl_ent y ON y.uscc = p.b""")
     con.execute(f"DELETE FROM w_cl_pair WHERE score < {float(p['min_pair_score'])!r}")
     _components(con)
@@ -239,9 +258,9 @@ def _members(con: duckdb.DuckDBPyConnection, p: dict[str, Any]) -> None:
                      count(*) FILTER (WHERE after) AS after
               FROM m GROUP BY lab HAVING count(*) >= {k}),
         st AS (SELECT lab, arg_max(stem, (n, stem)) AS stem, max(n) AS n_stem
-               FROM (SELECT lab, stem, count(*) AS n FROM m WHERE stem IS NOT NULL GROUP BY ALL) GROUP BY lab),
+               FROM (SELECT lab, stem, count(*) AS n FROM m WHERE stem IS NOT NULL GROUP BY ALL HAVING n >= 2) GROUP BY lab),
         cap AS (SELECT lab, arg_max(capital, (n, capital)) AS capital
-                FROM (SELECT lab, capital, count(*) AS n FROM m WHERE capital > 0 GROUP BY ALL) GROUP BY lab),
+                FROM (SELECT lab, capital, count(*) AS n FROM m WHERE capital > 0 GROUP BY ALL HAVING n >= 2) GROUP BY lab),
         f AS (SELECT lab, est AS fire_on FROM (SELECT lab, est, row_number() OVER (PARTITION BY lab ORDER BY est, uscc)
                                                 AS r FROM m) WHERE r = {k}),
         a AS (SELECT l.lab, arg_max(q.address_key, (q.standing, q.address_key)) AS address, max(q.standing) AS standing
