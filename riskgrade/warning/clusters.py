@@ -12,8 +12,14 @@ How a run decides (all in DuckDB, over the keys that new registrations touch):
    room number: ``...路100号世纪大厦1801室`` -> ``...路100号世纪大厦``), phone, legal representative,
    and, when ``relations`` is delivered, each shareholder / executive (a person in two entities, or
    one entity holding shares of the other).
-2. **Candidates**: every entity holding one of those keys. **Pairs**: two candidates sharing a key
-   and registered within ``window_days`` of each other.
+2. **Candidates**: every entity holding one of those keys, with its traits (name stem, capital, building,
+   phone, person, what it did next, how many tenants its building had before). **Pairs**: two
+   candidates registered within ``window_days`` of each other that share a phone, a person or a
+   relation, or the building together with a second trait (name stem, capital, a later listing); the
+   building alone pairs only when ``quiet_address`` is set. So a tower's 300 tenants are not joined
+   with each other at all, and an incremental run reads only the keys its new registrations touch.
+   A key held by more than ``max_key_entities`` (1,000) candidates is a public one (a market hall,
+   an agent's switchboard), not a link.
 3. **Pair score**: the sum of the weights of what the pair shares: ``phone`` (2), the same people
    (``legal_rep`` or ``relation``, 1.5, counted once), ``address``, ``name_stem`` (1 each),
    ``capital`` (identical registered capital, 0.5) and ``after`` (both later listed abnormal for a
