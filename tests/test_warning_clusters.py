@@ -87,7 +87,7 @@ def test_cluster_evidence_names_the_links(warned) -> None:
 
 
 # --------------------------------------------------------------------------- a hand-made tower
-def _tower_delivery(folder: Path) -> list[str]:
+def _tower_delivery(folder: Path, extra: list[list] | None = None) -> list[str]:
     """40 unrelated tenants over five years, a 15-tenant opening-style burst sharing nothing, and a 6-entity
     burst sharing one phone (the shells). Returns the six shells' USCCs."""
     tenants = make_usccs(40, start=0)
@@ -106,7 +106,7 @@ def _tower_delivery(folder: Path) -> list[str]:
         est = dt.date(2026, 4, 1) + dt.timedelta(days=3 * k)
         rows.append([u, f"历下{STEMS[60 + k]}信息技术有限公司", "enterprise", "370102", "6531", est.isoformat(), "active",
                      f"{TOWER}{2001 + k}室", "T-SHELL", f"PS{k}", 30 + k])
-    write_csv(folder / "entities.csv", ENT_HEADER, rows)
+    write_csv(folder / "entities.csv", ENT_HEADER, rows + (extra or []))
     return shells
 
 
@@ -128,6 +128,27 @@ def test_tower_burst_sharing_a_phone_is_one_alert_of_exactly_the_six(tmp_path: P
     assert info["earlier_tenants"] == 40 and info["address"] == TOWER  # the room numbers cut: one building
     assert info["name_stem"] is None and info["capital"] is None  # shared by no two members: not named
     assert "6 户共用联系电话" in summary and "多户入驻的楼宇" in summary
+
+
+def test_a_trade_name_in_the_tower_counts_an_identical_capital_alone_does_not(tmp_path: Path) -> None:
+    """Four at the tower in one month with one trade name (own phones and people): a cluster. Four with one
+    registered capital and nothing else: not (address 1 + capital 0.5 < 2)."""
+    named, capital = make_usccs(4, start=300), make_usccs(4, start=400)
+    extra = [[u, f"{('济南', '历下', '', '济南市')[k]}瑞源{('财务咨询', '网络科技', '信息技术', '工程技术')[k]}有限公司",
+              "enterprise", "370102", "7241", f"2026-05-{3 + 4 * k:02d}", "active", f"{TOWER}{3001 + k}室",
+              f"TN{k}", f"PN{k}", 10 + k] for k, u in enumerate(named)]
+    extra += [[u, f"济南{STEMS[80 + k]}商贸有限公司", "enterprise", "370102", "5211", f"2026-06-{3 + 4 * k:02d}",
+               "active", TOWER, f"TK{k}", f"PK{k}", 500] for k, u in enumerate(capital)]
+    shells = _tower_delivery(tmp_path / "d", extra)
+    ingest(tmp_path / "home", tmp_path / "d")
+    run_warn(tmp_path / "home")
+    with Warehouse(tmp_path / "home") as wh:
+        got = wh.con.execute("""SELECT a.summary, list(m.uscc ORDER BY m.uscc) FROM alerts a
+                                JOIN alert_members m USING (alert_id) WHERE a.rule = 'registration_cluster'
+                                GROUP BY ALL ORDER BY 2""").fetchall()
+    assert sorted(m for _, m in got) == sorted([sorted(shells), sorted(named)])
+    summary = next(s for s, m in got if m == sorted(named))
+    assert "4 户字号“瑞源”相同" in summary and "4 户共用登记住所" in summary
 
 
 def test_address_alone_counts_only_when_a_province_says_so(tmp_path: Path) -> None:

@@ -55,7 +55,6 @@ SIGNAL_ZH = {"phone": "联系电话", "legal_rep": "法定代表人", "relation"
 ROOM = r"[0-9A-Za-z\-－]+(室|房间|房)$"
 LEGAL_FORM = r"(股份有限公司|有限责任公司|有限公司|农民专业合作社|专业合作社|合作社|分公司|公司)$"
 AFTER_DETAILS = ("no_annual_report", "unreachable_address")
-TABLES = ("w_cl_new", "w_cl_keys", "w_cl_cand", "w_cl_pair", "w_cl_lab", "w_cl_lab2", "w_cl_out", "w_cl_place")
 
 
 class Weights(BaseModel):
@@ -296,11 +295,6 @@ def hits_sql(rule_code: str, severity: str, p: dict[str, Any]) -> str:
                [struct_pack(uscc := o.uscc, source := 'entities', record_id := o.uscc, event_type := 'registration',
                             event_date := o.est, delivery_id := o.delivery_id)] AS evidence
         FROM w_cl_out o"""
-
-
-def cleanup(con: duckdb.DuckDBPyConnection) -> None:
-    for t in TABLES + ("w_cl_ent",):
-        con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
 def summary_zh(info: dict[str, Any], members: int) -> str:
