@@ -40,9 +40,11 @@ How a run decides (all in DuckDB, over the keys that new registrations touch):
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..codes import regions
@@ -82,7 +84,8 @@ class ClusterParams(BaseModel):
     high_from: int = Field(10, ge=2)
 
 
-def _place_words() -> list[tuple[str, str]]:
+@lru_cache(maxsize=1)
+def _place_words() -> tuple[tuple[str, str], ...]:
     """(region code, a place word a name may start with): county, prefecture and province names, long and short."""
     out = []
     for code, r in regions.table().items():
@@ -92,7 +95,7 @@ def _place_words() -> list[tuple[str, str]]:
         if r.prefecture and r.prefecture not in ("市辖区", "县"):
             words |= {r.prefecture, _short(r.prefecture)}
         out += [(code, w) for w in sorted(words) if len(w) >= 2]
-    return out
+    return tuple(out)
 
 
 def _short(name: str) -> str:
@@ -156,10 +159,12 @@ def prepare(con: duckdb.DuckDBPyConnection, p: dict[str, Any]) -> None:
     # many tenants their building had more than the window before they registered (a multi-tenant building)
     codes = [r[0] for r in con.execute(
         "SELECT DISTINCT region_code FROM w_cl_cand WHERE region_code IS NOT NULL").fetchall()]
-    words = [(c, x) for c, x in _place_words() if c in set(codes)]
-    con.execute("CREATE OR REPLACE TEMP TABLE w_cl_place (region_code VARCHAR, word VARCHAR)")
-    if words:
-        con.executemany("INSERT INTO w_cl_place VALUES (?, ?)", words)
+    present = set(codes)
+    words = [(c, x) for c, x in _place_words() if c in present]
+    con.register("w_cl_words", pa.table({"region_code": pa.array([c for c, _ in words], pa.string()),
+                                         "word": pa.array([x for _, x in words], pa.string())}))
+    con.execute("CREATE OR REPLACE TEMP TABLE w_cl_place AS SELECT * FROM w_cl_words")
+    con.unregister("w_cl_words")
     after_types = "('abnormal_list_in', 'inspection')"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE w_cl_ent AS
         WITH e AS (SELECT DISTINCT uscc, name, region_code, capital, est, delivery_id, is_new,
