@@ -3,6 +3,9 @@ first page the role may see."""
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -13,6 +16,23 @@ from ..i18n import STRINGS
 from ..names import GRADE_ORDER, HIGH, region_name, section_name, section_of
 
 router = APIRouter(include_in_schema=False)
+
+
+@router.get("/help")
+def help_page(request: Request, me: Me) -> HTMLResponse:
+    """The user guide (操作手册), Markdown shipped with the package, rendered without raw HTML."""
+    return render(request, "help.html", me, manual=manual_html(lang_of(request)))
+
+
+@functools.lru_cache(maxsize=2)
+def manual_html(lang: str) -> str:
+    from markdown_it import MarkdownIt
+
+    folder = Path(__file__).resolve().parent.parent / "help"
+    path = folder / ("manual-zh.md" if lang == "zh" else "manual-en.md")
+    if not path.exists():
+        path = folder / "manual-zh.md"
+    return MarkdownIt("commonmark", {"html": False}).enable("table").render(path.read_text(encoding="utf-8"))
 
 
 @router.get("/")
