@@ -893,10 +893,10 @@ def test_registry_upgrades_to_the_explanation_columns(tmp_path: Path) -> None:
     from alembic import command
     from sqlalchemy import create_engine, select, text
 
-    from riskgrade.api.app import explanation
     from riskgrade.registry.db import _alembic_config, database_url, open_registry
     from riskgrade.registry.models import Grade
     from riskgrade.registry.publish import check_row, seal, secret_key
+    from riskgrade.service.entities import explanation
 
     url = database_url(tmp_path, None)
     engine = create_engine(url)

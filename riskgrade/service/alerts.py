@@ -27,8 +27,7 @@ from typing import Any
 
 from ..errors import RiskgradeError
 from ..warning import queries as q
-from ..warning.queries import (ALERT_COLUMNS, EVIDENCE_LIMIT, SEVERITIES, STATUSES, AlertList, Counts, Filters,
-                               Viewer)
+from ..warning.queries import ALERT_COLUMNS, AlertList, Counts, Filters, Viewer
 from .audit import record
 from .errors import Refused
 from .state import AppState, Principal
@@ -37,9 +36,8 @@ BUSY_WAIT = 5.0          # seconds a step or a list waits for another job on the
 PROFILE_WAIT = 0.0       # a profile does not wait: it is shown at once, without its alerts, while the store is busy
 STEPS = ("assign", "handle", "close", "target")
 
-__all__ = ["ALERT_COLUMNS", "EVIDENCE_LIMIT", "SEVERITIES", "STATUSES", "STEPS", "AlertError", "AlertList", "Counts",
-           "Filters", "StepDone", "Viewer", "counts", "detail", "listing", "of_entity", "perform", "verify_log",
-           "viewer_of"]
+__all__ = ["ALERT_COLUMNS", "STEPS", "AlertError", "AlertList", "Counts", "Filters", "StepDone", "Viewer", "counts",
+           "detail", "listing", "of_entity", "perform", "verify_log", "viewer_of"]
 
 
 class AlertError(Refused):
