@@ -51,6 +51,7 @@ def main() -> int:
     import pandas as pd
 
     from riskgrade.indicators import compute_indicators, load_catalog
+    from riskgrade.indicators.domains import load_fusion
     from riskgrade.scoring import ExpertScorecard, fusion as fu, load_scorecard
     from riskgrade.scoring.challenger import ChallengerModel
     from riskgrade.scoring.outcomes import load_outcomes
@@ -71,7 +72,7 @@ def main() -> int:
                        stderr=subprocess.DEVNULL, env={**os.environ, "RISKGRADE_HOME": str(home)})
     T = dt.date.fromisoformat(a.as_of)
     oc = load_outcomes()
-    fusion = fu.load_fusion()
+    fusion = load_fusion()
     catalog = load_catalog(fusion=fusion)
     expert = ExpertScorecard(fu.general_scorecard(load_scorecard(), catalog)).fit(
         [i.code for i in catalog.enabled], directions={i.code: i.risk_direction for i in catalog.enabled})

@@ -289,7 +289,7 @@ def reference(home: Path | str, as_of: dt.date) -> pd.DataFrame:
     """The generated query (``indicator_query`` over the default catalog) on DuckDB, ordered by USCC."""
     from riskgrade.indicators import load_catalog
     from riskgrade.indicators.compute import indicator_query
-    from riskgrade.scoring.fusion import load_fusion
+    from riskgrade.indicators.domains import load_fusion
     from riskgrade.warehouse import Warehouse
 
     catalog = load_catalog(None, fusion=load_fusion(None))

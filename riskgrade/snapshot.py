@@ -162,10 +162,11 @@ def prepare_run(con: duckdb.DuckDBPyConnection, home: Path, as_of: dt.date, *, m
     if model not in (None, "expert", "trained") and not str(model).startswith("trained-"):
         raise RiskgradeError(f"unknown model {model!r}: choose expert, trained or a model id from `riskgrade model list` "
                              "(default: the approved model, else the best the data supports)")
-    from .scoring import fusion as fu, lifecycle, monitoring as mon
+    from .indicators.domains import load_fusion
+    from .scoring import lifecycle, monitoring as mon
     from .scoring.outcomes import load_outcomes
 
-    fusion, monitoring = fu.load_fusion(fusion_path), mon.load_monitoring(monitoring_path)
+    fusion, monitoring = load_fusion(fusion_path), mon.load_monitoring(monitoring_path)
     outcomes = load_outcomes(outcomes_path)
     catalog = load_catalog(catalog_path, fusion=fusion)  # domains fused by indicator are in the general model
     scorecard = expert_for(catalog, scorecard_path)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import functools
 import os
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +18,8 @@ from riskgrade.codes import uscc
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
+# the PostgreSQL server of the registry tests (.ci/run starts it): trust auth, an administrator's database
+PG_ADMIN_URL = os.environ.get("RISKGRADE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def make_usccs(n: int, kind: str = "1", region: str = "370102", start: int = 0) -> list[str]:
@@ -73,3 +79,43 @@ def simulated_towers_home(tmp_path_factory) -> tuple[Path, Path]:
     generate(root / "d", 30_000, 5, fmt="parquet")
     ingest(root / "home", root / "d")
     return root / "home", root / "d"
+
+
+@functools.cache
+def pg_unreachable() -> str | None:
+    """Why the test PostgreSQL server cannot be used (None when it can); asked once per session."""
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
+            return None
+    except Exception as e:  # psycopg missing, server down, refused: the same answer for the tests
+        why = " ".join(str(e).split())
+        return f"PostgreSQL is not reachable at {PG_ADMIN_URL} (.ci/run starts it): {type(e).__name__}: {why}"
+
+
+@contextlib.contextmanager
+def fresh_pg_database() -> Iterator[str]:
+    """A new, uniquely named, empty database on the test server; yields its URL and drops it afterwards (with
+    FORCE: connections still open to it are closed).  Skips the test when the server is unreachable.  For
+    fixtures of a wider scope than a function; a test or function-scoped fixture asks for ``pg_url``."""
+    reason = pg_unreachable()
+    if reason:
+        pytest.skip(reason)
+    import psycopg
+
+    name = f"riskgrade_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """The URL of a fresh PostgreSQL database for one test (see :func:`fresh_pg_database`)."""
+    with fresh_pg_database() as url:
+        yield url

@@ -12,28 +12,16 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from .conftest import run_cli
+from .conftest import fresh_pg_database, run_cli
 
 T1, T2 = "2026-08-31", "2026-09-30"
 PASSWORD = "Secret-2026x"
-PG_ADMIN_URL = os.environ.get("RISKGRADE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 ROLES = ("admin", "credit_officer", "inspector", "domain_officer", "analyst", "auditor")
-
-
-def _pg_available() -> bool:
-    try:
-        import psycopg
-
-        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
-            return True
-    except Exception:
-        return False
 
 
 @pytest.fixture(scope="module")
@@ -52,22 +40,16 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> dict:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def service(request, province: dict, tmp_path_factory: pytest.TempPathFactory):
     """A data home published to a registry on the given backend, with one user per role and region."""
+    import contextlib
     import shutil
 
     root = tmp_path_factory.mktemp(f"svc-{request.param}")
     home = root / "home"
     shutil.copytree(province["home"], home)
     env = {}
-    dbname = None
+    database = contextlib.ExitStack()
     if request.param == "postgresql":
-        if not _pg_available():
-            pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL} (.ci/run starts it)")
-        import psycopg
-
-        dbname = f"riskgrade_test_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as c:
-            c.execute(f'CREATE DATABASE "{dbname}"')
-        env["RISKGRADE_DATABASE_URL"] = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + dbname
+        env["RISKGRADE_DATABASE_URL"] = database.enter_context(fresh_pg_database())
     for t in (T1, T2):
         run_cli("publish", "--as-of", t, home=home, env=env)
     county = _county(home)
@@ -94,12 +76,9 @@ def service(request, province: dict, tmp_path_factory: pytest.TempPathFactory):
     for k, v in old.items():
         if v is not None:
             os.environ[k] = v
-    if dbname:
-        import psycopg
-
+    if env:
         app.state.rg.factory.kw["bind"].dispose()
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+    database.close()
 
 
 def _county(home: Path) -> str:
@@ -914,10 +893,10 @@ def test_registry_upgrades_to_the_explanation_columns(tmp_path: Path) -> None:
     from alembic import command
     from sqlalchemy import create_engine, select, text
 
-    from riskgrade.api.app import explanation
     from riskgrade.registry.db import _alembic_config, database_url, open_registry
     from riskgrade.registry.models import Grade
     from riskgrade.registry.publish import check_row, seal, secret_key
+    from riskgrade.service.entities import explanation
 
     url = database_url(tmp_path, None)
     engine = create_engine(url)

@@ -67,6 +67,15 @@ def _package(module: str) -> str:
     return module if modules()[module].name == "__init__.py" else module.rsplit(".", 1)[0]
 
 
+def _from_target(module: str, node: ast.ImportFrom) -> str:
+    """The absolute module a ``from ... import`` in ``module`` reads from."""
+    if not node.level:
+        return node.module or ""
+    base = _package(module).split(".")
+    base = base[: len(base) - node.level + 1]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
 def imports(module: str) -> list[tuple[str, str | None, int]]:
     """(imported riskgrade module, imported name or None, line) for every import in the module."""
     out = []
@@ -75,12 +84,7 @@ def imports(module: str) -> list[tuple[str, str | None, int]]:
         if isinstance(node, ast.Import):
             out += [(a.name, None, node.lineno) for a in node.names if a.name.split(".")[0] == "riskgrade"]
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = _package(module).split(".")
-                base = base[: len(base) - node.level + 1]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
+            target = _from_target(module, node)
             if target.split(".")[0] != "riskgrade":
                 continue
             for a in node.names:
@@ -258,3 +262,59 @@ def test_each_stage_is_the_only_writer_of_its_tables():
                 if t in owners and area(m) not in owners[t]:
                     bad.append(f"{m}:{line} writes {t} (owned by {sorted(owners[t])})")
     assert not bad, "\n".join(bad)
+
+
+def _used_names(tree: ast.Module) -> set[str]:
+    """Every name the module's code reads, including names inside quoted annotations."""
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    notes = [n.annotation for n in ast.walk(tree) if isinstance(n, (ast.arg, ast.AnnAssign)) and n.annotation]
+    notes += [n.returns for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.returns]
+    for note in notes:
+        for c in ast.walk(note):
+            if isinstance(c, ast.Constant) and isinstance(c.value, str):
+                try:
+                    used |= {n.id for n in ast.walk(ast.parse(c.value, mode="eval")) if isinstance(n, ast.Name)}
+                except SyntaxError:
+                    pass
+    return used
+
+
+def handed_on(module: str, tree: ast.Module) -> list[str]:
+    """The riskgrade names ``module`` imports and never uses: names it only hands on under a second home
+    (listed in ``__all__`` or not), or leftovers.  A package's ``__init__.py`` gathering its public names is
+    not asked (the caller skips it)."""
+    used, out = _used_names(tree), []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and _from_target(module, node).split(".")[0] == "riskgrade":
+            out += [f"{module}:{node.lineno} imports {a.name} from {_from_target(module, node)} and never uses it"
+                    for a in node.names if (a.asname or a.name) not in used]
+        elif isinstance(node, ast.Import):
+            out += [f"{module}:{node.lineno} imports {a.name} and never uses it" for a in node.names
+                    if a.name.split(".")[0] == "riskgrade" and (a.asname or a.name.split(".")[0]) not in used]
+    return out
+
+
+def test_no_module_hands_on_another_modules_names():
+    """One home per name: a caller imports a name from the module that defines it, never from a module that
+    imported it only to pass it on (``from ..render import find_chromium  # re-exported``)."""
+    bad = [b for m, p in modules().items() if p.name != "__init__.py" for b in handed_on(m, trees()[m])]
+    assert not bad, "\n".join(bad)
+
+
+def test_the_hand_on_check_sees_a_re_export_and_nothing_else():
+    src = """
+from __future__ import annotations
+from typing import TYPE_CHECKING
+from ..render import find_chromium, environment
+from ..sql import literal as lit
+from .. import dates
+from .tables import Plan
+import riskgrade.stats
+if TYPE_CHECKING:
+    from ..warehouse import Warehouse
+__all__ = ["find_chromium", "run"]
+def run(wh: "Warehouse", plan: list["Plan"]) -> str:
+    return environment().render(lit(dates.month_end(plan[0])), riskgrade.stats.psi)
+"""
+    found = handed_on("riskgrade.inspection.plan", ast.parse(src))  # read as if it were inspection/plan.py
+    assert found == ["riskgrade.inspection.plan:4 imports find_chromium from riskgrade.render and never uses it"]

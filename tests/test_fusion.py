@@ -11,7 +11,8 @@ import pytest
 from riskgrade.errors import RiskgradeError
 from riskgrade.indicators import load_catalog
 from riskgrade.ingest import ingest
-from riskgrade.scoring.fusion import load_fusion, run_fusion
+from riskgrade.indicators.domains import load_fusion
+from riskgrade.scoring.fusion import run_fusion
 from riskgrade.snapshot import classify
 from riskgrade.warehouse import Warehouse
 

@@ -339,9 +339,10 @@ def test_plan_expectation_matches_effectiveness(province, trained, tmp_path: Pat
 def test_fused_domain_left_out_falls_back_to_result_fusion() -> None:
     import duckdb
 
+    from riskgrade.indicators.domains import load_fusion
     from riskgrade.scoring import fusion as fu
 
-    fusion = fu.load_fusion()
+    fusion = load_fusion()
     catalog = load_catalog(fusion=fusion)
     assert fusion.mode_of("food") == "indicator"
     con = duckdb.connect()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from riskgrade import render
 from riskgrade.analysis import report
 from riskgrade.errors import RiskgradeError
 from riskgrade.warehouse import Warehouse
@@ -181,11 +182,11 @@ def test_report_errors(home: Path, tmp_path: Path, monkeypatch) -> None:
     # PDF without a browser: say what to install, or to write .html
     monkeypatch.setenv("RISKGRADE_CHROMIUM", str(tmp_path / "no-such-chromium"))
     with pytest.raises(RiskgradeError, match="not an executable.*write the report as .html"):
-        report.find_chromium()
+        render.find_chromium()
     monkeypatch.delenv("RISKGRADE_CHROMIUM")
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(RiskgradeError, match="install chromium.*or write the report as .html"):
-        report.find_chromium()
+        render.find_chromium()
     p = run_cli("report", "--month", "2026-09", "--out", str(tmp_path / "r.pdf"), home=home, check=False,
                 env={"COLUMNS": "500", "RISKGRADE_CHROMIUM": str(tmp_path / "no-such-chromium")})
     assert p.returncode == 1 and "write the report as .html" in p.stderr and len(p.stderr.strip().splitlines()) == 1
@@ -195,7 +196,7 @@ def test_report_errors(home: Path, tmp_path: Path, monkeypatch) -> None:
 # --------------------------------------------------------------------------- the PDF
 def _chromium() -> str | None:
     return os.environ.get("RISKGRADE_CHROMIUM") or next(
-        (shutil.which(n) for n in report.CHROMIUM_NAMES if shutil.which(n)), None)
+        (shutil.which(n) for n in render.CHROMIUM_NAMES if shutil.which(n)), None)
 
 
 def _coloured(img) -> int:

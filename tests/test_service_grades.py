@@ -68,7 +68,7 @@ def test_no_classification_is_one_riskgrade_error(small_home: Path, tmp_path: Pa
 
 def test_the_published_rows_have_the_same_columns_and_values(small_home: Path, tmp_path: Path) -> None:
     """What the API exports (the registry's copy of the month) has the same columns as the CLI's file, and
-    the same contributions, computed in Python from the published reason points."""
+    the same contributions, computed by the one expression from the published reason points."""
     from riskgrade.registry.db import open_registry
     from riskgrade.service.grades import GRADES_EXPORT_COLUMNS, published_grade_rows
 

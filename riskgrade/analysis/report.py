@@ -7,7 +7,7 @@ JSON, or, for the monthly report, as PDF printed by headless Chromium.
 * :func:`build_monthly` gathers the month's figures from the store: the month's snapshot (the newest
   whose as-of date falls in the month), grade distribution and change, trend, migration, the county x
   industry heat map, hotspots, inspection effectiveness, early-warning alerts and data quality;
-* :func:`write_monthly` writes them as ``.html``, ``.pdf`` or ``.json``; :func:`html_to_pdf` prints an
+* :func:`write_monthly` writes them as ``.html``, ``.pdf`` or ``.json``; ``render.html_to_pdf`` prints an
   HTML page with Chromium (``$RISKGRADE_CHROMIUM``, else ``chromium`` / ``chromium-browser`` /
   ``google-chrome`` on ``PATH``).
 
@@ -29,11 +29,10 @@ from markupsafe import Markup
 from .. import render
 from ..dates import parse_month
 from ..errors import RiskgradeError
-from ..render import CHROMIUM_NAMES, PDF_TIMEOUT, find_chromium, html_to_pdf  # noqa: F401  (re-exported)
 from ..sql import table_exists
 from ..stats import wilson
 from . import regional
-from .texts import BY_EN, BY_ZH, MONTHLY_TEXT, TEXT  # noqa: F401  (the words, kept importable here)
+from .texts import BY_EN, BY_ZH, MONTHLY_TEXT, TEXT
 
 LANGS = ("zh", "en")
 MONTHLY_SCHEMA = "riskgrade.monthly-report/1"
@@ -170,13 +169,10 @@ def month_snapshot(con: duckdb.DuckDBPyConnection, month: str) -> int:
     return int(rows[0][0])
 
 
-_has_table = table_exists
-
-
 def _inspection_summary(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, grades: list[str]) -> dict | None:
     """Inspections whose results are dated in the month (plan_results.event_date), by grade, and the
     effectiveness (lift over a uniform draw) of the plans they belong to; None when there are none."""
-    if not (_has_table(con, "plan_results") and _has_table(con, "plan_entities")):
+    if not (table_exists(con, "plan_results") and table_exists(con, "plan_entities")):
         return None
     from ..inspection.effectiveness import measure
     from ..inspection.plan import PROBLEM_RESULTS
@@ -210,12 +206,12 @@ def _inspection_summary(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt
 
 def _warnings_summary(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date) -> dict | None:
     """Alerts raised in the month (by the date of the records that raised them); None when never warned."""
-    if not _has_table(con, "alerts"):
+    if not table_exists(con, "alerts"):
         return None
     m = "raised_on BETWEEN ? AND ?"
     n, high, members = con.execute(f"SELECT count(*), count(*) FILTER (WHERE severity = 'high'), "
                                    f"coalesce(sum(members), 0) FROM alerts WHERE {m}", [first, last]).fetchall()[0]
-    entities = n and _has_table(con, "alert_members") and con.execute(
+    entities = n and table_exists(con, "alert_members") and con.execute(
         f"SELECT count(DISTINCT uscc) FROM alert_members WHERE alert_id IN (SELECT alert_id FROM alerts WHERE {m})",
         [first, last]).fetchall()[0][0]
     open_all = con.execute("SELECT count(*) FROM alerts WHERE status <> 'closed'").fetchall()[0][0]

@@ -17,12 +17,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from .. import __version__
-from ..service.entities import explanation
 from ..service.errors import Refused
 from ..service.state import open_state
 from .routes import ROUTERS
 
-__all__ = ["SECURITY_HEADERS", "create_app", "error_response", "explanation"]
+__all__ = ["SECURITY_HEADERS", "create_app", "error_response"]
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",

@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from ..service.audit import now, record
 from ..service.errors import Refused
 from ..service.principal import SESSION_COOKIE, resolve
 from ..service.state import AppState, Principal
@@ -17,7 +16,7 @@ CSRF_HEADER = "X-CSRF-Token"
 MAX_UPLOAD_MB = 50  # the largest request body an upload may send, counted while it streams
 
 __all__ = ["CSRF_HEADER", "MAX_UPLOAD_MB", "SESSION_COOKIE", "ApiError", "AppState", "Body", "Me", "Principal", "St",
-           "capped_body", "client", "now", "principal", "record", "state"]
+           "capped_body", "client", "principal", "state"]
 
 
 class ApiError(Refused):

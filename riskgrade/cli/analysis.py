@@ -74,7 +74,9 @@ def report(
     home: HomeOpt = None,
 ) -> None:
     """The monthly report (月度报告, 领导参阅): grades, trend, heat map, hotspots, inspections, warnings, data quality."""
-    from ..analysis.report import build_monthly, find_chromium, parse_month, write_monthly
+    from ..analysis.report import build_monthly, write_monthly
+    from ..dates import parse_month
+    from ..render import find_chromium
 
     suffix = out_file.suffix.lower()
     if suffix not in (".html", ".htm", ".pdf", ".json"):

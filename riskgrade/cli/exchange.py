@@ -17,6 +17,7 @@ import typer
 from rich.table import Table
 
 from ..errors import RiskgradeError
+from ..sql import table_exists
 from .common import HomeOpt, as_date, audit_export, err, open_store, out, sub_app
 
 FusionOpt = Annotated[Optional[Path], typer.Option("--fusion", help="fusion configuration YAML (default: built-in)")]
@@ -32,11 +33,12 @@ def fusion(
     home: HomeOpt = None,
 ) -> None:
     """Fuse a month's general grades with professional-domain grades (通用+专业) and store them; print what each rule did."""
+    from ..indicators.domains import load_fusion
     from ..scoring import fusion as fu
     from ..snapshot import current_snapshot
 
     d = as_date(as_of, "--as-of")
-    cfg = fu.load_fusion(fusion_file)
+    cfg = load_fusion(fusion_file)
     with open_store(home, write=True) as wh:
         sid = current_snapshot(wh.con, d)
         held = fu.domains_held(wh.con, d)
@@ -160,7 +162,7 @@ def monitor(
         sid = current_snapshot(wh.con, d)
         rep = mon.compare(wh.con, sid, d, cfg)
         rep["recorded_alerts"] = mon.recorded_alerts(wh.con, sid)
-        rep["history"] = mon.history(wh.con, d) if mon.has_table(wh.con, "snapshot_monitoring") else []
+        rep["history"] = mon.history(wh.con, d) if table_exists(wh.con, "snapshot_monitoring") else []
     if as_json:
         sys.stdout.write(json.dumps(rep, ensure_ascii=False, indent=2) + "\n")
         return

@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from ..errors import RiskgradeError
+from ..sql import table_exists
 from .common import HomeOpt, as_date, audit_export, err, open_store, out, progress, settings, sub_app, wide
 
 
@@ -47,7 +48,7 @@ def task_list(home: HomeOpt = None) -> None:
 
     s = settings(home)
     with open_store(s) as wh:
-        tasks = list_tasks(wh.con) if _has(wh.con, "tasks") else []
+        tasks = list_tasks(wh.con) if table_exists(wh.con, "tasks") else []
     tab = Table(title="inspection tasks 抽查任务")
     for c in ("id", "name", "domain", "region", "industry", "entity types", "period"):
         tab.add_column(c)
@@ -64,7 +65,7 @@ def task_show(task_id: Annotated[int, typer.Argument(help="task id")], home: Hom
 
     s = settings(home)
     with open_store(s) as wh:
-        if not _has(wh.con, "tasks"):
+        if not table_exists(wh.con, "tasks"):
             raise RiskgradeError(f"no inspection task {task_id}: see `riskgrade task list`")
         t = get_task(wh.con, task_id)
         plans = task_plans(wh.con, task_id)
@@ -97,12 +98,6 @@ def task_target(
         with wh.transaction():
             add_targets(wh.con, task_id, codes, reason)
     err.print(f"task {task_id}: {len(codes)} targeted entities added")
-
-
-def _has(con, table: str) -> bool:
-    from ..inspection.tables import has_table
-
-    return has_table(con, table)
 
 
 # --------------------------------------------------------------------------- plans
@@ -298,7 +293,7 @@ def results_link(
 
     s = settings(home)
     with open_store(s, write=True) as wh:
-        if not _has(wh.con, "plans"):
+        if not table_exists(wh.con, "plans"):
             raise RiskgradeError(f"no plan {plan_id}: draw one with `riskgrade plan` first")
         with wh.transaction():
             r = link_results(wh.con, plan_id)
@@ -320,7 +315,7 @@ def export_results(
         raise RiskgradeError("give exactly one of --plan or --task")
     s = settings(home)
     with open_store(s) as wh:
-        if not _has(wh.con, "plan_results"):
+        if not table_exists(wh.con, "plan_results"):
             raise RiskgradeError("no inspection results yet: `riskgrade results import FILE --plan ID`")
         n = write_query(wh.con, public_results_query(plan_id, task_id), out_file)
     audit_export(s, "export_results", out_file, n, {"plan": plan_id, "task": task_id})

@@ -58,6 +58,7 @@ def model_train(
     """Train a candidate model as of a date and compare it out of time with the expert scorecard and the
     approved model; it grades nobody until approved."""
     from ..indicators import load_catalog
+    from ..indicators.domains import load_fusion
     from ..scoring import ExpertScorecard, fusion as fu, lifecycle, load_grading, load_scorecard
     from ..scoring.outcomes import load_outcomes
     from ..scoring.train import train_candidate
@@ -66,7 +67,7 @@ def model_train(
     wh = open_store(s, write=True)
     d = as_date(as_of, "--as-of")
     oc = load_outcomes(outcomes)
-    fz = fu.load_fusion(fusion)
+    fz = load_fusion(fusion)
     cat = load_catalog(catalog, fusion=fz)
     expert = ExpertScorecard(fu.general_scorecard(load_scorecard(scorecard), cat)).fit(
         [i.code for i in cat.enabled], directions={i.code: i.risk_direction for i in cat.enabled})

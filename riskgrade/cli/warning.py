@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from ..errors import RiskgradeError
+from ..sql import table_exists
 from .common import (HomeOpt, as_date, audit_export, err, open_store, out, progress, read_checkpoint, settings,
                      sub_app, wide, write_checkpoint)
 
@@ -22,9 +23,7 @@ AlertArg = Annotated[str, typer.Argument(help="alert id (or a unique prefix)")]
 
 
 def _require(con) -> None:
-    from ..warning.tables import has_table
-
-    if not has_table(con, "alerts"):
+    if not table_exists(con, "alerts"):
         raise RiskgradeError("no alerts yet: run `riskgrade warn` first")
 
 
@@ -70,10 +69,10 @@ def export_alerts(
     """One row per entity per alert: alert_id, rule, severity, uscc, raised_on (the records' date), ..."""
     from ..export import write_query
     from ..warning.exports import alerts_query
-    from ..warning.tables import EMPTY_EXPORT, has_table
+    from ..warning.tables import EMPTY_EXPORT
 
     with open_store(home) as wh:
-        sql = alerts_query(status, rule) if has_table(wh.con, "alerts") else EMPTY_EXPORT
+        sql = alerts_query(status, rule) if table_exists(wh.con, "alerts") else EMPTY_EXPORT
         n = write_query(wh.con, sql, out_file)
     audit_export(home, "export_alerts", out_file, n, {"status": status, "rule": rule})
     err.print(f"{n:,} alert rows written to {out_file}")
@@ -290,10 +289,9 @@ def notices_list(
 ) -> None:
     """Notices and their delivery status."""
     from ..warning.queries import list_notices
-    from ..warning.tables import has_table
 
     with open_store(home) as wh:
-        if not has_table(wh.con, "notices"):
+        if not table_exists(wh.con, "notices"):
             raise RiskgradeError("no notices yet: run `riskgrade notices build` first")
         rows = list_notices(wh.con, status, limit)
     tab = Table(title="notices 告知")

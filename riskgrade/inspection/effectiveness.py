@@ -24,13 +24,13 @@ import duckdb
 
 from ..errors import RiskgradeError
 from ..render import echarts_inline_js, environment
+from ..sql import table_exists
 from ..stats import Z95, wilson  # noqa: F401  (Z95: re-exported)
 from .plan import PROBLEM_RESULTS
-from .tables import has_table
 
 
 def plans_of(con: duckdb.DuckDBPyConnection, plan_id: int | None, task_id: int | None) -> list[int]:
-    if not has_table(con, "plans"):
+    if not table_exists(con, "plans"):
         raise RiskgradeError("no inspection plans yet: draw one with `riskgrade plan`")
     if plan_id is not None:
         ids = [r[0] for r in con.execute("SELECT plan_id FROM plans WHERE plan_id = ?", [plan_id]).fetchall()]

@@ -35,13 +35,14 @@ from ..contract import GRADE_SETS
 from ..dates import add_months
 from ..errors import RiskgradeError
 from ..scoring.outcomes import adverse_results
+from ..sql import table_exists
 from ..warehouse import Warehouse
 from .allocate import grade_rates, optimal_rates, stratified_allocation
 from .assign import Inspector, assign
 from .commitment import find as find_commitment
 from .commitment import seed_commitment
 from .config import SamplingConfig, load_sampling
-from .tables import ensure_schema, has_table
+from .tables import ensure_schema
 from .tasks import DEFAULT_TASK, Task, get_task
 
 ALGORITHM = "riskgrade-stratified-srs-sha256/1"
@@ -199,7 +200,7 @@ def make_plan(home: Path, as_of: dt.date, *, seed: str, budget: int | None = Non
         ensure_schema(con)
         task = get_task(con, task_id) if task_id is not None else DEFAULT_TASK
         snap = con.execute("SELECT snapshot_id, grade_mode, content_hash FROM snapshots WHERE as_of = ? "
-                           "ORDER BY snapshot_id DESC LIMIT 1", [as_of]).fetchall() if has_table(con, "snapshots") else []
+                           "ORDER BY snapshot_id DESC LIMIT 1", [as_of]).fetchall() if table_exists(con, "snapshots") else []
         if not snap:
             raise RiskgradeError(f"no classification as of {as_of}: run `riskgrade classify --as-of {as_of}` first")
         sid, mode, snap_hash = snap[0]

@@ -26,8 +26,9 @@ import duckdb
 
 from ..contract import INSPECTION_RESULT_ZH
 from ..errors import RiskgradeError
+from ..sql import table_exists
 from ..warehouse import Warehouse, insert_rows
-from .tables import ensure_results_schema, ensure_schema, has_table
+from .tables import ensure_results_schema, ensure_schema
 
 RESULT_ZH = INSPECTION_RESULT_ZH  # the words of the public results export (defined in contract)
 
@@ -193,7 +194,7 @@ def intake_results(home: Path, plan_id: int, rows: list[ResultRow], rejected: li
     total = len(rows) + len(rejected)  # the parser rejects a line once
     source = results_source(plan_id)
     with Warehouse(home, lock_timeout=lock_timeout) as wh:
-        if not has_table(wh.con, "plans"):
+        if not table_exists(wh.con, "plans"):
             raise RiskgradeError(f"no plan {plan_id}: draw one with `riskgrade plan` first")
         _, as_of, period_end = plan_row(wh.con, plan_id)
         planned = {u for (u,) in wh.con.execute("SELECT uscc FROM plan_entities WHERE plan_id = ?",

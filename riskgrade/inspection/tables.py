@@ -46,9 +46,6 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA)
 
 
-has_table = table_exists  # riskgrade.sql.table_exists
-
-
 def add_targets(con: duckdb.DuckDBPyConnection, task_id: int, usccs: list[str], reason: str = "",
                 alert_id: str | None = None) -> None:
     """Record entities a task must inspect (定向抽查) in ``task_targets``, added now.  The caller holds the

@@ -31,11 +31,11 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..chain import GENESIS, Keyring, check_checkpoint, entry_hash, keyring, seal, walk
+from ..chain import GENESIS, Keyring, check_checkpoint, keyring, seal, walk
 from ..chain import checkpoint as chain_checkpoint
 from .models import AuditEntry
 
-__all__ = ["GENESIS", "LOG", "Verdict", "append", "checkpoint", "entry_hash", "keys_of", "verify"]
+__all__ = ["GENESIS", "LOG", "Verdict", "append", "checkpoint", "keys_of", "verify"]
 
 LOG = "audit_log"
 # PostgreSQL: serialization failure, deadlock, lock not available, and too many connections for now

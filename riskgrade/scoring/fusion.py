@@ -9,7 +9,7 @@ chooses one of three modes per domain:
 * ``overlay`` (结果叠加): the riskier of the general grade and the level's grade.
 * ``matrix`` (矩阵融合): a configured matrix general grade x level -> fused grade.
 
-A domain fused by its result stays out of the general model (:func:`apply_to_catalog` disables its
+A domain fused by its result stays out of the general model (``indicators.domains.apply_to_catalog`` disables its
 indicator, :func:`general_scorecard` drops its points), so its risk is never counted twice.
 Classification records which domains it scored by indicator (:func:`record_snapshot`); ``riskgrade
 fusion`` (:func:`run_fusion`) fuses a month's snapshot and stores one row per entity holding a grade
@@ -27,8 +27,7 @@ import duckdb
 
 from ..errors import RiskgradeError
 from ..sql import literal as _lit
-from ..indicators.domains import (GRADE_ORDER, LEVELS, MODES, DomainFusion, FusionConfig,  # noqa: F401 (re-exported)
-                                  apply_to_catalog, load_fusion)
+from ..indicators.domains import GRADE_ORDER, FusionConfig
 
 MODE_ZH = {"indicator": "指标融合", "overlay": "结果叠加", "matrix": "矩阵融合"}
 RULES = {

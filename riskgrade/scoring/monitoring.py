@@ -169,7 +169,7 @@ def record_profiles(con: duckdb.DuckDBPyConnection, snapshot_id: int, as_of: dt.
 
 
 def _profiles(con: duckdb.DuckDBPyConnection, snapshot_id: int, cfg: MonitoringConfig) -> dict[tuple[str, str], tuple[int, dict]]:
-    has = has_table(con, "snapshot_profiles")
+    has = table_exists(con, "snapshot_profiles")
     rows = con.execute("SELECT kind, variable, entities, bins FROM snapshot_profiles WHERE snapshot_id = ?",
                        [snapshot_id]).fetchall() if has else []
     out = {(k, v): (int(n), json.loads(b)) for k, v, n, b in rows}
@@ -346,13 +346,10 @@ def history(con: duckdb.DuckDBPyConnection, up_to: dt.date, months: int = 12) ->
 
 
 def recorded_alerts(con: duckdb.DuckDBPyConnection, snapshot_id: int) -> list[dict]:
-    if not has_table(con, "drift_alerts"):
+    if not table_exists(con, "drift_alerts"):
         return []
     cols = ("kind", "variable", "measure", "value", "bound", "level", "monitoring_version", "created_at")
     return [dict(zip(cols, (*r[:-1], r[-1].isoformat()))) for r in con.execute(
         f"SELECT {', '.join(cols)} FROM drift_alerts WHERE snapshot_id = ? "
         "ORDER BY level = 'significant' DESC, kind, value DESC, variable",
         [snapshot_id]).fetchall()]
-
-
-has_table = table_exists  # riskgrade.sql.table_exists

@@ -27,8 +27,7 @@ from typing import Any
 
 from ..errors import RiskgradeError
 from ..warning import queries as q
-from ..warning.queries import (ALERT_COLUMNS, EVIDENCE_LIMIT, SEVERITIES, STATUSES, AlertList, Counts, Filters,
-                               Viewer)
+from ..warning.queries import ALERT_COLUMNS, AlertList, Counts, Filters, Viewer
 from .audit import record
 from .errors import Refused
 from .state import AppState, Principal
@@ -37,9 +36,8 @@ BUSY_WAIT = 5.0          # seconds a step or a list waits for another job on the
 PROFILE_WAIT = 0.0       # a profile does not wait: it is shown at once, without its alerts, while the store is busy
 STEPS = ("assign", "handle", "close", "target")
 
-__all__ = ["ALERT_COLUMNS", "EVIDENCE_LIMIT", "SEVERITIES", "STATUSES", "STEPS", "AlertError", "AlertList", "Counts",
-           "Filters", "StepDone", "Viewer", "counts", "detail", "listing", "of_entity", "perform", "verify_log",
-           "viewer_of"]
+__all__ = ["ALERT_COLUMNS", "STEPS", "AlertError", "AlertList", "Counts", "Filters", "StepDone", "Viewer", "counts",
+           "detail", "listing", "of_entity", "perform", "verify_log", "viewer_of"]
 
 
 class AlertError(Refused):
@@ -117,12 +115,12 @@ def counts(st: AppState, me: Principal, f: Filters) -> Counts:
 
 def verify_log(st: AppState, me: Principal) -> dict:
     """Check the warehouse's alert log (hash chain): names the first entry edited or deleted.  Audited."""
-    from ..warning.tables import has_table
+    from ..sql import table_exists
     from ..warning.workflow import GENESIS, verify
 
     me.require("audit.read")
     with store(st.home) as wh:
-        v = verify(wh.con) if has_table(wh.con, "alert_log") else None
+        v = verify(wh.con) if table_exists(wh.con, "alert_log") else None
     out = ({"ok": True, "entries": 0, "head_seq": 0, "head_hash": GENESIS, "problem": "", "bad_seq": None}
            if v is None else {"ok": v.ok, "entries": v.entries, "head_seq": v.head_seq, "head_hash": v.head_hash,
                               "problem": v.problem, "bad_seq": v.bad_seq})
@@ -240,10 +238,10 @@ def of_entity(st: AppState, me: Principal, uscc: str) -> list[dict] | None:
 
 def tasks_in_scope(con, region_prefix: str) -> list:
     """Inspection tasks a user of this region may send alerts to (the plan wizard's rule)."""
-    from ..inspection.tables import has_table
     from ..inspection.tasks import list_tasks
+    from ..sql import table_exists
 
-    tasks = list_tasks(con) if has_table(con, "tasks") else []
+    tasks = list_tasks(con) if table_exists(con, "tasks") else []
     return [t for t in tasks if task_allowed(region_prefix, t.region_prefix)]
 
 

@@ -95,13 +95,17 @@ def grade_rows(con: duckdb.DuckDBPyConnection, as_of: dt.date, *, region_prefix:
     return [dict(zip(names, r)) for r in cur.fetchall()]
 
 
-def contributions(reason_points: str | None) -> str:
-    """``reason_points`` (JSON [{code, points}]) as the export's ``contributions``: every non-zero one as
-    ``code:+12.30``, most points first, joined by ``;`` (the Python twin of :data:`CONTRIBUTIONS_SQL`)."""
-    import json
-
-    pts = [(float(x["points"]), str(x["code"])) for x in json.loads(reason_points or "[]") if float(x["points"]) != 0]
-    return ";".join(f"{c}:{p:+.2f}" for p, c in sorted(pts, reverse=True))
+def contributions(reason_points: list[str | None]) -> list[str]:
+    """The export's ``contributions`` of each ``reason_points`` text (JSON [{code, points}]), in order: the one
+    expression :data:`CONTRIBUTIONS_SQL`, run by an in-memory DuckDB over the registry's copies."""
+    if not reason_points:
+        return []
+    con = duckdb.connect()
+    try:
+        return [c for (c,) in con.execute(f"SELECT {CONTRIBUTIONS_SQL} FROM (SELECT i, $1[i] AS reason_points FROM "
+                                          "range(1, len($1) + 1) t(i)) g ORDER BY g.i", [reason_points]).fetchall()]
+    finally:
+        con.close()
 
 
 def published_grade_rows(factory, as_of: dt.date | None = None, *, region_prefix: str = "") -> tuple[dt.date, list[dict]] | None:
@@ -111,9 +115,10 @@ def published_grade_rows(factory, as_of: dt.date | None = None, *, region_prefix
     snap = queries.latest_snapshot(factory, as_of)
     if snap is None:
         return None
+    rows = queries.grades_with_names(factory, snap.id, region_prefix)
     out = []
-    for g, name in queries.grades_with_names(factory, snap.id, region_prefix):
+    for (g, name), contrib in zip(rows, contributions([g.reason_points for g, _ in rows]), strict=True):
         v = {"as_of": snap.as_of, "name": name, "model": snap.model, "model_version": snap.model_version,
-             "catalog_version": snap.catalog_version, "contributions": contributions(g.reason_points)}
+             "catalog_version": snap.catalog_version, "contributions": contrib}
         out.append({c: v[c] if c in v else getattr(g, c) for c in GRADES_EXPORT_COLUMNS})
     return snap.as_of, out

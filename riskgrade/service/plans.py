@@ -96,13 +96,13 @@ def months(st: AppState) -> list[dt.date]:
 def tasks(st: AppState, me: Principal) -> list:
     """Inspection tasks whose scope lies within the user's region (a province user: also the province-wide
     task); 503 while the warehouse is busy."""
-    from ..inspection.tables import has_table
     from ..inspection.tasks import list_tasks
+    from ..sql import table_exists
     from ..warehouse import Warehouse
 
     try:
         with Warehouse(st.home, lock_timeout=settings_mod.load(st.home).lock_timeout) as wh:
-            found = list_tasks(wh.con) if has_table(wh.con, "tasks") else []
+            found = list_tasks(wh.con) if table_exists(wh.con, "tasks") else []
     except RiskgradeError as e:
         raise Refused(503, "busy", str(e).splitlines()[0], "busy") from None
     return [x for x in found if task_allowed(me.region, x.region_prefix)]

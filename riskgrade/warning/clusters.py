@@ -48,7 +48,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..codes import regions
-from ..sql import literal
+from ..sql import literal, table_exists
 
 SIGNALS = ("phone", "legal_rep", "relation", "address", "name_stem", "capital", "after")
 SIGNAL_ZH = {"phone": "联系电话", "legal_rep": "法定代表人", "relation": "股东或高管", "address": "登记住所",
@@ -105,10 +105,6 @@ def _short(name: str) -> str:
     return name
 
 
-def _has(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()[0][0])
-
-
 def building_sql(col: str) -> str:
     """SQL: the building address of an address column (spaces removed, trailing room number cut)."""
     return f"nullif(regexp_replace(replace(replace({col}, ' ', ''), '　', ''), '{ROOM}', ''), '')"
@@ -118,7 +114,7 @@ def prepare(con: duckdb.DuckDBPyConnection, p: dict[str, Any]) -> None:
     """Build ``w_cl_out``: one row per member of each scored cluster (see the module's description)."""
     w = int(p["window_days"])
     wt = p["weights"]
-    has_rel = _has(con, "relations")
+    has_rel = table_exists(con, "relations")
     con.execute("CREATE OR REPLACE TEMP TABLE w_cl_new AS SELECT DISTINCT uscc FROM w_ent_new")
     def rel(only_new: bool) -> str:
         """Relation keys: a person party of two entities, or one entity holding shares of the other."""

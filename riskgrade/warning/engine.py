@@ -19,6 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from ..warehouse import Warehouse
+from ..sql import table_exists
 from . import evaluate as ev
 from . import tables, workflow
 from .clusters import summary_zh as cluster_summary
@@ -70,7 +71,7 @@ def run_warn(home: Path, *, since: dt.date | None = None, rules_path: Path | Non
         w_del, w_snap, prev_ref = (int(last[0][0] or 0), int(last[0][1] or 0), last[0][2]) if last else (0, 0, None)
         d_max = int(con.execute("SELECT coalesce(max(delivery_id), 0) FROM deliveries").fetchall()[0][0])
         s_max = int(con.execute("SELECT coalesce(max(snapshot_id), 0) FROM snapshots").fetchall()[0][0]) \
-            if tables.has_table(con, "snapshots") else 0
+            if table_exists(con, "snapshots") else 0
         new = f"(delivery_id > {w_del} AND delivery_id <= {d_max})"
         new_ent = new
         if since:

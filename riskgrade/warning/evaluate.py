@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import duckdb
 
 from ..contract import GRADES
-from ..sql import date as sql_date, literal
+from ..sql import date as sql_date, literal, table_exists
 from . import clusters
 from .rules import Rule
 
@@ -309,7 +309,7 @@ def _licence(ctx: Context, rule: Rule) -> str:
 # --------------------------------------------------------------------------- grade jumps
 def _grade_jump(ctx: Context, rule: Rule) -> str:
     p = rule.params
-    if not _has(ctx.con, "snapshots"):
+    if not table_exists(ctx.con, "snapshots"):
         return _empty()
     order = "CASE {c} " + " ".join(f"WHEN '{g}' THEN {i}" for i, g in enumerate(GRADES)) + " END"
     since = f" OR s.as_of >= {day(ctx.since)}" if ctx.since else ""
@@ -343,9 +343,3 @@ def _empty() -> str:
             f"[{EVIDENCE.format(a='x')}][1:0] AS evidence FROM (SELECT CAST(NULL AS VARCHAR) AS uscc, "
             "CAST(NULL AS VARCHAR) AS source, CAST(NULL AS VARCHAR) AS record_id, CAST(NULL AS VARCHAR) AS event_type, "
             "CAST(NULL AS DATE) AS event_date, CAST(NULL AS INTEGER) AS delivery_id) x WHERE false")
-
-
-def _has(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    from .tables import has_table
-
-    return has_table(con, name)

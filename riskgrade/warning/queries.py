@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from .tables import has_table
+from ..sql import table_exists
 
 EVIDENCE_LIMIT = 500     # evidence rows in one detail answer
 STATUSES = ("open", "assigned", "handled", "closed")
@@ -78,7 +78,7 @@ class Counts:
 
 
 def has_alerts(con: duckdb.DuckDBPyConnection) -> bool:
-    return has_table(con, "alerts") and has_table(con, "alert_members")
+    return table_exists(con, "alerts") and table_exists(con, "alert_members")
 
 
 def _visible(v: Viewer, region: str | None = None, alias: str = "a", department: bool = True) -> tuple[str, list]:
@@ -231,7 +231,7 @@ def alert_detail(con: duckdb.DuckDBPyConnection, v: Viewer, a: dict) -> dict:
     usccs = [m["uscc"] for m in inside]
     evidence: list[dict] = []
     evidence_total = 0
-    if usccs and has_table(con, "alert_evidence"):
+    if usccs and table_exists(con, "alert_evidence"):
         marks = ", ".join("?" for _ in usccs)
         buckets = ", ".join(str(b) for b in sorted({_bucket(u) for u in usccs}))
         evidence_total = con.execute(f"SELECT count(*) FROM alert_evidence WHERE alert_id = ? AND uscc IN ({marks})",
@@ -246,15 +246,15 @@ def alert_detail(con: duckdb.DuckDBPyConnection, v: Viewer, a: dict) -> dict:
             ORDER BY ev.role DESC, ev.event_date, ev.uscc, ev.record_id LIMIT {EVIDENCE_LIMIT}""",
                                       [alert_id, *usccs, *usccs]))
     log = _dicts(con.execute("SELECT seq, logged_at, username, action, detail, hash FROM alert_log "
-                             "WHERE alert_id = ? ORDER BY seq", [alert_id])) if has_table(con, "alert_log") else []
+                             "WHERE alert_id = ? ORDER BY seq", [alert_id])) if table_exists(con, "alert_log") else []
     for e in log:
         try:
             e["detail"] = json.loads(e["detail"] or "{}")
         except ValueError:
             e["detail"] = {"text": e["detail"]}
     targets = []
-    if has_table(con, "task_targets"):
-        tasks_join = "LEFT JOIN tasks t ON t.task_id = x.task_id" if has_table(con, "tasks") else ""
+    if table_exists(con, "task_targets"):
+        tasks_join = "LEFT JOIN tasks t ON t.task_id = x.task_id" if table_exists(con, "tasks") else ""
         name = "any_value(t.name)" if tasks_join else "NULL"
         targets = _dicts(con.execute(f"""
             SELECT x.task_id, {name} AS task_name, count(*) AS entities, min(x.added_at) AS added_at

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import duckdb
 
-from ..sql import table_exists
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS warn_runs (
@@ -63,5 +62,3 @@ SELECT CAST(NULL AS VARCHAR) AS alert_id, CAST(NULL AS VARCHAR) AS rule, CAST(NU
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA)
 
-
-has_table = table_exists  # riskgrade.sql.table_exists

@@ -16,7 +16,7 @@ from . import workflow
 from .rules import load_rules, severity_rank
 from ..inspection.tables import add_targets, targeted
 from ..inspection.tasks import get_task
-from .tables import has_table
+from ..sql import table_exists
 
 
 def target(con: duckdb.DuckDBPyConnection, alert_id: str, task_id: int, user: str, reason: str = "",
@@ -32,7 +32,7 @@ def target(con: duckdb.DuckDBPyConnection, alert_id: str, task_id: int, user: st
     if a["status"] == "closed":
         raise RiskgradeError(f"alert {a['alert_id']} is closed: nothing left to inspect")
     try:
-        if not has_table(con, "tasks"):
+        if not table_exists(con, "tasks"):
             raise RiskgradeError("no tasks")
         get_task(con, task_id)
     except RiskgradeError:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
-from ..chain import GENESIS, Keyring, canonical, check_checkpoint, entry_hash, keyring, seal, walk  # noqa: F401
+from ..chain import GENESIS, Keyring, check_checkpoint, keyring, seal, walk
 from ..chain import checkpoint as chain_checkpoint
 from ..errors import RiskgradeError
 from ..sql import column_exists

@@ -17,7 +17,6 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse
 
 from .common import LoginRequired, PageError, error_page
-from .names import explain
 from .pages import admin, alerts, auth, entities, home, plans, quality
 
 router = APIRouter(include_in_schema=False)
@@ -42,4 +41,4 @@ def mount(app: FastAPI) -> None:
         return error_page(request, exc)
 
 
-__all__ = ["mount", "router", "explain"]
+__all__ = ["mount", "router"]

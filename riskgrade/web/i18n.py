@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 
-from ..contract import INSPECTION_RESULT_EN
 
 LANGS = ("zh", "en")
 
@@ -447,4 +446,3 @@ SECTIONS_EN = {
     "Q": "Health and social work", "R": "Culture, sports and entertainment", "S": "Public administration",
     "T": "International organisations",
 }
-INSPECTION_EN = INSPECTION_RESULT_EN  # the words of inspection results: riskgrade.contract

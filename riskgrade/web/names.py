@@ -8,8 +8,8 @@ import functools
 import re
 from typing import Any
 
-from ..contract import GRADES
-from .i18n import INSPECTION_EN, LABELS_EN, OVERRIDES_EN, SECTIONS_EN, STRINGS
+from ..contract import GRADES, INSPECTION_RESULT_EN
+from .i18n import LABELS_EN, OVERRIDES_EN, SECTIONS_EN, STRINGS
 
 GRADE_ORDER = GRADES  # riskgrade.contract
 HIGH = ("C", "D", "E")
@@ -199,7 +199,7 @@ def detail_name(event_type: str, detail: str | None, lang: str) -> str:
     if lang == "zh":
         return zh(event_type, detail)  # the Chinese word of a detail code (the facts use the same)
     if event_type == "inspection" and detail:
-        return INSPECTION_EN.get(detail, detail)
+        return INSPECTION_RESULT_EN.get(detail, detail)
     return detail or ""
 
 

@@ -19,18 +19,6 @@ from sqlalchemy import text
 
 from ..conftest import run_cli
 
-PG_ADMIN_URL = os.environ.get("RISKGRADE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def _pg_available() -> bool:
-    try:
-        import psycopg
-
-        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
-            return True
-    except Exception:
-        return False
-
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def reg(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
@@ -41,14 +29,7 @@ def reg(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
     home = tmp_path / "home"
     url, env = None, {}
     if request.param == "postgresql":
-        if not _pg_available():
-            pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL} (.ci/run starts it)")
-        import psycopg
-
-        dbname = f"riskgrade_test_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as c:
-            c.execute(f'CREATE DATABASE "{dbname}"')
-        url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + dbname
+        url = request.getfixturevalue("pg_url")  # dropped after this fixture's own teardown
         env["RISKGRADE_DATABASE_URL"] = url
     factory = open_registry(home, url)
     yield {"home": home, "url": url, "env": env, "factory": factory, "backend": request.param}

@@ -7,13 +7,11 @@ from __future__ import annotations
 import json
 import os
 import stat
-import uuid
 from pathlib import Path
 
 import pytest
 
 from ..conftest import run_cli
-from .test_audit_chain import PG_ADMIN_URL, _pg_available
 
 AS_OF = "2026-08-31"
 
@@ -63,14 +61,7 @@ def test_nothing_in_the_home_is_group_or_world_readable(province: dict, tmp_path
 def registry_env(request) -> dict:
     if request.param == "sqlite":
         return {}
-    if not _pg_available():
-        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL} (.ci/run starts it)")
-    import psycopg
-
-    dbname = f"riskgrade_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{dbname}"')
-    return {"RISKGRADE_DATABASE_URL": PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + dbname}
+    return {"RISKGRADE_DATABASE_URL": request.getfixturevalue("pg_url")}
 
 
 EXPORTS = [

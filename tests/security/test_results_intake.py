@@ -4,6 +4,7 @@ the CLI, and checks that the store did not change where it must not.  See docs/s
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -14,12 +15,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from ..conftest import run_cli
+from ..conftest import fresh_pg_database, run_cli
 
 T = "2026-09-30"
 DAY = "2026-10-20"
 PASSWORD = "Secret-2026x"
-PG_ADMIN_URL = os.environ.get("RISKGRADE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 FACES = ("api", "console")
 
 
@@ -51,32 +51,15 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> dict:
             "outside_region": outside_region, "not_planned": not_planned}
 
 
-def _pg_available() -> bool:
-    try:
-        import psycopg
-
-        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
-            return True
-    except Exception:
-        return False
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def svc(request, province: dict, tmp_path_factory: pytest.TempPathFactory):
     """The province published to a registry on each backend, with a county and a province inspector."""
     root = tmp_path_factory.mktemp(f"intake-{request.param}")
     home = root / "home"
     shutil.copytree(province["home"], home)
-    env, dbname = {}, None
+    env, database = {}, contextlib.ExitStack()
     if request.param == "postgresql":
-        if not _pg_available():
-            pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}")
-        import psycopg
-
-        dbname = f"riskgrade_intake_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as c:
-            c.execute(f'CREATE DATABASE "{dbname}"')
-        env["RISKGRADE_DATABASE_URL"] = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + dbname
+        env["RISKGRADE_DATABASE_URL"] = database.enter_context(fresh_pg_database())
     run_cli("publish", "--as-of", T, home=home, env=env)
     for name, prefix in (("inspector_county", province["county"]), ("inspector_prov", "37")):
         run_cli("user", "add", name, "--role", "inspector", "--region", prefix, "--password-env", "RG_PW",
@@ -86,11 +69,7 @@ def svc(request, province: dict, tmp_path_factory: pytest.TempPathFactory):
     app = create_app(home, env.get("RISKGRADE_DATABASE_URL"))
     yield {**province, "backend": request.param, "home": home, "app": app, "clients": {}}
     app.state.rg.factory.kw["bind"].dispose()
-    if dbname:
-        import psycopg
-
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+    database.close()
 
 
 def _client(svc: dict, face: str, user: str):

@@ -3,30 +3,18 @@ registry on SQLite or on the PostgreSQL server of this machine, users of the pro
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
-import uuid
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
-from ..conftest import run_cli
+from ..conftest import fresh_pg_database, run_cli
 
 PASSWORD = "Secret-2026x"
-PG_ADMIN_URL = os.environ.get("RISKGRADE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 COUNTY, OTHER_COUNTY, OTHER_CITY = "370102", "370203", "3702"
-
-
-def pg_available() -> bool:
-    try:
-        import psycopg
-
-        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
-            return True
-    except Exception:
-        return False
 
 
 def small_store(root: Path) -> Path:
@@ -47,16 +35,8 @@ class Registry:
             shutil.copytree(source, self.home)
         else:
             self.home.mkdir(parents=True)
-        self.url, self.dbname = None, None
-        if backend == "postgresql":
-            if not pg_available():
-                pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}")
-            import psycopg
-
-            self.dbname = f"riskgrade_sec_{uuid.uuid4().hex[:10]}"
-            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as c:
-                c.execute(f'CREATE DATABASE "{self.dbname}"')
-            self.url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + self.dbname
+        self.database = contextlib.ExitStack()
+        self.url = self.database.enter_context(fresh_pg_database()) if backend == "postgresql" else None
         self.apps: list = []
 
     def app(self, console: bool = True, **env: str):
@@ -80,11 +60,7 @@ class Registry:
     def close(self) -> None:
         for app in self.apps:
             app.state.rg.factory.kw["bind"].dispose()
-        if self.dbname:
-            import psycopg
-
-            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as c:
-                c.execute(f'DROP DATABASE IF EXISTS "{self.dbname}" WITH (FORCE)')
+        self.database.close()
 
 
 def add_users(factory, *specs: tuple[str, str, str]) -> None:

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ...service import alerts
 from ...service.errors import Refused
 from ...service.state import AppState, Principal
+from ...warning.queries import SEVERITIES, STATUSES
 from ..common import (PAGE_SIZE, Form, Me, PageError, St, lang_of, message, need, page_error, page_number, render,
                       small_int)
 from ..names import detail_name, event_names, log_text, rule_name
@@ -29,9 +30,9 @@ def _filters(p) -> tuple[alerts.Filters, dict]:
             return None
 
     f = alerts.Filters(
-        status=p.get("status") if p.get("status") in alerts.STATUSES else None,
+        status=p.get("status") if p.get("status") in STATUSES else None,
         rule=p.get("rule") if re.fullmatch(r"[a-z][a-z0-9_]{0,63}", p.get("rule") or "") else None,
-        severity=p.get("severity") if p.get("severity") in alerts.SEVERITIES else None,
+        severity=p.get("severity") if p.get("severity") in SEVERITIES else None,
         unit=(p.get("unit") or "").strip()[:100] or None,
         region=p.get("region") if re.fullmatch(r"\d{2,6}", p.get("region") or "") else None,
         raised_from=day("from"), raised_to=day("to"))
@@ -60,8 +61,8 @@ def alerts_page(request: Request, me: Me, st: St) -> HTMLResponse:
     url = (lambda **kw: "/alerts?" + urlencode({k: v for k, v in {**shown, **kw}.items() if v}))
     total = res.total if res else totals.total
     return render(request, "alerts.html", me, res=res, totals=totals, rules=rules, f=shown, page=page,
-                  pages=max(1, -(-total // PAGE_SIZE)), total=total, url=url, statuses=alerts.STATUSES,
-                  severities=alerts.SEVERITIES, page_url=lambda n: url(page=n),
+                  pages=max(1, -(-total // PAGE_SIZE)), total=total, url=url, statuses=STATUSES,
+                  severities=SEVERITIES, page_url=lambda n: url(page=n),
                   rule_name=lambda code, zh: rule_name(code, zh, lang_of(request)))
 
 
