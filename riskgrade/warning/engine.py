@@ -102,7 +102,7 @@ def run_warn(home: Path, *, since: dt.date | None = None, rules_path: Path | Non
             say(f"{res.new_records:,} new records, {res.new_entities:,} new or changed entities; reference date {ref}")
             outcomes, res.counts = _evaluate(con, ctx, catalog, say)
         units = route(con, outcomes, {r.code: r for r in catalog.rules})
-        assessed = precision.assess(con, catalog, outcomes)  # rule precision, muting, expected risk
+        assessed = precision.assess(con, catalog, outcomes, end=ref)  # rule precision, muting, expected risk
         with wh.transaction():
             run_id = int(con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM warn_runs").fetchall()[0][0])
             res.run_id = run_id

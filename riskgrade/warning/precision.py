@@ -55,6 +55,7 @@ from .rules import RuleCatalog
 
 HORIZONS = (6, 12)
 PRIOR_ALERTS = 20        # pseudo-alerts at the base rate added to every rule's measurement (shrinkage)
+REMEASURE_DAYS = 28      # a run within this many days (of data) of the last measurement reuses its figures
 SEVERITY_PRIOR = {"low": 0.05, "medium": 0.1, "high": 0.2}   # p when nothing at all is known (no data yet)
 
 SCHEMA = """
@@ -89,6 +90,7 @@ class Measure:
 def measure_sql(end: dt.date, outcomes: OutcomeConfig) -> str:
     """The one statement: rule, horizon, measured, adverse, expected."""
     adverse = f"({outcomes.inspection_sql()}) OR ({outcomes.observed_sql()})"
+    types = ", ".join(sorted({"'inspection'"} | {f"'{o.event_type}'" for o in outcomes.observed_for_all if o.enabled}))
     parts = []
     for h in HORIZONS:
         parts.append(f"""
@@ -99,7 +101,8 @@ def measure_sql(end: dt.date, outcomes: OutcomeConfig) -> str:
         SELECT DISTINCT a.rule, m.uscc, m.raised_on FROM alert_members m JOIN alerts a USING (alert_id)
         WHERE a.scope <> 'area' AND m.raised_on IS NOT NULL),
     meas AS ({' UNION ALL '.join(parts)}),
-    adv AS (SELECT DISTINCT uscc, event_date FROM events WHERE event_date IS NOT NULL AND ({adverse})),
+    adv AS (SELECT DISTINCT uscc, event_date FROM events
+            WHERE event_type IN ({types}) AND event_date IS NOT NULL AND ({adverse})),
     hit AS (
         SELECT x.h, x.rule, x.uscc, x.raised_on, x.mo, bool_or(v.uscc IS NOT NULL) AS bad
         FROM meas x LEFT JOIN adv v ON v.uscc = x.uscc AND v.event_date > x.raised_on
@@ -235,9 +238,14 @@ class Assessment:
         return "muted" if self.muted.get(rule) else "open"
 
 
-def assess(con: duckdb.DuckDBPyConnection, catalog: RuleCatalog, outcomes: list) -> Assessment:
-    """Measure every rule, decide muting, and give every alert of ``outcomes`` its expected risk."""
-    measures = measure(con)
+def assess(con: duckdb.DuckDBPyConnection, catalog: RuleCatalog, outcomes: list, *,
+           end: dt.date | None = None) -> Assessment:
+    """Measure every rule (or reuse the figures of a run less than :data:`REMEASURE_DAYS` of data ago), decide
+    muting, and give every alert of ``outcomes`` its expected risk."""
+    end = end or data_end(con)
+    measures, as_of = stored(con, within_days=REMEASURE_DAYS, end=end)
+    if measures is None:
+        measures, as_of = measure(con, end=end), end
     muted = {r.code: is_muted(catalog, r.code, measures.get(r.code)) for r in catalog.rules}
     members = [(o.alert_id, u) for o in outcomes for u in sorted(o.members)]
     probs, mean = _probabilities(con, members)
@@ -247,7 +255,7 @@ def assess(con: duckdb.DuckDBPyConnection, catalog: RuleCatalog, outcomes: list)
         m = (ms or {}).get(12) or (ms or {}).get(6)
         fallback = mean if mean is not None else (m.base_rate if m and m.base_rate else SEVERITY_PRIOR.get(o.severity, 0.1))
         risk[o.alert_id] = round(combine(probs.get(o.alert_id, fallback), shrunk_lift(ms)), 6)
-    return Assessment(data_end(con), measures, muted, risk)
+    return Assessment(as_of, measures, muted, risk)
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -264,16 +272,31 @@ def store(con: duckdb.DuckDBPyConnection, run_id: int, a: Assessment) -> None:
         con.executemany("INSERT INTO rule_precision VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
+def stored(con: duckdb.DuckDBPyConnection, within_days: int | None = None, end: dt.date | None = None
+           ) -> tuple[dict[str, dict[int, Measure]] | None, dt.date | None]:
+    """The latest stored measurements and the date they run to (None when there are none, or, with
+    ``within_days``, when they are that many days or more older than the data's end)."""
+    if not table_exists(con, "rule_precision"):
+        return None, None
+    rows = con.execute("""SELECT rule, horizon_months, measured, adverse, expected, as_of FROM rule_precision
+                          WHERE run_id = (SELECT max(run_id) FROM rule_precision) ORDER BY 1, 2""").fetchall()
+    if not rows:
+        return None, None
+    as_of = rows[0][5]
+    end = end or data_end(con)
+    if within_days is not None and (as_of is None or end is None or (end - as_of).days >= within_days):
+        return None, None
+    out: dict[str, dict[int, Measure]] = {}
+    for rule, h, n, k, exp, _ in rows:
+        out.setdefault(rule, {})[int(h)] = _measure(rule, int(h), int(n), int(k), float(exp or 0.0))
+    return out, as_of
+
+
 def latest(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, dict[int, Measure]], dt.date | None]:
     """The latest stored measurements, else measured now (a store warned before they were stored)."""
-    if table_exists(con, "rule_precision"):
-        rows = con.execute("""SELECT rule, horizon_months, measured, adverse, expected, as_of FROM rule_precision
-                              WHERE run_id = (SELECT max(run_id) FROM rule_precision) ORDER BY 1, 2""").fetchall()
-        if rows:
-            out: dict[str, dict[int, Measure]] = {}
-            for rule, h, n, k, exp, as_of in rows:
-                out.setdefault(rule, {})[int(h)] = _measure(rule, int(h), int(n), int(k), float(exp or 0.0))
-            return out, rows[0][5]
+    measures, end = stored(con)
+    if measures is not None:
+        return measures, end
     return measure(con), data_end(con)
 
 

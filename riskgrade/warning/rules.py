@@ -167,7 +167,7 @@ class Suppression(_Strict):
     # muting (warning/precision.py): a rule whose measured lift (adverse outcomes of its alerted entities
     # against comparable entities) is below min_lift, or precision below min_precision, with at least
     # min_measured measured alerts, is muted: its alerts are stored with status muted, outside the queue
-    min_lift: float = Field(1.5, ge=0)
+    min_lift: float = Field(2.5, ge=0)
     min_precision: float | None = Field(None, ge=0, le=1)
     min_measured: int = Field(50, ge=1)
 
