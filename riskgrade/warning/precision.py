@@ -118,11 +118,20 @@ def measure_sql(end: dt.date, outcomes: OutcomeConfig) -> str:
               UNION ALL SELECT greatest(gone, born), -1 FROM life WHERE gone < DATE '9999-12-31'),
     cum AS (SELECT d, sum(sum(x)) OVER (ORDER BY d) AS n FROM delta GROUP BY d),
     active AS (SELECT mo.h, mo.mo, c.n FROM months mo ASOF JOIN cum c ON mo.mo >= c.d),
-    bad_mo AS (
-        SELECT mo.h, mo.mo, count(DISTINCT v.uscc) AS k
-        FROM months mo JOIN adv v ON v.event_date > mo.mo AND v.event_date <= mo.mo + INTERVAL (mo.h) MONTH
-        JOIN life l ON l.uscc = v.uscc AND l.born <= mo.mo AND l.gone > mo.mo
-        GROUP BY ALL),
+    -- an entity counts for month mo when it is active on mo and its next adverse date after mo is within h
+    -- months: for each adverse date d (previous one p), exactly the mo in [max(p, d - h, born), min(d, gone))
+    nxt AS (
+        SELECT hs.h, v.uscc, v.event_date AS d, lag(v.event_date) OVER (PARTITION BY hs.h, v.uscc ORDER BY v.event_date) AS p
+        FROM adv v CROSS JOIN (SELECT DISTINCT h FROM months) hs),
+    span AS (
+        SELECT n.h, greatest(coalesce(n.p, DATE '0001-01-01'), (n.d - INTERVAL (n.h) MONTH)::DATE, l.born) AS s,
+               least(n.d, l.gone) AS e
+        FROM nxt n JOIN life l USING (uscc)),
+    bad_delta AS (
+        SELECT h, d, sum(x) AS x FROM (SELECT h, s AS d, 1 AS x FROM span WHERE s < e
+                                       UNION ALL SELECT h, e, -1 FROM span WHERE s < e) GROUP BY ALL),
+    bad_cum AS (SELECT h, d, sum(x) OVER (PARTITION BY h ORDER BY d) AS k FROM bad_delta),
+    bad_mo AS (SELECT mo.h, mo.mo, b.k FROM months mo ASOF JOIN bad_cum b ON b.h = mo.h AND mo.mo >= b.d),
     base AS (SELECT a.h, a.mo, coalesce(b.k, 0) / nullif(a.n, 0) AS rate FROM active a LEFT JOIN bad_mo b USING (h, mo))
     SELECT hit.rule, hit.h, count(*) AS measured, count(*) FILTER (WHERE hit.bad) AS adverse,
            sum(coalesce(base.rate, 0)) AS expected
