@@ -184,3 +184,55 @@ def test_every_alert_has_an_expected_risk(province: dict) -> None:
     # the queue order follows it: alerts of rules with higher measured lift rank higher on average
     m = province["members"].drop_duplicates("uscc")
     assert m.groupby("rule").expected_risk.mean().nunique() > 1
+
+
+def test_rule_catalog_in_the_api_and_the_console(province: dict) -> None:
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from riskgrade.registry.db import open_registry
+    from riskgrade.registry.users import add_user
+    from riskgrade.server import create_app
+
+    password = "Queue-Test-Passw0rd!"
+    factory = open_registry(province["home"])
+    add_user(factory, "q_admin", password, "admin", "37", "测试")
+    add_user(factory, "q_analyst", password, "analyst", "37", "测试")
+    factory.kw["bind"].dispose()
+    app = create_app(province["home"])
+    api = TestClient(app)
+    tok = api.post("/api/login", json={"username": "q_admin", "password": password}).json()["token"]
+    h = {"Authorization": f"Bearer {tok}"}
+    cat = api.get("/api/alerts/rules", headers=h).json()
+    muted = {r["code"] for r in cat["rules"] if r["muted"]}
+    assert muted and cat["min_lift"] == listed_min_lift() and cat["measured_to"]
+    good = next(r for r in cat["rules"] if r["code"] == "repeated_inspection_failures")
+    assert good["m12"]["measured"] > 0 and good["m12"]["lift"] > good["m12"]["lift_low"] > 1
+    only = api.get("/api/alerts/rules", headers=h, params={"muted": "true"}).json()
+    assert {r["code"] for r in only["rules"]} == muted
+    # the analyst (statistics only) sees the catalog: it names no entity
+    tok2 = api.post("/api/login", json={"username": "q_analyst", "password": password}).json()["token"]
+    assert api.get("/api/alerts/rules", headers={"Authorization": f"Bearer {tok2}"}).status_code == 200
+    # the list: highest expected risk first; muted alerts only under their status
+    page = api.get("/api/alerts", headers=h, params={"page_size": 50}).json()
+    risks = [x["expected_risk"] for x in page["items"]]
+    assert risks == sorted(risks, reverse=True) and page["by_status"]["muted"] > 0
+    mut = api.get("/api/alerts", headers=h, params={"status": "muted", "page_size": 5}).json()
+    assert mut["items"] and all(x["status"] == "muted" and x["rule"] in muted | _ever_muted(province)
+                                for x in mut["items"])
+    # the console page, in Chinese
+    c = TestClient(app, follow_redirects=False)
+    form = c.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+    assert c.post("/login", data={"username": "q_admin", "password": password, "csrf": csrf}).status_code == 303
+    html = c.get("/alerts/rules").text
+    assert "精确率" in html and "提升倍数" in html and "repeated_inspection_failures" in html
+    html_m = c.get("/alerts/rules", params={"muted": "1"}).text
+    assert all(code in html_m for code in muted) and "repeated_inspection_failures" not in html_m
+    assert 'href="/alerts/rules"' in c.get("/alerts").text
+
+
+def _ever_muted(province: dict) -> set[str]:
+    m = province["members"]
+    return set(m.loc[m.status == "muted", "rule"])
