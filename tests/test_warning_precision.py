@@ -152,3 +152,35 @@ def test_old_alerts_table_gains_expected_risk() -> None:
     con.execute("INSERT INTO alerts VALUES ('a', 'r')")
     tables.ensure_schema(con)
     assert con.execute("SELECT alert_id, expected_risk FROM alerts").fetchall() == [("a", None)]
+
+
+def test_assess_uses_the_latest_classification_and_reuses_a_recent_measurement() -> None:
+    from types import SimpleNamespace
+
+    con = _store()
+    con.execute("CREATE TABLE snapshots (snapshot_id INTEGER, as_of DATE)")
+    con.execute("CREATE TABLE grades (snapshot_id INTEGER, uscc VARCHAR, probability DOUBLE)")
+    con.execute("INSERT INTO snapshots VALUES (1, DATE '2025-05-31'), (2, DATE '2025-06-30')")
+    con.executemany("INSERT INTO grades VALUES (?, ?, ?)", [(1, "E050", 0.99), (2, "E050", 0.8), (2, "E051", 0.1),
+                                                            (2, "E052", 0.3)])
+
+    def alert(aid: str, rule: str, *members: str):
+        return SimpleNamespace(alert_id=aid, rule=rule, severity="medium", members={m: END for m in members})
+
+    alerts = [alert("hi", "good", "E050"), alert("lo", "good", "E051"), alert("none", "good", "E099"),
+              alert("cluster", "good", "E051", "E052"), alert("weak", "weak", "E050")]
+    cat = load_rules()
+    a = precision.assess(con, cat, alerts, end=END)
+    r = a.expected_risk
+    mean = (0.8 + 0.1 + 0.3) / 3                           # the latest snapshot's mean, for a member without one
+    lift = shrunk_lift(a.measures["good"])
+    assert r["hi"] == pytest.approx(combine(0.8, lift), abs=1e-6) and r["lo"] == pytest.approx(combine(0.1, lift), abs=1e-6)
+    assert r["none"] == pytest.approx(combine(mean, lift), abs=1e-6)
+    assert r["cluster"] == pytest.approx(combine(0.3, lift), abs=1e-6)   # the riskiest member
+    assert r["weak"] < r["hi"] and lift > 1 > shrunk_lift(a.measures["weak"])
+    assert not any(a.muted.values())                        # 10 measured alerts: fewer than min_measured
+    precision.store(con, 1, a)
+    # a run 27 days of data later reuses the stored figures; 28 days later it measures again
+    con.execute("DELETE FROM alerts WHERE rule = 'good'")
+    assert "good" in precision.assess(con, cat, [], end=END + dt.timedelta(days=27)).measures
+    assert "good" not in precision.assess(con, cat, [], end=END + dt.timedelta(days=28)).measures

@@ -272,7 +272,8 @@ def alert_detail(con: duckdb.DuckDBPyConnection, v: Viewer, a: dict) -> dict:
         info = json.loads(a.get("info") or "{}")
     except ValueError:
         info = {}
-    return {**{c: a.get(c) for c in ALERT_COLUMNS}, "expected_risk": a.get("expected_risk"), "info": info if isinstance(info, dict) else {"value": info},
+    return {**{c: a.get(c) for c in ALERT_COLUMNS}, "expected_risk": a.get("expected_risk"),
+            "info": info if isinstance(info, dict) else {"value": info},
             "members_in_region": len(inside), "member_list": inside,
             "members_outside_region": len(members) - len(inside),
             "evidence": evidence, "evidence_total": int(evidence_total), "log": log, "targets": targets}
