@@ -218,6 +218,7 @@ def test_rule_catalog_in_the_api_and_the_console(province: dict) -> None:
     page = api.get("/api/alerts", headers=h, params={"page_size": 50}).json()
     risks = [x["expected_risk"] for x in page["items"]]
     assert risks == sorted(risks, reverse=True) and page["by_status"]["muted"] > 0
+    assert all(x["status"] != "muted" for x in page["items"])   # muted alerts only when asked for
     mut = api.get("/api/alerts", headers=h, params={"status": "muted", "page_size": 5}).json()
     assert mut["items"] and all(x["status"] == "muted" and x["rule"] in muted | _ever_muted(province)
                                 for x in mut["items"])

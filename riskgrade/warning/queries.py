@@ -101,9 +101,12 @@ def _visible(v: Viewer, region: str | None = None, alias: str = "a", department:
     return sql, params
 
 
-def _where(v: Viewer, f: Filters, skip: tuple[str, ...] = (), department: bool = True) -> tuple[str, list]:
+def _where(v: Viewer, f: Filters, skip: tuple[str, ...] = (), department: bool = True,
+           hide_muted: bool = True) -> tuple[str, list]:
     sql, params = _visible(v, f.region, department=department)
     conds = [sql]
+    if hide_muted and not f.status and "status" not in skip:
+        conds.append("a.status <> 'muted'")   # muted alerts (warning/precision.py) only when asked for
     for col in ("status", "rule", "severity"):
         val = getattr(f, col)
         if val and col not in skip:
@@ -175,7 +178,7 @@ def counts(con: duckdb.DuckDBPyConnection, region_prefix: str, f: Filters) -> Co
     v = Viewer("", "stats", region_prefix)
     if not has_alerts(con):
         return Counts(0, {s: 0 for s in STATUSES}, {s: 0 for s in SEVERITIES})
-    where, params = _where(v, f, department=False)
+    where, params = _where(v, f, department=False, hide_muted=False)
     rows = con.execute(f"""
         SELECT a.status, a.severity, a.rule, any_value(a.rule_name), coalesce(a.region_code, ''), count(*)
         FROM alerts a WHERE {where} GROUP BY a.status, a.severity, a.rule, coalesce(a.region_code, '')""",
@@ -305,6 +308,8 @@ def alert_rows(con: duckdb.DuckDBPyConnection, *, status: str | None = None, rul
         if v:
             where.append(f"{col} = ?")
             args.append(v)
+    if not status:
+        where.append("status <> 'muted'")   # muted alerts only when asked for (--status muted)
     if unit:
         where.append("responsible_unit LIKE ?")
         args.append(f"%{unit}%")
