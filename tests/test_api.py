@@ -665,8 +665,12 @@ def test_alert_list_filters_pages_and_audit(service: dict) -> None:
     h = _h(svc, "credit_officer")
     full = c.get("/api/alerts", headers=h, params={"page_size": 200}).json()
     assert full["total"] == len(svc["alerts"]["all"])
-    dates = [x["raised_on"] for x in full["items"]]
-    assert dates == sorted(dates, reverse=True)  # newest records first
+    # highest expected risk first (issue 18), then newest records first
+    keys = [(-(x["expected_risk"] if x["expected_risk"] is not None else -1.0), x["raised_on"]) for x in full["items"]]
+    assert all(x["expected_risk"] is not None and 0 <= x["expected_risk"] <= 1 for x in full["items"])
+    assert [k[0] for k in keys] == sorted(k[0] for k in keys)
+    for a, b in zip(keys, keys[1:]):
+        assert a[0] < b[0] or a[1] >= b[1]
     p2 = c.get("/api/alerts", headers=h, params={"page_size": 10, "page": 2}).json()
     assert [x["alert_id"] for x in p2["items"]] == [x["alert_id"] for x in full["items"][10:20]]
     high = c.get("/api/alerts", headers=h, params={"severity": "high", "page_size": 200}).json()
@@ -678,6 +682,7 @@ def test_alert_list_filters_pages_and_audit(service: dict) -> None:
     assert by_rule["items"] and all(x["rule"] == rule for x in by_rule["items"])
     unit = c.get("/api/alerts", headers=h, params={"unit": svc["alerts"]["department"], "page_size": 200}).json()
     assert unit["items"] and all(svc["alerts"]["department"] in x["responsible_unit"] for x in unit["items"])
+    dates = sorted(x["raised_on"] for x in full["items"])
     d0 = dates[len(dates) // 2]
     since = c.get("/api/alerts", headers=h, params={"raised_from": d0, "page_size": 200}).json()
     until = c.get("/api/alerts", headers=h, params={"raised_to": d0, "page_size": 200}).json()

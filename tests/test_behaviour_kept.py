@@ -22,6 +22,15 @@ OPENAPI_DECIDED: dict[str, str] = {
     "/components/schemas/LoginRequest/properties/code":
         "issue 17, two-factor sign-in (等保2.0 level 3): an optional one-time code (TOTP) in the login request; "
         "compatible: a request without it is still valid, and users without a second factor send none",
+    # issue 18 (a queue worth reading): expected risk per alert, the muted status, the rule catalog
+    "/components/schemas/AlertOut/properties/expected_risk": "issue 18: every alert carries its expected risk "
+                                                             "(optional field; the list is ordered by it)",
+    "/components/schemas/AlertDetail/properties/expected_risk": "issue 18: idem in the detail",
+    "/paths//api/alerts/get/parameters": "issue 18: the status filter accepts muted (alerts of muted rules)",
+    "/paths//api/alerts/rules": "issue 18: the rule catalog with measured precision, lift and muting",
+    "/components/schemas/RuleCatalogOut": "issue 18: the rule catalog's response",
+    "/components/schemas/RuleOut": "issue 18: one rule of the catalog",
+    "/components/schemas/RuleMeasure": "issue 18: a rule's precision and lift at one horizon",
 }
 
 

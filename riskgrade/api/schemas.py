@@ -275,7 +275,7 @@ class AuditVerdict(BaseModel):
     bad_id: int | None
 
 
-Status = Literal["open", "assigned", "handled", "closed"]
+Status = Literal["open", "assigned", "handled", "closed", "muted"]
 Severity = Literal["low", "medium", "high"]
 Disposition = Literal["提醒", "警示", "约谈", "检查", "remind", "warn", "interview", "inspect"]
 
@@ -300,6 +300,8 @@ class AlertOut(BaseModel):
     disposition: str | None = Field(description="remind, warn, interview or inspect (提醒, 警示, 约谈, 检查)")
     created_at: Time | None
     updated_at: Time | None
+    expected_risk: float | None = Field(None, description="expected risk in [0, 1] (预期风险): the model's probability "
+                                        "and the rule's measured precision (docs/warning.md); the list's order")
 
 
 class AlertPage(BaseModel):

@@ -15,11 +15,11 @@ import typer
 from .. import __version__
 from ..errors import RiskgradeError
 from . import (analysis, classification, exchange, indicators, ingest, inspection, model, quality, service, simulate,
-               spark, warning)
+               spark, warning, warnrules)
 from .common import HomeOpt, err, out, private_umask, state
 
-GROUPS = (ingest, classification, quality, simulate, indicators, inspection, service, warning, analysis, exchange,
-          spark, model)
+GROUPS = (ingest, classification, quality, simulate, indicators, inspection, service, warning, warnrules, analysis,
+          exchange, spark, model)
 
 app = typer.Typer(
     name="riskgrade",

@@ -102,19 +102,24 @@ def alerts_list(
     severity: Annotated[Optional[str], typer.Option("--severity", help="only this severity")] = None,
     unit: Annotated[Optional[str], typer.Option("--unit", help="responsible unit contains this text")] = None,
     limit: Annotated[int, typer.Option("--limit", help="at most this many rows")] = 50,
+    newest: Annotated[bool, typer.Option("--newest", help="newest first instead of highest expected risk first")] = False,
     home: HomeOpt = None,
 ) -> None:
-    """Alerts, newest first."""
+    """Alerts, newest first.
+
+    By default the highest expected risk (预期风险) comes first; --newest orders by date only."""
     from ..warning.queries import alert_rows
 
     with open_store(home) as wh:
         _require(wh.con)
-        total, rows = alert_rows(wh.con, status=status, rule=rule, severity=severity, unit=unit, limit=limit)
+        total, rows = alert_rows(wh.con, status=status, rule=rule, severity=severity, unit=unit, limit=limit,
+                                 by_risk=not newest)
     tab = Table(title=f"alerts 预警 ({len(rows):,} of {total:,})")
-    for c in ("alert", "raised on", "rule", "severity", "members", "status", "unit", "summary"):
+    for c in ("alert", "raised on", "rule", "severity", "risk", "members", "status", "unit", "summary"):
         tab.add_column(c)
     for r in rows:
-        tab.add_row(r[0], str(r[1]), r[2], r[3], str(r[4]), r[5], r[6] or "", r[7] or "")
+        tab.add_row(r[0], str(r[1]), r[2], r[3], "" if r[8] is None else f"{r[8]:.2f}", str(r[4]), r[5], r[6] or "",
+                    r[7] or "")
     wide(tab)
 
 

@@ -21,7 +21,7 @@ import pyarrow as pa
 from ..warehouse import Warehouse
 from ..sql import table_exists
 from . import evaluate as ev
-from . import tables, workflow
+from . import precision, tables, workflow
 from .clusters import summary_zh as cluster_summary
 from .grouping import SUPPRESSED, Existing, Grouper, Hit, Outcome, State, info_json
 from .routing import route
@@ -104,10 +104,12 @@ def run_warn(home: Path, *, since: dt.date | None = None, rules_path: Path | Non
             say(f"{res.new_records:,} new records, {res.new_entities:,} new or changed entities; reference date {ref}")
             outcomes, res.counts = _evaluate(con, ctx, catalog, say)
         units = route(con, outcomes, {r.code: r for r in catalog.rules})
+        assessed = precision.assess(con, catalog, outcomes, end=ref)  # rule precision, muting, expected risk
         with wh.transaction():
             run_id = int(con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM warn_runs").fetchall()[0][0])
             res.run_id = run_id
-            _write(con, catalog, outcomes, units, run_id)
+            _write(con, catalog, outcomes, units, run_id, assessed)
+            precision.store(con, run_id, assessed)
             res.seconds = time.perf_counter() - t0
             con.execute("INSERT INTO warn_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
                 run_id, started, dt.datetime.now().replace(microsecond=0), since, w_del, d_max, s_max, ref,
@@ -198,7 +200,7 @@ def summary(rule, o: Outcome) -> str:
 
 
 def _write(con: duckdb.DuckDBPyConnection, catalog: RuleCatalog, outcomes: list[Outcome],
-           units: dict[str, tuple[str, str, str]], run_id: int) -> None:
+           units: dict[str, tuple[str, str, str]], run_id: int, assessed: precision.Assessment) -> None:
     rules = {r.code: r for r in catalog.rules}
     now = dt.datetime.now().replace(microsecond=0)
     new = sorted((o for o in outcomes if o.new), key=lambda o: (o.raised_on, o.rule, o.alert_id))
@@ -215,9 +217,11 @@ def _write(con: duckdb.DuckDBPyConnection, catalog: RuleCatalog, outcomes: list[
             "label": pa.array([rules[o.rule].label for o in new], pa.string()),
             "unit_kind": [units[o.alert_id][0] for o in new], "responsible_unit": [units[o.alert_id][1] for o in new],
             "region_code": pa.array([units[o.alert_id][2] for o in new], pa.string()),
+            "expected_risk": pa.array([assessed.expected_risk[o.alert_id] for o in new], pa.float64()),
+            "status": [assessed.status(o.rule) for o in new],
         }))
         con.execute(f"""INSERT INTO alerts BY NAME
-            SELECT *, 'open' AS status, CAST(NULL AS VARCHAR) AS assignee, CAST(NULL AS VARCHAR) AS disposition,
+            SELECT *, CAST(NULL AS VARCHAR) AS assignee, CAST(NULL AS VARCHAR) AS disposition,
                    {run_id} AS run_id, TIMESTAMP '{now}' AS created_at, TIMESTAMP '{now}' AS updated_at
             FROM w_alert_rows""")
         con.unregister("w_alert_rows")

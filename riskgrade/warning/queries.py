@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from ..sql import table_exists
+from ..sql import column_exists, table_exists
 
 EVIDENCE_LIMIT = 500     # evidence rows in one detail answer
-STATUSES = ("open", "assigned", "handled", "closed")
+STATUSES = ("open", "assigned", "handled", "closed", "muted")  # muted: warning/precision.py
 SEVERITIES = ("high", "medium", "low")
 ALERT_COLUMNS = ("alert_id", "rule", "rule_name", "severity", "scope", "raised_on", "last_record_on", "members",
                  "summary", "label", "unit_kind", "responsible_unit", "region_code", "status", "assignee",
@@ -81,6 +81,11 @@ def has_alerts(con: duckdb.DuckDBPyConnection) -> bool:
     return table_exists(con, "alerts") and table_exists(con, "alert_members")
 
 
+def risk_sql(con: duckdb.DuckDBPyConnection, alias: str = "a") -> str:
+    """The alerts' expected risk (NULL in a store not warned since the column was added)."""
+    return f"{alias}.expected_risk" if column_exists(con, "alerts", "expected_risk") else "CAST(NULL AS DOUBLE)"
+
+
 def _visible(v: Viewer, region: str | None = None, alias: str = "a", department: bool = True) -> tuple[str, list]:
     """SQL condition over ``alerts {alias}``: visible to ``v`` (and within ``region`` when given)."""
     prefixes = [v.region_prefix] + ([region] if region else [])
@@ -95,9 +100,12 @@ def _visible(v: Viewer, region: str | None = None, alias: str = "a", department:
     return sql, params
 
 
-def _where(v: Viewer, f: Filters, skip: tuple[str, ...] = (), department: bool = True) -> tuple[str, list]:
+def _where(v: Viewer, f: Filters, skip: tuple[str, ...] = (), department: bool = True,
+           hide_muted: bool = True) -> tuple[str, list]:
     sql, params = _visible(v, f.region, department=department)
     conds = [sql]
+    if hide_muted and not f.status and "status" not in skip:
+        conds.append("a.status <> 'muted'")   # muted alerts (warning/precision.py) only when asked for
     for col in ("status", "rule", "severity"):
         val = getattr(f, col)
         if val and col not in skip:
@@ -144,9 +152,11 @@ def list_alerts(con: duckdb.DuckDBPyConnection, v: Viewer, f: Filters, page: int
         return AlertList(0, [], {s: 0 for s in STATUSES}, {s: 0 for s in SEVERITIES})
     where, params = _where(v, f)
     total = con.execute(f"SELECT count(*) FROM alerts a WHERE {where}", params).fetchall()[0][0]
+    risk = risk_sql(con)
     items = _dicts(con.execute(f"""
-        SELECT {', '.join('a.' + c for c in ALERT_COLUMNS)} FROM alerts a WHERE {where}
-        ORDER BY a.raised_on DESC, a.alert_id LIMIT ? OFFSET ?""", [*params, page_size, (page - 1) * page_size]))
+        SELECT {', '.join('a.' + c for c in ALERT_COLUMNS)}, {risk} AS expected_risk FROM alerts a WHERE {where}
+        ORDER BY {risk} DESC NULLS LAST, a.raised_on DESC, a.alert_id LIMIT ? OFFSET ?""",
+                               [*params, page_size, (page - 1) * page_size]))
     inside = in_region_counts(con, v, [x["alert_id"] for x in items])
     for x in items:
         x["members_in_region"] = inside.get(x["alert_id"], 0)
@@ -167,7 +177,7 @@ def counts(con: duckdb.DuckDBPyConnection, region_prefix: str, f: Filters) -> Co
     v = Viewer("", "stats", region_prefix)
     if not has_alerts(con):
         return Counts(0, {s: 0 for s in STATUSES}, {s: 0 for s in SEVERITIES})
-    where, params = _where(v, f, department=False)
+    where, params = _where(v, f, department=False, hide_muted=False)
     rows = con.execute(f"""
         SELECT a.status, a.severity, a.rule, any_value(a.rule_name), coalesce(a.region_code, ''), count(*)
         FROM alerts a WHERE {where} GROUP BY a.status, a.severity, a.rule, coalesce(a.region_code, '')""",
@@ -264,7 +274,8 @@ def alert_detail(con: duckdb.DuckDBPyConnection, v: Viewer, a: dict) -> dict:
         info = json.loads(a.get("info") or "{}")
     except ValueError:
         info = {}
-    return {**{c: a.get(c) for c in ALERT_COLUMNS}, "info": info if isinstance(info, dict) else {"value": info},
+    return {**{c: a.get(c) for c in ALERT_COLUMNS}, "expected_risk": a.get("expected_risk"),
+            "info": info if isinstance(info, dict) else {"value": info},
             "members_in_region": len(inside), "member_list": inside,
             "members_outside_region": len(members) - len(inside),
             "evidence": evidence, "evidence_total": int(evidence_total), "log": log, "targets": targets}
@@ -286,24 +297,29 @@ def alert_index(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict]]:
 
 # --------------------------------------------------------------------------- for the command line
 def alert_rows(con: duckdb.DuckDBPyConnection, *, status: str | None = None, rule: str | None = None,
-                severity: str | None = None, unit: str | None = None, limit: int = 50) -> tuple[int, list[tuple]]:
-    """Alerts, newest first, filtered by status, rule, severity and a text in the responsible unit: the
-    number matching, and at most ``limit`` rows (alert_id, raised_on, rule, severity, members, status,
-    responsible_unit, summary)."""
+                severity: str | None = None, unit: str | None = None, limit: int = 50,
+                by_risk: bool = True) -> tuple[int, list[tuple]]:
+    """Alerts, highest expected risk first (then newest), filtered by status, rule, severity and a text in
+    the responsible unit: the number matching, and at most ``limit`` rows (alert_id, raised_on, rule,
+    severity, members, status, responsible_unit, summary, expected_risk)."""
     where, args = [], []
     for col, v in (("status", status), ("rule", rule), ("severity", severity)):
         if v:
             where.append(f"{col} = ?")
             args.append(v)
+    if not status:
+        where.append("status <> 'muted'")   # muted alerts only when asked for (--status muted)
     if unit:
         where.append("responsible_unit LIKE ?")
         args.append(f"%{unit}%")
     cond = "WHERE " + " AND ".join(where) if where else ""
     total = con.execute(f"SELECT count(*) FROM alerts {cond}", args).fetchall()[0][0]
+    risk = risk_sql(con, "alerts")
+    order = f"{risk} DESC NULLS LAST, raised_on DESC, alert_id" if by_risk else "raised_on DESC, alert_id"
     rows = con.execute(f"""
-            SELECT alert_id, raised_on, rule, severity, members, status, responsible_unit, summary FROM alerts
+            SELECT alert_id, raised_on, rule, severity, members, status, responsible_unit, summary, {risk} FROM alerts
             {cond}
-            ORDER BY raised_on DESC, alert_id LIMIT {int(limit)}""", args).fetchall()
+            ORDER BY {order} LIMIT {int(limit)}""", args).fetchall()
     return total, rows
 
 

@@ -125,6 +125,9 @@ class Rule(_Strict):
     label: str | None = None
     basis: str = ""
     enabled: bool = True
+    # muting by measured precision (riskgrade/warning/precision.py): auto = muted when the measured lift is
+    # below suppression.min_lift; never = always raised (a mandated trigger); always = always muted
+    mute: Literal["auto", "never", "always"] = "auto"
 
     @model_validator(mode="after")
     def _params(self) -> Rule:
@@ -152,6 +155,12 @@ class Suppression(_Strict):
     cooldown_days: int = Field(180, ge=0)
     max_age_days: int | None = Field(400, ge=1)
     skip_closed: bool = True
+    # muting (warning/precision.py): a rule whose measured lift (adverse outcomes of its alerted entities
+    # against comparable entities) is below min_lift, or precision below min_precision, with at least
+    # min_measured measured alerts, is muted: its alerts are stored with status muted, outside the queue
+    min_lift: float = Field(2.5, ge=0)
+    min_precision: float | None = Field(None, ge=0, le=1)
+    min_measured: int = Field(50, ge=1)
 
 
 class RuleCatalog(_Strict):

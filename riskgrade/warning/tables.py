@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS alerts (
     unit_kind VARCHAR, responsible_unit VARCHAR, region_code VARCHAR, status VARCHAR, assignee VARCHAR,
     disposition VARCHAR, run_id INTEGER, created_at TIMESTAMP, updated_at TIMESTAMP
 );
+ALTER TABLE alerts ADD COLUMN IF NOT EXISTS expected_risk DOUBLE;  -- warning/precision.py: in [0, 1]
 CREATE TABLE IF NOT EXISTS alert_members (
     alert_id VARCHAR, uscc VARCHAR, raised_on DATE, run_id INTEGER
 );

@@ -29,18 +29,18 @@ from ..sql import column_exists
 
 LOG = "alert_log"
 
-STATUSES = ("open", "assigned", "handled", "closed")
-STATUS_ZH = {"open": "待分办", "assigned": "已分办", "handled": "已处置", "closed": "已办结"}
+STATUSES = ("open", "assigned", "handled", "closed", "muted")
+STATUS_ZH = {"open": "待分办", "assigned": "已分办", "handled": "已处置", "closed": "已办结", "muted": "已静默"}
 # disposition actions (处置方式): Chinese word -> code; English codes are accepted as well
 DISPOSITIONS = {"提醒": "remind", "警示": "warn", "约谈": "interview", "检查": "inspect"}
 DISPOSITION_ZH = {v: k for k, v in DISPOSITIONS.items()}
 # step -> (statuses it may start from, status it leads to)
 STEPS = {
-    "assign": (("open", "assigned"), "assigned"),
+    "assign": (("open", "assigned", "muted"), "assigned"),  # a muted alert taken up on review
     "handle": (("assigned", "handled"), "handled"),
     "close": (("handled",), "closed"),
 }
-NEXT_STEP = {"open": "assign", "assigned": "handle", "handled": "close"}
+NEXT_STEP = {"open": "assign", "muted": "assign", "assigned": "handle", "handled": "close"}
 
 
 def default_user() -> str:

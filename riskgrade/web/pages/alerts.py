@@ -82,6 +82,22 @@ def _alert_view(request: Request, me: Principal, st: AppState, alert_id: str, *,
                   log_text=lambda e: log_text(e, lang))
 
 
+@router.get("/alerts/rules")
+def alert_rules_page(request: Request, me: Me, st: St) -> HTMLResponse:
+    """The rule catalog: each rule's measured precision and lift, and which rules are muted (for review)."""
+    from ...service import warnrules
+
+    need(me, "alerts.read|stats.read")
+    muted = request.query_params.get("muted") == "1"
+    try:
+        v = warnrules.rule_catalog(st, me, muted_only=muted)
+    except Refused as e:
+        raise page_error(e) from None
+    lang = lang_of(request)
+    return render(request, "alert_rules.html", me, v=v, muted=muted,
+                  rule_name=lambda code, zh: rule_name(code, zh, lang))
+
+
 @router.get("/alerts/{alert_id}")
 def alert_page(request: Request, alert_id: str, me: Me, st: St) -> HTMLResponse:
     need(me, "alerts.read")

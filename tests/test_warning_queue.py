@@ -1,0 +1,239 @@
+"""The monthly alert queue at default settings, judged by the simulator's ground truth (issue 18).
+
+A simulated province (20,000 entities) is delivered as an initial delivery and 24 monthly ones, with
+``warn`` after each (as ``benchmarks/bench_warn.py quality`` does).  For every monthly run, the entities
+touched by its new alerts in the open queue (entity and cluster alerts that are not muted) are compared
+with the ground truth of :mod:`riskgrade.simulate.truth`: the probability that an inspection in the 12
+months after the run finds an adverse result (``adverse_probability``).
+
+**The 3x target.**  The issue asks for alerted entities to go bad at 3 times the base rate.  In this
+simulator every entity has a floor of adverse results (an inspection of a risk-0 entity is adverse with
+probability 0.14: on-the-spot corrections), the base rate is about 0.37 and no entity exceeds 0.96, so
+even an oracle that queues the truly riskiest 3% of the active entities reaches only about 2.5x
+(``test_the_ceiling_of_any_queue``, which fails - and says to raise the floors here - if the simulator
+changes so that 3x becomes reachable).  Against the stricter truth of a *violation* found (problem,
+unreachable, refused: the results without a correction on the spot or a closed business) the oracle
+reaches 3.6x.  The floors asserted below are what the default rules reach, with a small margin.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskgrade.dates import add_months
+from riskgrade.simulate.events import inspection_outcome_weights
+from riskgrade.simulate.truth import adverse_probability, read_truth
+from riskgrade.warehouse import Warehouse
+
+ROOT = Path(__file__).resolve().parents[1]
+ENTITIES, SEED, MONTHS = 20_000, 2, 24
+MAX_SHARE = 0.03              # a month's queue touches at most 3% of the active entities
+MIN_TRUE_LIFT = 1.75          # default rules, adverse_probability (ceiling ~2.5, see the docstring)
+MIN_VIOLATION_LIFT = 2.2      # default rules, violation found (ceiling ~3.6)
+VIOLATION = (2, 3, 4)         # problem, unreachable, refused (contract order of the inspection results)
+
+pytestmark = pytest.mark.slow
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench_warn", ROOT / "benchmarks" / "bench_warn.py")
+    mod = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory) -> dict:
+    """The simulated province delivered monthly and warned after every delivery (default rules)."""
+    from riskgrade.ingest.pipeline import ingest
+    from riskgrade.simulate import generate
+    from riskgrade.warning import run_warn
+
+    root = tmp_path_factory.mktemp("queue")
+    d = root / "delivery"
+    generate(d, ENTITIES, SEED, fmt="parquet")
+    end = dt.date.fromisoformat(json.loads((d / "_truth" / "summary.json").read_text())["end"])
+    home = root / "home"
+    for part in _bench().split_monthly(d, root / "monthly", MONTHS, end):
+        ingest(home, part)
+        run_warn(home)
+    with Warehouse(home) as wh:
+        runs = wh.con.execute("SELECT run_id, ref_date FROM warn_runs WHERE run_id > 1 ORDER BY 1").fetchall()
+        members = wh.con.execute("""
+            SELECT a.run_id, a.rule, a.status, a.expected_risk, m.uscc FROM alerts a JOIN alert_members m USING (alert_id)
+            WHERE a.scope <> 'area'""").df()
+        risks = wh.con.execute("SELECT expected_risk FROM alerts").fetchall()
+    return {"home": home, "truth": d / "_truth", "runs": runs, "members": members, "risks": risks}
+
+
+def _violation_probability(truth: Path, as_of: dt.date, months: int = 12) -> pd.Series:
+    """adverse_probability's formula with the violation results only."""
+    t = read_truth(truth)
+    shell = t["is_shell"].to_numpy(dtype=float)
+
+    def q(r):
+        w = inspection_outcome_weights(r.to_numpy(dtype=float), shell)
+        return w[:, list(VIOLATION)].sum(axis=1) / w.sum(axis=1)
+
+    start = np.datetime64(as_of, "D").astype(np.int64)
+    stop = np.datetime64(add_months(as_of, months), "D").astype(np.int64)
+    change = t["risk_change_on"].to_numpy(dtype="datetime64[D]")
+    ch = np.where(np.isnat(change), np.iinfo(np.int32).max, change.astype(np.int64))
+    after = np.clip(stop - np.maximum(ch, start + 1) + 1, 0, stop - start) / (stop - start)
+    return pd.Series((1 - after) * q(t["base_risk"]) + after * q(t["risk_after"]), index=t["uscc"].to_numpy())
+
+
+def _queue(province: dict, run_id: int, with_muted: bool = False) -> np.ndarray:
+    m = province["members"]
+    m = m[m.run_id == run_id]
+    if not with_muted:
+        m = m[m.status != "muted"]
+    return m.uscc.unique()
+
+
+def _lifts(province: dict, with_muted: bool = False) -> tuple[float, float, list[float]]:
+    """Pooled true lift (adverse probability, violation probability) of the monthly queues, and each month's
+    share of active entities touched."""
+    al = base = al_v = base_v = 0.0
+    shares = []
+    for run_id, ref in province["runs"]:
+        p = adverse_probability(province["truth"], ref, 12)
+        act = p["active_at"].to_numpy()
+        pv = _violation_probability(province["truth"], ref)
+        q = _queue(province, run_id, with_muted)
+        shares.append(len(q) / act.sum())
+        ps = p.set_index("uscc")["p_adverse"]
+        al += ps.loc[q].sum()
+        base += len(q) * ps[act].mean()
+        al_v += pv.loc[q].sum()
+        base_v += len(q) * pv[act].mean()
+    return al / base, al_v / base_v, shares
+
+
+def test_a_month_touches_at_most_3_percent(province: dict) -> None:
+    _, _, shares = _lifts(province)
+    assert max(shares) <= MAX_SHARE, [round(s, 4) for s in shares]
+    print(f"queue per 10,000 active entities per month: mean {1e4 * np.mean(shares):.1f}, max {1e4 * max(shares):.1f}")
+
+
+def test_queued_entities_go_bad_more_often_than_the_base(province: dict) -> None:
+    lift, lift_v, _ = _lifts(province)
+    all_lift, all_lift_v, _ = _lifts(province, with_muted=True)
+    print(f"true lift of the queue: {lift:.2f} (violation {lift_v:.2f}); with the muted alerts {all_lift:.2f}"
+          f" ({all_lift_v:.2f})")
+    assert lift >= MIN_TRUE_LIFT and lift_v >= MIN_VIOLATION_LIFT
+    assert lift > all_lift and lift_v > all_lift_v     # muting by measured lift takes out the weaker alerts
+
+
+def test_the_ceiling_of_any_queue(province: dict) -> None:
+    """No queue of 3% of the active entities reaches 3x on adverse_probability (see the module docstring)."""
+    ref = province["runs"][-1][1]
+    p = adverse_probability(province["truth"], ref, 12)
+    ps = np.sort(p.loc[p.active_at, "p_adverse"].to_numpy())[::-1]
+    oracle = ps[: int(len(ps) * MAX_SHARE)].mean() / ps.mean()
+    assert oracle < 3.0, f"3x is reachable now ({oracle:.2f}): raise MIN_TRUE_LIFT towards 3"
+
+
+def test_muted_rules_are_listed_and_out_of_the_queue(province: dict) -> None:
+    m = province["members"]
+    muted_rules = set(m.loc[m.status == "muted", "rule"])
+    assert muted_rules, "the default settings mute no rule on the simulated province"
+    env = {**os.environ, "RISKGRADE_HOME": str(province["home"]), "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-m", "riskgrade", "alerts", "rules", "--muted", "--json"],
+                         capture_output=True, text=True, env=env, check=True).stdout
+    listed = json.loads(out)
+    codes = {r["code"] for r in listed["rules"]}
+    assert codes and all(r["muted"] for r in listed["rules"])
+    # the rules listed are those the last run muted, each below the configured lift
+    with Warehouse(province["home"]) as wh:
+        last = {r for r, in wh.con.execute("""SELECT DISTINCT rule FROM rule_precision
+                  WHERE muted AND run_id = (SELECT max(run_id) FROM rule_precision)""").fetchall()}
+    assert codes == last
+    for r in listed["rules"]:
+        lift = (r["m12"] if r["deciding_horizon"] == 12 else r["m6"])["lift"]
+        assert r["mute"] == "always" or lift < listed_min_lift()
+    full = json.loads(subprocess.run([sys.executable, "-m", "riskgrade", "alerts", "rules", "--json"],
+                                     capture_output=True, text=True, env=env, check=True).stdout)
+    assert {r["code"] for r in full["rules"]} > codes   # the full catalog has the unmuted rules too
+    # muted alerts are not in the open queue
+    opened = subprocess.run([sys.executable, "-m", "riskgrade", "alerts", "list", "--status", "open", "--limit", "5"],
+                            capture_output=True, text=True, env=env, check=True).stdout
+    assert "muted" not in opened
+
+
+def listed_min_lift() -> float:
+    from riskgrade.warning.rules import load_rules
+
+    return load_rules().suppression.min_lift
+
+
+def test_every_alert_has_an_expected_risk(province: dict) -> None:
+    r = [x[0] for x in province["risks"]]
+    assert r and all(x is not None and 0.0 <= x <= 1.0 for x in r)
+    # the queue order follows it: alerts of rules with higher measured lift rank higher on average
+    m = province["members"].drop_duplicates("uscc")
+    assert m.groupby("rule").expected_risk.mean().nunique() > 1
+
+
+def test_rule_catalog_in_the_api_and_the_console(province: dict) -> None:
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from riskgrade.registry.db import open_registry
+    from riskgrade.registry.users import add_user
+    from riskgrade.server import create_app
+
+    password = "Queue-Test-Passw0rd!"
+    factory = open_registry(province["home"])
+    add_user(factory, "q_admin", password, "admin", "37", "测试")
+    add_user(factory, "q_analyst", password, "analyst", "37", "测试")
+    factory.kw["bind"].dispose()
+    app = create_app(province["home"])
+    api = TestClient(app)
+    tok = api.post("/api/login", json={"username": "q_admin", "password": password}).json()["token"]
+    h = {"Authorization": f"Bearer {tok}"}
+    cat = api.get("/api/alerts/rules", headers=h).json()
+    muted = {r["code"] for r in cat["rules"] if r["muted"]}
+    assert muted and cat["min_lift"] == listed_min_lift() and cat["measured_to"]
+    good = next(r for r in cat["rules"] if r["code"] == "repeated_inspection_failures")
+    assert good["m12"]["measured"] > 0 and good["m12"]["lift"] > good["m12"]["lift_low"] > 1
+    only = api.get("/api/alerts/rules", headers=h, params={"muted": "true"}).json()
+    assert {r["code"] for r in only["rules"]} == muted
+    # the analyst (statistics only) sees the catalog: it names no entity
+    tok2 = api.post("/api/login", json={"username": "q_analyst", "password": password}).json()["token"]
+    assert api.get("/api/alerts/rules", headers={"Authorization": f"Bearer {tok2}"}).status_code == 200
+    # the list: highest expected risk first; muted alerts only under their status
+    page = api.get("/api/alerts", headers=h, params={"page_size": 50}).json()
+    risks = [x["expected_risk"] for x in page["items"]]
+    assert risks == sorted(risks, reverse=True) and page["by_status"]["muted"] > 0
+    assert all(x["status"] != "muted" for x in page["items"])   # muted alerts only when asked for
+    mut = api.get("/api/alerts", headers=h, params={"status": "muted", "page_size": 5}).json()
+    assert mut["items"] and all(x["status"] == "muted" and x["rule"] in muted | _ever_muted(province)
+                                for x in mut["items"])
+    # the console page, in Chinese
+    c = TestClient(app, follow_redirects=False)
+    form = c.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+    assert c.post("/login", data={"username": "q_admin", "password": password, "csrf": csrf}).status_code == 303
+    html = c.get("/alerts/rules").text
+    assert "精确率" in html and "提升倍数" in html and "repeated_inspection_failures" in html
+    html_m = c.get("/alerts/rules", params={"muted": "1"}).text
+    assert all(code in html_m for code in muted) and "repeated_inspection_failures" not in html_m
+    assert 'href="/alerts/rules"' in c.get("/alerts").text
+
+
+def _ever_muted(province: dict) -> set[str]:
+    m = province["members"]
+    return set(m.loc[m.status == "muted", "rule"])
