@@ -383,6 +383,7 @@ def test_rejected_lines_are_shown_in_chinese_or_english_and_the_api_gives_code_a
     r = c.post("/plans/1/results?lang=en", data=extra, files={"file": ("results.csv", body, "text/csv")})
     assert r.status_code == 200 and "line 12, column result: not a result" in r.text, r.text
     assert "无法识别的检查结果" not in r.text
+    assert c.get("/plans/1/results?lang=zh").status_code == 200  # the switch is remembered: back to Chinese
     status, out = send(svc, "api", body)
     assert status == 200 and out["accepted"] == 10, out
     [x] = out["rejections"]
