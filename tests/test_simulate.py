@@ -367,7 +367,9 @@ def test_dirty_expected_consistent(sim: tuple[Path, Path, dict]) -> None:
     _, dirty_dir, _ = sim
     expected = json.loads((dirty_dir / "_expected.json").read_text("utf-8"))
     assert set(expected["tables"]) == set(TABLES)
-    assert expected["unreadable_files"] == [{"path": "events/part-999.csv"}]
+    assert expected["unreadable_files"] == [{"path": "events/part-997.xlsx", "reason": "xlsx_too_large"},
+                                            {"path": "events/part-998.csv", "reason": "duplicate_header"},
+                                            {"path": "events/part-999.csv"}]
     assert (dirty_dir / "events" / "part-999.csv").exists() and (dirty_dir / "events" / "part-001.csv").exists()
     assert b"\x00" in (dirty_dir / "events" / "part-999.csv").read_bytes()
     all_reasons: set[str] = set()
@@ -484,6 +486,13 @@ def _check(table: contract.Table, row: dict[str, str | None], today: date) -> tu
     return None, canon
 
 
+def _xlsx_sheet(path: Path) -> bytes:
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        return z.read("xl/worksheets/sheet1.xml")[:4096]
+
+
 def _decode(data: bytes) -> tuple[str | None, int]:
     """The file's text and the number of its lines in another encoding: a GB18030 file's lines that read as
     UTF-8 Chinese are a department's UTF-8 rows pasted in (bad_encoding), left out of the text."""
@@ -515,13 +524,17 @@ def reference_ingest(folder: Path, today: date | None = None) -> dict:
     results: dict[str, dict] = {}
     for name in contract.LOAD_ORDER:
         table = contract.TABLES[name]
-        files = sorted(folder.glob(f"{name}.csv")) + sorted((folder / name).glob("*.csv"))
+        files = sorted(folder.glob(f"{name}.csv")) + sorted([*(folder / name).glob("*.csv"), *(folder / name).glob("*.xlsx")])
         files = [f for f in files if not any(part.startswith("_") for part in f.relative_to(folder).parts)]
         counts = {"read": 0, "accepted": 0, "merged": 0, "quarantined": 0}
         reasons: Counter = Counter()
         held: dict[tuple, dict] = {}
         pending: list[tuple[tuple, dict]] = []
         for f in files:
+            if f.suffix == ".xlsx":  # the dirty copy's only spreadsheet is a bomb: refused before it is read
+                assert b'<dimension ref="A1:XFD1048576"/>' in _xlsx_sheet(f)
+                out["unreadable_files"].append({"path": f.relative_to(folder).as_posix(), "reason": "xlsx_too_large"})
+                continue
             text, other = _decode(f.read_bytes())
             counts["read"] += other
             reasons["bad_encoding"] += other
@@ -530,6 +543,9 @@ def reference_ingest(folder: Path, today: date | None = None) -> dict:
                 continue
             reader = csv.reader(io.StringIO(text, newline=""))
             header = next(reader)
+            if len({h.lower() for h in header}) < len(header):  # a header named twice: the file is refused
+                out["unreadable_files"].append({"path": f.relative_to(folder).as_posix(), "reason": "duplicate_header"})
+                continue
             assert header == table.names
             for cells in reader:
                 counts["read"] += 1

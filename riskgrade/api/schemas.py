@@ -228,11 +228,17 @@ class PlanCreated(BaseModel):
 
 
 class ResultRejection(BaseModel):
-    """A line of a results upload that was not stored: where and why."""
+    """A line of a results upload that was not stored: where and why.  ``code``: the stable reason code
+    (docs/security-intake.md); ``message`` / ``message_zh``: where and why in English / Chinese;
+    ``reason`` / ``reason_zh``: why alone."""
     line: int
     column: str
     reason: str
     value: str = ""
+    code: str = ""
+    message: str = ""
+    message_zh: str = ""
+    reason_zh: str = ""
 
 
 class ResultsImported(BaseModel):

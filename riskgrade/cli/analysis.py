@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from ..errors import RiskgradeError
-from .common import HomeOpt, as_date, err, open_store, out, progress, settings
+from .common import HomeOpt, as_date, audit_export, err, open_store, out, progress, settings
 
 
 def analyse(
@@ -44,6 +44,7 @@ def analyse(
                              high=high.split(",") if high else None, months=months, from_as_of=f)
     if out_file:
         write_analysis(r, out_file, lang)
+        audit_export(s, "analysis", out_file, None, {"as_of": str(d), "by": by, "lang": lang})
         err.print(f"analysis written to {out_file}")
     p = r["province"]
     highs = "+".join(r["high_grades"])
@@ -92,6 +93,8 @@ def report(
     if suffix == ".pdf":
         progress("printing the PDF with headless Chromium")
     write_monthly(data, out_file, lang, chromium=chromium)
+    audit_export(s, "report", out_file, None, {"month": data["month"], "as_of": str(data["as_of"]), "lang": lang,
+                                              "format": suffix.lstrip(".")})
     err.print(f"monthly report of {data['month']} (classification as of {data['as_of']}) written to {out_file}")
 
 

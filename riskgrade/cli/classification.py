@@ -127,6 +127,7 @@ def model_report(
     names = {i.code: (i.name_zh if lang == "zh" else i.name_en) for i in load_catalog().indicators}
     names["entity_type"] = "主体类型" if lang == "zh" else "entity type"
     write_model_card(s.home / "models", version, out_file, lang, names)
+    audit_export(s, "model_report", out_file, None, {"model": version, "as_of": str(d), "lang": lang})
     err.print(f"model report of {version} written to {out_file}")
 
 

@@ -86,18 +86,52 @@ def who() -> str:
         return ACTOR
 
 
-def audit_export(home: settings_mod.Settings | Path | None, action: str, target: Path | str, rows: int,
+def file_digest(target: Path) -> dict:
+    """What the audit log records of a written output: its size in bytes and its SHA-256 (a folder: the
+    SHA-256 of each file's relative path and SHA-256, in order, and the bytes of all of them); {} when it
+    does not exist."""
+    import hashlib
+
+    def sha(p: Path) -> str:
+        h = hashlib.sha256()
+        with open(p, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        return h.hexdigest()
+
+    t = Path(target)
+    if t.is_file():
+        return {"bytes": t.stat().st_size, "sha256": sha(t)}
+    if t.is_dir():
+        files = sorted(p for p in t.rglob("*") if p.is_file())
+        h = hashlib.sha256()
+        for p in files:
+            h.update(f"{p.relative_to(t).as_posix()}\0{sha(p)}\n".encode())
+        return {"bytes": sum(p.stat().st_size for p in files), "files": len(files), "sha256": h.hexdigest()}
+    return {}
+
+
+def audit_action(home: settings_mod.Settings | Path | None, action: str, target: str,
                  detail: dict | None = None) -> None:
-    """Record an export in the registry's audit log (created on demand, like any command's registry):
-    ``cli:<who>``, ``export_*``, the file written and its row count.  Called by every command that writes
-    grades or records to a file, after the file is written; if the entry cannot be written the command
-    fails (the export is not silent)."""
+    """Append a command's action to the registry's audit log as ``cli:<who>`` (created on demand); if the entry
+    cannot be written the command fails."""
     from ..registry import audit as audit_log
 
     s = home if isinstance(home, settings_mod.Settings) else settings(home)
+    audit_log.append(registry(s), f"cli:{who()}", action, target, detail or {})
+
+
+def audit_export(home: settings_mod.Settings | Path | None, action: str, target: Path | str, rows: int | None,
+                 detail: dict | None = None) -> None:
+    """Record an export or any output file in the registry's audit log (created on demand, like any command's
+    registry): ``cli:<who>``, the action (``export_*``, ``report``, ``model_card``, ...), the file written, its
+    row count (None: not a table), its bytes and SHA-256.  Called by every command that writes grades,
+    records or a report to a file, after the file is written; if the entry cannot be written the command fails
+    (the export is not silent)."""
     t = Path(target)
-    audit_log.append(registry(s), f"cli:{who()}", action, str(t.resolve() if t.is_absolute() or t.exists() else t),
-                     {"rows": int(rows), **(detail or {})})
+    where = str(t.resolve() if t.is_absolute() or t.exists() else t)
+    audit_action(home, action, where, {**({"rows": int(rows)} if rows is not None else {}), **file_digest(t),
+                                       **(detail or {})})
 
 
 def read_checkpoint(path: Path) -> dict:

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .common import HomeOpt, as_date, err, progress, settings
+from .common import HomeOpt, as_date, audit_export, err, progress, settings
 
 
 def indicators(
@@ -27,6 +27,7 @@ def indicators(
     t0 = time.perf_counter()
     n = write_indicators(s.home, load_catalog(catalog), d, out_file, engine=engine, lock_timeout=s.lock_timeout,
                          memory_limit=s.memory_limit, threads=s.threads, progress=progress)
+    audit_export(s, "export_indicators", out_file, n, {"as_of": str(d), "engine": engine})
     err.print(f"{n:,} entities' indicators as of {d} written to {out_file} ({engine}, {time.perf_counter() - t0:.1f} s)")
 
 

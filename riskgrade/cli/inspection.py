@@ -247,33 +247,50 @@ def plans_verify(folder: Annotated[Path, typer.Argument(help="a publication pack
 def results_import(
     path: Annotated[Path, typer.Argument(help="inspection results: events in the contract format (file or folder)")],
     plan_id: Annotated[int, typer.Option("--plan", help="the plan the results answer")],
+    rejected_file: Annotated[Optional[Path], typer.Option(
+        "--rejected", help="write every rejected line to this CSV (file, line, column, reason code and text, "
+                           "the original line)")] = None,
     home: HomeOpt = None,
 ) -> None:
     """Load inspection results (as events, through the normal ingest) and link them to their plan."""
-    import getpass
+    import hashlib
 
     from ..service.errors import Refused
-    from ..service.results import intake
+    from ..service.results import intake, write_rejected
+    from .common import audit_action, who
 
     s = settings(home)
     if path.is_dir():
-        files = sorted(f for f in path.iterdir() if f.is_file() and f.suffix.lower() in (".csv", ".xlsx")
+        files = sorted(f for f in path.iterdir() if f.is_file() and f.suffix.lower() in (".csv", ".xlsx", ".parquet")
                        and not f.name.startswith((".", "_")))
         if not files:
-            raise RiskgradeError(f"no results file (.csv, .xlsx) in {path}")
+            raise RiskgradeError(f"no results file (.csv, .xlsx, .parquet) in {path}")
     elif path.is_file():
         files = [path]
     else:
         raise RiskgradeError(f"no such file or folder: {path}")
-    who = f"cli:{getpass.getuser()}"
+    uploader = f"cli:{who()}"
+    rejected: list[tuple[str, dict]] = []
+    failed: RiskgradeError | None = None
     for f in files:
+        data = f.read_bytes()
+        base = {"path": str(f.resolve()), "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(), "via": "cli"}
         try:
-            r = intake(s.home, plan_id, f.read_bytes(), region="", uploader=who)
+            r = intake(s.home, plan_id, data, region="", uploader=uploader)
         except Refused as e:
-            for x in e.fields.get("rejected", [])[:200]:
+            lines = e.fields.get("rejected", [])
+            rejected += [(f.name, x) for x in lines]
+            for x in lines[:200]:
                 err.print(f"{f.name}: line {x['line']}, {x['column'] or 'row'}: {x['reason']}", highlight=False,
                           markup=False)
-            raise RiskgradeError(f"{f.name}: {e.message}") from None
+            audit_action(s, "results_refused", str(plan_id), {**base, "reason": e.message[:500],
+                                                              "rejected": len(lines)})
+            failed = RiskgradeError(f"{f.name}: {e.message}")
+            break
+        rejected += [(f.name, x) for x in r["rejections"]]
+        audit_action(s, "upload_results", str(plan_id), {
+            **base, "file": r["file"], "read": r["read"], "accepted": r["accepted"], "rejected": r["rejected"],
+            "linked": r["linked"], "updated": r["updated"], "upload_id": r["upload_id"]})
         for x in r["rejections"]:
             err.print(f"{f.name}: line {x['line']}, {x['column'] or 'row'}: {x['reason']}"
                       + (f" ({x['value']})" if x["value"] else ""), highlight=False, markup=False)
@@ -282,6 +299,12 @@ def results_import(
                   f"uploads/{r['file']}", highlight=False, markup=False, soft_wrap=True)
         out.print(f"plan {plan_id}: {r['linked']:,} results newly linked; {r['with_result']:,} of {r['planned']:,} "
                   f"planned entities have a result", highlight=False, soft_wrap=True)
+    if rejected_file is not None:
+        n = write_rejected(rejected_file, rejected)
+        audit_export(s, "export_rejected_results", rejected_file, n, {"plan": plan_id})
+        err.print(f"{n:,} rejected lines written to {rejected_file}", highlight=False, markup=False)
+    if failed is not None:
+        raise failed
 
 
 def results_link(

@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from ..errors import RiskgradeError
-from .common import ACTOR, HomeOpt, as_date, audit, err, open_store, out, progress, registry, settings
+from .common import ACTOR, HomeOpt, as_date, audit, audit_export, err, open_store, out, progress, registry, settings
 
 
 def _audit(s, action: str, target: str, detail: dict) -> None:
@@ -97,6 +97,7 @@ def model_train(
         err.print(f"left out ({len(left)}): " + "; ".join(f"{k}: {v}" for k, v in sorted(left.items())), highlight=False)
     if card:
         _card(s, rep.model_id or "", card, lang)
+        audit_export(s, "model_card", card, None, {"model": rep.model_id or "", "lang": lang})
         err.print(f"model card written to {card}")
     out.print(rep.model_id)
 
@@ -154,6 +155,7 @@ def model_card(
     """The model card (模型卡) of a model: data, outcome, weighting, comparison, directions, calibration."""
     s = settings(home)
     _card(s, model_id, out_file, lang)
+    audit_export(s, "model_card", out_file, None, {"model": model_id, "lang": lang})
     err.print(f"model card of {model_id} written to {out_file}")
 
 

@@ -99,6 +99,7 @@ class Ingest:
         assert wh.con is not None
         self.con: duckdb.DuckDBPyConnection = wh.con
         self.tmp = wh.home / "tmp"
+        self.within: Callable[[duckdb.DuckDBPyConnection, IngestResult], None] | None = None
 
     def _clean_tmp(self) -> None:
         """Staging files are ours alone (we hold the exclusive lock): remove any left by a killed run."""
@@ -164,6 +165,8 @@ class Ingest:
             )
             if not result.loaded_anything:
                 raise _NothingLoaded(result)
+            if self.within is not None:  # the caller's own writes, committed with the delivery or not at all
+                self.within(con, result)
         return result
 
     # ------------------------------------------------------------------ helpers
@@ -620,8 +623,12 @@ def _fingerprint(files: list[DeliveryFile]) -> str:
 
 def ingest(home: Path, path: Path, *, progress: Progress | None = None, today: dt.date | None = None,
            memory_limit: str | None = None, threads: int | None = None, lock_timeout: float = 60.0,
-           limits: XlsxLimits | None = None) -> IngestResult:
-    """Load one delivery into the store of ``home``; raises RiskgradeError when nothing could be loaded."""
+           limits: XlsxLimits | None = None,
+           within: Callable[[duckdb.DuckDBPyConnection, IngestResult], None] | None = None) -> IngestResult:
+    """Load one delivery into the store of ``home``; raises RiskgradeError when nothing could be loaded.
+    ``within(con, result)``, when given, runs inside the delivery's transaction after it is stored: what it
+    writes is committed with the delivery, and if it raises nothing of either is kept (the results intake
+    links its rows to the plan this way)."""
     if limits is None:  # the home's settings (environment, riskgrade.toml), else the defaults
         from ..settings import load as load_settings
 
@@ -629,6 +636,7 @@ def ingest(home: Path, path: Path, *, progress: Progress | None = None, today: d
         limits = XlsxLimits(s.xlsx_max_bytes, s.xlsx_max_rows, s.xlsx_max_columns)
     with Warehouse(home, write=True, memory_limit=memory_limit, threads=threads, lock_timeout=lock_timeout) as wh:
         run = Ingest(wh, path, progress, today, limits)
+        run.within = within
         try:
             return run.run()
         except _NothingLoaded as e:

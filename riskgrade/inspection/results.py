@@ -28,6 +28,7 @@ from ..contract import INSPECTION_RESULT_ZH
 from ..errors import RiskgradeError
 from ..sql import table_exists
 from ..warehouse import Warehouse, insert_rows
+from . import reasons
 from .tables import ensure_results_schema, ensure_schema
 
 RESULT_ZH = INSPECTION_RESULT_ZH  # the words of the public results export (defined in contract)
@@ -55,15 +56,28 @@ class ResultRow:
 
 @dataclass
 class Rejected:
-    """A line of an upload that was not stored: where (line, column) and why."""
+    """A line of an upload that was not stored: where (line, column) and why (a reason code of
+    :data:`riskgrade.inspection.reasons.REASONS`, with the parameters its words need)."""
     line: int
     column: str
-    reason: str
+    code: str
     value: str = ""
     uscc: str | None = None
+    params: dict = field(default_factory=dict)
+
+    @property
+    def reason(self) -> str:
+        """The reason in English (the API's and the CLI's ``reason``)."""
+        return reasons.text(self.code, "en", value=self.value, **self.params)
+
+    def message(self, lang: str = "en") -> str:
+        """Where and why, in ``lang`` (zh or en): ``第 12 行 result 列：无法识别的检查结果「合格吧」``."""
+        return reasons.message(self.code, self.line, self.column, lang, value=self.value, **self.params)
 
     def as_dict(self) -> dict:
-        return {"line": self.line, "column": self.column, "reason": self.reason, "value": self.value}
+        return {"line": self.line, "column": self.column, "reason": self.reason, "value": self.value,
+                "code": self.code, "message": self.message("en"), "message_zh": self.message("zh"),
+                "reason_zh": reasons.text(self.code, "zh", value=self.value, **self.params)}
 
 
 @dataclass
@@ -140,44 +154,66 @@ def _window(rows: list[ResultRow], planned: set[str], as_of: dt.date, period_end
             today: dt.date) -> tuple[list[ResultRow], list[Rejected]]:
     ok, bad = [], []
     for r in rows:
+        day = str(r.event_date)
         if r.uscc not in planned:  # the caller checked the scope; never store an entity outside the plan
-            bad.append(Rejected(r.line, "uscc", "not an entity of this plan", r.uscc, r.uscc))
+            bad.append(Rejected(r.line, "uscc", "not_in_plan", r.uscc, r.uscc))
         elif r.event_date <= as_of:
-            bad.append(Rejected(r.line, "date", f"on or before the plan's as-of date {as_of}", str(r.event_date),
-                                r.uscc))
+            bad.append(Rejected(r.line, "date", "before_as_of", day, r.uscc, {"as_of": str(as_of)}))
         elif period_end is not None and r.event_date > period_end:
-            bad.append(Rejected(r.line, "date", f"after the task's period end {period_end}", str(r.event_date),
-                                r.uscc))
+            bad.append(Rejected(r.line, "date", "after_period_end", day, r.uscc, {"period_end": str(period_end)}))
         elif r.event_date > today:
-            bad.append(Rejected(r.line, "date", "in the future", str(r.event_date), r.uscc))
+            bad.append(Rejected(r.line, "date", "in_future", day, r.uscc))
         else:
             ok.append(r)
     return ok, bad
 
 
-def _store_events(home: Path, plan_id: int, rows: list[ResultRow], today: dt.date, **kw) -> tuple[dict, dict[int, str]]:
-    """Store the rows as inspection events of the plan's source through the ingest, from a file written here
-    with fixed columns (the uploaded file never chooses the table, the type, the source or the record id).
-    Returns the ingest's report and the reason of each row (by upload line) the ingest quarantined."""
-    from ..ingest import ingest
+def _events_file(folder: Path, plan_id: int, rows: list[ResultRow]) -> None:
+    """The rows as inspection events of the plan's source, in a file with fixed columns (the uploaded file
+    never chooses the table, the type, the source or the record id)."""
+    with open(folder / "events.csv", "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(RESULT_COLUMNS)
+        for r in rows:
+            w.writerow([record_id(plan_id, r.uscc, r.event_date), r.uscc, "inspection", r.event_date.isoformat(),
+                        results_source(plan_id), r.result])
 
-    tmp = home / "tmp"
-    tmp.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=f"results-plan{int(plan_id)}-", dir=tmp))
-    try:
-        with open(folder / "events.csv", "w", encoding="utf-8", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(RESULT_COLUMNS)
-            for r in rows:
-                w.writerow([record_id(plan_id, r.uscc, r.event_date), r.uscc, "inspection", r.event_date.isoformat(),
-                            results_source(plan_id), r.result])
-        res = ingest(home, folder, today=today, **kw)
-        with Warehouse(home, lock_timeout=kw.get("lock_timeout", 60.0)) as wh:
-            q = wh.con.execute("SELECT line, reason FROM quarantine WHERE delivery_id = ?", [res.delivery_id]).fetchall()
-        quarantined = {rows[int(line) - 2].line: reason for line, reason in q if 2 <= int(line) < len(rows) + 2}
-        return res.as_dict(), quarantined
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+
+def link_upload(con: duckdb.DuckDBPyConnection, plan_id: int, ok: list[ResultRow], rejected: list[Rejected], *,
+                uploader: str, file: str, raw: dict[int, str], now: dt.datetime) -> IntakeOutcome:
+    """Link an upload's stored rows to the plan (``plan_results``) and keep every line (``results_rows``).
+    Runs inside the transaction that stored the rows (the ingest's ``within``), so the rows and their links
+    are committed together or not at all."""
+    source = results_source(plan_id)
+    ensure_results_schema(con)
+    upload_id = int(con.execute("SELECT coalesce(max(upload_id), 0) + 1 FROM results_rows").fetchall()[0][0])
+    out = IntakeOutcome(plan_id, upload_id, source, 0, ok, rejected)
+    ids = [record_id(plan_id, r.uscc, r.event_date) for r in ok]
+    before = dict(con.execute("SELECT record_id, result FROM plan_results WHERE plan_id = ? AND source = ? "
+                              "AND record_id IN (SELECT unnest(?))", [plan_id, source, ids]).fetchall())
+    for i, r in zip(ids, ok):
+        if i not in before:
+            out.linked += 1
+        elif before[i] == r.result:
+            out.unchanged += 1
+        else:
+            out.updated += 1
+    if ok:
+        con.execute("DELETE FROM plan_results WHERE plan_id = ? AND source = ? AND record_id IN (SELECT unnest(?))",
+                    [plan_id, source, ids])
+        modes = dict((u, (m, i)) for u, m, i in con.execute(
+            "SELECT uscc, check_mode, inspectors FROM plan_entities WHERE plan_id = ?", [plan_id]).fetchall())
+        insert_rows(con, "plan_results", [
+            [plan_id, r.uscc, source, i, r.event_date, r.result, modes[r.uscc][0],
+             r.inspector or modes[r.uscc][1], now] for i, r in zip(ids, ok)])
+    lines = [[upload_id, plan_id, r.line, "accepted", r.uscc, r.event_date, r.result, r.inspector, r.notes, source,
+              i, None, None, raw.get(r.line), uploader, file, now] for i, r in zip(ids, ok)]
+    lines += [[upload_id, plan_id, r.line, "rejected", r.uscc, None, None, None, None, None, None, r.column or None,
+               f"{r.code}: {r.reason}", raw.get(r.line, r.value), uploader, file, now] for r in rejected]
+    if lines:
+        insert_rows(con, "results_rows", lines)
+    _, out.planned, out.with_result = _plan_counts(con, plan_id)
+    return out
 
 
 def intake_results(home: Path, plan_id: int, rows: list[ResultRow], rejected: list[Rejected], *, uploader: str,
@@ -188,11 +224,16 @@ def intake_results(home: Path, plan_id: int, rows: list[ResultRow], rejected: li
     reason) in ``results_rows``.  ``rows`` are parsed and in the uploader's scope; here each is checked
     against the plan (one of its entities, dated after its as-of date, not after the task's period end, not
     in the future).  A result uploaded again for the same entity and day replaces the plan's earlier one
-    (same record id in the plan's own source); nothing else is ever replaced."""
+    (same record id in the plan's own source); nothing else is ever replaced.
+
+    One transaction: the rows are stored by the ingest, and linked and kept (:func:`link_upload`) inside the
+    ingest's transaction, so a failure at any point leaves nothing of the upload in the store and the same
+    upload can simply be sent again."""
+    from ..ingest import ingest
+
     today = today or dt.date.today()
     raw = raw or {}
     total = len(rows) + len(rejected)  # the parser rejects a line once
-    source = results_source(plan_id)
     with Warehouse(home, lock_timeout=lock_timeout) as wh:
         if not table_exists(wh.con, "plans"):
             raise RiskgradeError(f"no plan {plan_id}: draw one with `riskgrade plan` first")
@@ -201,46 +242,37 @@ def intake_results(home: Path, plan_id: int, rows: list[ResultRow], rejected: li
                                                 [plan_id]).fetchall()}
     ok, late = _window(rows, planned, as_of, period_end, today)
     rejected = sorted([*rejected, *late], key=lambda r: (r.line, r.column))
+    now = dt.datetime.now().replace(microsecond=0)
+    done: list[IntakeOutcome] = []
+
+    def within(con: duckdb.DuckDBPyConnection, delivery_id: int | None) -> None:
+        stored, refused = ok, rejected
+        if delivery_id is not None:  # rows the ingest quarantined (its own checks) are rejected lines too
+            q = con.execute("SELECT line, reason FROM quarantine WHERE delivery_id = ?", [delivery_id]).fetchall()
+            why = {ok[int(n) - 2].line: reason for n, reason in q if 2 <= int(n) < len(ok) + 2}
+            if why:
+                refused = sorted([*refused, *(Rejected(r.line, "", "quarantined", "", r.uscc, {"why": why[r.line]})
+                                              for r in ok if r.line in why)], key=lambda r: (r.line, r.column))
+                stored = [r for r in ok if r.line not in why]
+        done.append(link_upload(con, plan_id, stored, refused, uploader=uploader, file=file, raw=raw, now=now))
+
     delivery = None
     if ok:
-        delivery, quarantined = _store_events(home, plan_id, ok, today, memory_limit=memory_limit, threads=threads,
-                                              lock_timeout=lock_timeout)
-        if quarantined:
-            rejected = sorted([*rejected, *(Rejected(r.line, "", f"quarantined by the ingest: {quarantined[r.line]}",
-                                                     "", r.uscc) for r in ok if r.line in quarantined)],
-                              key=lambda r: (r.line, r.column))
-            ok = [r for r in ok if r.line not in quarantined]
-    now = dt.datetime.now().replace(microsecond=0)
-    with Warehouse(home, write=True, lock_timeout=lock_timeout) as wh, wh.transaction():
-        con = wh.con
-        ensure_results_schema(con)
-        upload_id = int(con.execute("SELECT coalesce(max(upload_id), 0) + 1 FROM results_rows").fetchall()[0][0])
-        out = IntakeOutcome(plan_id, upload_id, source, total, ok, rejected, delivery=delivery)
-        ids = [record_id(plan_id, r.uscc, r.event_date) for r in ok]
-        before = dict(con.execute("SELECT record_id, result FROM plan_results WHERE plan_id = ? AND source = ? "
-                                  "AND record_id IN (SELECT unnest(?))", [plan_id, source, ids]).fetchall())
-        for i, r in zip(ids, ok):
-            if i not in before:
-                out.linked += 1
-            elif before[i] == r.result:
-                out.unchanged += 1
-            else:
-                out.updated += 1
-        if ok:
-            con.execute("DELETE FROM plan_results WHERE plan_id = ? AND source = ? AND record_id IN (SELECT unnest(?))",
-                        [plan_id, source, ids])
-            modes = dict((u, (m, i)) for u, m, i in con.execute(
-                "SELECT uscc, check_mode, inspectors FROM plan_entities WHERE plan_id = ?", [plan_id]).fetchall())
-            insert_rows(con, "plan_results", [
-                [plan_id, r.uscc, source, i, r.event_date, r.result, modes[r.uscc][0],
-                 r.inspector or modes[r.uscc][1], now] for i, r in zip(ids, ok)])
-        lines = [[upload_id, plan_id, r.line, "accepted", r.uscc, r.event_date, r.result, r.inspector, r.notes, source,
-                  i, None, None, raw.get(r.line), uploader, file, now] for i, r in zip(ids, ok)]
-        lines += [[upload_id, plan_id, r.line, "rejected", r.uscc, None, None, None, None, None, None, r.column or None,
-                   r.reason, raw.get(r.line, r.value), uploader, file, now] for r in rejected]
-        if lines:
-            insert_rows(con, "results_rows", lines)
-        _, out.planned, out.with_result = _plan_counts(con, plan_id)
+        tmp = home / "tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix=f"results-plan{int(plan_id)}-", dir=tmp))
+        try:
+            _events_file(folder, plan_id, ok)
+            res = ingest(home, folder, today=today, memory_limit=memory_limit, threads=threads,
+                         lock_timeout=lock_timeout, within=lambda con, result: within(con, result.delivery_id))
+            delivery = res.as_dict()
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    else:
+        with Warehouse(home, write=True, lock_timeout=lock_timeout) as wh, wh.transaction():
+            within(wh.con, None)
+    out = done[0]
+    out.rows, out.delivery = total, delivery
     return out
 
 

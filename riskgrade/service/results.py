@@ -6,7 +6,9 @@ A results file holds inspection results and nothing else: one row per entity and
 columns ``uscc``, the date and the result (the contract's codes, e.g. ``problem``, or its Chinese words, e.g.
 ``发现问题待后续处理``), optionally the inspector and notes.  Headers are matched as the ingest matches them
 (:func:`header_key`: English or Chinese, any case and spacing; the contract's aliases).  CSV in any encoding
-the ingest detects (UTF-8, with or without a byte-order mark, or GB18030), or XLSX (the first sheet).
+the ingest detects (UTF-8, with or without a byte-order mark, or GB18030), XLSX (the first sheet) or Parquet
+(the same columns; its row count, width, unpacked size and column names checked from the footer before any
+data is read).
 
 Refused as a whole file, with the reason: not a results file (no ``uscc``, date or result column, an unknown
 column, the same column twice, undecodable, empty, too big), entity columns (``name``, ``region_code``, ...),
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import re
 import tempfile
@@ -44,7 +47,8 @@ MAX_MB = 50                  # the largest upload
 MAX_ROWS = 200_000           # result lines of one upload
 MAX_CELL = 2_000             # characters of one cell (a longer one rejects its line)
 MAX_COLUMNS = 64
-XLSX_MAX_UNZIPPED = 200 << 20  # an XLSX whose parts unzip to more is refused (a zip bomb)
+XLSX_MAX_UNZIPPED = 200 << 20  # an XLSX whose parts unzip to more is refused (a zip bomb); Parquet: unpacked
+PARQUET_MAGIC = b"PAR1"
 
 
 def _keys(*names: str) -> frozenset[str]:
@@ -190,6 +194,37 @@ def _xlsx_rows(data: bytes) -> list[tuple[int, list[str]]]:
     return [(k + 1, [_xlsx_cell(v) for v in r]) for k, r in enumerate(rows)]
 
 
+def _parquet_rows(data: bytes) -> list[tuple[int, list[str]]]:
+    """A Parquet file's rows (line 1: the column names, then one line per row), after checking from its
+    footer alone, before any data is read: at most :data:`MAX_ROWS` rows and :data:`MAX_COLUMNS` columns, no
+    more than :data:`XLSX_MAX_UNZIPPED` bytes uncompressed, and the columns those of a results file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    bad = lambda why: _refused("results_bad_csv", f"cannot read the file: {why}", why=why)  # noqa: E731
+    try:
+        pf = pq.ParquetFile(pa.BufferReader(data))
+        meta = pf.metadata
+    except Exception as e:  # pyarrow raises its own error types for a damaged footer
+        raise bad(f"not a readable Parquet file ({type(e).__name__})") from None
+    if meta.num_rows > MAX_ROWS:
+        raise bad(f"{meta.num_rows:,} rows (at most {MAX_ROWS:,}): split the file")
+    if meta.num_columns > MAX_COLUMNS:
+        raise bad(f"{meta.num_columns:,} columns (at most {MAX_COLUMNS})")
+    unpacked = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    if unpacked > XLSX_MAX_UNZIPPED:
+        raise bad(f"the file unpacks to more than {XLSX_MAX_UNZIPPED >> 20} MB")
+    header = [str(n) for n in pf.schema_arrow.names]
+    keys, found = _columns(header)
+    _only_results(header, keys, found)
+    try:
+        table = pf.read()
+    except Exception as e:
+        raise bad(f"not a readable Parquet file ({type(e).__name__})") from None
+    cols = [table.column(i).to_pylist() for i in range(table.num_columns)]
+    return [(1, header), *((k + 2, [_xlsx_cell(c[k]) for c in cols]) for k in range(table.num_rows))]
+
+
 def _line_text(cells: list[str]) -> str:
     buf = io.StringIO()
     csv.writer(buf).writerow(cells)
@@ -220,11 +255,13 @@ def parse(data: bytes, *, scope: Callable[[dict[str, int]], None] | None = None)
     read, and raises to refuse the file.  Raises :class:`Refused` (422, or the scope's) with the console's
     message key."""
     if not data:
-        raise _refused("results_empty", "send the results file (CSV or XLSX: uscc, date, result)")
+        raise _refused("results_empty", "send the results file (CSV, XLSX or Parquet: uscc, date, result)")
     if len(data) > MAX_MB * 1024 * 1024:
         raise _refused("results_too_big", f"the file is too large (at most {MAX_MB} MB)", mb=MAX_MB)
     if data[:4] == b"PK\x03\x04":
         fmt, encoding, lines = "xlsx", "xlsx", _xlsx_rows(data)
+    elif data[:4] == PARQUET_MAGIC and data[-4:] == PARQUET_MAGIC:
+        fmt, encoding, lines = "parquet", "parquet", _parquet_rows(data)
     else:
         fmt = "csv"
         encoding, lines = _csv_rows(data)
@@ -234,17 +271,7 @@ def parse(data: bytes, *, scope: Callable[[dict[str, int]], None] | None = None)
         raise _refused("results_empty", "no result rows: send uscc, date and result")
     header = lines[0][1]
     body = [(n, r) for n, r in lines[1:] if any((c or "").strip() for c in r)]
-    keys = [header_key(h) for h in header]
-    if len(keys) > MAX_COLUMNS:
-        raise _refused("results_not_results", f"{len(keys)} columns: not a results file", why=f"{len(keys)} columns")
-    found: dict[str, int] = {}
-    for i, k in enumerate(keys):
-        for col, names in COLUMNS.items():
-            if k in names:
-                if col in found:
-                    raise _refused("results_not_results", f"the column {col} appears twice ({header[found[col]]!r} "
-                                   f"and {header[i]!r})", why=f"{col} twice")
-                found[col] = i
+    keys, found = _columns(header)
     out = ResultsFile(encoding, fmt, len(body))
     if not body:
         raise _refused("results_empty", "no result rows: send uscc, date and result")
@@ -263,7 +290,43 @@ def parse(data: bytes, *, scope: Callable[[dict[str, int]], None] | None = None)
         if u := cell(row, "uscc").upper():
             out.usccs.setdefault(u, line)
     if scope is not None:  # who may be written comes before what the file holds (a malformed code: its line)
-        scope({u: line for u, line in out.usccs.items() if len(u) == 18 and uscc_codes.is_valid(u)})
+        try:
+            scope({u: line for u, line in out.usccs.items() if len(u) == 18 and uscc_codes.is_valid(u)})
+        except Refused as e:  # the refused lines with their original text
+            rows = dict(body)
+            for r in e.fields.get("rejected", []):
+                r.setdefault("raw", _line_text(rows[r["line"]]) if r.get("line") in rows else "")
+            raise
+    _only_results(header, keys, found)
+    out.ignored = [h for h, k in zip(header, keys) if k in IGNORED]
+    seen: dict[tuple[str, dt.date], int] = {}
+    for line, row in body:
+        out.raw[line] = _line_text(row)
+        bad = _row(out, line, row, cell, seen, {i: c for c, i in found.items()})
+        if bad is not None:
+            out.rejected.append(bad)
+    return out
+
+
+def _columns(header: list[str]) -> tuple[list[str], dict[str, int]]:
+    """The header's keys, and the column of each results column found; refuses too many columns and a
+    column found twice."""
+    keys = [header_key(h) for h in header]
+    if len(keys) > MAX_COLUMNS:
+        raise _refused("results_not_results", f"{len(keys)} columns: not a results file", why=f"{len(keys)} columns")
+    found: dict[str, int] = {}
+    for i, k in enumerate(keys):
+        for col, names in COLUMNS.items():
+            if k in names:
+                if col in found:
+                    raise _refused("results_not_results", f"the column {col} appears twice ({header[found[col]]!r} "
+                                   f"and {header[i]!r})", why=f"{col} twice")
+                found[col] = i
+    return keys, found
+
+
+def _only_results(header: list[str], keys: list[str], found: dict[str, int]) -> None:
+    """Refuse entity columns, a missing required column and an unknown column."""
     foreign = [h for h, k in zip(header, keys) if k in ENTITY_HEADERS]
     if foreign:
         names = ", ".join(dict.fromkeys(ENTITY_HEADERS[header_key(h)] for h in foreign))
@@ -277,14 +340,6 @@ def parse(data: bytes, *, scope: Callable[[dict[str, int]], None] | None = None)
         names = ", ".join(repr(h[:40]) for h in unknown[:5])
         raise _refused("results_unknown_cols", f"unknown columns {names}: a results file has the columns uscc, date, "
                        "result, inspector and notes", cols=names)
-    out.ignored = [h for h, k in zip(header, keys) if k in IGNORED]
-    seen: dict[tuple[str, dt.date], int] = {}
-    for line, row in body:
-        out.raw[line] = _line_text(row)
-        bad = _row(out, line, row, cell, seen, {i: c for c, i in found.items()})
-        if bad is not None:
-            out.rejected.append(bad)
-    return out
 
 
 def _missing_message(missing: list[str], header: list[str], keys: list[str]) -> str:
@@ -297,26 +352,25 @@ def _row(out: ResultsFile, line: int, row: list[str], cell, seen: dict, names: d
     """Append the row's result to ``out.results``, or return why it is rejected (the first failing column)."""
     for i, v in enumerate(row):
         if len(v or "") > MAX_CELL:
-            return Rejected(line, names.get(i, f"column {i + 1}"), f"a cell of more than {MAX_CELL:,} characters", (v or "")[:40])
+            return Rejected(line, names.get(i, f"column {i + 1}"), "cell_too_long", (v or "")[:40],
+                            params={"max": MAX_CELL})
     u = cell(row, "uscc").upper()
     if not u:
         return Rejected(line, "uscc", "empty")
     if len(u) != 18 or not uscc_codes.is_valid(u):
-        return Rejected(line, "uscc", "not a valid unified social credit code (GB 32100)", u[:40])
+        return Rejected(line, "uscc", "bad_uscc", u[:40])
     d = cell(row, "date")
     if not d:
         return Rejected(line, "date", "empty", uscc=u)
     day = _date(d)
     if day is None:
-        return Rejected(line, "date", "not a date (2026-10-20, 2026/10/20, 2026年10月20日)", d[:40], u)
+        return Rejected(line, "date", "bad_date", d[:40], u)
     r = cell(row, "result")
     code = RESULT_WORDS.get(r.lower()) if r else None
     if code is None:
-        return Rejected(line, "result", "empty" if not r else "not a result: one of "
-                        + ", ".join(contract.DETAIL_CODES["inspection"]) + " or their Chinese words (未发现问题, ...)",
-                        r[:40], u)
+        return Rejected(line, "result", "bad_result" if r else "empty", r[:40], u)
     if (u, day) in seen:
-        return Rejected(line, "date", f"a second result for this entity and date (line {seen[u, day]})", d[:40], u)
+        return Rejected(line, "date", "duplicate_result", d[:40], u, {"first": seen[u, day]})
     seen[u, day] = line
     out.results.append(ResultRow(line, u, day, code, cell(row, "inspector")[:200] or None,
                                  cell(row, "notes")[:MAX_CELL] or None))
@@ -328,7 +382,7 @@ def keep(home: Path, plan_id: int, who: str, data: bytes) -> Path:
     """Keep the upload as sent (``<home>/uploads``, a name no other upload shares, readable by the owner)."""
     folder = home / "uploads"
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    ext = "xlsx" if data[:4] == b"PK\x03\x04" else "csv"
+    ext = "xlsx" if data[:4] == b"PK\x03\x04" else "parquet" if data[:4] == PARQUET_MAGIC else "csv"
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", who)[:40]
     path = folder / f"plan{int(plan_id)}-{now():%Y%m%d%H%M%S}-{safe}-{uuid.uuid4().hex[:8]}-results.{ext}"
     path.write_bytes(data)
@@ -360,13 +414,11 @@ def scope_check(plan_id: int, regions: dict[str, str], prefix: str) -> Callable[
         if out:
             line, u = out[0]
             more = f" (and {len(out) - 1} more lines)" if len(out) > 1 else ""
-            why = "not an entity of this plan" if u not in regions else "outside your region"
+            lines = [Rejected(n, "uscc", "not_in_plan" if x not in regions else "outside_region", x, x)
+                     for n, x in out[:1000]]
             raise Refused(403, "forbidden", f"line {line}: {u} is not an entity of plan {plan_id} in your region{more}",
-                          "results_out_of_scope", {"line": line, "uscc": u,
-                                                   "rejected": [{"line": n, "column": "uscc", "value": x,
-                                                                 "reason": "not an entity of this plan" if x not in
-                                                                 regions else "outside your region"}
-                                                                for n, x in out[:1000]], "why": why})
+                          "results_out_of_scope", {"line": line, "uscc": u, "why": lines[0].reason,
+                                                   "rejected": [r.as_dict() for r in lines]})
     return check
 
 
@@ -386,7 +438,7 @@ def intake(home: Path, plan_id: int, data: bytes, *, region: str, uploader: str,
     except RiskgradeError as e:
         raise Refused(422, "invalid", str(e).splitlines()[0], "results_bad_csv", {"why": str(e)}) from None
     ev = (o.delivery or {}).get("tables", {}).get("events", {})
-    rejected = [r.as_dict() for r in o.rejected]
+    rejected = [{**r.as_dict(), "raw": parsed.raw.get(r.line, r.value)} for r in o.rejected]
     out = {"plan_id": plan_id, "upload_id": o.upload_id, "source": o.source, "read": o.rows, "rows": o.rows,
            "accepted": len(o.accepted), "rejected": len(rejected), "merged": int(ev.get("merged", 0)),
            "quarantined": len(rejected), "linked": o.linked, "updated": o.updated, "unchanged": o.unchanged,
@@ -410,17 +462,39 @@ def upload(st: AppState, me: Principal, plan_id: int, data: bytes, *, filename: 
     (``results_refused``)."""
     me.require("results.write")
     get_plan(st, plan_id)
+    digest = hashlib.sha256(data).hexdigest()
     try:
         out = intake(st.home, plan_id, data, region=me.region, uploader=me.user.username)
     except Refused as e:
         if e.status in (403, 422):
             record(st, me, "results_refused", str(plan_id), {"upload": filename[:200], "reason": e.message[:500],
-                                                             **({"via": via} if via else {})})
+                                                             "sha256": digest, **({"via": via} if via else {})})
         raise
     detail = {"file": out["file"], "upload": filename[:200], "read": out["read"], "accepted": out["accepted"],
-              "rejected": out["rejected"], "linked": out["linked"], "updated": out["updated"]}
+              "rejected": out["rejected"], "linked": out["linked"], "updated": out["updated"], "sha256": digest}
     if via:
         record(st, me, "results_upload", str(plan_id), {**detail, "via": via})
     else:
         record(st, me, "upload_results", str(plan_id), {**detail, "rows": out["rows"]})
     return out
+
+
+REJECTED_COLUMNS = ("file", "line", "column", "code", "reason", "reason_zh", "raw")
+
+
+def write_rejected(path: Path, items: list[tuple[str, dict]]) -> int:
+    """Write rejected lines ((file name, rejection) pairs) to a CSV: file, line, column, reason code, reason
+    (English and Chinese) and the line's original text, every cell neutralised as a formula
+    (:func:`riskgrade.export.neutralise`: an uploaded ``=HYPERLINK(...)`` stays text).  Returns the rows."""
+    from ..export import neutralise
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(REJECTED_COLUMNS)
+        for name, r in items:
+            w.writerow([neutralise(v) for v in (name, r.get("line"), r.get("column", ""), r.get("code", ""),
+                                                r.get("reason", ""), r.get("reason_zh", ""),
+                                                r.get("raw", r.get("value", "")))])
+    return len(items)

@@ -17,7 +17,9 @@ Rules the counts rely on (see ``riskgrade.contract.REASONS`` for the order of ch
 * Duplicates copy rows that are neither rewritten nor copied twice, so the
   counts do not depend on the order in which an ingest meets the pair.
 * ``events/part-999.csv`` holds binary bytes (a truncated gzip stream with NUL
-  bytes): an unreadable file whose rows count nowhere.
+  bytes): an unreadable file whose rows count nowhere.  ``events/part-997.xlsx``
+  (a spreadsheet bomb) and ``events/part-998.csv`` (a duplicate header) are
+  unreadable with a reason code (:mod:`riskgrade.simulate.traps`).
 * ``inspectors.csv`` is GB18030-encoded and ``domain_grades.csv`` has a UTF-8
   BOM (both must be detected); every other file is UTF-8 without BOM.
 """
@@ -40,6 +42,7 @@ from .population import Population
 from .strings import DateStrings
 from .mutations import (BAD_DATES, BAD_ENUMS, BAD_INDUSTRIES, BAD_NUMBERS, BAD_REGIONS,  # noqa: F401  (re-exported)
                         UNKNOWN_EVENT_TYPES, bad_uscc, csv_line, fullwidth, future_date, odd_date)
+from .traps import write_traps
 from .writer import CHUNK_ROWS, event_chunks, part_ranges
 
 Row = dict[str, Any]
@@ -625,12 +628,13 @@ def write_dirty(
         segs = _edited_segments(plan, lo, hi, event_chunks(store, uscc, dates, lo, hi), last=i == len(ranges) - 1)
         _write(dirty_out / "events" / f"part-{i + 1:03d}.csv", plan, segs)
     (dirty_out / UNREADABLE).write_bytes(_unreadable_bytes(rng))
+    traps = write_traps(dirty_out, seed, uscc)  # a random stream of their own: no other file changes
 
     expected = {
         "seed": seed,
         "entities": entities,
         "tables": {name: plans[name].expected() for name in TABLE_NAMES},
-        "unreadable_files": [{"path": UNREADABLE}],
+        "unreadable_files": sorted([*traps, {"path": UNREADABLE}], key=lambda u: u["path"]),
         "notes": _notes(plans),
     }
     (dirty_out / "_expected.json").write_text(json.dumps(expected, ensure_ascii=False, indent=2) + "\n", "utf-8")
@@ -674,5 +678,7 @@ def _notes(plans: dict[str, TablePlan]) -> dict[str, Any]:
             "clean row is affected and nothing cascades; only malformed lines copy clean rows verbatim.",
             "Encodings: inspectors.csv is GB18030, domain_grades.csv UTF-8 with BOM, the rest UTF-8.",
             "events/part-999.csv is a truncated gzip stream (binary, NUL bytes): unreadable, its rows count nowhere.",
+            "events/part-997.xlsx declares A1:XFD1048576 (xlsx_too_large) and events/part-998.csv names uscc twice "
+            "(duplicate_header): both unreadable with that reason, their rows count nowhere (riskgrade.simulate.traps).",
         ],
     }

@@ -8,10 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import stat
 import threading
-import uuid
 from pathlib import Path
 
 import pytest

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import re
 import shutil
-import uuid
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from ..conftest import fresh_pg_database, run_cli
+from ..conftest import fresh_pg_database, make_usccs, run_cli
 
 T = "2026-09-30"
 DAY = "2026-10-20"
@@ -182,10 +180,10 @@ def test_an_out_of_plan_entity_refuses_the_file_naming_its_line(svc: dict, face:
     status, out = send(svc, face, _csv("uscc,date,result", f"{ok},{DAY},pass", f"{u},{DAY},problem"))
     assert status == (403 if face == "api" else 422), out
     if face == "api":
-        assert out["error"]["rejections"] == [{"line": 3, "column": "uscc", "value": u,
-                                               "reason": "not an entity of this plan"}]
-    else:
-        assert "第 3 行" in out and u in out and "not an entity of this plan" in out
+        assert [_where(x) for x in out["error"]["rejections"]] == [
+            {"line": 3, "column": "uscc", "value": u, "reason": "not an entity of this plan", "code": "not_in_plan"}]
+    else:  # the console speaks Chinese by default
+        assert f"第 3 行 uscc 列：主体 {u} 不是本计划抽中的主体" in out and "not an entity of this plan" not in out
     assert _events(home, u) == events
     assert not [e for e in _events(home, ok) if e[1] == "results:plan-1" and e[3] == "pass" and "20261020" in e[2]]
     _audited(svc, "results_refused")
@@ -199,15 +197,19 @@ def test_an_out_of_region_entity_refuses_the_file_naming_its_line(svc: dict, fac
     status, out = send(svc, face, _csv("统一社会信用代码,检查日期,检查结果", f"{u},{DAY},未发现问题"))
     assert status == (403 if face == "api" else 422), out
     if face == "api":
-        assert out["error"]["rejections"][0] == {"line": 2, "column": "uscc", "value": u,
-                                                 "reason": "outside your region"}
+        assert _where(out["error"]["rejections"][0]) == {"line": 2, "column": "uscc", "value": u,
+                                                         "reason": "outside your region", "code": "outside_region"}
     else:
-        assert "第 2 行" in out and "outside your region" in out
+        assert f"第 2 行 uscc 列：主体 {u} 不在您的辖区内" in out
     assert not [e for e in _events(home, u) if e[1] == "results:plan-1"]
     status, out = send(svc, face, _csv("统一社会信用代码,检查日期,检查结果", f"{u},{DAY},未发现问题"),
                        user="inspector_prov")
     assert status == 200, out
     assert [e[3] for e in _events(home, u) if e[1] == "results:plan-1"] == ["pass"]
+
+
+def _where(rejection: dict) -> dict:
+    return {k: rejection[k] for k in ("line", "column", "value", "reason", "code")}
 
 
 def _audited(svc: dict, action: str) -> None:
@@ -255,7 +257,7 @@ def test_every_row_accepted_or_rejected_and_a_repeat_replaces_only_its_own_resul
     assert [e[3] for e in _events(home, b) if e[1] == "results:plan-1"] == ["corrected"]
     # the console shows the rejected lines
     status, page = send(svc, "console", body)
-    assert status == 200 and "退回的行" in page and "not a date" in page
+    assert status == 200 and "退回的行" in page and "第 4 行 date 列：无法识别的日期「not a day」" in page
 
 
 def test_an_xlsx_results_file_is_read_and_a_file_of_nothing_but_rejections_is_refused(svc: dict) -> None:
@@ -329,3 +331,215 @@ def test_odd_csv_answers_a_reason_never_an_internal_error(data: bytes) -> None:
         assert e.status == 422 and e.message
     else:
         assert parsed is not None
+
+
+# --------------------------------------------------------------------------- reasons in the uploader's language
+def test_every_reason_code_has_chinese_and_english_words() -> None:
+    from riskgrade.inspection.reasons import REASONS, message
+    from riskgrade.inspection.results import Rejected
+
+    for code, (zh, en) in REASONS.items():
+        assert zh and en and zh != en, code
+        r = Rejected(7, "date", code, "x", params={"first": 3, "max": 2000, "as_of": "2026-09-30",
+                                                   "period_end": "2026-12-31", "why": "bad_uscc"})
+        d = r.as_dict()
+        assert d["code"] == code and d["message"].startswith("line 7, column date: ") and d["reason"] in d["message"]
+        assert d["message_zh"].startswith("第 7 行 date 列：") and d["reason_zh"] in d["message_zh"]
+        assert "{" not in d["message"] + d["message_zh"], code  # every parameter filled in
+    assert message("bad_result", 12, "result", "zh", value="合格吧").startswith("第 12 行 result 列：无法识别的检查结果「合格吧」")
+
+
+def test_rejected_lines_are_shown_in_chinese_or_english_and_the_api_gives_code_and_message(svc: dict) -> None:
+    """Before: the console showed the English reason on a Chinese page and the API had no reason code."""
+    u = svc["inside"][-1]
+    body = _csv("uscc,date,result", *(f"{u},2026-10-{d:02d},pass" for d in range(1, 11)), f"{u},2026-10-11,合格吧")
+    status, page = send(svc, "console", body)  # Chinese by default
+    assert status == 200, page
+    assert "第 12 行 result 列：无法识别的检查结果「合格吧」" in page and "not a result" not in page
+    c, extra = _client(svc, "console", "inspector_county")
+    r = c.post("/plans/1/results?lang=en", data=extra, files={"file": ("results.csv", body, "text/csv")})
+    assert r.status_code == 200 and "line 12, column result: not a result" in r.text, r.text
+    assert "无法识别的检查结果" not in r.text
+    assert c.get("/plans/1/results?lang=zh").status_code == 200  # the switch is remembered: back to Chinese
+    status, out = send(svc, "api", body)
+    assert status == 200 and out["accepted"] == 10, out
+    [x] = out["rejections"]
+    assert (x["line"], x["column"], x["value"], x["code"]) == (12, "result", "合格吧", "bad_result")
+    assert x["reason"].startswith("not a result") and x["message"] == "line 12, column result: " + x["reason"]
+    assert x["message_zh"].startswith("第 12 行 result 列：无法识别的检查结果「合格吧」")
+    # a file refused whole names its first line's reason in the page's language too
+    status, page = send(svc, "console", _csv("uscc,date,result", f"{u},someday,pass"))
+    assert status == 422 and "没有可导入的结果" in page and "无法识别的日期「someday」" in page, page
+    assert "not a date" not in page
+
+
+# --------------------------------------------------------------------------- Parquet
+def _parquet(columns: dict) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buf = io.BytesIO()
+    pq.write_table(pa.table(columns), buf)
+    return buf.getvalue()
+
+
+def test_a_parquet_results_file_goes_through_the_same_intake(svc: dict) -> None:
+    import datetime as dt
+
+    home, u = svc["home"], svc["inside"][6]
+    data = _parquet({"统一社会信用代码": [u, u], "检查日期": [dt.date(2026, 10, 27), dt.date(2026, 10, 28)],
+                     "检查结果": ["发现问题已责令改正", "合格吧"]})
+    status, out = send(svc, "api", data)
+    assert status == 200 and out["accepted"] == 1, out
+    assert [(x["line"], x["code"]) for x in out["rejections"]] == [(3, "bad_result")]
+    assert _q(home, "SELECT result FROM plan_results WHERE uscc = ? AND event_date = DATE '2026-10-27' "
+                    "AND source = 'results:plan-1'", [u]) == [("corrected",)]
+    before = _entity(home, u)
+    status, out = send(svc, "api", _parquet({"uscc": [u], "name": ["被改名的公司"], "status": ["deregistered"]}))
+    assert status == 422 and "entity columns" in out["error"]["message"], out
+    assert _entity(home, u) == before
+
+
+def test_parquet_limits_and_columns_are_checked_before_its_data_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyarrow.parquet as pq
+
+    from riskgrade.service import results
+    from riskgrade.service.errors import Refused
+
+    def never(*a, **k):
+        raise AssertionError("the data was read before the limits were checked")
+
+    monkeypatch.setattr(pq.ParquetFile, "read", never)
+    u = make_usccs(1)[0]
+    for data, key, words in (
+            (_parquet({"uscc": [u], "name": ["x"], "date": ["2026-10-20"], "result": ["pass"]}),
+             "results_entity_columns", "entity columns"),
+            (_parquet({"uscc": [u], "date": ["2026-10-20"], "result": ["pass"], "amount": [500000]}),
+             "results_unknown_cols", "unknown columns"),
+            (_parquet({"uscc": [u] * 4, "date": ["2026-10-20"] * 4, "result": ["pass"] * 4}), "results_bad_csv",
+             "4 rows (at most 3")):
+        monkeypatch.setattr(results, "MAX_ROWS", 3)
+        with pytest.raises(Refused) as e:
+            results.parse(data)
+        assert e.value.key == key and words in e.value.message, e.value.message
+    monkeypatch.setattr(results, "XLSX_MAX_UNZIPPED", 10)
+    with pytest.raises(Refused) as e:
+        results.parse(_parquet({"uscc": [u], "date": ["2026-10-20"], "result": ["pass"]}))
+    assert "unpacks to more than" in e.value.message
+    monkeypatch.undo()
+    parsed = results.parse(_parquet({"uscc": [u], "date": ["2026-10-20"], "result": ["pass"]}))
+    assert parsed.format == "parquet" and len(parsed.results) == 1
+
+
+# --------------------------------------------------------------------------- one transaction
+def _upload_state(home: Path) -> tuple:
+    return (_q(home, "SELECT count(*) FROM events WHERE source = 'results:plan-1'")[0][0],
+            _q(home, "SELECT count(*) FROM plan_results WHERE plan_id = 1")[0][0],
+            _q(home, "SELECT count(*) FROM results_rows")[0][0] if _q(
+                home, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'results_rows'")[0][0] else 0,
+            _q(home, "SELECT count(*) FROM deliveries")[0][0])
+
+
+@pytest.mark.parametrize("when", ["before linking", "after linking"])
+def test_a_failure_between_storing_and_linking_leaves_nothing_and_a_retry_succeeds(
+        province: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, when: str) -> None:
+    """Before: the ingest committed the rows, then a second transaction linked them; a crash in between left
+    results stored but not linked to the plan.  Now both are one transaction."""
+    import riskgrade.inspection.results as stage
+    from riskgrade.service.results import intake
+
+    home = tmp_path / "home"
+    shutil.copytree(province["home"], home)
+    u = province["inside"][1]
+    body = _csv("uscc,date,result", f"{u},2026-10-25,problem", f"{u},someday,pass")
+    before = _upload_state(home)
+    real = stage.link_upload
+
+    def crash(*a, **k):
+        if when == "after linking":
+            real(*a, **k)
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(stage, "link_upload", crash)
+    with pytest.raises(RuntimeError, match="power cut"):
+        intake(home, 1, body, region="", uploader="t")
+    assert _upload_state(home) == before
+    monkeypatch.undo()
+    out = intake(home, 1, body, region="", uploader="t")
+    assert (out["accepted"], out["rejected"], out["linked"]) == (1, 1, 1)
+    out = intake(home, 1, body, region="", uploader="t")
+    assert (out["linked"], out["unchanged"]) == (0, 1)
+    assert _q(home, "SELECT count(*) FROM plan_results WHERE uscc = ? AND source = 'results:plan-1'", [u]) == [(1,)]
+    assert _q(home, "SELECT count(*) FROM events WHERE uscc = ? AND source = 'results:plan-1'", [u]) == [(1,)]
+
+
+# --------------------------------------------------------------------------- the CLI: rejected lines, audit
+@pytest.fixture(params=["sqlite", "postgresql"])
+def cli_registry(request):
+    """The environment of a CLI run whose registry is SQLite (in the home) or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield {}
+        return
+    with fresh_pg_database() as url:
+        yield {"RISKGRADE_DATABASE_URL": url}
+
+
+def _audit_entries(home: Path, env: dict) -> list[dict]:
+    import json
+
+    from sqlalchemy import select
+
+    from riskgrade.registry.db import open_registry
+    from riskgrade.registry.models import AuditEntry
+
+    f = open_registry(home, env.get("RISKGRADE_DATABASE_URL"))
+    try:
+        with f() as s:
+            return [{"username": e.username, "action": e.action, "target": e.target, "detail": json.loads(e.detail)}
+                    for e in s.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars()]
+    finally:
+        f.kw["bind"].dispose()
+
+
+def test_the_cli_import_writes_its_rejected_lines_and_is_audited(province: dict, tmp_path: Path,
+                                                                  cli_registry: dict) -> None:
+    """Before: ``results import`` printed the rejected lines only, and was not in the audit log (API and console
+    uploads were)."""
+    import csv
+    import hashlib
+
+    home = tmp_path / "home"
+    shutil.copytree(province["home"], home)
+    env = {**cli_registry, "RISKGRADE_USER": "clerk_li"}
+    u, other = province["inside"][2], province["not_planned"][0]
+    body = _csv("uscc,date,result", f"{u},{DAY},pass", f"=1+2,{DAY},pass", f"{u},2026-10-21,合格吧")
+    f = tmp_path / "results.csv"
+    f.write_bytes(body)
+    rejected = tmp_path / "out" / "rejected.csv"
+    r = run_cli("results", "import", str(f), "--plan", "1", "--rejected", str(rejected), home=home, env=env)
+    assert "1 accepted" in r.stderr and "2 rejected" in r.stderr and "2 rejected lines written" in r.stderr
+    rows = list(csv.DictReader(rejected.open(encoding="utf-8")))
+    assert [(x["file"], x["line"], x["column"], x["code"]) for x in rows] == [
+        ("results.csv", "3", "uscc", "bad_uscc"), ("results.csv", "4", "result", "bad_result")]
+    assert rows[0]["raw"] == f"'=1+2,{DAY},pass"  # the formula cell neutralised
+    assert rows[1]["raw"] == f"{u},2026-10-21,合格吧" and rows[1]["reason"].startswith("not a result")
+    assert rows[1]["reason_zh"].startswith("无法识别的检查结果「合格吧」")
+    # a refused file: nothing stored, its lines in --rejected, the refusal audited
+    g = tmp_path / "outside.csv"
+    g.write_bytes(_csv("uscc,date,result", f"{other},{DAY},problem"))
+    r = run_cli("results", "import", str(g), "--plan", "1", "--rejected", str(rejected), home=home, env=env,
+                check=False)
+    assert r.returncode != 0 and "not an entity of this plan" in r.stderr
+    rows = list(csv.DictReader(rejected.open(encoding="utf-8")))
+    assert [(x["line"], x["code"], x["raw"]) for x in rows] == [("2", "not_in_plan", f"{other},{DAY},problem")]
+    got = _audit_entries(home, cli_registry)
+    up = [e for e in got if e["action"] == "upload_results"]
+    assert len(up) == 1 and up[0]["username"] == "cli:clerk_li" and up[0]["target"] == "1"
+    d = up[0]["detail"]
+    assert (d["accepted"], d["rejected"], d["read"], d["via"]) == (1, 2, 3, "cli")
+    assert d["sha256"] == hashlib.sha256(body).hexdigest() and d["bytes"] == len(body) and d["path"] == str(f.resolve())
+    refused = [e for e in got if e["action"] == "results_refused"]
+    assert len(refused) == 1 and refused[0]["detail"]["sha256"] == hashlib.sha256(g.read_bytes()).hexdigest()
+    written = [e for e in got if e["action"] == "export_rejected_results"]
+    assert [e["detail"]["rows"] for e in written] == [2, 1]
+    assert written[-1]["detail"]["sha256"] == hashlib.sha256(rejected.read_bytes()).hexdigest()

@@ -49,11 +49,13 @@ def create_plan(body: PlanRequest, me: Me, st: St) -> PlanCreated:
                                          "description": "inspection results: uscc, date, result (the contract's "
                                                         "codes or Chinese words), optional inspector and notes"}},
                  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
-                     "schema": {"type": "string", "format": "binary"}}}}})
+                     "schema": {"type": "string", "format": "binary"}},
+                 "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}}}}})
 async def upload_results(plan_id: PlanId, request: Request, me: Me, st: St, body: Body) -> ResultsImported:
-    """Upload inspection results for a plan (CSV or XLSX: uscc, date, result; optional inspector, notes).
-    Only inspection results of the plan's entities in the user's region; every line is accepted or rejected
-    with its line, column and reason (``rejections``).  A file that is not a results file, or reaches outside
+    """Upload inspection results for a plan (CSV, XLSX or Parquet: uscc, date, result; optional inspector,
+    notes).  Only inspection results of the plan's entities in the user's region; every line is accepted or
+    rejected with its line, column and reason (``rejections``: a stable ``code``, and ``message`` /
+    ``message_zh``, where and why in English / Chinese).  A file that is not a results file, or reaches outside
     the user's scope, is refused whole (422, 403); so is a file none of whose lines is accepted (422, the
     lines in ``error.rejections``)."""
     from starlette.concurrency import run_in_threadpool

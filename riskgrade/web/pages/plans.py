@@ -16,7 +16,7 @@ from ...service import plans as plan_service
 from ...service import results
 from ...service.errors import Refused
 from ...service.state import AppState, Principal
-from ..common import Form, Me, PlanId, St, message, need, page_error, page_number, render, small_int, texts
+from ..common import Form, Me, PlanId, St, lang_of, message, need, page_error, page_number, render, small_int, texts
 from ..i18n import SECTIONS_EN
 
 router = APIRouter(include_in_schema=False)
@@ -139,6 +139,21 @@ def results_form(request: Request, plan_id: PlanId, me: Me, st: St) -> HTMLRespo
     return render(request, "results.html", me, plan=_plan_or_404(st, plan_id), errors=[], outcome=None, rejections=[])
 
 
+def _rejections(request: Request, rows: list[dict]) -> list[dict]:
+    """The rejected lines in the page's language: each with its line, column and why (the words of the
+    inspection stage's reason catalog, carried with each line by the service)."""
+    zh = lang_of(request) == "zh"
+    return [{**r, "text": r.get("message_zh" if zh else "message") or r.get("reason", "")} for r in rows[:500]]
+
+
+def _refusal(request: Request, e: Refused) -> str:
+    """A refused upload in the page's language; the first rejected line's reason in that language too."""
+    first = (e.fields.get("rejected") or [None])[0]
+    if first and lang_of(request) == "zh" and first.get("reason_zh") and "why" in e.fields:
+        e = Refused(e.status, e.code, e.message, e.key, {**e.fields, "why": first["reason_zh"]})
+    return message(request, e)
+
+
 @router.post("/plans/{plan_id}/results")
 async def results_upload(request: Request, plan_id: PlanId, me: Me, form: Form, st: St) -> HTMLResponse:
     from starlette.concurrency import run_in_threadpool
@@ -151,7 +166,7 @@ async def results_upload(request: Request, plan_id: PlanId, me: Me, form: Form, 
         outcome = await run_in_threadpool(results.upload, st, me, plan_id, data,
                                           filename=getattr(upload, "filename", "") or "", via="console")
     except Refused as e:
-        return render(request, "results.html", me, plan=plan, errors=[message(request, e)], outcome=None,
-                      rejections=e.fields.get("rejected", [])[:500], status=422)
+        return render(request, "results.html", me, plan=plan, errors=[_refusal(request, e)], outcome=None,
+                      rejections=_rejections(request, e.fields.get("rejected", [])), status=422)
     return render(request, "results.html", me, plan=plan, errors=[], outcome=outcome,
-                  rejections=outcome["rejections"][:500])
+                  rejections=_rejections(request, outcome["rejections"]))
