@@ -437,6 +437,20 @@ def _words_on(html_text: str) -> str:
     return html_mod.unescape(re.sub(r"<[^>]+>", " ", text))
 
 
+def test_every_alert_figure_has_a_chinese_name() -> None:
+    """Every key an evaluator writes into an alert's figures (info) is shown in words on a zh page."""
+    from riskgrade.web.names import info_items
+
+    src = "".join((ROOT / "riskgrade" / "warning" / f).read_text(encoding="utf-8") for f in ("evaluate.py", "clusters.py"))
+    keys = set(re.findall(r"'([a-z_]+)': ", src))  # the struct keys of the evaluators' to_json(...)
+    assert {"window_days", "links", "cusum", "valid_until"} <= keys
+    sample = {k: ({"phone": 3, "legal_rep": 2} if k == "links" else "2026-01-01") for k in keys}
+    shown = info_items(sample, "zh")
+    for name, value in shown:
+        assert not _RAW_TOKEN.search(name), f"alert figure {name!r} has no Chinese name"
+        assert not _RAW_TOKEN.search(value), value
+
+
 def test_zh_pages_show_no_raw_codes(app, published: dict) -> None:
     """Every page each role reaches, in Chinese: no snake_case code and no English word outside <code>."""
     users = set(published["users"])
@@ -444,7 +458,8 @@ def test_zh_pages_show_no_raw_codes(app, published: dict) -> None:
     for user in ("admin", "officer_county", "inspector_county", "domain", "analyst", "auditor"):
         c = _login(app, user)
         paths = ["/", "/entities", f"/entities?region={published['county']}", "/alerts", "/plans", "/plans/new",
-                 "/plans/1", "/quality", "/model", "/admin/users", "/admin/audit", "/account/totp"]
+                 "/plans/1", "/plans/1/results", "/quality", "/model", "/admin/users", "/admin/audit", "/account/totp",
+                 "/alerts/rules", "/help", f"/admin/users/{user}"]
         first = c.get(f"/entities?region={published['county']}")
         paths += re.findall(r'href="(/entities/[0-9A-Z]{18})"', first.text)[:3]
         alerts = c.get("/alerts")

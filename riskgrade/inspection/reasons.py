@@ -6,7 +6,7 @@ words need (the value, a date, a line number).  The faces never write these word
 Chinese messages, the CLI prints the English one and writes them to ``--rejected``.
 
     >>> message("bad_result", 12, "result", "zh", value="合格吧")
-    '第 12 行 result 列：无法识别的检查结果「合格吧」'
+    '第 12 行「检查结果」列：无法识别的检查结果「合格吧」'
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ REASONS: dict[str, tuple[str, str]] = {
                  "not a valid unified social credit code (GB 32100)"),
     "bad_date": ("无法识别的日期「{value}」（应为 2026-10-20、2026/10/20 或 2026年10月20日）",
                  "not a date (2026-10-20, 2026/10/20, 2026年10月20日)"),
-    "bad_result": ("无法识别的检查结果「{value}」（应为 未发现问题、发现问题已责令改正、发现问题待后续处理 等，或代码 "
-                   + _CODES + "）",
+    "bad_result": ("无法识别的检查结果「{value}」（应为 " + "、".join(contract.INSPECTION_RESULT_ZH.values()) + " 之一）",
                    f"not a result: one of {_CODES} or their Chinese words (未发现问题, ...)"),
     "duplicate_result": ("同一主体同一日期的第二条结果（第 {first} 行已有）",
                          "a second result for this entity and date (line {first})"),
@@ -37,7 +36,10 @@ REASONS: dict[str, tuple[str, str]] = {
 }
 LANGS = ("zh", "en")
 # how a line and its column are named before the reason
-_WHERE = {"zh": ("第 {line} 行 {column} 列：", "第 {line} 行："), "en": ("line {line}, column {column}: ", "line {line}: ")}
+_WHERE = {"zh": ("第 {line} 行「{column}」列：", "第 {line} 行："), "en": ("line {line}, column {column}: ", "line {line}: ")}
+# the columns of a results file by their Chinese names (the template's headers)
+COLUMNS_ZH = {"uscc": "统一社会信用代码", "date": "检查日期", "result": "检查结果", "inspector": "检查人员", "notes": "备注",
+              "event_type": "记录类型"}
 
 
 def text(code: str, lang: str = "en", **params) -> str:
@@ -56,5 +58,6 @@ def text(code: str, lang: str = "en", **params) -> str:
 def message(code: str, line: int, column: str, lang: str = "en", **params) -> str:
     """A rejected line as the uploader reads it: where (line, column) and why, in ``lang``."""
     with_col, without = _WHERE["zh" if lang == "zh" else "en"]
-    where = (with_col if column else without).format(line=line, column=column)
+    shown = COLUMNS_ZH.get(column, column) if lang == "zh" else column
+    where = (with_col if column else without).format(line=line, column=shown)
     return where + text(code, lang, **params)

@@ -71,7 +71,7 @@ class Rejected:
         return reasons.text(self.code, "en", value=self.value, **self.params)
 
     def message(self, lang: str = "en") -> str:
-        """Where and why, in ``lang`` (zh or en): ``第 12 行 result 列：无法识别的检查结果「合格吧」``."""
+        """Where and why, in ``lang`` (zh or en): ``第 12 行「检查结果」列：无法识别的检查结果「合格吧」``."""
         return reasons.message(self.code, self.line, self.column, lang, value=self.value, **self.params)
 
     def as_dict(self) -> dict:

@@ -106,20 +106,20 @@ STRINGS: dict[str, dict[str, str]] = {
         "task_out_of_scope": "该任务范围超出您的辖区。", "task_name_needed": "请填写新任务名称。",
         # results
         "results_title": "上传抽查结果：计划 {id}", "results_file": "结果文件（CSV 或 XLSX，仅抽查检查结果）",
-        "results_help": "列：统一社会信用代码（uscc）、检查日期（date）、检查结果（result：pass、corrected、problem、"
-                        "unreachable、refused、not_operating，或其中文表述如“未发现问题”“发现问题待后续处理”），"
-                        "可选检查人员（inspector）、备注（notes）。每户每个检查日期一条；再次上传同一户同一日期的结果将以最新一次为准。"
-                        "只能上传本计划在您辖区内的主体。CSV 支持 UTF-8 与 GB18030 编码。",
+        "results_help": "文件各列：统一社会信用代码、检查日期、检查结果（未发现问题、发现问题已责令改正、发现问题待后续处理、"
+                        "通过登记的住所（经营场所）无法联系、不配合检查情节严重、未发现开展本次抽查涉及的经营活动），"
+                        "可选检查人员、备注。每户每个检查日期一条；再次上传同一户同一日期的结果以最新一次为准。"
+                        "只能上传本计划在您辖区内的主体。CSV（UTF-8 或 GB18030 编码）、XLSX 或 Parquet 文件均可。",
         "upload": "上传", "results_done": "已导入：读取 {read} 行，接收 {accepted}，退回 {rejected}；"
         "新关联 {linked} 条结果，更新 {updated} 条，{with_result} / {planned} 户计划主体已有结果。",
         "results_rejected_title": "退回的行（未导入）", "results_line": "行", "results_column": "列",
         "results_reason": "原因", "results_value": "内容",
         "results_empty": "请选择一个 CSV 或 XLSX 文件。", "results_too_big": "文件过大（上限 {mb} MB）。",
-        "results_bad_csv": "无法读取文件：{why}", "results_not_inspection": "第 {line} 行不是抽查检查结果（event_type={v}），整个文件未导入。",
+        "results_bad_csv": "无法读取文件：{why}", "results_not_inspection": "第 {line} 行不是抽查检查结果（记录类型为「{v}」），整个文件未导入。",
         "results_out_of_scope": "第 {line} 行的主体 {uscc} 不是本计划在您辖区内的主体，整个文件未导入。",
         "results_missing_cols": "缺少列：{cols}。这不是抽查结果文件。",
         "results_entity_columns": "文件含有主体信息列（{cols}）：结果文件只能包含抽查结果，整个文件未导入。",
-        "results_unknown_cols": "文件含有无法识别的列 {cols}：结果文件只有 uscc、检查日期、检查结果、检查人员、备注。",
+        "results_unknown_cols": "文件含有无法识别的列 {cols}：结果文件只有统一社会信用代码、检查日期、检查结果、检查人员、备注五列。",
         "results_not_results": "这不是抽查结果文件：{why}。",
         "results_none_accepted": "没有可导入的结果：第 {line} 行 {column}：{why}。",
         # quality
@@ -166,7 +166,7 @@ STRINGS: dict[str, dict[str, str]] = {
         # rule catalog (预警规则与精确率): warning/precision.py
         "st_muted": "已静默", "expected_risk": "预期风险", "rules_link": "预警规则与精确率", "rules_title": "预警规则与精确率",
         "rules_intro": "精确率：某条规则发出预警后，被预警的主体在随后 6 个月或 12 个月内确实出现问题（抽查检查发现问题、受到行政处罚、列入严重违法失信名单等）的比例。提升倍数：这一比例是同期全部在营主体出现问题比例的多少倍；1 倍表示与随机挑选无异，倍数越高，预警越值得优先处理。只统计已满观察期的预警。",
-        "rules_mute_intro": "提升倍数低于 {min_lift} 倍（且已统计预警不少于 {min_measured} 条）的规则默认“静默”：其预警照常生成和统计，但不进入待分办队列，可在“已静默”中复核。各省可在规则文件中设置 mute: never（始终提醒）或 always（始终静默）。",
+        "rules_mute_intro": "提升倍数低于 {min_lift} 倍（且已统计预警不少于 {min_measured} 条）的规则默认“静默”：其预警照常生成和统计，但不进入待分办队列，可在“已静默”中复核。各省可在规则文件中把某条规则设为“始终提醒”或“始终静默”。",
         "rules_measured_to": "统计截至 {d}", "rule_code": "规则代码", "rule_name_col": "规则名称",
         "precision_6m": "6 个月精确率", "lift_6m": "6 个月提升倍数", "precision_12m": "12 个月精确率",
         "lift_12m": "12 个月提升倍数", "rules_measured": "已统计预警", "rule_muted": "是否静默", "yes": "是", "no": "否",

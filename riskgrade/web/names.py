@@ -248,7 +248,17 @@ INFO_KEYS = {
     "region_code": ("县区", "county"), "industry": ("行业", "industry"), "members": ("涉及主体", "entities"),
     "links": ("关联方式", "links"), "report_year": ("年报年度", "report year"), "event_type": ("记录类型", "record type"),
     "department": ("部门", "department"), "as_of": ("分类月份", "as of"), "steps": ("跃升级数", "steps"),
+    "baseline_count": ("基线期投诉举报", "baseline complaints"), "baseline_days": ("基线天数", "baseline days"),
+    "size": ("主体户数", "entities"), "last_registered": ("末户登记日期", "last registered"),
+    "address": ("住所", "address"), "capital": ("注册资本（万元）", "registered capital"),
+    "name_stem": ("相同字号", "shared trade name"), "earlier_tenants": ("此前已在该楼登记的主体", "earlier tenants"),
 }
+
+# What members of a registration cluster share (the alert's links).
+LINKS = {"phone": ("同一联系电话", "phone"), "legal_rep": ("同一法定代表人", "legal representative"),
+         "relation": ("同一股东或高管", "shareholder or executive"), "address": ("同一住所", "address"),
+         "name_stem": ("相同字号", "trade name"), "capital": ("相同注册资本", "registered capital"),
+         "after": ("其后列入异常或无法联系", "later listed or unreachable")}
 
 # Audit log actions (操作留痕), by the code the log stores.
 AUDIT_ACTIONS = {
@@ -295,11 +305,15 @@ def info_items(info: dict | None, lang: str) -> list[tuple[str, str]]:
     out = []
     for k, v in (info or {}).items():
         names = INFO_KEYS.get(k)
-        if v is None or v == "" or k in ("rule", "snapshot_id"):
+        if v is None or v == "" or k in ("rule", "snapshot_id", "is_new", "keys"):
             continue
-        if k == "links" and isinstance(v, list):
-            kinds = {"address": "住所", "phone": "联系电话", "legal_rep": "法定代表人"} if lang == "zh" else {}
-            v = "、".join(sorted({kinds.get(str(x).split(":", 1)[0], str(x).split(":", 1)[0]) for x in v}))
+        if k == "links" and isinstance(v, dict):  # how many members share each link
+            v = ("、" if lang == "zh" else ", ").join(
+                f"{LINKS[x][0 if lang == 'zh' else 1] if x in LINKS else x} {n}" + (" 户" if lang == "zh" else "")
+                for x, n in v.items() if n)
+        elif k == "links" and isinstance(v, list):
+            v = ("、" if lang == "zh" else ", ").join(sorted({
+                LINKS.get(str(x).split(":", 1)[0], (str(x),) * 2)[0 if lang == "zh" else 1] for x in v}))
         elif k == "region_code":
             v = region_name(str(v))
         elif k == "event_type":

@@ -346,7 +346,7 @@ def test_every_reason_code_has_chinese_and_english_words() -> None:
         assert d["code"] == code and d["message"].startswith("line 7, column date: ") and d["reason"] in d["message"]
         assert d["message_zh"].startswith("第 7 行 date 列：") and d["reason_zh"] in d["message_zh"]
         assert "{" not in d["message"] + d["message_zh"], code  # every parameter filled in
-    assert message("bad_result", 12, "result", "zh", value="合格吧").startswith("第 12 行 result 列：无法识别的检查结果「合格吧」")
+    assert message("bad_result", 12, "result", "zh", value="合格吧").startswith("第 12 行「检查结果」列：无法识别的检查结果「合格吧」")
 
 
 def test_rejected_lines_are_shown_in_chinese_or_english_and_the_api_gives_code_and_message(svc: dict) -> None:
@@ -355,7 +355,7 @@ def test_rejected_lines_are_shown_in_chinese_or_english_and_the_api_gives_code_a
     body = _csv("uscc,date,result", *(f"{u},2026-10-{d:02d},pass" for d in range(1, 11)), f"{u},2026-10-11,合格吧")
     status, page = send(svc, "console", body)  # Chinese by default
     assert status == 200, page
-    assert "第 12 行 result 列：无法识别的检查结果「合格吧」" in page and "not a result" not in page
+    assert "第 12 行「检查结果」列：无法识别的检查结果「合格吧」" in page and "not a result" not in page
     c, extra = _client(svc, "console", "inspector_county")
     r = c.post("/plans/1/results?lang=en", data=extra, files={"file": ("results.csv", body, "text/csv")})
     assert r.status_code == 200 and "line 12, column result: not a result" in r.text, r.text
@@ -366,7 +366,7 @@ def test_rejected_lines_are_shown_in_chinese_or_english_and_the_api_gives_code_a
     [x] = out["rejections"]
     assert (x["line"], x["column"], x["value"], x["code"]) == (12, "result", "合格吧", "bad_result")
     assert x["reason"].startswith("not a result") and x["message"] == "line 12, column result: " + x["reason"]
-    assert x["message_zh"].startswith("第 12 行 result 列：无法识别的检查结果「合格吧」")
+    assert x["message_zh"].startswith("第 12 行「检查结果」列：无法识别的检查结果「合格吧」")
     # a file refused whole names its first line's reason in the page's language too
     status, page = send(svc, "console", _csv("uscc,date,result", f"{u},someday,pass"))
     assert status == 422 and "没有可导入的结果" in page and "无法识别的日期「someday」" in page, page
