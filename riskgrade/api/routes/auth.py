@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from ...service import principal as principals
-from ..deps import SESSION_COOKIE, Me, St, client
-from ..schemas import ERRORS, LoginRequest, LoginResponse, UserOut
+from ..deps import SESSION_COOKIE, EnrolMe, Me, St, client
+from ..schemas import ERRORS, LoginRequest, LoginResponse, TotpConfirm, TotpEnrolled, TotpOffer, UserOut
 
 router = APIRouter(tags=["auth"])
 
@@ -21,7 +21,35 @@ def login(body: LoginRequest, request: Request, st: St) -> LoginResponse:
     """Sign in with a user name and password; returns a bearer token."""
     secret, tok, user = principals.sign_in(st, body.username, body.password, client(request, st), "api",
                                            code=body.code)
-    return LoginResponse(token=secret, expires_at=tok.expires_at, user=_user(user))
+    return LoginResponse(token=secret, expires_at=tok.expires_at, user=_user(user),
+                         scope="totp_enrolment" if tok.kind == "enrol" else "full")
+
+
+def _bearer(request: Request) -> str:
+    auth = request.headers.get("authorization", "")
+    return auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+
+
+@router.post("/api/me/totp", response_model=TotpOffer, responses={**ERRORS, 409: ERRORS[403]})
+def totp_offer(me: EnrolMe, st: St) -> TotpOffer:
+    """Begin two-factor enrolment: a new secret and its otpauth:// URI (nothing is stored yet).  Also with the
+    enrolment-only token of an administrator without a second factor.  409 when one is set up already (an
+    operator resets it: riskgrade user totp NAME).  Audited (totp_offer, never the secret)."""
+    return TotpOffer(**principals.totp_offer(me, st, via="api"))
+
+
+@router.post("/api/me/totp/confirm", response_model=TotpEnrolled, responses={**ERRORS, 409: ERRORS[403]})
+def totp_confirm(body: TotpConfirm, request: Request, me: EnrolMe, st: St) -> TotpEnrolled:
+    """Turn two-factor sign-in on with the offered secret and a code the authenticator shows for it (422 when
+    the code does not match).  An enrolment-only token is spent and a full token returned.  Audited
+    (totp_enrol)."""
+    current = _bearer(request)
+    new = principals.totp_confirm(st, me, body.secret, body.code, client(request, st), via="api", current=current,
+                                  kind="api")
+    if new is None:
+        return TotpEnrolled(user=_user(me.user))
+    found = principals.resolve(st, new)
+    return TotpEnrolled(token=new, expires_at=found[1].expires_at if found else None, user=_user(me.user))
 
 
 @router.post("/api/logout", status_code=204, responses=ERRORS)
