@@ -50,6 +50,9 @@ PERMISSIONS: dict[str, set[str]] = {
     "results.write": {"admin", "credit_officer", "inspector"},
     "export": {"admin", "credit_officer"},
     "audit.read": {"admin", "auditor"},
+    # the sealed package of a published draw (strata, grades, inclusion probabilities, salt) and its verification:
+    # the auditor (纪检/法制审核) and administrators only
+    "plans.sealed": {"admin", "auditor"},
     "users.manage": {"admin"},
     "publish": {"admin", "credit_officer"},
     # early warning (预警): alerts whose members are in the user's region; a domain officer only those routed to
