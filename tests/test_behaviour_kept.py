@@ -22,6 +22,24 @@ OPENAPI_DECIDED: dict[str, str] = {
     "/components/schemas/LoginRequest/properties/code":
         "issue 17, two-factor sign-in (等保2.0 level 3): an optional one-time code (TOTP) in the login request; "
         "compatible: a request without it is still valid, and users without a second factor send none",
+    # issue 17, API enrolment of a second factor: an administrator without one gets an enrolment-only token
+    "/components/schemas/LoginResponse/properties/scope":
+        "issue 17: the login says whether the token is full or may only enrol a second factor (totp_enrolment); "
+        "compatible: a new field with a default",
+    "/paths//api/me/totp": "issue 17: POST /api/me/totp (a new secret and its otpauth URI) and "
+                            "/api/me/totp/confirm (secret + code), mirroring the console's /account/totp",
+    "/components/schemas/TotpOffer": "issue 17: the answer of POST /api/me/totp",
+    "/components/schemas/TotpConfirm": "issue 17: the body of POST /api/me/totp/confirm",
+    "/components/schemas/TotpEnrolled": "issue 17: the answer of POST /api/me/totp/confirm (a full token when an "
+                                        "enrolment-only token was spent)",
+    # issue 17, the sealed draw package for the auditor (纪检/法制审核) inside the system
+    "/paths//api/plans/{plan_id}/sealed": "issue 17: GET .../sealed (strata, inclusion probabilities, seed, salt, "
+                                          "selection), GET .../sealed/download (zip), POST .../sealed/verify "
+                                          "(plans verify inside the system); auditor and admin only",
+    "/components/schemas/SealedPackage": "issue 17: the sealed package as the auditor reads it",
+    "/components/schemas/SealedStratum": "issue 17: a stratum of the sealed package",
+    "/components/schemas/SealedEntity": "issue 17: a drawn entity of the sealed package",
+    "/components/schemas/PlanVerification": "issue 17: the outcome of POST /api/plans/{plan_id}/sealed/verify",
 }
 
 

@@ -32,7 +32,12 @@ def state(request: Request) -> AppState:
     return request.app.state.rg
 
 
-def principal(request: Request, st: AppState = Depends(state), enrolling: bool = False) -> Principal:
+def principal(request: Request, st: AppState = Depends(state)) -> Principal:
+    """The signed-in user: a bearer token (API) or the console's session cookie (with CSRF on writes)."""
+    return _principal(request, st, enrolling=False)
+
+
+def _principal(request: Request, st: AppState, enrolling: bool) -> Principal:
     """The signed-in user: a bearer token (API) or the console's session cookie (with CSRF on writes).  An
     ``enrol`` token (an administrator without a second factor) is refused with 403 ``totp_enrolment_required``
     everywhere but the enrolment endpoints (``enrolling``)."""
@@ -59,7 +64,7 @@ def principal(request: Request, st: AppState = Depends(state), enrolling: bool =
 
 def enrolling_principal(request: Request, st: AppState = Depends(state)) -> Principal:
     """The signed-in user, or an administrator signed in only to enrol a second factor (an ``enrol`` token)."""
-    return principal(request, st, enrolling=True)
+    return _principal(request, st, enrolling=True)
 
 
 St = Annotated[AppState, Depends(state)]
