@@ -283,10 +283,11 @@ def _home(factory: sessionmaker[Session]) -> Path | None:
     return home
 
 
-def totp_keys_of(factory: sessionmaker[Session], *, create: bool = False) -> TotpKeys:
-    """The keys that encrypt this registry's two-factor secrets (:mod:`.totp_key`); the first use in a process
-    also encrypts every secret an older riskgrade stored in plain text (:func:`seal_plaintext`)."""
-    keys = totp_keys(_home(factory), create=create)
+def totp_keys_of(factory: sessionmaker[Session]) -> TotpKeys:
+    """The keys that encrypt this registry's two-factor secrets (:mod:`.totp_key`; the key file is made on first
+    use); the first use in a process also encrypts every secret an older riskgrade stored in plain text
+    (:func:`seal_plaintext`)."""
+    keys = totp_keys(_home(factory), create=True)
     if not getattr(factory, "riskgrade_totp_sealed", False) and keys.current is not None:
         seal_plaintext(factory, keys)
         factory.riskgrade_totp_sealed = True
@@ -318,7 +319,7 @@ def totp_secret(factory: sessionmaker[Session], username: str) -> str | None:
 def set_totp(factory: sessionmaker[Session], username: str, secret: str | None, step: int | None = None) -> User:
     """Enrol (a new secret, stored encrypted; ``step``: the step of the code that confirmed it) or remove
     two-factor sign-in."""
-    keys = totp_keys_of(factory, create=True) if secret is not None else None
+    keys = totp_keys_of(factory) if secret is not None else None
     with factory() as s:
         u = s.execute(select(User).where(User.username == username)).scalar_one_or_none()
         if u is None:
@@ -330,13 +331,15 @@ def set_totp(factory: sessionmaker[Session], username: str, secret: str | None, 
 
 def check_code(factory: sessionmaker[Session], user_id: int, code: str) -> User:
     """The second factor: the user's current one-time code, once.  A wrong code counts as a failed login (the
-    account locks after ``MAX_FAILED``); :class:`LoginFailed` with the one message otherwise."""
+    account locks after ``MAX_FAILED``); :class:`LoginFailed` with the one message otherwise.  Raises
+    :class:`TotpKeyError` when this process does not hold the key of the user's secret (not counted)."""
     now = dt.datetime.now()
+    keys = totp_keys_of(factory)
     with factory() as s:
         u = s.get(User, user_id)
         if u is None or u.disabled or (u.locked_until and u.locked_until > now) or not u.totp_secret:
             raise LoginFailed(LOGIN_FAILED, "locked_or_disabled")
-        secret = totp_keys_of(factory).decrypt(u.totp_secret, u.id)  # TotpKeyError: the server's key, not the user
+        secret = keys.decrypt(u.totp_secret, u.id)  # TotpKeyError: the server's key, not the user's failure
         step = totp_step(secret, code, u.totp_last_step)
         if step is None:
             fail(s, u, now)
