@@ -66,6 +66,8 @@ def test_an_administrator_without_totp_may_only_enrol(reg) -> None:
     for path in ("/api/me", "/api/plans", "/api/audit"):
         rr = api.get(path, headers=restricted)
         assert rr.status_code == 403 and rr.json()["error"]["code"] == "totp_enrolment_required", path
+    assert api.post("/api/logout", headers=restricted).status_code == 204  # it can be ended
+    assert api.post("/api/me/totp", headers=restricted).status_code == 401
     c = _client(reg, 2)
     tok = csrf_of(c.get("/login").text)
     r = c.post("/login", data={"username": "boss", "password": PASSWORD, "csrf": tok})

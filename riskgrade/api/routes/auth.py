@@ -53,8 +53,8 @@ def totp_confirm(body: TotpConfirm, request: Request, me: EnrolMe, st: St) -> To
 
 
 @router.post("/api/logout", status_code=204, responses=ERRORS)
-def logout(request: Request, me: Me, st: St):
-    """End this token or session."""
+def logout(request: Request, me: EnrolMe, st: St):
+    """End this token or session."""  # an enrolment-only token too (EnrolMe)
     auth = request.headers.get("authorization", "")
     principals.sign_out(st, me, auth[7:].strip() if auth.lower().startswith("bearer ") else
                         request.cookies.get(SESSION_COOKIE, ""))
