@@ -28,6 +28,10 @@ OPENAPI_DECIDED: dict[str, str] = {
         "compatible: a new field with a default",
     "/paths//api/me/totp": "issue 17: POST /api/me/totp (a new secret and its otpauth URI) and "
                             "/api/me/totp/confirm (secret + code), mirroring the console's /account/totp",
+    "/paths//api/login/post/responses/429": "issue 17: the login's throttle answer (429 rate_limited), which it "
+                                            "gave before but did not document",
+    "/paths//api/login/post/responses/503": "issue 17: TOTP secrets encrypted at rest: a server without their key "
+                                            "answers 503 totp_key_unavailable, never a 500",
     "/components/schemas/TotpOffer": "issue 17: the answer of POST /api/me/totp",
     "/components/schemas/TotpConfirm": "issue 17: the body of POST /api/me/totp/confirm",
     "/components/schemas/TotpEnrolled": "issue 17: the answer of POST /api/me/totp/confirm (a full token when an "

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 
 from ...service import principal as principals
 from ..deps import SESSION_COOKIE, EnrolMe, Me, St, client
-from ..schemas import ERRORS, LoginRequest, LoginResponse, TotpConfirm, TotpEnrolled, TotpOffer, UserOut
+from ..schemas import ERRORS, ErrorResponse, LoginRequest, LoginResponse, TotpConfirm, TotpEnrolled, TotpOffer, UserOut
 
 router = APIRouter(tags=["auth"])
 
@@ -15,7 +15,11 @@ def _user(u) -> UserOut:
     return UserOut(username=u.username, display_name=u.display_name, role=u.role, region_prefix=u.region_prefix)
 
 
-@router.post("/api/login", response_model=LoginResponse, responses=ERRORS)
+@router.post("/api/login", response_model=LoginResponse, responses={
+    **ERRORS, 429: {"model": ErrorResponse, "description": "too many failed attempts for this user name or client "
+                                                           "in the last minute (rate_limited; Retry-After: 60)"},
+    503: {"model": ErrorResponse, "description": "two-factor sign-in is unavailable: the server does not hold the "
+                                                 "key of the user's secret (totp_key_unavailable)"}})
 def login(body: LoginRequest, request: Request, st: St) -> LoginResponse:
     # a user with two-factor sign-in (every administrator) also sends the one-time code (``code``)
     """Sign in with a user name and password; returns a bearer token."""
