@@ -162,7 +162,14 @@ def _sealed_page(request: Request, me: Principal, st: AppState, plan_id: int, ve
         pkg = plan_service.sealed(st, me, plan_id, via="console")
     except Refused as e:
         raise _sealed_error(e) from None
-    return render(request, "sealed.html", me, pkg=pkg, verdict=verdict, status=status, shown=SEALED_ROWS)
+    t = texts(request)
+    words = [t[VERIFIED.get(c, "")] if VERIFIED.get(c) in t else c for c in (verdict or {}).get("checked", [])]
+    return render(request, "sealed.html", me, pkg=pkg, verdict=verdict, checked_words=words, status=status,
+                  shown=SEALED_ROWS)
+
+
+VERIFIED = {"commitment": "verified_commitment", "stored plan": "verified_stored_plan",
+            "sealed package (re-drawn)": "verified_redrawn"}  # what plans verify checked, in the page's words
 
 
 SEALED_ROWS = 500  # drawn entities shown on the page; the download has them all
