@@ -31,6 +31,28 @@ OPENAPI_DECIDED: dict[str, str] = {
     "/components/schemas/RuleCatalogOut": "issue 18: the rule catalog's response",
     "/components/schemas/RuleOut": "issue 18: one rule of the catalog",
     "/components/schemas/RuleMeasure": "issue 18: a rule's precision and lift at one horizon",
+    # issue 17, API enrolment of a second factor: an administrator without one gets an enrolment-only token
+    "/components/schemas/LoginResponse/properties/scope":
+        "issue 17: the login says whether the token is full or may only enrol a second factor (totp_enrolment); "
+        "compatible: a new field with a default",
+    "/paths//api/me/totp": "issue 17: POST /api/me/totp (a new secret and its otpauth URI) and "
+                            "/api/me/totp/confirm (secret + code), mirroring the console's /account/totp",
+    "/paths//api/login/post/responses/429": "issue 17: the login's throttle answer (429 rate_limited), which it "
+                                            "gave before but did not document",
+    "/paths//api/login/post/responses/503": "issue 17: TOTP secrets encrypted at rest: a server without their key "
+                                            "answers 503 totp_key_unavailable, never a 500",
+    "/components/schemas/TotpOffer": "issue 17: the answer of POST /api/me/totp",
+    "/components/schemas/TotpConfirm": "issue 17: the body of POST /api/me/totp/confirm",
+    "/components/schemas/TotpEnrolled": "issue 17: the answer of POST /api/me/totp/confirm (a full token when an "
+                                        "enrolment-only token was spent)",
+    # issue 17, the sealed draw package for the auditor (纪检/法制审核) inside the system
+    "/paths//api/plans/{plan_id}/sealed": "issue 17: GET .../sealed (strata, inclusion probabilities, seed, salt, "
+                                          "selection), GET .../sealed/download (zip), POST .../sealed/verify "
+                                          "(plans verify inside the system); auditor and admin only",
+    "/components/schemas/SealedPackage": "issue 17: the sealed package as the auditor reads it",
+    "/components/schemas/SealedStratum": "issue 17: a stratum of the sealed package",
+    "/components/schemas/SealedEntity": "issue 17: a drawn entity of the sealed package",
+    "/components/schemas/PlanVerification": "issue 17: the outcome of POST /api/plans/{plan_id}/sealed/verify",
 }
 
 

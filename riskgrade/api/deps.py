@@ -15,8 +15,8 @@ CSRF_HEADER = "X-CSRF-Token"
 
 MAX_UPLOAD_MB = 50  # the largest request body an upload may send, counted while it streams
 
-__all__ = ["CSRF_HEADER", "MAX_UPLOAD_MB", "SESSION_COOKIE", "ApiError", "AppState", "Body", "Me", "Principal", "St",
-           "capped_body", "client", "principal", "state"]
+__all__ = ["CSRF_HEADER", "MAX_UPLOAD_MB", "SESSION_COOKIE", "ApiError", "AppState", "Body", "EnrolMe", "Me",
+           "Principal", "St", "capped_body", "client", "principal", "state"]
 
 
 class ApiError(Refused):
@@ -32,10 +32,22 @@ def state(request: Request) -> AppState:
 
 def principal(request: Request, st: AppState = Depends(state)) -> Principal:
     """The signed-in user: a bearer token (API) or the console's session cookie (with CSRF on writes)."""
+    return _principal(request, st, enrolling=False)
+
+
+def _principal(request: Request, st: AppState, enrolling: bool) -> Principal:
+    """The signed-in user: a bearer token (API) or the console's session cookie (with CSRF on writes).  An
+    ``enrol`` token (an administrator without a second factor) is refused with 403 ``totp_enrolment_required``
+    everywhere but the enrolment endpoints (``enrolling``)."""
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         found = resolve(st, auth[7:].strip())
-        if found is None or found[1].kind not in ("api", "session"):  # never a pending or enrol-only sign-in
+        if found is not None and found[1].kind == "enrol":
+            if enrolling:
+                return Principal(found[0], found[1], "bearer")
+            raise ApiError(403, "totp_enrolment_required", "this sign-in may only enrol a second factor: POST "
+                           "/api/me/totp, then /api/me/totp/confirm (administrators sign in with a one-time code)")
+        if found is None or found[1].kind not in ("api", "session"):  # never a pending sign-in
             raise ApiError(401, "unauthenticated", "the token is unknown or has expired: log in again")
         return Principal(found[0], found[1], "bearer")
     cookie = request.cookies.get(SESSION_COOKIE)
@@ -48,8 +60,14 @@ def principal(request: Request, st: AppState = Depends(state)) -> Principal:
     raise ApiError(401, "unauthenticated", "log in first (POST /api/login) and send the token as a bearer token")
 
 
+def enrolling_principal(request: Request, st: AppState = Depends(state)) -> Principal:
+    """The signed-in user, or an administrator signed in only to enrol a second factor (an ``enrol`` token)."""
+    return _principal(request, st, enrolling=True)
+
+
 St = Annotated[AppState, Depends(state)]
 Me = Annotated[Principal, Depends(principal)]
+EnrolMe = Annotated[Principal, Depends(enrolling_principal)]
 
 
 def client(request: Request, st: AppState) -> str:

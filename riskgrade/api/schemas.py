@@ -46,6 +46,29 @@ class LoginResponse(BaseModel):
     token: str
     expires_at: Time
     user: UserOut
+    scope: str = Field(default="full", description="full: a token for the whole API; totp_enrolment: an "
+                       "administrator without a second factor, whose token may only enrol one (POST /api/me/totp, "
+                       "then /api/me/totp/confirm, which returns a full token); every other endpoint answers 403 "
+                       "totp_enrolment_required")
+
+
+class TotpOffer(BaseModel):
+    secret: str = Field(description="a new base32 secret, to be typed into an authenticator app; nothing is "
+                        "stored until a code confirms it")
+    uri: str = Field(description="the otpauth://totp/... URI of the secret")
+
+
+class TotpConfirm(BaseModel):
+    secret: str = Field(min_length=16, max_length=64, description="the secret of the offer")
+    code: str = Field(max_length=16, description="the code the authenticator app shows for it")
+
+
+class TotpEnrolled(BaseModel):
+    enrolled: bool = True
+    token: str | None = Field(default=None, description="a full token, when the request came with an enrolment-"
+                              "only token (which is spent); otherwise null: the token in use stays valid")
+    expires_at: Time | None = None
+    user: UserOut
 
 
 class SnapshotOut(BaseModel):
@@ -434,6 +457,56 @@ ERRORS = {401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 404: {"m
           422: {"model": ErrorResponse}}
 ALERT_ERRORS = {**ERRORS, 503: {"model": ErrorResponse, "description": "the warehouse is busy with another job"}}
 STEP_ERRORS = {**ALERT_ERRORS, 409: {"model": ErrorResponse, "description": "the alert's status does not allow it"}}
+
+
+# --------------------------------------------------------------------------- the sealed draw package (auditors)
+class SealedStratum(BaseModel):
+    stratum: str = Field(description="internal stratum: <county>-<grade>, F for entities inspected regardless")
+    size: int = Field(description="entities in the stratum (the population it was drawn from)")
+    drawn: int
+    inclusion_probability: float | None = Field(description="drawn / size: the chance each entity of the stratum "
+                                                "had to be drawn (入样概率)")
+
+
+class SealedEntity(BaseModel):
+    uscc: str
+    name: str | None = None
+    region_code: str | None = None
+    grade: str | None = None
+    stratum: str
+    selection: str
+    inclusion_probability: float | None = None
+    draw_key: str | None = None
+    check_mode: str | None = None
+
+
+class SealedPackage(BaseModel):
+    """The sealed verification package of a published draw, for the auditor role (纪检/法制审核)."""
+    plan_id: int
+    as_of: str
+    task: str
+    algorithm: str
+    seed: str
+    salt: str
+    commitment: str
+    salt_commitment: str
+    sealed_hash: str = Field(description="the hash of the sealed files, published with the draw")
+    population_hash: str
+    population: int = Field(description="entities that could be drawn")
+    drawn: int
+    files: dict[str, str] = Field(description="file name -> sha256 of the sealed files")
+    strata: list[SealedStratum]
+    selection: list[SealedEntity]
+
+
+class PlanVerification(BaseModel):
+    plan_id: int
+    ok: bool
+    checked: list[str] = Field(description="what was checked, in order")
+    problem: str | None = Field(default=None, description="the first check that failed")
+    seed: str | None = None
+    commitment: str | None = None
+    drawn: int | None = None
 
 
 # --------------------------------------------------------------------------- path parameters

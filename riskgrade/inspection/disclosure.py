@@ -98,6 +98,25 @@ def sealed_files(con: duckdb.DuckDBPyConnection, plan_id: int) -> tuple[dict[str
     return files, _digest(files)
 
 
+def _public(con: duckdb.DuckDBPyConnection, plan_id: int, m: dict, seed: str, sealed_hash: str
+            ) -> tuple[dict, dict, str]:
+    """The public package of a plan in memory: (commitment.json, manifest.json, selected.csv text)."""
+    c = by_hash(con, m["commitment"])
+    if c is None:
+        raise RiskgradeError(f"plan {plan_id}: its seed commitment is not in the store")
+    sel = con.execute("SELECT uscc, name, region_code FROM plan_entities WHERE plan_id = ? ORDER BY uscc",
+                      [plan_id]).fetchall()
+    selected = _csv_text(SELECTED_COLUMNS, [(u, n, r, m["task"]["name"]) for u, n, r in sel])
+    public = {
+        "plan_id": plan_id, "algorithm": m["algorithm"], "as_of": m["as_of"],
+        "task": {k: m["task"][k] for k in ("name", "domain", "region_prefix", "industry_prefix", "check_items", "period")},
+        "task_key": c.public()["task"], "seed": seed, "commitment": c.commitment,
+        "salt_commitment": c.salt_commitment, "drawn": len(sel),
+        "selected_hash": hashlib.sha256(selected.encode()).hexdigest(), "sealed_hash": sealed_hash,
+    }
+    return c.public(), public, selected
+
+
 def write_package(con: duckdb.DuckDBPyConnection, plan_id: int, folder: Path, sealed: Path | None = None) -> Path:
     """Write the public package to ``folder`` and, given ``sealed``, the sealed package there (0700/0600).
     Records the sealed package's hash in the plan (``con`` must be writable the first time)."""
@@ -109,20 +128,9 @@ def write_package(con: duckdb.DuckDBPyConnection, plan_id: int, folder: Path, se
     if m.get("sealed_hash") is None:
         m["sealed_hash"] = sealed_hash
         con.execute("UPDATE plans SET manifest = ? WHERE plan_id = ?", [json.dumps(m, ensure_ascii=False), plan_id])
-    c = by_hash(con, m["commitment"])
-    assert c is not None
-    sel = con.execute("SELECT uscc, name, region_code FROM plan_entities WHERE plan_id = ? ORDER BY uscc",
-                      [plan_id]).fetchall()
-    selected = _csv_text(SELECTED_COLUMNS, [(u, n, r, m["task"]["name"]) for u, n, r in sel])
-    public = {
-        "plan_id": plan_id, "algorithm": m["algorithm"], "as_of": m["as_of"],
-        "task": {k: m["task"][k] for k in ("name", "domain", "region_prefix", "industry_prefix", "check_items", "period")},
-        "task_key": c.public()["task"], "seed": seed, "commitment": c.commitment,
-        "salt_commitment": c.salt_commitment, "drawn": len(sel),
-        "selected_hash": hashlib.sha256(selected.encode()).hexdigest(), "sealed_hash": sealed_hash,
-    }
+    commitment, public, selected = _public(con, plan_id, m, seed, sealed_hash)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "commitment.json").write_text(json.dumps(c.public(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (folder / "commitment.json").write_text(json.dumps(commitment, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     (folder / "manifest.json").write_text(json.dumps(public, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     (folder / "selected.csv").write_text(selected, encoding="utf-8")
     if sealed is not None:
@@ -153,9 +161,14 @@ def _read_public(folder: Path) -> tuple[dict, dict, list[str], str]:
 def verify_package(folder: Path, con: duckdb.DuckDBPyConnection | None = None, sealed: Path | None = None) -> dict:
     """Check a public package: against its commitment; with ``con``, against the stored plan; with
     ``sealed``, re-draw from the sealed package.  Returns what was checked; raises on any mismatch."""
+    m, c, selected, text = _read_public(folder)
+    return _verify(m, c, selected, text, con, sealed)
+
+
+def _verify(m: dict, c: dict, selected: list[str], text: str, con: duckdb.DuckDBPyConnection | None,
+            sealed: Path | None) -> dict:
     import datetime as dt
 
-    m, c, selected, text = _read_public(folder)
     checked = ["commitment"]
     if m["commitment"] != c.get("commitment") or m["salt_commitment"] != c.get("salt_commitment"):
         raise RiskgradeError("the manifest's commitment differs from the package's commitment.json")
@@ -231,3 +244,67 @@ def _verify_sealed(folder: Path, m: dict, selected: list[str]) -> None:
             q, n = quota[r["stratum"]]
             if abs(float(r["inclusion_probability"]) - q / n) > 1e-12:
                 raise RiskgradeError(f"{r['uscc']}: inclusion probability {r['inclusion_probability']} is not {q}/{n}")
+
+
+# --------------------------------------------------------------------------- the auditor's reads (inside the system)
+def read_sealed(folder: Path) -> dict:
+    """A sealed package as the auditor reads it: the draw's seed, salt and commitments, each stratum with its
+    size, the number drawn and the inclusion probability (drawn / size), and every drawn entity; plus each
+    file's sha256 and the package's hash (as published with the draw).  Raises when there is none."""
+    try:
+        files = {n: (folder / n).read_text(encoding="utf-8") for n in SEALED_FILES}
+        sp = json.loads(files["plan.json"])
+        plan = sp["manifest"]
+    except FileNotFoundError:
+        raise RiskgradeError(f"no sealed package in {folder.parent.name}/{folder.name}: the plan was not published "
+                             "with `riskgrade plan --publish`") from None
+    except (OSError, ValueError, KeyError) as e:
+        raise RiskgradeError(f"{folder.name}: not a complete sealed package ({e})") from None
+    strata = [{"stratum": x["stratum"], "size": int(x["size"]), "drawn": int(x["drawn"] or 0),
+               "inclusion_probability": (int(x["drawn"] or 0) / int(x["size"])) if x["size"] else None}
+              for x in plan.get("strata", [])]
+    rows = []
+    for r in csv.DictReader(io.StringIO(files["selected.csv"])):
+        p = r.get("inclusion_probability") or ""
+        rows.append({"uscc": r["uscc"], "name": r.get("name") or None, "region_code": r.get("region_code") or None,
+                     "grade": r.get("grade") or None, "stratum": r["stratum"], "selection": r["selection"],
+                     "inclusion_probability": float(p) if p else None, "draw_key": r.get("draw_key") or None,
+                     "check_mode": r.get("check_mode") or None})
+    return {"plan_id": int(sp["plan_id"]), "as_of": str(plan.get("as_of", "")),
+            "task": str((plan.get("task") or {}).get("name", "")),
+            "region_prefix": str((plan.get("task") or {}).get("region_prefix") or ""),
+            "algorithm": str(plan.get("algorithm", "")), "seed": str(plan.get("seed", "")), "salt": str(sp["salt"]),
+            "commitment": str(plan.get("commitment") or ""), "salt_commitment": str(plan.get("salt_commitment") or ""),
+            "sealed_hash": _digest(files), "population_hash": str(plan.get("population_hash", "")),
+            "population": max(0, len(files["population.csv"].splitlines()) - 1), "drawn": len(rows),
+            "files": {n: hashlib.sha256(files[n].encode()).hexdigest() for n in SEALED_FILES},
+            "strata": strata, "selection": rows}
+
+
+def sealed_zip(folder: Path) -> bytes:
+    """The sealed package's files as one zip (``plan-<id>/<file>``), byte-identical on every call."""
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for n in SEALED_FILES:
+            info = zipfile.ZipInfo(f"{folder.name}/{n}", date_time=(2000, 1, 1, 0, 0, 0))
+            info.external_attr = 0o600 << 16
+            z.writestr(info, (folder / n).read_bytes(), zipfile.ZIP_DEFLATED)
+    return buf.getvalue()
+
+
+def verify_stored(con: duckdb.DuckDBPyConnection, plan_id: int, sealed: Path) -> dict:
+    """``plans verify`` inside the system: the public package a plan's publication wrote, rebuilt from the store,
+    is checked against its commitment and the stored plan, and the sealed package in ``sealed`` is re-drawn
+    (sealed hash, salt, population hash, every stratum's draw, draw keys, inclusion probabilities).  Returns what
+    was checked; raises on the first mismatch."""
+    m, seed, _ = _plan(con, plan_id)
+    if not m.get("commitment") or not m.get("sealed_hash"):
+        raise RiskgradeError(f"plan {plan_id} was not published (`riskgrade plan --publish`): no seed commitment or "
+                             "sealed hash is recorded with it, so there is no draw to verify")
+    if not (sealed / "plan.json").exists():
+        raise RiskgradeError(f"plan {plan_id}: the sealed package is missing from the restricted folder")
+    commitment, public, selected = _public(con, plan_id, m, seed, m["sealed_hash"])
+    usccs = [r["uscc"] for r in csv.DictReader(io.StringIO(selected))]
+    return _verify(public, commitment, usccs, selected, con, sealed)

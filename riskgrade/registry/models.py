@@ -35,9 +35,10 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
-    # two-factor sign-in (TOTP, RFC 6238): the base32 secret once confirmed, and the last time step accepted
-    # (a code is never accepted twice); never written to a log
-    totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # two-factor sign-in (TOTP, RFC 6238): the base32 secret once confirmed, encrypted with a key outside the
+    # database (registry/totp_key.py: "v1:<key id>:<AES-GCM>"), and the last time step accepted (a code is never
+    # accepted twice); never written to a log
+    totp_secret: Mapped[str | None] = mapped_column(String(256), nullable=True)
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
@@ -46,7 +47,9 @@ class Token(Base):
     __tablename__ = "tokens"
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    kind: Mapped[str] = mapped_column(String(16))  # "api" or "session"
+    # "api", "session" (console), "pending" (console: waiting for the one-time code) or "enrol" (an administrator
+    # without a second factor: may only enrol one, in the console or through /api/me/totp)
+    kind: Mapped[str] = mapped_column(String(16))
     csrf: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -18,11 +18,14 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from pathlib import Path
+
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import RiskgradeError
 from .models import ROLES, LoginAttempt, Token, User
+from .totp_key import TotpKeyError, TotpKeys, is_sealed, totp_keys
 
 SESSION_HOURS = 8
 API_TOKEN_DAYS = 30
@@ -47,6 +50,9 @@ PERMISSIONS: dict[str, set[str]] = {
     "results.write": {"admin", "credit_officer", "inspector"},
     "export": {"admin", "credit_officer"},
     "audit.read": {"admin", "auditor"},
+    # the sealed package of a published draw (strata, grades, inclusion probabilities, salt) and its verification:
+    # the auditor (纪检/法制审核) and administrators only
+    "plans.sealed": {"admin", "auditor"},
     "users.manage": {"admin"},
     "publish": {"admin", "credit_officer"},
     # early warning (预警): alerts whose members are in the user's region; a domain officer only those routed to
@@ -170,9 +176,52 @@ def fail(s: Session, u: User, now: dt.datetime) -> None:
 
 
 # --------------------------------------------------------------------------- the login throttle (shared)
+_THROTTLE_LOCK = 7281947  # PostgreSQL advisory lock of the throttle (the audit chain's is 7281946)
+
+
+def _serialise(s: Session) -> None:
+    """Take the throttle's write lock for this transaction: count-then-insert is then atomic across threads,
+    workers and servers.  PostgreSQL: a transaction-scoped advisory lock; SQLite: the database's write lock,
+    taken by a first write (the delete of expired rows), so the count that follows sees every committed row."""
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(text(f"SELECT pg_advisory_xact_lock({_THROTTLE_LOCK})"))
+
+
+def reserve_attempt(factory: sessionmaker[Session], username: str, client: str) -> int | None:
+    """Count this sign-in attempt against the throttle, atomically: None when the user name or the client
+    address has used up its attempts in the window (nothing is written); otherwise the id of the attempt's row,
+    written in the same transaction as the count.  The row stands for a failure until :func:`release_attempt`
+    removes it (the attempt succeeded), so N attempts racing through two workers can never pass the limit."""
+    now = dt.datetime.now()
+    since = now - dt.timedelta(seconds=THROTTLE_SECONDS)
+    with factory() as s:
+        _serialise(s)
+        s.execute(delete(LoginAttempt).where(LoginAttempt.at < since))  # SQLite: this write takes the lock
+        by_user = s.execute(select(func.count()).select_from(LoginAttempt).where(
+            LoginAttempt.username == username[:64], LoginAttempt.at > since)).scalar_one()
+        by_client = s.execute(select(func.count()).select_from(LoginAttempt).where(
+            LoginAttempt.client == client[:64], LoginAttempt.at > since)).scalar_one()
+        if by_user >= THROTTLE_PER_USER or by_client >= THROTTLE_PER_CLIENT:
+            s.rollback()
+            return None
+        row = LoginAttempt(username=username[:64], client=client[:64], at=now)
+        s.add(row)
+        s.commit()
+        return row.id
+
+
+def release_attempt(factory: sessionmaker[Session], attempt_id: int | None) -> None:
+    """The attempt succeeded: it no longer counts as a failure."""
+    if attempt_id is None:
+        return
+    with factory() as s:
+        s.execute(delete(LoginAttempt).where(LoginAttempt.id == attempt_id))
+        s.commit()
+
+
 def throttled(factory: sessionmaker[Session], username: str, client: str) -> bool:
-    """Whether the user name or the client address has used up its failed attempts in the window; read from
-    the registry, so every worker of the service shares the count."""
+    """Whether the user name or the client address has used up its failed attempts in the window (a read only;
+    the sign-in itself uses :func:`reserve_attempt`, which counts and records in one locked transaction)."""
     since = dt.datetime.now() - dt.timedelta(seconds=THROTTLE_SECONDS)
     with factory() as s:
         by_user = s.execute(select(func.count()).select_from(LoginAttempt).where(
@@ -185,9 +234,10 @@ def throttled(factory: sessionmaker[Session], username: str, client: str) -> boo
 
 
 def note_failure(factory: sessionmaker[Session], username: str, client: str) -> None:
-    """Count a failed attempt (and forget those older than the window)."""
+    """Count a failed attempt that was not reserved (and forget those older than the window)."""
     now = dt.datetime.now()
     with factory() as s:
+        _serialise(s)
         s.execute(delete(LoginAttempt).where(LoginAttempt.at < now - dt.timedelta(seconds=THROTTLE_SECONDS)))
         s.add(LoginAttempt(username=username[:64], client=client[:64], at=now))
         s.commit()
@@ -226,26 +276,72 @@ def totp_step(secret: str, code: str, after: int | None = None, at: float | None
     return None
 
 
+def _home(factory: sessionmaker[Session]) -> Path | None:
+    home = getattr(factory, "riskgrade_home", None)
+    if home is None:
+        url = factory.kw["bind"].url
+        home = Path(url.database).parent if url.get_backend_name() == "sqlite" and url.database else None
+    return home
+
+
+def totp_keys_of(factory: sessionmaker[Session]) -> TotpKeys:
+    """The keys that encrypt this registry's two-factor secrets (:mod:`.totp_key`; the key file is made on first
+    use); the first use in a process also encrypts every secret an older riskgrade stored in plain text
+    (:func:`seal_plaintext`)."""
+    keys = totp_keys(_home(factory), create=True)
+    if not getattr(factory, "riskgrade_totp_sealed", False) and keys.current is not None:
+        seal_plaintext(factory, keys)
+        factory.riskgrade_totp_sealed = True
+    return keys
+
+
+def seal_plaintext(factory: sessionmaker[Session], keys: TotpKeys | None = None) -> int:
+    """Encrypt every two-factor secret stored in plain text (by riskgrade before 0006); returns how many."""
+    keys = keys or totp_keys(_home(factory), create=True)
+    n = 0
+    with factory() as s:
+        for u in s.execute(select(User).where(User.totp_secret.is_not(None))).scalars():
+            if not is_sealed(u.totp_secret):
+                u.totp_secret = keys.encrypt(u.totp_secret, u.id)
+                n += 1
+        s.commit()
+    return n
+
+
+def totp_secret(factory: sessionmaker[Session], username: str) -> str | None:
+    """A user's two-factor secret in plain text (for the operator's tools; never logged).  Raises
+    :class:`TotpKeyError` when this process does not hold its key."""
+    u = get_user(factory, username)
+    if not u.totp_secret:
+        return None
+    return totp_keys_of(factory).decrypt(u.totp_secret, u.id)
+
+
 def set_totp(factory: sessionmaker[Session], username: str, secret: str | None, step: int | None = None) -> User:
-    """Enrol (a new secret; ``step``: the step of the code that confirmed it) or remove two-factor sign-in."""
+    """Enrol (a new secret, stored encrypted; ``step``: the step of the code that confirmed it) or remove
+    two-factor sign-in."""
+    keys = totp_keys_of(factory) if secret is not None else None
     with factory() as s:
         u = s.execute(select(User).where(User.username == username)).scalar_one_or_none()
         if u is None:
             raise RiskgradeError(f"no user {username}")
-        u.totp_secret, u.totp_last_step = secret, step
+        u.totp_secret, u.totp_last_step = (keys.encrypt(secret, u.id) if keys else None), step
         s.commit()
         return u
 
 
 def check_code(factory: sessionmaker[Session], user_id: int, code: str) -> User:
     """The second factor: the user's current one-time code, once.  A wrong code counts as a failed login (the
-    account locks after ``MAX_FAILED``); :class:`LoginFailed` with the one message otherwise."""
+    account locks after ``MAX_FAILED``); :class:`LoginFailed` with the one message otherwise.  Raises
+    :class:`TotpKeyError` when this process does not hold the key of the user's secret (not counted)."""
     now = dt.datetime.now()
+    keys = totp_keys_of(factory)
     with factory() as s:
         u = s.get(User, user_id)
         if u is None or u.disabled or (u.locked_until and u.locked_until > now) or not u.totp_secret:
             raise LoginFailed(LOGIN_FAILED, "locked_or_disabled")
-        step = totp_step(u.totp_secret, code, u.totp_last_step)
+        secret = keys.decrypt(u.totp_secret, u.id)  # TotpKeyError: the server's key, not the user's failure
+        step = totp_step(secret, code, u.totp_last_step)
         if step is None:
             fail(s, u, now)
             raise LoginFailed(LOGIN_FAILED, "code")

@@ -194,3 +194,96 @@ def create_for_task(st: AppState, me: Principal, *, as_of: dt.date, seed: str, b
                                                      "task": out.task.name, "drawn": out.rows,
                                                      "content_hash": out.content_hash, **_via(via)})
     return out
+
+
+# --------------------------------------------------------------------------- the sealed draw package (auditors)
+SEALED_PERMISSION = "plans.sealed"
+
+
+def _sealed_within(pkg_region: str, me: Principal) -> bool:
+    """Whether a sealed package's whole draw lies within the user's region (a province-wide draw: province
+    users only); the package holds the strata and grades of every entity of the draw."""
+    region = pkg_region if pkg_region.isascii() and pkg_region.isdigit() else ""  # "(all)": province-wide
+    return region.startswith(me.region) if region else len(me.region) == 2
+
+
+def _sealed_package(st: AppState, me: Principal, plan_id: int, via: str | None) -> dict:
+    """The sealed package of a plan, when the user may read it: the auditor or an administrator (otherwise 403,
+    audited ``read_refused``), of a plan whose region lies within the user's (otherwise 404, audited)."""
+    from ..inspection.disclosure import read_sealed, sealed_folder
+
+    if not me.can(SEALED_PERMISSION):
+        record(st, me, "read_refused", f"sealed:{plan_id}", {"why": "role", **_via(via)})
+        raise Refused(403, "forbidden", "only the auditor (纪检/法制审核) and administrators read a sealed draw "
+                      "package", "sealed_forbidden")
+    try:
+        pkg = read_sealed(sealed_folder(st.home, plan_id))
+    except RiskgradeError as e:
+        raise Refused(404, "not_found", str(e).splitlines()[0], "sealed_missing") from None
+    if not _sealed_within(pkg["region_prefix"], me):
+        record(st, me, "read_refused", f"sealed:{plan_id}", {"why": "out_of_region", **_via(via)})
+        raise Refused(404, "not_found", f"no sealed package of plan {plan_id}", "sealed_missing")
+    return pkg
+
+
+def sealed(st: AppState, me: Principal, plan_id: int, via: str | None = None) -> dict:
+    """A published draw's sealed verification package (strata, inclusion probabilities, seed, salt and the
+    selection with grades), for the auditor and administrators; every read audited (``read_sealed``)."""
+    pkg = _sealed_package(st, me, plan_id, via)
+    record(st, me, "read_sealed", f"plan:{plan_id}", {"sealed_hash": pkg["sealed_hash"], **_via(via)})
+    return pkg
+
+
+def sealed_download(st: AppState, me: Principal, plan_id: int, via: str | None = None) -> tuple[str, bytes]:
+    """The sealed package's files as a zip (file name, bytes); audited (``read_sealed``, ``download``)."""
+    from ..inspection.disclosure import sealed_folder, sealed_zip
+
+    pkg = _sealed_package(st, me, plan_id, via)
+    data = sealed_zip(sealed_folder(st.home, plan_id))
+    record(st, me, "read_sealed", f"plan:{plan_id}", {"sealed_hash": pkg["sealed_hash"], "download": True,
+                                                      **_via(via)})
+    return f"plan-{plan_id}-sealed.zip", data
+
+
+def sealed_list(st: AppState, me: Principal) -> list[dict]:
+    """The sealed packages the user may read (plan id, month, task, number drawn), newest plan first."""
+    from ..inspection.disclosure import read_sealed
+
+    me.require(SEALED_PERMISSION)
+    out = []
+    folder = st.home / "restricted"
+    for d in sorted(folder.glob("plan-*"), key=lambda p: -int(p.name[5:]) if p.name[5:].isdigit() else 0):
+        if not d.name[5:].isdigit():
+            continue
+        try:
+            pkg = read_sealed(d)
+        except RiskgradeError:
+            continue
+        if _sealed_within(pkg["region_prefix"], me):
+            out.append({k: pkg[k] for k in ("plan_id", "as_of", "task", "drawn", "population", "sealed_hash")})
+    return out
+
+
+def verify_sealed(st: AppState, me: Principal, plan_id: int, via: str | None = None) -> dict:
+    """``riskgrade plans verify`` inside the system, for the auditor and administrators: the plan's public
+    package (rebuilt from the store) against its seed commitment and the stored plan, and the full re-draw from
+    the sealed package.  Returns ``ok``, what was ``checked`` and the first ``problem``; audited
+    (``verify_plan``)."""
+    from ..inspection.disclosure import sealed_folder, verify_stored
+    from ..warehouse import Warehouse
+
+    _sealed_package(st, me, plan_id, via)
+    try:
+        with Warehouse(st.home, lock_timeout=settings_mod.load(st.home).lock_timeout) as wh:
+            try:
+                r = verify_stored(wh.con, plan_id, sealed_folder(st.home, plan_id))
+                out = {"plan_id": plan_id, "ok": True, "checked": r["checked"], "problem": None, "seed": str(r["seed"]),
+                       "commitment": r["commitment"], "drawn": r["drawn"]}
+            except RiskgradeError as e:
+                out = {"plan_id": plan_id, "ok": False, "checked": [], "problem": str(e).splitlines()[0],
+                       "seed": None, "commitment": None, "drawn": None}
+    except RiskgradeError as e:  # the warehouse is busy with another job
+        raise Refused(503, "busy", str(e).splitlines()[0], "busy") from None
+    record(st, me, "verify_plan", f"plan:{plan_id}", {"ok": out["ok"], **({"problem": out["problem"]}
+                                                                           if out["problem"] else {}), **_via(via)})
+    return out

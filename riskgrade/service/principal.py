@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..registry.models import Token, User
-from ..registry.users import (LOGIN_FAILED, LoginFailed, authenticate, can, check_code, issue_token, mask,
-                              new_totp_secret, note_failure, resolve_token, revoke_token, set_totp, throttled,
-                              totp_step, totp_uri)
+from ..registry.users import (LOGIN_FAILED, LoginFailed, TotpKeyError, authenticate, can, check_code, issue_token,
+                              mask, new_totp_secret, release_attempt, reserve_attempt, resolve_token, revoke_token,
+                              set_totp, totp_step, totp_uri)
 from .audit import record
 from .errors import Refused
 from .state import AppState, Principal
@@ -60,48 +60,61 @@ def needs_totp(st: AppState, user: User) -> bool:
 
 
 def _failed(st: AppState, username: str, client: str, via: str | None, why: str) -> Refused:
-    note_failure(st.factory, username, client)
+    """A failed attempt (its row in the throttle was written when it was reserved): audited, one answer."""
     record(st, username[:64] or "?", "login_failed", client, {**({"via": via} if via else {}), "why": why})
     return Refused(401, "login_failed", LOGIN_FAILED, "login_failed")
 
 
-def _throttle(st: AppState, username: str, client: str) -> None:
-    if throttled(st.factory, username, client):
+def _reserve(st: AppState, username: str, client: str) -> int:
+    """Count the attempt against the throttle before any check (atomically, in the registry: racing workers
+    cannot pass the limit together); 429 ``rate_limited`` once the user name or the client has used it up."""
+    attempt = reserve_attempt(st.factory, username, client)
+    if attempt is None:
         raise Refused(429, "rate_limited", "too many login attempts: wait a minute", "login_rate_limited",
                       headers={"Retry-After": "60"})
+    return attempt
 
 
 def _password(st: AppState, username: str, password: str, client: str, via: str | None) -> User:
-    _throttle(st, username, client)
+    attempt = _reserve(st, username, client)
     try:
-        return authenticate(st.factory, username, password)
+        user = authenticate(st.factory, username, password)
     except LoginFailed as e:
         raise _failed(st, username, client, via, e.reason) from None
+    release_attempt(st.factory, attempt)
+    return user
 
 
 def _code(st: AppState, user: User, code: str, client: str, via: str | None) -> User:
-    _throttle(st, user.username, client)
+    attempt = _reserve(st, user.username, client)
     try:
-        return check_code(st.factory, user.id, code)
+        user = check_code(st.factory, user.id, code)
     except LoginFailed as e:
         raise _failed(st, user.username, client, via, e.reason) from None
+    except TotpKeyError as e:  # the server cannot read the secret: the operator's key, not the user's failure
+        release_attempt(st.factory, attempt)
+        record(st, user.username, "login_refused", client, {"why": "totp_key", **({"via": via} if via else {})})
+        raise Refused(503, "totp_key_unavailable", f"two-factor sign-in is unavailable: {e} (ask the operator)",
+                      "totp_key_unavailable") from None
+    release_attempt(st.factory, attempt)
+    return user
 
 
 def sign_in(st: AppState, username: str, password: str, client: str, kind: str = "api",
             via: str | None = None, code: str | None = None) -> tuple[str, Token, User]:
     """Check the password and, for a user with two-factor sign-in (every administrator), the one-time ``code``;
-    then issue a token (``api``) or a console session (``session``); both outcomes are audited.  Failed
-    attempts are counted in the registry per user name and client address (shared by every worker) and every
-    failure answers the same.  Raises :class:`Refused` 429 ``rate_limited``, 401 ``login_failed``, 401
-    ``totp_required`` (the password was right: send it again with ``code``) or 403 ``totp_enrolment_required``
-    (an administrator without a second factor: enrol in the console, or ``riskgrade user totp``)."""
+    then issue a token (``api``) or a console session (``session``); both outcomes are audited.  Attempts are
+    counted in the registry per user name and client address (shared by every worker, atomically) and every
+    failure answers the same.  An administrator without a second factor gets an ``enrol`` token (15 minutes)
+    that may only enrol one (``POST /api/me/totp``, ``/api/me/totp/confirm``), which then gives a full token.
+    Raises :class:`Refused` 429 ``rate_limited``, 401 ``login_failed``, 401 ``totp_required`` (the password was
+    right: send it again with ``code``) or 503 ``totp_key_unavailable`` (the server lacks the secrets' key)."""
     user = _password(st, username, password, client, via)
     if needs_totp(st, user):
         if not user.totp_secret:
-            record(st, user.username, "login_refused", client, {"why": "totp_not_enrolled", **({"via": via} if via
-                                                                                               else {})})
-            raise Refused(403, "totp_enrolment_required", "administrators sign in with a one-time code: enrol in "
-                          "the console (or ask an operator: riskgrade user totp NAME)", "totp_enrol_first")
+            secret, tok = issue_token(st.factory, user, "enrol")
+            record(st, user.username, "login_enrol_only", client, {**({"via": via} if via else {})})
+            return secret, tok, user
         if not code:
             raise Refused(401, "totp_required", "give the one-time code of your authenticator app (field code)",
                           "totp_required")
@@ -149,20 +162,23 @@ def finish_console(st: AppState, pending: str, code: str, client: str) -> Signed
 
 
 # --------------------------------------------------------------------------- enrolling a second factor
-def totp_offer(me: Principal) -> dict:
+def totp_offer(me: Principal, st: AppState | None = None, via: str | None = None) -> dict:
     """A new secret for the user to enrol, with its ``otpauth://`` URI (shown as text).  Nothing is stored
-    until a code confirms it; a user who has one already must have it reset by an operator."""
+    until a code confirms it; a user who has one already must have it reset by an operator.  Given ``st``, the
+    offer is audited (``totp_offer``, never the secret)."""
     if me.user.totp_secret:
         raise Refused(409, "conflict", "two-factor sign-in is set up already", "totp_already")
     secret = new_totp_secret()
+    if st is not None:
+        record(st, me, "totp_offer", me.user.username, {"via": via} if via else None)
     return {"secret": secret, "uri": totp_uri(secret, me.user.username)}
 
 
 def totp_confirm(st: AppState, me: Principal, secret: str, code: str, client: str,
-                 via: str | None = None, current: str = "") -> str | None:
+                 via: str | None = None, current: str = "", kind: str = "session") -> str | None:
     """Enrol ``secret`` once ``code`` proves the authenticator has it (audited ``totp_enrol``; the secret is
-    never logged).  An enrol-only session (``current``: its secret) is spent and a full session returned (its
-    secret); otherwise None."""
+    never logged).  An enrol-only sign-in (``current``: its secret) is spent and a full one of ``kind`` (a console
+    ``session``, or an ``api`` token) returned (its secret); otherwise None."""
     if me.user.totp_secret:
         raise Refused(409, "conflict", "two-factor sign-in is set up already", "totp_already")
     if not (isinstance(secret, str) and 16 <= len(secret) <= 64 and secret.isalnum() and secret.isupper()):
@@ -171,13 +187,12 @@ def totp_confirm(st: AppState, me: Principal, secret: str, code: str, client: st
     if step is None:
         raise Refused(422, "invalid", "the code does not match: check the device's clock and try again",
                       "totp_bad_code")
-    set_totp(st.factory, me.user.username, secret, step)
+    me.user.totp_secret = set_totp(st.factory, me.user.username, secret, step).totp_secret
     record(st, me, "totp_enrol", me.user.username, {"via": via} if via else None)
     if me.token.kind != "enrol":
-        me.user.totp_secret = secret
         return None
     revoke_token(st.factory, current)
-    new, _ = issue_token(st.factory, me.user, "session")
+    new, _ = issue_token(st.factory, me.user, kind)
     record(st, me.user.username, "login", client, {"via": via or "console", "second_factor": "totp"})
     return new
 

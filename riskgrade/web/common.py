@@ -40,7 +40,8 @@ PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 NAV = (("dashboard", "/", "stats.read"), ("search", "/entities", "entity.read"),
        ("alerts", "/alerts", "alerts.read|stats.read"), ("plans", "/plans", "plans.read"),
        ("quality", "/quality", "stats.read"), ("model", "/model", "stats.read"),
-       ("users", "/admin/users", "users.manage"), ("audit", "/admin/audit", "audit.read"))
+       ("users", "/admin/users", "users.manage"), ("audit", "/admin/audit", "audit.read"),
+       ("sealed_nav", "/sealed", "plans.sealed"))
 
 
 # --------------------------------------------------------------------------- errors the pages raise

@@ -252,15 +252,29 @@ def test_altered_checkpoint_is_refused(reg: dict) -> None:
 # --------------------------------------------------------------------------- appends under contention
 
 
-def test_fifty_concurrent_appends_all_land_without_a_gap(reg: dict, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Under 50 concurrent clients an append got "could not append to the audit log" (a 500). The in-process
-    lock is taken away, so the threads race in the database as separate worker processes would."""
-    import contextlib
+WINDOW = 0.010  # the most a busy server's request waits between reading the head and committing its entry
+
+
+def _busy_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Widen the race window of an append (between reading the chain's head and committing the entry) to
+    0-10 ms, as a loaded server does: the finding came from 50 HTTP clients, where each request does other work
+    in between.  Without it, 50 bare threads on SQLite happen to serialise well enough that the append before
+    the fix passed too (measured: 0 errors in 2 runs; with the window: 1-6 lost appends a run at 4 ms)."""
+    import random
+    import time
 
     from riskgrade.registry import audit
 
-    monkeypatch.setattr(audit, "_process_lock", lambda factory: contextlib.nullcontext(), raising=False)
-    f = reg["factory"]
+    real = audit.seal
+
+    def slow(*a, **k):
+        time.sleep(random.uniform(0, WINDOW))
+        return real(*a, **k)
+
+    monkeypatch.setattr(audit, "seal", slow)
+
+
+def _fifty_clients(append) -> list[BaseException]:
     errors: list[BaseException] = []
     start = threading.Barrier(50)
 
@@ -268,7 +282,7 @@ def test_fifty_concurrent_appends_all_land_without_a_gap(reg: dict, monkeypatch:
         try:
             start.wait()
             for j in range(3):
-                audit.append(f, f"client{k}", "view", f"{k}/{j}")
+                append(f"client{k}", "view", f"{k}/{j}")
         except BaseException as e:  # noqa: BLE001
             errors.append(e)
 
@@ -277,12 +291,84 @@ def test_fifty_concurrent_appends_all_land_without_a_gap(reg: dict, monkeypatch:
         t.start()
     for t in threads:
         t.join()
+    return errors
+
+
+def test_fifty_concurrent_appends_all_land_without_a_gap(reg: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under 50 concurrent clients an append got "could not append to the audit log" (a 500). The in-process
+    lock is taken away, so the threads race in the database as separate worker processes would, and the race
+    window is that of a busy server (:func:`_busy_server`); the companion test below shows that the append as
+    it was before the fix fails in exactly this setting."""
+    import contextlib
+
+    from riskgrade.registry import audit
+
+    monkeypatch.setattr(audit, "_process_lock", lambda factory: contextlib.nullcontext(), raising=False)
+    _busy_server(monkeypatch)
+    f = reg["factory"]
+    errors = _fifty_clients(lambda *a: audit.append(f, *a))
     assert not errors, errors[:3]
     ids = [r[0] for r in _sql(f, "SELECT id FROM audit_log ORDER BY id")]
     assert ids == list(range(1, 151))
     targets = {r[0] for r in _sql(f, "SELECT target FROM audit_log")}
     assert targets == {f"{k}/{j}" for k in range(50) for j in range(3)}
     assert audit.verify(f).ok
+
+
+def _append_before_the_fix(factory, username: str, action: str, target: str, *, advisory: bool) -> None:
+    """The append as it was before the fix (commit d92a234's parent): 20 immediate tries, a lost race noticed
+    only as a taken id; on PostgreSQL an advisory lock (``advisory``; added in 9280735, before the finding)."""
+    from sqlalchemy import select
+    from sqlalchemy.exc import IntegrityError
+
+    from riskgrade.chain import GENESIS
+    from riskgrade.registry import audit
+    from riskgrade.registry.models import AuditEntry
+
+    for _ in range(20):
+        with factory() as s:
+            if advisory and s.get_bind().dialect.name == "postgresql":
+                s.execute(text("SELECT pg_advisory_xact_lock(7281946)"))
+            last = s.execute(select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
+            e_id, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+            at = dt.datetime.now().replace(tzinfo=None)
+            kid, h = audit.seal(None, audit.LOG, prev, e_id, at, username, action, target, "{}")
+            s.add(AuditEntry(id=e_id, at=at, username=username, action=action, target=target, detail="{}",
+                             prev_hash=prev, hash=h, key_id=kid))
+            try:
+                s.commit()
+                return
+            except IntegrityError:
+                s.rollback()
+    raise RuntimeError("could not append to the audit log (too much contention)")
+
+
+def test_the_fifty_clients_defeat_the_append_before_the_fix(reg: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Companion of the test above: in the same setting, the append before the fix loses appends with the
+    finding's error, and so does today's append with its retry taken away.  So the test above fails on the old
+    behaviour.  On PostgreSQL the advisory lock serialised appends already; the race shows once it is taken
+    away too (as before 9280735)."""
+    from riskgrade.registry import audit
+
+    _busy_server(monkeypatch)
+    f = reg["factory"]
+    advisory = reg["backend"] == "sqlite"  # on PostgreSQL: without the advisory lock
+    errors: list[BaseException] = []
+    for _ in range(3):  # lost races are near certain in one round; three rounds make it certain enough
+        errors = _fifty_clients(lambda *a: _append_before_the_fix(f, *a, advisory=advisory))
+        if errors:
+            break
+    assert errors and all("could not append to the audit log" in str(e) for e in errors), errors[:3]
+    # today's append without its retry (a lost race is an error at once) and without its locks
+    import contextlib
+
+    import sqlalchemy
+
+    monkeypatch.setattr(audit, "_process_lock", lambda factory: contextlib.nullcontext(), raising=False)
+    monkeypatch.setattr(audit, "_transient", lambda e: False)
+    monkeypatch.setattr(audit, "text", lambda sql: sqlalchemy.text("SELECT 1"))  # no advisory lock
+    errors = _fifty_clients(lambda *a: audit.append(f, *a))
+    assert errors, "no append lost a race: the setting does not reproduce the finding"
 
 
 # --------------------------------------------------------------------------- the alert log: the same chain

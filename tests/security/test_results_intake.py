@@ -314,23 +314,69 @@ def test_the_cli_import_is_the_same_narrow_intake(province: dict, tmp_path: Path
     assert _q(home, "SELECT result FROM plan_results WHERE uscc = ? AND source = 'results:plan-1'", [u]) == [("corrected",)]
 
 
-@pytest.mark.parametrize("data", [
-    b"uscc,event_date,result\n91370102MA3C5DEX0A," + b"x" * 200_000 + b",pass\n",   # a cell over csv's 131,072 limit
-    b"uscc,event_date,result\r91370102MA3C5DEX0A,2026-10-08,pass\r",                  # bare CR line ends
-    b"uscc,event_date,result\n\"9137\r0102MA3C5DEX0A\",2026-10-08,pass\n",          # a CR inside a quoted cell
-])
-def test_odd_csv_answers_a_reason_never_an_internal_error(data: bytes) -> None:
+def _odd_uscc() -> bytes:
+    from ..conftest import make_usccs
+
+    return make_usccs(1)[0].encode()
+
+
+ODD_USCC = _odd_uscc()
+ODD_CSV = {
+    # a cell over csv's 131,072-character field limit
+    "long_cell": b"uscc,event_date,result\n" + ODD_USCC + b"," + b"x" * 200_000 + b",pass\n",
+    # bare CR line ends (an old Mac export)
+    "bare_cr": b"uscc,event_date,result\r" + ODD_USCC + b",2026-10-08,pass\r",
+    # a CR inside a quoted cell
+    "cr_in_quotes": b'uscc,event_date,result\n"' + ODD_USCC[:4] + b"\r" + ODD_USCC[4:] + b'",2026-10-08,pass\n',
+}
+
+
+@pytest.mark.parametrize("case", sorted(ODD_CSV))
+def test_odd_csv_answers_a_reason_never_an_internal_error(case: str) -> None:
     """Finding 8: a results CSV with a cell over 131,072 characters or a bare CR ended in a 500. The one parser
-    refuses the file with 422 and a reason, or reads it (each line then accepted or rejected on its own)."""
+    refuses the file with 422 and a reason, or reads it, each line then accepted or rejected on its own."""
     from riskgrade.service.errors import Refused
     from riskgrade.service.results import parse
 
-    try:
-        parsed = parse(data)
-    except Refused as e:
-        assert e.status == 422 and e.message
-    else:
-        assert parsed is not None
+    data = ODD_CSV[case]
+    if case == "long_cell":
+        with pytest.raises(Refused) as e:
+            parse(data)
+        assert e.value.status == 422 and e.value.key == "results_bad_csv"
+        assert "field larger than field limit" in e.value.message
+        return
+    parsed = parse(data)
+    assert parsed.rows == 1
+    if case == "bare_cr":  # the CRs end lines: the row is read whole, and accepted
+        assert not parsed.rejected, parsed.rejected
+    else:  # the CR splits the code inside its quotes: not a code, said for its line and column
+        assert [(r.line, r.column) for r in parsed.rejected] == [(3, "uscc")]
+        assert "not a valid" in parsed.rejected[0].reason
+
+
+@pytest.mark.parametrize("case", ["long_cell", "bare_cr"])
+def test_the_odd_csv_inputs_are_the_ones_that_failed(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Companion of the test above: these exact inputs break the reading the old path did (Python's csv reader
+    without universal newlines, its default field limit), and with the parser's two guards taken away (the
+    csv error caught and turned into a reason; universal newlines) ``parse`` raises an error that is no
+    :class:`Refused`: the internal error (500) of the finding.  So the test above fails on the old behaviour."""
+    import csv
+    import io
+    import types
+
+    from riskgrade.service import results
+    from riskgrade.service.errors import Refused
+
+    data = ODD_CSV[case]
+    with pytest.raises(csv.Error):
+        list(csv.reader(io.StringIO(data.decode())))
+    never = type("NeverRaised", (Exception,), {})
+    monkeypatch.setattr(results, "csv", types.SimpleNamespace(reader=csv.reader, writer=csv.writer, Error=never))
+    monkeypatch.setattr(results, "io", types.SimpleNamespace(StringIO=lambda text="", newline=None: io.StringIO(text),
+                                                             BytesIO=io.BytesIO))
+    with pytest.raises(Exception) as e:
+        results.parse(data)
+    assert isinstance(e.value, csv.Error) and not isinstance(e.value, Refused)
 
 
 # --------------------------------------------------------------------------- reasons in the uploader's language

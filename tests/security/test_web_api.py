@@ -217,6 +217,45 @@ def test_two_workers_share_the_login_throttle(reg) -> None:
                          .where(LoginAttempt.username == "ghost")).scalar_one() == THROTTLE_PER_USER
 
 
+def test_parallel_attempts_through_two_workers_never_pass_the_limit(reg) -> None:
+    """The throttle counted, then checked the password, then recorded the failure: N attempts racing through
+    two workers all counted the same few rows and all went through.  Now each attempt is counted and recorded in
+    one locked transaction before the password is checked."""
+    import threading
+
+    from sqlalchemy import func, select
+
+    from riskgrade.registry.models import LoginAttempt
+    from riskgrade.registry.users import THROTTLE_PER_USER
+
+    workers = [TestClient(reg.app(console=False), client=("10.3.3.3", 1000)) for _ in range(2)]
+    n = 3 * THROTTLE_PER_USER
+    start = threading.Barrier(n)
+    codes: list[int] = []
+
+    def attempt(k: int) -> None:
+        start.wait()
+        r = workers[k % 2].post("/api/login", json={"username": "racer", "password": "wrong-password-1"})
+        codes.append(r.status_code)
+
+    threads = [threading.Thread(target=attempt, args=(k,)) for k in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(codes) == n and set(codes) <= {401, 429}, codes
+    assert codes.count(401) == THROTTLE_PER_USER, sorted(codes)
+    with reg.main.state.rg.factory() as s:
+        assert s.execute(select(func.count()).select_from(LoginAttempt)
+                         .where(LoginAttempt.username == "racer")).scalar_one() == THROTTLE_PER_USER
+    # a right password is throttled too while the window is full, and a success leaves no row behind
+    r = workers[0].post("/api/login", json={"username": "prov_analyst", "password": PASSWORD})
+    assert r.status_code == 200
+    with reg.main.state.rg.factory() as s:
+        assert not s.execute(select(func.count()).select_from(LoginAttempt)
+                             .where(LoginAttempt.username == "prov_analyst")).scalar_one()
+
+
 # --------------------------------------------------------------------------- 5. trusted proxies
 def test_x_forwarded_for_only_from_a_trusted_proxy(reg) -> None:
     forged = {"X-Forwarded-For": "203.0.113.66"}

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from ...service import plans as plan_service
 from ...service import results
 from ...service.errors import Refused
 from ..deps import Body, Me, St
-from ..schemas import (ERRORS, PlanCreated, PlanDetail, PlanEntityOut, PlanId, PlanOut, PlanRequest,
-                       ResultsImported)
+from ..schemas import (ALERT_ERRORS, ERRORS, PlanCreated, PlanDetail, PlanEntityOut, PlanId, PlanOut, PlanRequest,
+                       PlanVerification, ResultsImported, SealedPackage)
 
 router = APIRouter(tags=["inspection"])
 
@@ -70,3 +70,30 @@ async def upload_results(plan_id: PlanId, request: Request, me: Me, st: St, body
         return JSONResponse({"error": {"code": e.code, "message": e.message, "rejections": e.fields["rejected"]}},
                             status_code=e.status, headers=e.headers)
     return ResultsImported(**{k: out[k] for k in ResultsImported.model_fields})
+
+
+# --------------------------------------------------------------------------- the sealed draw package (auditors)
+@router.get("/api/plans/{plan_id}/sealed", response_model=SealedPackage, responses=ERRORS)
+def sealed(plan_id: PlanId, me: Me, st: St) -> SealedPackage:
+    """The sealed verification package of a published draw: strata (size, drawn, inclusion probability), seed,
+    salt, commitments and the selection with grades.  The auditor (纪检/法制审核) and administrators only (403
+    for every other role, audited as read_refused); every read audited (read_sealed)."""
+    pkg = plan_service.sealed(st, me, plan_id, via="api")
+    return SealedPackage(**{k: pkg[k] for k in SealedPackage.model_fields})
+
+
+@router.get("/api/plans/{plan_id}/sealed/download", responses={**ERRORS, 200: {
+    "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+    "description": "plan-<id>/plan.json, population.csv, selected.csv"}})
+def sealed_download(plan_id: PlanId, me: Me, st: St) -> Response:
+    """The sealed package's files as a zip (the auditor and administrators; audited)."""
+    name, data = plan_service.sealed_download(st, me, plan_id, via="api")
+    return Response(data, media_type="application/zip", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.post("/api/plans/{plan_id}/sealed/verify", response_model=PlanVerification, responses=ALERT_ERRORS)
+def sealed_verify(plan_id: PlanId, me: Me, st: St) -> PlanVerification:
+    """Verify a published draw as `riskgrade plans verify` does: the revealed seed against its commitment, the
+    package against the stored plan, and the full re-draw from the sealed package.  ``ok`` false names the first
+    check that failed.  The auditor and administrators only; audited (verify_plan)."""
+    return PlanVerification(**plan_service.verify_sealed(st, me, plan_id, via="api"))

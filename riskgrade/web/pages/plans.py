@@ -16,7 +16,8 @@ from ...service import plans as plan_service
 from ...service import results
 from ...service.errors import Refused
 from ...service.state import AppState, Principal
-from ..common import Form, Me, PlanId, St, lang_of, message, need, page_error, page_number, render, small_int, texts
+from ..common import (Form, Me, PageError, PlanId, St, lang_of, message, need, page_error, page_number, render,
+                      small_int, texts)
 from ..i18n import SECTIONS_EN
 
 router = APIRouter(include_in_schema=False)
@@ -170,3 +171,59 @@ async def results_upload(request: Request, plan_id: PlanId, me: Me, form: Form, 
                       rejections=_rejections(request, e.fields.get("rejected", [])), status=422)
     return render(request, "results.html", me, plan=plan, errors=[], outcome=outcome,
                   rejections=_rejections(request, outcome["rejections"]))
+
+
+# --------------------------------------------------------------------------- the sealed draw package (auditors)
+def _sealed_page(request: Request, me: Principal, st: AppState, plan_id: int, verdict: dict | None = None,
+                 status: int = 200) -> HTMLResponse:
+    try:
+        pkg = plan_service.sealed(st, me, plan_id, via="console")
+    except Refused as e:
+        raise _sealed_error(e) from None
+    t = texts(request)
+    words = [t[VERIFIED.get(c, "")] if VERIFIED.get(c) in t else c for c in (verdict or {}).get("checked", [])]
+    return render(request, "sealed.html", me, pkg=pkg, verdict=verdict, checked_words=words, status=status,
+                  shown=SEALED_ROWS)
+
+
+VERIFIED = {"commitment": "verified_commitment", "stored plan": "verified_stored_plan",
+            "sealed package (re-drawn)": "verified_redrawn"}  # what plans verify checked, in the page's words
+
+
+SEALED_ROWS = 500  # drawn entities shown on the page; the download has them all
+
+
+def _sealed_error(e: Refused) -> PageError:
+    """A refusal of the sealed package as an error page with its own words (403 role, 404 none, 503 busy)."""
+    if e.key in ("sealed_forbidden", "sealed_missing"):
+        return PageError(e.status, e.key)
+    return page_error(e)
+
+
+@router.get("/sealed")
+def sealed_list(request: Request, me: Me, st: St) -> HTMLResponse:
+    need(me, plan_service.SEALED_PERMISSION)
+    return render(request, "sealed_list.html", me, rows=plan_service.sealed_list(st, me))
+
+
+@router.get("/plans/{plan_id}/sealed")
+def sealed_view(request: Request, plan_id: PlanId, me: Me, st: St) -> HTMLResponse:
+    return _sealed_page(request, me, st, plan_id)
+
+
+@router.post("/plans/{plan_id}/sealed/verify")
+def sealed_verify(request: Request, plan_id: PlanId, me: Me, form: Form, st: St) -> HTMLResponse:
+    try:
+        verdict = plan_service.verify_sealed(st, me, plan_id, via="console")
+    except Refused as e:
+        raise _sealed_error(e) from None
+    return _sealed_page(request, me, st, plan_id, verdict)
+
+
+@router.get("/plans/{plan_id}/sealed/download")
+def sealed_download(request: Request, plan_id: PlanId, me: Me, st: St) -> Response:
+    try:
+        name, data = plan_service.sealed_download(st, me, plan_id, via="console")
+    except Refused as e:
+        raise _sealed_error(e) from None
+    return Response(data, media_type="application/zip", headers={"Content-Disposition": f'attachment; filename="{name}"'})
