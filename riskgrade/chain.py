@@ -299,7 +299,16 @@ def checkpoint(ring: Keyring, log: str, w: Walk) -> dict:
           "key_id": ring.current}
     cp["key_id"], cp["signature"] = ring.sign(_checkpoint_body(cp), "checkpoint")
     cp["algorithm"] = "HMAC-SHA256"
+    if ring.home is not None:  # and a signature anyone can check with the home's public key
+        from .signing import sign
+
+        cp["ed25519"] = sign(ring.home, _checkpoint_body(cp))
     return cp
+
+
+def checkpoint_message(cp: dict) -> str:
+    """What a checkpoint's signatures sign (its canonical body)."""
+    return _checkpoint_body(cp)
 
 
 def check_checkpoint(ring: Keyring, log: str, cp: dict, w: Walk, hash_at: dict[int, str]) -> str | None:
@@ -316,6 +325,13 @@ def check_checkpoint(ring: Keyring, log: str, cp: dict, w: Walk, hash_at: dict[i
         return f"the checkpoint is signed with key {cp['key_id']}, which this home does not hold"
     if not ok:
         return "the checkpoint's signature does not match (the file was altered)"
+    if "ed25519" in cp and ring.home is not None:
+        from .signing import check, public_key_pem
+
+        pem = public_key_pem(ring.home)
+        why = check(pem, _checkpoint_body(cp), cp["ed25519"]) if pem else None
+        if why:
+            return why
     if w.head_seq < hs:
         return (f"the log ends at entry {w.head_seq}, before the checkpoint's head {hs} of {cp['at']} "
                 "(entries deleted at the end, or the chain rewritten)")

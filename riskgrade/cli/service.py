@@ -201,6 +201,36 @@ def audit_checkpoint(
               f"{cp['entries']:,} entries, key {cp['key_id']}", highlight=False)
 
 
+def audit_public_key(home: HomeOpt = None) -> None:
+    """Print the public key (PEM) that checks the checkpoints' Ed25519 signatures: copy it off this machine once."""
+    from ..signing import private_key, public_key_pem
+
+    s = settings(home)
+    private_key(s.home)  # made on first use
+    out.print(public_key_pem(s.home).decode("ascii"), end="", highlight=False)
+
+
+def audit_check_signature(
+    checkpoint_file: Annotated[Path, typer.Argument(help="a checkpoint file (audit checkpoint, alerts checkpoint)")],
+    public_key: Annotated[Path, typer.Option("--public-key", help="the PEM printed by audit public-key, kept off "
+                                                                 "the machine")],
+) -> None:
+    """Check a checkpoint's Ed25519 signature with the public key alone: no data home, no secret needed."""
+    from ..chain import checkpoint_message
+    from ..signing import check
+
+    cp = read_checkpoint(checkpoint_file)
+    try:
+        pem = public_key.read_bytes()
+    except OSError as e:
+        raise RiskgradeError(f"--public-key {public_key}: {e.strerror}") from None
+    why = check(pem, checkpoint_message(cp), cp.get("ed25519"))
+    if why:
+        raise RiskgradeError(f"{checkpoint_file}: {why}")
+    out.print(f"{checkpoint_file}: signature valid - {cp['log']} head {cp['head_seq']}:{cp['head_hash']}, "
+              f"{cp['entries']:,} entries, written {cp['at']}", highlight=False)
+
+
 def audit_rotate_key(home: HomeOpt = None) -> None:
     """Add a new chain key to <home>/keys/audit.key: it signs new entries; the old keys stay to verify old ones."""
     from ..chain import KEY_ENV, key_path, rotate
@@ -270,5 +300,7 @@ def register(app: typer.Typer) -> None:
     audit_app.command("verify")(audit_verify)
     audit_app.command("list")(audit_list)
     audit_app.command("checkpoint")(audit_checkpoint)
+    audit_app.command("public-key")(audit_public_key)
+    audit_app.command("check-signature")(audit_check_signature)
     audit_app.command("rotate-key")(audit_rotate_key)
     app.command()(serve)

@@ -249,6 +249,47 @@ def test_altered_checkpoint_is_refused(reg: dict) -> None:
     assert not v.ok and "signature" in v.problem
 
 
+def test_checkpoints_carry_an_ed25519_signature_anyone_can_check_with_the_public_key(reg: dict,
+                                                                                     tmp_path: Path) -> None:
+    """Off the machine, an auditor checks a checkpoint with the public key alone (no home, no secret); an altered
+    checkpoint, one signed by another home's key, or one without the signature is refused."""
+    f, home, env = reg["factory"], reg["home"], reg["env"]
+    _fill(f, 3)
+    pub = tmp_path / "off-machine" / "checkpoint.pub"
+    pub.parent.mkdir()
+    pub.write_text(run_cli("audit", "public-key", home=home, env=env).stdout)
+    assert pub.read_text().startswith("-----BEGIN PUBLIC KEY-----")
+    assert stat.S_IMODE((home / "keys" / "checkpoint.ed25519").stat().st_mode) == 0o600
+    cp_file = tmp_path / "off-machine" / "cp.json"
+    run_cli("audit", "checkpoint", "--out", str(cp_file), home=home, env=env)
+    cp = json.loads(cp_file.read_text())
+    assert cp["ed25519"]["algorithm"] == "Ed25519" and cp["ed25519"]["signature"]
+    nowhere = tmp_path / "no-home"  # the check needs no data home and no key of the chain
+    ok = run_cli("audit", "check-signature", str(cp_file), "--public-key", str(pub), home=nowhere, env={})
+    assert "signature valid" in ok.stdout and not nowhere.exists()
+    for name, forged in (("moved", {**cp, "head_seq": cp["head_seq"] - 1}), ("unsigned", {k: v for k, v in cp.items()
+                                                                                         if k != "ed25519"})):
+        bad_file = tmp_path / f"{name}.json"
+        bad_file.write_text(json.dumps(forged))
+        bad = run_cli("audit", "check-signature", str(bad_file), "--public-key", str(pub), home=nowhere, check=False)
+        assert bad.returncode != 0 and ("does not match" in bad.stderr or "no Ed25519" in bad.stderr), bad.stderr
+    other = tmp_path / "other-home"
+    other_pub = tmp_path / "other.pub"
+    other_pub.write_text(run_cli("audit", "public-key", home=other).stdout)
+    bad = run_cli("audit", "check-signature", str(cp_file), "--public-key", str(other_pub), home=nowhere, check=False)
+    assert bad.returncode != 0 and "not by the public key given" in bad.stderr
+    # inside the system, verify --checkpoint checks the Ed25519 signature too
+    swapped = {**cp, "ed25519": json.loads((tmp_path / "moved.json").read_text())["ed25519"]}
+    swapped["at"] = "2020-01-01T00:00:00+00:00"
+    from riskgrade.chain import checkpoint_message, keyring
+    from riskgrade.registry import audit
+
+    swapped["key_id"], swapped["signature"] = keyring(home).sign(checkpoint_message(swapped), "checkpoint")
+
+    v = audit.verify(f, checkpoint=swapped)  # HMAC re-made with the chain key, the Ed25519 signature not
+    assert not v.ok and "Ed25519" in v.problem
+
+
 # --------------------------------------------------------------------------- appends under contention
 
 
