@@ -206,18 +206,38 @@ def test_complaint_surge_against_own_baseline(delivered: Path) -> None:
     assert [r["member"] for r in s] == [u("surge")]  # the steady one (1 a month for 18 months) does not fire
     assert s[0]["raised_on"] == dt.date(2026, 5, 15)  # the third complaint makes the count significant
     assert "泊松检验" in s[0]["summary"]
-    # routing: a licensed activity goes to its licensing department
-    assert s[0]["unit_kind"] == "department" and s[0]["responsible_unit"] == "卫生健康委员会"
+    # routing: a licensed activity goes to its licensing department when it supervises (谁审批、谁监管): the
+    # county's unit of the department the source text names (卫生健康委员会 -> health)
+    assert s[0]["unit_kind"] == "department" and s[0]["responsible_unit"] == "济南市历下区卫生健康局"
+    assert s[0]["unit_code"] == "health"
+
+
+def area_alerts(home: Path) -> list[dict]:
+    with Warehouse(home) as wh:
+        cur = wh.con.execute("SELECT * FROM alerts WHERE scope = 'area' ORDER BY raised_on, alert_id")
+        cols = [c[0] for c in cur.description]
+        return [dict(zip(cols, r)) for r in cur.fetchall()]
 
 
 def test_area_cusum(delivered: Path) -> None:
-    rows = alerts(delivered)
-    area = of(rows, "complaint_surge_area")
-    assert {r["group_key"] for r in area} == {"area:370104:F"}  # not the steady 370105
-    assert {r["member"] for r in area} == set(A)
-    assert len({r["alert_id"] for r in area}) == 1
-    assert area[0]["raised_on"] == dt.date(2026, 6, 13)  # the month's last complaint
-    assert area[0]["region_code"] == "370104" and area[0]["responsible_unit"] == "济南市槐荫区市场监督管理局"
+    """An area alert is one alert about its county x industry, with its figures and no member rows."""
+    import json
+
+    area = area_alerts(delivered)
+    assert [a["group_key"] for a in area] == ["area:370104:F"]  # not the steady 370105
+    a = area[0]
+    assert a["raised_on"] == dt.date(2026, 6, 13)  # the month's last complaint
+    assert a["region_code"] == "370104" and a["responsible_unit"] == "济南市槐荫区市场监督管理局"
+    assert a["members"] == 0 and a["unit_code"] == "amr"
+    with Warehouse(delivered) as wh:
+        n = wh.con.execute("SELECT count(*) FROM alert_members WHERE alert_id = ?", [a["alert_id"]]).fetchall()[0][0]
+    assert n == 0
+    info = json.loads(a["info"])
+    assert (info["month"], info["count"], info["entities_in_area"]) == ("2026-06", 12, 12)
+    assert info["area_name"] == "济南市槐荫区批发和零售业" and info["expected"] == 1.0 and info["cusum"] > 5
+    assert a["summary"] == ("2026-06 济南市槐荫区批发和零售业投诉举报 12 件，基线月均 1.00 件（CUSUM "
+                            f"{info['cusum']:.2f}），该县区该行业市场主体 12 户")
+    assert of(alerts(delivered), "complaint_surge_area") == []  # no entity is "alerted" by an area
 
 
 def test_listings_unreachable_licences_zero_reports(delivered: Path) -> None:
@@ -232,7 +252,10 @@ def test_listings_unreachable_licences_zero_reports(delivered: Path) -> None:
     lic = of(rows, "licence_expiry")
     assert [(r["member"], r["raised_on"]) for r in lic] == [(u("lic"), dt.date(2026, 1, 2)),
                                                             (u("lic_expired"), dt.date(2026, 3, 2))]
-    assert all(r["unit_kind"] == "department" and r["responsible_unit"] == "行政审批服务局" for r in lic)
+    # granted by the 行政审批服务局, which approves but does not supervise (审管分离): a retail licence (5211,
+    # food business) is supervised by the county market-supervision bureau - never the approval bureau
+    assert all(r["unit_kind"] == "county" and r["responsible_unit"] == "济南市历下区市场监督管理局"
+               and r["unit_code"] == "amr" for r in lic)
     zero = of(rows, "annual_report_all_zero")
     assert [r["member"] for r in zero] == [u("zero")]
     assert zero[0]["label"] == "annual_report_all_zero" and zero[0]["unit_kind"] == "county"

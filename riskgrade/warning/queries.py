@@ -5,9 +5,10 @@
 * *region*: an alert is visible when one of its members is an entity whose ``region_code`` starts with
   the viewer's GB/T 2260 prefix, or, for an area alert (county x industry), when its county does.
   Members outside the region are withheld (only their number is given), with their evidence;
-* *department*: a domain officer (专业领域) sees only alerts routed to its department
-  (``unit_kind = 'department'`` and ``responsible_unit`` equal to the viewer's ``department``); one
-  without a department sees none;
+* *department*: a domain officer (专业领域) sees only the alerts of the units mapped to its department:
+  ``unit_code`` equal to the department code the routing table gives the viewer's ``department`` (matched
+  by code or alias, as an event's source is: ``卫健委`` and ``卫生健康委员会`` are both ``health``); one
+  without a department, or with one the table does not know, sees none;
 * counts for statistics roles (analysts) apply the region rule only and name no alert.
 
 Every function takes an open warehouse connection; none writes.
@@ -22,6 +23,8 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from ..codes import industries, regions
+from ..sql import column_exists
 from .tables import has_table
 
 EVIDENCE_LIMIT = 500     # evidence rows in one detail answer
@@ -30,6 +33,16 @@ SEVERITIES = ("high", "medium", "low")
 ALERT_COLUMNS = ("alert_id", "rule", "rule_name", "severity", "scope", "raised_on", "last_record_on", "members",
                  "summary", "label", "unit_kind", "responsible_unit", "region_code", "status", "assignee",
                  "disposition", "created_at", "updated_at")
+# computed beside them: the area's name (area alerts) and the department code of the responsible unit
+EXTRA_COLUMNS = ("area_name", "unit_code")
+
+
+def _select(con: duckdb.DuckDBPyConnection, alias: str = "a") -> str:
+    """The columns of a listed alert: :data:`ALERT_COLUMNS` and :data:`EXTRA_COLUMNS`."""
+    code = f"{alias}.unit_code" if column_exists(con, "alerts", "unit_code") else "CAST(NULL AS VARCHAR)"
+    return (", ".join(f"{alias}.{c}" for c in ALERT_COLUMNS)
+            + f", CASE WHEN {alias}.scope = 'area' THEN json_extract_string({alias}.info, '$.area_name') END AS area_name"
+            + f", {code} AS unit_code")
 
 
 @dataclass(frozen=True)
@@ -39,10 +52,40 @@ class Viewer:
     role: str
     region_prefix: str
     department: str | None = None
+    department_code: str | None = None   # the routing table's code of ``department`` (None: unknown)
 
     @property
     def by_department(self) -> bool:
         return self.role == "domain_officer"
+
+
+ALL = Viewer("", "admin", "")  # sees every alert (the command line)
+
+
+# --------------------------------------------------------------------------- areas (county x industry)
+def _ind_expr(level: str, alias: str) -> str:
+    if level == "division":
+        return f"coalesce(left({alias}.industry_code, 2), '?')"
+    return f"coalesce({alias}.industry_section, '?')"
+
+
+def area_where(info: dict, as_of: dt.date, alias: str = "n") -> tuple[str, list]:
+    """SQL condition over ``entities {alias}``: the entities of an area alert's county x industry that were
+    registered and not closed on ``as_of``."""
+    ind = _ind_expr(info.get("industry_level", "section"), alias)
+    return (f"{alias}.region_code = ? AND {ind} = ? AND {alias}.established_on <= ? AND NOT ("
+            f"coalesce({alias}.status, 'active') <> 'active' AND coalesce({alias}.closed_on, DATE '1900-01-01') <= ?)",
+            [info.get("region_code"), info.get("industry"), as_of, as_of])
+
+
+def area_name(info: dict) -> str:
+    """An area's Chinese name: the county and the industry (section, or division)."""
+    code, ind = info.get("region_code") or "", info.get("industry") or "?"
+    county = regions.name(code) if code else "（未知县区）"
+    if info.get("industry_level") == "division" and ind.isdigit():
+        sec = industries.DIVISION_SECTION.get(ind)
+        return f"{county}{industries.section_name(sec) if sec else ''}（行业大类 {ind}）"
+    return f"{county}{industries.section_name(ind) or '（未知行业）'}"
 
 
 @dataclass
@@ -83,16 +126,31 @@ def has_alerts(con: duckdb.DuckDBPyConnection) -> bool:
 
 def _visible(v: Viewer, region: str | None = None, alias: str = "a", department: bool = True) -> tuple[str, list]:
     """SQL condition over ``alerts {alias}``: visible to ``v`` (and within ``region`` when given)."""
+    if v == ALL and not region:
+        return "true", []
     prefixes = [v.region_prefix] + ([region] if region else [])
     area = " AND ".join(f"starts_with(coalesce({alias}.region_code, ''), ?)" for _ in prefixes)
     member = " AND ".join("starts_with(coalesce(e.region_code, ''), ?)" for _ in prefixes)
     sql = (f"(({alias}.scope = 'area' AND {area}) OR {alias}.alert_id IN (SELECT m.alert_id FROM alert_members m "
            f"JOIN entities e ON e.uscc = m.uscc WHERE {member}))")
     params: list = prefixes + prefixes
-    if department and v.by_department:
-        sql += f" AND {alias}.unit_kind = 'department' AND {alias}.responsible_unit = ?"
-        params.append(v.department or "\x00")  # no department: nothing matches
+    if department and v.by_department and v.department_code == NO_CODES:
+        sql += " AND false"
+    elif department and v.by_department:
+        sql += f" AND {alias}.unit_code = ?"
+        params.append(v.department_code or "\x00")  # no (known) department: nothing matches
     return sql, params
+
+
+NO_CODES = "\x00no-unit-codes"
+
+
+def _checked(con: duckdb.DuckDBPyConnection, v: Viewer) -> Viewer:
+    """A domain officer on a store whose alerts have no department codes yet (warned before them: the next
+    ``warn`` adds them) sees no alert rather than a failing query."""
+    if v.by_department and not column_exists(con, "alerts", "unit_code"):
+        return Viewer(v.username, v.role, v.region_prefix, v.department, NO_CODES)
+    return v
 
 
 def _where(v: Viewer, f: Filters, skip: tuple[str, ...] = (), department: bool = True) -> tuple[str, list]:
@@ -142,10 +200,11 @@ def list_alerts(con: duckdb.DuckDBPyConnection, v: Viewer, f: Filters, page: int
     the severity (facets: what choosing another status or severity would give)."""
     if not has_alerts(con):
         return AlertList(0, [], {s: 0 for s in STATUSES}, {s: 0 for s in SEVERITIES})
+    v = _checked(con, v)
     where, params = _where(v, f)
     total = con.execute(f"SELECT count(*) FROM alerts a WHERE {where}", params).fetchall()[0][0]
     items = _dicts(con.execute(f"""
-        SELECT {', '.join('a.' + c for c in ALERT_COLUMNS)} FROM alerts a WHERE {where}
+        SELECT {_select(con)} FROM alerts a WHERE {where}
         ORDER BY a.raised_on DESC, a.alert_id LIMIT ? OFFSET ?""", [*params, page_size, (page - 1) * page_size]))
     inside = in_region_counts(con, v, [x["alert_id"] for x in items])
     for x in items:
@@ -190,7 +249,7 @@ def rules_seen(con: duckdb.DuckDBPyConnection, v: Viewer) -> list[tuple[str, str
     """(rule, name) of the alerts the viewer can see."""
     if not has_alerts(con):
         return []
-    where, params = _visible(v)
+    where, params = _visible(_checked(con, v))
     return [(r, n) for r, n in con.execute(
         f"SELECT a.rule, any_value(a.rule_name) FROM alerts a WHERE {where} GROUP BY a.rule ORDER BY a.rule",
         params).fetchall()]
@@ -200,7 +259,7 @@ def visible_alert(con: duckdb.DuckDBPyConnection, v: Viewer, alert_id: str) -> d
     """Every column of an alert the viewer can see; None when there is none (or no alerts at all)."""
     if not has_alerts(con):
         return None
-    where, params = _visible(v)
+    where, params = _visible(_checked(con, v))
     rows = _dicts(con.execute(f"SELECT a.* FROM alerts a WHERE a.alert_id = ? AND {where}", [alert_id, *params]))
     return rows[0] if rows else None
 
@@ -276,7 +335,7 @@ def alert_index(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict]]:
         return {}
     index: dict[str, list[dict]] = {}
     cur = con.execute(f"""
-        SELECT m.uscc, {', '.join('a.' + c for c in ALERT_COLUMNS)} FROM alert_members m JOIN alerts a USING (alert_id)
+        SELECT m.uscc, {_select(con)} FROM alert_members m JOIN alerts a USING (alert_id)
         ORDER BY m.uscc, a.raised_on DESC, a.alert_id""")
     cols = [d[0] for d in cur.description][1:]
     for row in cur.fetchall():
@@ -286,25 +345,14 @@ def alert_index(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict]]:
 
 # --------------------------------------------------------------------------- for the command line
 def alert_rows(con: duckdb.DuckDBPyConnection, *, status: str | None = None, rule: str | None = None,
-                severity: str | None = None, unit: str | None = None, limit: int = 50) -> tuple[int, list[tuple]]:
+               severity: str | None = None, unit: str | None = None, limit: int = 50) -> tuple[int, list[tuple]]:
     """Alerts, newest first, filtered by status, rule, severity and a text in the responsible unit: the
     number matching, and at most ``limit`` rows (alert_id, raised_on, rule, severity, members, status,
-    responsible_unit, summary)."""
-    where, args = [], []
-    for col, v in (("status", status), ("rule", rule), ("severity", severity)):
-        if v:
-            where.append(f"{col} = ?")
-            args.append(v)
-    if unit:
-        where.append("responsible_unit LIKE ?")
-        args.append(f"%{unit}%")
-    cond = "WHERE " + " AND ".join(where) if where else ""
-    total = con.execute(f"SELECT count(*) FROM alerts {cond}", args).fetchall()[0][0]
-    rows = con.execute(f"""
-            SELECT alert_id, raised_on, rule, severity, members, status, responsible_unit, summary FROM alerts
-            {cond}
-            ORDER BY raised_on DESC, alert_id LIMIT {int(limit)}""", args).fetchall()
-    return total, rows
+    responsible_unit, summary).  The list the API and the console show (:func:`list_alerts`), for a viewer
+    who sees everything."""
+    res = list_alerts(con, ALL, Filters(status=status, rule=rule, severity=severity, unit=unit), 1, max(int(limit), 0))
+    return res.total, [(x["alert_id"], x["raised_on"], x["rule"], x["severity"], x["members"], x["status"],
+                        x["responsible_unit"], x["summary"]) for x in res.items]
 
 
 def alert_members(con: duckdb.DuckDBPyConnection, alert_id: str) -> list[tuple]:
