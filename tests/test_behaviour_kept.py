@@ -22,6 +22,12 @@ OPENAPI_DECIDED: dict[str, str] = {
     "/components/schemas/LoginRequest/properties/code":
         "issue 17, two-factor sign-in (等保2.0 level 3): an optional one-time code (TOTP) in the login request; "
         "compatible: a request without it is still valid, and users without a second factor send none",
+    "/components/schemas/AlertOut/properties/area_name":
+        "issue 18: an area alert is about its county x industry (no members): the list names the area",
+    "/components/schemas/AlertOut/properties/unit_code":
+        "issue 18: routing by a province's table: the responsible unit's department code (a domain officer's filter)",
+    "/components/schemas/AlertDetail/properties/area_name": "issue 18: idem (an alert's detail is an AlertOut and more)",
+    "/components/schemas/AlertDetail/properties/unit_code": "issue 18: idem",
 }
 
 

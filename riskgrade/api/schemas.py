@@ -300,6 +300,9 @@ class AlertOut(BaseModel):
     disposition: str | None = Field(description="remind, warn, interview or inspect (提醒, 警示, 约谈, 检查)")
     created_at: Time | None
     updated_at: Time | None
+    area_name: str | None = Field(None, description="an area alert (scope area, no members): its county and "
+                                                    "industry in Chinese")
+    unit_code: str | None = Field(None, description="the routing table's department code of the responsible unit")
 
 
 class AlertPage(BaseModel):

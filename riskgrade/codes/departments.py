@@ -26,6 +26,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .. import config
+from ..errors import RiskgradeError
 from . import regions
 
 CODE = r"^[a-z][a-z0-9_]*$"
@@ -179,5 +180,24 @@ def _matcher(table: RoutingTable):
 
 
 def load(path: Path | None = None) -> RoutingTable:
-    """The shipped routing table, or a province's own file (validated: a one-line message naming the field)."""
-    return config.load(RoutingTable, path, "routing.yaml")
+    """The shipped routing table, or a province's own file (validated: a one-line message naming the field).
+
+    A province's file is complete, or starts with ``extends: default``: its departments and licence domains
+    then replace or amend the shipped ones of the same code (fields it gives), new codes are added, and
+    ``industries``, ``default`` and ``version`` replace the shipped ones when given."""
+    data, where = config.read_yaml(path, "routing.yaml")
+    if data.get("extends") == "default":
+        base, _ = config.read_yaml(None, "routing.yaml")
+        merged = {k: v for k, v in base.items()}
+        for key in ("departments", "licence_domains"):
+            by_code = {x["code"]: x for x in base.get(key) or []}
+            for x in data.get(key) or []:
+                if not isinstance(x, dict) or "code" not in x:
+                    raise RiskgradeError(f"{where}: {key}: every entry needs a code")
+                by_code[x["code"]] = {**by_code.get(x["code"], {}), **x}
+            merged[key] = list(by_code.values())
+        for key in ("industries", "default", "version"):
+            if key in data:
+                merged[key] = data[key]
+        data = merged
+    return config.validate(RoutingTable, data, where)
