@@ -164,6 +164,13 @@ def alerts_show(alert_id: AlertArg, home: HomeOpt = None) -> None:
     for k in ("alert_id", "rule", "rule_name", "severity", "scope", "raised_on", "summary", "status", "assignee",
               "disposition", "unit_kind", "responsible_unit", "region_code", "label"):
         out.print(f"{k}: {'' if a[k] is None else a[k]}", highlight=False)
+    if a["scope"] == "area":  # about a county x industry: its figures, no members
+        import json
+
+        i = json.loads(a.get("info") or "{}")
+        out.print(f"area: {i.get('area_name', '')} ({i.get('region_code', '')} x {i.get('industry', '')}); month "
+                  f"{i.get('month', '')}: {i.get('count', '')} complaints, baseline {i.get('expected', '')}, CUSUM "
+                  f"{i.get('cusum', '')}; {i.get('entities_in_area', '')} entities in the area", highlight=False)
     out.print(f"members ({len(members)}):", highlight=False)
     for m in members:
         out.print(f"  {m[0]} {m[1] or ''} {m[2]}", highlight=False)

@@ -25,7 +25,7 @@ from ..warehouse import Warehouse
 from . import evaluate as ev
 from . import tables, workflow
 from .grouping import SUPPRESSED, Existing, Grouper, Hit, Outcome, State, info_json
-from .queries import area_name, area_where
+from .queries import area_entity_counts, area_name
 from .routing import Unit, route
 from .rules import RuleCatalog, load_rules
 
@@ -182,17 +182,16 @@ def _hit_order(h: Hit) -> tuple:
 
 def _area_figures(con: duckdb.DuckDBPyConnection, catalog: RuleCatalog, outcomes: list[Outcome]) -> None:
     """An area alert is about its county x industry: its name and how many entities the cell held in the
-    alarm month (active at the month's end), into its figures (``info``)."""
-    for o in outcomes:
-        if o.scope != "area" or not o.new:
-            continue
+    alarm month (registered by its end and not closed by then), into its figures (``info``)."""
+    areas = [o for o in outcomes if o.scope == "area" and o.new]
+    for o in areas:
         rule = catalog.get(o.rule)
         o.info = {**o.info, "industry_level": rule.params.get("industry_level", "section") if rule else "section"}
-        month_end = dates.month_end(dt.date.fromisoformat(f"{o.info['month']}-01"))
-        where, params = area_where(o.info, month_end)
-        o.info["entities_in_area"] = int(con.execute(f"SELECT count(*) FROM entities n WHERE {where}",
-                                                     params).fetchall()[0][0])
         o.info["area_name"] = area_name(o.info)
+    counts = area_entity_counts(con, [(o.alert_id, o.info, dates.month_end(dt.date.fromisoformat(f"{o.info['month']}-01")))
+                                      for o in areas])
+    for o in areas:
+        o.info["entities_in_area"] = counts.get(o.alert_id, 0)
 
 
 def _unit_codes(con: duckdb.DuckDBPyConnection, table) -> None:

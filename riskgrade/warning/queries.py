@@ -69,13 +69,31 @@ def _ind_expr(level: str, alias: str) -> str:
     return f"coalesce({alias}.industry_section, '?')"
 
 
-def area_where(info: dict, as_of: dt.date, alias: str = "n") -> tuple[str, list]:
-    """SQL condition over ``entities {alias}``: the entities of an area alert's county x industry that were
-    registered and not closed on ``as_of``."""
-    ind = _ind_expr(info.get("industry_level", "section"), alias)
-    return (f"{alias}.region_code = ? AND {ind} = ? AND {alias}.established_on <= ? AND NOT ("
-            f"coalesce({alias}.status, 'active') <> 'active' AND coalesce({alias}.closed_on, DATE '1900-01-01') <= ?)",
-            [info.get("region_code"), info.get("industry"), as_of, as_of])
+def area_entity_counts(con: duckdb.DuckDBPyConnection, areas: list[tuple[str, dict, dt.date]]) -> dict[str, int]:
+    """key -> how many entities an area (``info``: region_code, industry, industry_level) held on a day:
+    registered by then and not closed (deregistered or revoked) on or before it.  One scan of ``entities``
+    for all the areas."""
+    if not areas:
+        return {}
+    import pyarrow as pa
+
+    con.register("w_area_rows", pa.table({
+        "key": pa.array([a[0] for a in areas], pa.string()),
+        "region_code": pa.array([a[1].get("region_code") for a in areas], pa.string()),
+        "ind": pa.array([a[1].get("industry") for a in areas], pa.string()),
+        "division": pa.array([a[1].get("industry_level") == "division" for a in areas], pa.bool_()),
+        "as_of": pa.array([a[2] for a in areas], pa.date32())}))
+    try:
+        rows = con.execute(f"""
+            SELECT a.key, count(n.uscc) FROM w_area_rows a LEFT JOIN entities n
+              ON n.region_code = a.region_code
+             AND CASE WHEN a.division THEN {_ind_expr('division', 'n')} ELSE {_ind_expr('section', 'n')} END = a.ind
+             AND n.established_on <= a.as_of
+             AND NOT (coalesce(n.status, 'active') <> 'active' AND coalesce(n.closed_on, DATE '1900-01-01') <= a.as_of)
+            GROUP BY a.key""").fetchall()
+    finally:
+        con.unregister("w_area_rows")
+    return {k: int(n) for k, n in rows}
 
 
 def area_name(info: dict) -> str:
@@ -288,6 +306,11 @@ def alert_detail(con: duckdb.DuckDBPyConnection, v: Viewer, a: dict) -> dict:
         WHERE m.alert_id = ? ORDER BY m.raised_on, m.uscc""", [alert_id]))
     inside = [m for m in members if (m["region_code"] or "").startswith(v.region_prefix)]
     usccs = [m["uscc"] for m in inside]
+    if a.get("scope") == "area" and has_table(con, "alert_evidence"):  # no members: the complaints behind it
+        usccs = [r[0] for r in con.execute("""
+            SELECT DISTINCT v.uscc FROM alert_evidence v JOIN entities e ON e.uscc = v.uscc
+            WHERE v.alert_id = ? AND starts_with(coalesce(e.region_code, ''), ?) ORDER BY 1""",
+                                           [alert_id, v.region_prefix]).fetchall()]
     evidence: list[dict] = []
     evidence_total = 0
     if usccs and has_table(con, "alert_evidence"):
