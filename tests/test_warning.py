@@ -612,3 +612,22 @@ def test_progress_lines_agree_with_stored_counts_and_the_table(tmp_path: Path, d
         assert said[rule] == (c["raw"], c["alerts"], c["extended"], c["already"], sum(c[k] for k in SUPPRESSED)), rule
         assert table.get(rule, 0) == c["alerts"], rule
     assert sum(table.values()) == sum(c["alerts"] for c in counts.values()) > 10
+
+
+def test_the_shared_listing_shows_an_area_by_its_name(delivered: Path) -> None:
+    """What the API and the console list (service.alerts -> warning.queries): an area alert, visible in its county,
+    named by its area, with no members, and its complaints as the evidence of its detail."""
+    from riskgrade.warning.queries import Filters, Viewer, alert_detail, list_alerts, visible_alert
+
+    v = Viewer("li", "credit_officer", "370104")
+    with Warehouse(delivered) as wh:
+        res = list_alerts(wh.con, v, Filters())
+        assert [(x["scope"], x["area_name"], x["members"], x["members_in_region"]) for x in res.items] == [
+            ("area", "济南市槐荫区批发和零售业", 0, 0)] and res.total == 1
+        area = next(x for x in res.items if x["scope"] == "area")
+        assert area["area_name"] == "济南市槐荫区批发和零售业" and area["members"] == 0
+        d = alert_detail(wh.con, v, visible_alert(wh.con, v, area["alert_id"]))
+        assert d["member_list"] == [] and d["area_name"] == "济南市槐荫区批发和零售业" and d["unit_code"] == "amr"
+        assert {e["uscc"] for e in d["evidence"] if e["event_type"] == "complaint"} == set(A)
+        other = list_alerts(wh.con, Viewer("wang", "credit_officer", "370105"), Filters())
+        assert all(x["scope"] != "area" for x in other.items)  # another county does not see it

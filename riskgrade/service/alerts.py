@@ -313,7 +313,12 @@ def perform(st: AppState, user: Any, alert_id: str, op: str, *, to: str | None =
         after["members_in_region"] = q.in_region_counts(con, v, [alert_id]).get(alert_id, 0)
     audit.append(st.factory, v.username, f"alert_{op}", alert_id,
                  {**logged, "log_seq": int(seq), "log_hash": h, "rule": a["rule"], "via": via})
-    return StepDone({c: after.get(c) for c in (*ALERT_COLUMNS, "members_in_region")}, op, int(seq), h, logged, added,
+    if after.get("scope") == "area":
+        import json
+
+        after["area_name"] = (json.loads(after.get("info") or "{}") or {}).get("area_name")
+    return StepDone({c: after.get(c) for c in (*ALERT_COLUMNS, *q.EXTRA_COLUMNS, "members_in_region")}, op, int(seq), h,
+                    logged, added,
                     task_id if op == "target" else None)
 
 

@@ -346,7 +346,9 @@ def alert_detail(con: duckdb.DuckDBPyConnection, v: Viewer, a: dict) -> dict:
         info = json.loads(a.get("info") or "{}")
     except ValueError:
         info = {}
-    return {**{c: a.get(c) for c in ALERT_COLUMNS}, "info": info if isinstance(info, dict) else {"value": info},
+    info = info if isinstance(info, dict) else {"value": info}
+    return {**{c: a.get(c) for c in ALERT_COLUMNS}, "info": info, "unit_code": a.get("unit_code"),
+            "area_name": info.get("area_name") if a.get("scope") == "area" else None,
             "members_in_region": len(inside), "member_list": inside,
             "members_outside_region": len(members) - len(inside),
             "evidence": evidence, "evidence_total": int(evidence_total), "log": log, "targets": targets}
