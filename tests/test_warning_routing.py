@@ -6,8 +6,6 @@ who sees exactly the alerts of the units mapped to its department (through the A
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from pathlib import Path
 
 import pytest
@@ -18,8 +16,6 @@ from riskgrade.warehouse import Warehouse
 
 from .conftest import ENTITY_HEADER, EVENT_HEADER, make_usccs, run_cli, write_csv
 
-PASSWORD = "Secret-2026x"
-PG_ADMIN_URL = os.environ.get("RISKGRADE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 # name -> (region, industry, licence source or None); every one is newly listed as seriously dishonest (a high,
 # auto-routed rule), so each has one alert to route
 CASES = {
@@ -166,57 +162,31 @@ def test_a_province_passes_its_own_table(warned: dict, tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- a domain officer, through the API
-def _pg_available() -> bool:
-    try:
-        import psycopg
-
-        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
-            return True
-    except Exception:
-        return False
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def api(request, warned: dict, tmp_path_factory):
-    import shutil
-
     from fastapi.testclient import TestClient
 
-    from riskgrade.api.app import create_app
     from riskgrade.registry.users import add_user
 
-    home = tmp_path_factory.mktemp(f"routing-{request.param}") / "home"
-    shutil.copytree(warned["home"], home)
-    url, dbname = None, None
-    if request.param == "postgresql":
-        if not _pg_available():
-            pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}")
-        import psycopg
+    from .security.web_support import PASSWORD, Registry
 
-        dbname = f"riskgrade_test_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as c:
-            c.execute(f'CREATE DATABASE "{dbname}"')
-        url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + dbname
-    app = create_app(home, url)
+    reg = Registry(request.param, warned["home"], tmp_path_factory.mktemp(f"routing-{request.param}"))
+    app = reg.app(console=False)
     f = app.state.rg.factory
     for name, dept in (("health", "卫健委"), ("health_county", "济南市历下区卫生健康局"), ("transport", "济南市交通运输局"),
                        ("approval", "行政审批服务局"), ("unknown", "某某办公室"), ("amr", "市场监管局")):
         add_user(f, f"dom_{name}", PASSWORD, "domain_officer", "370102" if name == "health_county" else "37",
                  department=dept)
     add_user(f, "admin1", PASSWORD, "admin", "37")
-    client = TestClient(app)
-    yield {"client": client, "home": home}
-    if dbname:
-        import psycopg
-
-        f.kw["bind"].dispose()
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+    yield {"client": TestClient(app), "home": reg.home}
+    reg.close()
 
 
 def _ids(api: dict, user: str) -> set[str]:
+    from .security.web_support import api_token
+
     c = api["client"]
-    tok = c.post("/api/login", json={"username": user, "password": PASSWORD}).json()["token"]
+    tok = api_token(c, user)
     r = c.get("/api/alerts", headers={"Authorization": f"Bearer {tok}"}, params={"page_size": 200})
     assert r.status_code == 200, r.text
     return {x["alert_id"] for x in r.json()["items"]}

@@ -188,8 +188,8 @@ def _area_figures(con: duckdb.DuckDBPyConnection, catalog: RuleCatalog, outcomes
         rule = catalog.get(o.rule)
         o.info = {**o.info, "industry_level": rule.params.get("industry_level", "section") if rule else "section"}
         o.info["area_name"] = area_name(o.info)
-    counts = area_entity_counts(con, [(o.alert_id, o.info, dates.month_end(dt.date.fromisoformat(f"{o.info['month']}-01")))
-                                      for o in areas])
+    counts = area_entity_counts(con, [
+        (o.alert_id, o.info, dates.month_end(dt.date.fromisoformat(f"{o.info['month']}-01"))) for o in areas])
     for o in areas:
         o.info["entities_in_area"] = counts.get(o.alert_id, 0)
 

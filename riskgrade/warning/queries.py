@@ -325,7 +325,7 @@ def alert_detail(con: duckdb.DuckDBPyConnection, v: Viewer, a: dict) -> dict:
                       AND record_id IN (SELECT record_id FROM ev) GROUP BY ALL)
             SELECT ev.uscc, ev.role, ev.source, ev.record_id, ev.event_type, ev.event_date, rec.detail, rec.amount
             FROM ev LEFT JOIN rec USING (uscc, record_id, event_type)
-            ORDER BY ev.role DESC, ev.event_date, ev.uscc, ev.record_id LIMIT {EVIDENCE_LIMIT}""",
+            ORDER BY ev.role DESC, ev.event_date, ev.uscc, ev.record_id, ev.source LIMIT {EVIDENCE_LIMIT}""",
                                       [alert_id, *usccs, *usccs]))
     log = _dicts(con.execute("SELECT seq, logged_at, username, action, detail, hash FROM alert_log "
                              "WHERE alert_id = ? ORDER BY seq", [alert_id])) if has_table(con, "alert_log") else []
@@ -389,7 +389,7 @@ def alert_members(con: duckdb.DuckDBPyConnection, alert_id: str) -> list[tuple]:
 def alert_evidence(con: duckdb.DuckDBPyConnection, alert_id: str) -> list[tuple]:
     """An alert's evidence: (uscc, role, source, record_id, event_type, event_date)."""
     return con.execute("SELECT uscc, role, source, record_id, event_type, event_date FROM alert_evidence "
-                       "WHERE alert_id = ? ORDER BY event_date, uscc, record_id", [alert_id]).fetchall()
+                       "WHERE alert_id = ? ORDER BY event_date, uscc, record_id, source, role", [alert_id]).fetchall()
 
 
 def alert_log(con: duckdb.DuckDBPyConnection, alert_id: str) -> list[tuple]:
