@@ -22,8 +22,9 @@ from __future__ import annotations
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from .. import config
 from ..errors import RiskgradeError
@@ -80,6 +81,8 @@ class RoutingTable(_Strict):
     departments: list[Department] = Field(min_length=1)
     licence_domains: list[LicenceDomain] = []
     industries: list[IndustryRoute] = []
+    _match: Any = PrivateAttr(default=None)   # the table's matcher, built on first use
+    _cache: dict = PrivateAttr(default_factory=dict)  # (what, arguments) -> answer: units, supervisors
 
     @model_validator(mode="after")
     def _check(self) -> RoutingTable:
@@ -116,10 +119,19 @@ class RoutingTable(_Strict):
         t = norm(text)
         if not t:
             return None
-        return _matcher(self)(t)
+        priv = self.__pydantic_private__  # (plain attribute access: the private-attribute lookup is slow)
+        if priv["_match"] is None:
+            priv["_match"] = _matcher(self)
+        return priv["_match"](t)
 
     def unit(self, code: str, county: str | None) -> str:
         """The name of a department's supervising unit in a county."""
+        cache, key = self.__pydantic_private__["_cache"], ("unit", code, county)
+        if key not in cache:
+            cache[key] = self._unit(code, county)
+        return cache[key]
+
+    def _unit(self, code: str, county: str | None) -> str:
         d = self.dept(code)
         c = county or ""
         over = max((p for p in d.counties if c.startswith(p)), key=len, default=None)
@@ -132,6 +144,12 @@ class RoutingTable(_Strict):
         """(department code, basis) of who supervises an entity: ``licence`` (谁审批、谁监管: the granting
         department supervises), ``licence_domain`` (the grantor only approves: the domain's supervisor),
         ``industry`` (谁主管、谁监管) or ``default``."""
+        cache, key = self.__pydantic_private__["_cache"], ("supervisor", licence_source, section, industry)
+        if key not in cache:
+            cache[key] = self._supervisor(licence_source, section, industry)
+        return cache[key]
+
+    def _supervisor(self, licence_source: str | None, section: str | None, industry: str | None) -> tuple[str, str]:
         if licence_source is not None:
             code = self.department_of(licence_source)
             if code is not None and self.dept(code).supervises:
