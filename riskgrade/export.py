@@ -74,3 +74,39 @@ def write_query(con: duckdb.DuckDBPyConnection, sql: str, path: Path) -> int:
     body = neutralised_query(con, sql) if suffix == ".csv" else sql
     con.execute(f"COPY ({body}) TO '{target}' ({opts})")
     return int(con.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0])
+
+
+def table_bytes(headers: list[str], rows: list[list], fmt: str) -> bytes:
+    """A table as a file a spreadsheet opens: ``csv`` (UTF-8 with a byte-order mark, so that Excel and WPS
+    read Chinese right) or ``xlsx`` (one sheet, header row frozen).  Text cells are :func:`neutralise`\\ d in
+    both: in an XLSX a text cell is stored as text anyway, and the quote keeps a copied-out value inert."""
+    import csv
+    import io
+
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\r\n")
+        w.writerow(headers)
+        for r in rows:
+            w.writerow(["" if v is None else neutralise(v) for v in r])
+        return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    if fmt == "xlsx":
+        from openpyxl import Workbook
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.styles import Font
+
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet()
+        ws.freeze_panes = "A2"
+        head = []
+        for h in headers:
+            c = WriteOnlyCell(ws, value=h)
+            c.font = Font(bold=True)
+            head.append(c)
+        ws.append(head)
+        for r in rows:
+            ws.append([neutralise(v) if isinstance(v, str) else v for v in r])
+        out = io.BytesIO()
+        wb.save(out)
+        return out.getvalue()
+    raise RiskgradeError(f"unknown table format {fmt!r}: csv or xlsx")

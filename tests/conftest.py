@@ -60,3 +60,16 @@ def _admins_sign_in_without_totp():
         os.environ.pop("RISKGRADE_REQUIRE_ADMIN_TOTP", None)
     else:
         os.environ["RISKGRADE_REQUIRE_ADMIN_TOTP"] = old
+
+
+@pytest.fixture(scope="session")
+def simulated_towers_home(tmp_path_factory) -> tuple[Path, Path]:
+    """A simulated province of 30,000 entities (seed 5: shell clusters and office towers, parquet) ingested
+    into a home: ``(home, delivery)``; the truth is in ``delivery / "_truth"``. Copy the home before changing it."""
+    from riskgrade.ingest.pipeline import ingest
+    from riskgrade.simulate.province import generate
+
+    root = tmp_path_factory.mktemp("towers")
+    generate(root / "d", 30_000, 5, fmt="parquet")
+    ingest(root / "home", root / "d")
+    return root / "home", root / "d"

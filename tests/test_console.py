@@ -408,10 +408,92 @@ def test_dashboard_data_migration_and_heat_maps(app) -> None:
     assert abs(sum(s["values"][1] for s in data["trend"]["series"]) - 1) < 1e-3
     assert sum(x["n"] for x in data["shares"]) > 0
     assert data["heat_grade"]["y"] and all(y.startswith("37") for y in data["heat_grade"]["y"])
-    assert all(0 <= d[2] <= 1 for d in data["heat_industry"]["data"])
     assert f"{T1} → {T2}" in page and 'class="matrix"' in page
     county = json.loads(re.search(r'id="rg-data">(.*?)</script>', c.get("/?level=county").text, re.S).group(1))
     assert len(county["heat_grade"]["y"]) > len(data["heat_grade"]["y"])
+    for d in (data, county):  # honest charts: riskiest areas first, a screen's worth of rows, sample sizes
+        hg, hi = d["heat_grade"], d["heat_industry"]
+        assert hg["high"] == sorted(hg["high"], reverse=True) and hg["top"] == min(15, len(hg["y"]))
+        assert sum(hg["n"]) == sum(x["n"] for x in d["shares"])
+        assert len(hi["y"]) <= 15 and hi["y"] == hg["y"][:len(hi["y"])]
+        small = [c for c in hi["data"] if c[3] < hi["min_cell"]]
+        assert small and all(c[2] is None for c in small)  # too few entities: grey, no share
+        assert all(0 <= c[2] <= 1 for c in hi["data"] if c[3] >= hi["min_cell"])
+        assert all(re.search(r"[\u4e00-\u9fff]", x) for x in hi["x"])  # industries by Chinese name, not letters
+        assert len(hi["rows"]) >= len(hi["data"])  # the table under the chart lists every area
+
+
+# Words a zh page may show in Latin letters: the product's name and the otpauth scheme of the two-factor page.
+# Everything a user must read is Chinese; identifiers (USCC, hashes, versions, record ids, file paths) are
+# inside <code> and are not words.
+LATIN_ALLOWED = {"riskgrade", "otpauth"}
+_RAW_TOKEN = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b|\b[a-z]{3,}\b")
+
+
+def _words_on(html_text: str) -> str:
+    import html as html_mod
+
+    text = re.sub(r"<(script|style|code)\b.*?</\1>", " ", html_text, flags=re.S)
+    return html_mod.unescape(re.sub(r"<[^>]+>", " ", text))
+
+
+def test_zh_pages_show_no_raw_codes(app, published: dict) -> None:
+    """Every page each role reaches, in Chinese: no snake_case code and no English word outside <code>."""
+    users = set(published["users"])
+    found: dict[str, set] = {}
+    for user in ("admin", "officer_county", "inspector_county", "domain", "analyst", "auditor"):
+        c = _login(app, user)
+        paths = ["/", "/entities", f"/entities?region={published['county']}", "/alerts", "/plans", "/plans/new",
+                 "/plans/1", "/quality", "/model", "/admin/users", "/admin/audit", "/account/totp"]
+        first = c.get(f"/entities?region={published['county']}")
+        paths += re.findall(r'href="(/entities/[0-9A-Z]{18})"', first.text)[:3]
+        alerts = c.get("/alerts")
+        paths += list(dict.fromkeys(re.findall(r'href="(/alerts/[0-9a-f]{16})"', alerts.text)))[:8]
+        for path in paths:
+            r = c.get(path)
+            if r.status_code != 200:
+                continue
+            for tok in _RAW_TOKEN.findall(_words_on(r.text)):
+                if tok not in LATIN_ALLOWED and tok not in users:
+                    found.setdefault(tok, set()).add(path)
+    assert not found, "raw codes on zh pages: " + "; ".join(f"{k} on {sorted(v)[:3]}" for k, v in sorted(found.items()))
+
+
+def test_search_sorts_pages_and_exports_in_chinese(app, published: dict) -> None:
+    """Sorting by a column (both ways), page numbers with a jump, and the matches as XLSX and CSV with Chinese
+    headers and company names, in the user's region only, audited; a role without export may not."""
+    import openpyxl
+
+    county = published["county"]
+    c = _login(app, "officer_county")
+    page = c.get("/entities", params={"sort": "score", "desc": "1"}).text
+    scores = [float(x.replace(",", "")) for x in re.findall(r'<td class="n">([\d,.]+)</td>', page)]
+    assert len(scores) > 5 and scores == sorted(scores, reverse=True)
+    assert 'aria-sort="descending"' in page and "/entities?sort=score" in page  # the header turns it around
+    asc = c.get("/entities", params={"sort": "score"}).text
+    scores_up = [float(x.replace(",", "")) for x in re.findall(r'<td class="n">([\d,.]+)</td>', asc)]
+    assert scores_up == sorted(scores_up) and scores_up[0] <= scores[-1]
+    total = int(re.search(r"共 ([\d,]+) ", page).group(1).replace(",", "")) if re.search(r"共 ([\d,]+) ", page) else None
+    assert 'class="pages"' in page and 'name="page"' in page and 'aria-current="page"' in page  # numbers and a jump
+    last = c.get("/entities", params={"sort": "score", "desc": "1", "page": "99999"}).text  # past the end: the last
+    assert 'class="current">' in last and "<tbody>" in last
+    x = c.get("/entities/export", params={"fmt": "xlsx", "sort": "name"})
+    assert x.status_code == 200 and x.headers["content-disposition"].endswith('.xlsx"')
+    ws = openpyxl.load_workbook(io.BytesIO(x.content), read_only=True).active
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][:3] == ("统一社会信用代码", "名称", "主体类型") and "信用风险等级" in "".join(map(str, rows[0]))
+    body = rows[1:]
+    assert body and all(r[3].startswith(county) for r in body)  # the user's county only
+    assert all(re.search(r"[\u4e00-\u9fff]", r[1]) for r in body)  # company names
+    if total is not None:
+        assert len(body) == total
+    csv_r = c.get("/entities/export", params={"fmt": "csv", "grade": "A"})
+    assert csv_r.content.startswith(b"\xef\xbb\xbf")  # a byte-order mark: Excel reads the Chinese right
+    lines = csv_r.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("统一社会信用代码,名称") and all(",A," in ln for ln in lines[1:])
+    exports = [e for e in _audit(app) if e.action == "export_search" and e.username == "officer_county"]
+    assert len(exports) >= 2 and json.loads(exports[-1].detail)["rows"] == len(lines) - 1
+    assert _login(app, "inspector_county").get("/entities/export").status_code == 403
 
 
 # --------------------------------------------------------------------------- plan wizard, results, reports, admin
@@ -494,7 +576,11 @@ def test_administration_users_and_audit(app, published: dict) -> None:
     token = _csrf(c.get("/admin/users").text)
     r = c.post("/admin/users", data={"csrf": token, "username": "new_analyst", "display_name": "新分析员",
                                      "role": "analyst", "region": published["county"], "password": "short"})
-    assert r.status_code == 422 and "at least 10 characters" in r.text
+    assert r.status_code == 422 and "密码至少 10 位" in r.text
+    for bad in ("99", "379999", "3799"):  # regions that do not exist are refused, in words
+        r = c.post("/admin/users", data={"csrf": token, "username": "ghost", "role": "analyst", "region": bad,
+                                         "password": PASSWORD})
+        assert r.status_code == 422 and f"辖区代码 {bad} 不是现行" in r.text
     r = c.post("/admin/users", data={"csrf": token, "username": "new_analyst", "display_name": "新分析员",
                                      "role": "analyst", "region": published["county"], "password": PASSWORD})
     assert r.status_code == 200 and "已新增用户 new_analyst" in r.text
@@ -505,9 +591,63 @@ def test_administration_users_and_audit(app, published: dict) -> None:
     assert session.get("/").status_code == 303  # disabling ends the user's sessions
     assert c.post("/admin/users/admin/state", data={"csrf": token, "action": "disable"}).status_code == 422
     audit = c.get("/admin/audit", params={"verify": "1"}).text
-    assert "审计日志完整" in audit and "user_disable" in audit
+    assert "审计日志完整" in audit and "停用用户" in audit and "user_disable" in audit  # words, the code in a title
     actions = [(e.username, e.action, e.target) for e in _audit(app)]
     assert ("admin", "user_add", "new_analyst") in actions and ("admin", "user_disable", "new_analyst") in actions
+    assert not any(a[2] == "ghost" for a in actions)
+    for args in (("user", "add", "ghost2", "--role", "analyst", "--region", "379999", "--password-env", "PW"),
+                 ("user", "role", "analyst", "--region", "99")):  # the command line checks regions the same way
+        p = run_cli(*args, home=published["home"], check=False, env={"PW": PASSWORD})
+        assert p.returncode != 0 and "GB/T 2260" in p.stderr, p.stderr
+
+
+def test_administration_in_the_browser_edit_unlock_reset(app, published: dict) -> None:
+    """The user page: role, region and department changed with what was and what is audited; a locked account
+    unlocked; a password reset ends the user's sessions; an administrator cannot demote himself."""
+    from riskgrade.registry.users import get_user, update_user
+
+    c = _login(app, "admin")
+    token = _csrf(c.get("/admin/users").text)
+    assert c.post("/admin/users", data={"csrf": token, "username": "zhou", "display_name": "周", "role": "inspector",
+                                        "region": published["county"], "password": PASSWORD}).status_code == 200
+    page = c.get("/admin/users/zhou")
+    assert page.status_code == 200 and "用户：zhou" in page.text and "解锁" not in page.text
+    token = _csrf(page.text)
+    r = c.post("/admin/users/zhou", data={"csrf": token, "op": "save", "role": "credit_officer", "region": "3701",
+                                          "department": "信用监管科", "display_name": "周某"})
+    assert r.status_code == 303 and "已保存" in c.get(r.headers["location"]).text
+    factory = app.state.rg.factory
+    u = get_user(factory, "zhou")
+    assert (u.role, u.region_prefix, u.department, u.display_name) == ("credit_officer", "3701", "信用监管科", "周某")
+    change = next(e for e in reversed(_audit(app)) if e.action == "user_change" and e.target == "zhou")
+    detail = json.loads(change.detail)
+    assert detail["changed"]["role"] == ["inspector", "credit_officer"] and detail["changed"]["region"][1] == "3701"
+    r = c.post("/admin/users/zhou", data={"csrf": token, "op": "save", "role": "analyst", "region": "99",
+                                          "department": "", "display_name": "周某"})
+    assert r.status_code == 422 and "辖区代码 99" in r.text and get_user(factory, "zhou").role == "credit_officer"
+    # an account locked by failed sign-ins (set directly: the login throttle is shared by this module's tests)
+    update_user(factory, "zhou", locked_until=dt.datetime.now() + dt.timedelta(minutes=15))
+    page = c.get("/admin/users/zhou").text
+    assert "已锁定" in page and "解锁" in page
+    assert c.post("/admin/users/zhou", data={"csrf": token, "op": "unlock"}).status_code == 303
+    assert get_user(factory, "zhou").locked_until is None
+    session = _login(app, "zhou")
+    r = c.post("/admin/users/zhou", data={"csrf": token, "op": "password", "password": "short"})
+    assert r.status_code == 422 and "密码至少 10 位" in r.text
+    r = c.post("/admin/users/zhou", data={"csrf": token, "op": "password", "password": "Another-2026y"})
+    assert r.status_code == 303
+    assert session.get("/").status_code == 303  # the old session ended
+    fresh = TestClient(app, follow_redirects=False)
+    ok = fresh.post("/login", data={"username": "zhou", "password": "Another-2026y", "csrf": _csrf(fresh.get("/login").text)})
+    assert ok.status_code == 303 and "/login" not in ok.headers["location"]
+    r = c.post("/admin/users/admin", data={"csrf": token, "op": "save", "role": "analyst", "region": "37",
+                                           "department": "", "display_name": "x"})
+    assert r.status_code == 422 and "不能修改自己的角色" in r.text and get_user(factory, "admin").role == "admin"
+    actions = [(e.action, e.target) for e in _audit(app)]
+    assert ("user_unlock", "zhou") in actions and ("user_password_reset", "zhou") in actions
+    assert not any("Another-2026y" in (e.detail or "") for e in _audit(app))
+    audit_page = c.get("/admin/audit").text
+    assert "解锁用户" in audit_page and "重置密码" in audit_page
 
 
 # --------------------------------------------------------------------------- early warning (预警)

@@ -236,7 +236,7 @@ def test_shells_share_addresses(data: dict) -> None:
     n_shell = sum(len(v) for v in clusters.values())
     assert 0.01 < n_shell / len(ents) < 0.03
     for members in clusters.values():
-        assert 5 <= len(members) <= 30
+        assert 3 <= len(members) <= 40
         assert len({m["address"] for m in members}) == 1
         assert len({m["region_code"] for m in members}) == 1
         phones = Counter(m["phone_id"] for m in members)
@@ -244,8 +244,9 @@ def test_shells_share_addresses(data: dict) -> None:
         est = sorted(date.fromisoformat(m["established_on"]) for m in members)
         assert (est[-1] - est[0]).days <= 31
         assert len({m["legal_rep_id"] for m in members}) <= 3
-    # ordinary entities rarely share an address, never five at one
-    addr = Counter(r["address"] for r in data["entities"])
+    # ordinary entities rarely share an address, never five at one, except the tenants of office towers
+    towers = {t["uscc"] for t in data["truth"] if t["tower_id"] is not None}
+    addr = Counter(r["address"] for r in data["entities"] if r["uscc"] not in towers)
     shell_addr = {m["address"] for v in clusters.values() for m in v}
     assert all(c < 5 for a, c in addr.items() if a not in shell_addr)
 

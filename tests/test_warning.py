@@ -57,7 +57,10 @@ def _entities() -> list[list]:
         if name == "closed":
             status = "deregistered"
         industry = "6210" if name == "surge" else "5211"  # a restaurant: its own county x industry area
-        rows.append([U[i], f"测试企业{name}", "enterprise", "370102", industry, est, status, addr, phone, rep])
+        title = f"测试企业{name}"
+        if name.startswith("near"):  # nothing shared but the address: not even a trade name
+            title = ("华源", "鑫达", "泰和", "宏远")[int(name[-1]) - 1] + "商贸有限公司"
+        rows.append([U[i], title, "enterprise", "370102", industry, est, status, addr, phone, rep])
     for k, x in enumerate(CLUSTER):
         rows.append([x, f"空壳{k}有限公司", "enterprise", "370102", "7241", f"2026-01-{5 + 2 * k:02d}", "active",
                      CLUSTER_ADDR, f"TC{k}", "P-SHELL"])
@@ -185,7 +188,7 @@ def test_registration_cluster_one_alert_per_cluster(delivered: Path) -> None:
     assert sorted(map(sorted, by_alert.values())) == sorted([sorted(CLUSTER),
                                                              sorted(u(f"phone{k}") for k in range(1, 6))])
     shell = next(r for r in cl if r["member"] == CLUSTER[0])
-    assert shell["raised_on"] == dt.date(2026, 1, 13)  # the fifth registration, not the run date
+    assert shell["raised_on"] == dt.date(2026, 1, 9)  # the third registration (min_entities 3), not the run date
     assert shell["scope"] == "cluster" and shell["members"] == 6
     assert shell["unit_kind"] == "county" and shell["responsible_unit"] == "济南市历下区市场监督管理局"
 
@@ -323,7 +326,7 @@ def test_export_alerts_contract(delivered: Path, tmp_path: Path) -> None:
     assert list(rows[0])[:5] == ["alert_id", "rule", "severity", "uscc", "raised_on"]
     shell = [r for r in rows if r["uscc"] in CLUSTER]
     assert len(shell) == 6 and len({r["alert_id"] for r in shell}) == 1
-    assert {r["raised_on"] for r in shell} == {"2026-01-13"}
+    assert {r["raised_on"] for r in shell} == {"2026-01-09"}  # the third registration
     today = dt.date.today().isoformat()
     assert all(r["raised_on"] < today for r in rows)  # the records' dates, never the run date
     assert len({(r["alert_id"], r["uscc"]) for r in rows}) == len(rows)

@@ -69,7 +69,9 @@ def user_add(
 ) -> None:
     """Add a local user (the password is asked for, or read from --password-env)."""
     from ..registry.users import add_user
+    from ..service.admin import check_region
 
+    check_region(region)
     s = settings(home)
     pw = os.environ.get(password_env, "") if password_env else getpass.getpass(f"password for {username}: ")
     if password_env and not pw:
@@ -90,12 +92,11 @@ def user_role(
     home: HomeOpt = None,
 ) -> None:
     """Change a user's role, region or department."""
-    import re
-
     from ..registry.users import update_user
+    from ..service.admin import check_region
 
-    if region is not None and not re.fullmatch(r"\d{2}(\d{2}(\d{2})?)?", region):
-        raise RiskgradeError(f"region {region!r}: a GB/T 2260 prefix of 2, 4 or 6 digits")
+    if region is not None:
+        check_region(region)  # a current province, city or county: not 99, not 379999
     changes = {k: v for k, v in (("role", role), ("region_prefix", region), ("department", department))
                if v is not None}
     if not changes:

@@ -89,3 +89,13 @@ def name(code: str) -> str:
     if r is None:
         return code
     return (r.prefecture or "") + r.name if r.level == "county" else r.name
+
+
+def is_region_prefix(prefix: str) -> bool:
+    """Whether ``prefix`` names a current division a user's scope can be: a province (2 digits), a city
+    (4 digits) or a county (6 digits) with at least one current GB/T 2260 code under it."""
+    if not re.fullmatch(r"\d{2}|\d{4}|\d{6}", prefix or ""):
+        return False
+    if len(prefix) == 6:
+        return prefix in current_codes() and not prefix.endswith("00")
+    return any(c.startswith(prefix) for c in current_codes())

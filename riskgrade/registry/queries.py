@@ -48,12 +48,17 @@ def months(factory: Factory) -> list[tuple[dt.date, int]]:
 
 
 # --------------------------------------------------------------------------- entities
+SEARCH_SORTS = ("uscc", "name", "region", "industry", "grade", "score")
+
+
 def search_entities(factory: Factory, region_prefix: str, snapshot_id: int | None, *, q: str | None = None,
                     region: str | None = None, section: str | None = None, industry: str | None = None,
                     grade: str | None = None, label: str | None = None, offset: int = 0,
-                    limit: int = 20) -> tuple[int, list[tuple[Entity, Grade | None]]]:
-    """Entities in the region matching every filter given, by USCC, with their grade of the snapshot:
-    (total, one page of (entity, grade or None))."""
+                    limit: int = 20, sort: str = "uscc",
+                    descending: bool = False) -> tuple[int, list[tuple[Entity, Grade | None]]]:
+    """Entities in the region matching every filter given, with their grade of the snapshot: (total, one page
+    of (entity, grade or None)), ordered by ``sort`` (one of :data:`SEARCH_SORTS`; USCC breaks ties; entities
+    without a grade come last either way)."""
     conds = [Entity.region_code.startswith(region_prefix)]
     if region:
         conds.append(Entity.region_code.startswith(region))
@@ -72,7 +77,10 @@ def search_entities(factory: Factory, region_prefix: str, snapshot_id: int | Non
     stmt = stmt.where(*conds)
     with factory() as s:
         total = s.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-        rows = s.execute(stmt.order_by(Entity.uscc).offset(offset).limit(limit)).all()
+        col = {"uscc": Entity.uscc, "name": Entity.name, "region": Entity.region_code,
+               "industry": Entity.industry_code, "grade": Grade.grade, "score": Grade.score}[sort]
+        key = [col.desc().nulls_last() if descending else col.asc().nulls_last()]
+        rows = s.execute(stmt.order_by(*key, Entity.uscc).offset(offset).limit(limit)).all()
     return int(total), [(e, g) for e, g in rows]
 
 

@@ -111,12 +111,13 @@ def update_user(factory: sessionmaker[Session], username: str, **changes) -> Use
             raise RiskgradeError(f"unknown role {changes['role']!r}: one of {', '.join(ROLES)}")
         if "department" in changes:
             changes["department"] = check_department(changes["department"])
-        if "password" in changes:
+        new_password = "password" in changes
+        if new_password:
             check_password_strength(changes["password"])
             u.password_hash = _ph.hash(changes.pop("password"))
         for k, v in changes.items():
             setattr(u, k, v)
-        if changes.get("disabled"):
+        if changes.get("disabled") or new_password:  # a disabled account or a new password ends every session
             s.execute(delete(Token).where(Token.user_id == u.id))
         s.commit()
         return u

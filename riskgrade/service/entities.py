@@ -64,14 +64,26 @@ def latest_snapshot(st: AppState, as_of: dt.date | None = None) -> Snapshot | No
     return queries.latest_snapshot(st.factory, as_of)
 
 
+EXPORT_LIMIT = 100_000  # rows of one search export (a county's entities; a province exports by `export grades`)
+
+
 def search(st: AppState, me: Principal, *, q: str | None = None, region: str | None = None,
            industry: str | None = None, grade: str | None = None, label: str | None = None,
-           as_of: dt.date | None = None, page: int = 1, page_size: int = 20, via: str | None = None) -> dict:
+           as_of: dt.date | None = None, page: int = 1, page_size: int = 20, via: str | None = None,
+           sort: str = "uscc", descending: bool = False, export: str | None = None) -> dict:
     """Entities in the user's region by name (contains) or USCC (prefix), county prefix, industry (a section
     letter and/or a code prefix), grade or label, with their grade of the month (the newest by default).
 
-    Returns ``total``, ``snapshot`` and ``rows`` (registry entity, grade or None); audited."""
+    Returns ``total``, ``snapshot`` and ``rows`` (registry entity, grade or None); audited.  ``sort`` is one of
+    ``uscc name region industry grade score``.  With ``export`` (``csv`` or ``xlsx``: the file the user takes
+    away) every match up to :data:`EXPORT_LIMIT` comes back from page 1, needs the ``export`` permission and is
+    audited as ``export_search`` with the filters and the row count."""
     me.require("entity.read")
+    if export:
+        me.require("export")
+        page, page_size = 1, EXPORT_LIMIT
+    if sort not in queries.SEARCH_SORTS:
+        raise Refused(422, "invalid", f"sort by one of {', '.join(queries.SEARCH_SORTS)}", "invalid")
     snap = queries.latest_snapshot(st.factory, as_of)
     if as_of and snap is None:
         raise Refused(404, "not_found", f"no published snapshot as of {as_of}", "not_found")
@@ -81,11 +93,16 @@ def search(st: AppState, me: Principal, *, q: str | None = None, region: str | N
     code = code[1:] if section else code
     total, rows = queries.search_entities(st.factory, me.region, snap.id if snap else None, q=term, region=region,
                                           section=section, industry=code or None, grade=grade, label=label,
-                                          offset=(page - 1) * page_size, limit=page_size)
+                                          offset=(page - 1) * page_size, limit=page_size, sort=sort,
+                                          descending=descending)
     detail = {"q": q, "region": region, "industry": industry, "grade": grade, "label": label}
     if via:
         detail = {k: v for k, v in detail.items() if v}
-    record(st, me, "search", "", {**detail, "page": page, "results": len(rows), **({"via": via} if via else {})})
+    if export:
+        record(st, me, "export_search", export, {**{k: v for k, v in detail.items() if v}, "rows": len(rows),
+                                                 "total": total, **({"via": via} if via else {})})
+    else:
+        record(st, me, "search", "", {**detail, "page": page, "results": len(rows), **({"via": via} if via else {})})
     return {"total": total, "snapshot": snap, "rows": rows}
 
 

@@ -48,6 +48,12 @@ BUILDINGS = (
     "国际商务中心", "金融大厦", "科技创业园", "电子商务产业园", "总部基地", "创新创业孵化器",
     "财富中心", "商贸城", "众创空间", "万达广场写字楼",
 )
+# Benign multi-tenant office towers (写字楼、商务楼宇): many unrelated tenants over the years.
+TOWERS = (
+    "世纪大厦", "银座中心", "国贸大厦", "时代广场", "环球金融中心", "恒隆广场", "绿地中心", "数码港大厦",
+    "齐鲁软件园", "创意产业园", "商会大厦", "阳光大厦", "新华大厦", "汇金中心", "鲁商国际", "泉城大厦",
+    "海信广场", "中润大厦", "华润中心", "万科中心", "保利大厦", "泰山大厦", "黄河大厦", "金融港",
+)
 
 # Per-industry words: class -> (enterprise word, individual shop words, cooperative word or "").
 INDUSTRY_WORDS: dict[str, tuple[str, tuple[str, ...], str]] = {

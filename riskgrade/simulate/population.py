@@ -4,9 +4,12 @@ Every entity gets a type, a county, an industry, an establishment date, a
 pseudonymous legal representative and phone, a registered address and name,
 and a latent risk in ``[0, 1]`` that later drives every record stream.  About
 8% of entities "turn risky" on a date inside the window (their risk jumps to
-``risk_after``); about 2% are shells (空壳) in clusters of 5-30 registered at
+``risk_after``); about 2% are shells (空壳) in clusters of 3-40 registered at
 one address within a few weeks, sharing a phone and often a legal
-representative.  Everything is numpy arrays (one element per entity); Arrow
+representative, mostly with one trade name (字号) and often one registered
+capital; a few % of businesses are tenants of benign multi-tenant office
+towers (写字楼, :mod:`.towers`), some of which also host a shell cluster.
+Everything is numpy arrays (one element per entity); Arrow
 string columns are built once at the end by :meth:`Population.entity_strings`.
 """
 
@@ -25,6 +28,7 @@ from ..codes import industries, regions, uscc
 from ..dates import years_back
 from . import names
 from .strings import NO_DAY, DateStrings, hex_ids, int_strings, join, lookup
+from .towers import place
 
 ENTERPRISE, INDIVIDUAL, COOPERATIVE = 0, 1, 2
 ENTITY_TYPES = ("enterprise", "individual", "cooperative")
@@ -150,11 +154,14 @@ class Population:
     status: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))  # int8 ACTIVE / DEREGISTERED / REVOKED
     closed: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))  # int32 closing day, NO_DAY active
     lifecycle_done: bool = False
+    tower: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))  # int32 office tower id, -1 none
 
     def __post_init__(self) -> None:
         if self.status.size != self.n:
             self.status = np.zeros(self.n, np.int8)
             self.closed = np.full(self.n, NO_DAY, np.int32)
+        if self.tower.size != self.n:
+            self.tower = np.full(self.n, -1, np.int32)
 
     @property
     def n(self) -> int:
@@ -208,8 +215,11 @@ class Population:
         has_building = ap["building"] >= 0
         place = lookup([_prefecture(r) + r.name for r in self.counties], self.county)
         road = lookup(_ROADS, ap["road"])
-        building = lookup(names.BUILDINGS, np.maximum(ap["building"], 0), ~has_building)
+        building = lookup(names.BUILDINGS + names.TOWERS, np.maximum(ap["building"], 0), ~has_building)
         room = join(int_strings(ap["room"], ~has_building), "室")
+        no_room = has_building & (ap["room"] < 0)  # a tower tenant giving the bare building address
+        if no_room.any():
+            room = pc.if_else(pa.array(no_room), pa.scalar("", pa.string()), room)
         address = join(place, road, int_strings(ap["number"]), "号")
         if has_building.any():
             address = pc.if_else(pa.array(has_building), join(address, building, room), address)
@@ -516,7 +526,7 @@ def build(n: int, province: str, window: Window, rng_for: RngFactory, n_spare: i
     spare_region = counties[0].code
     codes = _unique_usccs(rng_for("uscc"), etype, region, modern, n_spare, spare_region)
     keys = {k: tuple(int(x) for x in rng_for("ids." + k).integers(1, 2**40, 3)) for k in ("person", "phone")}
-    return Population(
+    pop = Population(
         window=window,
         counties=counties,
         etype=etype,
@@ -541,16 +551,19 @@ def build(n: int, province: str, window: Window, rng_for: RngFactory, n_spare: i
         id_keys=keys,  # type: ignore[arg-type]
         uscc_codes=codes,
     )
+    # towers and the shell clusters' structure: own random streams, so every draw above stays as it was
+    place(pop, cw, rng_for("population.towers"), rng_for("population.shells"))
+    return pop
 
 
 def _cluster_sizes(rng: np.random.Generator, n_shell: int) -> np.ndarray:
-    """Cluster sizes of 5-30 (mostly small) adding up to about ``n_shell``."""
+    """Cluster sizes of 5-40 (mostly small) adding up to about ``n_shell`` (:mod:`.towers` splits some)."""
     if n_shell < 5:
         return np.zeros(0, np.int64)
     sizes: list[int] = []
     total = 0
     while total < n_shell:
-        s = int(np.clip(5 + rng.geometric(1 / 6) - 1, 5, 30))
+        s = int(np.clip(5 + rng.geometric(1 / 6) - 1, 5, 40))
         s = min(s, n_shell - total) if n_shell - total >= 5 else s
         sizes.append(s)
         total += s

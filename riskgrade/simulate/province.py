@@ -3,7 +3,7 @@
 Output folder ``out``::
 
     entities.<ext>  events.<ext> | events/part-NNN.<ext>  relations.<ext>  inspectors.<ext>  domain_grades.<ext>
-    _truth/entities.parquet   latent risk, shells, closures (one row per entity)
+    _truth/entities.parquet   latent risk, shells and their clusters, office towers, closures (one row per entity)
     _truth/summary.json       seed, end, counts
 
 Deterministic: the same arguments give byte-identical files (named random
@@ -165,6 +165,8 @@ def _truth_counts(pop: Population) -> dict[str, int]:
     return {
         "shells": int(pop.is_shell.sum()),
         "shell_clusters": int(np.unique(pop.cluster[pop.cluster >= 0]).size),
+        "towers": int(np.unique(pop.tower[pop.tower >= 0]).size),
+        "tower_tenants": int(((pop.tower >= 0) & ~pop.is_shell).sum()),
         "turned_risky": int((pop.change != NO_DAY).sum()),
         "deregistered": int((pop.status == 1).sum()),
         "revoked": int((pop.status == 2).sum()),
@@ -193,6 +195,7 @@ def _write_truth(folder: Path, pop: Population, summary: dict[str, Any]) -> None
             "risk_after": pa.array(pop.risk_after, pa.float64()),
             "is_shell": pa.array(pop.is_shell, pa.bool_()),
             "cluster_id": pa.array(pop.cluster.astype(np.int64), pa.int64(), mask=pop.cluster < 0),
+            "tower_id": pa.array(pop.tower.astype(np.int64), pa.int64(), mask=pop.tower < 0),
             "legal_rep_id": pop.person_ids(pop.person),
             "phone_id": pop.phone_ids(),
             "deregistered_on": _dates32(pop.closed),

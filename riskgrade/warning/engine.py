@@ -24,6 +24,7 @@ from ..codes import departments
 from ..warehouse import Warehouse
 from . import evaluate as ev
 from . import tables, workflow
+from .clusters import summary_zh as cluster_summary
 from .grouping import SUPPRESSED, Existing, Grouper, Hit, Outcome, State, info_json
 from .queries import area_entity_counts, area_name
 from .routing import Unit, route
@@ -247,9 +248,7 @@ def summary(rule, o: Outcome) -> str:
     i = o.info
     k = rule.kind
     if k == "registration_cluster":
-        names = {"address": "住所", "phone": "联系电话", "legal_rep": "法定代表人"}
-        kinds = sorted({names[x.split(":", 1)[0]] for x in i.get("links", [])})
-        return f"{len(o.members)} 户市场主体在短期内以同一{'/'.join(kinds)}登记（首户登记于 {i.get('first_registered')}）"
+        return cluster_summary(i, len(o.members))
     if k == "count_in_window":
         return f"{i.get('window_days')} 天内{rule.name_zh.replace('多次', '').replace('频繁', '')} {i.get('count')} 次"
     if k == "complaint_poisson":

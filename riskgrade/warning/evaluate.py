@@ -25,6 +25,7 @@ import duckdb
 
 from ..contract import GRADES
 from ..sql import date as sql_date, literal
+from . import clusters
 from .rules import Rule
 
 EVIDENCE = ("struct_pack(uscc := {a}.uscc, source := {a}.source, record_id := {a}.record_id, "
@@ -81,9 +82,8 @@ def trigger_types(rule: Rule) -> set[str]:
 
 
 def evaluate(ctx: Context, rule: Rule) -> list[str]:
-    """The SQL of a rule's hits: statements whose rows together are the hits (one per link of a
-    registration cluster: DuckDB 1.5 never finished the three links as one UNION ALL on a 10M-entity
-    store, while each alone takes seconds)."""
+    """The SQL of a rule's hits: statements whose rows together are the hits (a registration cluster's
+    are prepared in temporary tables first, see :mod:`.clusters`)."""
     if rule.kind == "registration_cluster":
         return _cluster(ctx, rule)
     return [{
@@ -330,43 +330,10 @@ def _grade_jump(ctx: Context, rule: Rule) -> str:
 
 
 # --------------------------------------------------------------------------- registration clusters
-LINK_EXPR = {
-    "address": "nullif(replace(replace({a}.address, ' ', ''), '　', ''), '')",
-    "phone": "nullif({a}.phone_id, '')",
-    "legal_rep": "nullif({a}.legal_rep_id, '')",
-}
-
-
 def _cluster(ctx: Context, rule: Rule) -> list[str]:
-    p = rule.params
-    parts = []
-    for kind, link in p["links"].items():
-        key = LINK_EXPR[kind]
-        w, k = int(link["window_days"]), int(link["min_entities"])
-        parts.append(f"""
-            SELECT * FROM (
-              WITH keys AS (SELECT DISTINCT {key.format(a='n')} AS key FROM entities n
-                            WHERE n.uscc IN (SELECT uscc FROM w_ent_new)),
-              g AS (SELECT n.uscc, {key.format(a='n')} AS key, n.established_on, n.delivery_id,
-                           n.uscc IN (SELECT uscc FROM w_ent_new) AS is_new
-                    FROM entities n WHERE {key.format(a='n')} IN (SELECT key FROM keys WHERE key IS NOT NULL)),
-              c AS (SELECT g.*, count(*) OVER (PARTITION BY key ORDER BY established_on
-                        RANGE BETWEEN INTERVAL {w - 1} DAYS PRECEDING AND CURRENT ROW) AS n FROM g),
-              f AS (SELECT c.*, min(CASE WHEN n >= {k} THEN established_on END) OVER (PARTITION BY key
-                        ORDER BY established_on RANGE BETWEEN CURRENT ROW AND INTERVAL {w - 1} DAYS FOLLOWING)
-                        AS fire_on,
-                        max(n) OVER (PARTITION BY key ORDER BY established_on
-                        RANGE BETWEEN CURRENT ROW AND INTERVAL {w - 1} DAYS FOLLOWING) AS size
-                    FROM c)
-              SELECT {lit(rule.code)} AS rule, '{kind}:' || f.key AS group_key, f.uscc, f.fire_on AS raised_on,
-                     'entities' AS trig_source, f.uscc AS trig_record, {lit(rule.severity)} AS severity,
-                     to_json({{'link': '{kind}', 'key': f.key, 'window_days': {w}, 'in_window': f.size,
-                              'is_new': f.is_new}})::VARCHAR AS info,
-                     [struct_pack(uscc := f.uscc, source := 'entities', record_id := f.uscc,
-                                  event_type := 'registration', event_date := f.established_on,
-                                  delivery_id := f.delivery_id)] AS evidence
-              FROM f WHERE f.fire_on IS NOT NULL)""")
-    return parts or [_empty()]
+    """Scored clusters (:mod:`.clusters`): built into temporary tables now, their members' hits read next."""
+    clusters.prepare(ctx.con, rule.params)
+    return [clusters.hits_sql(rule.code, rule.severity, rule.params)]
 
 
 def _empty() -> str:

@@ -251,8 +251,11 @@ class Grouper:
                 c["already"] += len(fresh)
                 c["raw"] -= len(fresh)
                 continue
-            info = {"size": len(members), "links": keys[:20], "first_registered": min(
-                e["event_date"] for u in members for h in rows[u] for e in h.evidence).isoformat()}
+            # the cluster's figures (links, window, address, name stem...) as the evaluator scored them
+            info = {k: v for k, v in next((h.info for u in members for h in rows[u] if "links" in h.info),
+                                          {}).items() if k != "is_new"}
+            info.update({"size": len(members), "keys": keys[:20], "first_registered": min(
+                e["event_date"] for u in members for h in rows[u] for e in h.evidence).isoformat()})
             o = Outcome(aid, rule.code, rule.scope, keys[0], raised, sev, info, new=True)
             for u in members:
                 o.add(rows[u])

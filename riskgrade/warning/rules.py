@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from .. import config
 from ..contract import DETAIL_CODES, EVENT_TYPES
 from ..errors import RiskgradeError
+from .clusters import ClusterParams
 
 SEVERITIES = ("low", "medium", "high")
 SEVERITY_ZH = {"low": "低", "medium": "中", "high": "高"}
@@ -29,16 +30,6 @@ def _event_type(v: str) -> str:
     if v not in EVENT_TYPES:
         raise ValueError(f"unknown event type {v!r}")
     return v
-
-
-class Link(_Strict):
-    min_entities: int = Field(5, ge=2)
-    window_days: int = Field(90, ge=1)
-
-
-class ClusterParams(_Strict):
-    links: dict[Literal["address", "phone", "legal_rep"], Link]
-    high_from: int = Field(10, ge=2)
 
 
 class WindowCountParams(_Strict):

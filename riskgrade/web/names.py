@@ -5,6 +5,7 @@ from :mod:`.i18n`)."""
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 from ..contract import GRADES
@@ -39,6 +40,14 @@ def section_name(section: str | None, lang: str) -> str:
     if not section:
         return "—"
     return f"{section} {zh(section) if lang == 'zh' else SECTIONS_EN.get(section, '')}".strip()
+
+
+def industry_label(section: str | None, code: str | None, lang: str) -> str:
+    """An entity's industry in words: the section's name and the 4-digit class code (``批发和零售业 · 5225``)."""
+    sc = section or section_of(code)
+    digits = (code or "").lstrip("ABCDEFGHIJKLMNOPQRST")
+    name = section_name(sc, lang).split(" ", 1)[-1] if sc else ""
+    return " · ".join(x for x in (name, digits) if x) or "—"
 
 
 def section_of(industry_code: str | None) -> str | None:
@@ -180,7 +189,8 @@ def rule_name(code: str, name_zh: str | None, lang: str) -> str:
 def event_names(lang: str) -> dict[str, str]:
     from ..contract import EVENT_TYPE_NAMES_ZH
 
-    return EVENT_TYPE_NAMES_ZH if lang == "zh" else {k: k.replace("_", " ") for k in EVENT_TYPE_NAMES_ZH}
+    names = {**EVENT_TYPE_NAMES_ZH, "grade": "信用风险分类结果"}  # "grade": a grade-jump alert's evidence
+    return names if lang == "zh" else {k: k.replace("_", " ") for k in names}
 
 
 def detail_name(event_type: str, detail: str | None, lang: str) -> str:
@@ -211,3 +221,112 @@ def log_text(entry: dict, lang: str) -> str:
     if d.get("note"):
         parts.append(("备注：" if lang == "zh" else "note: ") + str(d["note"]))
     return t["item_sep"].join(str(x) for x in parts)
+
+
+# --------------------------------------------------------------------------- words for codes the pages show
+# Inspection domains (抽查领域) by their usual codes; a task created with a Chinese domain shows as typed.
+DOMAINS = {
+    "general": ("综合（不限领域）", "General"), "food": ("食品", "Food"), "drug": ("药品", "Drugs"),
+    "medical_device": ("医疗器械", "Medical devices"), "cosmetics": ("化妆品", "Cosmetics"),
+    "special_equipment": ("特种设备", "Special equipment"), "product_quality": ("产品质量", "Product quality"),
+    "measurement": ("计量", "Measurement"), "advertising": ("广告", "Advertising"),
+    "pricing": ("价格", "Pricing"), "competition": ("反不正当竞争", "Unfair competition"),
+    "registration": ("登记事项", "Registration"), "annual_report": ("年度报告公示信息", "Annual reports"),
+    "online": ("网络交易", "Online trade"), "certification": ("认证认可", "Certification"),
+    "standards": ("标准化", "Standards"), "intellectual_property": ("知识产权", "Intellectual property"),
+}
+
+# What an alert's figures (info) are called.
+INFO_KEYS = {
+    "window_days": ("统计天数", "window (days)"), "count": ("次数", "count"), "expected": ("基线期望", "expected"),
+    "p_value": ("显著性（p 值）", "p-value"), "month": ("月份", "month"), "cusum": ("累积和指标", "CUSUM"),
+    "previous_grade": ("原等级", "previous grade"), "grade": ("现等级", "grade"),
+    "listed_on": ("列入日期", "listed on"), "complaints_since_listing": ("列入后投诉举报", "complaints since listing"),
+    "valid_until": ("有效期至", "valid until"), "granted_on": ("许可日期", "granted on"),
+    "expired_on": ("到期日期", "expired on"), "first_registered": ("首户登记日期", "first registered"),
+    "amount": ("金额", "amount"), "detail": ("类别", "kind"), "end_date": ("截止日期", "end date"),
+    "region_code": ("县区", "county"), "industry": ("行业", "industry"), "members": ("涉及主体", "entities"),
+    "links": ("关联方式", "links"), "report_year": ("年报年度", "report year"), "event_type": ("记录类型", "record type"),
+    "department": ("部门", "department"), "as_of": ("分类月份", "as of"), "steps": ("跃升级数", "steps"),
+}
+
+# Audit log actions (操作留痕), by the code the log stores.
+AUDIT_ACTIONS = {
+    "login": ("登录", "sign-in"), "logout": ("退出", "sign-out"), "login_refused": ("登录被拒", "sign-in refused"),
+    "login_password_ok": ("密码正确，待动态码", "password right, code pending"),
+    "login_enrol_only": ("登录（仅可设置双因素）", "sign-in (enrolment only)"),
+    "totp_enrol": ("设置双因素登录", "two-factor enrolled"), "totp_remove": ("取消双因素登录", "two-factor removed"),
+    "user_add": ("新增用户", "user added"), "user_change": ("修改用户", "user changed"),
+    "user_disable": ("停用用户", "user disabled"), "user_enable": ("启用用户", "user enabled"),
+    "user_unlock": ("解锁用户", "user unlocked"), "user_password_reset": ("重置密码", "password reset"),
+    "search": ("查询主体", "entity search"), "view_profile": ("查看主体档案", "entity file viewed"),
+    "view_alert": ("查看预警", "alert viewed"), "list_alerts": ("查看预警列表", "alerts listed"),
+    "view_plan": ("查看抽查计划", "plan viewed"), "create_plan": ("生成抽查计划", "plan drawn"),
+    "plan_create": ("生成抽查计划", "plan drawn"), "task_create": ("新建抽查任务", "task created"),
+    "upload_results": ("上传检查结果", "results uploaded"), "results_upload": ("上传检查结果", "results uploaded"),
+    "results_refused": ("检查结果被拒收", "results refused"), "read_refused": ("越权访问被拒", "read refused"),
+    "export_grades": ("导出分类结果", "grades exported"), "export_alerts": ("导出预警", "alerts exported"),
+    "export_plan": ("导出抽查计划", "plan exported"), "export_results": ("导出检查结果", "results exported"),
+    "export_pushes": ("导出推送信息", "pushes exported"), "export_national": ("导出上报数据", "national export"),
+    "export_quarantine": ("导出隔离记录", "quarantine exported"), "export_fused": ("导出融合等级", "fused grades exported"),
+    "export_measures": ("导出差异化监管措施", "measures exported"), "export_whitelist": ("导出白名单", "whitelist exported"),
+    "export_directory": ("导出主体名录", "directory exported"), "model_train": ("训练模型", "model trained"),
+    "model_approve": ("批准模型", "model approved"), "audit_verify": ("校验审计日志", "audit log verified"),
+    "audit_checkpoint": ("导出审计检查点", "audit checkpoint"), "audit_key_rotate": ("更换审计密钥", "audit key rotated"),
+    "alert_log_verify": ("校验预警日志", "alert log verified"), "registry_verify": ("校验发布库", "registry verified"),
+    "publish": ("发布分类结果", "published"),
+}
+
+
+def domain_name(code: str | None, lang: str) -> str:
+    if not code:
+        return ""
+    names = DOMAINS.get(code)
+    return (names[0] if lang == "zh" else names[1]) if names else code
+
+
+def audit_action(code: str, lang: str) -> str:
+    names = AUDIT_ACTIONS.get(code)
+    return (names[0] if lang == "zh" else names[1]) if names else code
+
+
+def info_items(info: dict | None, lang: str) -> list[tuple[str, str]]:
+    """An alert's figures as (name, value) pairs in words; codes among the values become names."""
+    out = []
+    for k, v in (info or {}).items():
+        names = INFO_KEYS.get(k)
+        if v is None or v == "" or k in ("rule", "snapshot_id"):
+            continue
+        if k == "links" and isinstance(v, list):
+            kinds = {"address": "住所", "phone": "联系电话", "legal_rep": "法定代表人"} if lang == "zh" else {}
+            v = "、".join(sorted({kinds.get(str(x).split(":", 1)[0], str(x).split(":", 1)[0]) for x in v}))
+        elif k == "region_code":
+            v = region_name(str(v))
+        elif k == "event_type":
+            v = event_names(lang).get(str(v), v)
+        elif isinstance(v, float):
+            v = num(v, 2) if abs(v) >= 0.01 or v == 0 else f"{v:.2g}"
+        out.append(((names[0] if lang == "zh" else names[1]) if names else k, str(v)))
+    return out
+
+
+SYSTEM_USERS = {"riskgrade-warn": ("系统（监测预警）", "system (early warning)")}
+
+
+def user_name(username: str | None, lang: str) -> str:
+    """A log's user: the system's own by name; a command-line user as 命令行 plus the login in the page's code."""
+    names = SYSTEM_USERS.get(username or "")
+    return (names[0] if lang == "zh" else names[1]) if names else (username or "")
+
+
+def source_name(source: str | None, lang: str) -> str:
+    """Where a record came from, in words: results uploaded to a plan, the monthly classification, a domain by its
+    code; a department's own text as delivered."""
+    if not source:
+        return ""
+    m = re.fullmatch(r"results:plan-(\d+)", source)
+    if m:
+        return (f"检查结果上传（计划 {m.group(1)}）" if lang == "zh" else f"results uploaded (plan {m.group(1)})")
+    if source == "grades":
+        return "信用风险分类" if lang == "zh" else "classification"
+    return domain_name(source, lang) if source in DOMAINS else source

@@ -6,41 +6,91 @@ import re
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from ...service import entities
 from ...service.errors import Refused
+from ...export import table_bytes
 from ..common import PAGE_SIZE, Me, PageError, St, json_block, lang_of, need, page_error, page_number, render
-from ..i18n import SECTIONS_EN
-from ..names import (GRADE_ORDER, breakdown, detail_name, event_names, explain, indicator_name, label_names,
-                     rule_label, rule_name)
+from ..i18n import SECTIONS_EN, STRINGS
+from ..names import (GRADE_ORDER, breakdown, detail_name, event_names, explain, indicator_name, industry_label,
+                     label_name, label_names, region_name, rule_label, rule_name)
 
 router = APIRouter(include_in_schema=False)
+
+
+SORTS = ("uscc", "name", "region", "industry", "grade", "score")
+
+
+def _search_args(request: Request) -> tuple[dict, dict]:
+    """The search's filters as the page keeps them, and as the service takes them (checked)."""
+    p = request.query_params
+    q = (p.get("q") or "").strip()[:100]
+    region, industry, grade, label = (p.get(k) or "" for k in ("region", "industry", "grade", "label"))
+    sort = p.get("sort") if p.get("sort") in SORTS else "uscc"
+    desc = p.get("desc") == "1"
+    kept = {k: v for k, v in (("q", q), ("region", region), ("industry", industry), ("grade", grade),
+                              ("label", label)) if v}
+    args = dict(q=q or None, region=region if re.fullmatch(r"\d{2,6}", region) else None,
+                industry=industry if re.fullmatch(r"[A-T]", industry) else None,
+                grade=grade if grade in GRADE_ORDER else None,
+                label=label if re.fullmatch(r"[a-z0-9_]{1,64}", label) else None, sort=sort, descending=desc)
+    return kept, args
 
 
 @router.get("/entities")
 def search(request: Request, me: Me, st: St) -> HTMLResponse:
     need(me, "entity.read")
-    p = request.query_params
-    q = (p.get("q") or "").strip()[:100]
-    region = p.get("region") or ""
-    industry = p.get("industry") or ""
-    grade = p.get("grade") or ""
-    label = p.get("label") or ""
-    page = page_number(p)
-    found = entities.search(st, me, q=q or None, region=region if re.fullmatch(r"\d{2,6}", region) else None,
-                            industry=industry if re.fullmatch(r"[A-T]", industry) else None,
-                            grade=grade if grade in GRADE_ORDER else None,
-                            label=label if re.fullmatch(r"[a-z0-9_]{1,64}", label) else None,
-                            page=page, page_size=PAGE_SIZE, via="console")
+    filters, args = _search_args(request)
+    page = page_number(request.query_params)
+    found = entities.search(st, me, page=page, page_size=PAGE_SIZE, via="console", **args)
     total = found["total"]
     pages = max(1, -(-total // PAGE_SIZE))
-    filters = {k: v for k, v in (("q", q), ("region", region), ("industry", industry), ("grade", grade),
-                                 ("label", label)) if v}
+    if page > pages:  # a page past the end (a jump, an old link): the last one
+        page = pages
+        found = entities.search(st, me, page=page, page_size=PAGE_SIZE, via="console", **args)
+    order = {"sort": args["sort"], **({"desc": "1"} if args["descending"] else {})}
     label_codes = [c for c in label_names() if "{" not in c]
+
+    def sort_url(col: str) -> str:
+        flip = col == args["sort"] and not args["descending"]
+        return "/entities?" + urlencode({**filters, "sort": col, **({"desc": "1"} if flip else {})})
+
     return render(request, "search.html", me, snap=found["snapshot"], rows=found["rows"], total=total, page=page,
                   pages=pages, f=filters, regions=entities.regions(st, me), label_codes=label_codes,
-                  sections=sorted(SECTIONS_EN), page_url=lambda n: "/entities?" + urlencode({**filters, "page": n}))
+                  sections=sorted(SECTIONS_EN), sort=args["sort"], desc=args["descending"], sort_url=sort_url,
+                  keep={**filters, **order}, export_url=lambda fmt: "/entities/export?" + urlencode(
+                      {**filters, **order, "fmt": fmt}),
+                  page_url=lambda n: "/entities?" + urlencode({**filters, **order, "page": n}))
+
+
+@router.get("/entities/export")
+def search_export(request: Request, me: Me, st: St) -> Response:
+    """The search's matches as a spreadsheet (XLSX or CSV) with the page's words as headers; audited."""
+    need(me, "entity.read")
+    fmt = request.query_params.get("fmt", "xlsx")
+    if fmt not in ("xlsx", "csv"):
+        fmt = "xlsx"
+    _, args = _search_args(request)
+    try:
+        found = entities.search(st, me, via="console", export=fmt, **args)
+    except Refused as e:
+        raise page_error(e) from None
+    lang = lang_of(request)
+    t = STRINGS[lang]
+    snap = found["snapshot"]
+    headers = [t["uscc"], t["name"], t["entity_type"], t["region"], t["industry"], t["risk_grade"], t["score"], t["labels"],
+               t["as_of"]]
+    rows = [[e.uscc, e.name, t.get("type_" + str(e.entity_type), e.entity_type), region_name(e.region_code),
+             industry_label(e.industry_section, e.industry_code, lang), g.grade if g else "",
+             round(g.score, 1) if g and g.score is not None else None,
+             "；".join(label_name(c, lang) for c in (g.labels or "").split(";") if c and not c.startswith("industry_"))
+             if g else "", snap.as_of.isoformat() if snap else ""] for e, g in found["rows"]]
+    body = table_bytes(headers, rows, fmt)
+    stem = f"entities-{snap.as_of.isoformat() if snap else 'none'}"
+    media = {"csv": "text/csv; charset=utf-8",
+             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}[fmt]
+    return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'})
 
 
 @router.get("/entities/{uscc}")

@@ -57,8 +57,18 @@ def _dashboard(request: Request, me: Principal, st: AppState) -> HTMLResponse:
                   heat_industry=heat_industry, trend=trend, chart_json=json_block(data))
 
 
+TOP_AREAS = 15  # rows a chart shows; the table under it lists every area
+MIN_CELL = 30  # an area x industry cell with fewer entities is greyed: its share says little
+
+
 def _heat_maps(cells, grades: list[str], lang: str) -> tuple[dict, dict]:
-    """(areas x grades: share of the area's entities; areas x industry sections: share of C/D/E)."""
+    """(areas by grade: a 100% bar per area, riskiest first; areas x industry sections: share of C/D/E).
+
+    Colour means risk: grades keep their colours (A green .. D red), and in the area x industry map a
+    darker cell is a higher share of grades C/D/E.  Both charts show the areas with the highest share of
+    C/D/E first and at most ``TOP_AREAS`` of them; the tables under the charts hold every area.  Cells
+    with fewer than ``MIN_CELL`` entities are greyed and carry no colour, and every label and tooltip
+    gives the number of entities behind a share."""
     area_total: dict[str, int] = {}
     area_grade: dict[tuple[str, str], int] = {}
     sect: dict[tuple[str, str], list[int]] = {}
@@ -70,15 +80,24 @@ def _heat_maps(cells, grades: list[str], lang: str) -> tuple[dict, dict]:
             tot_hi = sect.setdefault((a, sc), [0, 0])
             tot_hi[0] += n
             tot_hi[1] += n if g in HIGH else 0
-    areas = sorted(area_total)
+
+    def high(a: str) -> float:
+        return sum(area_grade.get((a, g), 0) for g in HIGH) / area_total[a] if area_total[a] else 0.0
+
+    areas = sorted(area_total, key=lambda a: (-high(a), a))
     names = [region_name(a) for a in areas]
-    hg = {"x": grades, "y": names, "data": [[xi, yi, round(area_grade.get((a, g), 0) / area_total[a], 4),
-                                             area_grade.get((a, g), 0)]
-                                            for yi, a in enumerate(areas) for xi, g in enumerate(grades)]}
-    hg["max"] = max((d[2] for d in hg["data"]), default=1) or 1
+    hg = {"x": grades, "y": names, "n": [area_total[a] for a in areas], "high": [round(high(a), 4) for a in areas],
+          "top": min(TOP_AREAS, len(areas)),
+          "data": [[xi, yi, round(area_grade.get((a, g), 0) / area_total[a], 4), area_grade.get((a, g), 0)]
+                   for yi, a in enumerate(areas) for xi, g in enumerate(grades)]}
+    top = areas[:TOP_AREAS]
     sections = sorted({sc for _, sc in sect})
-    hi = {"x": sections, "names": [section_name(sc, lang) for sc in sections], "codes": sections, "y": names,
-          "data": [[xi, yi, round(sect[(a, sc)][1] / sect[(a, sc)][0], 4), sect[(a, sc)][0]]
-                   for yi, a in enumerate(areas) for xi, sc in enumerate(sections) if (a, sc) in sect]}
-    hi["max"] = max((d[2] for d in hi["data"]), default=1) or 1
+    hi = {"x": [section_name(sc, lang).split(" ", 1)[-1] for sc in sections], "codes": sections,
+          "y": [region_name(a) for a in top], "top": len(top), "areas": len(areas), "min_cell": MIN_CELL,
+          "data": [[xi, yi, round(sect[(a, sc)][1] / sect[(a, sc)][0], 4) if sect[(a, sc)][0] >= MIN_CELL else None,
+                    sect[(a, sc)][0]]
+                   for yi, a in enumerate(top) for xi, sc in enumerate(sections) if (a, sc) in sect],
+          "rows": [[region_name(a), sc, sect[(a, sc)][0], round(sect[(a, sc)][1] / sect[(a, sc)][0], 4)]
+                   for a in areas for sc in sections if (a, sc) in sect]}
+    hi["max"] = max((d[2] for d in hi["data"] if d[2] is not None), default=1) or 1
     return hg, hi

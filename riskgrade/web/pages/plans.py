@@ -11,11 +11,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ...errors import RiskgradeError
+from ...service import entities as entity_service
 from ...service import plans as plan_service
 from ...service import results
 from ...service.errors import Refused
 from ...service.state import AppState, Principal
 from ..common import Form, Me, PlanId, St, message, need, page_error, page_number, render, small_int, texts
+from ..i18n import SECTIONS_EN
 
 router = APIRouter(include_in_schema=False)
 PLAN_PAGE = 50
@@ -48,7 +50,8 @@ def _wizard(request: Request, me: Principal, st: AppState, v: dict, step: int, e
     ratios = load_sampling().ratios.get(mode, {})
     return render(request, "plan_new.html", me, status=status, v=v, step=step, errors=errors or [],
                   months=plan_service.months(st), tasks=_tasks(st, me),
-                  population=[(g, n, ratios.get(g)) for g, n in rows], general_ok=len(me.user.region_prefix) == 2)
+                  population=[(g, n, ratios.get(g)) for g, n in rows], general_ok=len(me.user.region_prefix) == 2,
+                  regions=entity_service.regions(st, me), sections=sorted(SECTIONS_EN))
 
 
 def _wizard_values(form: dict, me: Principal, st: AppState, t: dict) -> tuple[dict, list[str], Any]:

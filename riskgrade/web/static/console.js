@@ -2,7 +2,7 @@
    behaviours (confirmations, the plan wizard's new-task fields).  No inline script anywhere. */
 (function () {
   "use strict";
-  var COLORS = { A: "#2e7d32", B: "#1565c0", C: "#e65100", D: "#c62828", E: "#6a1b9a" };
+  var COLORS = { A: "#2e7d32", B: "#1565c0", C: "#b34700", D: "#c62828", E: "#6a1b9a" };
 
   function pct(v) { return v == null ? "—" : (v * 100).toFixed(1) + "%"; }
 
@@ -33,23 +33,42 @@
         })
       };
     },
+    areabars: function (d, el) {
+      // one 100% bar per area, grades in their colours; the riskiest areas (share of C/D/E) first
+      var h = d[el.getAttribute("data-key")], k = h.top;
+      var names = h.y.slice(0, k).map(function (y, i) { return y + "（" + h.n[i].toLocaleString() + " 户）"; });
+      return {
+        tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, valueFormatter: pct },
+        legend: { bottom: 0 },
+        grid: { left: 8, right: 16, top: 8, bottom: 40, containLabel: true },
+        xAxis: { type: "value", max: 1, axisLabel: { formatter: function (v) { return Math.round(v * 100) + "%"; } } },
+        yAxis: { type: "category", data: names, inverse: true, axisLabel: { width: 170, overflow: "truncate" } },
+        series: h.x.map(function (g, xi) {
+          return { name: g, type: "bar", stack: "g", barMaxWidth: 22, itemStyle: { color: COLORS[g] },
+            data: h.data.filter(function (c) { return c[0] === xi && c[1] < k; }).map(function (c) { return c[2]; }) };
+        })
+      };
+    },
     heat: function (d, el) {
+      // darker = a higher share of C/D/E; cells with too few entities are grey (value null) and uncoloured
       var h = d[el.getAttribute("data-key")];
       var many = h.x.length * h.y.length > 240;
+      var narrow = el.clientWidth < 600;
       return {
         tooltip: { position: "top", formatter: function (p) {
-          var esc = echarts.format.encodeHTML, x = (h.names || h.x)[p.value[0]];
-          return esc(h.y[p.value[1]]) + "<br>" + esc(x) + ": " + pct(p.value[2]) + " (" + p.value[3] + ")"; } },
-        grid: { left: 150, right: 20, top: 10, bottom: 90 },
+          var esc = echarts.format.encodeHTML, x = h.x[p.value[0]];
+          return esc(h.y[p.value[1]]) + "<br>" + esc(x) + "：" + (p.value[2] == null ? "户数太少，不计占比" : pct(p.value[2])) +
+            "（" + p.value[3] + " 户）"; } },
+        grid: { left: 8, right: 12, top: 10, bottom: 70, containLabel: true },
         xAxis: { type: "category", data: h.x, splitArea: { show: true },
-          axisLabel: { interval: 0, rotate: h.x.length > 6 ? 35 : 0, width: 110, overflow: "truncate" } },
+          axisLabel: { interval: 0, rotate: 40, width: narrow ? 60 : 96, overflow: "truncate", fontSize: narrow ? 10 : 12 } },
         yAxis: { type: "category", data: h.y, inverse: true, splitArea: { show: true },
-          axisLabel: { width: 140, overflow: "truncate" } },
+          axisLabel: { width: narrow ? 80 : 140, overflow: "truncate" } },
         visualMap: { min: 0, max: h.max, dimension: 2, calculable: true, orient: "horizontal", left: "center", bottom: 0,
           itemHeight: 120, formatter: function (v) { return Math.round(v * 100) + "%"; },
-          inRange: { color: ["#f7fbff", "#fdd49e", "#fc8d59", "#b30000"] } },
-        series: [{ type: "heatmap", data: h.data,
-          label: { show: !many, formatter: function (p) { return Math.round(p.value[2] * 100); } } }]
+          inRange: { color: ["#fff5eb", "#fdbe85", "#e6550d", "#8c2d04"] }, outOfRange: { color: "#d9dee5" } },
+        series: [{ type: "heatmap", data: h.data.map(function (c) { return c[2] == null ? { value: c, itemStyle: { color: "#e4e7eb" } } : c; }),
+          label: { show: !many && !narrow, formatter: function (p) { return p.value[2] == null ? "" : Math.round(p.value[2] * 100); } } }]
       };
     },
     score: function (d) {
@@ -74,7 +93,7 @@
       var build = builders[el.getAttribute("data-chart")];
       if (!build) { return; }
       var rows = parseInt(el.getAttribute("data-rows") || "0", 10);
-      if (rows) { el.style.height = Math.max(220, Math.min(130 + rows * 24, 3200)) + "px"; }
+      if (rows) { el.style.height = Math.max(220, Math.min(130 + rows * 26, 700)) + "px"; }
       var c = echarts.init(el, null, { renderer: "canvas" });
       c.setOption(build(d, el));
       made.push(c);
