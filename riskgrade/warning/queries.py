@@ -84,12 +84,19 @@ def area_entity_counts(con: duckdb.DuckDBPyConnection, areas: list[tuple[str, di
         "division": pa.array([a[1].get("industry_level") == "division" for a in areas], pa.bool_()),
         "as_of": pa.array([a[2] for a in areas], pa.date32())}))
     try:
+        # equi-join on (county, industry at the area's level): the entities of the areas' counties once, each
+        # with its industry at both levels
         rows = con.execute(f"""
-            SELECT a.key, count(n.uscc) FROM w_area_rows a LEFT JOIN entities n
-              ON n.region_code = a.region_code
-             AND CASE WHEN a.division THEN {_ind_expr('division', 'n')} ELSE {_ind_expr('section', 'n')} END = a.ind
-             AND n.established_on <= a.as_of
-             AND NOT (coalesce(n.status, 'active') <> 'active' AND coalesce(n.closed_on, DATE '1900-01-01') <= a.as_of)
+            WITH n AS (SELECT n.region_code, l.division,
+                              CASE WHEN l.division THEN {_ind_expr('division', 'n')} ELSE {_ind_expr('section', 'n')}
+                              END AS ind, n.established_on, coalesce(n.status, 'active') <> 'active' AS gone,
+                              coalesce(n.closed_on, DATE '1900-01-01') AS closed_on
+                       FROM entities n, (SELECT DISTINCT division FROM w_area_rows) l
+                       WHERE n.region_code IN (SELECT region_code FROM w_area_rows))
+            SELECT a.key, count(n.region_code) FILTER (WHERE n.established_on <= a.as_of
+                                                        AND NOT (n.gone AND n.closed_on <= a.as_of))
+            FROM w_area_rows a LEFT JOIN n ON n.region_code = a.region_code AND n.ind = a.ind
+                                           AND n.division = a.division
             GROUP BY a.key""").fetchall()
     finally:
         con.unregister("w_area_rows")
