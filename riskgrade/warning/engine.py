@@ -147,9 +147,9 @@ def _evaluate(con: duckdb.DuckDBPyConnection, ctx: ev.Context, catalog: RuleCata
         rows = [r for sql in ev.evaluate(ctx, rule) for r in con.execute(sql).to_arrow_table().to_pylist()]
         # DuckDB returns rows in no fixed order (threads): sort, so that grouping, ids and summaries do not
         # depend on it
-        hits[rule.code] = sorted((Hit(r["rule"], r["group_key"], r["uscc"], r["raised_on"], r["trig_source"],
-                                      r["trig_record"], r["severity"], _figures(json.loads(r["info"])), r["evidence"])
-                                  for r in rows), key=_hit_order)
+        rows.sort(key=_row_order)
+        hits[rule.code] = [Hit(r["rule"], r["group_key"], r["uscc"], r["raised_on"], r["trig_source"], r["trig_record"],
+                               r["severity"], _figures(json.loads(r["info"])), r["evidence"]) for r in rows]
         say(f"  {rule.code}: {len(rows):,} matching rows evaluated ({time.perf_counter() - t:.1f} s)")
     state = _state(con, catalog, hits)
     g = Grouper(catalog, ctx.ref_date, state)
@@ -176,9 +176,11 @@ def _figures(info: dict) -> dict:
     return {k: float(f"{v:.10g}") if isinstance(v, float) else v for k, v in info.items()}
 
 
-def _hit_order(h: Hit) -> tuple:
-    return (h.group_key or "", h.uscc or "", h.raised_on or dt.date.min, h.trig_source or "", h.trig_record or "",
-            h.severity or "", info_json(h.info))
+def _row_order(r: dict) -> tuple:
+    """A total order of a rule's rows (the statistics' JSON text last: it tells apart one entity's rows of
+    different links)."""
+    return (r["group_key"] or "", r["uscc"] or "", r["raised_on"] or dt.date.min, r["trig_source"] or "",
+            r["trig_record"] or "", r["severity"] or "", r["info"] or "")
 
 
 def _area_figures(con: duckdb.DuckDBPyConnection, catalog: RuleCatalog, outcomes: list[Outcome]) -> None:
