@@ -30,6 +30,8 @@ class Settings(BaseSettings):
                                 "delivery file (all its parts, as its zip directory declares them), in bytes")
     xlsx_max_rows: int = Field(default=2_000_000, gt=0, description="most rows an .xlsx sheet may declare")
     xlsx_max_columns: int = Field(default=200, gt=0, description="most columns an .xlsx sheet may declare")
+    routing: Path | None = Field(default=None, description="the province's routing table (YAML) for alerts "
+                                 "(分办; default: the shipped riskgrade/defaults/routing.yaml)")
 
 
 def load(home: Path | None = None) -> Settings:

@@ -42,7 +42,10 @@ def build(root: Path, entities: int) -> Path:
     cli(home, "classify", "--as-of", "2026-08-31", "--model", "expert")
     cli(home, "classify", "--as-of", AS_OF)
     cli(home, "task", "create", "--name", "2026年第四季度食品经营者抽查", "--domain", "food", "--industry", "F")
-    cli(home, "plan", "--as-of", AS_OF, "--seed", "7", "--budget", "120", "--out", str(root / "plan.csv"))
+    cli(home, "seed", "commit", "--as-of", AS_OF, "--seed", "7", "--source", "screenshots: a fixed seed",
+        "--out", str(root / "seed.json"))
+    cli(home, "plan", "--as-of", AS_OF, "--seed", "7", "--budget", "120", "--out", str(root / "plan.csv"),
+        "--publish", str(root / "publication"))
     cli(home, "simulate-results", "--plan", "1", "--delivery", str(root / "d"), "--out", str(root / "r.csv"))
     cli(home, "results", "import", str(root / "r.csv"), "--plan", "1")
     cli(home, "warn")
@@ -92,12 +95,12 @@ def serve(home: Path) -> tuple[subprocess.Popen, str]:
 
 
 PAGES = {
-    "admin": ["/", "/entities", "/alerts", "/plans", "/plans/new", "/quality", "/model", "/admin/users",
-              "/admin/audit", "/account/totp"],
-    "officer": ["/", "/entities", "/alerts", "/plans", "/plans/1", "/plans/1/results"],
+    "admin": ["/", "/entities", "/alerts", "/alerts/rules", "/plans", "/plans/new", "/quality", "/model",
+              "/admin/users", "/admin/users/shots_officer", "/admin/audit", "/account/totp", "/help"],
+    "officer": ["/", "/entities", "/alerts", "/plans", "/plans/1", "/plans/1/results", "/help"],
     "inspector": ["/plans", "/plans/1"],
     "analyst": ["/"],
-    "auditor": ["/alerts", "/admin/audit", "/plans/1"],
+    "auditor": ["/alerts", "/admin/audit", "/sealed", "/plans/1/sealed"],
 }
 
 
@@ -119,7 +122,12 @@ def shoot(base: str, users: dict[str, str], out: Path) -> list[Path]:
                 for path in paths:
                     page.goto(base + path)
                     page.wait_for_load_state("networkidle")
-                    if path == "/entities":  # the first entity's file too
+                    if path == "/entities":  # a search sorted by score, then the first entity's file
+                        page.goto(base + "/entities?sort=score&desc=1")
+                        page.wait_for_load_state("networkidle")
+                        f = out / f"{who}-search-{w}.png"
+                        page.screenshot(path=str(f), full_page=True)
+                        saved.append(f)
                         link = page.locator("a[href^='/entities/']").first
                         if link.count():
                             link.click()

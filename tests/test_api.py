@@ -22,6 +22,23 @@ from .conftest import fresh_pg_database, run_cli
 T1, T2 = "2026-08-31", "2026-09-30"
 PASSWORD = "Secret-2026x"
 ROLES = ("admin", "credit_officer", "inspector", "domain_officer", "analyst", "auditor")
+ROUTING = """extends: default
+version: test-enforcement
+departments:
+  - code: enforcement
+    name_zh: 综合行政执法局
+    unit: "{county}综合行政执法局"
+    aliases: [综合行政执法局, 综合执法局]
+licence_domains:
+  - {code: medical_practice, supervisor: enforcement}
+  - {code: road_transport, supervisor: enforcement}
+  - {code: construction, supervisor: enforcement}
+  - {code: private_school, supervisor: enforcement}
+  - {code: hazardous_chemicals, supervisor: enforcement}
+  - {code: food_drug, supervisor: enforcement}
+  - {code: other_licences, name_zh: 其他许可, industries: [A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P, Q, R, S, T],
+     supervisor: enforcement}
+"""
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +50,11 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> dict:
     for t in (T1, T2):
         run_cli("classify", "--as-of", t, "--model", "expert", home=home)
     run_cli("plan", "--as-of", T2, "--seed", "7", "--budget", "200", "--out", str(root / "plan.csv"), home=home)
+    # the province's own routing table (setting `routing`): every licensed activity, whoever granted the licence
+    # (the 行政审批服务局), is supervised by the county's 综合行政执法局, so that alerts go to one department in every
+    # county
+    (root / "routing.yaml").write_text(ROUTING, encoding="utf-8")
+    (home / "riskgrade.toml").write_text(f'routing = "{root / "routing.yaml"}"\n', encoding="utf-8")
     run_cli("warn", home=home)  # early-warning alerts over the delivery (~270 on this province)
     return {"root": root, "home": home}
 
@@ -110,8 +132,9 @@ def _pick_alerts(home: Path, county: str, other: str) -> dict:
 
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     try:
-        dept = con.execute("SELECT responsible_unit FROM alerts WHERE unit_kind = 'department' GROUP BY 1 "
-                           "ORDER BY count(*) DESC, 1 LIMIT 1").fetchall()[0][0]
+        # the county's unit of the law-enforcement bureau (the routing table's department `enforcement`)
+        dept = con.execute("SELECT responsible_unit FROM alerts WHERE unit_code = 'enforcement' AND region_code = ? "
+                           "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1", [county]).fetchall()[0][0]
 
         def pick(where: str, *args) -> list[str]:
             return [r[0] for r in con.execute(f"""
@@ -120,10 +143,10 @@ def _pick_alerts(home: Path, county: str, other: str) -> dict:
 
         out = {
             "department": dept,
-            "in_dept": pick("a.unit_kind = 'department' AND a.responsible_unit = ? AND e.region_code = ? "
+            "in_dept": pick("a.unit_code = 'enforcement' AND a.responsible_unit = ? AND e.region_code = ? "
                             "AND a.severity = 'high'", dept, county),
-            "out_dept": pick("a.unit_kind = 'department' AND a.responsible_unit = ? AND e.region_code = ?",
-                             dept, other),
+            "out_dept": pick("a.unit_code = 'enforcement' AND e.region_code = ?", other),
+            "dept_all": pick("a.unit_code = 'enforcement'"),
             "in_county": pick("a.unit_kind = 'county' AND e.region_code = ?", county),
             "medium": pick("a.severity = 'medium' AND a.rule <> 'annual_report_all_zero' AND e.region_code = ?",
                            county),
@@ -607,11 +630,12 @@ def test_alert_authorisation_matrix_roles_endpoints_regions(service: dict) -> No
                 assert r.status_code == 200, (role, scope, r.text[:300])
                 page = r.json()
                 ids = {x["alert_id"] for x in page["items"]}
-                assert page["items"] and all(x["members_in_region"] >= 1 for x in page["items"])
+                assert page["items"] and all(x["members_in_region"] >= 1 for x in page["items"] if x["scope"] != "area")
+                assert all(x["members"] == 0 and x["area_name"] for x in page["items"] if x["scope"] == "area")
                 assert sum(page["by_status"].values()) == page["total"] == sum(page["by_severity"].values())
-                if role == "domain_officer":  # only what is routed to the user's department
-                    assert {(x["unit_kind"], x["responsible_unit"]) for x in page["items"]} == {
-                        ("department", al["department"])}
+                if role == "domain_officer":  # exactly the alerts of the units mapped to the user's department
+                    assert {(x["unit_kind"], x["unit_code"]) for x in page["items"]} == {("department", "enforcement")}
+                    assert ids <= set(al["dept_all"]) and (scope != "prov" or ids == set(al["dept_all"]))
                     assert county_unit not in ids
                 if scope == "county":
                     assert all(x["region_code"] == svc["county"] for x in page["items"])

@@ -53,6 +53,12 @@ OPENAPI_DECIDED: dict[str, str] = {
     "/components/schemas/SealedStratum": "issue 17: a stratum of the sealed package",
     "/components/schemas/SealedEntity": "issue 17: a drawn entity of the sealed package",
     "/components/schemas/PlanVerification": "issue 17: the outcome of POST /api/plans/{plan_id}/sealed/verify",
+    "/components/schemas/AlertOut/properties/area_name":
+        "issue 18: an area alert is about its county x industry (no members): the list names the area",
+    "/components/schemas/AlertOut/properties/unit_code":
+        "issue 18: routing by a province's table: the responsible unit's department code (a domain officer's filter)",
+    "/components/schemas/AlertDetail/properties/area_name": "issue 18: idem (an alert's detail is an AlertOut and more)",
+    "/components/schemas/AlertDetail/properties/unit_code": "issue 18: idem",
 }
 
 

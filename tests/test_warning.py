@@ -209,18 +209,38 @@ def test_complaint_surge_against_own_baseline(delivered: Path) -> None:
     assert [r["member"] for r in s] == [u("surge")]  # the steady one (1 a month for 18 months) does not fire
     assert s[0]["raised_on"] == dt.date(2026, 5, 15)  # the third complaint makes the count significant
     assert "泊松检验" in s[0]["summary"]
-    # routing: a licensed activity goes to its licensing department
-    assert s[0]["unit_kind"] == "department" and s[0]["responsible_unit"] == "卫生健康委员会"
+    # routing: a licensed activity goes to its licensing department when it supervises (谁审批、谁监管): the
+    # county's unit of the department the source text names (卫生健康委员会 -> health)
+    assert s[0]["unit_kind"] == "department" and s[0]["responsible_unit"] == "济南市历下区卫生健康局"
+    assert s[0]["unit_code"] == "health"
+
+
+def area_alerts(home: Path) -> list[dict]:
+    with Warehouse(home) as wh:
+        cur = wh.con.execute("SELECT * FROM alerts WHERE scope = 'area' ORDER BY raised_on, alert_id")
+        cols = [c[0] for c in cur.description]
+        return [dict(zip(cols, r)) for r in cur.fetchall()]
 
 
 def test_area_cusum(delivered: Path) -> None:
-    rows = alerts(delivered)
-    area = of(rows, "complaint_surge_area")
-    assert {r["group_key"] for r in area} == {"area:370104:F"}  # not the steady 370105
-    assert {r["member"] for r in area} == set(A)
-    assert len({r["alert_id"] for r in area}) == 1
-    assert area[0]["raised_on"] == dt.date(2026, 6, 13)  # the month's last complaint
-    assert area[0]["region_code"] == "370104" and area[0]["responsible_unit"] == "济南市槐荫区市场监督管理局"
+    """An area alert is one alert about its county x industry, with its figures and no member rows."""
+    import json
+
+    area = area_alerts(delivered)
+    assert [a["group_key"] for a in area] == ["area:370104:F"]  # not the steady 370105
+    a = area[0]
+    assert a["raised_on"] == dt.date(2026, 6, 13)  # the month's last complaint
+    assert a["region_code"] == "370104" and a["responsible_unit"] == "济南市槐荫区市场监督管理局"
+    assert a["members"] == 0 and a["unit_code"] == "amr"
+    with Warehouse(delivered) as wh:
+        n = wh.con.execute("SELECT count(*) FROM alert_members WHERE alert_id = ?", [a["alert_id"]]).fetchall()[0][0]
+    assert n == 0
+    info = json.loads(a["info"])
+    assert (info["month"], info["count"], info["entities_in_area"]) == ("2026-06", 12, 12)
+    assert info["area_name"] == "济南市槐荫区批发和零售业" and info["expected"] == 1.0 and info["cusum"] > 5
+    assert a["summary"] == ("2026-06 济南市槐荫区批发和零售业投诉举报 12 件，基线月均 1.00 件（CUSUM "
+                            f"{info['cusum']:.2f}），该县区该行业市场主体 12 户")
+    assert of(alerts(delivered), "complaint_surge_area") == []  # no entity is "alerted" by an area
 
 
 def test_listings_unreachable_licences_zero_reports(delivered: Path) -> None:
@@ -235,7 +255,10 @@ def test_listings_unreachable_licences_zero_reports(delivered: Path) -> None:
     lic = of(rows, "licence_expiry")
     assert [(r["member"], r["raised_on"]) for r in lic] == [(u("lic"), dt.date(2026, 1, 2)),
                                                             (u("lic_expired"), dt.date(2026, 3, 2))]
-    assert all(r["unit_kind"] == "department" and r["responsible_unit"] == "行政审批服务局" for r in lic)
+    # granted by the 行政审批服务局, which approves but does not supervise (审管分离): a retail licence (5211,
+    # food business) is supervised by the county market-supervision bureau - never the approval bureau
+    assert all(r["unit_kind"] == "county" and r["responsible_unit"] == "济南市历下区市场监督管理局"
+               and r["unit_code"] == "amr" for r in lic)
     zero = of(rows, "annual_report_all_zero")
     assert [r["member"] for r in zero] == [u("zero")]
     assert zero[0]["label"] == "annual_report_all_zero" and zero[0]["unit_kind"] == "county"
@@ -489,3 +512,125 @@ def test_grouping_links_clusters_transitively_and_cools_down() -> None:
     assert sorted((o.group_key, o.raised_on, o.hits) for o in out) == [("x", dt.date(2026, 1, 1), 3),
                                                                        ("x", dt.date(2026, 10, 18), 1)]
     assert counts[rule.code]["grouped"] == 2 and counts[rule.code]["cooldown_closed"] == 1
+
+
+# --------------------------------------------------------------------------- area alerts: exports and 定向抽查
+def test_export_alerts_leaves_area_alerts_out_unless_asked(delivered: Path, tmp_path: Path) -> None:
+    out = tmp_path / "alerts.csv"
+    run_cli("export", "alerts", "--out", str(out), home=delivered)
+    rows = list(csv.DictReader(open(out, encoding="utf-8")))
+    assert rows and all(r["scope"] != "area" and r["uscc"] for r in rows)
+    assert "created_at" not in rows[0]  # no wall-clock column in the export
+    with_area = tmp_path / "all.csv"
+    run_cli("export", "alerts", "--out", str(with_area), "--include-area", home=delivered)
+    got = list(csv.DictReader(open(with_area, encoding="utf-8")))
+    area = [r for r in got if r["scope"] == "area"]
+    assert len(area) == 1 and area[0]["uscc"] == "" and area[0]["members"] == "0"
+    assert area[0]["name"] == "济南市槐荫区批发和零售业" and area[0]["evidence"] == "complaints:2026-06"
+    assert [r for r in got if r["scope"] != "area"] == rows  # the entity rows unchanged, in the same order
+    figures = tmp_path / "area.csv"
+    run_cli("export", "area-alerts", "--out", str(figures), home=delivered)
+    a = list(csv.DictReader(open(figures, encoding="utf-8")))
+    assert len(a) == 1
+    assert {k: a[0][k] for k in ("region_code", "industry", "month", "complaints", "baseline", "entities_in_area",
+                                 "area_name", "responsible_unit")} == {
+        "region_code": "370104", "industry": "F", "month": "2026-06", "complaints": "12", "baseline": "1.000",
+        "entities_in_area": "12", "area_name": "济南市槐荫区批发和零售业", "responsible_unit": "济南市槐荫区市场监督管理局"}
+    assert float(a[0]["cusum"]) > 5 and a[0]["alert_id"] == area[0]["alert_id"]
+    empty = tmp_path / "none.csv"  # a home never warned: the header only
+    run_cli("export", "area-alerts", "--out", str(empty), home=tmp_path / "never-warned")
+    assert open(empty, encoding="utf-8").read().splitlines()[0].startswith("alert_id,rule,rule_name,severity")
+
+
+def test_area_alert_goes_to_an_inspection_task(home_copy: Path) -> None:
+    """An area alert (medium severity) can be sent to a task: its complained-about entities become targets."""
+    run_cli("task", "create", "--name", "区域投诉定向抽查", home=home_copy)
+    aid = area_alerts(home_copy)[0]["alert_id"]
+    p = run_cli("alerts", "target", "--alert", aid, "--task", "1", "--user", "zhao", home=home_copy)
+    assert "12 entities" in " ".join(p.stderr.split())
+    with Warehouse(home_copy) as wh:
+        t = wh.con.execute("SELECT uscc FROM task_targets WHERE alert_id = ? ORDER BY uscc", [aid]).fetchall()
+        log = wh.con.execute("SELECT action, detail FROM alert_log WHERE alert_id = ? ORDER BY seq", [aid]).fetchall()
+    assert [x for (x,) in t] == sorted(A)  # each of the twelve shops was complained about in June
+    assert log[-1][0] == "target" and '"entities":12' in log[-1][1]
+
+
+# --------------------------------------------------------------------------- the alert listing (CLI = API)
+def _old_alert_rows(con, status=None, rule=None, severity=None, unit=None, limit=50):
+    """The command line's listing as it was before it used the service's list (pinned here)."""
+    where, args = [], []
+    for col, v in (("status", status), ("rule", rule), ("severity", severity)):
+        if v:
+            where.append(f"{col} = ?")
+            args.append(v)
+    if unit:
+        where.append("responsible_unit LIKE ?")
+        args.append(f"%{unit}%")
+    cond = "WHERE " + " AND ".join(where) if where else ""
+    total = con.execute(f"SELECT count(*) FROM alerts {cond}", args).fetchall()[0][0]
+    rows = con.execute(f"SELECT alert_id, raised_on, rule, severity, members, status, responsible_unit, summary "
+                       f"FROM alerts {cond} ORDER BY raised_on DESC, alert_id LIMIT {int(limit)}", args).fetchall()
+    return total, rows
+
+
+def test_cli_alert_list_is_the_services_list_unchanged(delivered: Path) -> None:
+    from riskgrade.warning.queries import ALL, Filters, alert_rows, list_alerts
+
+    cases = [{}, {"status": "open"}, {"rule": "licence_expiry"}, {"severity": "high"}, {"unit": "历下区"},
+             {"unit": "槐荫"}, {"severity": "medium", "limit": 3}, {"limit": 0}, {"status": "closed"}]
+    with Warehouse(delivered) as wh:
+        for kw in cases:
+            assert alert_rows(wh.con, **kw) == _old_alert_rows(wh.con, **kw), kw
+        lim = {k: v for k, v in cases[4].items()}
+        api = list_alerts(wh.con, ALL, Filters(unit=lim["unit"]), 1, 50)
+        assert [x["alert_id"] for x in api.items] == [r[0] for r in alert_rows(wh.con, **lim)[1]]
+        total = wh.con.execute("SELECT count(*) FROM alerts").fetchall()[0][0]
+    p = run_cli("alerts", "list", "--limit", "100", home=delivered, env={"COLUMNS": "400"})
+    assert f"alerts 预警 ({total} of {total})" in p.stdout
+
+
+# --------------------------------------------------------------------------- progress = stored counts = table
+def test_progress_lines_agree_with_stored_counts_and_the_table(tmp_path: Path, delivered: Path) -> None:
+    import json
+    import re
+
+    home = tmp_path / "h"
+    shutil.copytree(delivered, home)
+    with Warehouse(home, write=True) as wh:  # warn afresh on the same store
+        for t in ("alerts", "alert_members", "alert_evidence", "alert_log", "warn_runs"):
+            wh.con.execute(f"DELETE FROM {t}")
+    p = run_cli("warn", home=home, env={"COLUMNS": "400"})
+    lines = re.findall(r"^\S+ +([a-z_]+): ([\d,]+) hits -> ([\d,]+) new alerts, ([\d,]+) extended \(([\d,]+) already "
+                       r"alerted, ([\d,]+) grouped or suppressed\)$", p.stderr, re.M)
+    said = {r: tuple(int(x.replace(",", "")) for x in rest) for r, *rest in lines}
+    with Warehouse(home) as wh:
+        run_id, counts = wh.con.execute("SELECT run_id, counts FROM warn_runs").fetchall()[0]
+        table = dict(wh.con.execute("SELECT rule, count(*) FROM alerts WHERE run_id = ? GROUP BY rule", [run_id])
+                     .fetchall())
+    counts = json.loads(counts)
+    assert set(said) == set(counts) == {r.code for r in load_rules().enabled}
+    from riskgrade.warning.grouping import SUPPRESSED
+
+    for rule, c in counts.items():
+        assert said[rule] == (c["raw"], c["alerts"], c["extended"], c["already"], sum(c[k] for k in SUPPRESSED)), rule
+        assert table.get(rule, 0) == c["alerts"], rule
+    assert sum(table.values()) == sum(c["alerts"] for c in counts.values()) > 10
+
+
+def test_the_shared_listing_shows_an_area_by_its_name(delivered: Path) -> None:
+    """What the API and the console list (service.alerts -> warning.queries): an area alert, visible in its county,
+    named by its area, with no members, and its complaints as the evidence of its detail."""
+    from riskgrade.warning.queries import Filters, Viewer, alert_detail, list_alerts, visible_alert
+
+    v = Viewer("li", "credit_officer", "370104")
+    with Warehouse(delivered) as wh:
+        res = list_alerts(wh.con, v, Filters())
+        assert [(x["scope"], x["area_name"], x["members"], x["members_in_region"]) for x in res.items] == [
+            ("area", "济南市槐荫区批发和零售业", 0, 0)] and res.total == 1
+        area = next(x for x in res.items if x["scope"] == "area")
+        assert area["area_name"] == "济南市槐荫区批发和零售业" and area["members"] == 0
+        d = alert_detail(wh.con, v, visible_alert(wh.con, v, area["alert_id"]))
+        assert d["member_list"] == [] and d["area_name"] == "济南市槐荫区批发和零售业" and d["unit_code"] == "amr"
+        assert {e["uscc"] for e in d["evidence"] if e["event_type"] == "complaint"} == set(A)
+        other = list_alerts(wh.con, Viewer("wang", "credit_officer", "370105"), Filters())
+        assert all(x["scope"] != "area" for x in other.items)  # another county does not see it

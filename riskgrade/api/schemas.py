@@ -331,6 +331,9 @@ class AlertOut(BaseModel):
     updated_at: Time | None
     expected_risk: float | None = Field(None, description="expected risk in [0, 1] (预期风险): the model's probability "
                                         "and the rule's measured precision (docs/warning.md); the list's order")
+    area_name: str | None = Field(None, description="an area alert (scope area, no members): its county and "
+                                                    "industry in Chinese")
+    unit_code: str | None = Field(None, description="the routing table's department code of the responsible unit")
 
 
 class AlertPage(BaseModel):

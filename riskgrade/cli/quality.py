@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from .common import HomeOpt, err, open_store, out
+from .common import HomeOpt, err, open_store, out, settings
 
 
 def quality(
@@ -24,7 +24,7 @@ def quality(
     from .. import quality as q
 
     with open_store(home) as wh:
-        m = q.measure(wh.con, delivery)
+        m = q.measure(wh.con, delivery, routing=settings(home).routing)
     if out_file:
         q.write_report(m, out_file, lang)
         err.print(f"quality report written to {out_file}")
@@ -59,6 +59,10 @@ def _print_quality(m: dict) -> None:
     for t in m["tables"].values():
         for r, v in t["reasons"].items():
             reasons[r] = reasons.get(r, 0) + int(v["rows"])
+    um = m.get("unmapped_sources") or {}
+    if um.get("sources"):
+        out.print(f"sources matching no department of the routing table {um['routing_version']}: "
+                  + ", ".join(f"{x['source']} {x['rows']:,}" for x in um["sources"][:20]), highlight=False)
     if reasons:
         out.print("quarantine reasons: " + ", ".join(f"{k} {v:,}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1])),
                   highlight=False)

@@ -32,6 +32,8 @@ def warn(
     since: Annotated[Optional[str], typer.Option("--since", help="also evaluate records dated on or after this day")] = None,
     rules: Annotated[Optional[Path], typer.Option("--rules", help="warning-rule catalog YAML (default: built-in)")] = None,
     home: HomeOpt = None,
+    routing: Annotated[Optional[Path], typer.Option(
+        "--routing", help="routing table YAML (default: the setting routing, else built-in)")] = None,
 ) -> None:
     """Run the early-warning rules over what arrived since the last run (监测预警)."""
     from ..warning import run_warn
@@ -39,7 +41,7 @@ def warn(
     s = settings(home)
     d = as_date(since, "--since") if since else None
     r = run_warn(s.home, since=d, rules_path=rules, memory_limit=s.memory_limit, threads=s.threads,
-                 lock_timeout=s.lock_timeout, progress=progress)
+                 lock_timeout=s.lock_timeout, progress=progress, routing_path=routing or s.routing)
     seen = f"deliveries {r.delivery_from + 1}..{r.delivery_to}" if r.delivery_to > r.delivery_from else "no new delivery"
     tab = Table(title=f"warn run {r.run_id}: {seen}"
                       + (f", since {r.since}" if r.since else "") + f", reference date {r.ref_date} ({r.seconds:.1f} s)")
@@ -57,6 +59,12 @@ def warn(
     err.print(f"{r.new_records:,} new records, {r.new_entities:,} new or changed entities; "
               f"{r.total('alerts'):,} new alerts from {r.total('raw'):,} raw hits"
               + (f" ({share:.0%} grouped or suppressed)" if share is not None else ""), highlight=False)
+    if r.unmapped_sources:
+        err.print(f"{len(r.unmapped_sources):,} source texts match no department of the routing table "
+                  f"{r.routing_version} (add them as aliases; their alerts went by industry or to the county bureau):",
+                  highlight=False)
+        for src, n in list(r.unmapped_sources.items())[:50]:
+            err.print(f"  {src}: {n:,} records", highlight=False)
 
 
 # --------------------------------------------------------------------------- exports
@@ -65,17 +73,38 @@ def export_alerts(
     status: Annotated[Optional[str], typer.Option("--status", help="only alerts in this status")] = None,
     rule: Annotated[Optional[str], typer.Option("--rule", help="only this rule")] = None,
     home: HomeOpt = None,
+    include_area: Annotated[bool, typer.Option(
+        "--include-area", help="also area alerts (county x industry): one row each, uscc empty; their figures: "
+                           "riskgrade export area-alerts")] = False,
 ) -> None:
     """One row per entity per alert: alert_id, rule, severity, uscc, raised_on (the records' date), ..."""
     from ..export import write_query
-    from ..warning.exports import alerts_query
-    from ..warning.tables import EMPTY_EXPORT
+    from ..warning.exports import ALERT_EXPORT_COLUMNS, alerts_query, empty_query
 
     with open_store(home) as wh:
-        sql = alerts_query(status, rule) if table_exists(wh.con, "alerts") else EMPTY_EXPORT
+        sql = alerts_query(status, rule, include_area) if table_exists(wh.con, "alerts") else \
+            empty_query(ALERT_EXPORT_COLUMNS)
         n = write_query(wh.con, sql, out_file)
-    audit_export(home, "export_alerts", out_file, n, {"status": status, "rule": rule})
+    audit_export(home, "export_alerts", out_file, n, {"status": status, "rule": rule,
+                                                      **({"include_area": True} if include_area else {})})
     err.print(f"{n:,} alert rows written to {out_file}")
+
+
+def export_area_alerts(
+    out_file: Annotated[Path, typer.Option("--out", help="output file: .csv, .parquet or .json")],
+    status: Annotated[Optional[str], typer.Option("--status", help="only alerts in this status")] = None,
+    rule: Annotated[Optional[str], typer.Option("--rule", help="only this rule")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """One row per area alert (county x industry) with its figures: month, complaints, baseline, CUSUM, entities."""
+    from ..export import write_query
+    from ..warning.exports import AREA_EXPORT_COLUMNS, area_alerts_query, empty_query
+
+    with open_store(home) as wh:
+        sql = area_alerts_query(status, rule) if table_exists(wh.con, "alerts") else empty_query(AREA_EXPORT_COLUMNS)
+        n = write_query(wh.con, sql, out_file)
+    audit_export(home, "export_area_alerts", out_file, n, {"status": status, "rule": rule})
+    err.print(f"{n:,} area alerts written to {out_file}")
 
 
 def export_pushes(
@@ -137,6 +166,13 @@ def alerts_show(alert_id: AlertArg, home: HomeOpt = None) -> None:
     for k in ("alert_id", "rule", "rule_name", "severity", "scope", "raised_on", "summary", "status", "assignee",
               "disposition", "unit_kind", "responsible_unit", "region_code", "label"):
         out.print(f"{k}: {'' if a[k] is None else a[k]}", highlight=False)
+    if a["scope"] == "area":  # about a county x industry: its figures, no members
+        import json
+
+        i = json.loads(a.get("info") or "{}")
+        out.print(f"area: {i.get('area_name', '')} ({i.get('region_code', '')} x {i.get('industry', '')}); month "
+                  f"{i.get('month', '')}: {i.get('count', '')} complaints, baseline {i.get('expected', '')}, CUSUM "
+                  f"{i.get('cusum', '')}; {i.get('entities_in_area', '')} entities in the area", highlight=False)
     out.print(f"members ({len(members)}):", highlight=False)
     for m in members:
         out.print(f"  {m[0]} {m[1] or ''} {m[2]}", highlight=False)
@@ -317,6 +353,9 @@ def register(app: typer.Typer) -> None:
     export_app = sub_app(app, "export")
     app.command()(warn)
     export_app.command("alerts")(export_alerts)
+    # hidden from the group's list only so that the list keeps its layout (help texts only gain lines);
+    # `riskgrade export area-alerts --help` and docs/warning.md describe it, `export alerts --help` names it
+    export_app.command("area-alerts", hidden=True)(export_area_alerts)
     export_app.command("pushes")(export_pushes)
     alerts_app.command("list")(alerts_list)
     alerts_app.command("show")(alerts_show)

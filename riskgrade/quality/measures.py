@@ -35,6 +35,8 @@ Top-level keys (``schema`` = ``"riskgrade.quality/1"``)::
     unreadable_files [{delivery_id, table, path, format, encoding, reason}]
     ignored_files    [same keys]
     reason_texts     {reason code: {zh, en}}   (every code of contract.REASONS + any other seen)
+    unmapped_sources {routing_version, sources: [{source, rows}]}: event sources no department of the
+                     routing table (分办, ``routing.yaml``) matches, most rows first
 
 where
 
@@ -68,6 +70,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter, defaultdict
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -453,6 +456,18 @@ def _timeliness(con, delivery_id: int | None, upto: int | None, days: int, share
 
 
 # --------------------------------------------------------------------------- entry point
+def unmapped_sources(by_source: dict, routing: Path | None = None) -> dict:
+    """Source departments of the events that match no department of the routing table (分办: their alerts cannot
+    follow 谁审批、谁监管): ``{routing_version, sources: [{source, rows}]}``, most rows first."""
+    from ..codes import departments
+
+    table = departments.load(routing)
+    rows = [{"source": src, "rows": c.read} for src, c in by_source.items()
+            if src and table.department_of(src) is None]
+    return {"routing_version": table.version,
+            "sources": sorted(rows, key=lambda r: (-r["rows"], r["source"]))}
+
+
 def measure(
     con: duckdb.DuckDBPyConnection,
     delivery_id: int | None = None,
@@ -460,6 +475,7 @@ def measure(
     attribution_target: float = ATTRIBUTION_TARGET,
     timely_workdays: int = TIMELY_WORKDAYS,
     timely_share_target: float = TIMELY_SHARE_TARGET,
+    routing: Path | None = None,
 ) -> dict:
     """All data-quality measures of the store (or of one delivery); see the module docstring.
 
@@ -556,7 +572,9 @@ def measure(
     in_scope = [m["delivery_id"] for m in deliveries if selected(m["delivery_id"])]
     loaded = [meta[d]["loaded_at"] for d in in_scope if meta[d]["loaded_at"]]
     seen_reasons = {r for t in tables.values() for r in t.reasons}
+    unmapped = unmapped_sources(table_sources.get("events", {}), routing)
     return {
+        "unmapped_sources": unmapped,
         "schema": SCHEMA_ID,
         "generated_at": dt.datetime.now().replace(microsecond=0).isoformat(),
         "scope": {

@@ -57,6 +57,8 @@ LABELS: dict[str, dict[str, str]] = {
         "validity": "有效率",
         "duplicate": "重复率",
         "by_source": "二、涉企信息按来源部门",
+        "unmapped_sources": "未对应部门的来源（分办表无此部门）",
+        "unmapped_note": "以下来源部门在分办表（routing.yaml）中没有对应部门，其预警无法按“谁审批、谁监管”分办；请在分办表中补充部门代码或别名。分办表版本：",
         "attribution": "记名率",
         "unattributed": "未记名",
         "timely_share": "{d}日内占比",
@@ -148,6 +150,9 @@ LABELS: dict[str, dict[str, str]] = {
         "validity": "Validity",
         "duplicate": "Duplicates",
         "by_source": "2. Events per source department",
+        "unmapped_sources": "Sources matching no department (routing table)",
+        "unmapped_note": "These source departments match no department of the routing table (routing.yaml): their "
+                         "alerts cannot follow 谁审批、谁监管; add them as department codes or aliases. Routing table version:",
         "attribution": "Attribution",
         "unattributed": "Unattributed",
         "timely_share": "≤{d} days",

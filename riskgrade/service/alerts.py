@@ -58,9 +58,29 @@ class StepDone:
     task_id: int | None = None
 
 
-def viewer_of(user: Any) -> Viewer:
+def viewer_of(user: Any, home: Path | None = None) -> Viewer:
+    """Who looks; a domain officer's department resolved to its code by the routing table (the setting
+    ``routing`` of the home, else the shipped table), as alerts' units are."""
     department = (getattr(user, "department", None) or "").strip() or None
-    return Viewer(user.username, user.role, user.region_prefix, department)
+    code = routing_table(home).department_of(department) if department else None
+    return Viewer(user.username, user.role, user.region_prefix, department, code)
+
+
+@functools.lru_cache(maxsize=8)
+def _routing(path: str | None, stamp: float):
+    from ..codes import departments
+
+    return departments.load(Path(path) if path else None)
+
+
+def routing_table(home: Path | None = None):
+    """The routing table the home's settings name (``routing``), else the shipped one; read again when the
+    file changes."""
+    from .. import settings as settings_mod
+
+    path = settings_mod.load(home).routing if home is not None else None
+    stamp = path.stat().st_mtime if path is not None and path.exists() else 0.0
+    return _routing(str(path) if path is not None else None, stamp)
 
 
 # --------------------------------------------------------------------------- the store
@@ -97,7 +117,7 @@ def listing(st: AppState, me: Principal, f: Filters, page: int = 1, page_size: i
     """A page of the alerts visible to the user (``alerts.read``), newest records first, with counts by
     status and severity; and, when asked, the (rule, name) of every alert the user can see.  Audited."""
     me.require("alerts.read")
-    v = viewer_of(me.user)
+    v = viewer_of(me.user, st.home)
     with store(st.home) as wh:
         res = q.list_alerts(wh.con, v, f, page, page_size)
         seen = q.rules_seen(wh.con, v) if rules else []
@@ -143,7 +163,7 @@ def detail(st: AppState, me: Principal, alert_id: str, *, tasks: bool = False, v
     from ..codes import regions
 
     me.require("alerts.read")
-    v = viewer_of(me.user)
+    v = viewer_of(me.user, st.home)
     with store(st.home) as wh:
         try:
             a = _visible_alert(wh.con, v, alert_id)
@@ -171,13 +191,10 @@ def _catalog():
 
 def targetable(a: dict) -> bool:
     """Whether an alert may be sent to an inspection task (定向抽查): not closed, and of the catalog's
-    ``target_min_severity`` or of a rule marked ``inspect: true``."""
-    from ..warning.rules import severity_rank
+    ``target_min_severity``, of a rule marked ``inspect: true``, or about an area."""
+    from ..warning.targets import targetable as can_target
 
-    catalog = _catalog()
-    rule = catalog.get(a["rule"])
-    return a["status"] != "closed" and (bool(rule and rule.inspect) or severity_rank(a["severity"]) >= severity_rank(
-        catalog.target_min_severity))
+    return can_target(a, _catalog())
 
 
 def next_steps(a: dict) -> list[str]:
@@ -227,13 +244,13 @@ def entity_alerts(home: Path, v: Viewer, uscc: str) -> list[dict] | None:
             _INDEX[key] = cached
     items = cached[1].get(uscc, [])
     if v.by_department:
-        items = [a for a in items if a["unit_kind"] == "department" and a["responsible_unit"] == v.department]
+        items = [a for a in items if v.department_code and a.get("unit_code") == v.department_code]
     return [dict(a) for a in items[:PROFILE_ALERTS]]
 
 
 def of_entity(st: AppState, me: Principal, uscc: str) -> list[dict] | None:
     """An entity's alerts for its profile: None when the role may not read alerts or the store is busy."""
-    return entity_alerts(st.home, viewer_of(me.user), uscc) if me.can("alerts.read") else None
+    return entity_alerts(st.home, viewer_of(me.user, st.home), uscc) if me.can("alerts.read") else None
 
 
 def tasks_in_scope(con, region_prefix: str) -> list:
@@ -262,7 +279,7 @@ def perform(st: AppState, user: Any, alert_id: str, op: str, *, to: str | None =
 
     if op not in STEPS:
         raise AlertError(422, "invalid", f"unknown step {op!r}: one of {', '.join(STEPS)}", "not_found")
-    v = viewer_of(user)
+    v = viewer_of(user, st.home)
     note = (note or "").strip()
     with store(st.home, write=True) as wh:
         con = wh.con
@@ -294,7 +311,12 @@ def perform(st: AppState, user: Any, alert_id: str, op: str, *, to: str | None =
         after["members_in_region"] = q.in_region_counts(con, v, [alert_id]).get(alert_id, 0)
     audit.append(st.factory, v.username, f"alert_{op}", alert_id,
                  {**logged, "log_seq": int(seq), "log_hash": h, "rule": a["rule"], "via": via})
-    return StepDone({c: after.get(c) for c in (*ALERT_COLUMNS, "members_in_region")}, op, int(seq), h, logged, added,
+    if after.get("scope") == "area":
+        import json
+
+        after["area_name"] = (json.loads(after.get("info") or "{}") or {}).get("area_name")
+    return StepDone({c: after.get(c) for c in (*ALERT_COLUMNS, *q.EXTRA_COLUMNS, "members_in_region")}, op, int(seq), h,
+                    logged, added,
                     task_id if op == "target" else None)
 
 

@@ -55,7 +55,7 @@ def _measures(st: AppState, me: Principal) -> dict:
             return hit[1]
     try:
         with Warehouse(st.home, lock_timeout=settings_mod.load(st.home).lock_timeout) as wh:
-            m = quality.measure(wh.con)
+            m = quality.measure(wh.con, routing=settings_mod.load(st.home).routing)
     except RiskgradeError as e:
         raise Refused(503, "busy", str(e), "busy") from None
     with _lock:

@@ -12,19 +12,23 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
+from .. import dates
+from ..codes import departments
 from ..warehouse import Warehouse
 from ..sql import table_exists
 from . import evaluate as ev
 from . import precision, tables, workflow
 from .clusters import summary_zh as cluster_summary
 from .grouping import SUPPRESSED, Existing, Grouper, Hit, Outcome, State, info_json
-from .routing import route
+from .queries import area_entity_counts, area_name
+from .routing import Unit, route
 from .rules import RuleCatalog, load_rules
 
 SYSTEM_USER = "riskgrade-warn"
@@ -42,6 +46,10 @@ class WarnResult:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     seconds: float = 0.0
     rules_version: str = ""
+    routing_version: str = ""
+    # source texts of this run's records (and of the licences routing read) that match no department of the
+    # routing table: source -> records
+    unmapped_sources: dict[str, int] = field(default_factory=dict)
 
     def total(self, key: str) -> int:
         return sum(c.get(key, 0) for c in self.counts.values())
@@ -58,10 +66,11 @@ class WarnResult:
 
 def run_warn(home: Path, *, since: dt.date | None = None, rules_path: Path | None = None,
              memory_limit: str | None = None, threads: int | None = None, lock_timeout: float = 60.0,
-             progress=None) -> WarnResult:
+             progress=None, routing_path: Path | None = None) -> WarnResult:
     say = progress or (lambda m: None)
     t0 = time.perf_counter()
     catalog = load_rules(rules_path)
+    table = departments.load(routing_path)
     started = dt.datetime.now().replace(microsecond=0)
     with Warehouse(home, write=True, memory_limit=memory_limit, threads=threads, lock_timeout=lock_timeout) as wh:
         con = wh.con
@@ -92,7 +101,11 @@ def run_warn(home: Path, *, since: dt.date | None = None, rules_path: Path | Non
         snap_dates = con.execute(f"SELECT max(as_of) FROM snapshots WHERE snapshot_id > {w_snap}").fetchall()[0][0] \
             if s_max else None
         ref = max([d for d in (prev_ref, n_new[1], n_ent[1], snap_dates) if d is not None], default=None)
-        res = WarnResult(0, since, w_del, d_max, ref, int(n_new[0]), int(n_ent[0]), rules_version=catalog.version)
+        res = WarnResult(0, since, w_del, d_max, ref, int(n_new[0]), int(n_ent[0]), rules_version=catalog.version,
+                         routing_version=table.version)
+        unmapped = Counter({s: int(n) for s, n in con.execute(
+            "SELECT trim(source), count(*) FROM w_new WHERE nullif(trim(source), '') IS NOT NULL GROUP BY 1"
+        ).fetchall() if table.department_of(s) is None})
         outcomes: list[Outcome] = []
         if ref is not None:
             ctx = ev.Context(con, new, new_ent, ref, prev_ref, w_snap, since)
@@ -103,19 +116,26 @@ def run_warn(home: Path, *, since: dt.date | None = None, rules_path: Path | Non
                   AND uscc IN (SELECT DISTINCT uscc FROM w_new WHERE event_type IN {ev.in_list(sorted(trig | hist))})""")
             say(f"{res.new_records:,} new records, {res.new_entities:,} new or changed entities; reference date {ref}")
             outcomes, res.counts = _evaluate(con, ctx, catalog, say)
-        units = route(con, outcomes, {r.code: r for r in catalog.rules})
+            _area_figures(con, catalog, outcomes)
+        units, unmapped_lic = route(con, outcomes, {r.code: r for r in catalog.rules}, table)
+        for s, n in unmapped_lic.items():
+            unmapped[s] = max(unmapped[s], 1)  # a licence source routing read: listed even when not new
+        res.unmapped_sources = dict(sorted(unmapped.items(), key=lambda x: (-x[1], x[0])))
         assessed = precision.assess(con, catalog, outcomes, end=ref)  # rule precision, muting, expected risk
         with wh.transaction():
+            _unit_codes(con, table)
             run_id = int(con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM warn_runs").fetchall()[0][0])
             res.run_id = run_id
             _write(con, catalog, outcomes, units, run_id, assessed)
             precision.store(con, run_id, assessed)
             res.seconds = time.perf_counter() - t0
-            con.execute("INSERT INTO warn_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+            con.execute(f"INSERT INTO warn_runs ({', '.join(tables.WARN_RUN_COLUMNS)}) VALUES "
+                        f"({', '.join('?' for _ in tables.WARN_RUN_COLUMNS)})", [
                 run_id, started, dt.datetime.now().replace(microsecond=0), since, w_del, d_max, s_max, ref,
                 catalog.version, catalog.fingerprint(), res.new_records, res.new_entities, res.total("raw"),
                 res.total("already"), res.suppressed, res.total("alerts"), res.total("extended"),
-                json.dumps(res.counts), round(res.seconds, 3)])
+                json.dumps(res.counts, sort_keys=True), round(res.seconds, 3), table.version,
+                json.dumps(res.unmapped_sources, ensure_ascii=False)])
         con.execute("DROP TABLE IF EXISTS w_new; DROP TABLE IF EXISTS w_hist; DROP TABLE IF EXISTS w_ent_new; "
                     "DROP TABLE IF EXISTS w_peer")
     return res
@@ -128,14 +148,66 @@ def _evaluate(con: duckdb.DuckDBPyConnection, ctx: ev.Context, catalog: RuleCata
         if rule.kind == "complaint_poisson":
             con.execute(f"CREATE OR REPLACE TEMP TABLE w_peer AS {ev.peer_rates_sql(ctx, rule)}")
         rows = [r for sql in ev.evaluate(ctx, rule) for r in con.execute(sql).to_arrow_table().to_pylist()]
+        # DuckDB returns rows in no fixed order (threads): sort, so that grouping, ids and summaries do not
+        # depend on it
+        rows.sort(key=_row_order)
         hits[rule.code] = [Hit(r["rule"], r["group_key"], r["uscc"], r["raised_on"], r["trig_source"], r["trig_record"],
-                               r["severity"], json.loads(r["info"]), r["evidence"]) for r in rows]
-        say(f"  {rule.code}: {len(rows):,} hits ({time.perf_counter() - t:.1f} s)")
+                               r["severity"], _figures(json.loads(r["info"])), r["evidence"]) for r in rows]
+        say(f"  {rule.code}: {len(rows):,} matching rows evaluated ({time.perf_counter() - t:.1f} s)")
     state = _state(con, catalog, hits)
     g = Grouper(catalog, ctx.ref_date, state)
     for rule in catalog.enabled:
         (g.clusters if rule.scope == "cluster" else g.episodes)(rule, hits[rule.code])
-    return g.result()
+    outcomes, counts = g.result()
+    outcomes.sort(key=lambda o: (not o.new, o.raised_on, o.rule, o.alert_id))
+    for rule in catalog.enabled:
+        c = counts.get(rule.code, {})
+        say(progress_line(rule.code, c))
+    return outcomes, counts
+
+
+def progress_line(rule: str, c: dict[str, int]) -> str:
+    """One rule's line of a run's progress: the same numbers as ``warn_runs.counts`` and the run's table."""
+    return (f"  {rule}: {c.get('raw', 0):,} hits -> {c.get('alerts', 0):,} new alerts, {c.get('extended', 0):,} "
+            f"extended ({c.get('already', 0):,} already alerted, {sum(c.get(k, 0) for k in SUPPRESSED):,} "
+            "grouped or suppressed)")
+
+
+def _figures(info: dict) -> dict:
+    """A hit's statistics with floats to 10 significant digits: a parallel sum's last bits do not reach the
+    alert (its stored figures and summary)."""
+    return {k: float(f"{v:.10g}") if isinstance(v, float) else v for k, v in info.items()}
+
+
+def _row_order(r: dict) -> tuple:
+    """A total order of a rule's rows (the statistics' JSON text last: it tells apart one entity's rows of
+    different links)."""
+    return (r["group_key"] or "", r["uscc"] or "", r["raised_on"] or dt.date.min, r["trig_source"] or "",
+            r["trig_record"] or "", r["severity"] or "", r["info"] or "")
+
+
+def _area_figures(con: duckdb.DuckDBPyConnection, catalog: RuleCatalog, outcomes: list[Outcome]) -> None:
+    """An area alert is about its county x industry: its name and how many entities the cell held in the
+    alarm month (registered by its end and not closed by then), into its figures (``info``)."""
+    areas = [o for o in outcomes if o.scope == "area" and o.new]
+    for o in areas:
+        rule = catalog.get(o.rule)
+        o.info = {**o.info, "industry_level": rule.params.get("industry_level", "section") if rule else "section"}
+        o.info["area_name"] = area_name(o.info)
+    counts = area_entity_counts(con, [
+        (o.alert_id, o.info, dates.month_end(dt.date.fromisoformat(f"{o.info['month']}-01"))) for o in areas])
+    for o in areas:
+        o.info["entities_in_area"] = counts.get(o.alert_id, 0)
+
+
+def _unit_codes(con: duckdb.DuckDBPyConnection, table) -> None:
+    """Alerts raised before routing named department codes get theirs (from the routing table)."""
+    rows = con.execute("SELECT DISTINCT unit_kind, responsible_unit FROM alerts WHERE unit_code IS NULL").fetchall()
+    for kind, unit in rows:
+        code = table.default if kind == "county" else table.department_of(unit)
+        if code is not None:
+            con.execute("UPDATE alerts SET unit_code = ? WHERE unit_code IS NULL AND unit_kind IS NOT DISTINCT FROM ? "
+                        "AND responsible_unit IS NOT DISTINCT FROM ?", [code, kind, unit])
 
 
 def _state(con: duckdb.DuckDBPyConnection, catalog: RuleCatalog, hits: dict[str, list[Hit]]) -> State:
@@ -188,8 +260,9 @@ def summary(rule, o: Outcome) -> str:
         return (f"近 {i.get('window_days')} 天投诉举报 {i.get('count')} 件，按自身基线期望 {i.get('expected')} 件"
                 f"（泊松检验 p={float(i.get('p_value') or 0):.2g}）")
     if k == "complaint_cusum":
-        return (f"{i.get('month')} 该县区该行业投诉举报 {i.get('count')} 件，基线月均 {i.get('expected')} 件"
-                f"（CUSUM {i.get('cusum')}），涉及 {len(o.members)} 户")
+        return (f"{i.get('month')} {i.get('area_name') or '该县区该行业'}投诉举报 {i.get('count')} 件，"
+                f"基线月均 {_num(i.get('expected'))} 件（CUSUM {_num(i.get('cusum'))}），"
+                f"该县区该行业市场主体 {i.get('entities_in_area', '?')} 户")
     if k == "grade_jump":
         return f"信用风险等级由 {i.get('previous_grade')} 变为 {i.get('grade')}"
     if k == "unreachable_complaints":
@@ -199,8 +272,16 @@ def summary(rule, o: Outcome) -> str:
     return rule.name_zh
 
 
+def _num(x) -> str:
+    """A figure in a summary: two decimals, whatever the float's last bits."""
+    try:
+        return f"{float(x):.2f}"
+    except (TypeError, ValueError):
+        return "?"
+
+
 def _write(con: duckdb.DuckDBPyConnection, catalog: RuleCatalog, outcomes: list[Outcome],
-           units: dict[str, tuple[str, str, str]], run_id: int, assessed: precision.Assessment) -> None:
+           units: dict[str, Unit], run_id: int, assessed: precision.Assessment) -> None:
     rules = {r.code: r for r in catalog.rules}
     now = dt.datetime.now().replace(microsecond=0)
     new = sorted((o for o in outcomes if o.new), key=lambda o: (o.raised_on, o.rule, o.alert_id))
@@ -219,6 +300,7 @@ def _write(con: duckdb.DuckDBPyConnection, catalog: RuleCatalog, outcomes: list[
             "region_code": pa.array([units[o.alert_id][2] for o in new], pa.string()),
             "expected_risk": pa.array([assessed.expected_risk[o.alert_id] for o in new], pa.float64()),
             "status": [assessed.status(o.rule) for o in new],
+            "unit_code": pa.array([units[o.alert_id].code for o in new], pa.string()),
         }))
         con.execute(f"""INSERT INTO alerts BY NAME
             SELECT *, CAST(NULL AS VARCHAR) AS assignee, CAST(NULL AS VARCHAR) AS disposition,

@@ -72,7 +72,8 @@ class Outcome:
     def add(self, unit: list[Hit], member_date: dt.date | None = None) -> None:
         self.hits += 1
         for h in unit:
-            self.members.setdefault(h.uscc, member_date or self.raised_on)
+            if self.scope != "area":  # an area alert is about its county x industry: no entity members
+                self.members.setdefault(h.uscc, member_date or self.raised_on)
             trig = (h.uscc, h.trig_source, h.trig_record)
             for e in h.evidence:
                 k = (e["uscc"], e["source"], e["record_id"])

@@ -5,9 +5,10 @@
 * *region*: an alert is visible when one of its members is an entity whose ``region_code`` starts with
   the viewer's GB/T 2260 prefix, or, for an area alert (county x industry), when its county does.
   Members outside the region are withheld (only their number is given), with their evidence;
-* *department*: a domain officer (专业领域) sees only alerts routed to its department
-  (``unit_kind = 'department'`` and ``responsible_unit`` equal to the viewer's ``department``); one
-  without a department sees none;
+* *department*: a domain officer (专业领域) sees only the alerts of the units mapped to its department:
+  ``unit_code`` equal to the department code the routing table gives the viewer's ``department`` (matched
+  by code or alias, as an event's source is: ``卫健委`` and ``卫生健康委员会`` are both ``health``); one
+  without a department, or with one the table does not know, sees none;
 * counts for statistics roles (analysts) apply the region rule only and name no alert.
 
 Every function takes an open warehouse connection; none writes.
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from ..codes import industries, regions
 from ..sql import column_exists, table_exists
 
 EVIDENCE_LIMIT = 500     # evidence rows in one detail answer
@@ -30,6 +32,21 @@ SEVERITIES = ("high", "medium", "low")
 ALERT_COLUMNS = ("alert_id", "rule", "rule_name", "severity", "scope", "raised_on", "last_record_on", "members",
                  "summary", "label", "unit_kind", "responsible_unit", "region_code", "status", "assignee",
                  "disposition", "created_at", "updated_at")
+# computed beside them: the area's name (area alerts) and the department code of the responsible unit
+EXTRA_COLUMNS = ("area_name", "unit_code")
+
+
+def _select(con: duckdb.DuckDBPyConnection, alias: str = "a") -> str:
+    """The columns of a listed alert: :data:`ALERT_COLUMNS` and :data:`EXTRA_COLUMNS`."""
+    code = f"{alias}.unit_code" if column_exists(con, "alerts", "unit_code") else "CAST(NULL AS VARCHAR)"
+    return (", ".join(f"{alias}.{c}" for c in ALERT_COLUMNS)
+            + f", CASE WHEN {alias}.scope = 'area' THEN json_extract_string({alias}.info, '$.area_name') END AS area_name"
+            + f", {code} AS unit_code, {risk_sql(con, alias)} AS expected_risk")
+
+
+def risk_sql(con: duckdb.DuckDBPyConnection, alias: str = "a") -> str:
+    """The alerts' expected risk (NULL in a store not warned since the column was added)."""
+    return f"{alias}.expected_risk" if column_exists(con, "alerts", "expected_risk") else "CAST(NULL AS DOUBLE)"
 
 
 @dataclass(frozen=True)
@@ -39,10 +56,65 @@ class Viewer:
     role: str
     region_prefix: str
     department: str | None = None
+    department_code: str | None = None   # the routing table's code of ``department`` (None: unknown)
 
     @property
     def by_department(self) -> bool:
         return self.role == "domain_officer"
+
+
+ALL = Viewer("", "admin", "")  # sees every alert (the command line)
+
+
+# --------------------------------------------------------------------------- areas (county x industry)
+def _ind_expr(level: str, alias: str) -> str:
+    if level == "division":
+        return f"coalesce(left({alias}.industry_code, 2), '?')"
+    return f"coalesce({alias}.industry_section, '?')"
+
+
+def area_entity_counts(con: duckdb.DuckDBPyConnection, areas: list[tuple[str, dict, dt.date]]) -> dict[str, int]:
+    """key -> how many entities an area (``info``: region_code, industry, industry_level) held on a day:
+    registered by then and not closed (deregistered or revoked) on or before it.  One scan of ``entities``
+    for all the areas."""
+    if not areas:
+        return {}
+    import pyarrow as pa
+
+    con.register("w_area_rows", pa.table({
+        "key": pa.array([a[0] for a in areas], pa.string()),
+        "region_code": pa.array([a[1].get("region_code") for a in areas], pa.string()),
+        "ind": pa.array([a[1].get("industry") for a in areas], pa.string()),
+        "division": pa.array([a[1].get("industry_level") == "division" for a in areas], pa.bool_()),
+        "as_of": pa.array([a[2] for a in areas], pa.date32())}))
+    try:
+        # equi-join on (county, industry at the area's level): the entities of the areas' counties once, each
+        # with its industry at both levels
+        rows = con.execute(f"""
+            WITH n AS (SELECT n.region_code, l.division,
+                              CASE WHEN l.division THEN {_ind_expr('division', 'n')} ELSE {_ind_expr('section', 'n')}
+                              END AS ind, n.established_on, coalesce(n.status, 'active') <> 'active' AS gone,
+                              coalesce(n.closed_on, DATE '1900-01-01') AS closed_on
+                       FROM entities n, (SELECT DISTINCT division FROM w_area_rows) l
+                       WHERE n.region_code IN (SELECT region_code FROM w_area_rows))
+            SELECT a.key, count(n.region_code) FILTER (WHERE n.established_on <= a.as_of
+                                                        AND NOT (n.gone AND n.closed_on <= a.as_of))
+            FROM w_area_rows a LEFT JOIN n ON n.region_code = a.region_code AND n.ind = a.ind
+                                           AND n.division = a.division
+            GROUP BY a.key""").fetchall()
+    finally:
+        con.unregister("w_area_rows")
+    return {k: int(n) for k, n in rows}
+
+
+def area_name(info: dict) -> str:
+    """An area's Chinese name: the county and the industry (section, or division)."""
+    code, ind = info.get("region_code") or "", info.get("industry") or "?"
+    county = regions.name(code) if code else "（未知县区）"
+    if info.get("industry_level") == "division" and ind.isdigit():
+        sec = industries.DIVISION_SECTION.get(ind)
+        return f"{county}{industries.section_name(sec) if sec else ''}（行业大类 {ind}）"
+    return f"{county}{industries.section_name(ind) or '（未知行业）'}"
 
 
 @dataclass
@@ -81,23 +153,33 @@ def has_alerts(con: duckdb.DuckDBPyConnection) -> bool:
     return table_exists(con, "alerts") and table_exists(con, "alert_members")
 
 
-def risk_sql(con: duckdb.DuckDBPyConnection, alias: str = "a") -> str:
-    """The alerts' expected risk (NULL in a store not warned since the column was added)."""
-    return f"{alias}.expected_risk" if column_exists(con, "alerts", "expected_risk") else "CAST(NULL AS DOUBLE)"
-
-
 def _visible(v: Viewer, region: str | None = None, alias: str = "a", department: bool = True) -> tuple[str, list]:
     """SQL condition over ``alerts {alias}``: visible to ``v`` (and within ``region`` when given)."""
+    if v == ALL and not region:
+        return "true", []
     prefixes = [v.region_prefix] + ([region] if region else [])
     area = " AND ".join(f"starts_with(coalesce({alias}.region_code, ''), ?)" for _ in prefixes)
     member = " AND ".join("starts_with(coalesce(e.region_code, ''), ?)" for _ in prefixes)
     sql = (f"(({alias}.scope = 'area' AND {area}) OR {alias}.alert_id IN (SELECT m.alert_id FROM alert_members m "
            f"JOIN entities e ON e.uscc = m.uscc WHERE {member}))")
     params: list = prefixes + prefixes
-    if department and v.by_department:
-        sql += f" AND {alias}.unit_kind = 'department' AND {alias}.responsible_unit = ?"
-        params.append(v.department or "\x00")  # no department: nothing matches
+    if department and v.by_department and v.department_code == NO_CODES:
+        sql += " AND false"
+    elif department and v.by_department:
+        sql += f" AND {alias}.unit_code = ?"
+        params.append(v.department_code or "\x00")  # no (known) department: nothing matches
     return sql, params
+
+
+NO_CODES = "\x00no-unit-codes"
+
+
+def _checked(con: duckdb.DuckDBPyConnection, v: Viewer) -> Viewer:
+    """A domain officer on a store whose alerts have no department codes yet (warned before them: the next
+    ``warn`` adds them) sees no alert rather than a failing query."""
+    if v.by_department and not column_exists(con, "alerts", "unit_code"):
+        return Viewer(v.username, v.role, v.region_prefix, v.department, NO_CODES)
+    return v
 
 
 def _where(v: Viewer, f: Filters, skip: tuple[str, ...] = (), department: bool = True,
@@ -143,20 +225,22 @@ def in_region_counts(con: duckdb.DuckDBPyConnection, v: Viewer, ids: list[str]) 
     return {a: int(n) for a, n in rows}
 
 
-def list_alerts(con: duckdb.DuckDBPyConnection, v: Viewer, f: Filters, page: int = 1, page_size: int = 20) -> AlertList:
-    """A page of visible alerts (newest records first) and counts by status and by severity.
+def list_alerts(con: duckdb.DuckDBPyConnection, v: Viewer, f: Filters, page: int = 1, page_size: int = 20,
+                by_risk: bool = True) -> AlertList:
+    """A page of visible alerts (highest expected risk first, then the newest records; with ``by_risk``
+    False the newest first) and counts by status and by severity.
 
     ``by_status`` counts the alerts matching every filter but the status, ``by_severity`` every filter but
     the severity (facets: what choosing another status or severity would give)."""
     if not has_alerts(con):
         return AlertList(0, [], {s: 0 for s in STATUSES}, {s: 0 for s in SEVERITIES})
+    v = _checked(con, v)
     where, params = _where(v, f)
     total = con.execute(f"SELECT count(*) FROM alerts a WHERE {where}", params).fetchall()[0][0]
-    risk = risk_sql(con)
+    order = (f"{risk_sql(con)} DESC NULLS LAST, " if by_risk else "") + "a.raised_on DESC, a.alert_id"
     items = _dicts(con.execute(f"""
-        SELECT {', '.join('a.' + c for c in ALERT_COLUMNS)}, {risk} AS expected_risk FROM alerts a WHERE {where}
-        ORDER BY {risk} DESC NULLS LAST, a.raised_on DESC, a.alert_id LIMIT ? OFFSET ?""",
-                               [*params, page_size, (page - 1) * page_size]))
+        SELECT {_select(con)} FROM alerts a WHERE {where}
+        ORDER BY {order} LIMIT ? OFFSET ?""", [*params, page_size, (page - 1) * page_size]))
     inside = in_region_counts(con, v, [x["alert_id"] for x in items])
     for x in items:
         x["members_in_region"] = inside.get(x["alert_id"], 0)
@@ -200,7 +284,7 @@ def rules_seen(con: duckdb.DuckDBPyConnection, v: Viewer) -> list[tuple[str, str
     """(rule, name) of the alerts the viewer can see."""
     if not has_alerts(con):
         return []
-    where, params = _visible(v)
+    where, params = _visible(_checked(con, v))
     return [(r, n) for r, n in con.execute(
         f"SELECT a.rule, any_value(a.rule_name) FROM alerts a WHERE {where} GROUP BY a.rule ORDER BY a.rule",
         params).fetchall()]
@@ -210,7 +294,7 @@ def visible_alert(con: duckdb.DuckDBPyConnection, v: Viewer, alert_id: str) -> d
     """Every column of an alert the viewer can see; None when there is none (or no alerts at all)."""
     if not has_alerts(con):
         return None
-    where, params = _visible(v)
+    where, params = _visible(_checked(con, v))
     rows = _dicts(con.execute(f"SELECT a.* FROM alerts a WHERE a.alert_id = ? AND {where}", [alert_id, *params]))
     return rows[0] if rows else None
 
@@ -239,6 +323,11 @@ def alert_detail(con: duckdb.DuckDBPyConnection, v: Viewer, a: dict) -> dict:
         WHERE m.alert_id = ? ORDER BY m.raised_on, m.uscc""", [alert_id]))
     inside = [m for m in members if (m["region_code"] or "").startswith(v.region_prefix)]
     usccs = [m["uscc"] for m in inside]
+    if a.get("scope") == "area" and table_exists(con, "alert_evidence"):  # no members: the complaints behind it
+        usccs = [r[0] for r in con.execute("""
+            SELECT DISTINCT v.uscc FROM alert_evidence v JOIN entities e ON e.uscc = v.uscc
+            WHERE v.alert_id = ? AND starts_with(coalesce(e.region_code, ''), ?) ORDER BY 1""",
+                                           [alert_id, v.region_prefix]).fetchall()]
     evidence: list[dict] = []
     evidence_total = 0
     if usccs and table_exists(con, "alert_evidence"):
@@ -253,7 +342,7 @@ def alert_detail(con: duckdb.DuckDBPyConnection, v: Viewer, a: dict) -> dict:
                       AND record_id IN (SELECT record_id FROM ev) GROUP BY ALL)
             SELECT ev.uscc, ev.role, ev.source, ev.record_id, ev.event_type, ev.event_date, rec.detail, rec.amount
             FROM ev LEFT JOIN rec USING (uscc, record_id, event_type)
-            ORDER BY ev.role DESC, ev.event_date, ev.uscc, ev.record_id LIMIT {EVIDENCE_LIMIT}""",
+            ORDER BY ev.role DESC, ev.event_date, ev.uscc, ev.record_id, ev.source LIMIT {EVIDENCE_LIMIT}""",
                                       [alert_id, *usccs, *usccs]))
     log = _dicts(con.execute("SELECT seq, logged_at, username, action, detail, hash FROM alert_log "
                              "WHERE alert_id = ? ORDER BY seq", [alert_id])) if table_exists(con, "alert_log") else []
@@ -274,8 +363,10 @@ def alert_detail(con: duckdb.DuckDBPyConnection, v: Viewer, a: dict) -> dict:
         info = json.loads(a.get("info") or "{}")
     except ValueError:
         info = {}
-    return {**{c: a.get(c) for c in ALERT_COLUMNS}, "expected_risk": a.get("expected_risk"),
-            "info": info if isinstance(info, dict) else {"value": info},
+    info = info if isinstance(info, dict) else {"value": info}
+    return {**{c: a.get(c) for c in ALERT_COLUMNS}, "expected_risk": a.get("expected_risk"), "info": info,
+            "unit_code": a.get("unit_code"),
+            "area_name": info.get("area_name") if a.get("scope") == "area" else None,
             "members_in_region": len(inside), "member_list": inside,
             "members_outside_region": len(members) - len(inside),
             "evidence": evidence, "evidence_total": int(evidence_total), "log": log, "targets": targets}
@@ -287,7 +378,7 @@ def alert_index(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict]]:
         return {}
     index: dict[str, list[dict]] = {}
     cur = con.execute(f"""
-        SELECT m.uscc, {', '.join('a.' + c for c in ALERT_COLUMNS)} FROM alert_members m JOIN alerts a USING (alert_id)
+        SELECT m.uscc, {_select(con)} FROM alert_members m JOIN alerts a USING (alert_id)
         ORDER BY m.uscc, a.raised_on DESC, a.alert_id""")
     cols = [d[0] for d in cur.description][1:]
     for row in cur.fetchall():
@@ -297,30 +388,17 @@ def alert_index(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict]]:
 
 # --------------------------------------------------------------------------- for the command line
 def alert_rows(con: duckdb.DuckDBPyConnection, *, status: str | None = None, rule: str | None = None,
-                severity: str | None = None, unit: str | None = None, limit: int = 50,
-                by_risk: bool = True) -> tuple[int, list[tuple]]:
-    """Alerts, highest expected risk first (then newest), filtered by status, rule, severity and a text in
-    the responsible unit: the number matching, and at most ``limit`` rows (alert_id, raised_on, rule,
-    severity, members, status, responsible_unit, summary, expected_risk)."""
-    where, args = [], []
-    for col, v in (("status", status), ("rule", rule), ("severity", severity)):
-        if v:
-            where.append(f"{col} = ?")
-            args.append(v)
-    if not status:
-        where.append("status <> 'muted'")   # muted alerts only when asked for (--status muted)
-    if unit:
-        where.append("responsible_unit LIKE ?")
-        args.append(f"%{unit}%")
-    cond = "WHERE " + " AND ".join(where) if where else ""
-    total = con.execute(f"SELECT count(*) FROM alerts {cond}", args).fetchall()[0][0]
-    risk = risk_sql(con, "alerts")
-    order = f"{risk} DESC NULLS LAST, raised_on DESC, alert_id" if by_risk else "raised_on DESC, alert_id"
-    rows = con.execute(f"""
-            SELECT alert_id, raised_on, rule, severity, members, status, responsible_unit, summary, {risk} FROM alerts
-            {cond}
-            ORDER BY {order} LIMIT {int(limit)}""", args).fetchall()
-    return total, rows
+               severity: str | None = None, unit: str | None = None, limit: int = 50,
+               by_risk: bool = True) -> tuple[int, list[tuple]]:
+    """Alerts, highest expected risk first (then newest; newest first without ``by_risk``), filtered by status,
+    rule, severity and a text in the responsible unit: the number matching, and at most ``limit`` rows
+    (alert_id, raised_on, rule, severity, members, status, responsible_unit, summary, expected_risk).  The
+    list the API and the console show (:func:`list_alerts`), for a viewer who sees everything; muted alerts
+    only when asked for (``status='muted'``)."""
+    res = list_alerts(con, ALL, Filters(status=status, rule=rule, severity=severity, unit=unit), 1, max(int(limit), 0),
+                      by_risk=by_risk)
+    return res.total, [(x["alert_id"], x["raised_on"], x["rule"], x["severity"], x["members"], x["status"],
+                        x["responsible_unit"], x["summary"], x["expected_risk"]) for x in res.items]
 
 
 def alert_members(con: duckdb.DuckDBPyConnection, alert_id: str) -> list[tuple]:
@@ -332,7 +410,7 @@ def alert_members(con: duckdb.DuckDBPyConnection, alert_id: str) -> list[tuple]:
 def alert_evidence(con: duckdb.DuckDBPyConnection, alert_id: str) -> list[tuple]:
     """An alert's evidence: (uscc, role, source, record_id, event_type, event_date)."""
     return con.execute("SELECT uscc, role, source, record_id, event_type, event_date FROM alert_evidence "
-                       "WHERE alert_id = ? ORDER BY event_date, uscc, record_id", [alert_id]).fetchall()
+                       "WHERE alert_id = ? ORDER BY event_date, uscc, record_id, source, role", [alert_id]).fetchall()
 
 
 def alert_log(con: duckdb.DuckDBPyConnection, alert_id: str) -> list[tuple]:

@@ -1,70 +1,105 @@
-"""Routing (分办): which unit an alert goes to.
+"""Routing (分办): which unit an alert goes to, by the province's routing table
+(:mod:`riskgrade.codes.departments`, ``defaults/routing.yaml`` or ``--routing FILE``).
 
-* A rule with ``route: county``, a registration cluster and an area alert go to the county market
-  regulation bureau (GB/T 2260 county code: the entity's, the area's, or the most common among a
-  cluster's members).
-* ``route: auto`` (the default) for an entity alert: when the entity carries on a licensed activity
-  - it has an ``admin_license`` ``granted`` record dated on or before the alert whose ``source``
-  names the licensing department - the alert goes to that department (the latest such licence's);
-  a licence-expiry alert goes to the department of the licence that lapsed.  Otherwise the county.
+* A rule with ``route: county``, a registration cluster and an area alert go to the default department
+  (the county market-supervision bureau) of the county: the entity's, the area's, or the most common among
+  a cluster's members (ties: the smallest code).
+* ``route: auto`` (the default) for an entity alert: when the entity carries on a licensed activity - it
+  has an ``admin_license`` ``granted`` record dated on or before the alert - the supervisor of that licence
+  (the latest one's; a licence-expiry alert: the licence that lapsed): the granting department when it
+  supervises (谁审批、谁监管), else the department of the licence's domain (an approval-only body such as
+  the 行政审批服务局 is never a supervisor); otherwise the department of the entity's industry (谁主管、谁监管);
+  otherwise the county bureau.  Departments are matched by code, never by one free text.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
 
-from ..codes import regions
+from ..codes.departments import RoutingTable
 from .grouping import Outcome
 
 
-def county_unit(code: str | None) -> str:
-    if not code:
-        return "（未知县区）市场监督管理局"
-    return f"{regions.name(code)}市场监督管理局"
+@dataclass(frozen=True)
+class Unit:
+    kind: str           # county (the default department: the county bureau) or department
+    name: str           # the responsible unit's name
+    region_code: str | None
+    code: str           # the department code (routing table)
+    basis: str          # licence, licence_domain, industry, default, county (rule / scope)
+
+    def __getitem__(self, i: int):  # (kind, name, region_code) as before
+        return (self.kind, self.name, self.region_code)[i]
 
 
-def route(con: duckdb.DuckDBPyConnection, outcomes: list[Outcome], rules: dict) -> dict[str, tuple[str, str, str]]:
-    """alert_id -> (unit_kind, responsible_unit, region_code) for new alerts."""
-    new = [o for o in outcomes if o.new]
+def county_unit(code: str | None, table: RoutingTable | None = None) -> str:
+    from ..codes import departments
+
+    t = table or departments.load()
+    return t.unit(t.default, code)
+
+
+def _county(region: dict[str, str | None], members) -> str | None:
+    c = Counter(region.get(u) for u in members)
+    if not c:
+        return None
+    top = max(c.values())
+    return min((k for k, n in c.items() if n == top), key=lambda k: (k is None, k or ""))
+
+
+def route(con: duckdb.DuckDBPyConnection, outcomes: list[Outcome], rules: dict,
+          table: RoutingTable) -> tuple[dict[str, Unit], Counter]:
+    """alert_id -> its :class:`Unit` for new alerts; and the licence sources routing read that match no
+    department of the table (source text -> alerts)."""
+    new = sorted((o for o in outcomes if o.new), key=lambda o: o.alert_id)
     usccs = sorted({u for o in new for u in o.members})
-    region: dict[str, str] = {}
+    ent: dict[str, tuple] = {}
     if usccs:
         con.register("w_route_usccs", pa.table({"uscc": pa.array(usccs, pa.string())}))
-        region = dict(con.execute("SELECT uscc, region_code FROM entities WHERE uscc IN (SELECT uscc FROM w_route_usccs)")
-                      .fetchall())
+        ent = {r[0]: r[1:] for r in con.execute(
+            "SELECT uscc, region_code, industry_section, industry_code FROM entities "
+            "WHERE uscc IN (SELECT uscc FROM w_route_usccs)").fetchall()}
         con.unregister("w_route_usccs")
-    auto = [o for o in new if o.scope == "entity" and rules[o.rule].route == "auto" and rules[o.rule].kind != "licence_expiry"]
-    dept: dict[str, str] = {}
+    region = {u: v[0] for u, v in ent.items()}
+    auto = [o for o in new if o.scope == "entity" and rules[o.rule].route == "auto"
+            and rules[o.rule].kind != "licence_expiry" and o.members]
+    lic: dict[str, str] = {}
     if auto:
         con.register("w_route", pa.table({
             "alert_id": pa.array([o.alert_id for o in auto], pa.string()),
-            "uscc": pa.array([next(iter(o.members)) for o in auto], pa.string()),
+            "uscc": pa.array([min(o.members) for o in auto], pa.string()),
             "raised_on": pa.array([o.raised_on for o in auto], pa.date32()),
         }))
-        dept = dict(con.execute("""
-            SELECT a.alert_id, max_by(e.source, (e.event_date, e.record_id))
+        lic = dict(con.execute("""
+            SELECT a.alert_id, max_by(trim(e.source), (e.event_date, e.record_id, e.source))
             FROM w_route a JOIN events e ON e.uscc = a.uscc
             WHERE e.event_type = 'admin_license' AND e.detail = 'granted' AND e.event_date <= a.raised_on
               AND nullif(trim(e.source), '') IS NOT NULL
             GROUP BY a.alert_id""").fetchall())
         con.unregister("w_route")
-    out: dict[str, tuple[str, str, str]] = {}
+    out: dict[str, Unit] = {}
+    unmapped: Counter = Counter()
     for o in new:
         rule = rules[o.rule]
-        if o.scope == "area":
-            code = o.info.get("region_code")
+        code = o.info.get("region_code") if o.scope == "area" else _county(region, o.members)
+        source = None
+        if o.scope == "entity" and rule.route == "auto":
+            if rule.kind == "licence_expiry":
+                trig = sorted((e for e, role in o.evidence.values() if role == "trigger" and (e["source"] or "").strip()),
+                              key=lambda e: (e["event_date"] or o.raised_on, e["source"], e["record_id"]))
+                source = trig[0]["source"].strip() if trig else None
+            else:
+                source = lic.get(o.alert_id)
+            _r, section, industry = ent.get(min(o.members), (None, None, None)) if o.members else (None, None, None)
+            if source is not None and table.department_of(source) is None:
+                unmapped[source] += 1
+            dept, basis = table.supervisor(source, section, industry)
         else:
-            code = Counter(region.get(u) for u in o.members).most_common(1)[0][0]
-        if o.scope == "entity" and rule.route == "auto" and rule.kind == "licence_expiry":
-            trig = next((e for e, role in o.evidence.values() if role == "trigger" and e["source"]), None)
-            if trig and trig["source"].strip():
-                out[o.alert_id] = ("department", trig["source"].strip(), code)
-                continue
-        if o.alert_id in dept:
-            out[o.alert_id] = ("department", dept[o.alert_id].strip(), code)
-        else:
-            out[o.alert_id] = ("county", county_unit(code), code)
-    return out
+            dept, basis = table.default, "county"
+        kind = "county" if dept == table.default else "department"
+        out[o.alert_id] = Unit(kind, table.unit(dept, code), code, dept, basis)
+    return out, unmapped

@@ -3,8 +3,11 @@
 * ``warn_runs``: one row per ``riskgrade warn``: the watermark (the last delivery and snapshot
   evaluated), the reference date, counts of raw hits, suppressed hits and alerts;
 * ``alerts``: one row per alert (预警): rule, severity, scope (entity / cluster / area), the date of
-  the records that raised it, the responsible unit, its workflow status;
-* ``alert_members``: the entities of an alert (one for an entity alert, every member of a cluster);
+  the records that raised it, the responsible unit (and its department code), its workflow status; an
+  area alert's figures (month, complaints, baseline, CUSUM, entities in the cell, the area's name) are
+  in its ``info``;
+* ``alert_members``: the entities of an alert (one for an entity alert, every member of a cluster; none
+  for an area alert, which is about its county x industry);
 * ``alert_evidence``: the records behind an alert (``role`` trigger: the records that fired it;
   context: the window around them); trigger records never raise the same rule again;
 * ``alert_log``: append-only, hash-chained log of every step (raise, extend, assign, handle, target,
@@ -60,6 +63,20 @@ SELECT CAST(NULL AS VARCHAR) AS alert_id, CAST(NULL AS VARCHAR) AS rule, CAST(NU
        CAST(NULL AS VARCHAR) AS uscc, CAST(NULL AS DATE) AS raised_on WHERE false"""
 
 
+# columns added after the first release (a store written before gets them on its next ``warn``):
+# alerts.unit_code - the routing table's department code of the responsible unit (a domain officer's
+# filter); warn_runs.routing_version and unmapped_sources - the routing table a run used and the source
+# texts it could not place
+ADDED = (("alerts", "unit_code", "VARCHAR"), ("warn_runs", "routing_version", "VARCHAR"),
+         ("warn_runs", "unmapped_sources", "JSON"))
+WARN_RUN_COLUMNS = ("run_id", "started_at", "finished_at", "since", "delivery_from", "delivery_to", "snapshot_to",
+                    "ref_date", "rules_version", "rules_fingerprint", "new_records", "new_entities", "raw_hits",
+                    "already_alerted", "suppressed", "alerts_new", "alerts_extended", "counts", "seconds",
+                    "routing_version", "unmapped_sources")
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA)
+    for table, column, kind in ADDED:
+        con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
 
