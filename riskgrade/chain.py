@@ -302,7 +302,7 @@ def checkpoint(ring: Keyring, log: str, w: Walk) -> dict:
     if ring.home is not None:  # and a signature anyone can check with the home's public key
         from .signing import sign
 
-        cp["ed25519"] = sign(ring.home, _checkpoint_body(cp))
+        cp["ed25519"] = sign(private_dir(ring.home / KEYS_DIR), _checkpoint_body(cp))
     return cp
 
 
@@ -328,7 +328,7 @@ def check_checkpoint(ring: Keyring, log: str, cp: dict, w: Walk, hash_at: dict[i
     if "ed25519" in cp and ring.home is not None:
         from .signing import check, public_key_pem
 
-        pem = public_key_pem(ring.home)
+        pem = public_key_pem(ring.home / KEYS_DIR)
         why = check(pem, _checkpoint_body(cp), cp["ed25519"]) if pem else None
         if why:
             return why

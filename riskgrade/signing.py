@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 from pathlib import Path
 
 from .errors import RiskgradeError
@@ -40,23 +41,23 @@ def _raw(public_key) -> bytes:
     return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
-def private_key(home: Path, *, create: bool = True):
-    """The home's signing key (made on first use with ``create``), or None."""
-    from .chain import KEYS_DIR, private_dir, private_file
-
+def private_key(keys_dir: Path, *, create: bool = True):
+    """The signing key in the home's keys folder ``keys_dir`` (0700, made by the caller: ``chain.private_dir``),
+    made on first use with ``create``; None without it."""
     serialization, ed25519 = _crypto()
-    path = Path(home) / KEYS_DIR / PRIVATE_FILE
+    folder = Path(keys_dir)
+    path = folder / PRIVATE_FILE
     if not path.exists():
         if not create:
             return None
-        folder = private_dir(Path(home) / KEYS_DIR)
         key = ed25519.Ed25519PrivateKey.generate()
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
-        tmp = folder / f".{PRIVATE_FILE}.tmp"
-        tmp.write_bytes(pem)
-        private_file(tmp)
-        tmp.replace(path)
+        tmp = folder / f".{PRIVATE_FILE}.{os.getpid()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+        os.replace(tmp, path)
         (folder / PUBLIC_FILE).write_bytes(key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     try:
@@ -65,14 +66,14 @@ def private_key(home: Path, *, create: bool = True):
         raise RiskgradeError(f"{path}: not an Ed25519 private key ({e})") from None
 
 
-def public_key_pem(home: Path) -> bytes | None:
-    p = Path(home) / "keys" / PUBLIC_FILE
+def public_key_pem(keys_dir: Path) -> bytes | None:
+    p = Path(keys_dir) / PUBLIC_FILE
     return p.read_bytes() if p.exists() else None
 
 
-def sign(home: Path, message: str) -> dict:
-    """``{"algorithm", "key_id", "signature"}`` of ``message`` (UTF-8) with the home's key."""
-    key = private_key(home)
+def sign(keys_dir: Path, message: str) -> dict:
+    """``{"algorithm", "key_id", "signature"}`` of ``message`` (UTF-8) with the key in ``keys_dir``."""
+    key = private_key(keys_dir)
     return {"algorithm": ALGORITHM, "key_id": key_id(_raw(key.public_key())),
             "signature": base64.b64encode(key.sign(message.encode("utf-8"))).decode("ascii")}
 

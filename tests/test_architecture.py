@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1] / "riskgrade"
 
 FOUNDATION = {"riskgrade", "errors", "settings", "config", "contract", "codes", "normalise", "sql", "dates", "stats",
-              "chain", "render", "warehouse", "export", "defaults"}
+              "chain", "signing", "render", "warehouse", "export", "defaults"}
 # upstream first: a stage may import itself and the stages before it
 STAGES = ["ingest", "quality", "indicators", "scoring", "snapshot", "engines", "inspection", "warning", "analysis",
           "registry", "simulate"]

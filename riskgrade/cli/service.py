@@ -203,11 +203,13 @@ def audit_checkpoint(
 
 def audit_public_key(home: HomeOpt = None) -> None:
     """Print the public key (PEM) that checks the checkpoints' Ed25519 signatures: copy it off this machine once."""
+    from ..chain import KEYS_DIR, private_dir
     from ..signing import private_key, public_key_pem
 
     s = settings(home)
-    private_key(s.home)  # made on first use
-    out.print(public_key_pem(s.home).decode("ascii"), end="", highlight=False)
+    keys = private_dir(s.home / KEYS_DIR)
+    private_key(keys)  # made on first use
+    out.print(public_key_pem(keys).decode("ascii"), end="", highlight=False)
 
 
 def audit_check_signature(

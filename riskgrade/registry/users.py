@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import RiskgradeError
 from .models import ROLES, LoginAttempt, Token, User
-from .totp_key import TotpKeyError, TotpKeys, is_sealed, totp_keys
+from .totp_key import TotpKeys, is_sealed, totp_keys
 
 SESSION_HOURS = 8
 API_TOKEN_DAYS = 30

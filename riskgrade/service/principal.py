@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..registry.models import Token, User
-from ..registry.users import (LOGIN_FAILED, LoginFailed, TotpKeyError, authenticate, can, check_code, issue_token,
+from ..registry.totp_key import TotpKeyError
+from ..registry.users import (LOGIN_FAILED, LoginFailed, authenticate, can, check_code, issue_token,
                               mask, new_totp_secret, release_attempt, reserve_attempt, resolve_token, revoke_token,
                               set_totp, totp_step, totp_uri)
 from .audit import record
