@@ -156,9 +156,10 @@ def main() -> None:
     ap.add_argument("--home", type=Path, help="an existing data home (copied, never changed)")
     ap.add_argument("--entities", type=int, default=3000)
     ap.add_argument("--out", type=Path, default=Path("test-artifacts/review"))
+    ap.add_argument("--keep", type=Path, help="build the province in this folder and keep it (for --home later)")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
+        root = a.keep or Path(tmp)
         if a.home:
             home = root / "home"
             shutil.copytree(a.home, home)

@@ -183,7 +183,7 @@ def test_an_out_of_plan_entity_refuses_the_file_naming_its_line(svc: dict, face:
         assert [_where(x) for x in out["error"]["rejections"]] == [
             {"line": 3, "column": "uscc", "value": u, "reason": "not an entity of this plan", "code": "not_in_plan"}]
     else:  # the console speaks Chinese by default
-        assert f"第 3 行 uscc 列：主体 {u} 不是本计划抽中的主体" in out and "not an entity of this plan" not in out
+        assert f"第 3 行「统一社会信用代码」列：主体 {u} 不是本计划抽中的主体" in out and "not an entity of this plan" not in out
     assert _events(home, u) == events
     assert not [e for e in _events(home, ok) if e[1] == "results:plan-1" and e[3] == "pass" and "20261020" in e[2]]
     _audited(svc, "results_refused")
@@ -200,7 +200,7 @@ def test_an_out_of_region_entity_refuses_the_file_naming_its_line(svc: dict, fac
         assert _where(out["error"]["rejections"][0]) == {"line": 2, "column": "uscc", "value": u,
                                                          "reason": "outside your region", "code": "outside_region"}
     else:
-        assert f"第 2 行 uscc 列：主体 {u} 不在您的辖区内" in out
+        assert f"第 2 行「统一社会信用代码」列：主体 {u} 不在您的辖区内" in out
     assert not [e for e in _events(home, u) if e[1] == "results:plan-1"]
     status, out = send(svc, face, _csv("统一社会信用代码,检查日期,检查结果", f"{u},{DAY},未发现问题"),
                        user="inspector_prov")
@@ -257,7 +257,7 @@ def test_every_row_accepted_or_rejected_and_a_repeat_replaces_only_its_own_resul
     assert [e[3] for e in _events(home, b) if e[1] == "results:plan-1"] == ["corrected"]
     # the console shows the rejected lines
     status, page = send(svc, "console", body)
-    assert status == 200 and "退回的行" in page and "第 4 行 date 列：无法识别的日期「not a day」" in page
+    assert status == 200 and "退回的行" in page and "第 4 行「检查日期」列：无法识别的日期「not a day」" in page
 
 
 def test_an_xlsx_results_file_is_read_and_a_file_of_nothing_but_rejections_is_refused(svc: dict) -> None:
@@ -390,7 +390,7 @@ def test_every_reason_code_has_chinese_and_english_words() -> None:
                                                    "period_end": "2026-12-31", "why": "bad_uscc"})
         d = r.as_dict()
         assert d["code"] == code and d["message"].startswith("line 7, column date: ") and d["reason"] in d["message"]
-        assert d["message_zh"].startswith("第 7 行 date 列：") and d["reason_zh"] in d["message_zh"]
+        assert d["message_zh"].startswith("第 7 行「检查日期」列：") and d["reason_zh"] in d["message_zh"]
         assert "{" not in d["message"] + d["message_zh"], code  # every parameter filled in
     assert message("bad_result", 12, "result", "zh", value="合格吧").startswith("第 12 行「检查结果」列：无法识别的检查结果「合格吧」")
 
