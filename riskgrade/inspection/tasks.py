@@ -67,7 +67,7 @@ class Task:
                 "period": f"{self.period_start or ''} .. {self.period_end or ''}"}
 
 
-DEFAULT_TASK = Task(None, "全省通用双随机抽查 (province-wide general inspection)")
+DEFAULT_TASK = Task(None, "全省通用双随机抽查")
 
 _COLS = ("task_id, name, domain, region_prefix, industry_prefix, entity_types, check_items, period_start, "
          "period_end, created_at")

@@ -28,7 +28,7 @@ from ..service.state import AppState, Principal
 from ..render import ECHARTS_FILE, environment
 from .i18n import LANGS, STRINGS
 from .names import (DOMAINS, GRADE_ORDER, audit_action, domain_name, industry_label, info_items, label_name, num, pct,
-                    region_name, section_name, source_name, user_name)
+                    region_name, section_name, source_name, stratum_name, user_name)
 
 LANG_COOKIE = "riskgrade_lang"
 LOGIN_COOKIE = "riskgrade_login"   # the login form's double-submit CSRF token
@@ -116,7 +116,8 @@ def render(request: Request, template: str, me: Principal | None, *, status: int
         audit_action=lambda a: audit_action(a, lang), info_items=lambda i: info_items(i, lang),
         domain_choices=lambda: [(c, domain_name(c, lang)) for c in DOMAINS], domain_codes=DOMAINS,
         source_name=lambda x: source_name(x, lang), user_name=lambda u: user_name(u, lang),
-        industry_label=lambda sc, code: industry_label(sc, code, lang), **ctx)
+        industry_label=lambda sc, code: industry_label(sc, code, lang), stratum_name=lambda k: stratum_name(k, lang),
+        **ctx)
     resp = HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": PAGE_CSP})
     if request.query_params.get("lang") in LANGS:
         resp.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, httponly=True, samesite="strict",

@@ -217,7 +217,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "sealed_selection": "抽中名单（含等级）",
         "sealed_probability_help": "入样概率是每户被抽中的机会：例如 0.2500 表示该户所在分层每 4 户抽 1 户。",
         "sealed_more": "本页只显示前 {n} 户（共 {total} 户），完整名单请下载核验包。", "sealed_files": "核验包文件",
-        "sealed_verify": "核验这次抽签", "sealed_verify_help": "与 riskgrade plans verify 相同：核对种子与承诺值、与系统中保存的计划一致，并用核验包重新抽签。",
+        "sealed_verify": "核验这次抽签", "sealed_verify_help": "核对随机种子与事先公布的承诺值一致、核验包与系统中保存的计划一致，并用核验包重新抽签，看抽中名单是否相同。",
         "sealed_verified": "核验通过：{checked}。", "sealed_not_verified": "核验未通过：",
         "verified_commitment": "公开的随机种子与抽签前的承诺值一致", "verified_stored_plan": "与系统中保存的计划一致",
         "verified_redrawn": "用密封核验包重新抽签，结果一致",

@@ -344,3 +344,13 @@ def source_name(source: str | None, lang: str) -> str:
     if source == "grades":
         return "信用风险分类" if lang == "zh" else "classification"
     return domain_name(source, lang) if source in DOMAINS else source
+
+
+def stratum_name(key: str | None, lang: str) -> str:
+    """A draw's stratum in words: ``370102-A`` is 济南市历下区 · A 类; other keys as they are."""
+    if key == "F":  # the forced stratum: entities inspected whatever the draw
+        return "必查对象（不抽签）" if lang == "zh" else "forced (not drawn)"
+    m = re.fullmatch(r"(\d{6})-([A-E])", key or "")
+    if not m:
+        return key or ""
+    return f"{region_name(m.group(1))} · {m.group(2)} 类" if lang == "zh" else f"{region_name(m.group(1))} · grade {m.group(2)}"

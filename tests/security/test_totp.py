@@ -137,7 +137,7 @@ def test_any_user_may_enrol_and_then_needs_the_code(reg) -> None:
     tok = csrf_of(c.get("/login").text)
     assert c.post("/login", data={"username": "ana", "password": PASSWORD, "csrf": tok}).status_code == 303
     secret = _enrol_in_console(reg, c)
-    assert "riskgrade user totp" in c.get("/account/totp").text  # enrolled: an operator resets it
+    assert "请联系系统管理员重置" in c.get("/account/totp").text  # enrolled: an administrator resets it
     assert api.post("/api/login", json={"username": "ana", "password": PASSWORD}).json()["error"]["code"] \
         == "totp_required"
     secret = _fresh(reg, "ana")
