@@ -183,12 +183,17 @@ def key_path(home: Path) -> Path:
     return Path(home) / KEYS_DIR / KEY_FILE
 
 
-def _file_keys(path: Path) -> list[bytes]:
+def key_file_lines(path: Path) -> list[str]:
+    """The secrets of a key file, one a line (blank lines and ``#`` comments left out; no file: none)."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         return []
-    return [_secret(x) for x in lines if x.strip() and not x.lstrip().startswith("#")]
+    return [x for x in lines if x.strip() and not x.lstrip().startswith("#")]
+
+
+def _file_keys(path: Path) -> list[bytes]:
+    return [_secret(x) for x in key_file_lines(path)]
 
 
 KEY_FILE_HEADER = ("# riskgrade audit chain keys (HMAC-SHA256): one hex secret a line; the last line signs new "

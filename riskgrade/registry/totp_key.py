@@ -20,7 +20,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..chain import private_dir
+from ..chain import key_file_lines, private_dir
 from ..errors import RiskgradeError
 
 KEY_ENV = "RISKGRADE_TOTP_KEY"
@@ -100,11 +100,7 @@ def is_sealed(stored: str | None) -> bool:
 
 
 def _file_keys(path: Path) -> list[bytes]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        return []
-    return [_secret(x) for x in lines if x.strip() and not x.lstrip().startswith("#")]
+    return [_secret(x) for x in key_file_lines(path)]
 
 
 def _create_file(path: Path) -> None:
