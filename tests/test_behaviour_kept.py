@@ -46,6 +46,8 @@ OPENAPI_DECIDED: dict[str, str] = {
     "/components/schemas/TotpEnrolled": "issue 17: the answer of POST /api/me/totp/confirm (a full token when an "
                                         "enrolment-only token was spent)",
     # issue 17, the sealed draw package for the auditor (纪检/法制审核) inside the system
+    "/paths//api/plans/{plan_id}/results/template": "issue 19: the plan's results template (XLSX, Chinese headers, "
+                                                    "the plan's entities in the user's region pre-filled)",
     "/paths//api/plans/{plan_id}/sealed": "issue 17: GET .../sealed (strata, inclusion probabilities, seed, salt, "
                                           "selection), GET .../sealed/download (zip), POST .../sealed/verify "
                                           "(plans verify inside the system); auditor and admin only",

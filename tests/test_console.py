@@ -569,6 +569,52 @@ def test_results_upload_checks_scope_and_links_results(app, published: dict) -> 
     assert any(e.action == "results_upload" and e.username == "inspector_county" for e in _audit(app))
 
 
+def test_results_template_filled_in_chinese_comes_back_as_codes(app, published: dict) -> None:
+    """The officer's loop: download the plan's template (XLSX, Chinese headers, the plan's entities in the county
+    with their names), fill in dates and Chinese result words, upload it: the results are stored as the
+    contract's codes; the name column is never read; the download is audited."""
+    import openpyxl
+
+    from riskgrade.contract import INSPECTION_RESULT_ZH
+    from riskgrade.warehouse import Warehouse
+
+    c = _login(app, "inspector_county")
+    r = c.get("/plans/1/results/template")
+    assert r.status_code == 200 and r.headers["content-disposition"].endswith('-results-template.xlsx"')
+    wb = openpyxl.load_workbook(io.BytesIO(r.content))
+    ws = wb.worksheets[0]
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0] == ("统一社会信用代码", "主体名称（仅供核对，不导入）", "检查日期", "检查结果", "检查人员", "备注")
+    body = [x for x in rows[1:] if x[0]]
+    planned = {u for (u,) in _wh(published["home"], "SELECT uscc FROM plan_entities WHERE plan_id = 1 "
+                                                     "AND starts_with(region_code, ?)", published["county"])}
+    assert {x[0] for x in body} == planned and all(x[1] for x in body)  # every drawn entity of the county, named
+    assert "填写说明" in wb.sheetnames and ws.data_validations.dataValidation  # instructions and a pick list
+    words = {"pass": INSPECTION_RESULT_ZH["pass"], "problem": INSPECTION_RESULT_ZH["problem"],
+             "unreachable": INSPECTION_RESULT_ZH["unreachable"]}
+    filled = list(zip(body, words.items()))
+    for i, (row, (_, word)) in enumerate(filled, start=2):
+        ws.cell(i, 2).value = "=HYPERLINK(\"x\")"  # the reference column is never read, whatever it holds
+        ws.cell(i, 3).value = dt.date(2026, 10, 21)
+        ws.cell(i, 4).value = word
+    for i in range(len(filled) + 2, len(body) + 2):  # rows left empty are not results
+        ws.cell(i, 1).value = None
+        ws.cell(i, 2).value = None
+        ws.cell(i, 5).value = None
+    out = io.BytesIO()
+    wb.save(out)
+    token = _csrf(c.get("/plans/1/results").text)
+    up = c.post("/plans/1/results", data={"csrf": token},
+                files={"file": ("结果.xlsx", out.getvalue(),
+                                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")})
+    assert up.status_code == 200, up.text[-800:]
+    stored = dict(_wh(published["home"], "SELECT uscc, detail FROM events WHERE source = 'results:plan-1' "
+                                         "AND event_date = DATE '2026-10-21'"))
+    assert stored == {row[0]: code for row, (code, _) in filled}  # Chinese words folded to the codes
+    assert any(e.action == "results_template" and e.username == "inspector_county" for e in _audit(app))
+    assert _login(app, "analyst").get("/plans/1/results/template").status_code == 403
+
+
 def test_quality_and_model_reports_are_framed_with_hashed_scripts(app) -> None:
     c = _login(app, "analyst")
     q = c.get("/quality")

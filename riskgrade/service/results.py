@@ -72,8 +72,10 @@ COLUMNS: dict[str, frozenset[str]] = {
 }
 REQUIRED = ("uscc", "date", "result")
 # the events format's columns a results file may carry and that are ignored: the system mints them
+# the template's reference column (the entity's name, to find the row): never read
+TEMPLATE_NAME_HEADER = {"zh": "主体名称（仅供核对，不导入）", "en": "entity name (for reference, not imported)"}
 IGNORED: frozenset[str] = _keys(*_contract(contract.EVENTS, "record_id"), *_contract(contract.EVENTS, "source"),
-                                *_contract(contract.EVENTS, "reported_on"))
+                                *_contract(contract.EVENTS, "reported_on"), *TEMPLATE_NAME_HEADER.values())
 # columns of the other tables of the contract (an entities-shaped file), refused by name
 ENTITY_HEADERS: dict[str, str] = {
     k: c.name for t in contract.TABLES.values() if t.name != "events" for c in t.columns
@@ -498,3 +500,60 @@ def write_rejected(path: Path, items: list[tuple[str, dict]]) -> int:
                                                 r.get("reason", ""), r.get("reason_zh", ""),
                                                 r.get("raw", r.get("value", "")))])
     return len(items)
+
+
+TEMPLATE_HEADERS = {"zh": ("统一社会信用代码", "检查日期", "检查结果", "检查人员", "备注"),
+                    "en": ("uscc", "date", "result", "inspector", "notes")}
+TEMPLATE_MAX_ROWS = 50_000
+
+
+def template(st: AppState, me: Principal, plan_id: int, lang: str = "zh", via: str | None = None) -> tuple[str, bytes]:
+    """A results template for a plan: an XLSX with the intake's headers in ``lang``, one row per entity of the
+    plan in the user's region (USCC, its name for reference, its inspectors) and a list of the result words
+    on the result column; (file name, bytes).  Audited (``results_template``)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    from ..export import neutralise
+    from . import plans as plan_service
+
+    me.require("results.write")
+    plan, total, rows = plan_service.page(st, me, plan_id, 1, TEMPLATE_MAX_ROWS, via=via)
+    zh = lang == "zh"
+    heads = TEMPLATE_HEADERS["zh" if zh else "en"]
+    words = list(contract.INSPECTION_RESULT_ZH.values()) if zh else list(contract.DETAIL_CODES["inspection"])
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "检查结果" if zh else "results"
+    ws.append([heads[0], TEMPLATE_NAME_HEADER["zh" if zh else "en"], *heads[1:]])
+    for c in ws[1]:
+        c.font = Font(bold=True)
+    for pe, name in rows:
+        ws.append([pe.uscc, neutralise(name or ""), None, None, neutralise((pe.inspectors or "").replace(";", "、")),
+                   None])
+    for col, width in zip("ABCDEF", (22, 36, 14, 34, 18, 30)):
+        ws.column_dimensions[col].width = width
+    ws.freeze_panes = "A2"
+    last = max(len(rows) + 1, 2)
+    dv = DataValidation(type="list", formula1='"' + ",".join(words) + '"', allow_blank=True,
+                        showErrorMessage=False)  # a pick list; other words are still read (and checked)
+    ws.add_data_validation(dv)
+    dv.add(f"D2:D{last}")
+    for r in range(2, last + 1):
+        ws[f"C{r}"].number_format = "yyyy-mm-dd"
+    help_ws = wb.create_sheet("填写说明" if zh else "how to fill")
+    help_ws.column_dimensions["A"].width = 100
+    lines = ([f"计划 {plan.id}：{plan.task_name}（分类月份 {plan.as_of}），本表列出您辖区内抽中的 {total} 户主体。",
+              "检查日期：如 2026-10-20；检查结果：从下拉列表中选择，或填写以下文字之一：", *words,
+              "检查人员、备注可不填。主体名称一列仅供核对，不会导入。每户每个检查日期一行；",
+              "同一户同一日期再次上传时以最新一次为准。填好后在“上传检查结果”页面上传本文件。"] if zh else
+             [f"Plan {plan.id}: {plan.task_name} (as of {plan.as_of}); the {total} drawn entities in your region.",
+              "date: e.g. 2026-10-20; result: pick from the list or write one of:", *words,
+              "inspector and notes are optional; the name column is for reference and is not imported."])
+    for line in lines:
+        help_ws.append([line])
+    buf = io.BytesIO()
+    wb.save(buf)
+    record(st, me, "results_template", str(plan_id), {"rows": len(rows), **({"via": via} if via else {})})
+    return f"plan-{plan.id}-results-template.xlsx", buf.getvalue()

@@ -274,7 +274,7 @@ AUDIT_ACTIONS = {
     "view_plan": ("查看抽查计划", "plan viewed"), "create_plan": ("生成抽查计划", "plan drawn"),
     "plan_create": ("生成抽查计划", "plan drawn"), "task_create": ("新建抽查任务", "task created"),
     "upload_results": ("上传检查结果", "results uploaded"), "results_upload": ("上传检查结果", "results uploaded"),
-    "results_refused": ("检查结果被拒收", "results refused"), "read_refused": ("越权访问被拒", "read refused"),
+    "results_refused": ("检查结果被拒收", "results refused"), "results_template": ("下载结果模板", "results template"), "read_refused": ("越权访问被拒", "read refused"),
     "export_grades": ("导出分类结果", "grades exported"), "export_alerts": ("导出预警", "alerts exported"),
     "export_plan": ("导出抽查计划", "plan exported"), "export_results": ("导出检查结果", "results exported"),
     "export_pushes": ("导出推送信息", "pushes exported"), "export_national": ("导出上报数据", "national export"),

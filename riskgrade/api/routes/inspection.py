@@ -72,6 +72,19 @@ async def upload_results(plan_id: PlanId, request: Request, me: Me, st: St, body
     return ResultsImported(**{k: out[k] for k in ResultsImported.model_fields})
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get("/api/plans/{plan_id}/results/template", responses={**ERRORS, 200: {"content": {XLSX: {}},
+            "description": "an XLSX results template"}}, response_class=Response)
+def results_template(plan_id: PlanId, me: Me, st: St, lang: str = "zh") -> Response:
+    """A results template for the plan (XLSX): the upload's headers (Chinese with ``lang=zh``, the default),
+    one row per entity of the plan in the user's region with its name for reference and its inspectors, the
+    result words as a pick list, and a sheet of instructions; audited (``results_template``)."""
+    name, data = results.template(st, me, plan_id, "en" if lang == "en" else "zh", via="api")
+    return Response(data, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
 # --------------------------------------------------------------------------- the sealed draw package (auditors)
 @router.get("/api/plans/{plan_id}/sealed", response_model=SealedPackage, responses=ERRORS)
 def sealed(plan_id: PlanId, me: Me, st: St) -> SealedPackage:

@@ -134,6 +134,18 @@ def _plan_or_404(st: AppState, plan_id: int):
         raise page_error(e) from None
 
 
+@router.get("/plans/{plan_id}/results/template")
+def results_template(request: Request, plan_id: PlanId, me: Me, st: St) -> Response:
+    """The plan's results template (XLSX, the page's language), for the entities in the user's region."""
+    need(me, "results.write")
+    try:
+        name, data = results.template(st, me, plan_id, lang_of(request), via="console")
+    except Refused as e:
+        raise page_error(e) from None
+    return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
 @router.get("/plans/{plan_id}/results")
 def results_form(request: Request, plan_id: PlanId, me: Me, st: St) -> HTMLResponse:
     need(me, "results.write")
