@@ -451,6 +451,20 @@ def test_every_alert_figure_has_a_chinese_name() -> None:
         assert not _RAW_TOKEN.search(value), value
 
 
+def test_the_alert_list_names_the_companies(app, published: dict) -> None:
+    """A county officer reads who an alert is about: its first member's name in the county (and how many), not a
+    hash; the id stays beside it."""
+    c = _login(app, "officer_county")
+    page = c.get("/alerts").text
+    rows = re.findall(r'<td class="name"><a href="/alerts/([0-9a-f]{16})">([^<]+)</a>', page)
+    assert rows, page[:500]
+    names = {n for (n,) in _wh(published["home"], "SELECT name FROM entities WHERE starts_with(region_code, ?)",
+                               published["county"])}
+    for aid, shown in rows:
+        first = shown.split(" 等 ")[0]
+        assert first in names or "县区" in first or first.endswith("业"), (aid, shown)  # a company, or an area
+
+
 def test_zh_pages_show_no_raw_codes(app, published: dict) -> None:
     """Every page each role reaches, in Chinese: no snake_case code and no English word outside <code>."""
     users = set(published["users"])

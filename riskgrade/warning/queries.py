@@ -225,6 +225,18 @@ def in_region_counts(con: duckdb.DuckDBPyConnection, v: Viewer, ids: list[str]) 
     return {a: int(n) for a, n in rows}
 
 
+def first_member_names(con: duckdb.DuckDBPyConnection, v: Viewer, ids: list[str]) -> dict[str, str]:
+    """Alert id -> the name of its first member (by USCC) in the viewer's region: how a list names an alert."""
+    if not ids:
+        return {}
+    marks = ", ".join("?" for _ in ids)
+    rows = con.execute(f"""
+        SELECT m.alert_id, arg_min(e.name, m.uscc) FROM alert_members m JOIN entities e ON e.uscc = m.uscc
+        WHERE m.alert_id IN ({marks}) AND starts_with(coalesce(e.region_code, ''), ?) AND e.name IS NOT NULL
+        GROUP BY m.alert_id""", [*ids, v.region_prefix]).fetchall()
+    return {a: n for a, n in rows}
+
+
 def list_alerts(con: duckdb.DuckDBPyConnection, v: Viewer, f: Filters, page: int = 1, page_size: int = 20,
                 by_risk: bool = True) -> AlertList:
     """A page of visible alerts (highest expected risk first, then the newest records; with ``by_risk``
@@ -242,8 +254,10 @@ def list_alerts(con: duckdb.DuckDBPyConnection, v: Viewer, f: Filters, page: int
         SELECT {_select(con)} FROM alerts a WHERE {where}
         ORDER BY {order} LIMIT ? OFFSET ?""", [*params, page_size, (page - 1) * page_size]))
     inside = in_region_counts(con, v, [x["alert_id"] for x in items])
+    names = first_member_names(con, v, [x["alert_id"] for x in items])
     for x in items:
         x["members_in_region"] = inside.get(x["alert_id"], 0)
+        x["member_name"] = names.get(x["alert_id"])
     fw, fp = _where(v, f, skip=("status", "severity"))
     cells = con.execute(f"SELECT a.status, a.severity, count(*) FROM alerts a WHERE {fw} GROUP BY ALL", fp).fetchall()
     by_status = {s: 0 for s in STATUSES}
