@@ -114,6 +114,15 @@ def fresh_pg_database() -> Iterator[str]:
             c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def registry_env(request) -> dict:
+    """The environment of a CLI run whose registry is SQLite (in the home: no variable) or a fresh PostgreSQL
+    database (``RISKGRADE_DATABASE_URL``); a test asking for it runs once on each."""
+    if request.param == "sqlite":
+        return {}
+    return {"RISKGRADE_DATABASE_URL": request.getfixturevalue("pg_url")}
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """The URL of a fresh PostgreSQL database for one test (see :func:`fresh_pg_database`)."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import fresh_pg_database, run_cli
+from ..conftest import run_cli
 
 AS_OF = "2026-09-30"
 
@@ -25,15 +25,6 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run_cli("ingest", str(root / "d"), home=home)
     run_cli("classify", "--as-of", AS_OF, "--model", "trained", home=home)
     return home
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def registry_env(request):
-    if request.param == "sqlite":
-        yield {}
-        return
-    with fresh_pg_database() as url:
-        yield {"RISKGRADE_DATABASE_URL": url}
 
 
 def test_reports_cards_and_indicators_written_to_a_file_are_audited(trained: Path, registry_env: dict,

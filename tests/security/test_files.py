@@ -57,13 +57,6 @@ def test_nothing_in_the_home_is_group_or_world_readable(province: dict, tmp_path
     assert not _loose(home), _loose(home)[:20]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def registry_env(request) -> dict:
-    if request.param == "sqlite":
-        return {}
-    return {"RISKGRADE_DATABASE_URL": request.getfixturevalue("pg_url")}
-
-
 EXPORTS = [
     ("export_grades", ["export", "grades", "--as-of", AS_OF, "--out", "{out}/grades.csv"], "grades.csv"),
     ("export_alerts", ["export", "alerts", "--out", "{out}/alerts.csv"], "alerts.csv"),

@@ -520,15 +520,6 @@ def test_a_failure_between_storing_and_linking_leaves_nothing_and_a_retry_succee
 
 
 # --------------------------------------------------------------------------- the CLI: rejected lines, audit
-@pytest.fixture(params=["sqlite", "postgresql"])
-def cli_registry(request):
-    """The environment of a CLI run whose registry is SQLite (in the home) or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield {}
-        return
-    with fresh_pg_database() as url:
-        yield {"RISKGRADE_DATABASE_URL": url}
-
 
 def _audit_entries(home: Path, env: dict) -> list[dict]:
     import json
@@ -548,7 +539,7 @@ def _audit_entries(home: Path, env: dict) -> list[dict]:
 
 
 def test_the_cli_import_writes_its_rejected_lines_and_is_audited(province: dict, tmp_path: Path,
-                                                                  cli_registry: dict) -> None:
+                                                                  registry_env: dict) -> None:
     """Before: ``results import`` printed the rejected lines only, and was not in the audit log (API and console
     uploads were)."""
     import csv
@@ -556,7 +547,7 @@ def test_the_cli_import_writes_its_rejected_lines_and_is_audited(province: dict,
 
     home = tmp_path / "home"
     shutil.copytree(province["home"], home)
-    env = {**cli_registry, "RISKGRADE_USER": "clerk_li"}
+    env = {**registry_env, "RISKGRADE_USER": "clerk_li"}
     u, other = province["inside"][2], province["not_planned"][0]
     body = _csv("uscc,date,result", f"{u},{DAY},pass", f"=1+2,{DAY},pass", f"{u},2026-10-21,合格吧")
     f = tmp_path / "results.csv"
@@ -578,7 +569,7 @@ def test_the_cli_import_writes_its_rejected_lines_and_is_audited(province: dict,
     assert r.returncode != 0 and "not an entity of this plan" in r.stderr
     rows = list(csv.DictReader(rejected.open(encoding="utf-8")))
     assert [(x["line"], x["code"], x["raw"]) for x in rows] == [("2", "not_in_plan", f"{other},{DAY},problem")]
-    got = _audit_entries(home, cli_registry)
+    got = _audit_entries(home, registry_env)
     up = [e for e in got if e["action"] == "upload_results"]
     assert len(up) == 1 and up[0]["username"] == "cli:clerk_li" and up[0]["target"] == "1"
     d = up[0]["detail"]
