@@ -274,7 +274,8 @@ AUDIT_ACTIONS = {
     "view_plan": ("查看抽查计划", "plan viewed"), "create_plan": ("生成抽查计划", "plan drawn"),
     "plan_create": ("生成抽查计划", "plan drawn"), "task_create": ("新建抽查任务", "task created"),
     "upload_results": ("上传检查结果", "results uploaded"), "results_upload": ("上传检查结果", "results uploaded"),
-    "results_refused": ("检查结果被拒收", "results refused"), "results_template": ("下载结果模板", "results template"), "read_refused": ("越权访问被拒", "read refused"),
+    "results_refused": ("检查结果被拒收", "results refused"), "results_template": ("下载结果模板", "results template"),
+    "read_refused": ("越权访问被拒", "read refused"),
     "export_grades": ("导出分类结果", "grades exported"), "export_alerts": ("导出预警", "alerts exported"),
     "export_plan": ("导出抽查计划", "plan exported"), "export_results": ("导出检查结果", "results exported"),
     "export_pushes": ("导出推送信息", "pushes exported"), "export_national": ("导出上报数据", "national export"),
@@ -288,39 +289,41 @@ AUDIT_ACTIONS = {
 }
 
 
-def domain_name(code: str | None, lang: str) -> str:
-    if not code:
-        return ""
-    names = DOMAINS.get(code)
+def word(table: dict[str, tuple[str, str]], code: str, lang: str) -> str:
+    """The (zh, en) words of ``code`` in ``table`` in the page's language; a code not in the table as it is."""
+    names = table.get(code)
     return (names[0] if lang == "zh" else names[1]) if names else code
+
+
+def domain_name(code: str | None, lang: str) -> str:
+    return word(DOMAINS, code, lang) if code else ""
 
 
 def audit_action(code: str, lang: str) -> str:
-    names = AUDIT_ACTIONS.get(code)
-    return (names[0] if lang == "zh" else names[1]) if names else code
+    return word(AUDIT_ACTIONS, code, lang)
 
 
 def info_items(info: dict | None, lang: str) -> list[tuple[str, str]]:
     """An alert's figures as (name, value) pairs in words; codes among the values become names."""
     out = []
     for k, v in (info or {}).items():
-        names = INFO_KEYS.get(k)
         if v is None or v == "" or k in ("rule", "snapshot_id", "is_new", "keys"):
             continue
         if k == "links" and isinstance(v, dict):  # how many members share each link
             v = ("、" if lang == "zh" else ", ").join(
-                f"{LINKS[x][0 if lang == 'zh' else 1] if x in LINKS else x} {n}" + (" 户" if lang == "zh" else "")
+                f"{word(LINKS, x, lang)} {n}" + (" 户" if lang == "zh" else "")
                 for x, n in v.items() if n)
         elif k == "links" and isinstance(v, list):
             v = ("、" if lang == "zh" else ", ").join(sorted({
-                LINKS.get(str(x).split(":", 1)[0], (str(x),) * 2)[0 if lang == "zh" else 1] for x in v}))
+                word(LINKS, str(x).split(":", 1)[0], lang) if str(x).split(":", 1)[0] in LINKS else str(x)
+                for x in v}))
         elif k == "region_code":
             v = region_name(str(v))
         elif k == "event_type":
             v = event_names(lang).get(str(v), v)
         elif isinstance(v, float):
             v = num(v, 2) if abs(v) >= 0.01 or v == 0 else f"{v:.2g}"
-        out.append(((names[0] if lang == "zh" else names[1]) if names else k, str(v)))
+        out.append((word(INFO_KEYS, k, lang), str(v)))
     return out
 
 
@@ -329,8 +332,7 @@ SYSTEM_USERS = {"riskgrade-warn": ("系统（监测预警）", "system (early wa
 
 def user_name(username: str | None, lang: str) -> str:
     """A log's user: the system's own by name; a command-line user as 命令行 plus the login in the page's code."""
-    names = SYSTEM_USERS.get(username or "")
-    return (names[0] if lang == "zh" else names[1]) if names else (username or "")
+    return word(SYSTEM_USERS, username or "", lang)
 
 
 def source_name(source: str | None, lang: str) -> str:
