@@ -35,7 +35,6 @@ CREATE TABLE IF NOT EXISTS alerts (
     unit_kind VARCHAR, responsible_unit VARCHAR, region_code VARCHAR, status VARCHAR, assignee VARCHAR,
     disposition VARCHAR, run_id INTEGER, created_at TIMESTAMP, updated_at TIMESTAMP
 );
-ALTER TABLE alerts ADD COLUMN IF NOT EXISTS expected_risk DOUBLE;  -- warning/precision.py: in [0, 1]
 CREATE TABLE IF NOT EXISTS alert_members (
     alert_id VARCHAR, uscc VARCHAR, raised_on DATE, run_id INTEGER
 );
@@ -57,18 +56,12 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 """
 
-# an empty alerts export, for a home that was never warned (opened read-only, no tables to read)
-EMPTY_EXPORT = """
-SELECT CAST(NULL AS VARCHAR) AS alert_id, CAST(NULL AS VARCHAR) AS rule, CAST(NULL AS VARCHAR) AS severity,
-       CAST(NULL AS VARCHAR) AS uscc, CAST(NULL AS DATE) AS raised_on WHERE false"""
-
-
 # columns added after the first release (a store written before gets them on its next ``warn``):
 # alerts.unit_code - the routing table's department code of the responsible unit (a domain officer's
-# filter); warn_runs.routing_version and unmapped_sources - the routing table a run used and the source
-# texts it could not place
-ADDED = (("alerts", "unit_code", "VARCHAR"), ("warn_runs", "routing_version", "VARCHAR"),
-         ("warn_runs", "unmapped_sources", "JSON"))
+# filter); alerts.expected_risk - in [0, 1] (warning/precision.py); warn_runs.routing_version and
+# unmapped_sources - the routing table a run used and the source texts it could not place
+ADDED = (("alerts", "unit_code", "VARCHAR"), ("alerts", "expected_risk", "DOUBLE"),
+         ("warn_runs", "routing_version", "VARCHAR"), ("warn_runs", "unmapped_sources", "JSON"))
 WARN_RUN_COLUMNS = ("run_id", "started_at", "finished_at", "since", "delivery_from", "delivery_to", "snapshot_to",
                     "ref_date", "rules_version", "rules_fingerprint", "new_records", "new_entities", "raw_hits",
                     "already_alerted", "suppressed", "alerts_new", "alerts_extended", "counts", "seconds",
