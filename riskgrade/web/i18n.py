@@ -490,6 +490,20 @@ class CatalogNames(Mapping):
         return len(self._data())
 
 
+def _merge_features() -> None:
+    """Add the words of :mod:`riskgrade.web.texts`' feature modules; a key defined twice is an error."""
+    from .texts import feature_strings
+
+    for name, strings in feature_strings():
+        for lang in LANGS:
+            clash = STRINGS[lang].keys() & strings[lang].keys()
+            if clash:
+                raise RuntimeError(f"web/texts/{name}.py redefines {sorted(clash)[:5]} ({lang})")
+            STRINGS[lang].update(strings[lang])
+
+
+_merge_features()
+
 def _labels_en() -> dict[str, str]:
     from ..scoring.grading import load_labels
 
