@@ -291,3 +291,28 @@ def public_results_query(plan_id: int | None = None, task_id: int | None = None)
         LEFT JOIN entities e USING (uscc)
         WHERE {where}
         ORDER BY r.event_date, r.uscc, r.record_id"""
+
+
+def linked_results(con: duckdb.DuckDBPyConnection, *, plan_id: int | None = None, usccs: list[str] | None = None,
+                   limit: int = 1000) -> list[dict]:
+    """Results linked to plans (the company file, the plan page): of one plan and/or of some entities, newest
+    first, each with its plan, entity, date, result code, inspectors, the note of the line that stored it and
+    when it was stored; [] when no result was ever linked."""
+    if not table_exists(con, "plan_results"):
+        return []
+    conds, args = [], []
+    if plan_id is not None:
+        conds.append("r.plan_id = ?")
+        args.append(int(plan_id))
+    if usccs is not None:
+        conds.append("r.uscc IN (SELECT unnest(?))")
+        args.append(list(usccs))
+    notes = ("(SELECT x.notes FROM results_rows x WHERE x.plan_id = r.plan_id AND x.record_id = r.record_id "
+             "AND x.status = 'accepted' ORDER BY x.upload_id DESC LIMIT 1)" if table_exists(con, "results_rows")
+             else "CAST(NULL AS VARCHAR)")
+    rows = con.execute(f"""
+        SELECT r.plan_id, r.uscc, r.event_date, r.result, r.inspectors, r.check_mode, {notes}, r.imported_at
+        FROM plan_results r WHERE {' AND '.join(conds) or 'true'}
+        ORDER BY r.event_date DESC, r.plan_id DESC, r.uscc LIMIT {int(limit)}""", args).fetchall()
+    keys = ("plan_id", "uscc", "event_date", "result", "inspectors", "check_mode", "notes", "imported_at")
+    return [dict(zip(keys, r)) for r in rows]

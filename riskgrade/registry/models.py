@@ -119,6 +119,8 @@ class Grade(Base):
     # the facts behind the reasons and the risk-lowering factors, computed at publication from the records known
     # at the month's end: JSON {code: fact}; null when published before facts existed
     facts: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # the grade review (申诉/复核, :class:`GradeReview`) that set this grade (``grade_rule`` "review"); null otherwise
+    review_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     __table_args__ = (Index("ix_grades_uscc", "uscc"), Index("ix_grades_snapshot_region", "snapshot_id", "region_code"))
 
 
@@ -137,6 +139,15 @@ class Entity(Base):
     address: Mapped[str | None] = mapped_column(Text, nullable=True)
     legal_rep_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     phone_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # registration data a delivery may carry beyond the contract's columns (null when not delivered): the legal
+    # representative's name (personal information: service/entities.py decides who sees it), the business scope
+    # (经营范围) and the registration authority (登记机关)
+    legal_rep_name: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    business_scope: Mapped[str | None] = mapped_column(Text, nullable=True)
+    registration_authority: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    # the company file's related companies and the search by legal representative or address
+    __table_args__ = (Index("ix_entities_legal_rep_id", "legal_rep_id"), Index("ix_entities_phone_id", "phone_id"),
+                      Index("ix_entities_address", "address"), Index("ix_entities_legal_rep_name", "legal_rep_name"))
 
 
 class Event(Base):
@@ -176,3 +187,25 @@ class PlanEntity(Base):
     check_mode: Mapped[str] = mapped_column(String(16))
     inspectors: Mapped[str | None] = mapped_column(Text, nullable=True)
     __table_args__ = (Index("ix_plan_entities_uscc", "uscc"),)
+
+
+class GradeReview(Base):
+    """A grade review (申诉/复核): an officer proposes another grade for an entity's published grade with a reason;
+    a provincial reviewer approves or rejects it with a note (``state`` pending / approved / rejected).  An approved
+    review is an override: the next publication of a month from ``as_of`` on gives the entity ``to_grade`` (rule
+    ``review``, the grade row's ``review_id``) as long as the month's computed grade is still ``from_grade``."""
+    __tablename__ = "grade_reviews"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    region_code: Mapped[str] = mapped_column(String(6))
+    snapshot_id: Mapped[int] = mapped_column(Integer)  # the publication whose grade is reviewed
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    from_grade: Mapped[str] = mapped_column(String(1))
+    to_grade: Mapped[str] = mapped_column(String(1))
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    proposed_by: Mapped[str] = mapped_column(String(64))
+    proposed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -13,6 +13,13 @@ Each published grade also carries its explanation: ``score_base`` (score = clip(
 factors (JSON ``{code: fact}``, :mod:`riskgrade.indicators.facts`), computed here from the warehouse's
 records known at the month's end, since the service reads the registry only.  The seal of such a row
 covers them and ``reason_points`` too (rows published before they existed keep their shorter seal).
+
+Approved grade reviews (申诉/复核, :mod:`riskgrade.registry.reviews`) are overrides applied here: an entity
+whose newest approved review is of a month up to the published one, and whose computed grade is still the
+reviewed one, is published with the review's grade, rule ``review`` and the review's id (covered by the seal);
+the snapshot's manifest lists the reviews applied.  A review lapses by itself once a month's records give
+another computed grade.  The entities' registration data beyond the contract (the legal representative's
+name, the business scope, the registration authority) is copied when the warehouse holds those columns.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import RiskgradeError
 from ..sql import column_exists, table_exists
-from . import audit
+from . import audit, reviews
 from .models import Entity, Event, Grade, Plan, PlanEntity, Snapshot
 
 KEY_FILE = "registry.key"
@@ -47,6 +54,8 @@ EXPLAIN_COLS = ("score_base", "facts")  # the explanation of a grade (null in ro
 REASON_FACTS, LOWERING_FACTS = 10, 5
 ENTITY_COLS = ("uscc", "name", "entity_type", "region_code", "industry_code", "industry_section", "established_on",
                "status", "closed_on", "registered_capital", "address", "legal_rep_id", "phone_id")
+# registration data beyond the contract's columns: copied when the warehouse's entities table has them
+ENTITY_EXTRA = ("legal_rep_name", "business_scope", "registration_authority")
 EVENT_COLS = ("uscc", "event_type", "event_date", "source", "detail", "amount", "end_date", "record_id")
 
 
@@ -66,6 +75,8 @@ def seal(key: bytes, as_of: dt.date, row: dict) -> str:
     if row.get("facts") is not None or row.get("score_base") is not None:  # a row with its explanation
         base = row.get("score_base")
         parts += ["" if base is None else f"{float(base):.4f}", row.get("reason_points") or "", row.get("facts") or ""]
+    if row.get("review_id") is not None:  # a grade set by a grade review: its id is sealed too
+        parts.append(f"review:{int(row['review_id'])}")
     text = "|".join(str(x) for x in parts)
     return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
@@ -142,6 +153,18 @@ def publish(home: Path, factory: sessionmaker[Session], as_of: dt.date, username
                            manifest={}))
             s.flush()
             seals: list[str] = []
+            carried = reviews.carried(s, as_of)
+            applied: list[dict] = []
+
+            def review(r: dict) -> None:
+                """An approved grade review carried into this publication (while the computed grade is the
+                reviewed one)."""
+                rv = carried.get(r["uscc"])
+                r["review_id"] = None
+                if rv is None or rv.from_grade != r["grade"] or rv.to_grade == r["grade"]:
+                    return
+                r["grade"], r["grade_rule"], r["review_id"] = rv.to_grade, "review", rv.id
+                applied.append({"review_id": rv.id, "uscc": rv.uscc, "from": rv.from_grade, "to": rv.to_grade})
 
             def grades():
                 cols = ", ".join(f"g.{c}" for c in GRADE_COLS)
@@ -153,18 +176,21 @@ def publish(home: Path, factory: sessionmaker[Session], as_of: dt.date, username
                     for r in batch:
                         r["score"] = round(float(r["score"]), 2)
                         r["snapshot_id"] = new_id
+                        review(r)
                         r["seal"] = seal(key, as_of, r)
                         seals.append(r["seal"])
                     yield batch
 
-            n_grades = _bulk(s, Grade.__table__, ("snapshot_id",) + GRADE_COLS + EXPLAIN_COLS + ("seal",), grades())
+            n_grades = _bulk(s, Grade.__table__, ("snapshot_id",) + GRADE_COLS + EXPLAIN_COLS + ("review_id", "seal"),
+                             grades())
             con.execute("DROP TABLE IF EXISTS _publish_facts")
             say(f"{n_grades:,} grades; entities and their records")
             s.execute(delete(Event))
             s.execute(delete(Entity))
-            cur = con.execute(f"SELECT {', '.join(ENTITY_COLS)} FROM entities WHERE uscc IN "
+            ent_cols = ENTITY_COLS + tuple(c for c in ENTITY_EXTRA if column_exists(con, "entities", c))
+            cur = con.execute(f"SELECT {', '.join(ent_cols)} FROM entities WHERE uscc IN "
                               f"(SELECT uscc FROM grades WHERE snapshot_id = {sid}) ORDER BY uscc")
-            n_ent = _bulk(s, Entity.__table__, ENTITY_COLS, _batches(cur, ENTITY_COLS))
+            n_ent = _bulk(s, Entity.__table__, ent_cols, _batches(cur, ent_cols))
             cur = con.execute(f"SELECT {', '.join(EVENT_COLS)} FROM events WHERE uscc IN "
                               f"(SELECT uscc FROM grades WHERE snapshot_id = {sid}) ORDER BY uscc, event_date")
             n_ev = _bulk(s, Event.__table__, EVENT_COLS, _batches(cur, EVENT_COLS))
@@ -174,10 +200,12 @@ def publish(home: Path, factory: sessionmaker[Session], as_of: dt.date, username
             snap_row.content_hash = digest
             snap_row.manifest = {"source_snapshot_id": sid, "warehouse_content_hash": snap[5],
                                  "config_fingerprint": snap[6], "grade_counts": json.loads(snap[7] or "{}"),
-                                 "rows": n_grades, "content_hash": digest, "seal": "HMAC-SHA256 per row, sha256 of seals"}
+                                 "rows": n_grades, "content_hash": digest, "seal": "HMAC-SHA256 per row, sha256 of seals",
+                                 "reviews": applied}
     head = audit.append(factory, username, "publish", f"snapshot {new_id}",
                         {"as_of": as_of.isoformat(), "content_hash": digest, "grades": n_grades, "entities": n_ent,
-                         "events": n_ev, "plans": n_plans})
+                         "events": n_ev, "plans": n_plans, **({"reviews": [a["review_id"] for a in applied]}
+                                                               if applied else {})})
     with factory() as s, s.begin():
         row = s.get(Snapshot, new_id)
         row.manifest = {**row.manifest, "audit_head": [head.id, head.hash]}
@@ -250,7 +278,7 @@ def publish_plan(home: Path, factory: sessionmaker[Session], plan_id: int, *, lo
 
 
 def check_row(key: bytes, as_of: dt.date, g: Grade) -> bool:
-    row = {c: getattr(g, c) for c in GRADE_COLS + EXPLAIN_COLS}
+    row = {c: getattr(g, c) for c in GRADE_COLS + EXPLAIN_COLS + ("review_id",)}
     return hmac.compare_digest(seal(key, as_of, row), g.seal)
 
 

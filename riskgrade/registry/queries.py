@@ -54,12 +54,17 @@ SEARCH_SORTS = ("uscc", "name", "region", "industry", "grade", "score")
 def search_entities(factory: Factory, region_prefix: str, snapshot_id: int | None, *, q: str | None = None,
                     region: str | None = None, section: str | None = None, industry: str | None = None,
                     grade: str | None = None, label: str | None = None, offset: int = 0,
-                    limit: int = 20, sort: str = "uscc",
-                    descending: bool = False) -> tuple[int, list[tuple[Entity, Grade | None]]]:
+                    limit: int = 20, sort: str = "uscc", descending: bool = False, legal_rep: str | None = None,
+                    address: str | None = None) -> tuple[int, list[tuple[Entity, Grade | None]]]:
     """Entities in the region matching every filter given, with their grade of the snapshot: (total, one page
     of (entity, grade or None)), ordered by ``sort`` (one of :data:`SEARCH_SORTS`; USCC breaks ties; entities
-    without a grade come last either way)."""
+    without a grade come last either way).  ``legal_rep``: the legal representative's name (prefix) or id (exact);
+    ``address``: the address's beginning (both indexed)."""
     conds = [Entity.region_code.startswith(region_prefix)]
+    if legal_rep:
+        conds.append(or_(Entity.legal_rep_name.startswith(legal_rep, autoescape=True), Entity.legal_rep_id == legal_rep))
+    if address:
+        conds.append(Entity.address.startswith(address, autoescape=True))
     if region:
         conds.append(Entity.region_code.startswith(region))
     if q:

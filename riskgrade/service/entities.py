@@ -8,13 +8,34 @@ import functools
 import json
 
 from ..registry import queries
+from ..registry.company import related
 from ..registry.models import Grade, Snapshot
 from ..registry.publish import check_row
 from . import alerts as alert_service
+from . import results as results_service
+from . import reviews as review_service
 from .audit import record
 from .errors import Refused
 from .principal import reads_pii, shown
 from .state import AppState, Principal
+
+
+# the legal representative's name is personal information: shown to the roles that act on the entity (credit
+# officers, inspectors, administrators, always within their region), masked for every other (a domain officer);
+# the pseudonymous ids and phones follow the one ``pii.read`` rule (service/principal.py)
+NAME_ROLES = ("admin", "credit_officer", "inspector")
+RELATED_LIMIT = 20  # related companies shown per kind (the count says how many there are)
+
+
+def reads_names(me: Principal) -> bool:
+    return me.user.role in NAME_ROLES
+
+
+def mask_name(name: str | None) -> str | None:
+    """A person's name for a role that may not read it: its first character, the rest starred (张**)."""
+    if not name:
+        return name
+    return name[0] + "*" * max(len(name) - 1, 1)
 
 
 def labels_of(text: str | None) -> list[str]:
@@ -70,15 +91,23 @@ EXPORT_LIMIT = 100_000  # rows of one search export (a county's entities; a prov
 def search(st: AppState, me: Principal, *, q: str | None = None, region: str | None = None,
            industry: str | None = None, grade: str | None = None, label: str | None = None,
            as_of: dt.date | None = None, page: int = 1, page_size: int = 20, via: str | None = None,
-           sort: str = "uscc", descending: bool = False, export: str | None = None) -> dict:
+           sort: str = "uscc", descending: bool = False, export: str | None = None, legal_rep: str | None = None,
+           address: str | None = None) -> dict:
     """Entities in the user's region by name (contains) or USCC (prefix), county prefix, industry (a section
     letter and/or a code prefix), grade or label, with their grade of the month (the newest by default).
 
     Returns ``total``, ``snapshot`` and ``rows`` (registry entity, grade or None); audited.  ``sort`` is one of
     ``uscc name region industry grade score``.  With ``export`` (``csv`` or ``xlsx``: the file the user takes
     away) every match up to :data:`EXPORT_LIMIT` comes back from page 1, needs the ``export`` permission and is
-    audited as ``export_search`` with the filters and the row count."""
+    audited as ``export_search`` with the filters and the row count.  ``legal_rep`` (the legal representative's
+    name from its beginning, or its id) needs a role that reads names (:data:`NAME_ROLES`); ``address`` matches an
+    address from its beginning."""
     me.require("entity.read")
+    legal_rep = (legal_rep or "").strip() or None
+    address = (address or "").strip() or None
+    if legal_rep and not reads_names(me):
+        record(st, me, "read_refused", "", {"why": "legal_rep_search", **({"via": via} if via else {})})
+        raise Refused(403, "forbidden", f"the role {me.user.role} may not search by legal representative", "forbidden")
     if export:
         me.require("export")
         page, page_size = 1, EXPORT_LIMIT
@@ -94,8 +123,9 @@ def search(st: AppState, me: Principal, *, q: str | None = None, region: str | N
     total, rows = queries.search_entities(st.factory, me.region, snap.id if snap else None, q=term, region=region,
                                           section=section, industry=code or None, grade=grade, label=label,
                                           offset=(page - 1) * page_size, limit=page_size, sort=sort,
-                                          descending=descending)
+                                          descending=descending, legal_rep=legal_rep, address=address)
     detail = {"q": q, "region": region, "industry": industry, "grade": grade, "label": label}
+    detail.update({k: v for k, v in (("legal_rep", legal_rep), ("address", address)) if v})
     if via:
         detail = {k: v for k, v in detail.items() if v}
     if export:
@@ -143,14 +173,26 @@ def profile(st: AppState, me: Principal, uscc: str, *, timeline_limit: int = 100
             broken.append(as_of.isoformat())
         x = explanation(g)
         grades.append({"as_of": as_of, "grade": g.grade, "score": g.score, "previous_grade": g.previous_grade,
+                       "review_id": g.review_id,
                        "grade_rule": g.grade_rule, "labels": labels_of(g.labels), "sealed": ok,
                        "reasons": x["reasons"], "lowering": x["lowering"], "score_base": x["score_base"],
                        "points_total": x["total"], "unclipped": x["unclipped"], "clipped": x["clipped"]})
     alerts = alert_service.of_entity(st, me, e.uscc)
+    snap = queries.latest_snapshot(st.factory)
+    rel = {k: related(st.factory, e.uscc, k, getattr(e, col), me.region, snap.id if snap else None, RELATED_LIMIT)
+           for k, col in (("legal_rep", "legal_rep_id"), ("address", "address"), ("phone", "phone_id"))}
+    reviews = review_service.of_entity(st, e.uscc)
+    results = results_service.linked(st, usccs=[e.uscc])
     record(st, me, "view_profile", e.uscc, {"grades_shown": len(grades), **({"via": via} if via else {}),
-                                            "alerts_shown": None if alerts is None else len(alerts)})
+                                            "alerts_shown": None if alerts is None else len(alerts),
+                                            "legal_rep_name": "shown" if reads_names(me) else "masked",
+                                            "related_shown": sum(len(v[1]) for v in rel.values())})
     if broken:
         record(st, "system", "integrity_failure", e.uscc, {"months": broken})
     return {"entity": e, "grades": grades, "current": grades[0] if grades else None, "events": events,
             "plans": plans, "alerts": alerts, "alerts_readable": me.can("alerts.read"), "pii": reads_pii(me.user),
-            "legal_rep_id": shown(me.user, e.legal_rep_id), "phone_id": shown(me.user, e.phone_id)}
+            "legal_rep_id": shown(me.user, e.legal_rep_id), "phone_id": shown(me.user, e.phone_id),
+            "legal_rep_name": e.legal_rep_name if reads_names(me) else mask_name(e.legal_rep_name),
+            "names": reads_names(me), "related": rel, "reviews": reviews, "results": results,
+            "adjustment": review_service.adjustment(reviews, grades[0] if grades else None),
+            "may_propose": review_service.may_propose(me), "may_decide": review_service.may_decide(me)}

@@ -458,7 +458,7 @@ def intake(home: Path, plan_id: int, data: bytes, *, region: str, uploader: str,
 
 
 def upload(st: AppState, me: Principal, plan_id: int, data: bytes, *, filename: str = "",
-           via: str | None = None) -> dict:
+           via: str | None = None, action: str | None = None) -> dict:
     """Check and store a results file for a published plan (``results.write``), in the user's region: the
     outcome of :func:`intake`.  Audited (``upload_results``; the console: ``results_upload``), refusals too
     (``results_refused``)."""
@@ -474,7 +474,9 @@ def upload(st: AppState, me: Principal, plan_id: int, data: bytes, *, filename: 
         raise
     detail = {"file": out["file"], "upload": filename[:200], "read": out["read"], "accepted": out["accepted"],
               "rejected": out["rejected"], "linked": out["linked"], "updated": out["updated"], "sha256": digest}
-    if via:
+    if action:  # a result typed in (results_entry): the same intake, its own audit action
+        record(st, me, action, str(plan_id), {**detail, **({"via": via} if via else {})})
+    elif via:
         record(st, me, "results_upload", str(plan_id), {**detail, "via": via})
     else:
         record(st, me, "upload_results", str(plan_id), {**detail, "rows": out["rows"]})
@@ -557,3 +559,28 @@ def template(st: AppState, me: Principal, plan_id: int, lang: str = "zh", via: s
     wb.save(buf)
     record(st, me, "results_template", str(plan_id), {"rows": len(rows), **({"via": via} if via else {})})
     return f"plan-{plan.id}-results-template.xlsx", buf.getvalue()
+
+
+def enter(st: AppState, me: Principal, plan_id: int, uscc: str, day: str, result: str, note: str = "",
+          via: str | None = None) -> dict:
+    """One entity's result typed into the plan page (检查结果录入): a one-line results file through the same
+    intake, checks and store as an upload (:func:`upload`); audited ``results_entry``."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["uscc", "date", "result", "notes"])
+    w.writerow([uscc.strip().upper()[:18], day.strip()[:20], result.strip()[:40], note.strip()[:MAX_CELL]])
+    return upload(st, me, plan_id, buf.getvalue().encode("utf-8"), filename=f"console-entry-{uscc[:18]}", via=via,
+                  action="results_entry")
+
+
+def linked(st: AppState, *, plan_id: int | None = None, usccs: list[str] | None = None) -> list[dict] | None:
+    """Results linked to a plan and/or entities (the caller has checked the reader's scope); None when the
+    warehouse is busy."""
+    from ..inspection.results import linked_results
+    from ..warehouse import Warehouse
+
+    try:
+        with Warehouse(st.home, lock_timeout=min(5.0, settings_mod.load(st.home).lock_timeout)) as wh:
+            return linked_results(wh.con, plan_id=plan_id, usccs=usccs)
+    except RiskgradeError:
+        return None
