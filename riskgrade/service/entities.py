@@ -195,4 +195,4 @@ def profile(st: AppState, me: Principal, uscc: str, *, timeline_limit: int = 100
             "legal_rep_name": e.legal_rep_name if reads_names(me) else mask_name(e.legal_rep_name),
             "names": reads_names(me), "related": rel, "reviews": reviews, "results": results,
             "adjustment": review_service.adjustment(reviews, grades[0] if grades else None),
-            "may_propose": review_service.may_propose(me), "may_decide": review_service.may_decide(me)}
+            "grade_mode": snap.grade_mode if snap else "four", "may_propose": review_service.may_propose(me), "may_decide": review_service.may_decide(me)}

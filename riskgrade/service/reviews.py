@@ -121,6 +121,13 @@ def decide(st: AppState, me: Principal, review_id: int, approve: bool, note: str
     return as_dict(done)
 
 
+def for_entity(st: AppState, me: Principal, uscc: str) -> list[dict]:
+    """An entity's reviews for a reader of entities in its region (404 otherwise)."""
+    me.require("entity.read")
+    e = _entity_in_scope(st, me, uscc)
+    return of_entity(st, e.uscc)
+
+
 def of_entity(st: AppState, uscc: str) -> list[dict]:
     """An entity's reviews, newest first (the caller has checked the entity is readable)."""
     return [as_dict(r) for r in store.of_entity(st.factory, uscc)]

@@ -41,7 +41,7 @@ NAV = (("dashboard", "/", "stats.read"), ("search", "/entities", "entity.read"),
        ("alerts", "/alerts", "alerts.read|stats.read"), ("plans", "/plans", "plans.read"),
        ("quality", "/quality", "stats.read"), ("model", "/model", "stats.read"),
        ("users", "/admin/users", "users.manage"), ("audit", "/admin/audit", "audit.read"),
-       ("sealed_nav", "/sealed", "plans.sealed"))
+       ("sealed_nav", "/sealed", "plans.sealed"), ("rv_nav", "/reviews", "entity.read"))
 
 
 # --------------------------------------------------------------------------- errors the pages raise

@@ -4,7 +4,7 @@ Pages (:mod:`.pages`): login, dashboard (grade shares and trend, migration, heat
 industry), entity search and profile (with a readable explanation of the grade and the entity's
 alerts), early-warning alerts (预警: list with counts, detail with the disposition forms), inspection
 plans with a plan wizard and results upload, data quality, model report, and administration (users,
-audit log).  What they share (templates, language, the session user, forms and CSRF, error pages) is
+audit log), grade reviews (申诉/复核) and the printable inspection notice and result record.  What they share (templates, language, the session user, forms and CSRF, error pages) is
 in :mod:`.common`; the words they show in :mod:`.names`.  :mod:`riskgrade.server` mounts the console
 on the API.
 """
@@ -17,11 +17,11 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse
 
 from .common import LoginRequired, PageError, error_page
-from .pages import admin, alerts, auth, entities, home, plans, quality
+from .pages import admin, alerts, auth, entities, home, plans, quality, reviews
 
 router = APIRouter(include_in_schema=False)
 for _page_router in (auth.router, home.router, entities.router, alerts.router, plans.router, quality.router,
-                     admin.router):
+                     admin.router, reviews.router):
     router.include_router(_page_router)
 
 

@@ -6,12 +6,14 @@ import re
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ...service import entities
+from ...contract import INSPECTION_RESULT_EN, INSPECTION_RESULT_ZH
+from ...service import entities, reviews
 from ...service.errors import Refused
 from ...export import table_bytes
-from ..common import PAGE_SIZE, Me, PageError, St, json_block, lang_of, need, page_error, page_number, render
+from ..common import (PAGE_SIZE, Form, Me, PageError, St, json_block, lang_of, message, need, page_error, page_number,
+                      render)
 from ..i18n import SECTIONS_EN, STRINGS
 from ..names import (GRADE_ORDER, breakdown, detail_name, event_names, explain, indicator_name, industry_label,
                      label_name, label_names, region_name, rule_label, rule_name)
@@ -27,14 +29,16 @@ def _search_args(request: Request) -> tuple[dict, dict]:
     p = request.query_params
     q = (p.get("q") or "").strip()[:100]
     region, industry, grade, label = (p.get(k) or "" for k in ("region", "industry", "grade", "label"))
+    legal_rep, address = ((p.get(k) or "").strip()[:100] for k in ("legal_rep", "address"))
     sort = p.get("sort") if p.get("sort") in SORTS else "uscc"
     desc = p.get("desc") == "1"
     kept = {k: v for k, v in (("q", q), ("region", region), ("industry", industry), ("grade", grade),
-                              ("label", label)) if v}
+                              ("label", label), ("legal_rep", legal_rep), ("address", address)) if v}
     args = dict(q=q or None, region=region if re.fullmatch(r"\d{2,6}", region) else None,
                 industry=industry if re.fullmatch(r"[A-T]", industry) else None,
                 grade=grade if grade in GRADE_ORDER else None,
-                label=label if re.fullmatch(r"[a-z0-9_]{1,64}", label) else None, sort=sort, descending=desc)
+                label=label if re.fullmatch(r"[a-z0-9_]{1,64}", label) else None, sort=sort, descending=desc,
+                legal_rep=legal_rep or None, address=address or None)
     return kept, args
 
 
@@ -43,7 +47,10 @@ def search(request: Request, me: Me, st: St) -> HTMLResponse:
     need(me, "entity.read")
     filters, args = _search_args(request)
     page = page_number(request.query_params)
-    found = entities.search(st, me, page=page, page_size=PAGE_SIZE, via="console", **args)
+    try:
+        found = entities.search(st, me, page=page, page_size=PAGE_SIZE, via="console", **args)
+    except Refused as e:
+        raise page_error(e) from None
     total = found["total"]
     pages = max(1, -(-total // PAGE_SIZE))
     if page > pages:  # a page past the end (a jump, an old link): the last one
@@ -58,7 +65,7 @@ def search(request: Request, me: Me, st: St) -> HTMLResponse:
 
     return render(request, "search.html", me, snap=found["snapshot"], rows=found["rows"], total=total, page=page,
                   pages=pages, f=filters, regions=entities.regions(st, me), label_codes=label_codes,
-                  sections=sorted(SECTIONS_EN), sort=args["sort"], desc=args["descending"], sort_url=sort_url,
+                  sections=sorted(SECTIONS_EN), names_ok=entities.reads_names(me), sort=args["sort"], desc=args["descending"], sort_url=sort_url,
                   keep={**filters, **order}, export_url=lambda fmt: "/entities/export?" + urlencode(
                       {**filters, **order, "fmt": fmt}),
                   page_url=lambda n: "/entities?" + urlencode({**filters, **order, "page": n}))
@@ -110,9 +117,42 @@ def profile(request: Request, uscc: str, me: Me, st: St) -> HTMLResponse:
     names = event_names(lang)
     return render(request, "profile.html", me, e=p["entity"], current=current, grades=grades, events=p["events"],
                   plans=p["plans"], explanation=explain(current, lang) if current else [], pii=p["pii"],
-                  breakdown=breakdown(current, lang) if current else None, rule_label=lambda r: rule_label(r, lang),
+                  breakdown=breakdown(current, lang) if current else None, rule_label=lambda r: STRINGS[lang]["rv_rule_review"] if r == "review" else rule_label(r, lang),
                   legal_rep=p["legal_rep_id"], phone=p["phone_id"],
                   indicator=lambda c: indicator_name(c, lang), event_name=lambda c: names.get(c, c),
                   detail_name=lambda typ, d: detail_name(typ, d, lang), chart_json=json_block({"score": score_data}),
                   alerts=p["alerts"], alerts_readable=p["alerts_readable"],
-                  rule_name=lambda code, zh: rule_name(code, zh, lang))
+                  rule_name=lambda code, zh: rule_name(code, zh, lang), legal_rep_name=p["legal_rep_name"],
+                  names_ok=p["names"], related=p["related"], related_limit=entities.RELATED_LIMIT,
+                  reviews=p["reviews"], adjustment=p["adjustment"], may_propose=p["may_propose"],
+                  may_decide=p["may_decide"], results=p["results"], result_word=lambda c: result_word(c, lang),
+                  grade_choices=[g for g in GRADE_ORDER[:5 if p["grade_mode"] == "five" else 4]
+                                 if not current or g != current["grade"]],
+                  flash=_flash(request), error=request.query_params.get("error", "")[:300])
+
+
+def result_word(code: str | None, lang: str) -> str:
+    """An inspection result in words (the contract's Chinese, or English)."""
+    return (INSPECTION_RESULT_ZH if lang == "zh" else INSPECTION_RESULT_EN).get(code or "", code or "")
+
+
+def _flash(request: Request) -> dict:
+    p = request.query_params
+    return {k: p[k] for k in ("proposed", "approved", "rejected") if re.fullmatch(r"\d{1,9}", p.get(k, ""))}
+
+
+@router.post("/entities/{uscc}/reviews")
+def review_propose(request: Request, uscc: str, me: Me, form: Form, st: St) -> Response:
+    """Propose a grade review from the company file (audited); back to the file with the outcome."""
+    need(me, "entity.read")
+    if not re.fullmatch(r"[0-9A-Za-z]{18}", uscc):
+        raise PageError(404, "not_found")
+    try:
+        r = reviews.propose(st, me, uscc, str(form.get("to_grade", "")), str(form.get("reason", ""))[:2000],
+                            via="console")
+    except Refused as e:
+        if e.status == 404:
+            raise page_error(e) from None
+        return RedirectResponse(f"/entities/{uscc.upper()}?" + urlencode({"error": message(request, e)}) + "#review",
+                                status_code=303)
+    return RedirectResponse(f"/entities/{uscc.upper()}?proposed={r['id']}#review", status_code=303)
