@@ -196,3 +196,26 @@ def profile(st: AppState, me: Principal, uscc: str, *, timeline_limit: int = 100
             "names": reads_names(me), "related": rel, "reviews": reviews, "results": results,
             "adjustment": review_service.adjustment(reviews, grades[0] if grades else None),
             "grade_mode": snap.grade_mode if snap else "four", "may_propose": review_service.may_propose(me), "may_decide": review_service.may_decide(me)}
+
+
+DOCUMENTS = ("notice", "record")  # 检查通知书, 检查结果记录
+
+
+def document(st: AppState, me: Principal, plan_id: int, uscc: str, kind: str, via: str | None = None) -> dict:
+    """What a printable inspection notice (``notice``) or result record (``record``) of one drawn entity shows:
+    the entity, the plan, its membership (check mode, inspectors) and the plan's results for it.  Needs
+    ``plans.read`` and the entity in the user's region; audited ``print_notice`` / ``print_record``."""
+    me.require("plans.read")
+    if kind not in DOCUMENTS:
+        raise Refused(404, "not_found", f"no document {kind}", "not_found")
+    e = queries.entity(st.factory, uscc.upper())
+    if e is None or not me.scope(e.region_code):
+        raise Refused(404, "not_found", f"no entity {uscc} in your region", "not_found")
+    found = [(pe, p) for pe, p in queries.entity_plans(st.factory, e.uscc) if p.id == plan_id]
+    if not found:
+        raise Refused(404, "not_found", f"{e.uscc} is not in plan {plan_id}", "not_found")
+    pe, plan = found[0]
+    results = results_service.linked(st, plan_id=plan_id, usccs=[e.uscc])
+    record(st, me, f"print_{kind}", f"{plan_id}/{e.uscc}", {"via": via} if via else None)
+    return {"entity": e, "plan": plan, "member": pe, "results": results,
+            "legal_rep_name": e.legal_rep_name if reads_names(me) else mask_name(e.legal_rep_name)}

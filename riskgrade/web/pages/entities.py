@@ -9,11 +9,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ...contract import INSPECTION_RESULT_EN, INSPECTION_RESULT_ZH
-from ...service import entities, reviews
+from ...service import entities, results as results_service, reviews
 from ...service.errors import Refused
 from ...export import table_bytes
-from ..common import (PAGE_SIZE, Form, Me, PageError, St, json_block, lang_of, message, need, page_error, page_number,
-                      render)
+from ..common import (PAGE_SIZE, Form, Me, PageError, PlanId, St, json_block, lang_of, message, need, page_error,
+                      page_number, render)
 from ..i18n import SECTIONS_EN, STRINGS
 from ..names import (GRADE_ORDER, breakdown, detail_name, event_names, explain, indicator_name, industry_label,
                      label_name, label_names, region_name, rule_label, rule_name)
@@ -156,3 +156,41 @@ def review_propose(request: Request, uscc: str, me: Me, form: Form, st: St) -> R
         return RedirectResponse(f"/entities/{uscc.upper()}?" + urlencode({"error": message(request, e)}) + "#review",
                                 status_code=303)
     return RedirectResponse(f"/entities/{uscc.upper()}?proposed={r['id']}#review", status_code=303)
+
+
+# --------------------------------------------------------------------------- a drawn entity: result entry, documents
+@router.post("/plans/{plan_id}/entities/{uscc}/result")
+def result_entry(request: Request, plan_id: PlanId, uscc: str, me: Me, form: Form, st: St) -> Response:
+    """One entity's result typed on the plan page: the results intake (audited ``results_entry``); back to the
+    plan's page with the outcome."""
+    need(me, "results.write")
+    if not re.fullmatch(r"[0-9A-Za-z]{18}", uscc):
+        raise PageError(404, "not_found")
+    page = str(form.get("page", "1"))
+    back = {"page": page if page.isdigit() else "1"}
+    try:
+        results_service.enter(st, me, plan_id, uscc, str(form.get("date", "")), str(form.get("result", "")),
+                              str(form.get("note", ""))[:500], via="console")
+    except Refused as e:
+        if e.status == 404:
+            raise page_error(e) from None
+        back.update(entry_error=message(request, e)[:300], entry_uscc=uscc.upper())
+    else:
+        back["entered"] = uscc.upper()
+    return RedirectResponse(f"/plans/{plan_id}?" + urlencode(back) + f"#e-{uscc.upper()}", status_code=303)
+
+
+@router.get("/plans/{plan_id}/entities/{uscc}/{kind}")
+def document(request: Request, plan_id: PlanId, uscc: str, kind: str, me: Me, st: St) -> HTMLResponse:
+    """The printable inspection notice (检查通知书) or result record (检查结果记录) of a drawn entity (A4)."""
+    need(me, "plans.read")
+    if not re.fullmatch(r"[0-9A-Za-z]{18}", uscc) or kind not in entities.DOCUMENTS:
+        raise PageError(404, "not_found")
+    lang = lang_of(request)
+    try:
+        d = entities.document(st, me, plan_id, uscc, kind, via="console")
+    except Refused as e:
+        raise page_error(e) from None
+    return render(request, "document.html", me, kind=kind, e=d["entity"], plan=d["plan"], pe=d["member"],
+                  results=d["results"], legal_rep_name=d["legal_rep_name"],
+                  result_word=lambda c: result_word(c, lang))

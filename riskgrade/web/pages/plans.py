@@ -123,7 +123,23 @@ def plan_detail(request: Request, plan_id: PlanId, me: Me, st: St) -> HTMLRespon
         raise page_error(e) from None
     return render(request, "plan.html", me, plan=plan, rows=rows, total=total, page=page,
                   pages=max(1, -(-total // PLAN_PAGE)), created=bool(p.get("created")), m=plan_service.manifest(me, plan),
-                  page_url=lambda n: f"/plans/{plan_id}?page={n}")
+                  page_url=lambda n: f"/plans/{plan_id}?page={n}", **_entry(request, plan_id, rows, st))
+
+
+def _entry(request: Request, plan_id: int, rows: list, st: AppState) -> dict:
+    """The per-entity results entry of the plan page (web/pages/entities.py result_entry): each shown entity's
+    latest result, the result words, and the outcome of the last entry."""
+    from ...contract import INSPECTION_RESULT_EN, INSPECTION_RESULT_ZH
+
+    found = results.linked(st, plan_id=plan_id, usccs=[pe.uscc for pe, _ in rows]) if rows else []
+    latest: dict[str, dict] = {}
+    for r in found or []:
+        latest.setdefault(r["uscc"], r)  # newest first
+    words = INSPECTION_RESULT_ZH if lang_of(request) == "zh" else INSPECTION_RESULT_EN
+    p = request.query_params
+    return {"latest": latest, "result_words": words, "entered": p.get("entered", "")[:18],
+            "entry_error": p.get("entry_error", "")[:300], "entry_uscc": p.get("entry_uscc", "")[:18],
+            "today": dt.date.today().isoformat()}
 
 
 # --------------------------------------------------------------------------- results upload
