@@ -473,9 +473,10 @@ def test_zh_pages_show_no_raw_codes(app, published: dict) -> None:
         c = _login(app, user)
         paths = ["/", "/entities", f"/entities?region={published['county']}", "/alerts", "/plans", "/plans/new",
                  "/plans/1", "/plans/1/results", "/quality", "/model", "/admin/users", "/admin/audit", "/account/totp",
-                 "/alerts/rules", "/help", f"/admin/users/{user}"]
+                 "/alerts/rules", "/help", f"/admin/users/{user}", "/reviews"]
         first = c.get(f"/entities?region={published['county']}")
         paths += re.findall(r'href="(/entities/[0-9A-Z]{18})"', first.text)[:3]
+        paths += re.findall(r'href="(/plans/1/entities/[0-9A-Z]{18}/(?:notice|record))"', c.get("/plans/1").text)[:2]
         alerts = c.get("/alerts")
         paths += list(dict.fromkeys(re.findall(r'href="(/alerts/[0-9a-f]{16})"', alerts.text)))[:8]
         for path in paths:

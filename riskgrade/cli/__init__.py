@@ -14,12 +14,12 @@ import typer
 
 from .. import __version__
 from ..errors import RiskgradeError
-from . import (analysis, classification, exchange, indicators, ingest, inspection, model, quality, service, simulate,
-               spark, warning, warnrules)
+from . import (analysis, classification, exchange, indicators, ingest, inspection, model, quality, reviews, service,
+               simulate, spark, warning, warnrules)
 from .common import HomeOpt, err, out, private_umask, state
 
 GROUPS = (ingest, classification, quality, simulate, indicators, inspection, service, warning, warnrules, analysis,
-          exchange, spark, model)
+          exchange, spark, model, reviews)
 
 app = typer.Typer(
     name="riskgrade",

@@ -163,3 +163,17 @@ def adjustment(reviews: list[dict], current: dict | None) -> dict | None:
         if r["state"] == "approved" and r["from_grade"] == current["grade"] and r["as_of"] <= current["as_of"]:
             return {**r, "carried": False}
     return None
+
+
+def acting(st: AppState, username: str) -> Principal:
+    """The registry user a command-line operator acts as (``--as``): the same rules as in the console."""
+    from ..errors import RiskgradeError
+    from ..registry.users import get_user
+
+    try:
+        user = get_user(st.factory, username)
+    except RiskgradeError as e:
+        raise Refused(404, "not_found", str(e), "not_found") from None
+    if user.disabled:
+        raise Refused(403, "forbidden", f"user {username} is disabled", "forbidden")
+    return Principal(user, None, "cli")  # type: ignore[arg-type]  (no token: a local operator)

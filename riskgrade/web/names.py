@@ -286,6 +286,12 @@ AUDIT_ACTIONS = {
     "audit_checkpoint": ("导出审计检查点", "audit checkpoint"), "audit_key_rotate": ("更换审计密钥", "audit key rotated"),
     "alert_log_verify": ("校验预警日志", "alert log verified"), "registry_verify": ("校验发布库", "registry verified"),
     "publish": ("发布分类结果", "published"),
+    # grade reviews (申诉/复核), the per-company results entry and the printable documents
+    "review_propose": ("提出分类复核", "grade review proposed"), "review_approve": ("同意分类复核", "grade review approved"),
+    "review_reject": ("驳回分类复核", "grade review rejected"), "review_refused": ("分类复核操作被拒", "grade review refused"),
+    "view_reviews": ("查看分类复核", "grade reviews viewed"), "results_entry": ("录入检查结果", "result entered"),
+    "print_notice": ("打印检查通知书", "inspection notice printed"),
+    "print_record": ("打印检查结果记录", "inspection record printed"),
 }
 
 

@@ -1,0 +1,61 @@
+"""The company file and a grade review in headless Chromium at 1366x768 and 390x844: a county officer opens a
+company file and proposes a review; the provincial administrator approves it; the officer sees it shown.
+Screenshots in /work/shots/hcompany/ (or test-artifacts/screenshots/company when that is not writable)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from .test_console import (_browser_login, app, browser, published, server)  # noqa: F401 (fixtures)
+
+SHOTS = Path("/work/shots/hcompany")
+
+
+def _shot(page, name: str) -> None:
+    folder = SHOTS if SHOTS.parent.is_dir() else Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots" / "company"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size", [(1366, 768), (390, 844)])
+def test_browser_company_file_review_flow(server: dict, browser, size) -> None:
+    base = server["base"]
+    w, h = size
+    officer = browser.new_context(viewport={"width": w, "height": h}, locale="zh-CN").new_page()
+    _browser_login(officer, base, "officer_county")
+    officer.goto(base + f"/entities?region={server['county']}")
+    links = officer.locator("table.list tbody a[href^='/entities/']")
+    # a different company for each size (each may have one pending review)
+    href = links.nth(0 if w > 1000 else 2).get_attribute("href")
+    officer.goto(base + href)
+    assert officer.get_by_role("heading", name="登记信息").count() + officer.get_by_role("heading", name="分类复核").count() >= 1
+    assert officer.locator("#h-related").is_visible()
+    _shot(officer, f"company-file-{w}")
+    officer.locator("#to_grade").select_option(index=0)
+    officer.locator("#reason").fill("企业已完成信用修复，申请复核")
+    officer.get_by_role("button", name="提交复核申请").click()
+    officer.wait_for_load_state("networkidle")
+    assert "已提交复核申请" in officer.locator("#review").inner_text()
+    assert "待复核" in officer.locator("#reviews").inner_text()
+    _shot(officer, f"review-proposed-{w}")
+    # the provincial administrator approves it from the reviews list
+    admin = browser.new_context(viewport={"width": w, "height": h}, locale="zh-CN").new_page()
+    _browser_login(admin, base, "admin")
+    admin.goto(base + "/reviews?state=pending")
+    assert admin.locator("#review-counts").inner_text().count("待复核") == 1
+    row = admin.locator("#review-list tbody tr", has=admin.locator(f"a[href='{href}']"))
+    row.get_by_role("button", name="同意").click()
+    admin.wait_for_load_state("networkidle")
+    assert re.search(r"已同意复核 \d+", admin.locator("main").inner_text())
+    _shot(admin, f"reviews-approved-{w}")
+    officer.goto(base + href)
+    text = officer.locator("#adjustment").inner_text()
+    assert "复核已同意" in text and "将于下次发布时记入分类结果" in text
+    assert "已同意" in officer.locator("#reviews").inner_text()
+    # the page fits the viewport: nothing wider than the screen outside the tables' own scroll boxes
+    assert officer.evaluate("document.documentElement.scrollWidth") <= w + 1
+    _shot(officer, f"review-shown-{w}")
