@@ -13,6 +13,12 @@ BASE = Path(__file__).parent / "baselines"
 
 # (JSON path, reason): the differences the restructuring decided on purpose
 OPENAPI_DECIDED: dict[str, str] = {
+    # the company file: grade reviews (申诉/复核), added paths and their schemas only
+    "/paths//api/reviews": "grade reviews: GET the list with counts, POST a proposal; /{id}/approve and /{id}/reject",
+    "/paths//api/entities/{uscc}/reviews": "grade reviews: an entity's reviews",
+    "/components/schemas/Review": "grade reviews: one review (Review, ReviewPage)",
+    "/components/schemas/ProposeRequest": "grade reviews: a proposal (uscc, to_grade, reason)",
+    "/components/schemas/DecideRequest": "grade reviews: a reviewer's note",
     # issue 17 (results intake): the upload is results only (CSV or XLSX); the response gains the rejected lines
     "/components/schemas/ResultRejection": "issue 17: each rejected line of a results upload (line, column, why)",
     "/components/schemas/ResultsImported": "issue 17: the results upload's response extended compatibly (new "
