@@ -59,3 +59,35 @@ def test_browser_company_file_review_flow(server: dict, browser, size) -> None:
     # the page fits the viewport: nothing wider than the screen outside the tables' own scroll boxes
     assert officer.evaluate("document.documentElement.scrollWidth") <= w + 1
     _shot(officer, f"review-shown-{w}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size", [(1366, 768), (390, 844)])
+def test_browser_plan_entry_and_printable_notice(server: dict, browser, size) -> None:
+    """A county officer enters one entity's result on the plan page and opens its notice and record (A4)."""
+    base = server["base"]
+    w, h = size
+    page = browser.new_context(viewport={"width": w, "height": h}, locale="zh-CN").new_page()
+    _browser_login(page, base, "officer_county")
+    page.goto(base + "/plans/1")
+    form = page.locator("form.entry").nth(0 if w > 1000 else 1)
+    form.locator("input[type=date]").fill("2026-10-21")
+    form.locator("select").select_option(label="发现问题已责令改正")
+    form.locator("input[name=note]").fill("当场整改")
+    form.get_by_role("button", name="保存").click()
+    page.wait_for_load_state("networkidle")
+    assert "已保存" in page.locator("main").inner_text()
+    row = page.locator("tr:target, tr[id^='e-']").filter(has_text="发现问题已责令改正").first
+    assert row.count() == 1
+    _shot(page, f"plan-entry-{w}")
+    row.get_by_role("link", name="结果记录").click()
+    page.wait_for_load_state("networkidle")
+    doc = page.locator("#document").inner_text()
+    assert "检查结果记录" in doc and "2026-10-21：发现问题已责令改正（当场整改）" in doc
+    assert page.evaluate("document.documentElement.scrollWidth") <= w + 1
+    _shot(page, f"record-{w}")
+    page.go_back()
+    page.locator("tr[id^='e-']").filter(has_text="发现问题已责令改正").first.get_by_role("link", name="通知书").click()
+    page.wait_for_load_state("networkidle")
+    assert "检查通知书" in page.locator("#document").inner_text()
+    _shot(page, f"notice-{w}")
