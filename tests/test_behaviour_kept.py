@@ -19,6 +19,8 @@ OPENAPI_DECIDED: dict[str, str] = {
     "/components/schemas/Review": "grade reviews: one review (Review, ReviewPage)",
     "/components/schemas/ProposeRequest": "grade reviews: a proposal (uscc, to_grade, reason)",
     "/components/schemas/DecideRequest": "grade reviews: a reviewer's note",
+    "/paths//api/entities/get/parameters": "the company file: the search also by legal representative and address "
+                                           "(two optional query parameters; compatible)",
     # issue 17 (results intake): the upload is results only (CSV or XLSX); the response gains the rejected lines
     "/components/schemas/ResultRejection": "issue 17: each rejected line of a results upload (line, column, why)",
     "/components/schemas/ResultsImported": "issue 17: the results upload's response extended compatibly (new "

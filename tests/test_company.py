@@ -91,6 +91,13 @@ def test_search_by_legal_representative_and_address(app, published, named) -> No
     searches = [json.loads(a.detail) for a in _audit(app) if a.action == "search" and a.username == "officer_county"]
     assert any(d.get("legal_rep") == NAME[:2] for d in searches) and any(d.get("address") == prefix for d in searches)
     assert 'name="legal_rep"' not in _login(app, "domain").get("/entities").text
+    api = TestClient(app)
+    tok = {u: api.post("/api/login", json={"username": u, "password": PASSWORD}).json()["token"]
+           for u in ("officer_county", "domain")}
+    found = api.get("/api/entities", params={"legal_rep": NAME}, headers={"Authorization": f"Bearer {tok['officer_county']}"})
+    assert [x["uscc"] for x in found.json()["items"]] == [named]
+    assert api.get("/api/entities", params={"legal_rep": NAME},
+                   headers={"Authorization": f"Bearer {tok['domain']}"}).status_code == 403
 
 
 def _propose(c: TestClient, uscc: str, grade: str, reason: str):

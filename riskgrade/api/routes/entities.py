@@ -24,10 +24,14 @@ def search(me: Me, st: St,
            label: Annotated[str | None, Query(max_length=64)] = None,
            as_of: dt.date | None = None,
            page: Annotated[int, Query(ge=1, le=100000)] = 1,
-           page_size: Annotated[int, Query(ge=1, le=200)] = 20) -> Page:
+           page_size: Annotated[int, Query(ge=1, le=200)] = 20,
+           legal_rep: Annotated[str | None, Query(max_length=100, description="the legal representative's name "
+                                                  "(from its beginning) or id (exact); roles that read names")] = None,
+           address: Annotated[str | None, Query(max_length=100, description="the address, from its beginning")] = None
+           ) -> Page:
     """Search entities in the user's region by name, USCC, region, industry, grade or label."""
     found = entities.search(st, me, q=q, region=region, industry=industry, grade=grade, label=label, as_of=as_of,
-                            page=page, page_size=page_size)
+                            page=page, page_size=page_size, legal_rep=legal_rep, address=address)
     snap = found["snapshot"]
     return Page(total=found["total"], page=page, page_size=page_size, as_of=snap.as_of if snap else None,
                 items=[EntityHit(**entities.hit(e, g)) for e, g in found["rows"]])
