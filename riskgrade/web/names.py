@@ -286,6 +286,8 @@ AUDIT_ACTIONS = {
     "audit_checkpoint": ("导出审计检查点", "audit checkpoint"), "audit_key_rotate": ("更换审计密钥", "audit key rotated"),
     "alert_log_verify": ("校验预警日志", "alert log verified"), "registry_verify": ("校验发布库", "registry verified"),
     "publish": ("发布分类结果", "published"),
+    "plan_submit": ("提交抽查计划审批", "plan submitted for approval"), "plan_approve": ("批准抽查计划", "plan approved"),
+    "plan_reject": ("驳回抽查计划", "plan rejected"), "plan_publish": ("抽查计划入库", "plan copied to the registry"),
 }
 
 
