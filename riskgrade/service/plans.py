@@ -356,7 +356,13 @@ def may_approve(me: Principal, p: Plan, row) -> bool:
     """An approver: a role the configuration names (administrators by default), over the plan's whole region,
     and not the user who drew the plan (four eyes)."""
     return (row is not None and row.state == approvals.DRAFT and me.user.role in approval_policy().approver_roles
-            and covers(me, p) and row.requested_by != me.user.username)
+            and _whole(me, p) and row.requested_by != me.user.username)
+
+
+def _whole(me: Principal, p: Plan) -> bool:
+    """Whether the plan's whole region lies within the user's (a province-wide plan: province users)."""
+    region = plan_region(p)
+    return region.startswith(me.region) if region else len(me.region) == 2
 
 
 def decide(st: AppState, me: Principal, plan_id: int, approve: bool, note: str, via: str | None = None):
@@ -364,7 +370,8 @@ def decide(st: AppState, me: Principal, plan_id: int, approve: bool, note: str, 
     403 for a user who may not (audited ``read_refused``), 409 for a plan not waiting; audited
     (``plan_approve`` / ``plan_reject``)."""
     me.require("plans.read")
-    p = visible(st, me, plan_id, 0, via)
+    p = get(st, plan_id)
+    p = visible(st, me, plan_id, int(_whole(me, p)), via)
     row = approvals.approval(st.factory, plan_id)
     note = (note or "").strip()[:1000]
     if row is None or row.state != approvals.DRAFT:

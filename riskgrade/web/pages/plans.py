@@ -84,6 +84,8 @@ def _wizard_values(form: dict, me: Principal, st: AppState, t: dict) -> tuple[di
     v["items"] = sorted(k[5:] for k in form if k.startswith("item:"))
     v["team"] = sorted(k[5:] for k in form if k.startswith("team:"))
     errors = []
+    if not v["period_start"] and not v["period_end"]:  # not given (an older form, a script): this quarter
+        v["period_start"], v["period_end"] = (d.isoformat() for d in _quarter(dt.date.today()))
     try:
         start, end = dt.date.fromisoformat(v["period_start"]), dt.date.fromisoformat(v["period_end"])
         if end < start:
