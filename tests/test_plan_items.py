@@ -96,3 +96,30 @@ def test_stratum_quotas_are_whole_and_add_up(targets: dict, budget: int) -> None
     assert sum(q.values()) == total
     for k, v in targets.items():
         assert math.floor(v + 1e-9) <= q[k] <= math.ceil(v - 1e-9)
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_approval_records_on_both_databases(tmp_path: Path, engine: str, request) -> None:
+    """The approval table (migration 0008): draft, then one final decision; a second one is refused."""
+    import datetime as dt
+
+    from riskgrade.registry import approvals
+    from riskgrade.registry.db import open_registry
+
+    url = request.getfixturevalue("pg_url") if engine == "postgresql" else None
+    factory = open_registry(tmp_path, url)
+    try:
+        approvals.request(factory, 7, "officer", period_start=dt.date(2026, 10, 1), period_end=dt.date(2026, 12, 31),
+                          team=["inspector_a", "inspector_b"])
+        with pytest.raises(RiskgradeError, match="already has an approval record"):
+            approvals.request(factory, 7, "officer")
+        assert approvals.state_of(approvals.approval(factory, 7)) == "draft"
+        assert approvals.state_of(approvals.approval(factory, 8)) == "in_force"
+        row = approvals.decide(factory, 7, "admin", False, "事项不全")
+        assert (row.state, row.decided_by, row.note) == ("rejected", "admin", "事项不全")
+        with pytest.raises(RiskgradeError, match="not waiting"):
+            approvals.decide(factory, 7, "admin", True, "")
+        kept = approvals.approval(factory, 7)
+        assert kept.team == "inspector_a;inspector_b" and kept.period_end == dt.date(2026, 12, 31)
+    finally:
+        factory.kw["bind"].dispose()

@@ -150,6 +150,12 @@ def plan(
 
     s = settings(home)
     d = as_date(as_of, "--as-of")
+    if publish:
+        from ..inspection.config import load_sampling
+
+        if load_sampling(sampling).approval.cli:
+            raise RiskgradeError("--publish: plans drawn here wait for approval (approval.cli in the sampling "
+                                 "configuration); a plan is disclosed (一公开) only once it is approved")
     _ensure_classified(s, d)
     res = make_plan(s.home, d, seed=seed, budget=budget, task_id=task, optimise=optimise, sampling_path=sampling,
                     cross_county=cross_county, conflicts_path=conflicts, memory_limit=s.memory_limit,
