@@ -1,6 +1,6 @@
 """Inspection plans (双随机抽查) for a signed-in user: the list and a plan's entities in the user's region,
-the months and tasks a plan may draw from, the population a task would draw from, and drawing a plan
-(which is then published to the registry).  Audited."""
+the months and tasks a plan may draw from, the preview of a draw (the draw's own allocation), drawing a plan
+(which is then published to the registry) and its approval (审批).  Audited."""
 
 from __future__ import annotations
 
@@ -106,26 +106,6 @@ def tasks(st: AppState, me: Principal) -> list:
     except RiskgradeError as e:
         raise Refused(503, "busy", str(e).splitlines()[0], "busy") from None
     return [x for x in found if task_allowed(me.region, x.region_prefix)]
-
-
-def population(st: AppState, me: Principal, as_of: dt.date | str, task: Any) -> tuple[str, list[tuple[str, int]]]:
-    """The month's grade mode and its graded entities in the task's scope (and the user's region), by grade."""
-    from ..codes.industries import DIVISION_SECTION
-
-    try:
-        day = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(as_of)
-    except ValueError:
-        day = None
-    snap = queries.latest_snapshot(st.factory, day) if day else None
-    kw: dict = {}
-    if task is not None:
-        ind = task.industry_prefix
-        if ind[:1].isalpha():
-            kw["divisions"] = [d for d, sc in DIVISION_SECTION.items() if sc == ind[0]] or ["\x00"]
-            ind = ind[1:]
-        kw.update(task_region=task.region_prefix, industry=ind, entity_types=task.entity_types)
-    rows = queries.population(st.factory, snap.id if snap else None, me.region, **kw)
-    return (snap.grade_mode if snap else "four"), rows
 
 
 def _draw(st: AppState, as_of: dt.date, seed: str, budget: int | None, task_id: int | None, optimise: bool):
