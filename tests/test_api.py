@@ -560,6 +560,9 @@ def test_plan_created_in_region_and_results_uploaded(service: dict, province: di
     assert r.status_code == 201, r.text
     pid = r.json()["plan_id"]
     assert 0 < r.json()["drawn"] <= 30
+    # a plan drawn through the API waits for approval (issue 19): an administrator approves it
+    assert c.get(f"/api/plans/{pid}/approval", headers=_h(svc, "admin")).json()["state"] == "draft"
+    assert c.post(f"/api/plans/{pid}/approve", headers=_h(svc, "admin"), json={"note": "同意"}).status_code == 200
     plan = c.get(f"/api/plans/{pid}", headers=_h(svc, "inspector", "county")).json()
     assert plan["entities"] and all(e["region_code"] == svc["county"] for e in plan["entities"])
     assert len(plan["entities"]) == r.json()["drawn"]  # everything drawn is in the county

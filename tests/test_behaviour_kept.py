@@ -69,6 +69,15 @@ OPENAPI_DECIDED: dict[str, str] = {
         "issue 18: routing by a province's table: the responsible unit's department code (a domain officer's filter)",
     "/components/schemas/AlertDetail/properties/area_name": "issue 18: idem (an alert's detail is an AlertOut and more)",
     "/components/schemas/AlertDetail/properties/unit_code": "issue 18: idem",
+    # issue 19 item 5, plans in 双随机 practice: the items list and the approval of a plan (added paths)
+    "/paths//api/plans/items": "issue 19: the province's inspection items (抽查事项清单)",
+    "/paths//api/plans/{plan_id}/approval": "issue 19: a plan's approval (待审批/已生效/已驳回)",
+    "/paths//api/plans/{plan_id}/approve": "issue 19: approve a plan waiting for approval",
+    "/paths//api/plans/{plan_id}/reject": "issue 19: reject a plan waiting for approval, with a note",
+    "/components/schemas/ApprovalOut": "issue 19: a plan's approval record",
+    "/components/schemas/DecisionIn": "issue 19: the approver's note",
+    "/components/schemas/InspectionItem": "issue 19: an inspection item",
+    "/components/schemas/ItemListOut": "issue 19: the inspection items list",
 }
 
 

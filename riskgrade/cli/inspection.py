@@ -13,7 +13,8 @@ from rich.table import Table
 
 from ..errors import RiskgradeError
 from ..sql import table_exists
-from .common import HomeOpt, as_date, audit_export, err, open_store, out, progress, settings, sub_app, wide
+from .common import (HomeOpt, as_date, audit, audit_export, err, open_store, out, progress, registry, settings,
+                     sub_app, who, wide)
 
 
 # --------------------------------------------------------------------------- tasks
@@ -24,6 +25,7 @@ def task_create(
     industry: Annotated[str, typer.Option("--industry", help="GB/T 4754 section letter or class prefix (F, 52, H6210)")] = "",
     entity_type: Annotated[Optional[list[str]], typer.Option("--entity-type", help="enterprise / individual / cooperative (repeatable)")] = None,
     items: Annotated[str, typer.Option("--items", help="check items (抽查事项), free text")] = "",
+    item: Annotated[Optional[list[str]], typer.Option("--item", help="an item code of the 抽查事项清单 (repeatable; see `riskgrade items list`)")] = None,
     start: Annotated[Optional[str], typer.Option("--start", help="period start (YYYY-MM-DD)")] = None,
     end: Annotated[Optional[str], typer.Option("--end", help="period end (YYYY-MM-DD)")] = None,
     home: HomeOpt = None,
@@ -32,6 +34,12 @@ def task_create(
     from ..inspection.tasks import Task, create_task
 
     s = settings(home)
+    if item:
+        from ..inspection.items import check_codes, load_items
+
+        if items:
+            raise RiskgradeError("give --item codes or --items free text, not both")
+        items = check_codes(load_items(home=s.home), domain, [x.strip().upper() for x in item])
     t = Task(None, name, domain, region, industry, tuple(entity_type or ()), items,
              as_date(start, "--start") if start else None, as_date(end, "--end") if end else None)
     t.validate()
@@ -100,6 +108,27 @@ def task_target(
     err.print(f"task {task_id}: {len(codes)} targeted entities added")
 
 
+def items_list(
+    domain: Annotated[Optional[str], typer.Option("--domain", help="only this domain's items")] = None,
+    file: Annotated[Optional[Path], typer.Option("--file", help="a list to check instead of the home's or the shipped one")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """The province's inspection items (抽查事项清单), by domain: code, name, legal basis, method, department."""
+    from ..inspection.items import METHODS, load_items
+
+    s = settings(home)
+    lst = load_items(file, home=s.home)
+    tab = Table(title=f"inspection items 抽查事项清单 ({lst.version})")
+    for c in ("domain", "code", "item", "basis 依据", "method", "department"):
+        tab.add_column(c)
+    for d, its in lst.domains.items():
+        if domain and d != domain:
+            continue
+        for it in its:
+            tab.add_row(d, it.code, it.name_zh, it.basis, METHODS[it.method][0], it.department)
+    wide(tab)
+
+
 # --------------------------------------------------------------------------- plans
 def plan(
     as_of: Annotated[str, typer.Option("--as-of", help="the classification (month end) the plan draws from")],
@@ -121,6 +150,12 @@ def plan(
 
     s = settings(home)
     d = as_date(as_of, "--as-of")
+    if publish:
+        from ..inspection.config import load_sampling
+
+        if load_sampling(sampling).approval.cli:
+            raise RiskgradeError("--publish: plans drawn here wait for approval (approval.cli in the sampling "
+                                 "configuration); a plan is disclosed (一公开) only once it is approved")
     _ensure_classified(s, d)
     res = make_plan(s.home, d, seed=seed, budget=budget, task_id=task, optimise=optimise, sampling_path=sampling,
                     cross_county=cross_county, conflicts_path=conflicts, memory_limit=s.memory_limit,
@@ -131,12 +166,37 @@ def plan(
             with wh.transaction():
                 write_package(wh.con, res.plan_id, publish, sealed_folder(s.home, res.plan_id))
     audit_export(s, "export_plan", out_file, res.rows, {"plan": res.plan_id, "publish": str(publish or "")})
+    _to_registry(s, res, sampling)
     _print_plan(res)
     err.print(f"plan {res.plan_id} ({res.rows:,} entities) written to {out_file}; content hash {res.content_hash}")
     if publish:
         err.print(f"public package (一公开: selected entities, revealed seed, commitment) written to {publish}; "
                   f"the sealed package for auditors (纪检/法制审核; strata, grades, probabilities) to "
                   f"{sealed_folder(s.home, res.plan_id)} (restricted; verify with `riskgrade plans verify {publish}`)")
+
+
+def _to_registry(s, res, sampling: Path | None) -> None:
+    """A plan drawn after its month was published is copied to the registry at once, so the console lists it
+    (``riskgrade publish`` copies the plans drawn before); with ``approval.cli`` in the sampling configuration it
+    then waits for approval there.  Without a registry, or before the month is published: nothing to do."""
+    from ..inspection.config import load_sampling
+    from ..registry import approvals, queries
+    from ..registry.db import REGISTRY_FILE
+    from ..registry.publish import publish_plan
+
+    if not s.database_url and not (s.home / REGISTRY_FILE).exists():
+        return
+    factory = registry(s)
+    if queries.latest_snapshot(factory, res.as_of) is None:
+        return
+    publish_plan(s.home, factory, res.plan_id, lock_timeout=s.lock_timeout)
+    detail = {"as_of": res.as_of.isoformat(), "drawn": res.rows, "content_hash": res.content_hash}
+    if load_sampling(sampling).approval.cli:
+        approvals.request(factory, res.plan_id, f"cli:{who()}")
+        detail["approval"] = approvals.DRAFT
+    audit(factory, "plan_publish", str(res.plan_id), detail)
+    err.print(f"plan {res.plan_id} copied to the registry: the console lists it"
+              + (" (waiting for approval)" if "approval" in detail else ""))
 
 
 def _ensure_classified(s, d) -> None:
@@ -466,6 +526,9 @@ def register(app: typer.Typer) -> None:
     task_app.command("list")(task_list)
     task_app.command("show")(task_show)
     task_app.command("target")(task_target)
+    items_app = typer.Typer(help="The province's inspection items (抽查事项清单).", no_args_is_help=True)
+    app.add_typer(items_app, name="items")
+    items_app.command("list")(items_list)
     app.command()(plan)
     plans_app.command("list")(plans_list)
     plans_app.command("show")(plans_show)

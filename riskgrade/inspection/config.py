@@ -38,6 +38,16 @@ class InspectorRules(BaseModel):
     conflicts: list[Conflict] = Field(default_factory=list)
 
 
+class Approval(BaseModel):
+    """Who approves a drawn plan before it is final (审批).  ``service``: plans drawn in the console or through the
+    API wait for approval (待审批); ``cli``: so do plans drawn with ``riskgrade plan`` (off by default: a command
+    line draw is in force as drawn, as before); ``approver_roles``: the roles that approve (a user other than the
+    one who drew the plan, whose region covers the plan's)."""
+    service: bool = True
+    cli: bool = False
+    approver_roles: list[str] = Field(default_factory=lambda: ["admin"], min_length=1)
+
+
 class SamplingConfig(BaseModel):
     version: str
     ratios: dict[str, dict[str, float]]
@@ -48,6 +58,7 @@ class SamplingConfig(BaseModel):
     trigger_only: list[TriggerOnly] = Field(default_factory=list)
     written_check_grades: list[str] = Field(default_factory=list)
     inspectors: InspectorRules = Field(default_factory=InspectorRules)
+    approval: Approval = Field(default_factory=Approval)
 
     @model_validator(mode="after")
     def _check(self) -> SamplingConfig:

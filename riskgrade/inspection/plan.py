@@ -42,7 +42,7 @@ from .assign import Inspector, assign
 from .commitment import find as find_commitment
 from .commitment import seed_commitment
 from .config import SamplingConfig, load_sampling
-from .tables import ensure_schema
+from .tables import SCHEMA, ensure_schema
 from .tasks import DEFAULT_TASK, Task, get_task
 
 ALGORITHM = "riskgrade-stratified-srs-sha256/1"
@@ -161,6 +161,116 @@ def _eligible(con: duckdb.DuckDBPyConnection, sid: int, as_of: dt.date, task: Ta
     """, [key_prefix])
 
 
+@dataclass
+class Allocation:
+    """How many entities a draw takes, worked out once for the preview and the draw alike (:func:`allocate`):
+    the lines by grade (``drawn``: the quota), the quota of every (grade, county) stratum and the forced ones."""
+    lines: dict[str, GradeLine]
+    notes: list[str]
+    n_forced: int
+    forced_pi: float
+    forced_quota: int
+    rates: object
+    probs: dict
+    source: str
+    strata: list[tuple]
+    quota: dict[tuple[str, str], int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.quota.values()) + self.forced_quota
+
+
+def allocate(con: duckdb.DuckDBPyConnection, mode: str, cfg: SamplingConfig, *, as_of: dt.date,
+             budget: int | None, optimise: bool) -> Allocation:
+    """The allocation of a draw over the eligible population in ``plan_pop`` (:func:`_eligible`): counts by
+    grade and status, rates (ratios fitted to the budget, floors, ceilings, or optimised), and the whole quota
+    of every stratum.  The one function both the console's preview and :func:`make_plan` call, so that what
+    the preview announces is what the draw takes (each stratum's quota is never above its size)."""
+    grades = list(GRADE_SETS["five" if mode == "five" else "four"])
+    counts = con.execute("SELECT grade, status, count(*) FROM plan_pop GROUP BY ALL").fetchall()
+    if not counts:
+        raise RiskgradeError(f"no active entity in the task's scope as of {as_of}")
+    lines = {g: GradeLine(g) for g in grades}
+    for g, status, n in counts:
+        ln = lines[g]
+        ln.in_scope += n
+        if status == "random":
+            ln.eligible += n
+        elif status == "forced":
+            ln.forced += n
+        elif status == "recent":
+            ln.recent += n
+        else:
+            ln.trigger_only += n
+    notes: list[str] = []
+    n_forced = sum(ln.forced for ln in lines.values())
+    forced_pi = 1.0
+    if budget is not None and n_forced > budget:
+        forced_pi = budget / n_forced
+        notes.append(f"{n_forced:,} entities are forced in by 100% triggers, more than the budget of {budget:,}: "
+                     f"{budget:,} of them are drawn at random (probability {forced_pi:.4f}), none by grade")
+    left = None if budget is None else max(budget - n_forced, 0)
+    # what a finding is expected to be, per entity: the model's probability, else history
+    probs = dict(con.execute("SELECT grade, avg(probability) FROM plan_pop WHERE probability IS NOT NULL "
+                             "GROUP BY grade").fetchall())
+    source = "model"
+    if not probs:
+        probs = historical_finding_rates(con, as_of)
+        source = "history" if probs else "none"
+    sizes = {g: lines[g].eligible for g in grades}
+    ratios = {g: cfg.ratio(mode, g) for g in grades}
+    if optimise:
+        if budget is None:
+            raise RiskgradeError("--optimise needs a --budget to allocate")
+        if source == "none":
+            raise RiskgradeError("--optimise needs the probability of a finding: no model probabilities and no "
+                                 "past inspections to learn them from")
+        means = {g: float(probs.get(g) or 0.0) for g in grades}
+        rates = optimal_rates(sizes, means, cfg.floors, cfg.ceilings, left)
+    else:
+        rates = grade_rates(sizes, ratios, cfg.floors, cfg.ceilings, left)
+    if rates.note:
+        notes.append(rates.note)
+    for g in grades:
+        lines[g].ratio, lines[g].rate = ratios[g], rates.rates[g]
+    strata = con.execute("SELECT grade, region_code, count(*), avg(probability) FROM plan_pop "
+                         "WHERE status = 'random' GROUP BY ALL ORDER BY ALL").fetchall()
+    targets = {(g, c): rates.rates[g] * n for g, c, n, _ in strata}
+    total = None if left is None else min(left, int(sum(targets.values()) + 0.5 + 1e-9))
+    quota = stratified_allocation(targets, total)
+    for (g, _), q in quota.items():
+        lines[g].drawn += q
+    forced_quota = n_forced if budget is None else min(n_forced, budget)
+    return Allocation(lines, notes, n_forced, forced_pi, forced_quota, rates, probs, source, strata, quota)
+
+
+def preview(home: Path, as_of: dt.date, *, task: Task | None = None, budget: int | None = None,
+            optimise: bool = False, sampling_path: Path | None = None, lock_timeout: float = 60.0) -> Allocation:
+    """What :func:`make_plan` would draw for this task (an existing one, or one not yet created), read only:
+    the same eligible population and the same :func:`allocate`.  The strata's draw keys are left out (the
+    counts do not depend on the seed)."""
+    cfg = load_sampling(sampling_path)
+    if budget is not None and budget < 0:
+        raise RiskgradeError("--budget must be 0 or more")
+    with Warehouse(home, lock_timeout=lock_timeout) as wh:
+        con = wh.con
+        assert con is not None
+        snap = con.execute("SELECT snapshot_id, grade_mode FROM snapshots WHERE as_of = ? "
+                           "ORDER BY snapshot_id DESC LIMIT 1", [as_of]).fetchall() if table_exists(con, "snapshots") else []
+        if not snap:
+            raise RiskgradeError(f"no classification as of {as_of}")
+        for t in ("plans", "plan_entities", "task_targets", "plan_results"):
+            if not table_exists(con, t):  # a warehouse without a plan yet: the tables the draw reads, empty
+                ddl = next(x for x in SCHEMA.split(";") if f" {t} (" in x)
+                con.execute(ddl.replace(" IF NOT EXISTS", "").replace("CREATE", "CREATE TEMP", 1))
+        _eligible(con, snap[0][0], as_of, task or DEFAULT_TASK, cfg, "")
+        try:
+            return allocate(con, snap[0][1], cfg, as_of=as_of, budget=budget, optimise=optimise)
+        finally:
+            con.execute("DROP TABLE IF EXISTS plan_pop")
+
+
 def _population_hash(con: duckdb.DuckDBPyConnection) -> str:
     """sha256 of the published population file's lines ``<uscc>,<stratum>`` in USCC order (the data
     buffer of an Arrow string array holds its values one after the other: exactly those lines)."""
@@ -213,63 +323,12 @@ def make_plan(home: Path, as_of: dt.date, *, seed: str, budget: int | None = Non
         say(f"eligible population as of {as_of} (snapshot {sid}, task: {task.name})"
             + ("; seed matches its commitment" if committed is not None else "; no seed commitment: internal plan"))
         _eligible(con, sid, as_of, task, cfg, f"{seed}|{salt}" if salt else seed)
-        counts = con.execute("SELECT grade, status, count(*) FROM plan_pop GROUP BY ALL").fetchall()
-        if not counts:
-            raise RiskgradeError(f"no active entity in the task's scope as of {as_of}")
-        lines = {g: GradeLine(g) for g in grades}
-        for g, status, n in counts:
-            ln = lines[g]
-            ln.in_scope += n
-            if status == "random":
-                ln.eligible += n
-            elif status == "forced":
-                ln.forced += n
-            elif status == "recent":
-                ln.recent += n
-            else:
-                ln.trigger_only += n
-        notes: list[str] = []
-        n_forced = sum(ln.forced for ln in lines.values())
-        forced_pi = 1.0
-        if budget is not None and n_forced > budget:
-            forced_pi = budget / n_forced
-            notes.append(f"{n_forced:,} entities are forced in by 100% triggers, more than the budget of {budget:,}: "
-                         f"{budget:,} of them are drawn at random (probability {forced_pi:.4f}), none by grade")
-        left = None if budget is None else max(budget - n_forced, 0)
-
-        # what a finding is expected to be, per entity: the model's probability, else history
-        probs = dict(con.execute("SELECT grade, avg(probability) FROM plan_pop WHERE probability IS NOT NULL "
-                                 "GROUP BY grade").fetchall())
-        source = "model"
-        if not probs:
-            probs = historical_finding_rates(con, as_of)
-            source = "history" if probs else "none"
-        sizes = {g: lines[g].eligible for g in grades}
-        ratios = {g: cfg.ratio(mode, g) for g in grades}
-        if optimise:
-            if budget is None:
-                raise RiskgradeError("--optimise needs a --budget to allocate")
-            if source == "none":
-                raise RiskgradeError("--optimise needs the probability of a finding: no model probabilities and no "
-                                     "past inspections to learn them from")
-            means = {g: float(probs.get(g) or 0.0) for g in grades}
-            rates = optimal_rates(sizes, means, cfg.floors, cfg.ceilings, left)
-        else:
-            rates = grade_rates(sizes, ratios, cfg.floors, cfg.ceilings, left)
-        if rates.note:
-            notes.append(rates.note)
-        for g in grades:
-            lines[g].ratio, lines[g].rate = ratios[g], rates.rates[g]
-
-        strata = con.execute("SELECT grade, region_code, count(*), avg(probability) FROM plan_pop "
-                             "WHERE status = 'random' GROUP BY ALL ORDER BY ALL").fetchall()
-        targets = {(g, c): rates.rates[g] * n for g, c, n, _ in strata}
-        total = None if left is None else min(left, int(sum(targets.values()) + 0.5 + 1e-9))
-        quota = stratified_allocation(targets, total)
+        a = allocate(con, mode, cfg, as_of=as_of, budget=budget, optimise=optimise)
+        lines, notes, n_forced, forced_pi, rates = a.lines, a.notes, a.n_forced, a.forced_pi, a.rates
+        probs, source, strata, quota, forced_quota = a.probs, a.source, a.strata, a.quota, a.forced_quota
         _temp_table(con, "plan_quota", {"grade": "string", "region_code": "string", "size": "int64", "quota": "int64",
                                         "stratum": "string"},
                     [(g, c, n, quota[(g, c)], stratum_id(g, c)) for g, c, n, _ in strata])
-        forced_quota = n_forced if budget is None else min(n_forced, budget)
         written = ", ".join(repr(g) for g in cfg.written_check_grades) or "''"
         # a view: the drawable population with its stratum and quota (read twice, never copied)
         con.execute("CREATE OR REPLACE TEMP VIEW plan_frame AS "

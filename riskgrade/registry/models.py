@@ -209,3 +209,31 @@ class GradeReview(Base):
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class PlanApproval(Base):
+    """The approval of a drawn plan (审批), apart from the sealed draw: ``draft`` (待审批) until an approver decides
+    ``approved`` (已生效) or ``rejected`` (已驳回) with a note.  A plan without a row was drawn where no approval was
+    asked (the command line by default): it is in force as drawn.  Written by :mod:`riskgrade.registry.approvals`
+    only; the plan's period and team of inspectors (检查人员, by user name) are recorded with the request."""
+    __tablename__ = "plan_approvals"
+    plan_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    period_start: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    period_end: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    team: Mapped[str] = mapped_column(Text, default="")  # ;-separated user names of the inspectors in charge
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class PlanInspector(Base):
+    """The inspectors a published plan names (from the warehouse's directory 执法检查人员名录), by id with their
+    name and unit, so that plan pages show people, not ids.  Copied with the plan by ``registry/publish.py``."""
+    __tablename__ = "plan_inspectors"
+    plan_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    inspector_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), default="")
+    unit_region_code: Mapped[str] = mapped_column(String(6), default="")

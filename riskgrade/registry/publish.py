@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..errors import RiskgradeError
 from ..sql import column_exists, table_exists
 from . import audit, reviews
-from .models import Entity, Event, Grade, Plan, PlanEntity, Snapshot
+from .models import Entity, Event, Grade, Plan, PlanEntity, PlanInspector, Snapshot
 
 KEY_FILE = "registry.key"
 BATCH = 20_000
@@ -256,6 +256,7 @@ def _publish_plans(con, s: Session, as_of: dt.date | None, plan_id: int | None =
     ids = [p[0] for p in plans]
     if ids:
         s.execute(delete(PlanEntity).where(PlanEntity.plan_id.in_(ids)))
+        s.execute(delete(PlanInspector).where(PlanInspector.plan_id.in_(ids)))
         s.execute(delete(Plan).where(Plan.id.in_(ids)))
     for p in plans:
         s.add(Plan(id=p[0], as_of=p[1], task_name=p[2], domain=p[3], seed=p[4], drawn=p[5], content_hash=p[6],
@@ -266,6 +267,13 @@ def _publish_plans(con, s: Session, as_of: dt.date | None, plan_id: int | None =
     for pid in ids:
         cur = con.execute(f"SELECT {', '.join(cols)} FROM plan_entities WHERE plan_id = {int(pid)} ORDER BY uscc")
         n += _bulk(s, PlanEntity.__table__, cols, _batches(cur, cols))
+    if ids and table_exists(con, "inspectors"):  # the people a plan names: by name and unit, not by id
+        for pid, iid, name, unit in con.execute(f"""
+                SELECT DISTINCT pe.plan_id, i.inspector_id, coalesce(i.name, ''), coalesce(i.unit_region_code, '')
+                FROM (SELECT plan_id, unnest(string_split(inspectors, ';')) AS inspector_id FROM plan_entities
+                      WHERE plan_id IN ({', '.join(str(int(i)) for i in ids)}) AND inspectors IS NOT NULL) pe
+                JOIN inspectors i USING (inspector_id) ORDER BY 1, 2""").fetchall():
+            s.add(PlanInspector(plan_id=pid, inspector_id=iid, name=name, unit_region_code=unit))
     return len(ids)
 
 

@@ -1,6 +1,6 @@
 """Inspection plans (双随机抽查) for a signed-in user: the list and a plan's entities in the user's region,
-the months and tasks a plan may draw from, the population a task would draw from, and drawing a plan
-(which is then published to the registry).  Audited."""
+the months and tasks a plan may draw from, the preview of a draw (the draw's own allocation), drawing a plan
+(which is then published to the registry) and its approval (审批).  Audited."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from .. import settings as settings_mod
 from ..errors import RiskgradeError
-from ..registry import queries
+from ..registry import approvals, queries
 from ..registry.models import Plan, PlanEntity
 from .alerts import task_allowed
 from .audit import record
@@ -108,26 +108,6 @@ def tasks(st: AppState, me: Principal) -> list:
     return [x for x in found if task_allowed(me.region, x.region_prefix)]
 
 
-def population(st: AppState, me: Principal, as_of: dt.date | str, task: Any) -> tuple[str, list[tuple[str, int]]]:
-    """The month's grade mode and its graded entities in the task's scope (and the user's region), by grade."""
-    from ..codes.industries import DIVISION_SECTION
-
-    try:
-        day = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(as_of)
-    except ValueError:
-        day = None
-    snap = queries.latest_snapshot(st.factory, day) if day else None
-    kw: dict = {}
-    if task is not None:
-        ind = task.industry_prefix
-        if ind[:1].isalpha():
-            kw["divisions"] = [d for d, sc in DIVISION_SECTION.items() if sc == ind[0]] or ["\x00"]
-            ind = ind[1:]
-        kw.update(task_region=task.region_prefix, industry=ind, entity_types=task.entity_types)
-    rows = queries.population(st.factory, snap.id if snap else None, me.region, **kw)
-    return (snap.grade_mode if snap else "four"), rows
-
-
 def _draw(st: AppState, as_of: dt.date, seed: str, budget: int | None, task_id: int | None, optimise: bool):
     from ..inspection.plan import make_plan
     from ..registry.publish import publish_plan
@@ -169,14 +149,18 @@ def create(st: AppState, me: Principal, *, as_of: dt.date, seed: str, budget: in
         raise Refused(422, "plan_failed", str(e).splitlines()[0]) from None
     record(st, me, "create_plan", str(res.plan_id), {"as_of": as_of.isoformat(), "budget": budget, "seed": seed,
                                                      "task_id": task_id})
+    _ask_approval(st, me, res.plan_id, None, None, [], "api")
     return res
 
 
 def create_for_task(st: AppState, me: Principal, *, as_of: dt.date, seed: str, budget: int | None, task: Any,
-                    optimise: bool = False, via: str | None = None):
+                    optimise: bool = False, via: str | None = None, period: tuple[dt.date | None, dt.date | None] =
+                    (None, None), team: list[str] | None = None):
     """Draw and publish a plan for a task the user chose (an existing task, a new one, created here and
     audited as ``task_create``, or None: the general plan).  Audited (``plan_create``); a plan that cannot be
-    drawn raises :class:`~riskgrade.errors.RiskgradeError` with the reason."""
+    drawn raises :class:`~riskgrade.errors.RiskgradeError` with the reason.  The plan then waits for approval
+    (待审批, with its ``period`` and ``team`` of inspector accounts) unless the sampling configuration's
+    ``approval.service`` is off."""
     from ..inspection.tasks import create_task
     from ..warehouse import Warehouse
 
@@ -193,6 +177,7 @@ def create_for_task(st: AppState, me: Principal, *, as_of: dt.date, seed: str, b
                                                      "budget": "" if budget is None else str(budget),
                                                      "task": out.task.name, "drawn": out.rows,
                                                      "content_hash": out.content_hash, **_via(via)})
+    _ask_approval(st, me, out.plan_id, period[0], period[1], team or [], via)
     return out
 
 
@@ -287,3 +272,126 @@ def verify_sealed(st: AppState, me: Principal, plan_id: int, via: str | None = N
     record(st, me, "verify_plan", f"plan:{plan_id}", {"ok": out["ok"], **({"problem": out["problem"]}
                                                                            if out["problem"] else {}), **_via(via)})
     return out
+
+
+# --------------------------------------------------------------------------- preview, approval, names
+def preview(st: AppState, me: Principal, as_of: dt.date | str, task: Any, budget: int | None, optimise: bool = False):
+    """What the draw will take, by grade and stratum: the draw's own allocation (:func:`inspection.plan.allocate`)
+    over the same eligible population, read only, so the preview and the plan cannot differ.  A task not yet
+    created is previewed as it will be created.  Raises :class:`~riskgrade.errors.RiskgradeError` with the
+    reason a plan could not be drawn; 503 while the warehouse is busy."""
+    from ..inspection.plan import preview as draw_preview
+
+    me.require("plans.write")
+    day = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(as_of)
+    cfg = settings_mod.load(st.home)
+    return draw_preview(st.home, day, task=task, budget=budget, optimise=optimise, lock_timeout=cfg.lock_timeout)
+
+
+def approval_policy():
+    """The province's approval rules (``approval`` in the sampling configuration)."""
+    from ..inspection.config import load_sampling
+
+    return load_sampling().approval
+
+
+def _ask_approval(st: AppState, me: Principal, plan_id: int, start: dt.date | None, end: dt.date | None,
+                  team: list[str], via: str | None) -> None:
+    if not approval_policy().service:
+        return
+    approvals.request(st.factory, plan_id, me.user.username, period_start=start, period_end=end, team=team)
+    record(st, me, "plan_submit", str(plan_id), {"period": f"{start or ''} .. {end or ''}", "team": ";".join(team),
+                                                 **_via(via)})
+
+
+def state(st: AppState, plan_id: int) -> str:
+    """A plan's approval state: ``draft`` (待审批), ``approved`` (已生效), ``rejected`` (已驳回), or ``in_force``
+    (drawn where no approval was asked: in force as drawn)."""
+    return approvals.state_of(approvals.approval(st.factory, plan_id))
+
+
+def states(st: AppState, plan_ids: list[int]) -> dict[int, str]:
+    found = approvals.approvals(st.factory, plan_ids)
+    return {i: approvals.state_of(found.get(i)) for i in plan_ids}
+
+
+def approval(st: AppState, plan_id: int):
+    return approvals.approval(st.factory, plan_id)
+
+
+FINAL = (approvals.APPROVED, approvals.IN_FORCE)
+
+
+def require_final(st: AppState, me: Principal, plan_id: int, what: str, via: str | None = None) -> None:
+    """Only a plan in force (approved, or drawn where no approval is asked) takes results and gives templates:
+    otherwise 409 ``plan_not_approved``, audited (``read_refused``)."""
+    st_ = state(st, plan_id)
+    if st_ not in FINAL:
+        record(st, me, "read_refused", f"plan:{plan_id}", {"why": f"plan_{st_}", "what": what, **_via(via)})
+        raise Refused(409, "plan_not_approved", f"plan {plan_id} is not approved yet ({st_}): {what} waits for "
+                      "its approval", "plan_not_approved")
+
+
+def may_approve(me: Principal, p: Plan, row) -> bool:
+    """An approver: a role the configuration names (administrators by default), over the plan's whole region,
+    and not the user who drew the plan (four eyes)."""
+    return (row is not None and row.state == approvals.DRAFT and me.user.role in approval_policy().approver_roles
+            and _whole(me, p) and row.requested_by != me.user.username)
+
+
+def _whole(me: Principal, p: Plan) -> bool:
+    """Whether the plan's whole region lies within the user's (a province-wide plan: province users)."""
+    region = plan_region(p)
+    return region.startswith(me.region) if region else len(me.region) == 2
+
+
+def decide(st: AppState, me: Principal, plan_id: int, approve: bool, note: str, via: str | None = None):
+    """Approve (→ 已生效) or reject (→ 已驳回) a plan waiting for approval, with a note (needed to reject).
+    403 for a user who may not (audited ``read_refused``), 409 for a plan not waiting; audited
+    (``plan_approve`` / ``plan_reject``)."""
+    me.require("plans.read")
+    p = get(st, plan_id)
+    p = visible(st, me, plan_id, int(_whole(me, p)), via)
+    row = approvals.approval(st.factory, plan_id)
+    note = (note or "").strip()[:1000]
+    if row is None or row.state != approvals.DRAFT:
+        raise Refused(409, "plan_not_draft", f"plan {plan_id} is not waiting for approval", "plan_not_draft")
+    if not may_approve(me, p, row):
+        why = "own_plan" if row.requested_by == me.user.username else "role"
+        record(st, me, "read_refused", f"plan:{plan_id}", {"why": why, "what": "approve", **_via(via)})
+        raise Refused(403, "forbidden", "only an approver other than the plan's author may decide on it "
+                      f"(roles: {', '.join(approval_policy().approver_roles)})", "approve_forbidden")
+    if not approve and not note:
+        raise Refused(422, "note_needed", "say why the plan is rejected", "reject_note_needed")
+    try:
+        out = approvals.decide(st.factory, plan_id, me.user.username, approve, note)
+    except RiskgradeError as e:
+        raise Refused(409, "plan_not_draft", str(e), "plan_not_draft") from None
+    record(st, me, "plan_approve" if approve else "plan_reject", str(plan_id), {"note": note, **_via(via)})
+    return out
+
+
+def inspector_names(st: AppState, plan_id: int) -> dict[str, tuple[str, str]]:
+    """The inspectors a plan names: id -> (name, unit's region code)."""
+    return {i: (x.name, x.unit_region_code) for i, x in approvals.plan_inspectors(st.factory, plan_id).items()}
+
+
+def team(st: AppState, me: Principal) -> list:
+    """Inspector accounts a plan of the user's region may name as its team (检查人员): enabled inspectors
+    within the region (or above it)."""
+    me.require("plans.write")
+    return approvals.inspector_users(st.factory, me.region)
+
+
+def team_of(st: AppState, row) -> list:
+    """The team recorded with a plan's approval, as user accounts (name and unit)."""
+    names = [x for x in ((row.team if row is not None else "") or "").split(";") if x]
+    found = approvals.users_by_name(st.factory, names)
+    return [found[n] for n in names if n in found]
+
+
+def items_list(home=None):
+    """The province's inspection items (抽查事项清单)."""
+    from ..inspection.items import load_items
+
+    return load_items(home=home)

@@ -462,8 +462,11 @@ def upload(st: AppState, me: Principal, plan_id: int, data: bytes, *, filename: 
     """Check and store a results file for a published plan (``results.write``), in the user's region: the
     outcome of :func:`intake`.  Audited (``upload_results``; the console: ``results_upload``), refusals too
     (``results_refused``)."""
+    from . import plans as plan_service
+
     me.require("results.write")
     get_plan(st, plan_id)
+    plan_service.require_final(st, me, plan_id, "results upload", via)
     digest = hashlib.sha256(data).hexdigest()
     try:
         out = intake(st.home, plan_id, data, region=me.region, uploader=me.user.username)
@@ -522,6 +525,7 @@ def template(st: AppState, me: Principal, plan_id: int, lang: str = "zh", via: s
 
     me.require("results.write")
     plan, total, rows = plan_service.page(st, me, plan_id, 1, TEMPLATE_MAX_ROWS, via=via)
+    plan_service.require_final(st, me, plan_id, "results template", via)
     zh = lang == "zh"
     heads = TEMPLATE_HEADERS["zh" if zh else "en"]
     words = list(contract.INSPECTION_RESULT_ZH.values()) if zh else list(contract.DETAIL_CODES["inspection"])

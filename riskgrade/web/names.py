@@ -292,6 +292,8 @@ AUDIT_ACTIONS = {
     "view_reviews": ("查看分类复核", "grade reviews viewed"), "results_entry": ("录入检查结果", "result entered"),
     "print_notice": ("打印检查通知书", "inspection notice printed"),
     "print_record": ("打印检查结果记录", "inspection record printed"),
+    "plan_submit": ("提交抽查计划审批", "plan submitted for approval"), "plan_approve": ("批准抽查计划", "plan approved"),
+    "plan_reject": ("驳回抽查计划", "plan rejected"), "plan_publish": ("抽查计划入库", "plan copied to the registry"),
 }
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 
 from ...service import plans as plan_service
 from ...service import results
 from ...service.errors import Refused
 from ..deps import Body, Me, St
-from ..schemas import (ALERT_ERRORS, ERRORS, PlanCreated, PlanDetail, PlanEntityOut, PlanId, PlanOut, PlanRequest,
+from ..schemas import (ALERT_ERRORS, ERRORS, STEP_ERRORS, PlanCreated, PlanDetail, PlanEntityOut, PlanId, PlanOut, PlanRequest,
                        PlanVerification, ResultsImported, SealedPackage)
 
 router = APIRouter(tags=["inspection"])
@@ -20,6 +23,81 @@ def plans(me: Me, st: St) -> list[PlanOut]:
     """Published inspection plans, with how many of their entities are in the user's region."""
     return [PlanOut(id=p.id, as_of=p.as_of, task_name=p.task_name, domain=p.domain, seed=p.seed, drawn=p.drawn,
                     in_scope=n) for p, n in plan_service.plans(st, me)]
+
+
+class InspectionItem(BaseModel):
+    domain: str = Field(description="the inspection domain (general, food, drug, special_equipment, ...)")
+    code: str = Field(description="the item's code, as tasks name it (e.g. FOOD-01)")
+    name_zh: str
+    name_en: str
+    basis: str = Field(description="legal basis (依据)")
+    method: str = Field(description="onsite, written, online or sampling (检查方式)")
+    department: str = Field(description="the department that carries it out")
+
+
+class ItemListOut(BaseModel):
+    version: str
+    items: list[InspectionItem]
+
+
+class ApprovalOut(BaseModel):
+    plan_id: int
+    state: str = Field(description="draft (待审批), approved (已生效), rejected (已驳回), or in_force (drawn where no "
+                                   "approval is asked, e.g. the command line)")
+    requested_by: str | None = None
+    requested_at: dt.datetime | None = None
+    period_start: dt.date | None = None
+    period_end: dt.date | None = None
+    team: list[str] = Field(default_factory=list, description="user names of the inspectors in charge")
+    decided_by: str | None = None
+    decided_at: dt.datetime | None = None
+    note: str = ""
+
+
+class DecisionIn(BaseModel):
+    note: str = Field("", max_length=1000, description="the approver's note (needed to reject)")
+
+
+@router.get("/api/plans/items", response_model=ItemListOut, responses=ERRORS)
+def items(me: Me, st: St, domain: str | None = None) -> ItemListOut:
+    """The province's inspection items (抽查事项清单), optionally of one domain."""
+    me.require("plans.read")
+    lst = plan_service.items_list(st.home)
+    return ItemListOut(version=lst.version, items=[InspectionItem(domain=d, **it.model_dump())
+                                                   for d, its in lst.domains.items() if domain in (None, d)
+                                                   for it in its])
+
+
+def _approval_out(st, plan_id: int) -> ApprovalOut:
+    row = plan_service.approval(st, plan_id)
+    if row is None:
+        return ApprovalOut(plan_id=plan_id, state=plan_service.state(st, plan_id))
+    return ApprovalOut(plan_id=plan_id, state=row.state, requested_by=row.requested_by, requested_at=row.requested_at,
+                       period_start=row.period_start, period_end=row.period_end,
+                       team=[x for x in (row.team or "").split(";") if x], decided_by=row.decided_by,
+                       decided_at=row.decided_at, note=row.note or "")
+
+
+@router.get("/api/plans/{plan_id}/approval", response_model=ApprovalOut, responses=ERRORS)
+def approval(plan_id: PlanId, me: Me, st: St) -> ApprovalOut:
+    """A plan's approval (审批): its state, who submitted and who decided, the note, period and team."""
+    plan_service.detail(st, me, plan_id)
+    return _approval_out(st, plan_id)
+
+
+@router.post("/api/plans/{plan_id}/approve", response_model=ApprovalOut, responses=STEP_ERRORS)
+def approve(plan_id: PlanId, body: DecisionIn, me: Me, st: St) -> ApprovalOut:
+    """Approve a plan waiting for approval (→ approved, 已生效): an approver role (administrators by default),
+    not the plan's author, whose region covers the plan; 409 when the plan is not waiting.  Audited."""
+    plan_service.decide(st, me, plan_id, True, body.note, via="api")
+    return _approval_out(st, plan_id)
+
+
+@router.post("/api/plans/{plan_id}/reject", response_model=ApprovalOut, responses=STEP_ERRORS)
+def reject(plan_id: PlanId, body: DecisionIn, me: Me, st: St) -> ApprovalOut:
+    """Reject a plan waiting for approval (→ rejected, 已驳回) with a note saying why.  Audited."""
+    plan_service.decide(st, me, plan_id, False, body.note, via="api")
+    return _approval_out(st, plan_id)
 
 
 @router.get("/api/plans/{plan_id}", response_model=PlanDetail, responses=ERRORS)

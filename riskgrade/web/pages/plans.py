@@ -27,13 +27,16 @@ PLAN_PAGE = 50
 @router.get("/plans")
 def plans(request: Request, me: Me, st: St) -> HTMLResponse:
     need(me, "plans.read")
-    return render(request, "plans.html", me, rows=plan_service.plans(st, me))
+    rows = plan_service.plans(st, me)
+    return render(request, "plans.html", me, rows=rows, states=plan_service.states(st, [p.id for p, _ in rows]))
 
 
 @router.get("/plans/new")
 def plan_wizard(request: Request, me: Me, st: St) -> HTMLResponse:
     need(me, "plans.write")
-    return _wizard(request, me, st, {"seed": dt.date.today().strftime("%Y%m%d")}, step=1)
+    start, end = _quarter(dt.date.today())
+    return _wizard(request, me, st, {"seed": dt.date.today().strftime("%Y%m%d"), "period_start": start.isoformat(),
+                                     "period_end": end.isoformat(), "items": [], "team": []}, step=1)
 
 
 def _tasks(st: AppState, me: Principal) -> list:
@@ -43,26 +46,55 @@ def _tasks(st: AppState, me: Principal) -> list:
         raise page_error(e) from None
 
 
-def _wizard(request: Request, me: Principal, st: AppState, v: dict, step: int, errors: list[str] | None = None,
-            population: tuple[str, list] | None = None, status: int = 200) -> HTMLResponse:
-    from ...inspection.config import load_sampling
+def _quarter(today: dt.date) -> tuple[dt.date, dt.date]:
+    """This quarter's first and last day: the period a new plan proposes."""
+    first = dt.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    nxt = dt.date(first.year + (first.month == 10), (first.month + 2) % 12 + 1, 1)
+    return first, nxt - dt.timedelta(days=1)
 
-    mode, rows = population or ("four", [])
-    ratios = load_sampling().ratios.get(mode, {})
+
+def _wizard(request: Request, me: Principal, st: AppState, v: dict, step: int, errors: list[str] | None = None,
+            allocation: Any = None, status: int = 200) -> HTMLResponse:
+    items = plan_service.items_list(st.home)
+    team = plan_service.team(st, me)
     return render(request, "plan_new.html", me, status=status, v=v, step=step, errors=errors or [],
-                  months=plan_service.months(st), tasks=_tasks(st, me),
-                  population=[(g, n, ratios.get(g)) for g, n in rows], general_ok=len(me.user.region_prefix) == 2,
+                  months=plan_service.months(st), tasks=_tasks(st, me), allocation=allocation,
+                  general_ok=len(me.user.region_prefix) == 2, item_domains=list(items.domains.items()),
+                  item_names={c: (d, it) for c, (d, it) in items.by_code().items()}, team=team,
+                  team_names={u.username: u for u in team}, method_names=_methods(request),
                   regions=entity_service.regions(st, me), sections=sorted(SECTIONS_EN))
+
+
+def _methods(request: Request) -> dict[str, str]:
+    from ...inspection.items import METHODS
+
+    zh = lang_of(request) == "zh"
+    return {k: w[0 if zh else 1] for k, w in METHODS.items()}
 
 
 def _wizard_values(form: dict, me: Principal, st: AppState, t: dict) -> tuple[dict, list[str], Any]:
     """Validated wizard fields, error messages, and the task (an existing one, a new one, or None: general)."""
+    from ...inspection.items import check_codes
     from ...inspection.tasks import Task
 
     v = {k: str(form.get(k, "")).strip() for k in ("as_of", "task", "budget", "seed", "new_name", "new_domain",
-                                                   "new_region", "new_industry")}
+                                                   "new_region", "new_industry", "period_start", "period_end")}
     v["optimise"] = bool(form.get("optimise"))
+    # checkboxes named item:<code> and team:<user name> (the posted form keeps one value per name)
+    v["items"] = sorted(k[5:] for k in form if k.startswith("item:"))
+    v["team"] = sorted(k[5:] for k in form if k.startswith("team:"))
     errors = []
+    if not v["period_start"] and not v["period_end"]:  # not given (an older form, a script): this quarter
+        v["period_start"], v["period_end"] = (d.isoformat() for d in _quarter(dt.date.today()))
+    try:
+        start, end = dt.date.fromisoformat(v["period_start"]), dt.date.fromisoformat(v["period_end"])
+        if end < start:
+            raise ValueError
+        v["period"] = (start, end)
+    except ValueError:
+        errors.append(t["invalid_period"])
+    if set(v["team"]) - {u.username for u in plan_service.team(st, me)}:
+        errors.append(t["team_not_in_scope"])
     if v["as_of"] not in {a.isoformat() for a in plan_service.months(st)}:
         errors.append(t["invalid_month"])
     if v["budget"] and small_int(v["budget"], 10_000_001) is None:
@@ -72,7 +104,12 @@ def _wizard_values(form: dict, me: Principal, st: AppState, t: dict) -> tuple[di
     task: Any = None
     if v["task"] == "new":
         region = v["new_region"] or (me.user.region_prefix if len(me.user.region_prefix) > 2 else "")
-        task = Task(None, v["new_name"], v["new_domain"] or "general", region, v["new_industry"].upper())
+        task = Task(None, v["new_name"], v["new_domain"] or "general", region, v["new_industry"].upper(),
+                    period_start=v.get("period", (None, None))[0], period_end=v.get("period", (None, None))[1])
+        try:
+            task.check_items = check_codes(plan_service.items_list(st.home), task.domain, v["items"])
+        except RiskgradeError:
+            errors.append(t["item_not_in_domain"])
         if not v["new_name"]:
             errors.append(t["task_name_needed"])
         else:
@@ -100,15 +137,21 @@ def plan_create(request: Request, me: Me, form: Form, st: St) -> Response:
         return _wizard(request, me, st, v, step=1, errors=errors, status=422)
     if form.get("step") == "edit":
         return _wizard(request, me, st, v, step=1)
-    population = plan_service.population(st, me, v["as_of"], task)
+    budget = small_int(v["budget"]) if v["budget"] else None
+    try:  # the draw's own allocation: what the preview shows is what the plan draws
+        allocation = plan_service.preview(st, me, v["as_of"], task, budget, v["optimise"])
+    except Refused as e:
+        raise page_error(e) from None
+    except RiskgradeError as e:
+        return _wizard(request, me, st, v, step=1, errors=[str(e)], status=422)
     if form.get("step") != "create":
-        return _wizard(request, me, st, v, step=3, population=population)
+        return _wizard(request, me, st, v, step=3, allocation=allocation)
     try:
         out = plan_service.create_for_task(st, me, as_of=dt.date.fromisoformat(v["as_of"]), seed=v["seed"],
-                                           budget=small_int(v["budget"]) if v["budget"] else None, task=task,
-                                           optimise=v["optimise"], via="console")
+                                           budget=budget, task=task, optimise=v["optimise"], via="console",
+                                           period=v["period"], team=v["team"])
     except RiskgradeError as e:
-        return _wizard(request, me, st, v, step=3, errors=[str(e)], population=population, status=422)
+        return _wizard(request, me, st, v, step=3, errors=[str(e)], allocation=allocation, status=422)
     return RedirectResponse(f"/plans/{out.plan_id}?created=1", status_code=303)
 
 
@@ -123,7 +166,8 @@ def plan_detail(request: Request, plan_id: PlanId, me: Me, st: St) -> HTMLRespon
         raise page_error(e) from None
     return render(request, "plan.html", me, plan=plan, rows=rows, total=total, page=page,
                   pages=max(1, -(-total // PLAN_PAGE)), created=bool(p.get("created")), m=plan_service.manifest(me, plan),
-                  page_url=lambda n: f"/plans/{plan_id}?page={n}", **_entry(request, plan_id, rows, st))
+                  page_url=lambda n: f"/plans/{plan_id}?page={n}", **_entry(request, plan_id, rows, st),
+                  **_plan_extras(request, me, st, plan, decided=p.get("decided", "")))
 
 
 def _entry(request: Request, plan_id: int, rows: list, st: AppState) -> dict:
@@ -140,6 +184,48 @@ def _entry(request: Request, plan_id: int, rows: list, st: AppState) -> dict:
     return {"latest": latest, "result_words": words, "entered": p.get("entered", "")[:18],
             "entry_error": p.get("entry_error", "")[:300], "entry_uscc": p.get("entry_uscc", "")[:18],
             "today": dt.date.today().isoformat()}
+
+
+def _plan_extras(request: Request, me: Principal, st: AppState, plan: Any, decided: str = "",
+                 approval_error: str = "") -> dict:
+    """What the plan page shows beside the draw: its approval (state, who, note, the approver's form), items,
+    period, team, and its inspectors by name and unit."""
+    from ...inspection.items import describe_items
+    from ..names import region_name
+
+    row = plan_service.approval(st, plan.id)
+    names = plan_service.inspector_names(st, plan.id)
+    unknown = texts(request)["inspector_unknown"]
+
+    def person(iid: str) -> str:
+        name, unit = names.get(iid, ("", ""))
+        return f"{name}（{region_name(unit)}）" if name else f"{iid} {unknown}"
+
+    task = (plan.manifest or {}).get("task") or {}
+    return {"approval": row, "plan_state": plan_service.state(st, plan.id),
+            "may_approve": row is not None and plan_service.may_approve(me, plan, row),
+            "items": describe_items(plan_service.items_list(st.home), task.get("check_items"), lang_of(request)),
+            "period": task.get("period", "").strip(" ."), "team": plan_service.team_of(st, row), "person": person,
+            "decided": decided, "approval_error": approval_error}
+
+
+@router.post("/plans/{plan_id}/approval")
+def plan_decide(request: Request, plan_id: PlanId, me: Me, form: Form, st: St) -> Response:
+    """Approve or reject a plan waiting for approval (the approver, not the plan's author)."""
+    need(me, "plans.read")
+    approve = form.get("decision") == "approve"
+    try:
+        plan_service.decide(st, me, plan_id, approve, str(form.get("note", "")), via="console")
+    except Refused as e:
+        if e.key not in ("approve_forbidden", "reject_note_needed", "plan_not_draft"):
+            raise page_error(e) from None
+        plan, total, rows = plan_service.page(st, me, plan_id, 1, PLAN_PAGE, via="console")
+        return render(request, "plan.html", me, status=e.status, plan=plan, rows=rows, total=total, page=1,
+                      pages=max(1, -(-total // PLAN_PAGE)), created=False, m=plan_service.manifest(me, plan),
+                      page_url=lambda n: f"/plans/{plan_id}?page={n}",
+                      **_entry(request, plan_id, rows, st),
+                      **_plan_extras(request, me, st, plan, approval_error=message(request, e)))
+    return RedirectResponse(f"/plans/{plan_id}?decided={'approved' if approve else 'rejected'}", status_code=303)
 
 
 # --------------------------------------------------------------------------- results upload
