@@ -31,6 +31,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 BEFORE = """extends: default
+version: "2027.01-2"
 indicators:
   - code: address_cohabitants
     name_zh: 同一住所登记的其他在营主体数（一址多企）

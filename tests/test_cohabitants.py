@@ -14,6 +14,7 @@ from riskgrade.warehouse import Warehouse
 
 T = dt.date(2025, 10, 31)  # a year before the simulated province's end, the date docs/indicators.md measures at
 BEFORE = """extends: default
+version: "2027.01-2"
 indicators:
   - code: address_cohabitants
     name_zh: 同一住所登记的其他在营主体数（一址多企）
