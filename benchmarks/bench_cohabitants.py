@@ -75,7 +75,8 @@ def main() -> int:
     end = add_months(T, 12, keep_month_end=True)
     truth = pq.read_table(d / "_truth" / "entities.parquet").to_pydict()
     shell = dict(zip(truth["uscc"], truth["is_shell"]))
-    tower = {u: t is not None and t >= 0 and not s for u, t, s in zip(truth["uscc"], truth["tower_id"], truth["is_shell"])}
+    tower = {u: t is not None and t >= 0 and not s
+             for u, t, s in zip(truth["uscc"], truth["tower_id"], truth["is_shell"])}
     latent = dict(zip(truth["uscc"], truth["base_risk"]))
     cut = np.quantile(list(latent.values()), 0.8)
     out: dict = {"entities": a.entities, "seed": a.seed, "as_of": str(T), "outcomes_to": str(end)}

@@ -36,7 +36,8 @@ def _shares(home: Path, delivery: Path, catalog_path: Path | None) -> dict[str, 
     for name, pick in (("tower", 0), ("shell", 1)):
         ks = [r[2] for r in rows if r[pick]]
         out[name] = (len(ks), sum(k >= 3 for k in ks), sum(k >= 10 for k in ks))
-    out["other"] = (sum(1 for r in rows if not r[0] and not r[1]), sum(r[2] >= 3 for r in rows if not r[0] and not r[1]), 0)
+    others = [r[2] for r in rows if not r[0] and not r[1]]
+    out["other"] = (len(others), sum(k >= 3 for k in others), 0)
     return out
 
 
