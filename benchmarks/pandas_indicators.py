@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -105,6 +106,31 @@ def _lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
     """``values`` (indexed by key) for each of ``keys``, null when absent (``Series.map``, keeping the dtype
     even when ``values`` is empty)."""
     return values.reindex(keys.to_numpy()).set_axis(keys.index)
+
+
+ROOM = re.compile(r"[0-9A-Za-z\-－]+(室|房间|房)$")
+
+
+def _building_linked(pop: pd.DataFrame) -> pd.Series:
+    """一址多企: other entities in scope at the same building (the address without spaces and a trailing room
+    number) registered within 60 days before or after, sharing the phone or the legal representative."""
+    def blank(s: pd.Series) -> pd.Series:
+        s = s.astype("string").str.strip()
+        return s.where(s != "")
+
+    b = pd.DataFrame({"uscc": pop["uscc"], "est": pop["established_on"],
+                      "building": blank(pop["address"].astype("string").str.replace(" ", "").str.replace("　", "")
+                                        .map(lambda a: ROOM.sub("", a) if isinstance(a, str) else a)),
+                      "phone": blank(pop["phone_id"]), "rep": blank(pop["legal_rep_id"])})
+    pairs = []
+    for key in ("phone", "rep"):
+        k = b.dropna(subset=["building", key])
+        m = k.merge(k, on=["building", key], suffixes=("", "_o"))
+        m = m[(m["uscc"] != m["uscc_o"]) & ((m["est"] - m["est_o"]).abs() <= pd.Timedelta(days=60))]
+        pairs.append(m[["uscc", "uscc_o"]])
+    counts = pd.concat(pairs).drop_duplicates().groupby("uscc").size()
+    out = _lookup(pop["uscc"], counts).fillna(0)
+    return _nullable_int(out.where(pop["address"].notna()))
 
 
 def compute(entities: pd.DataFrame, events: pd.DataFrame, domain_grades: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
@@ -246,10 +272,10 @@ def compute(entities: pd.DataFrame, events: pd.DataFrame, domain_grades: pd.Data
         "is_individual": flag(individual),
     }
 
-    # ---- related parties: other entities in scope at the same address / phone / legal representative
-    for code, key in (("address_cohabitants", "address"), ("phone_cohabitants", "phone_id"),
-                      ("legal_rep_entities", "legal_rep_id")):
+    # ---- related parties: other entities in scope at the same phone / legal representative
+    for code, key in (("phone_cohabitants", "phone_id"), ("legal_rep_entities", "legal_rep_id")):
         ind[code] = _nullable_int(_lookup(pop[key], pop[key].value_counts()) - 1)  # null key: null
+    ind["address_cohabitants"] = _building_linked(pop)
     # entities of a person (in scope or not, established by T) on the abnormal list or the serious-dishonesty
     # list at T (each list by itself: its latest listing after its latest removal) or revoked in 3 years
     x = ent[ent["legal_rep_id"].notna() & (ent["established_on"] <= T)]

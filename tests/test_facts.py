@@ -23,12 +23,14 @@ U = make_usccs(5, start=500)
 
 
 def _delivery(d: Path) -> Path:
-    write_csv(d / "entities.csv", ENTITY_HEADER + ["registered_capital"], [
-        [U[0], "甲商贸有限公司", "enterprise", "370102", "5211", "2018-01-01", "active", "经十路1号", "12345.5"],
-        [U[1], "乙小吃店", "individual", "370102", "6291", "2018-01-01", "active", "经十路1号", ""],
-        [U[2], "丙制造有限公司", "enterprise", "370102", "2710", "2018-01-01", "active", "二号", "500"],
-        [U[3], "丁贸易有限公司", "enterprise", "370102", "5211", "2018-01-01", "active", "三号", "100"],
-        [U[4], "戊科技有限公司", "enterprise", "370102", "6510", "2026-03-01", "active", "四号", "10"],
+    # 一址多企: U0 and U1 (its room in the same building) registered the same day under one person; U4, the same
+    # person in the same building eight years later, is not counted with them (nor U2, the same day, its own person)
+    write_csv(d / "entities.csv", ENTITY_HEADER + ["registered_capital", "legal_rep_id"], [
+        [U[0], "甲商贸有限公司", "enterprise", "370102", "5211", "2018-01-01", "active", "经十路1号", "12345.5", "P1"],
+        [U[1], "乙小吃店", "individual", "370102", "6291", "2018-01-01", "active", "经十路1号301室", "", "P1"],
+        [U[2], "丙制造有限公司", "enterprise", "370102", "2710", "2018-01-01", "active", "经十路1号", "500", "P2"],
+        [U[3], "丁贸易有限公司", "enterprise", "370102", "5211", "2018-01-01", "active", "三号", "100", "P3"],
+        [U[4], "戊科技有限公司", "enterprise", "370102", "6510", "2026-03-01", "active", "经十路1号1203室", "10", "P1"],
     ])
     ev = [
         # U0: a late 2024 report, no 2025 report, listed abnormal, penalised, two failed inspections
@@ -159,7 +161,10 @@ def test_default_facts_name_and_value(store: Path) -> None:
     assert f[(U[0], "is_individual")] == "是否个体工商户：否"
     assert f[(U[0], "capital_10k")] == "注册资本（万元）：12,345.5"
     assert f[(U[1], "capital_10k")] == "注册资本（万元）：无记录"  # does not apply to individual businesses
-    assert f[(U[0], "address_cohabitants")] == "同一住所登记的其他在营主体数（一址多企）：1"  # counted over everyone
+    assert f[(U[0], "address_cohabitants")] == \
+        "同一楼宇60日内集中登记且共用电话或法定代表人的其他在营主体数（一址多企）：1"  # counted over everyone
+    assert f[(U[4], "address_cohabitants")] == \
+        "同一楼宇60日内集中登记且共用电话或法定代表人的其他在营主体数（一址多企）：0"  # eight years later
     cat = load_catalog()
     assert format_value(cat.get("insured_drop_1y"), 0.35) == "35.0%"
     assert format_value(cat.get("penalty_fine_3y"), 1234567.0) == "1,234,567"

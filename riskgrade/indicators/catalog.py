@@ -22,7 +22,9 @@ DIMENSIONS = {
     "enforcement": ("监管执法", "supervision and enforcement"),
 }
 ENTITY_TYPES = ("enterprise", "individual", "cooperative")
-RELATIONS = ("address", "phone", "person", "person_risky")
+# address: every other entity at the same address string, whenever it registered (the catalog before 2027.01-3);
+# building_linked: co-registration at one building (compute.BUILDING_WINDOW_DAYS, a phone or a person shared)
+RELATIONS = ("address", "building_linked", "phone", "person", "person_risky")
 # columns of the indicator table that are entity attributes, not indicators
 RESERVED = ("uscc", "name", "entity_type", "region_code", "industry_code", "industry_section", "status",
             "established_on", "registered_capital", "bucket", "address", "phone_id", "legal_rep_id")

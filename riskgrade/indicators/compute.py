@@ -219,6 +219,21 @@ def shared_tables(catalog: Catalog, as_of: dt.date) -> list[tuple[str, str]]:
     return _related_sql(as_of_params(as_of), [i for i in catalog.enabled if i.kind == "related"])["shared"]
 
 
+# relation ``building_linked`` (一址多企 since catalog 2027.01-3): the other entities registered at the same building
+# within this many days of the entity (before or after) that share its contact phone or its legal representative -
+# the registration window of the ``registration_cluster`` warning rule (warnings.yaml), so an office tower's tenants,
+# who arrive over years with phones and people of their own, are not counted against each other
+BUILDING_WINDOW_DAYS = 60
+# a trailing room number (1801室, A-1203室, 12房): the building address is the address without it (the same
+# cut as riskgrade.warning.clusters.building_sql)
+ROOM = r"[0-9A-Za-z\-－]+(室|房间|房)$"
+
+
+def building_sql(col: str) -> str:
+    """SQL: the building address of an address column (spaces removed, a trailing room number cut)."""
+    return f"nullif(regexp_replace(replace(replace({col}, ' ', ''), '　', ''), '{ROOM}', ''), '')"
+
+
 def _related_sql(p: dict[str, str], inds: list[Indicator]) -> dict:
     """Columns and joins of the related-party indicators, and the population-wide relations they join
     (``shared``: (name, SQL over the CTE ``pop``), each computed over every entity, whatever rows the
@@ -234,6 +249,24 @@ def _related_sql(p: dict[str, str], inds: list[Indicator]) -> dict:
             select.append(f"CASE WHEN n.{key} IS NULL THEN NULL ELSE coalesce({alias}.k, 1) - 1 END AS {i.code}")
             shared[name] = f"SELECT {key}, count(*) AS k FROM pop WHERE {key} IS NOT NULL GROUP BY {key}"
             joins[i.relation] = f"LEFT JOIN {name} {alias} ON {alias}.{key} = n.{key}"
+        elif i.relation == "building_linked":
+            select.append(f"CASE WHEN n.address IS NULL THEN NULL ELSE coalesce(rb.k, 0) END AS {i.code}")
+            shared["rel_building_keys"] = f"""
+                SELECT uscc, {building_sql('address')} AS building, established_on AS est,
+                       nullif(trim(phone_id), '') AS phone, nullif(trim(legal_rep_id), '') AS rep
+                FROM pop WHERE address IS NOT NULL"""
+            near = f"y.uscc <> x.uscc AND abs(date_diff('day', x.est, y.est)) <= {BUILDING_WINDOW_DAYS}"
+            # two equi-joins (building and phone, building and person), not one join on the building: a building's
+            # tenants are never paired with each other unless they share one of the two
+            shared["rel_building"] = f"""
+                SELECT uscc, count(*) AS k FROM (
+                    SELECT x.uscc, y.uscc AS other FROM rel_building_keys x JOIN rel_building_keys y
+                      ON y.building = x.building AND y.phone = x.phone AND {near}
+                    UNION
+                    SELECT x.uscc, y.uscc AS other FROM rel_building_keys x JOIN rel_building_keys y
+                      ON y.building = x.building AND y.rep = x.rep AND {near}) linked
+                GROUP BY uscc"""
+            joins[i.relation] = "LEFT JOIN rel_building rb ON rb.uscc = n.uscc"
         elif i.relation == "person_risky":
             select.append(f"CASE WHEN n.legal_rep_id IS NULL THEN NULL ELSE "
                           f"coalesce(rr.k, 0) - CASE WHEN rs.uscc IS NOT NULL THEN 1 ELSE 0 END END AS {i.code}")
