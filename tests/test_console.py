@@ -473,7 +473,7 @@ def test_zh_pages_show_no_raw_codes(app, published: dict) -> None:
         c = _login(app, user)
         paths = ["/", "/entities", f"/entities?region={published['county']}", "/alerts", "/plans", "/plans/new",
                  "/plans/1", "/plans/1/results", "/quality", "/model", "/admin/users", "/admin/audit", "/account/totp",
-                 "/alerts/rules", "/help", f"/admin/users/{user}"]
+                 "/alerts/rules", "/help", f"/admin/users/{user}", "/work", "/work/units"]
         first = c.get(f"/entities?region={published['county']}")
         paths += re.findall(r'href="(/entities/[0-9A-Z]{18})"', first.text)[:3]
         alerts = c.get("/alerts")
