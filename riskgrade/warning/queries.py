@@ -489,16 +489,18 @@ def work_queue(con: duckdb.DuckDBPyConnection, v: Viewer, due: tuple[str, str, l
     base = (f"SELECT a.*, {close_due} AS close_due, {due_now} AS due_on FROM alerts a WHERE {where}")
     args = [*dparams, *dparams, *params]
     total, soon, late = con.execute(f"""
-        SELECT count(*), count(*) FILTER (WHERE due_on >= ? AND due_on <= ? + to_days(?)),
+        SELECT count(*), count(*) FILTER (WHERE due_on >= ? AND due_on <= ? + to_days(CAST(? AS INTEGER))),
                count(*) FILTER (WHERE due_on < ?) FROM ({base}) a""",
-                                    [*args, today, today, int(soon_days), today]).fetchall()[0]
+                                    [today, today, int(soon_days), today, *args]).fetchall()[0]
     limit = "" if page_size is None else f"LIMIT {int(page_size)} OFFSET {(max(page, 1) - 1) * int(page_size)}"
     items = _dicts(con.execute(f"""
         SELECT {_select(con)}, a.close_due, a.due_on, coalesce(a.due_on < ?, false) AS overdue
         FROM ({base}) a ORDER BY {QUEUE_SORTS.get(sort, QUEUE_SORTS['due'])} {limit}""", [today, *args]))
     names = first_member_names(con, v, [x["alert_id"] for x in items])
+    inside = in_region_counts(con, v, [x["alert_id"] for x in items])
     for x in items:
         x["member_name"] = names.get(x["alert_id"])
+        x["members_in_region"] = inside.get(x["alert_id"], 0)
     return Queue(int(total), items, int(soon), int(late))
 
 
