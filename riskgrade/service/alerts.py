@@ -181,7 +181,8 @@ def detail(st: AppState, me: Principal, alert_id: str, *, tasks: bool = False, v
     w = limits(st)
     d.update(targetable=targetable(a), next_steps=next_steps(a),
              region_name=regions.name(rc) if rc and regions.table().get(rc) else None,
-             due_on=w.due(a), overdue=w.overdue(a, dt.date.today()), needs_review=w.needs_review(a["rule"], a["severity"]),
+             due_on=w.due(a), overdue=w.overdue(a, dt.date.today()),
+             needs_review=w.needs_review(a["rule"], a["severity"]),
              note_min=w.note_min_length,
              may_review=me.user.role in REVIEWER_ROLES and me.user.username not in d["handlers"])
     record(st, me, "view_alert", alert_id, {"rule": d["rule"], "members_shown": d["members_in_region"],
@@ -322,7 +323,7 @@ def check_step(st: AppState, user: Any, v: Viewer, a: dict, op: str, *, to: str 
                          {"min": w.note_min_length})
     if op == "assign":
         users = users if users is not None else wa.users_by_name(st.factory)
-        who = wa.parse(to or "", users, wa.home_table(st.home))
+        who = wa.parse(to or "", users, routing_table(st.home))
         wa.check(who, users, a, v.region_prefix)
         kw["to"] = who.value
     if op == "close":

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from ..errors import RiskgradeError
 from ..warning import queries as q
-from .alerts import AlertError, REVIEWER_ROLES, check_step, limits, run_step, store, viewer_of
+from .alerts import AlertError, REVIEWER_ROLES, check_step, limits, routing_table, run_step, store, viewer_of
 from .audit import record
 from .state import AppState, Principal
 
@@ -181,7 +181,7 @@ def export_queue(st: AppState, me: Principal, fmt: str, lang: str = "zh", via: s
     with store(st.home) as wh:
         res = q.work_queue(wh.con, v, _due(st), today, w.due_soon_days, reviewer=me.user.role in REVIEWER_ROLES,
                            page_size=EXPORT_ROWS)
-    users, table = wa.users_by_name(st.factory), wa.home_table(st.home)
+    users, table = wa.users_by_name(st.factory), routing_table(st.home)
     lang = "en" if lang == "en" else "zh"
     yes, no = ("是", "否") if lang == "zh" else ("yes", "no")
     rows = [[x["alert_id"], x.get("area_name") if x.get("scope") == "area" else (x.get("member_name") or ""),
@@ -269,7 +269,7 @@ def unit_name(st: AppState, code: str | None, by: str, lang: str = "zh") -> str:
     if by == "county":
         return regions.name(code) if code in regions.table() else code
     try:
-        return wa.home_table(st.home).dept(code).name_zh
+        return routing_table(st.home).dept(code).name_zh
     except Exception:  # a code the table no longer has
         return code
 
@@ -278,7 +278,7 @@ def labels(st: AppState, values: list[str | None], lang: str = "zh") -> dict[str
     """How assignees read (users' names, units' names; free text as written)."""
     from . import work_assignees as wa
 
-    users, table = wa.users_by_name(st.factory), wa.home_table(st.home)
+    users, table = wa.users_by_name(st.factory), routing_table(st.home)
     return {x: wa.label(x, users, table, lang) for x in set(values) if x}
 
 
@@ -288,7 +288,7 @@ def assignee_choices(st: AppState, me: Principal) -> list[tuple[str, str]]:
     from ..registry.users import can
     from . import work_assignees as wa
 
-    users, table = wa.users_by_name(st.factory), wa.home_table(st.home)
+    users, table = wa.users_by_name(st.factory), routing_table(st.home)
     out = [(f"unit:{me.region}", wa.label(f"unit:{me.region}", users, table))]
     for u in sorted(users.values(), key=lambda u: u.username):
         if not u.disabled and can(u.role, "alerts.write") and (u.region_prefix.startswith(me.region)
@@ -298,4 +298,5 @@ def assignee_choices(st: AppState, me: Principal) -> list[tuple[str, str]]:
 
 
 __all__ = ["MAX_ATTACHMENT_MB", "MAX_BATCH", "SORTS", "WorkView", "assignee_choices", "attach", "attachments_of",
-           "batch_assign", "download", "export_queue", "labels", "limits_of", "month_of", "my_tasks", "queue", "unit_name", "unit_stats"]
+           "batch_assign", "download", "export_queue", "labels", "limits_of", "month_of", "my_tasks",
+           "queue", "unit_name", "unit_stats"]

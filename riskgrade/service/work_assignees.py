@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from ..codes import regions
 from ..registry.users import can
@@ -126,8 +125,3 @@ def mine(value: str | None, username: str, region_prefix: str, department_code: 
         return parts[1] == region_prefix and (dept is None or dept == department_code)
     return False
 
-
-def home_table(home: Path | None):
-    from .alerts import routing_table
-
-    return routing_table(home)

@@ -74,7 +74,8 @@ def add(con: duckdb.DuckDBPyConnection, home: Path, alert_id: str, filename: str
     con.execute(SCHEMA)
     nid = con.execute("SELECT coalesce(max(attachment_id), 0) + 1 FROM alert_attachments").fetchall()[0][0]
     row = {"attachment_id": int(nid), "alert_id": alert_id, "filename": clean_name(filename, kind), "kind": kind,
-           "size": len(data), "sha256": sha, "uploaded_by": user, "uploaded_at": dt.datetime.now().replace(microsecond=0)}
+           "size": len(data), "sha256": sha, "uploaded_by": user,
+           "uploaded_at": dt.datetime.now().replace(microsecond=0)}
     con.execute("INSERT INTO alert_attachments VALUES (?, ?, ?, ?, ?, ?, ?, ?)", list(row.values()))
     return row
 

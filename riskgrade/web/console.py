@@ -20,8 +20,8 @@ from .common import LoginRequired, PageError, error_page
 from .pages import admin, alerts, auth, entities, home, plans, quality, work
 
 router = APIRouter(include_in_schema=False)
-for _page_router in (auth.router, home.router, work.router, entities.router, alerts.router, plans.router, quality.router,
-                     admin.router):
+for _page_router in (auth.router, home.router, work.router, entities.router, alerts.router, plans.router,
+                     quality.router, admin.router):
     router.include_router(_page_router)
 
 

@@ -286,6 +286,11 @@ AUDIT_ACTIONS = {
     "audit_checkpoint": ("导出审计检查点", "audit checkpoint"), "audit_key_rotate": ("更换审计密钥", "audit key rotated"),
     "alert_log_verify": ("校验预警日志", "alert log verified"), "registry_verify": ("校验发布库", "registry verified"),
     "publish": ("发布分类结果", "published"),
+    # 我的待办 (issue 19)
+    "work_queue": ("查看我的待办", "work queue viewed"), "export_work": ("导出我的待办", "work queue exported"),
+    "work_units": ("查看单位办理统计", "unit figures viewed"), "alert_attach": ("上传预警附件", "attachment uploaded"),
+    "alert_attachment_read": ("下载预警附件", "attachment downloaded"), "alert_approve": ("复核通过", "sign-off approved"),
+    "alert_return": ("复核退回", "sign-off returned"),
 }
 
 

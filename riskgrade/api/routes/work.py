@@ -49,7 +49,8 @@ class WorkPage(BaseModel):
 
 
 class BatchAssign(BaseModel):
-    alert_ids: list[Annotated[str, Field(pattern=r"^[0-9a-fA-F]{16}$")]] = Field(min_length=1, max_length=work.MAX_BATCH)
+    alert_ids: list[Annotated[str, Field(pattern=r"^[0-9a-fA-F]{16}$")]] = Field(min_length=1,
+                                                                                 max_length=work.MAX_BATCH)
     to: str = Field(min_length=1, max_length=128, description="user:<name>, or a unit: 370102 or 370102:<department>")
     note: str = Field(default="", max_length=1000)
 
