@@ -130,6 +130,12 @@ def batch_assign(st: AppState, me: Principal, alert_ids: list[str], to: str, not
             for a, seq, h, logged in done]
 
 
+def latest_month(st: AppState) -> dt.date:
+    """The month of the newest alert (this month when there is none): what the unit figures show first."""
+    with store(st.home) as wh:
+        return q.latest_alert_month(wh.con) or dt.date.today().replace(day=1)
+
+
 def month_of(text: str | None, today: dt.date | None = None) -> dt.date:
     """A month (YYYY-MM) as its first day; this month when none is given."""
     if text:
@@ -298,5 +304,5 @@ def assignee_choices(st: AppState, me: Principal) -> list[tuple[str, str]]:
 
 
 __all__ = ["MAX_ATTACHMENT_MB", "MAX_BATCH", "SORTS", "WorkView", "assignee_choices", "attach", "attachments_of",
-           "batch_assign", "download", "export_queue", "labels", "limits_of", "month_of", "my_tasks",
+           "batch_assign", "download", "export_queue", "labels", "latest_month", "limits_of", "month_of", "my_tasks",
            "queue", "unit_name", "unit_stats"]

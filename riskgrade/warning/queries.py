@@ -533,3 +533,11 @@ def unit_figures(con: duckdb.DuckDBPyConnection, v: Viewer, due: tuple[str, str,
         for k, rate in (("handled", "handled_rate"), ("closed", "closed_rate"), ("overdue", "overdue_rate")):
             r[rate] = (r[k] / n) if n else None
     return rows
+
+
+def latest_alert_month(con: duckdb.DuckDBPyConnection) -> dt.date | None:
+    """The first day of the month of the newest alert (None: no alerts)."""
+    if not has_alerts(con):
+        return None
+    d = con.execute("SELECT max(raised_on) FROM alerts").fetchall()[0][0]
+    return d.replace(day=1) if d else None

@@ -129,11 +129,12 @@ def work_export(me: Me, st: St, format: Literal["xlsx", "csv"] = "xlsx",
 
 @router.get("/api/work/units", response_model=list[UnitFigures], responses=ALERT_ERRORS)
 def work_units(me: Me, st: St,
-               month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")] = None,
+               month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$",
+                                                  description="YYYY-MM (default: the newest alert's month)")] = None,
                by: Literal["county", "department"] = "county") -> list[UnitFigures]:
     """Per unit in the user's region, the alerts raised in the month: received, handled, closed, overdue, and
     处置率 (handled / received), 办结率 (closed / received), 超期率 (overdue / received)."""
-    rows = work.unit_stats(st, me, work.month_of(month), by, via="api")
+    rows = work.unit_stats(st, me, work.month_of(month) if month else work.latest_month(st), by, via="api")
     return [UnitFigures(**r, unit_name=work.unit_name(st, r["unit"], by)) for r in rows]
 
 

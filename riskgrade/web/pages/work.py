@@ -87,7 +87,7 @@ def work_units(request: Request, me: Me, st: St) -> HTMLResponse:
     p = request.query_params
     by = p.get("by") if p.get("by") in ("county", "department") else "county"
     try:
-        month = work.month_of(p.get("month"))
+        month = work.month_of(p.get("month")) if p.get("month") else work.latest_month(st)
     except Refused:
         month = work.month_of(None)
     try:
