@@ -230,6 +230,8 @@ ALLOWED = {
     "/admin/users": {"admin"},
     "/admin/audit": {"admin", "auditor"},
     "/alerts": {"admin", "credit_officer", "inspector", "domain_officer", "analyst", "auditor"},  # analysts: counts
+    "/work": {"admin", "credit_officer", "inspector", "domain_officer", "auditor"},              # 我的待办
+    "/work/units": {"admin", "credit_officer", "inspector", "domain_officer", "analyst"},  # figures only
 }
 
 
