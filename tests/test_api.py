@@ -754,7 +754,8 @@ def test_alert_steps_by_role(service: dict) -> None:
     assert after["status"] == before["status"] and after["log"] == before["log"]
     # a domain officer handles what is routed to its department
     mine = svc["alerts"]["in_dept"][-1]
-    r = c.post(f"/api/alerts/{mine}/assign", headers=_h(svc, "domain_officer", "county"), json={"to": "本部门执法科"})
+    unit = c.get(f"/api/alerts/{mine}", headers=_h(svc, "admin")).json()["region_code"]  # a unit, never free text
+    r = c.post(f"/api/alerts/{mine}/assign", headers=_h(svc, "domain_officer", "county"), json={"to": unit})
     assert r.status_code == 200 and r.json()["alert"]["status"] == "assigned", r.text
 
 
@@ -778,19 +779,30 @@ def test_alert_workflow_conflicts_and_both_logs(service: dict) -> None:
         assert r.status_code == 422 and r.json()["error"]["code"] == "invalid", (op, body, r.text)
     steps = []
     r = c.post(f"/api/alerts/{aid}/assign", headers=inspector, json={"to": "县局信用监管股", "note": "请核查"})
+    assert r.status_code == 422 and "not free text" in r.json()["error"]["message"]   # issue 19: users or units
+    unit = first["region_code"]
+    r = c.post(f"/api/alerts/{aid}/assign", headers=inspector, json={"to": unit, "note": "请核查"})
     assert r.status_code == 200 and r.json()["alert"]["status"] == "assigned"
-    assert r.json()["alert"]["assignee"] == "县局信用监管股"
+    assert r.json()["alert"]["assignee"] == f"unit:{unit}"
     steps.append(("inspector_county", "assign", r.json()))
     r = c.post(f"/api/alerts/{aid}/handle", headers=officer, json={"action": "约谈", "note": "约谈法定代表人"})
     assert r.status_code == 200 and r.json()["alert"]["disposition"] == "interview"
     assert r.json()["detail"]["action_zh"] == "约谈"
     steps.append(("credit_officer_county", "handle", r.json()))
-    r = c.post(f"/api/alerts/{aid}/handle", headers=officer, json={"action": "inspect"})  # a further disposition
+    r = c.post(f"/api/alerts/{aid}/handle", headers=officer, json={"action": "inspect"})  # issue 19: a note is required
+    assert r.status_code == 422
+    r = c.post(f"/api/alerts/{aid}/handle", headers=officer, json={"action": "inspect", "note": "转入现场检查"})
     assert r.status_code == 200 and r.json()["alert"]["disposition"] == "inspect"
     steps.append(("credit_officer_county", "handle", r.json()))
-    r = c.post(f"/api/alerts/{aid}/close", headers=officer)  # no body: the note is optional
-    assert r.status_code == 200 and r.json()["alert"]["status"] == "closed"
+    assert c.post(f"/api/alerts/{aid}/close", headers=officer).status_code == 422  # issue 19: the note is required
+    r = c.post(f"/api/alerts/{aid}/close", headers=officer, json={"note": "已整改到位"})
+    assert r.status_code == 200
     steps.append(("credit_officer_county", "close", r.json()))
+    if r.json()["alert"]["status"] == "review":  # a sign-off (worklimits.yaml): by a reviewer who did not handle it
+        r = c.post(f"/api/work/alerts/{aid}/approve", headers=_h(svc, "credit_officer"), json={"note": "同意办结"})
+        assert r.status_code == 200, r.text
+        steps.append(("credit_officer_prov", "approve", r.json()))
+    assert r.json()["alert"]["status"] == "closed"
     for op, body in (("close", {}), ("assign", {"to": "x"}), ("handle", {"action": "提醒"})):
         r = c.post(f"/api/alerts/{aid}/{op}", headers=officer, json=body)
         assert r.status_code == 409 and "closed" in r.json()["error"]["message"], (op, r.text)
@@ -812,7 +824,7 @@ def test_alert_workflow_conflicts_and_both_logs(service: dict) -> None:
         d = json.loads(e.detail)
         assert d["log_seq"] == res["log_seq"] and d["log_hash"] == res["log_hash"] and d["via"] == "api"
     detail = c.get(f"/api/alerts/{aid}", headers=_h(svc, "auditor", "county")).json()  # auditors read
-    assert [x["action"] for x in detail["log"]] == ["raise", "assign", "handle", "handle", "close"]
+    assert [x["action"] for x in detail["log"]] == ["raise"] + [op for _, op, _ in steps]
     assert detail["next_steps"] == []
     # tampering with the alert log is named
     from riskgrade.warehouse import Warehouse

@@ -21,6 +21,12 @@ OPENAPI_DECIDED: dict[str, str] = {
     "/components/schemas/DecideRequest": "grade reviews: a reviewer's note",
     "/paths//api/entities/get/parameters": "the company file: the search also by legal representative and address "
                                            "(two optional query parameters; compatible)",
+    # issue 19 item 1 (我的待办): the work queue, batch assignment, sign-off, attachments, unit figures (new paths)
+    "/paths//api/work": "issue 19: GET /api/work (the queue), POST /api/work/assign (batch), GET /api/work/export, "
+                        "GET /api/work/units, POST /api/work/alerts/{id}/approve|return (复核), attachments",
+    **{f"/components/schemas/{n}": "issue 19: a schema of /api/work" for n in (
+        "Attachment", "BatchAssign", "BatchItem", "BatchResult", "ReviewRequest", "UnitFigures", "WorkItem", "WorkPage",
+        "WorkTask")},
     # issue 17 (results intake): the upload is results only (CSV or XLSX); the response gains the rejected lines
     "/components/schemas/ResultRejection": "issue 17: each rejected line of a results upload (line, column, why)",
     "/components/schemas/ResultsImported": "issue 17: the results upload's response extended compatibly (new "

@@ -18,6 +18,7 @@ chains can be matched).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import threading
 from collections.abc import Iterator
@@ -34,7 +35,7 @@ from .state import AppState, Principal
 
 BUSY_WAIT = 5.0          # seconds a step or a list waits for another job on the warehouse, then 503
 PROFILE_WAIT = 0.0       # a profile does not wait: it is shown at once, without its alerts, while the store is busy
-STEPS = ("assign", "handle", "close", "target")
+STEPS = ("assign", "handle", "close", "target", "approve", "return")
 
 __all__ = ["ALERT_COLUMNS", "STEPS", "AlertError", "AlertList", "Counts", "Filters", "StepDone", "Viewer", "counts",
            "detail", "listing", "of_entity", "perform", "verify_log", "viewer_of"]
@@ -161,6 +162,7 @@ def detail(st: AppState, me: Principal, alert_id: str, *, tasks: bool = False, v
     """An alert with its members and evidence in the user's region, its log, routing, targets and the steps
     its status allows; with ``tasks``, the inspection tasks the user may send it to.  Audited."""
     from ..codes import regions
+    from ..warning import attachments, workflow
 
     me.require("alerts.read")
     v = viewer_of(me.user, st.home)
@@ -173,9 +175,16 @@ def detail(st: AppState, me: Principal, alert_id: str, *, tasks: bool = False, v
             raise
         d = q.alert_detail(wh.con, v, a)
         d["tasks"] = tasks_in_scope(wh.con, me.user.region_prefix) if tasks and me.can("alerts.target") else []
+        d["attachments"] = attachments.listed(wh.con, a["alert_id"])
+        d["handlers"] = sorted(workflow.handlers(wh.con, a["alert_id"])) if a["status"] == "review" else []
     rc = d.get("region_code")
+    w = limits(st)
     d.update(targetable=targetable(a), next_steps=next_steps(a),
-             region_name=regions.name(rc) if rc and regions.table().get(rc) else None)
+             region_name=regions.name(rc) if rc and regions.table().get(rc) else None,
+             due_on=w.due(a), overdue=w.overdue(a, dt.date.today()),
+             needs_review=w.needs_review(a["rule"], a["severity"]),
+             note_min=w.note_min_length,
+             may_review=me.user.role in REVIEWER_ROLES and me.user.username not in d["handlers"])
     record(st, me, "view_alert", alert_id, {"rule": d["rule"], "members_shown": d["members_in_region"],
                                             "evidence_shown": len(d["evidence"]), **_via(via)})
     return d
@@ -269,13 +278,81 @@ def task_allowed(region_prefix: str, task_region: str | None) -> bool:
 
 
 # --------------------------------------------------------------------------- steps
+REVIEWER_ROLES = ("admin", "credit_officer")   # 复核: who may sign off an alert's closing (not its handlers)
+NOTE_STEPS = ("handle", "close", "return")     # steps that need a note of at least ``note_min_length``
+
+
+def limits(st: AppState):
+    """The province's time limits and sign-off rules (:mod:`riskgrade.warning.worklimits`)."""
+    from ..warning import worklimits
+
+    try:
+        return worklimits.load(st.home)
+    except RiskgradeError as e:
+        raise AlertError(503, "unavailable", f"the time limits cannot be read: {e}", "busy") from None
+
+
+def check_step(st: AppState, user: Any, v: Viewer, a: dict, op: str, *, to: str | None, action: str | None,
+               note: str, users: dict | None = None) -> dict:
+    """Refuse a step the alert's status, the note rule, the assignee rule or the reviewer rule does not allow;
+    returns the keyword arguments of :func:`riskgrade.warning.workflow.step`."""
+    from ..warning import workflow
+    from . import work_assignees as wa
+
+    alert_id = a["alert_id"]
+    starts, _ = workflow.STEPS[op]
+    if a["status"] not in starts:
+        nxt = workflow.NEXT_STEP.get(a["status"])
+        raise AlertError(409, "conflict", (
+            f"alert {alert_id} is {a['status']} ({workflow.STATUS_ZH[a['status']]}): cannot {op} it "
+            f"(open -> assigned -> handled [-> review] -> closed); "
+            + (f"next step: {nxt}" if nxt else "a closed alert cannot change")),
+            "step_conflict", {"status": a["status"], "step": op})
+    w = limits(st)
+    kw: dict = {"note": note}
+    if op == "handle":
+        try:
+            workflow.disposition_code(action or "")
+        except RiskgradeError:
+            raise AlertError(422, "invalid", "action: one of 提醒, 警示, 约谈, 检查 (remind, warn, interview, "
+                                             "inspect)", "action_needed") from None
+        kw["action"] = action
+    if op in NOTE_STEPS and len(note) < w.note_min_length:
+        raise AlertError(422, "invalid", f"note: 请填写处置说明，至少 {w.note_min_length} 个字 / a note of at least "
+                                         f"{w.note_min_length} characters is required", "note_needed",
+                         {"min": w.note_min_length})
+    if op == "assign":
+        users = users if users is not None else wa.users_by_name(st.factory)
+        who = wa.parse(to or "", users, routing_table(st.home))
+        wa.check(who, users, a, v.region_prefix)
+        kw["to"] = who.value
+    if op == "close":
+        kw["review"] = w.needs_review(a["rule"], a["severity"])
+    if op in workflow.REVIEW_STEPS:
+        if user.role not in REVIEWER_ROLES:
+            raise AlertError(403, "forbidden", f"the role {user.role} may not review (复核): "
+                                               f"{', '.join(REVIEWER_ROLES)}", "review_role")
+    return kw
+
+
+def run_step(st: AppState, wh: Any, v: Viewer, a: dict, op: str, kw: dict) -> None:
+    """Write a checked step (in the caller's warehouse transaction)."""
+    from ..warning import workflow
+
+    try:
+        workflow.step(wh.con, a["alert_id"], op, v.username, **kw)
+    except RiskgradeError as e:
+        if op in workflow.REVIEW_STEPS:
+            raise AlertError(403, "forbidden", str(e), "review_self") from None
+        raise
+
+
 def perform(st: AppState, user: Any, alert_id: str, op: str, *, to: str | None = None, action: str | None = None,
             note: str = "", task_id: int | None = None, reason: str = "", via: str = "api") -> StepDone:
     """Move a visible alert one step on (or send it to an inspection task), in one warehouse transaction;
     the step goes to the warehouse's ``alert_log`` and, once committed, to the registry's audit chain.
     The caller checks the permission (``alerts.write``, ``alerts.target`` for target)."""
     from ..registry import audit
-    from ..warning import workflow
 
     if op not in STEPS:
         raise AlertError(422, "invalid", f"unknown step {op!r}: one of {', '.join(STEPS)}", "not_found")
@@ -288,24 +365,9 @@ def perform(st: AppState, user: Any, alert_id: str, op: str, *, to: str | None =
         if op == "target":
             added = _target(wh, v, a, task_id, (reason or "").strip())
         else:
-            starts, target_status = workflow.STEPS[op]
-            if a["status"] not in starts:
-                nxt = workflow.NEXT_STEP.get(a["status"])
-                raise AlertError(409, "conflict", (
-                    f"alert {alert_id} is {a['status']} ({workflow.STATUS_ZH[a['status']]}): cannot {op} it "
-                    f"(open -> assigned -> handled -> closed); "
-                    + (f"next step: {nxt}" if nxt else "a closed alert cannot change")),
-                    "step_conflict", {"status": a["status"], "step": op})
-            if op == "handle":
-                try:
-                    workflow.disposition_code(action or "")
-                except RiskgradeError:
-                    raise AlertError(422, "invalid", "action: one of 提醒, 警示, 约谈, 检查 (remind, warn, interview, "
-                                                     "inspect)", "action_needed") from None
-            if op == "assign" and not (to or "").strip():
-                raise AlertError(422, "invalid", "to: the unit or person who handles the alert", "assign_to_needed")
+            kw = check_step(st, user, v, a, op, to=to, action=action, note=note)
             with wh.transaction():
-                workflow.step(con, alert_id, op, v.username, to=to, action=action, note=note)
+                run_step(st, wh, v, a, op, kw)
         seq, h, logged = q.last_log_entry(con, alert_id)
         after = q.alert_row(con, alert_id)
         after["members_in_region"] = q.in_region_counts(con, v, [alert_id]).get(alert_id, 0)

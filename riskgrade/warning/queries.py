@@ -27,7 +27,7 @@ from ..codes import industries, regions
 from ..sql import column_exists, table_exists
 
 EVIDENCE_LIMIT = 500     # evidence rows in one detail answer
-STATUSES = ("open", "assigned", "handled", "closed", "muted")  # muted: warning/precision.py
+STATUSES = ("open", "assigned", "handled", "review", "closed", "muted")  # muted: precision.py; review: workflow.py
 SEVERITIES = ("high", "medium", "low")
 ALERT_COLUMNS = ("alert_id", "rule", "rule_name", "severity", "scope", "raised_on", "last_record_on", "members",
                  "summary", "label", "unit_kind", "responsible_unit", "region_code", "status", "assignee",
@@ -440,3 +440,104 @@ def list_notices(con: duckdb.DuckDBPyConnection, status: str | None = None, limi
             SELECT n.notice_id, n.uscc, n.as_of, o.status, o.channel, o.recipient, o.attempts, o.last_error, n.subject
             FROM notices n JOIN outbox o USING (notice_id) {'WHERE o.status = ?' if status else ''}
             ORDER BY n.created_at DESC, n.notice_id LIMIT {int(limit)}""", [status] if status else []).fetchall()
+
+
+# --------------------------------------------------------------------------- 我的待办 (work queue) and unit figures
+QUEUE_SORTS = {"due": "due_on ASC NULLS LAST, a.raised_on, a.alert_id", "raised": "a.raised_on DESC, a.alert_id",
+               "severity": "CASE a.severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, due_on NULLS LAST, "
+                           "a.alert_id",
+               "status": "a.status, due_on NULLS LAST, a.alert_id"}
+
+
+@dataclass
+class Queue:
+    total: int
+    items: list[dict]
+    due_soon: int
+    overdue: int
+
+
+def _queue_where(v: Viewer, reviewer: bool) -> tuple[str, list]:
+    """Alerts of the viewer's queue: assigned to the user or the user's unit (region, and department when the
+    unit names one), open ones routed to the user's county unit, and (reviewers) those waiting for a sign-off
+    which the user did not handle."""
+    vis, params = _visible(v)
+    units = [f"unit:{v.region_prefix}"] + ([f"unit:{v.region_prefix}:{v.department_code}"] if v.department_code
+                                           else [])
+    marks = ", ".join("?" for _ in units)
+    mine = (f"(a.assignee = ? OR a.assignee IN ({marks}) "
+            f"OR (a.status = 'open' AND coalesce(a.region_code, '') = ?)")
+    params += [f"user:{v.username}", *units, v.region_prefix]
+    if reviewer:
+        mine += (" OR (a.status = 'review' AND a.alert_id NOT IN (SELECT alert_id FROM alert_log "
+                 "WHERE username = ? AND action IN ('handle', 'close')))")
+        params.append(v.username)
+    return f"{vis} AND a.status NOT IN ('closed', 'muted') AND {mine})", params
+
+
+def work_queue(con: duckdb.DuckDBPyConnection, v: Viewer, due: tuple[str, str, list], today: dt.date,
+               soon_days: int, *, reviewer: bool = False, sort: str = "due", page: int = 1,
+               page_size: int | None = 20) -> Queue:
+    """The viewer's queue with each alert's due date (``due``: :func:`riskgrade.warning.worklimits.due_sql`),
+    overdue flag and first member's name; counts of all, due soon (within ``soon_days``, not overdue) and
+    overdue.  ``page_size`` None: every row (exports)."""
+    if not has_alerts(con):
+        return Queue(0, [], 0, 0)
+    v = _checked(con, v)
+    close_due, due_now, dparams = due
+    where, params = _queue_where(v, reviewer)
+    base = (f"SELECT a.*, {close_due} AS close_due, {due_now} AS due_on FROM alerts a WHERE {where}")
+    args = [*dparams, *dparams, *params]
+    total, soon, late = con.execute(f"""
+        SELECT count(*), count(*) FILTER (WHERE due_on >= ? AND due_on <= ? + to_days(CAST(? AS INTEGER))),
+               count(*) FILTER (WHERE due_on < ?) FROM ({base}) a""",
+                                    [today, today, int(soon_days), today, *args]).fetchall()[0]
+    limit = "" if page_size is None else f"LIMIT {int(page_size)} OFFSET {(max(page, 1) - 1) * int(page_size)}"
+    items = _dicts(con.execute(f"""
+        SELECT {_select(con)}, a.close_due, a.due_on, coalesce(a.due_on < ?, false) AS overdue
+        FROM ({base}) a ORDER BY {QUEUE_SORTS.get(sort, QUEUE_SORTS['due'])} {limit}""", [today, *args]))
+    names = first_member_names(con, v, [x["alert_id"] for x in items])
+    inside = in_region_counts(con, v, [x["alert_id"] for x in items])
+    for x in items:
+        x["member_name"] = names.get(x["alert_id"])
+        x["members_in_region"] = inside.get(x["alert_id"], 0)
+    return Queue(int(total), items, int(soon), int(late))
+
+
+def unit_figures(con: duckdb.DuckDBPyConnection, v: Viewer, due: tuple[str, str, list], today: dt.date,
+                 month: dt.date, by: str = "county") -> list[dict]:
+    """Per unit (``county``: the alert's county; ``department``: its responsible department code), the alerts
+    raised in ``month`` visible to the viewer: received, handled (handled, waiting for review or closed),
+    closed, overdue (not closed and past due today, or closed after the due date)."""
+    if not has_alerts(con):
+        return []
+    v = _checked(con, v)
+    close_due, due_now, dparams = due
+    vis, params = _visible(v)
+    first = month.replace(day=1)
+    last = (first + dt.timedelta(days=32)).replace(day=1)
+    unit = ("coalesce(a.region_code, '')" if by == "county" else
+            ("coalesce(a.unit_code, '')" if column_exists(con, "alerts", "unit_code") else "''"))
+    rows = _dicts(con.execute(f"""
+        WITH x AS (SELECT {unit} AS unit, a.status, {close_due} AS close_due, {due_now} AS due_on,
+                          CAST(a.updated_at AS DATE) AS updated_on
+                   FROM alerts a WHERE {vis} AND a.status <> 'muted' AND a.raised_on >= ? AND a.raised_on < ?)
+        SELECT unit, count(*) AS received,
+               count(*) FILTER (WHERE status IN ('handled', 'review', 'closed')) AS handled,
+               count(*) FILTER (WHERE status = 'closed') AS closed,
+               count(*) FILTER (WHERE (status <> 'closed' AND due_on < ?)
+                                   OR (status = 'closed' AND updated_on > close_due)) AS overdue
+        FROM x GROUP BY unit ORDER BY unit""", [*dparams, *dparams, *params, first, last, today]))
+    for r in rows:
+        n = r["received"] or 0
+        for k, rate in (("handled", "handled_rate"), ("closed", "closed_rate"), ("overdue", "overdue_rate")):
+            r[rate] = (r[k] / n) if n else None
+    return rows
+
+
+def latest_alert_month(con: duckdb.DuckDBPyConnection) -> dt.date | None:
+    """The first day of the month of the newest alert (None: no alerts)."""
+    if not has_alerts(con):
+        return None
+    d = con.execute("SELECT max(raised_on) FROM alerts").fetchall()[0][0]
+    return d.replace(day=1) if d else None

@@ -1,5 +1,9 @@
 """Disposition (处置) of alerts: open -> assigned -> handled -> closed, every step in a hash-chained log.
 
+Where the province's time limits (:mod:`.worklimits`) ask for a sign-off (复核), ``close`` moves a handled
+alert to ``review`` (待复核) instead, and a reviewer other than its handlers approves it (``approve`` -> closed)
+or returns it (``return`` -> handled, to be handled again), with a note.
+
 ``alert_log`` is append-only: each row is ``(seq, logged_at, username, action, alert_id, detail)`` with
 ``prev_hash`` (the previous row's hash; 64 zeros for the first), ``key_id`` and
 ``hash = HMAC-SHA256(key, prev_hash + canonical JSON [seq, at, username, action, alert_id, detail, key_id])``
@@ -29,8 +33,9 @@ from ..sql import column_exists
 
 LOG = "alert_log"
 
-STATUSES = ("open", "assigned", "handled", "closed", "muted")
-STATUS_ZH = {"open": "待分办", "assigned": "已分办", "handled": "已处置", "closed": "已办结", "muted": "已静默"}
+STATUSES = ("open", "assigned", "handled", "review", "closed", "muted")
+STATUS_ZH = {"open": "待分办", "assigned": "已分办", "handled": "已处置", "review": "待复核", "closed": "已办结",
+             "muted": "已静默"}
 # disposition actions (处置方式): Chinese word -> code; English codes are accepted as well
 DISPOSITIONS = {"提醒": "remind", "警示": "warn", "约谈": "interview", "检查": "inspect"}
 DISPOSITION_ZH = {v: k for k, v in DISPOSITIONS.items()}
@@ -38,9 +43,12 @@ DISPOSITION_ZH = {v: k for k, v in DISPOSITIONS.items()}
 STEPS = {
     "assign": (("open", "assigned", "muted"), "assigned"),  # a muted alert taken up on review
     "handle": (("assigned", "handled"), "handled"),
-    "close": (("handled",), "closed"),
+    "close": (("handled",), "closed"),      # -> review (待复核) when a sign-off is required
+    "approve": (("review",), "closed"),     # 复核通过
+    "return": (("review",), "handled"),     # 复核退回: handled again, then closed again
 }
-NEXT_STEP = {"open": "assign", "muted": "assign", "assigned": "handle", "handled": "close"}
+NEXT_STEP = {"open": "assign", "muted": "assign", "assigned": "handle", "handled": "close", "review": "approve"}
+REVIEW_STEPS = ("approve", "return")
 
 
 def default_user() -> str:
@@ -114,17 +122,38 @@ def get_alert(con: duckdb.DuckDBPyConnection, alert_id: str) -> dict:
     return dict(zip(cols, rows[0]))
 
 
+def handlers(con: duckdb.DuckDBPyConnection, alert_id: str) -> set[str]:
+    """Who handled an alert or asked for its closing (since it was last assigned): a reviewer must be none of
+    them."""
+    rows = con.execute("SELECT username, action FROM alert_log WHERE alert_id = ? ORDER BY seq", [alert_id]).fetchall()
+    out: set[str] = set()
+    for user, action in rows:
+        if action == "assign":
+            out = set()
+        elif action in ("handle", "close"):
+            out.add(user)
+    return out
+
+
 def step(con: duckdb.DuckDBPyConnection, alert_id: str, op: str, user: str, *, to: str | None = None,
-         action: str | None = None, note: str = "") -> dict:
-    """Move an alert one step on; refuses a step its status does not allow, with what to do instead."""
+         action: str | None = None, note: str = "", review: bool = False) -> dict:
+    """Move an alert one step on; refuses a step its status does not allow, with what to do instead.
+    ``review``: a ``close`` that needs a sign-off goes to ``review`` (待复核); ``approve`` and ``return`` are
+    refused to the alert's own handlers."""
     a = get_alert(con, alert_id)
     starts, target = STEPS[op]
+    if op == "close" and review:
+        target = "review"
     status = a["status"]
     if status not in starts:
         hint = f"; next: `riskgrade alerts {NEXT_STEP[status]}`" if status in NEXT_STEP else " and cannot change"
         raise RiskgradeError(f"alert {a['alert_id']} is {status} ({STATUS_ZH[status]}): cannot {op} it "
-                             f"(open -> assigned -> handled -> closed){hint}")
+                             f"(open -> assigned -> handled [-> review] -> closed){hint}")
+    if op in REVIEW_STEPS and user in handlers(con, a["alert_id"]):
+        raise RiskgradeError(f"alert {a['alert_id']}: {user} handled it and cannot review it (复核须由处置人以外的人员进行)")
     detail: dict = {"from": status, "to": target, "note": note}
+    if op == "close" and review:
+        detail["review_required"] = True
     sets = ["status = ?", "updated_at = ?"]
     now = dt.datetime.now()
     args: list = [target, now]

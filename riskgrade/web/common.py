@@ -37,7 +37,8 @@ MAX_UPLOAD_MB = 50
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
             "font-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; "
             "frame-ancestors 'none'")
-NAV = (("dashboard", "/", "stats.read"), ("search", "/entities", "entity.read"),
+NAV = (("dashboard", "/", "stats.read"), ("work_nav", "/work", "alerts.read"),
+       ("search", "/entities", "entity.read"),
        ("alerts", "/alerts", "alerts.read|stats.read"), ("plans", "/plans", "plans.read"),
        ("quality", "/quality", "stats.read"), ("model", "/model", "stats.read"),
        ("users", "/admin/users", "users.manage"), ("audit", "/admin/audit", "audit.read"),

@@ -17,11 +17,11 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse
 
 from .common import LoginRequired, PageError, error_page
-from .pages import admin, alerts, auth, entities, home, plans, quality, reviews
+from .pages import admin, alerts, auth, entities, home, plans, quality, reviews, work
 
 router = APIRouter(include_in_schema=False)
-for _page_router in (auth.router, home.router, entities.router, alerts.router, plans.router, quality.router,
-                     admin.router, reviews.router):
+for _page_router in (auth.router, home.router, work.router, entities.router, alerts.router, plans.router,
+                     quality.router, admin.router, reviews.router):
     router.include_router(_page_router)
 
 

@@ -294,6 +294,11 @@ AUDIT_ACTIONS = {
     "print_record": ("打印检查结果记录", "inspection record printed"),
     "plan_submit": ("提交抽查计划审批", "plan submitted for approval"), "plan_approve": ("批准抽查计划", "plan approved"),
     "plan_reject": ("驳回抽查计划", "plan rejected"), "plan_publish": ("抽查计划入库", "plan copied to the registry"),
+    # 我的待办 (issue 19)
+    "work_queue": ("查看我的待办", "work queue viewed"), "export_work": ("导出我的待办", "work queue exported"),
+    "work_units": ("查看单位办理统计", "unit figures viewed"), "alert_attach": ("上传预警附件", "attachment uploaded"),
+    "alert_attachment_read": ("下载预警附件", "attachment downloaded"), "alert_approve": ("复核通过", "sign-off approved"),
+    "alert_return": ("复核退回", "sign-off returned"),
 }
 
 

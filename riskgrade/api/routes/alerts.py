@@ -20,7 +20,7 @@ def _alert_out(a: dict) -> AlertOut:
     return AlertOut(**{k: a.get(k) for k in AlertOut.model_fields})
 
 
-def _step_result(done: alerts.StepDone) -> AlertStepResult:
+def step_result(done: alerts.StepDone) -> AlertStepResult:
     return AlertStepResult(step=done.op, alert=_alert_out(done.alert), log_seq=done.seq, log_hash=done.hash,
                            detail=done.detail, task_id=done.task_id, added=done.added)
 
@@ -69,21 +69,21 @@ def alert_detail(alert_id: AlertId, me: Me, st: St) -> AlertDetail:
 def alert_assign(alert_id: AlertId, body: AssignRequest, me: Me, st: St) -> AlertStepResult:
     """Assign an alert (分办) to a unit or person: open or assigned -> assigned."""
     me.require("alerts.write")
-    return _step_result(alerts.perform(st, me.user, alert_id.lower(), "assign", to=body.to.strip(), note=body.note))
+    return step_result(alerts.perform(st, me.user, alert_id.lower(), "assign", to=body.to.strip(), note=body.note))
 
 
 @router.post("/api/alerts/{alert_id}/handle", response_model=AlertStepResult, responses=STEP_ERRORS)
 def alert_handle(alert_id: AlertId, body: HandleRequest, me: Me, st: St) -> AlertStepResult:
     """Record a disposition (处置: 提醒 / 警示 / 约谈 / 检查): assigned or handled -> handled."""
     me.require("alerts.write")
-    return _step_result(alerts.perform(st, me.user, alert_id.lower(), "handle", action=body.action, note=body.note))
+    return step_result(alerts.perform(st, me.user, alert_id.lower(), "handle", action=body.action, note=body.note))
 
 
 @router.post("/api/alerts/{alert_id}/close", response_model=AlertStepResult, responses=STEP_ERRORS)
 def alert_close(alert_id: AlertId, me: Me, st: St, body: CloseRequest | None = None) -> AlertStepResult:
     """Close a handled alert (办结): handled -> closed; a closed alert cannot change."""
     me.require("alerts.write")
-    return _step_result(alerts.perform(st, me.user, alert_id.lower(), "close", note=body.note if body else ""))
+    return step_result(alerts.perform(st, me.user, alert_id.lower(), "close", note=body.note if body else ""))
 
 
 @router.post("/api/alerts/{alert_id}/target", response_model=AlertStepResult, responses=STEP_ERRORS)
@@ -91,5 +91,5 @@ def alert_target(alert_id: AlertId, body: TargetRequest, me: Me, st: St) -> Aler
     """定向抽查: the alert's entities become targets of an inspection task in your region (every plan drawn for
     the task includes them); high-severity alerts, or rules marked inspect, and not closed."""
     me.require("alerts.target")
-    return _step_result(alerts.perform(st, me.user, alert_id.lower(), "target", task_id=body.task_id,
+    return step_result(alerts.perform(st, me.user, alert_id.lower(), "target", task_id=body.task_id,
                                        reason=body.reason))

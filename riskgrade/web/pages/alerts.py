@@ -4,18 +4,20 @@ the disposition forms, and the steps."""
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import re
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ...service import alerts
+from ...service import alerts, work
 from ...service.errors import Refused
 from ...service.state import AppState, Principal
+from ...warning.attachments import TYPES as ATTACHMENT_TYPES
 from ...warning.queries import SEVERITIES, STATUSES
-from ..common import (PAGE_SIZE, Form, Me, PageError, St, lang_of, message, need, page_error, page_number, render,
-                      small_int)
+from ..common import (PAGE_SIZE, Form, Me, PageError, St, capped, lang_of, message, need, page_error, page_number,
+                      render, small_int)
 from ..names import detail_name, event_names, log_text, rule_name
 
 router = APIRouter(include_in_schema=False)
@@ -76,10 +78,21 @@ def _alert_view(request: Request, me: Principal, st: AppState, alert_id: str, *,
         raise page_error(e) from None
     lang = lang_of(request)
     names = event_names(lang)
+    try:
+        who = work.labels(st, [d.get("assignee"), *[(e.get("detail") or {}).get("assignee") for e in d["log"]]], lang)
+        choices = work.assignee_choices(st, me) if me.can("alerts.write") else []
+    except Refused as e:
+        raise page_error(e) from None
+
+    def log_words(e: dict) -> str:  # assignees by name (a user's, a unit's), as the page shows them
+        x = e.get("detail") or {}
+        return log_text({**e, "detail": {**x, "assignee": who.get(x["assignee"], x["assignee"])}}
+                        if x.get("assignee") else e, lang)
+
     return render(request, "alert.html", me, status=status, a=d, tasks=d["tasks"], errors=errors or [], done=done,
                   v=form or {}, rule_name=lambda code, zh: rule_name(code, zh, lang),
                   event_name=lambda c: names.get(c, c), detail_name=lambda typ, x: detail_name(typ, x, lang),
-                  log_text=lambda e: log_text(e, lang))
+                  log_text=log_words, who=who, choices=choices, max_mb=work.MAX_ATTACHMENT_MB)
 
 
 @router.get("/alerts/rules")
@@ -98,11 +111,54 @@ def alert_rules_page(request: Request, me: Me, st: St) -> HTMLResponse:
                   rule_name=lambda code, zh: rule_name(code, zh, lang))
 
 
+@router.post("/alerts/{alert_id}/attach")
+async def alert_attach(request: Request, alert_id: str, me: Me, st: St) -> Response:
+    """An attachment (附件): its size checked from the request's length before anything is read, its type from
+    its content."""
+    need(me, "alerts.write")
+    if not re.fullmatch(r"[0-9a-f]{16}", alert_id):
+        raise PageError(404, "not_found")
+    limit = work.MAX_ATTACHMENT_MB * 1024 * 1024
+    await capped(request, limit + 64 * 1024)
+    form = await request.form(max_files=1, max_fields=5)
+    if not hmac.compare_digest(str(form.get("csrf", "")), me.token.csrf):
+        raise PageError(403, "csrf")
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str) or not upload.filename:
+        err = Refused(422, "invalid", "file missing", "attachment_missing")
+    else:
+        data = await upload.read(limit + 1)
+        try:
+            work.attach(st, me, alert_id, upload.filename, data, via="console")
+            return RedirectResponse(f"/alerts/{alert_id}?done=attach", status_code=303)
+        except Refused as e:
+            if e.status in (404, 503) and e.key in ("not_found", "busy"):
+                raise page_error(e) from None
+            err = e
+    return _alert_view(request, me, st, alert_id, errors=[message(request, err)], status=err.status)
+
+
+@router.get("/alerts/{alert_id}/attachments/{attachment_id}")
+def alert_attachment(alert_id: str, attachment_id: str, me: Me, st: St) -> Response:
+    need(me, "alerts.read")
+    n = small_int(attachment_id)
+    if not re.fullmatch(r"[0-9a-f]{16}", alert_id) or n is None:
+        raise PageError(404, "not_found")
+    try:
+        row, data = work.download(st, me, alert_id, n, via="console")
+    except Refused as e:
+        raise page_error(e) from None
+    return Response(data, media_type=ATTACHMENT_TYPES[row["kind"]], headers={
+        "Content-Disposition": f"attachment; filename=\"attachment-{n}.{row['kind']}\"; "
+                               f"filename*=UTF-8''{quote(row['filename'])}",
+        "X-Content-Type-Options": "nosniff"})
+
+
 @router.get("/alerts/{alert_id}")
 def alert_page(request: Request, alert_id: str, me: Me, st: St) -> HTMLResponse:
     need(me, "alerts.read")
     done = request.query_params.get("done") or ""
-    return _alert_view(request, me, st, alert_id, done=done if done in alerts.STEPS else "")
+    return _alert_view(request, me, st, alert_id, done=done if done in (*alerts.STEPS, "attach") else "")
 
 
 @router.post("/alerts/{alert_id}/{op}")
