@@ -128,3 +128,57 @@ def pg_url() -> Iterator[str]:
     """The URL of a fresh PostgreSQL database for one test (see :func:`fresh_pg_database`)."""
     with fresh_pg_database() as url:
         yield url
+
+
+# --------------------------------------------------------------------------- the console's published province
+PUBLISHED_MONTHS = ("2026-08-31", "2026-09-30")
+PUBLISHED_PASSWORD = "Secret-2026x"
+
+
+def _published_regions(home: Path) -> tuple[str, str]:
+    """The county with the most active entities, and another one."""
+    import duckdb
+
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        rows = con.execute("SELECT region_code FROM entities WHERE status = 'active' GROUP BY 1 "
+                           "ORDER BY count(*) DESC, 1 LIMIT 2").fetchall()
+        department = con.execute("SELECT responsible_unit FROM alerts WHERE unit_kind = 'department' GROUP BY 1 "
+                                 "ORDER BY count(*) DESC, 1 LIMIT 1").fetchall()[0][0]
+    finally:
+        con.close()
+    return rows[0][0], rows[1][0], department
+
+
+@pytest.fixture(scope="session")
+def published_province(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A 2,500-entity province, built once per session: two published months (the second graded by a trained
+    scorecard), a task, a plan, early-warning alerts and a user per role (password :data:`PUBLISHED_PASSWORD`).
+    Never used as it is: ``tests/test_console.py``'s ``published`` gives each module its own copy."""
+    from riskgrade.registry.db import open_registry
+    from riskgrade.registry.users import add_user
+
+    t1, t2 = PUBLISHED_MONTHS
+    root = tmp_path_factory.mktemp("published")
+    home = root / "home"
+    run_cli("simulate", "--entities", "2500", "--seed", "5", "--out", str(root / "d"), home=home)
+    run_cli("ingest", str(root / "d"), home=home)
+    run_cli("classify", "--as-of", t1, "--model", "expert", home=home)
+    run_cli("classify", "--as-of", t2, "--model", "trained", home=home)
+    run_cli("task", "create", "--name", "2026年第四季度食品经营者抽查", "--domain", "food", "--industry", "F", home=home)
+    run_cli("plan", "--as-of", t2, "--seed", "7", "--budget", "120", "--out", str(root / "plan.csv"), home=home)
+    run_cli("warn", home=home)  # early-warning alerts
+    for t in (t1, t2):
+        run_cli("publish", "--as-of", t, home=home)
+    county, other, department = _published_regions(home)
+    factory = open_registry(home)
+    users = {}
+    for role, prefix, name in (("admin", "37", "admin"), ("credit_officer", "37", "officer"),
+                               ("credit_officer", county, "officer_county"), ("inspector", "37", "inspector"),
+                               ("inspector", county, "inspector_county"), ("domain_officer", "37", "domain"),
+                               ("analyst", "37", "analyst"), ("auditor", "37", "auditor")):
+        add_user(factory, name, PUBLISHED_PASSWORD, role, prefix, f"测试{name}",
+                 department if role == "domain_officer" else None)
+        users[name] = (role, prefix)
+    factory.kw["bind"].dispose()
+    return {"root": root, "home": home, "county": county, "other": other, "users": users, "department": department}

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from .conftest import ROOT, run_cli
+from .conftest import PUBLISHED_MONTHS, PUBLISHED_PASSWORD, ROOT, run_cli
 
-T1, T2 = "2026-08-31", "2026-09-30"
-PASSWORD = "Secret-2026x"
+T1, T2 = PUBLISHED_MONTHS
+PASSWORD = PUBLISHED_PASSWORD
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -30,50 +30,15 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 
 # --------------------------------------------------------------------------- a small published province
-def _regions(home: Path) -> tuple[str, str]:
-    """The county with the most active entities, and another one."""
-    import duckdb
-
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
-    try:
-        rows = con.execute("SELECT region_code FROM entities WHERE status = 'active' GROUP BY 1 "
-                           "ORDER BY count(*) DESC, 1 LIMIT 2").fetchall()
-    finally:
-        con.close()
-    return rows[0][0], rows[1][0]
-
-
 @pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Two published months (the second graded by a trained scorecard), a task, a plan, a user per role."""
-    from riskgrade.registry.db import open_registry
-    from riskgrade.registry.users import add_user
-
+def published(published_province: dict, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """This module's own copy of the session's published province (tests/conftest.py ``published_province``):
+    two published months (the second graded by a trained scorecard), a task, a plan, a user per role.  Built
+    once per session and copied per module, so that a module's changes (alerts handled, plans drawn, users
+    added) never reach another module."""
     root = tmp_path_factory.mktemp("console")
-    home = root / "home"
-    run_cli("simulate", "--entities", "2500", "--seed", "5", "--out", str(root / "d"), home=home)
-    run_cli("ingest", str(root / "d"), home=home)
-    run_cli("classify", "--as-of", T1, "--model", "expert", home=home)
-    run_cli("classify", "--as-of", T2, "--model", "trained", home=home)
-    run_cli("task", "create", "--name", "2026年第四季度食品经营者抽查", "--domain", "food", "--industry", "F", home=home)
-    run_cli("plan", "--as-of", T2, "--seed", "7", "--budget", "120", "--out", str(root / "plan.csv"), home=home)
-    run_cli("warn", home=home)  # early-warning alerts
-    for t in (T1, T2):
-        run_cli("publish", "--as-of", t, home=home)
-    county, other = _regions(home)
-    department = _wh(home, "SELECT responsible_unit FROM alerts WHERE unit_kind = 'department' GROUP BY 1 "
-                           "ORDER BY count(*) DESC, 1 LIMIT 1")[0][0]
-    factory = open_registry(home)
-    users = {}
-    for role, prefix, name in (("admin", "37", "admin"), ("credit_officer", "37", "officer"),
-                               ("credit_officer", county, "officer_county"), ("inspector", "37", "inspector"),
-                               ("inspector", county, "inspector_county"), ("domain_officer", "37", "domain"),
-                               ("analyst", "37", "analyst"), ("auditor", "37", "auditor")):
-        add_user(factory, name, PASSWORD, role, prefix, f"测试{name}",
-                 department if role == "domain_officer" else None)
-        users[name] = (role, prefix)
-    factory.kw["bind"].dispose()
-    return {"root": root, "home": home, "county": county, "other": other, "users": users, "department": department}
+    shutil.copytree(published_province["root"], root, dirs_exist_ok=True)
+    return {**published_province, "root": root, "home": root / "home"}
 
 
 def _wh(home: Path, sql: str, *args) -> list[tuple]:

@@ -588,3 +588,18 @@ def linked(st: AppState, *, plan_id: int | None = None, usccs: list[str] | None 
             return linked_results(wh.con, plan_id=plan_id, usccs=usccs)
     except RiskgradeError:
         return None
+
+
+def effectiveness(st: AppState, plan_id: int, lang: str = "zh") -> dict | None:
+    """The plan's 监管效能 as ``riskgrade effectiveness --plan`` measures it (problems found by grade, the
+    population's estimated rate, lift against a uniform draw), once the plan has results; None when it has
+    none yet or the warehouse is busy; ``t`` holds the report's words in ``lang``.  The caller has checked that the reader may see the plan."""
+    from ..inspection.effectiveness import TEXT, measure
+    from ..warehouse import Warehouse
+
+    try:
+        with Warehouse(st.home, lock_timeout=min(5.0, settings_mod.load(st.home).lock_timeout)) as wh:
+            m = measure(wh.con, [plan_id])
+    except RiskgradeError:
+        return None
+    return {**m, "t": TEXT["zh" if lang == "zh" else "en"]} if m["inspected"] else None

@@ -167,7 +167,8 @@ def plan_detail(request: Request, plan_id: PlanId, me: Me, st: St) -> HTMLRespon
     return render(request, "plan.html", me, plan=plan, rows=rows, total=total, page=page,
                   pages=max(1, -(-total // PLAN_PAGE)), created=bool(p.get("created")), m=plan_service.manifest(me, plan),
                   page_url=lambda n: f"/plans/{plan_id}?page={n}", **_entry(request, plan_id, rows, st),
-                  **_plan_extras(request, me, st, plan, decided=p.get("decided", "")))
+                  **_plan_extras(request, me, st, plan, decided=p.get("decided", "")),
+                  eff=results.effectiveness(st, plan_id, lang_of(request)))
 
 
 def _entry(request: Request, plan_id: int, rows: list, st: AppState) -> dict:
