@@ -114,3 +114,47 @@ def registration_columns(person: np.ndarray, industry: np.ndarray, classes: tupl
         "business_scope": scopes(industry, classes, rng),
         "registration_authority": lookup([authority_name(r) for r in counties], county),
     }
+
+
+# ---------------------------------------------------------------------- the dirty copy
+_DIRTY_STREAM = 0x5247_4E4D  # the dirty rows' own random stream: np.random.default_rng([seed, _DIRTY_STREAM])
+DIRTY_ROWS = 2  # rows per reason
+
+
+def dirty_rows(table: pa.Table, seed: int, taken: set[str]) -> list[tuple[int, dict, str]]:
+    """Entity rows the ingest must quarantine for the registration columns: ``bad_name`` (an ID-card or a
+    phone number in the name column) and ``text_too_long`` (a registration authority over its limit),
+    as ``(clean row to insert before, row, reason)``.  Each is a clean row's copy under a USCC of its own
+    (not ``taken``) with the one defect; drawn from a stream of their own, so that no other row or file of
+    the dirty delivery changes."""
+    from .. import contract
+    from ..codes import uscc
+
+    rng = np.random.default_rng([int(seed), _DIRTY_STREAM])
+    n = table.num_rows
+    if n == 0:
+        return []
+    k = 2 * DIRTY_ROWS
+    rows = table.take(pa.array(rng.integers(0, n, k))).to_pylist()
+    pos = rng.integers(0, n + 1, k)
+    codes: list[str] = []
+    serial = 0
+    while len(codes) < k:
+        c = uscc.make([f"91{rows[len(codes)]['region_code']}MARG{serial:05d}"])[0]
+        serial += 1
+        if c not in taken:
+            codes.append(c)
+    digits = rng.integers(0, 10, (DIRTY_ROWS, 18))
+    out = []
+    for i in range(DIRTY_ROWS):
+        r = {**rows[i], "uscc": codes[i], "status": "active", "closed_on": None}
+        number = "".join(map(str, digits[i]))
+        r["legal_rep_name"] = number if i % 2 == 0 else f"{r['legal_rep_name']}（电话{number[:11]}）"
+        out.append((int(pos[i]), r, "bad_name"))
+    for i in range(DIRTY_ROWS):
+        j = DIRTY_ROWS + i
+        r = {**rows[j], "uscc": codes[j], "status": "active", "closed_on": None}
+        r["registration_authority"] = (r["registration_authority"] or AUTHORITY) * (
+            contract.REGISTRATION_AUTHORITY_MAX // 8 + 1)
+        out.append((int(pos[j]), r, "text_too_long"))
+    return out
