@@ -70,8 +70,8 @@ def _mix(x: np.ndarray) -> np.ndarray:
 
 
 def person_names(person: np.ndarray, key: int) -> pa.Array:
-    """The Chinese name of each person index (a surname and one or two given characters, two in three in
-    four): a function of the index and ``key`` alone, so a person has the same name wherever they appear
+    """The Chinese name of each person index (a surname and one or two given characters, two for three
+    people in four): a function of the index and ``key`` alone, so a person has the same name wherever they appear
     (person indexes are sparse: split-off shell clusters' people start at 2**30)."""
     with np.errstate(over="ignore"):
         h = _mix(person.astype(np.int64).astype(np.uint64) + np.uint64(key))
