@@ -22,6 +22,11 @@ NUMBER = "number"
 REGION = "region"  # GB/T 2260 6-digit code
 INDUSTRY = "industry"  # GB/T 4754-2017 class, optional section letter
 ENUM = "enum"  # mapped through a vocabulary (English code or Chinese word)
+PERSON_NAME = "person_name"  # a natural person's name (personal information): no digits, at most max_length
+
+# What happens to a text cell longer than its column's ``max_length`` (counted after cleaning).
+REJECT = "reject"  # the row is quarantined (``text_too_long``)
+TRUNCATE = "truncate"  # the value is cut to max_length characters and the cut counted (report ``truncated``)
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,9 @@ class Column:
     required: bool = False
     aliases: tuple[str, ...] = ()
     vocabulary: str | None = None  # key into VOCABULARIES for ENUM columns
+    max_length: int | None = None  # longest value, in characters after cleaning (free-text columns)
+    overflow: str = REJECT  # REJECT or TRUNCATE a longer value
+    extension: bool = False  # added after v1: left out of a row's content hash while empty (see ingest.triage)
 
 
 @dataclass(frozen=True)
@@ -145,6 +153,12 @@ def vocabulary_map(vocab: str) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- tables
+# Lengths of the registration columns (characters): a name (Chinese names are 2-4, transliterated foreign
+# names longer), a business scope (cut beyond), an authority's name or "code name".
+LEGAL_REP_NAME_MAX = 64
+BUSINESS_SCOPE_MAX = 2000
+REGISTRATION_AUTHORITY_MAX = 128
+
 ENTITIES = Table(
     "entities",
     (
@@ -160,6 +174,16 @@ ENTITIES = Table(
         Column("address", TEXT, False, ("住所", "地址", "经营场所")),
         Column("legal_rep_id", TEXT, False, ("法定代表人标识", "经营者标识")),
         Column("phone_id", TEXT, False, ("联系电话标识",)),
+        # registration data beyond v1 (docs/contract.md): shown on the company file, not used in scoring.
+        # The legal representative's name is personal information: the console shows it to roles that may
+        # read names and a masked form (张*) to the others.
+        Column("legal_rep_name", PERSON_NAME, False,
+               ("法定代表人姓名", "法定代表人（负责人）姓名", "负责人姓名", "经营者姓名", "法人姓名"),
+               max_length=LEGAL_REP_NAME_MAX, extension=True),
+        Column("business_scope", TEXT, False, ("经营范围", "许可经营范围", "一般经营范围"),
+               max_length=BUSINESS_SCOPE_MAX, overflow=TRUNCATE, extension=True),
+        Column("registration_authority", TEXT, False, ("登记机关", "登记机关名称", "登记机关（代码）"),
+               max_length=REGISTRATION_AUTHORITY_MAX, extension=True),
     ),
     key=("uscc",),
     description="One row per market entity (市场主体).",
@@ -238,6 +262,8 @@ REASONS = {
     "future_date": "a date lies after the load date",
     "bad_number": "a number cannot be parsed",
     "bad_amount": "a number is not finite (1e309, inf, -inf, NaN)",
+    "bad_name": "a legal representative's name holds a digit (an ID-card or phone number is never a name)",
+    "text_too_long": "a text longer than its column allows (legal_rep_name 64, registration_authority 128 characters)",
     "unattributed": "valid USCC but no such entity is held (counts against the attribution rate 记名率)",
     "conflicting_duplicate": "the same key appears again in this delivery with different content",
 }

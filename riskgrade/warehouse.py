@@ -42,7 +42,15 @@ from .errors import RiskgradeError
 
 STORE_FILE = "warehouse.duckdb"
 LOCK_FILE = ".lock"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: entities' registration columns (legal_rep_name, business_scope, registration_authority)
+# Columns added to a table after its first schema: (table, column, type).  A store written before gets them
+# (empty) when a writer opens it; they follow the lineage columns there, and ``superseded_by`` in the
+# history tables, so rows move between a table and its history BY NAME.
+ADDED_COLUMNS = (
+    ("entities", "legal_rep_name", "VARCHAR"),
+    ("entities", "business_scope", "VARCHAR"),
+    ("entities", "registration_authority", "VARCHAR"),
+)
 
 # The entity bucket: the first three hex digits of the USCC's MD5, 0..4095, the same in DuckDB, Spark
 # and Python.  Events are stored in bucket order; a range of buckets is a fixed share of the entities.
@@ -80,6 +88,7 @@ CREATE TABLE IF NOT EXISTS entities (
     uscc VARCHAR, name VARCHAR, entity_type VARCHAR, region_code VARCHAR, industry_code VARCHAR,
     industry_section VARCHAR, established_on DATE, status VARCHAR, closed_on DATE,
     registered_capital DOUBLE, address VARCHAR, legal_rep_id VARCHAR, phone_id VARCHAR,
+    legal_rep_name VARCHAR, business_scope VARCHAR, registration_authority VARCHAR,
     region_historical BOOLEAN, bucket INTEGER, content_hash UBIGINT, version INTEGER, {_LINEAGE}
 );
 CREATE TABLE IF NOT EXISTS events (
@@ -257,6 +266,12 @@ class Warehouse:
             raise RiskgradeError(
                 f"the store {self.path} was written by a newer riskgrade (schema {row[0]} > {SCHEMA_VERSION})"
             )
+        for table, column, kind in ADDED_COLUMNS:  # a store written before a column was added
+            for t in (table, f"{table}_history"):
+                if not sql.column_exists(self.con, t, column):
+                    self.con.execute(f"ALTER TABLE {t} ADD COLUMN {column} {kind}")
+        if row is not None and int(row[0]) < SCHEMA_VERSION:
+            self.con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
 
     def __exit__(self, *exc: object) -> None:
         try:

@@ -483,6 +483,12 @@ def _check(table: contract.Table, row: dict[str, str | None], today: date) -> tu
                 return "bad_number", canon
             if not math.isfinite(canon[c.name]):
                 return "bad_amount", canon
+    for c in cols:  # the registration columns: a name is never a number, a text over its limit is refused
+        if c.kind == contract.PERSON_NAME and any(ch.isdigit() for ch in row.get(c.name) or ""):
+            return "bad_name", canon
+    for c in cols:
+        if c.max_length and c.overflow == contract.REJECT and len(row.get(c.name) or "") > c.max_length:
+            return "text_too_long", canon
     return None, canon
 
 

@@ -30,7 +30,7 @@ from ..normalise import sql_clean
 from ..warehouse import BUCKET_SQL, Warehouse, flush_to_disk, insert_rows, sql_str
 from .readers import (DeliveryFile, Staged, Unreadable, XlsxLimits, convert_csv_files, discover, read_file,
                       release)
-from .triage import content_hash, stored_present, triage_sql
+from .triage import row_hash, stored_present, triage_sql, truncated_sql
 
 Progress = Callable[[str], None]
 DUP_SLICE_ROWS = 25_000_000  # keys sorted at a time when looking for repeated keys (200 MB)
@@ -49,12 +49,14 @@ class TableResult:
     revised: int = 0
     historical_region: int = 0
     files: int = 0
+    truncated: Counter = field(default_factory=Counter)  # column -> stored cells cut to its length limit
 
     def as_dict(self) -> dict:
         return {
             "read": self.read, "accepted": self.accepted, "merged": self.merged, "quarantined": self.quarantined,
             "by_reason": dict(sorted(self.by_reason.items())), "revised": self.revised,
             "historical_region": self.historical_region, "files": self.files,
+            **({"truncated": dict(sorted(self.truncated.items()))} if self.truncated else {}),
         }
 
 
@@ -283,6 +285,8 @@ class Ingest:
                                        for idx, _, st in staged_files) + ")"
         extra = ", region_historical" if any(c.kind == contract.REGION for c in table.columns) else ""
         quser = "CASE WHEN _reason IS NOT NULL THEN uscc END" if "uscc" in table.names else "CAST(NULL AS VARCHAR)"
+        if truncated_sql(table):  # cells cut to their column's length limit (bits per column)
+            extra += ", _truncated"
         if segments:
             # Every row is typed and decided once, written as it would be stored, in the store's part files
             # (quarantined rows apart); the decisions are read back from those files.
@@ -445,7 +449,7 @@ class Ingest:
             extra["region_historical"] = "c.region_historical"
         if "reported_given" in stored:
             extra["reported_given"] = "c.reported_given OR h.reported_given"
-        h = content_hash([eff[n] for n in table.names])
+        h = row_hash(table, eff)
         cols = ", ".join(f"{e} AS {n}" for n, e in {**eff, **extra}.items())
         ordcol = ", c._bucket" if "bucket" in stored else ""
         con.execute(f"""
@@ -486,8 +490,9 @@ class Ingest:
             changed = f"(SELECT {keycols} FROM held_{name} WHERE outcome = 'accepted')"
             match = self._key_match(table, "t", "r")
             if self._any(changed):
-                con.execute(f"INSERT INTO {name}_history SELECT t.*, {self.delivery_id} FROM {name} t "
-                            f"JOIN {changed} r ON {match}")
+                # by name: a store migrated to more columns has them after superseded_by in its history
+                con.execute(f"INSERT INTO {name}_history BY NAME SELECT t.*, {self.delivery_id} AS superseded_by "
+                            f"FROM {name} t JOIN {changed} r ON {match}")
                 con.execute(f"DELETE FROM {target} t USING {changed} r WHERE {match}")
                 segments = self.wh.segments_sql() if name == "events" else None
                 if segments:  # held in an immutable segment file: hidden from now on
@@ -574,7 +579,16 @@ class Ingest:
             else:
                 tr.quarantined += n
                 tr.by_reason[reason] += n
-        if "region_historical" in [r[0] for r in con.execute(f"DESCRIBE {dec}").fetchall()]:
+        dec_cols = [r[0] for r in con.execute(f"DESCRIBE {dec}").fetchall()]
+        if "_truncated" in dec_cols:
+            for i, c in enumerate(table.columns):
+                if c.max_length and c.overflow == contract.TRUNCATE:
+                    n = con.execute(f"SELECT count(*) FROM {dec} c ANTI JOIN dup_{name} d USING (_file_idx, _line) "
+                                    f"WHERE c._reason IS NULL AND (c._truncated >> {i}) & 1 = 1").fetchall()[0][0]
+                    if n:
+                        tr.truncated[c.name] += n
+                        self.progress(f"{name}: {n:,} {c.name} cells cut to {c.max_length:,} characters")
+        if "region_historical" in dec_cols:
             tr.historical_region += con.execute(
                 f"SELECT count(*) FROM {dec} c ANTI JOIN dup_{name} d USING (_file_idx, _line) "
                 f"WHERE c._reason IS NULL AND c.region_historical").fetchall()[0][0]

@@ -54,6 +54,33 @@ def clean_col(st: Staged, name: str) -> str:
     return sql_clean(f"s.{col}") if st.needs_cleaning(col) else f"nullif(s.{col}, '')"
 
 
+# Control characters never stored in a free-text column: C0 and C1 controls, zero-width and bidirectional
+# formatting marks (they hide or reorder text on screen) and the BOM.  Line and tab breaks become a space.
+BREAKS = "[\\t\\n\\x{0b}\\x{0c}\\r\\x{85}\\x{2028}\\x{2029}]+"
+CONTROLS = "[\\x{00}-\\x{1f}\\x{7f}-\\x{9f}\\x{200b}-\\x{200f}\\x{202a}-\\x{202e}\\x{2060}-\\x{2069}\\x{feff}]"
+PRE_CAP = 4  # a free-text cell is cut to this many times its column's limit (plus 64) before any cleaning
+
+
+def strip_controls(v: str) -> str:
+    """``v`` without control characters (:data:`CONTROLS`; a run of line breaks or tabs becomes one space)."""
+    return (f"CASE WHEN regexp_matches({v}, '{CONTROLS}') THEN regexp_replace(regexp_replace({v}, '{BREAKS}', ' ', 'g'), "
+            f"'{CONTROLS}', '', 'g') ELSE {v} END")
+
+
+def text_col(st: Staged, col: contract.Column) -> str:
+    """The cleaned text of a free-text column with a length limit (``col.max_length``): the raw cell cut to
+    :data:`PRE_CAP` times the limit first (a cell of megabytes costs no more than one at the limit), then
+    its control characters stripped, then cleaned as every cell (trim, full-width folding, empty -> NULL).
+    The length checks (reject or cut) apply to this text."""
+    name = st.columns.get(col.name)
+    if not name:
+        return "CAST(NULL AS VARCHAR)"
+    raw = f"s.{name}"
+    if col.max_length:
+        raw = f"left({raw}, {PRE_CAP * col.max_length + 64})"
+    return sql_clean(strip_controls(raw))
+
+
 def hash_expr(exprs: list[str]) -> str:
     """A stable 64-bit content hash (MD5-based, the same in any engine) of typed values."""
     parts = ", ".join(f"coalesce(CAST({e} AS VARCHAR), '\\0')" for e in exprs)

@@ -41,6 +41,8 @@ def typed_exprs(table: contract.Table, cleaned: dict[str, str], given: set[str])
             out[col.name] = X.parse_number(v)
         elif col.kind == contract.INDUSTRY:
             out[col.name] = X.industry_parts(v)[0]
+        elif col.max_length and col.overflow == contract.TRUNCATE:
+            out[col.name] = f"left({v}, {col.max_length})"
         else:
             out[col.name] = v
     return out
@@ -72,7 +74,30 @@ def checks(table: contract.Table, load_date: dt.date) -> tuple[list, list]:
         post.append(("bad_number", " OR ".join(f"(t_{c.name}_txt IS NOT NULL AND t_{c.name} IS NULL)" for c in nums)))
         # 1e309, inf, NaN: they parse, but would poison every sum they reach (a NaN fine wipes out a total)
         post.append(("bad_amount", " OR ".join(f"coalesce(NOT isfinite(t_{c.name}), false)" for c in nums)))
+    # a person's name with a digit is an ID-card or phone number in the wrong column: never stored as a name
+    names = [c for c in table.columns if c.kind == contract.PERSON_NAME]
+    if names:
+        post.append(("bad_name", " OR ".join(f"coalesce(regexp_matches(t_{c.name}_txt, '[0-9]'), false)" for c in names)))
+    longs = [c for c in table.columns if c.max_length and c.overflow == contract.REJECT]
+    if longs:
+        post.append(("text_too_long", " OR ".join(f"coalesce(length(t_{c.name}_txt) > {c.max_length}, false)"
+                                                  for c in longs)))
     return pre, post
+
+
+def free_text(col: contract.Column) -> bool:
+    """A free-text column read through :func:`sqlexpr.text_col` (control characters stripped, length-capped)."""
+    return col.kind == contract.PERSON_NAME or col.max_length is not None
+
+
+def truncated_sql(table: contract.Table) -> str | None:
+    """Bits (one per column, in the table's column order) of the cells cut to their column's limit; None
+    when the table has no column that is cut."""
+    cut = [(i, c) for i, c in enumerate(table.columns) if c.max_length and c.overflow == contract.TRUNCATE]
+    if not cut:
+        return None
+    return "CAST(" + " + ".join(f"(CASE WHEN length(t_{c.name}_txt) > {c.max_length} THEN {1 << i} ELSE 0 END)"
+                                for i, c in cut) + " AS BIGINT)"
 
 
 def reason_case(checks: list[tuple[str, str]]) -> str:
@@ -112,6 +137,19 @@ def content_hash(exprs: list[str]) -> str:
     return "hash(" + ", ".join(exprs) + ")"
 
 
+def row_hash(table: contract.Table, values: dict[str, str]) -> str:
+    """:func:`content_hash` of a row's stored values (``values``: column -> expression).  The columns added
+    to the contract after v1 (``Column.extension``) join the hash only when one of them is given, so a row
+    without them hashes as it did before they existed: a store written then re-ingests its deliveries as
+    merged, not as revisions."""
+    base = [values[c.name] for c in table.columns if not c.extension]
+    ext = [values[c.name] for c in table.columns if c.extension]
+    if not ext:
+        return content_hash(base)
+    return (f"CASE WHEN coalesce({', '.join(ext)}) IS NULL THEN {content_hash(base)} "
+            f"ELSE {content_hash(base + ext)} END")
+
+
 def triage_sql(table: contract.Table, st: Staged, file_idx: int, load_date: dt.date, uscc_by_hash: bool = False) -> str:
     """One pass over a file: typed values, the first failing reason, which fields are present
     (``_present`` bits), the key's hash, the content hash of the value a new row would store and, for
@@ -128,6 +166,8 @@ def triage_sql(table: contract.Table, st: Staged, file_idx: int, load_date: dt.d
             continue
         if c.name in given:
             level1.append(f"s.t{st.columns[c.name][1:]} AS x_{c.name}")
+        elif free_text(c):
+            level1.append(f"{X.text_col(st, c)} AS x_{c.name}")
         else:
             level1.append(f"{X.clean_col(st, c.name)} AS x_{c.name}")
     join = ""
@@ -168,7 +208,10 @@ def triage_sql(table: contract.Table, st: Staged, file_idx: int, load_date: dt.d
     select.append(f"CAST({bits} AS BIGINT) AS _present")
     key = [("coalesce(t_source, '')" if k == "source" else f"t_{k}") for k in table.key]
     select.append(f"hash({', '.join(key)}) AS _kh")
-    select.append(content_hash([defaulted(table, c, load_date) for c in table.names]) + " AS _h")
+    select.append(row_hash(table, {c: defaulted(table, c, load_date) for c in table.names}) + " AS _h")
+    cut = truncated_sql(table)
+    if cut:
+        select.append(f"{cut} AS _truncated")
     l1 = f"SELECT s._line, {', '.join(level1)} FROM {st.name} s{join}"
     l2 = f"SELECT _line, {', '.join(level2)} FROM ({l1})"
     return f"SELECT {', '.join(select)} FROM ({l2}) t{outer_join}"

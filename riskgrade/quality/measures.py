@@ -100,6 +100,8 @@ REASONS_ZH: dict[str, str] = {
     "future_date": "日期晚于入库日期（未来日期）",
     "bad_number": "数值无法识别",
     "bad_amount": "数值不是有限数（1e309、inf、NaN 等）",
+    "bad_name": "法定代表人姓名含数字（身份证号、电话号码不得作为姓名报送）",
+    "text_too_long": "文本超过该字段的长度上限（法定代表人姓名 64 字、登记机关 128 字）",
     "conflicting_duplicate": "同一批数据中同一记录键重复出现且内容不一致",
     "unattributed": "统一社会信用代码有效，但库中无此市场主体（未记名，计入记名率）",
 }

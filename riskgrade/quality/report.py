@@ -226,6 +226,8 @@ REASON_SHORT_ZH = {
     "future_date": "未来日期",
     "bad_number": "数值无法识别",
     "bad_amount": "数值非有限数",
+    "bad_name": "姓名含数字",
+    "text_too_long": "文本超长",
     "conflicting_duplicate": "同键内容冲突",
     "unattributed": "未记名",
 }

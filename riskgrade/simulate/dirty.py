@@ -42,6 +42,7 @@ from .population import Population
 from .strings import DateStrings
 from .mutations import (BAD_DATES, BAD_ENUMS, BAD_INDUSTRIES, BAD_NUMBERS, BAD_REGIONS,  # noqa: F401  (re-exported)
                         UNKNOWN_EVENT_TYPES, bad_uscc, csv_line, fullwidth, future_date, odd_date)
+from . import registration
 from .traps import write_traps
 from .writer import CHUNK_ROWS, event_chunks, part_ranges
 
@@ -614,6 +615,9 @@ def write_dirty(
         "domain_grades": _plan_simple("domain_grades", tables["domain_grades"], counts["domain_grades"], rng, spare,
                                       _scaled_odd("domain_grades", entities)),
     }
+    # rows refused for the registration columns: a random stream of their own, no other row changes
+    for pos, row, reason in registration.dirty_rows(tables["entities"], seed, set(pop.uscc_codes)):
+        plans["entities"].insert(pos, row, reason)
     dirty_out.mkdir(parents=True, exist_ok=True)
     for old in [*dirty_out.glob("*.csv"), *dirty_out.glob("events/*.csv")]:
         old.unlink()
@@ -670,6 +674,8 @@ def _notes(plans: dict[str, TablePlan]) -> dict[str, Any]:
             "reported_on, established_on or as_of.",
             "future_date: 2099 dates in event_date, reported_on, established_on or as_of.",
             "bad_number: amount or registered_capital that is not a number (abc, 1.2.3, 十万, 12O0, '5 万').",
+            "bad_name: a legal_rep_name holding digits (an ID-card or phone number); text_too_long: a "
+            "registration_authority over 128 characters (riskgrade.simulate.registration, a stream of its own).",
             "merged: an identical copy of a clean row (placed after it); conflicting_duplicate: the key of a clean "
             "row with one other field changed (address, amount or detail, party_kind, domains, grade).",
             "unattributed: a valid USCC that belongs to no entity of the delivery.",

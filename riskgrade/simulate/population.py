@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 
 from ..codes import industries, regions, uscc
 from ..dates import years_back
-from . import names
+from . import names, registration
 from .strings import NO_DAY, DateStrings, hex_ids, int_strings, join, lookup
 from .towers import place
 
@@ -198,8 +198,11 @@ class Population:
         return hex_ids("P", index, self.id_keys["person"])
 
     # ------------------------------------------------------------------ strings
-    def entity_strings(self, dates: DateStrings, rng: np.random.Generator) -> pa.Table:
-        """The ``entities`` table of the delivery (all columns strings)."""
+    def entity_strings(self, dates: DateStrings, rng: np.random.Generator,
+                       registration_rng: np.random.Generator | None = None) -> pa.Table:
+        """The ``entities`` table of the delivery (all columns strings).  The registration columns beyond
+        v1 (:mod:`.registration`) come from ``registration_rng``, a stream of their own, so that the other
+        columns are what they were before those columns existed."""
         n = self.n
         lettered = [industries.DIVISION_SECTION[c[:2]] + c for c in CLASSES]
         with_letter = rng.random(n) < 0.5
@@ -237,6 +240,9 @@ class Population:
                 "address": address,
                 "legal_rep_id": self.person_ids(self.person),
                 "phone_id": self.phone_ids(),
+                **registration.registration_columns(
+                    self.person, self.industry, CLASSES, self.county, self.counties,
+                    registration_rng if registration_rng is not None else np.random.default_rng(0)),
             }
         )
 

@@ -112,7 +112,7 @@ def generate(
     dates = DateStrings(window.end - 21 * 366, window.end + 8 * 366)
     uscc = pop.uscc_matrix()
     delivery = {
-        "entities": pop.entity_strings(dates, rng_for("strings.entities")),
+        "entities": pop.entity_strings(dates, rng_for("strings.entities"), rng_for("strings.registration")),
         "relations": tables.relations(pop, uscc, rng_for("tables.relations")),
         "inspectors": tables.inspectors(pop, rng_for("tables.inspectors")),
         "domain_grades": tables.domain_grades(pop, uscc, dates, rng_for("tables.grades")),
