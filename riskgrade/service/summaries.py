@@ -9,6 +9,7 @@ before summaries existed is summarised once, on its first read, and a warning sa
 from __future__ import annotations
 
 import logging
+import weakref
 from collections import defaultdict
 
 from ..registry import summaries as store
@@ -23,8 +24,15 @@ def level_for(region_prefix: str) -> int:
     return next((w for w in LEVELS if w >= len(region_prefix)), LEVELS[-1])
 
 
+_known: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # session factory -> snapshots with summaries
+
+
 def _ready(st: AppState, snapshot_ids: list[int]) -> None:
+    known = _known.setdefault(st.factory, set())
+    if known.issuperset(snapshot_ids):  # summaries are never removed: once there, always there
+        return
     done = store.ensure(st.factory, list(snapshot_ids))
+    known.update(snapshot_ids)
     if done:
         log.warning("snapshots %s had no monthly summaries (published before they existed): summarised now, once",
                     ", ".join(map(str, done)))
