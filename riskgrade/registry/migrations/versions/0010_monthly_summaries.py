@@ -1,6 +1,8 @@
 """summaries: a published snapshot's monthly summaries (grade counts by region at each level, by industry
 division and section, entity type and label, month-over-month moves), written with the snapshot; and an index
-for search filtered by grade (grades by snapshot, grade and USCC).
+for search filtered by county on PostgreSQL: ``entities.region_code`` with ``varchar_pattern_ops``, so that
+``region_code LIKE '370102%'`` reads the county's rows through an index (the default operator class serves
+prefix matches only under the C collation).
 
 Revision ID: 0010_monthly_summaries
 Revises: 0006_totp_at_rest
@@ -35,8 +37,12 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(['snapshot_id'], ['snapshots.id']),
         sa.PrimaryKeyConstraint('snapshot_id', 'kind', 'region_code', 'key', 'grade'),
     )
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("CREATE INDEX ix_entities_region_prefix ON entities (region_code varchar_pattern_ops)")
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP INDEX IF EXISTS ix_entities_region_prefix")
     op.drop_table('summaries')
