@@ -11,7 +11,7 @@ from .state import AppState, Principal
 
 def figures(st: AppState, me: Principal, width: int) -> dict | None:
     """``months`` [(as_of, snapshot id)], ``snapshot`` (the newest), ``counts`` [(snapshot id, grade, n, mean)],
-    ``migration`` [(from, to, n)] and ``cells`` [(area of ``width`` digits, division, grade, n)]; None when
+    ``migration`` [(from, to, n)] and ``cells`` [(area of ``width`` digits, industry section, grade, n)]; None when
     nothing is published."""
     me.require("stats.read")
     months = queries.months(st.factory)[-12:]
@@ -25,5 +25,5 @@ def figures(st: AppState, me: Principal, width: int) -> dict | None:
         migration = summaries.migration(st, months[-2][1], months[-1][1], me.region)
         if migration is None:  # the summaries compare with another month (an older month published again since)
             migration = queries.migration(st.factory, months[-2][1], months[-1][1], me.region)
-    cells = summaries.area_cells(st, snap.id, me.region, width)
+    cells = summaries.area_sections(st, snap.id, me.region, width)
     return {"months": months, "snapshot": snap, "counts": counts, "migration": migration, "cells": cells}
