@@ -237,3 +237,17 @@ class PlanInspector(Base):
     inspector_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(128), default="")
     unit_region_code: Mapped[str] = mapped_column(String(6), default="")
+
+
+class Summary(Base):
+    """A published snapshot's monthly summaries (``riskgrade.registry.summaries``): entities and score sum by
+    kind (region, cell, section, type, label, move, total), region prefix, key and grade."""
+    __tablename__ = "summaries"
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    grade: Mapped[str] = mapped_column(String(1), primary_key=True)
+    entities: Mapped[int] = mapped_column(BigInteger)
+    score_sum: Mapped[float] = mapped_column(Float)
+    base_snapshot_id: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -39,8 +39,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import RiskgradeError
 from ..sql import column_exists, table_exists
-from . import audit, reviews
-from .models import Entity, Event, Grade, Plan, PlanEntity, PlanInspector, Snapshot
+from . import audit, reviews, summaries
+from .models import Entity, Event, Grade, Plan, PlanEntity, PlanInspector, Snapshot, Summary
 
 KEY_FILE = "registry.key"
 BATCH = 20_000
@@ -195,13 +195,14 @@ def publish(home: Path, factory: sessionmaker[Session], as_of: dt.date, username
                               f"(SELECT uscc FROM grades WHERE snapshot_id = {sid}) ORDER BY uscc, event_date")
             n_ev = _bulk(s, Event.__table__, EVENT_COLS, _batches(cur, EVENT_COLS))
             n_plans = _publish_plans(con, s, as_of)
+            n_summaries = _publish_summaries(s, new_id, say)
             digest = content_hash(seals)
             snap_row = s.get(Snapshot, new_id)
             snap_row.content_hash = digest
             snap_row.manifest = {"source_snapshot_id": sid, "warehouse_content_hash": snap[5],
                                  "config_fingerprint": snap[6], "grade_counts": json.loads(snap[7] or "{}"),
-                                 "rows": n_grades, "content_hash": digest, "seal": "HMAC-SHA256 per row, sha256 of seals",
-                                 "reviews": applied}
+                                 "rows": n_grades, "summaries": n_summaries, "content_hash": digest,
+                                 "seal": "HMAC-SHA256 per row, sha256 of seals", "reviews": applied}
     head = audit.append(factory, username, "publish", f"snapshot {new_id}",
                         {"as_of": as_of.isoformat(), "content_hash": digest, "grades": n_grades, "entities": n_ent,
                          "events": n_ev, "plans": n_plans, **({"reviews": [a["review_id"] for a in applied]}
@@ -213,7 +214,8 @@ def publish(home: Path, factory: sessionmaker[Session], as_of: dt.date, username
     # PostgreSQL chose plans that made the profile's p95 30 times slower at 10M entities
     say("updating the database's statistics")
     with factory() as s, s.begin():
-        for t in (Grade.__table__, Entity.__table__, Event.__table__, Plan.__table__, PlanEntity.__table__):
+        for t in (Grade.__table__, Entity.__table__, Event.__table__, Plan.__table__, PlanEntity.__table__,
+                  Summary.__table__):
             s.execute(text(f"ANALYZE {t.name}"))
     return Published(new_id, as_of, n_grades, n_ent, n_ev, n_plans, digest)
 
@@ -242,6 +244,17 @@ def _facts_table(con, snapshot_id: int, catalog_version: str, catalog_path: Path
         raise RiskgradeError(f"the facts behind the reasons (catalog {cat.version}): {str(e).splitlines()[0]}") from None
     insert_rows(con, "_publish_facts", rows)
     say(f"facts behind the reasons of {len(rows):,} entities in {time.perf_counter() - t0:.1f} s")
+
+
+def _publish_summaries(s: Session, snapshot_id: int, say) -> int:
+    """The snapshot's monthly summaries (:mod:`riskgrade.registry.summaries`), in the publishing transaction:
+    aggregated from the grades just written, so they cannot disagree with them."""
+    import time
+
+    t0 = time.perf_counter()
+    n = summaries.write(s, snapshot_id)
+    say(f"{n:,} summary rows in {time.perf_counter() - t0:.1f} s")
+    return n
 
 
 def _publish_plans(con, s: Session, as_of: dt.date | None, plan_id: int | None = None) -> int:

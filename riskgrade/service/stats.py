@@ -7,6 +7,7 @@ import datetime as dt
 
 from ..registry import queries
 from ..registry.models import Snapshot
+from . import summaries
 from .errors import Refused
 from .state import AppState, Principal
 
@@ -24,7 +25,7 @@ def distribution(st: AppState, me: Principal, as_of: dt.date | None = None) -> d
     if snap is None:
         raise Refused(404, "not_found", "nothing published yet" if not as_of else f"nothing published as of {as_of}",
                       "not_found")
-    by_grade, by_region = queries.grade_distribution(st.factory, snap.id, me.region)
+    by_grade, by_region = summaries.distribution(st, snap.id, me.region)
     total = sum(n for _, n, _ in by_grade)
     return {"as_of": snap.as_of, "total": total,
             "grades": [{"grade": g, "entities": n, "share": n / total if total else 0.0,
@@ -38,5 +39,7 @@ def migration(st: AppState, me: Principal, from_: dt.date, to: dt.date) -> list[
     a, b = queries.latest_snapshot(st.factory, from_), queries.latest_snapshot(st.factory, to)
     if a is None or b is None:
         raise Refused(404, "not_found", f"both months must be published ({from_}, {to})", "not_found")
-    return [{"from_grade": f, "to_grade": t, "entities": n}
-            for f, t, n in queries.migration(st.factory, a.id, b.id, me.region)]
+    rows = summaries.migration(st, a.id, b.id, me.region)
+    if rows is None:  # not consecutive months: compared on the fly
+        rows = queries.migration(st.factory, a.id, b.id, me.region)
+    return [{"from_grade": f, "to_grade": t, "entities": n} for f, t, n in rows]

@@ -299,6 +299,17 @@ AUDIT_ACTIONS = {
     "work_units": ("查看单位办理统计", "unit figures viewed"), "alert_attach": ("上传预警附件", "attachment uploaded"),
     "alert_attachment_read": ("下载预警附件", "attachment downloaded"), "alert_approve": ("复核通过", "sign-off approved"),
     "alert_return": ("复核退回", "sign-off returned"),
+    "export_search": ("导出查询结果", "search results exported"),
+    "export_area_alerts": ("导出区域预警", "area alerts exported"),
+    "export_rejected_results": ("导出被拒收的检查结果", "rejected results exported"),
+    "export_indicators": ("导出指标表", "indicators exported"),
+    "read_sealed": ("查看密封抽查名单", "sealed plan read"), "verify_plan": ("校验抽查计划", "plan verified"),
+    "alert_assign": ("分派预警", "alert assigned"), "alert_handle": ("处置预警", "alert handled"),
+    "alert_close": ("办结预警", "alert closed"), "alert_target": ("预警转抽查任务", "alert sent to a task"),
+    "login_failed": ("登录失败", "sign-in failed"), "totp_offer": ("生成双因素登录密钥", "two-factor key offered"),
+    "integrity_failure": ("发现数据被篡改", "integrity failure"),
+    "analysis": ("导出区域分析", "analysis exported"), "report": ("导出月度报告", "monthly report exported"),
+    "model_report": ("导出模型报告", "model report exported"), "model_card": ("导出模型卡", "model card exported"),
 }
 
 

@@ -13,7 +13,7 @@ from ...service import dashboard
 from ...service.state import AppState, Principal
 from ..common import NAV, Me, json_block, lang_of, render
 from ..i18n import STRINGS
-from ..names import GRADE_ORDER, HIGH, region_name, section_name, section_of
+from ..names import GRADE_ORDER, HIGH, region_name, section_name
 
 router = APIRouter(include_in_schema=False)
 
@@ -92,10 +92,9 @@ def _heat_maps(cells, grades: list[str], lang: str) -> tuple[dict, dict]:
     area_total: dict[str, int] = {}
     area_grade: dict[tuple[str, str], int] = {}
     sect: dict[tuple[str, str], list[int]] = {}
-    for a, division, g, n in cells:
+    for a, sc, g, n in cells:
         area_total[a] = area_total.get(a, 0) + n
         area_grade[(a, g)] = area_grade.get((a, g), 0) + n
-        sc = section_of(division)
         if sc:
             tot_hi = sect.setdefault((a, sc), [0, 0])
             tot_hi[0] += n
