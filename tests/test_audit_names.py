@@ -16,8 +16,9 @@ WRITERS = {"record": 2, "append": 2, "audit": 1, "audit_export": 1, "_audit": 1}
 def _expansions() -> dict[str, tuple[str, ...]]:
     """The values of the variables inside f-string actions (``f"alert_{op}"``)."""
     from riskgrade.service.alerts import STEPS
+    from riskgrade.service.entities import DOCUMENTS
 
-    return {"op": STEPS}
+    return {"op": STEPS, "kind": DOCUMENTS}
 
 
 def _values(node: ast.expr, where: str) -> list[str]:

@@ -844,7 +844,7 @@ def server(published: dict, tmp_path_factory: pytest.TempPathFactory):
                 time.sleep(0.2)
         else:
             raise AssertionError("the server did not start")
-        yield {"base": base, "home": home, **published}
+        yield {"base": base, "home": home, **published, "served_home": home}  # "home" stays the published one
     finally:
         p.terminate()
         p.wait(timeout=20)
@@ -1021,14 +1021,18 @@ def test_browser_alerts_assign_and_language(server: dict, browser) -> None:
     rows.first.get_by_role("link").first.click()
     page.wait_for_load_state("networkidle")
     assert page.locator("#alert-status").inner_text() == "待分办"
-    page.get_by_label("承办单位或人员").fill("历下区局信用监管科")
+    choice = page.locator("#assign-to option").nth(1)  # users and units, never free text
+    label, value = choice.inner_text().strip(), choice.get_attribute("value")
+    assert re.fullmatch(r"(user|unit):[\w:]+", value)
+    page.get_by_label("承办单位或人员").select_option(value)
     page.locator("#assign-note").fill("请于五个工作日内核查")
     page.get_by_role("button", name="分办", exact=True).click()
     page.wait_for_load_state("networkidle")
     assert page.get_by_role("status").inner_text().startswith("已完成“分办”")
     assert page.locator("#alert-status").inner_text() == "已分办"
     last = page.locator("#alert-log tbody tr").last.inner_text()
-    assert "officer" in last and "分办" in last and "历下区局信用监管科" in last
+    assert "officer" in last and "分办" in last
+    assert page.locator("#alert-assignee").inner_text().strip() == label
     _shot(page, "15-alert-assigned")
     page.get_by_role("link", name="English").click()
     page.wait_for_load_state("networkidle")

@@ -597,8 +597,12 @@ def effectiveness(st: AppState, plan_id: int, lang: str = "zh") -> dict | None:
     from ..inspection.effectiveness import TEXT, measure
     from ..warehouse import Warehouse
 
+    from ..sql import table_exists
+
     try:
         with Warehouse(st.home, lock_timeout=min(5.0, settings_mod.load(st.home).lock_timeout)) as wh:
+            if not all(table_exists(wh.con, t) for t in ("plan_results", "plan_entities", "plan_population")):
+                return None  # a store that never held a plan's results
             m = measure(wh.con, [plan_id])
     except RiskgradeError:
         return None

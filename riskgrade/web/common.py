@@ -61,9 +61,17 @@ class PageError(Exception):
 
 
 def page_error(e: Refused) -> PageError:
-    """A service refusal as an error page: forbidden, not found or busy (anything else: not found)."""
-    return PageError(e.status if e.status in (403, 404, 503) else 422,
-                     e.key if e.key in ("busy", "not_found", "forbidden") else "not_found")
+    """A service refusal as an error page with its own words when the console has them (a plan not yet approved,
+    say), else forbidden, not found or busy (anything else: not found)."""
+    known = e.key in ("busy", "not_found", "forbidden") or e.key in STRINGS["zh"]
+    fields = {k: v for k, v in e.fields.items()
+              if isinstance(v, (str, int, float)) and k not in ("status", "key", "detail")}
+    try:
+        STRINGS["zh"][e.key].format(**fields) if known else None
+    except (KeyError, IndexError, ValueError):
+        known = False  # its words need fields the refusal does not carry
+    return PageError(e.status if e.status in (403, 404, 409, 503) else 422, e.key if known else "not_found",
+                     **(fields if known else {}))
 
 
 def message(request: Request, e: Refused) -> str:
