@@ -224,7 +224,7 @@ def plan_decide(request: Request, plan_id: PlanId, me: Me, form: Form, st: St) -
         return render(request, "plan.html", me, status=e.status, plan=plan, rows=rows, total=total, page=1,
                       pages=max(1, -(-total // PLAN_PAGE)), created=False, m=plan_service.manifest(me, plan),
                       page_url=lambda n: f"/plans/{plan_id}?page={n}",
-                      **_entry(request, plan_id, rows, st),
+                      **_entry(request, plan_id, rows, st), eff=None,
                       **_plan_extras(request, me, st, plan, approval_error=message(request, e)))
     return RedirectResponse(f"/plans/{plan_id}?decided={'approved' if approve else 'rejected'}", status_code=303)
 
