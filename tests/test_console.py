@@ -456,6 +456,21 @@ def test_zh_pages_show_no_raw_codes(app, published: dict) -> None:
     assert not found, "raw codes on zh pages: " + "; ".join(f"{k} on {sorted(v)[:3]}" for k, v in sorted(found.items()))
 
 
+def test_the_user_guide_shows_its_screenshots(app) -> None:
+    """The 操作手册 in both languages: every picture it names is served (JPEG, under the page's CSP) and has words."""
+    c = _login(app, "officer_county")
+    for lang, least in (("zh", 5), ("en", 3)):
+        page = c.get("/help", params={"lang": lang}) if lang == "en" else c.get("/help")
+        assert page.status_code == 200
+        images = re.findall(r'<img src="(/static/[^"]+)" alt="([^"]*)"', page.text)
+        assert len(images) >= least, (lang, images)
+        for src, alt in images:
+            r = c.get(src)
+            assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg" and r.content[:3] == b"\xff\xd8\xff"
+            assert alt.strip(), src
+    assert c.get("/static/help-missing.jpg").status_code == 404
+
+
 def test_search_sorts_pages_and_exports_in_chinese(app, published: dict) -> None:
     """Sorting by a column (both ways), page numbers with a jump, and the matches as XLSX and CSV with Chinese
     headers and company names, in the user's region only, audited; a role without export may not."""

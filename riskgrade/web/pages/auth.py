@@ -20,7 +20,7 @@ from ..common import (LOGIN_COOKIE, SESSION_COOKIE, Form, LoginRequired, Me, Pag
                       safe_next)
 
 STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
-                ".txt": "text/plain; charset=utf-8", ".svg": "image/svg+xml"}
+                ".txt": "text/plain; charset=utf-8", ".svg": "image/svg+xml", ".jpg": "image/jpeg"}
 
 router = APIRouter(include_in_schema=False)
 
