@@ -163,9 +163,10 @@ def test_county_officers_day(busy: dict, server: dict, browser, size) -> None:  
     assert int(summary.get_attribute("data-found")) == sum(p for _, p in written.values())
     page.locator("#effectiveness").scroll_into_view_if_needed()
     _shot(page, f"05-plan-effectiveness-{tag}")
-    problem_uscc = next(u for u, (w, _) in written.items() if w == "发现问题待后续处理")
-    page.goto(f"{base}/entities/{problem_uscc}")
-    assert "发现问题待后续处理" in page.locator("#results").inner_text()
+    # one company per screen size: both runs' plans may draw the same entities, and a company has one pending review
+    uscc, (word, _) = list(written.items())[0 if size[0] > 1000 else 1]
+    page.goto(f"{base}/entities/{uscc}")
+    assert word in page.locator("#results").inner_text()
 
     # ---- a grade review proposed from the company file
     page.locator("#to_grade").select_option(index=0)
