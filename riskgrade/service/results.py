@@ -577,33 +577,41 @@ def enter(st: AppState, me: Principal, plan_id: int, uscc: str, day: str, result
                   action="results_entry")
 
 
+def _read(st: AppState, fn: Callable):
+    """``fn(con)`` on the warehouse, waiting at most 5 seconds for another job; None when it stays busy."""
+    from ..warehouse import Warehouse
+
+    try:
+        with Warehouse(st.home, lock_timeout=min(5.0, settings_mod.load(st.home).lock_timeout)) as wh:
+            return fn(wh.con)
+    except RiskgradeError:
+        return None
+
+
 def linked(st: AppState, *, plan_id: int | None = None, usccs: list[str] | None = None) -> list[dict] | None:
     """Results linked to a plan and/or entities (the caller has checked the reader's scope); None when the
     warehouse is busy."""
     from ..inspection.results import linked_results
-    from ..warehouse import Warehouse
 
-    try:
-        with Warehouse(st.home, lock_timeout=min(5.0, settings_mod.load(st.home).lock_timeout)) as wh:
-            return linked_results(wh.con, plan_id=plan_id, usccs=usccs)
-    except RiskgradeError:
-        return None
+    return _read(st, lambda con: linked_results(con, plan_id=plan_id, usccs=usccs))
 
 
-def effectiveness(st: AppState, plan_id: int, lang: str = "zh") -> dict | None:
-    """The plan's 监管效能 as ``riskgrade effectiveness --plan`` measures it (problems found by grade, the
-    population's estimated rate, lift against a uniform draw), once the plan has results; None when it has
-    none yet or the warehouse is busy; ``t`` holds the report's words in ``lang``.  The caller has checked that the reader may see the plan."""
+def plan_results(st: AppState, plan_id: int, usccs: list[str],
+                 lang: str = "zh") -> tuple[list[dict] | None, dict | None]:
+    """What a plan's page shows of its results, in one read of the warehouse: the results linked to the shown
+    entities (None when the store is busy), and the plan's 监管效能 as ``riskgrade effectiveness --plan``
+    measures it (problems found by grade, the population's estimated rate, lift against a uniform draw; ``t``
+    holds the report's words in ``lang``), None until the plan has results.  The caller has checked that the
+    reader may see the plan."""
     from ..inspection.effectiveness import TEXT, measure
-    from ..warehouse import Warehouse
-
+    from ..inspection.results import linked_results
     from ..sql import table_exists
 
-    try:
-        with Warehouse(st.home, lock_timeout=min(5.0, settings_mod.load(st.home).lock_timeout)) as wh:
-            if not all(table_exists(wh.con, t) for t in ("plan_results", "plan_entities", "plan_population")):
-                return None  # a store that never held a plan's results
-            m = measure(wh.con, [plan_id])
-    except RiskgradeError:
-        return None
-    return {**m, "t": TEXT["zh" if lang == "zh" else "en"]} if m["inspected"] else None
+    def read(con) -> tuple[list[dict], dict | None]:
+        found = linked_results(con, plan_id=plan_id, usccs=usccs) if usccs else []
+        if not all(table_exists(con, t) for t in ("plan_results", "plan_entities", "plan_population")):
+            return found, None  # a store that never held a plan's results
+        m = measure(con, [plan_id])
+        return found, ({**m, "t": TEXT["zh" if lang == "zh" else "en"]} if m["inspected"] else None)
+
+    return _read(st, read) or (None, None)

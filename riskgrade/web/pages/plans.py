@@ -164,19 +164,25 @@ def plan_detail(request: Request, plan_id: PlanId, me: Me, st: St) -> HTMLRespon
         plan, total, rows = plan_service.page(st, me, plan_id, page, PLAN_PAGE, via="console")
     except Refused as e:
         raise page_error(e) from None
-    return render(request, "plan.html", me, plan=plan, rows=rows, total=total, page=page,
-                  pages=max(1, -(-total // PLAN_PAGE)), created=bool(p.get("created")), m=plan_service.manifest(me, plan),
-                  page_url=lambda n: f"/plans/{plan_id}?page={n}", **_entry(request, plan_id, rows, st),
-                  **_plan_extras(request, me, st, plan, decided=p.get("decided", "")),
-                  eff=results.effectiveness(st, plan_id, lang_of(request)))
+    return _plan_page(request, me, st, plan, rows, total, page, created=bool(p.get("created")),
+                      decided=p.get("decided", ""))
 
 
-def _entry(request: Request, plan_id: int, rows: list, st: AppState) -> dict:
+def _plan_page(request: Request, me: Principal, st: AppState, plan: Any, rows: list, total: int, page: int,
+               status: int = 200, created: bool = False, decided: str = "", approval_error: str = "") -> HTMLResponse:
+    """The plan page: the draw, its approval, the shown entities' results and entry forms, its 监管效能."""
+    found, eff = results.plan_results(st, plan.id, [pe.uscc for pe, _ in rows], lang_of(request))
+    return render(request, "plan.html", me, status=status, plan=plan, rows=rows, total=total, page=page,
+                  pages=max(1, -(-total // PLAN_PAGE)), created=created, m=plan_service.manifest(me, plan),
+                  page_url=lambda n: f"/plans/{plan.id}?page={n}", **_entry(request, found), eff=eff,
+                  **_plan_extras(request, me, st, plan, decided=decided, approval_error=approval_error))
+
+
+def _entry(request: Request, found: list[dict] | None) -> dict:
     """The per-entity results entry of the plan page (web/pages/entities.py result_entry): each shown entity's
-    latest result, the result words, and the outcome of the last entry."""
+    latest result (of ``found``, newest first), the result words, and the outcome of the last entry."""
     from ...contract import INSPECTION_RESULT_EN, INSPECTION_RESULT_ZH
 
-    found = results.linked(st, plan_id=plan_id, usccs=[pe.uscc for pe, _ in rows]) if rows else []
     latest: dict[str, dict] = {}
     for r in found or []:
         latest.setdefault(r["uscc"], r)  # newest first
@@ -221,11 +227,7 @@ def plan_decide(request: Request, plan_id: PlanId, me: Me, form: Form, st: St) -
         if e.key not in ("approve_forbidden", "reject_note_needed", "plan_not_draft"):
             raise page_error(e) from None
         plan, total, rows = plan_service.page(st, me, plan_id, 1, PLAN_PAGE, via="console")
-        return render(request, "plan.html", me, status=e.status, plan=plan, rows=rows, total=total, page=1,
-                      pages=max(1, -(-total // PLAN_PAGE)), created=False, m=plan_service.manifest(me, plan),
-                      page_url=lambda n: f"/plans/{plan_id}?page={n}",
-                      **_entry(request, plan_id, rows, st), eff=None,
-                      **_plan_extras(request, me, st, plan, approval_error=message(request, e)))
+        return _plan_page(request, me, st, plan, rows, total, 1, status=e.status, approval_error=message(request, e))
     return RedirectResponse(f"/plans/{plan_id}?decided={'approved' if approve else 'rejected'}", status_code=303)
 
 
