@@ -190,28 +190,6 @@ def area_cells(factory: Factory, snapshot_id: int, region_prefix: str, width: in
             .group_by(area, division, Grade.grade)).all()]
 
 
-def population(factory: Factory, snapshot_id: int | None, region_prefix: str, *, task_region: str = "",
-               divisions: Iterable[str] = (), industry: str = "", entity_types: Iterable[str] = ()
-               ) -> list[tuple[str, int]]:
-    """Graded entities by grade in the region and a task's scope (county prefix, industry divisions or
-    code prefix, entity types)."""
-    conds = [Grade.snapshot_id == (snapshot_id if snapshot_id is not None else -1),
-             Grade.region_code.startswith(region_prefix)]
-    if task_region:
-        conds.append(Grade.region_code.startswith(task_region))
-    divisions = list(divisions)
-    if divisions:
-        conds.append(or_(*[Grade.industry_code.startswith(d) for d in divisions]))
-    if industry:
-        conds.append(Grade.industry_code.startswith(industry))
-    types = list(entity_types)
-    if types:
-        conds.append(Grade.entity_type.in_(types))
-    with factory() as s:
-        return [(g, int(n)) for g, n in s.execute(select(Grade.grade, func.count()).where(*conds)
-                                                   .group_by(Grade.grade).order_by(Grade.grade)).all()]
-
-
 # --------------------------------------------------------------------------- plans
 def plan(factory: Factory, plan_id: int) -> Plan | None:
     with factory() as s:
