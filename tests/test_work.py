@@ -112,6 +112,9 @@ def test_assignees_are_users_or_units_and_notes_are_required(app, published: dic
     other = published["county"] if published["county"] != county else published["other"]
     r = c.post(f"/alerts/{aid}/assign", data={"csrf": token, "to": other})            # a unit of another county
     assert r.status_code == 422 and "不在您的辖区内" in r.text
+    for nowhere in ("99", f"{county[:2]}99", f"{county[:4]}99"):                   # regions that do not exist
+        r = c.post(f"/alerts/{aid}/assign", data={"csrf": token, "to": nowhere})
+        assert r.status_code == 422 and f"未知的行政区划代码 {nowhere}" in r.text, nowhere
     r = c.post(f"/alerts/{aid}/assign", data={"csrf": token, "to": f"{county}:no_such_dept"})
     assert r.status_code == 422 and "no_such_dept" in r.text
     r = c.post(f"/alerts/{aid}/assign", data={"csrf": token, "to": county})           # the county's unit

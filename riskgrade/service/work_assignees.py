@@ -52,7 +52,7 @@ def parse(text: str, users: dict, table) -> Assignee:
     m = UNIT.fullmatch(t)
     if m:
         region, dept = m.group(1), m.group(2)
-        if len(region) == 6 and region not in regions.table():
+        if not regions.is_region_prefix(region):  # the rule user administration applies to regions
             raise refuse(f"未知的行政区划代码 {region}", f"unknown region code {region}")
         if dept is not None and dept not in {d.code for d in table.departments}:
             raise refuse(f"分办表中没有部门代码 {dept}", f"the routing table has no department {dept}")
