@@ -29,7 +29,7 @@ from typing import Any
 from ..errors import RiskgradeError
 from ..warning import queries as q
 from ..warning.queries import ALERT_COLUMNS, AlertList, Counts, Filters, Viewer
-from .audit import record
+from .audit import record, via_detail
 from .errors import Refused
 from .state import AppState, Principal
 
@@ -108,10 +108,6 @@ def store(home: Path, write: bool = False, wait: float | None = None) -> Iterato
         wh.__exit__(None, None, None)
 
 
-def _via(via: str | None) -> dict:
-    return {"via": via} if via else {}
-
-
 # --------------------------------------------------------------------------- reads
 def listing(st: AppState, me: Principal, f: Filters, page: int = 1, page_size: int = 20, *, rules: bool = False,
             via: str | None = None) -> tuple[AlertList, list[tuple[str, str]]]:
@@ -122,7 +118,7 @@ def listing(st: AppState, me: Principal, f: Filters, page: int = 1, page_size: i
     with store(st.home) as wh:
         res = q.list_alerts(wh.con, v, f, page, page_size)
         seen = q.rules_seen(wh.con, v) if rules else []
-    record(st, me, "list_alerts", "", {**f.describe(), "page": page, "results": len(res.items), **_via(via)})
+    record(st, me, "list_alerts", "", {**f.describe(), "page": page, "results": len(res.items), **via_detail(via)})
     return res, seen
 
 
@@ -171,7 +167,7 @@ def detail(st: AppState, me: Principal, alert_id: str, *, tasks: bool = False, v
             a = _visible_alert(wh.con, v, alert_id)
         except AlertError:
             record(st, me, "read_refused", f"alert:{alert_id}"[:256], {"why": "not_found_or_out_of_region",
-                                                                      **_via(via)})
+                                                                      **via_detail(via)})
             raise
         d = q.alert_detail(wh.con, v, a)
         d["tasks"] = tasks_in_scope(wh.con, me.user.region_prefix) if tasks and me.can("alerts.target") else []
@@ -186,7 +182,7 @@ def detail(st: AppState, me: Principal, alert_id: str, *, tasks: bool = False, v
              note_min=w.note_min_length,
              may_review=me.user.role in REVIEWER_ROLES and me.user.username not in d["handlers"])
     record(st, me, "view_alert", alert_id, {"rule": d["rule"], "members_shown": d["members_in_region"],
-                                            "evidence_shown": len(d["evidence"]), **_via(via)})
+                                            "evidence_shown": len(d["evidence"]), **via_detail(via)})
     return d
 
 

@@ -15,6 +15,11 @@ def record(st: AppState, who: Principal | str, action: str, target: str = "", de
     audit.append(st.factory, name, action, target, detail)
 
 
+def via_detail(via: str | None) -> dict:
+    """The audit detail naming the face an action came through (``console``, ``api``), empty for the CLI."""
+    return {"via": via} if via else {}
+
+
 def now() -> dt.datetime:
     return dt.datetime.now().replace(microsecond=0)
 

@@ -12,13 +12,9 @@ from ..errors import RiskgradeError
 from ..registry import approvals, queries
 from ..registry.models import Plan, PlanEntity
 from .alerts import task_allowed
-from .audit import record
+from .audit import record, via_detail
 from .errors import Refused
 from .state import AppState, Principal
-
-
-def _via(via: str | None) -> dict:
-    return {"via": via} if via else {}
 
 
 def plan_region(p: Plan) -> str:
@@ -55,7 +51,7 @@ def visible(st: AppState, me: Principal, plan_id: int, in_scope: int, via: str |
     region); otherwise 404 as if it did not exist, and the refused read is audited (``read_refused``)."""
     p = get(st, plan_id)
     if not in_scope and not covers(me, p):
-        record(st, me, "read_refused", f"plan:{plan_id}", {"why": "out_of_region", **_via(via)})
+        record(st, me, "read_refused", f"plan:{plan_id}", {"why": "out_of_region", **via_detail(via)})
         raise Refused(404, "not_found", f"no published plan {plan_id}", "not_found")
     return p
 
@@ -84,7 +80,7 @@ def page(st: AppState, me: Principal, plan_id: int, page: int, page_size: int, v
     me.require("plans.read")
     total, rows = queries.plan_entities_page(st.factory, plan_id, me.region, (page - 1) * page_size, page_size)
     p = visible(st, me, plan_id, total, via)
-    record(st, me, "view_plan", str(plan_id), {"entities": total, "page": page, **_via(via)})
+    record(st, me, "view_plan", str(plan_id), {"entities": total, "page": page, **via_detail(via)})
     return p, total, rows
 
 
@@ -171,12 +167,12 @@ def create_for_task(st: AppState, me: Principal, *, as_of: dt.date, seed: str, b
         with Warehouse(st.home, write=True, lock_timeout=settings_mod.load(st.home).lock_timeout) as wh, \
                 wh.transaction():
             task = create_task(wh.con, task)
-        record(st, me, "task_create", str(task.task_id), {**task.describe(), **_via(via)})
+        record(st, me, "task_create", str(task.task_id), {**task.describe(), **via_detail(via)})
     out = _draw(st, as_of, seed, budget, task.task_id if task is not None else None, optimise)
     record(st, me, "plan_create", str(out.plan_id), {"as_of": as_of.isoformat(), "seed": seed,
                                                      "budget": "" if budget is None else str(budget),
                                                      "task": out.task.name, "drawn": out.rows,
-                                                     "content_hash": out.content_hash, **_via(via)})
+                                                     "content_hash": out.content_hash, **via_detail(via)})
     _ask_approval(st, me, out.plan_id, period[0], period[1], team or [], via)
     return out
 
@@ -198,7 +194,7 @@ def _sealed_package(st: AppState, me: Principal, plan_id: int, via: str | None) 
     from ..inspection.disclosure import read_sealed, sealed_folder
 
     if not me.can(SEALED_PERMISSION):
-        record(st, me, "read_refused", f"sealed:{plan_id}", {"why": "role", **_via(via)})
+        record(st, me, "read_refused", f"sealed:{plan_id}", {"why": "role", **via_detail(via)})
         raise Refused(403, "forbidden", "only the auditor (纪检/法制审核) and administrators read a sealed draw "
                       "package", "sealed_forbidden")
     try:
@@ -206,7 +202,7 @@ def _sealed_package(st: AppState, me: Principal, plan_id: int, via: str | None) 
     except RiskgradeError as e:
         raise Refused(404, "not_found", str(e).splitlines()[0], "sealed_missing") from None
     if not _sealed_within(pkg["region_prefix"], me):
-        record(st, me, "read_refused", f"sealed:{plan_id}", {"why": "out_of_region", **_via(via)})
+        record(st, me, "read_refused", f"sealed:{plan_id}", {"why": "out_of_region", **via_detail(via)})
         raise Refused(404, "not_found", f"no sealed package of plan {plan_id}", "sealed_missing")
     return pkg
 
@@ -215,7 +211,7 @@ def sealed(st: AppState, me: Principal, plan_id: int, via: str | None = None) ->
     """A published draw's sealed verification package (strata, inclusion probabilities, seed, salt and the
     selection with grades), for the auditor and administrators; every read audited (``read_sealed``)."""
     pkg = _sealed_package(st, me, plan_id, via)
-    record(st, me, "read_sealed", f"plan:{plan_id}", {"sealed_hash": pkg["sealed_hash"], **_via(via)})
+    record(st, me, "read_sealed", f"plan:{plan_id}", {"sealed_hash": pkg["sealed_hash"], **via_detail(via)})
     return pkg
 
 
@@ -226,7 +222,7 @@ def sealed_download(st: AppState, me: Principal, plan_id: int, via: str | None =
     pkg = _sealed_package(st, me, plan_id, via)
     data = sealed_zip(sealed_folder(st.home, plan_id))
     record(st, me, "read_sealed", f"plan:{plan_id}", {"sealed_hash": pkg["sealed_hash"], "download": True,
-                                                      **_via(via)})
+                                                      **via_detail(via)})
     return f"plan-{plan_id}-sealed.zip", data
 
 
@@ -270,7 +266,7 @@ def verify_sealed(st: AppState, me: Principal, plan_id: int, via: str | None = N
     except RiskgradeError as e:  # the warehouse is busy with another job
         raise Refused(503, "busy", str(e).splitlines()[0], "busy") from None
     record(st, me, "verify_plan", f"plan:{plan_id}", {"ok": out["ok"], **({"problem": out["problem"]}
-                                                                           if out["problem"] else {}), **_via(via)})
+                                                                           if out["problem"] else {}), **via_detail(via)})
     return out
 
 
@@ -301,7 +297,7 @@ def _ask_approval(st: AppState, me: Principal, plan_id: int, start: dt.date | No
         return
     approvals.request(st.factory, plan_id, me.user.username, period_start=start, period_end=end, team=team)
     record(st, me, "plan_submit", str(plan_id), {"period": f"{start or ''} .. {end or ''}", "team": ";".join(team),
-                                                 **_via(via)})
+                                                 **via_detail(via)})
 
 
 def state(st: AppState, plan_id: int) -> str:
@@ -327,7 +323,7 @@ def require_final(st: AppState, me: Principal, plan_id: int, what: str, via: str
     otherwise 409 ``plan_not_approved``, audited (``read_refused``)."""
     st_ = state(st, plan_id)
     if st_ not in FINAL:
-        record(st, me, "read_refused", f"plan:{plan_id}", {"why": f"plan_{st_}", "what": what, **_via(via)})
+        record(st, me, "read_refused", f"plan:{plan_id}", {"why": f"plan_{st_}", "what": what, **via_detail(via)})
         raise Refused(409, "plan_not_approved", f"plan {plan_id} is not approved yet ({st_}): {what} waits for "
                       "its approval", "plan_not_approved")
 
@@ -358,7 +354,7 @@ def decide(st: AppState, me: Principal, plan_id: int, approve: bool, note: str, 
         raise Refused(409, "plan_not_draft", f"plan {plan_id} is not waiting for approval", "plan_not_draft")
     if not may_approve(me, p, row):
         why = "own_plan" if row.requested_by == me.user.username else "role"
-        record(st, me, "read_refused", f"plan:{plan_id}", {"why": why, "what": "approve", **_via(via)})
+        record(st, me, "read_refused", f"plan:{plan_id}", {"why": why, "what": "approve", **via_detail(via)})
         raise Refused(403, "forbidden", "only an approver other than the plan's author may decide on it "
                       f"(roles: {', '.join(approval_policy().approver_roles)})", "approve_forbidden")
     if not approve and not note:
@@ -367,7 +363,7 @@ def decide(st: AppState, me: Principal, plan_id: int, approve: bool, note: str, 
         out = approvals.decide(st.factory, plan_id, me.user.username, approve, note)
     except RiskgradeError as e:
         raise Refused(409, "plan_not_draft", str(e), "plan_not_draft") from None
-    record(st, me, "plan_approve" if approve else "plan_reject", str(plan_id), {"note": note, **_via(via)})
+    record(st, me, "plan_approve" if approve else "plan_reject", str(plan_id), {"note": note, **via_detail(via)})
     return out
 
 

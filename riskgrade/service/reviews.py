@@ -22,7 +22,7 @@ from ..contract import GRADES
 from ..registry import queries
 from ..registry import reviews as store
 from ..registry.models import GradeReview
-from .audit import record
+from .audit import record, via_detail
 from .errors import Refused
 from .state import AppState, Principal
 
@@ -47,13 +47,9 @@ def as_dict(r: GradeReview) -> dict:
             "decided_at": r.decided_at, "note": r.note}
 
 
-def _via(via: str | None) -> dict:
-    return {"via": via} if via else {}
-
-
 def _refuse(st: AppState, me: Principal, target: str, why: str, status: int, code: str, message: str,
             via: str | None) -> Refused:
-    record(st, me, "review_refused", target, {"why": why, **_via(via)})
+    record(st, me, "review_refused", target, {"why": why, **via_detail(via)})
     return Refused(status, code, message, "review_" + why)
 
 
@@ -89,7 +85,7 @@ def propose(st: AppState, me: Principal, uscc: str, to_grade: str, reason: str, 
     if r is None:
         raise _refuse(st, me, e.uscc, "pending", 409, "conflict", "the entity has a pending review already", via)
     record(st, me, "review_propose", e.uscc, {"review": r.id, "as_of": as_of.isoformat(), "from": g.grade,
-                                              "to": to_grade, "reason": reason[:500], **_via(via)})
+                                              "to": to_grade, "reason": reason[:500], **via_detail(via)})
     return as_dict(r)
 
 
@@ -117,7 +113,7 @@ def decide(st: AppState, me: Principal, review_id: int, approve: bool, note: str
     if done is None:
         raise _refuse(st, me, target, "decided", 409, "conflict", "the review was decided meanwhile", via)
     record(st, me, "review_approve" if approve else "review_reject", target,
-           {"uscc": r.uscc, "from": r.from_grade, "to": r.to_grade, "note": note[:500], **_via(via)})
+           {"uscc": r.uscc, "from": r.from_grade, "to": r.to_grade, "note": note[:500], **via_detail(via)})
     return as_dict(done)
 
 
@@ -146,7 +142,7 @@ def listing(st: AppState, me: Principal, state: str | None = None, page: int = 1
         if r.uscc not in names:
             e = queries.entity(st.factory, r.uscc)
             names[r.uscc] = e.name if e else None
-    record(st, me, "view_reviews", state or "", {"results": len(rows), "page": page, **_via(via)})
+    record(st, me, "view_reviews", state or "", {"results": len(rows), "page": page, **via_detail(via)})
     return {"total": total, "counts": store.counts(st.factory, me.region),
             "rows": [{**as_dict(r), "name": names.get(r.uscc)} for r in rows]}
 
