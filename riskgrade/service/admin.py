@@ -8,7 +8,7 @@ from ..codes.regions import is_region_prefix
 from ..errors import RiskgradeError
 from ..registry.models import ROLES, User
 from ..registry.users import add_user, list_users, update_user
-from .audit import record
+from .audit import record, via_detail
 from .errors import Refused
 from .state import AppState, Principal
 
@@ -28,7 +28,7 @@ def add(st: AppState, me: Principal, *, username: str, password: str, role: str,
     if not region.startswith(me.region):
         raise Refused(403, "forbidden", "the region is not within yours", "outside_region")
     u = add_user(st.factory, username, password, role, region, display_name, department or None)
-    record(st, me, "user_add", u.username, {"role": u.role, "region": u.region_prefix, **({"via": via} if via else {}),
+    record(st, me, "user_add", u.username, {"role": u.role, "region": u.region_prefix, **via_detail(via),
                                             **({"department": u.department} if u.department else {})})
     return u
 
@@ -88,7 +88,7 @@ def change(st: AppState, me: Principal, username: str, *, role: str, region: str
                     display_name=display_name[:128])
     after = {"role": u.role, "region": u.region_prefix, "department": u.department, "display_name": u.display_name}
     changed = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
-    record(st, me, "user_change", username, {"changed": changed, **({"via": via} if via else {})})
+    record(st, me, "user_change", username, {"changed": changed, **via_detail(via)})
     return u
 
 
@@ -96,7 +96,7 @@ def unlock(st: AppState, me: Principal, username: str, via: str | None = None) -
     """Lift a lock left by failed sign-ins (audited ``user_unlock``)."""
     user(st, me, username)
     update_user(st.factory, username, failed_logins=0, locked_until=None)
-    record(st, me, "user_unlock", username, {"via": via} if via else {})
+    record(st, me, "user_unlock", username, via_detail(via))
 
 
 def reset_password(st: AppState, me: Principal, username: str, password: str, via: str | None = None) -> None:
@@ -106,7 +106,7 @@ def reset_password(st: AppState, me: Principal, username: str, password: str, vi
     if target.id == me.user.id:
         raise Refused(422, "invalid", "change your own password another way", "cannot_reset_self")
     update_user(st.factory, username, password=password, failed_logins=0, locked_until=None)
-    record(st, me, "user_password_reset", username, {"via": via} if via else {})
+    record(st, me, "user_password_reset", username, via_detail(via))
 
 
 def set_disabled(st: AppState, me: Principal, username: str, disabled: bool, via: str | None = None) -> None:
@@ -115,4 +115,4 @@ def set_disabled(st: AppState, me: Principal, username: str, disabled: bool, via
     if disabled and target.id == me.user.id:
         raise Refused(422, "invalid", "you cannot disable yourself", "cannot_disable_self")
     update_user(st.factory, username, disabled=disabled)
-    record(st, me, "user_disable" if disabled else "user_enable", username, {"via": via} if via else {})
+    record(st, me, "user_disable" if disabled else "user_enable", username, via_detail(via))

@@ -42,5 +42,5 @@ def verify(st: AppState, me: Principal, via: str | None = None) -> audit.Verdict
     """Check the chain (names the first edited or deleted entry); the check is itself audited."""
     me.require("audit.read")
     v = audit.verify(st.factory)
-    record(st, me, "audit_verify", "", {"ok": v.ok, **({"via": via} if via else {})})
+    record(st, me, "audit_verify", "", {"ok": v.ok, **via_detail(via)})
     return v

@@ -10,7 +10,7 @@ from ..registry.totp_key import TotpKeyError
 from ..registry.users import (LOGIN_FAILED, LoginFailed, authenticate, can, check_code, issue_token,
                               mask, new_totp_secret, release_attempt, reserve_attempt, resolve_token, revoke_token,
                               set_totp, totp_step, totp_uri)
-from .audit import record
+from .audit import record, via_detail
 from .errors import Refused
 from .state import AppState, Principal
 
@@ -62,7 +62,7 @@ def needs_totp(st: AppState, user: User) -> bool:
 
 def _failed(st: AppState, username: str, client: str, via: str | None, why: str) -> Refused:
     """A failed attempt (its row in the throttle was written when it was reserved): audited, one answer."""
-    record(st, username[:64] or "?", "login_failed", client, {**({"via": via} if via else {}), "why": why})
+    record(st, username[:64] or "?", "login_failed", client, {**via_detail(via), "why": why})
     return Refused(401, "login_failed", LOGIN_FAILED, "login_failed")
 
 
@@ -94,7 +94,7 @@ def _code(st: AppState, user: User, code: str, client: str, via: str | None) -> 
         raise _failed(st, user.username, client, via, e.reason) from None
     except TotpKeyError as e:  # the server cannot read the secret: the operator's key, not the user's failure
         release_attempt(st.factory, attempt)
-        record(st, user.username, "login_refused", client, {"why": "totp_key", **({"via": via} if via else {})})
+        record(st, user.username, "login_refused", client, {"why": "totp_key", **via_detail(via)})
         raise Refused(503, "totp_key_unavailable", f"two-factor sign-in is unavailable: {e} (ask the operator)",
                       "totp_key_unavailable") from None
     release_attempt(st.factory, attempt)
@@ -114,14 +114,14 @@ def sign_in(st: AppState, username: str, password: str, client: str, kind: str =
     if needs_totp(st, user):
         if not user.totp_secret:
             secret, tok = issue_token(st.factory, user, "enrol")
-            record(st, user.username, "login_enrol_only", client, {**({"via": via} if via else {})})
+            record(st, user.username, "login_enrol_only", client, via_detail(via))
             return secret, tok, user
         if not code:
             raise Refused(401, "totp_required", "give the one-time code of your authenticator app (field code)",
                           "totp_required")
         user = _code(st, user, code, client, via)
     secret, tok = issue_token(st.factory, user, kind)
-    record(st, user.username, "login", client, {**({"via": via} if via else {}),
+    record(st, user.username, "login", client, {**via_detail(via),
                                                 **({"second_factor": "totp"} if user.totp_secret else {})})
     return secret, tok, user
 
