@@ -1,7 +1,7 @@
 """Plans in 双随机 practice, on the console's published province: the preview equals the draw (property test),
 the wizard with items, period and team, approval (state machine, roles, four eyes, audit, results gated), the
 API equivalents, inspectors by name, and a plan drawn from the command line after publishing in the console.
-Browser: the wizard and a second user's approval at 1366x768 and 390x844 (screenshots in /work/shots/hplans)."""
+Browser: the wizard and a second user's approval at 1366x768 and 390x844 (screenshots in test-artifacts/plans)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from .conftest import run_cli
 from .test_console import (LATIN_ALLOWED, T2, _RAW_TOKEN, _audit, _browser_login, _csrf, _login, _wh, _words_on,
                            app, browser, published, server)  # noqa: F401
 
-SHOTS = Path("/work/shots/hplans")
+SHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "plans"
 
 
 def _drawn_by_stratum(home: Path, plan_id: int) -> tuple[dict[str, int], int]:

@@ -15,7 +15,7 @@ from .test_console import (CHROMIUM_ARGS, CHROMIUM, PASSWORD, _audit, _browser_l
                            browser, published, server)
 from .conftest import ROOT
 
-SHOTS = ROOT.parent / "shots" / "hqueue" if (ROOT.parent / "shots").exists() else ROOT / "test-artifacts" / "hqueue"
+SHOTS = ROOT / "test-artifacts" / "work"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 VISIBLE = """(a.alert_id IN (SELECT m.alert_id FROM alert_members m JOIN entities e ON e.uscc = m.uscc
                WHERE starts_with(e.region_code, ?)) OR (a.scope = 'area' AND starts_with(a.region_code, ?)))"""
