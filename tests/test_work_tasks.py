@@ -118,11 +118,11 @@ def test_blank_template_rows_are_skipped_on_the_command_line(app, published: dic
 def test_seed_and_inclusion_probability_are_explained(app, published: dict) -> None:
     c = _login(app, "officer_county")
     zh = c.get("/plans/1").text
-    assert re.search(r'id="seed-help">随机种子是抽签前公开的一个号码：任何人用同一个号码和同一份名单重新抽签，都会抽出同一批企业', zh)
-    assert re.search(r'id="prob-help"><strong>入样概率</strong>：入样概率是指按这家企业的信用风险等级，它被抽中的可能性', zh)
+    assert re.search(r'id="seed-help">抽签前公开的一个号码：任何人用同一个号码和同一份名单重新抽签，都会抽出同一批企业', zh)
+    assert re.search(r'id="prob-help"><strong>入样概率</strong>：这家企业按其信用风险等级被抽中的可能性', zh)
     assert 'aria-describedby="prob-help">入样概率</th>' in zh
     lst = c.get("/plans").text
-    assert 'id="seed-help"><strong>随机种子</strong>：随机种子是抽签前公开的一个号码' in lst
+    assert 'id="seed-help"><strong>随机种子</strong>：抽签前公开的一个号码' in lst
     en = c.get("/plans/1?lang=en").text
     assert "anyone who draws again with the same number and the same list gets the same companies" in en
     assert "how likely this company was to be drawn, given its risk grade" in en
