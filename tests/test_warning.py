@@ -355,26 +355,40 @@ def _alert_id(home: Path, rule: str) -> str:
 
 
 def test_workflow_steps_and_refusals(home_copy: Path) -> None:
+    """The command line's steps (the console's rules: registry users, assignees that are users or units, notes,
+    the sign-off; tests/test_work_cli.py tests each refusal)."""
+    from riskgrade.registry.db import open_registry
+    from riskgrade.registry.users import add_user
+
+    f = open_registry(home_copy)
+    for name, role in (("zhang", "credit_officer"), ("li", "inspector"), ("wang", "credit_officer"),
+                       ("zhao", "admin")):
+        add_user(f, name, "workflow-passw0rd", role, "370102")
     aid = _alert_id(home_copy, "new_serious_dishonest")
-    p = run_cli("alerts", "close", aid, "--user", "zhang", home=home_copy, check=False)
+    p = run_cli("alerts", "close", aid, "--user", "zhang", "--note", "已经整改", home=home_copy, check=False)
     assert p.returncode == 1 and "is open" in _msg(p) and "riskgrade alerts assign" in _msg(p)
-    p = run_cli("alerts", "handle", aid, "--action", "约谈", home=home_copy, check=False)
+    p = run_cli("alerts", "handle", aid, "--action", "约谈", "--user", "li", home=home_copy, check=False)
     assert p.returncode == 1 and "cannot handle" in _msg(p)
-    run_cli("alerts", "assign", aid, "--to", "历下区市场监管局信用监管科", "--user", "zhang", home=home_copy)
-    p = run_cli("alerts", "handle", aid, "--action", "罚款", "--user", "li", home=home_copy, check=False)
+    p = run_cli("alerts", "assign", aid, "--to", "历下区市场监管局信用监管科", "--user", "zhang", home=home_copy,
+                check=False)
+    assert p.returncode == 1 and "not free text" in _msg(p)
+    run_cli("alerts", "assign", aid, "--to", "370102", "--user", "zhang", home=home_copy)
+    p = run_cli("alerts", "handle", aid, "--action", "罚款", "--note", "约谈法定代表人", "--user", "li", home=home_copy,
+                check=False)
     assert p.returncode == 1 and "提醒" in _msg(p)
     run_cli("alerts", "handle", aid, "--action", "interview", "--note", "约谈法定代表人", "--user", "li", home=home_copy)
-    run_cli("alerts", "handle", aid, "--action", "检查", "--user", "li", home=home_copy)
-    run_cli("alerts", "close", aid, "--user", "wang", "--note", "已整改", home=home_copy)
-    p = run_cli("alerts", "assign", aid, "--to", "x", home=home_copy, check=False)
+    run_cli("alerts", "handle", aid, "--action", "检查", "--note", "现场检查完毕", "--user", "li", home=home_copy)
+    run_cli("alerts", "close", aid, "--user", "wang", "--note", "已整改完毕", home=home_copy)  # -> 待复核 (high)
+    run_cli("alerts", "approve", aid, "--user", "zhao", "--note", "同意", home=home_copy)
+    p = run_cli("alerts", "assign", aid, "--to", "370102", "--user", "zhang", home=home_copy, check=False)
     assert p.returncode == 1 and "closed" in _msg(p)
     with Warehouse(home_copy) as wh:
         a = wh.con.execute("SELECT status, assignee, disposition FROM alerts WHERE alert_id = ?", [aid]).fetchall()[0]
         log = wh.con.execute("SELECT username, action, detail FROM alert_log WHERE alert_id = ? ORDER BY seq",
                              [aid]).fetchall()
-    assert a == ("closed", "历下区市场监管局信用监管科", "inspect")
+    assert a == ("closed", "unit:370102", "inspect")
     assert [(x[0], x[1]) for x in log] == [("riskgrade-warn", "raise"), ("zhang", "assign"), ("li", "handle"),
-                                            ("li", "handle"), ("wang", "close")]
+                                            ("li", "handle"), ("wang", "close"), ("zhao", "approve")]
     assert "约谈法定代表人" in log[2][2] and '"action":"interview"' in log[2][2]
     p = run_cli("alerts", "show", aid, home=home_copy)
     assert "closed" in p.stdout and "wang" in p.stdout

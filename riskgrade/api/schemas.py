@@ -266,7 +266,9 @@ class ResultRejection(BaseModel):
 
 class ResultsImported(BaseModel):
     """The outcome of a results upload.  ``read``: result lines read; ``accepted``: stored; ``quarantined``:
-    rejected (the same as ``rejected``, kept for older clients), each in ``rejections``; ``linked``: results new
+    rejected (the same as ``rejected``, kept for older clients), each in ``rejections``; ``skipped``: rows with
+    no result filled in (no date, result or notes: a template row left blank), neither stored nor rejected;
+    ``read`` = ``accepted`` + ``rejected`` + ``skipped``; ``linked``: results new
     to the plan, ``updated``: results of an entity and day uploaded before that changed (the latest wins),
     ``unchanged``: uploaded again as they were."""
     plan_id: int
@@ -280,6 +282,7 @@ class ResultsImported(BaseModel):
     upload_id: int | None = None
     source: str = ""
     rejected: int = 0
+    skipped: int = 0
     updated: int = 0
     unchanged: int = 0
     ignored_columns: list[str] = []

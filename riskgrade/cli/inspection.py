@@ -350,13 +350,16 @@ def results_import(
         rejected += [(f.name, x) for x in r["rejections"]]
         audit_action(s, "upload_results", str(plan_id), {
             **base, "file": r["file"], "read": r["read"], "accepted": r["accepted"], "rejected": r["rejected"],
-            "linked": r["linked"], "updated": r["updated"], "upload_id": r["upload_id"]})
+            "skipped": r["skipped"], "linked": r["linked"], "updated": r["updated"], "upload_id": r["upload_id"]})
         for x in r["rejections"]:
             err.print(f"{f.name}: line {x['line']}, {x['column'] or 'row'}: {x['reason']}"
                       + (f" ({x['value']})" if x["value"] else ""), highlight=False, markup=False)
         err.print(f"results: {r['read']:,} read, {r['accepted']:,} accepted ({r['updated']:,} updated, "
                   f"{r['unchanged']:,} unchanged), {r['rejected']:,} rejected; upload {r['upload_id']}, kept in "
                   f"uploads/{r['file']}", highlight=False, markup=False, soft_wrap=True)
+        if r["skipped"]:
+            err.print(f"{f.name}: {r['skipped']:,} rows without a result skipped (未填写结果，已跳过 {r['skipped']:,} 行)",
+                      highlight=False, markup=False, soft_wrap=True)
         out.print(f"plan {plan_id}: {r['linked']:,} results newly linked; {r['with_result']:,} of {r['planned']:,} "
                   f"planned entities have a result", highlight=False, soft_wrap=True)
     if rejected_file is not None:

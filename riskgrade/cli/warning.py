@@ -185,13 +185,35 @@ def alerts_show(alert_id: AlertArg, home: HomeOpt = None) -> None:
 
 
 def _step(alert_id: str, op: str, user: str | None, home: Path | None, **kw) -> None:
-    from ..warning.workflow import STATUS_ZH, default_user, step
+    """One step on an alert through the console's rules (:func:`riskgrade.service.alerts.perform`): taken as the
+    registry user ``--user`` (its role and region), the assignee a user or unit, the note where the console needs
+    one, closing to 待复核 where the time limits ask for a sign-off; written to the alert log and audited
+    (``alert_<step>``, via cli).  A refusal writes nothing and exits non-zero with its reason."""
+    from ..service import alerts as service
+    from ..service.errors import Refused
+    from ..service.state import open_state
+    from ..warning.workflow import NEXT_STEP, STATUS_ZH, default_user, get_alert
 
-    with open_store(home, write=True) as wh:
+    s = settings(home)
+    with open_store(s) as wh:  # the id, or a unique prefix of it (as `alerts show` takes it)
         _require(wh.con)
-        with wh.transaction():
-            a = step(wh.con, alert_id, op, user or default_user(), **kw)
-    err.print(f"alert {a['alert_id']}: {a['status']} ({STATUS_ZH[a['status']]})")
+        full = get_alert(wh.con, alert_id.strip().lower())["alert_id"]
+    try:
+        st = open_state(s.home, s.database_url)
+        me = service.acting(st, user or default_user())
+        me.require("alerts.write")
+        done = service.perform(st, me.user, full, op, via="cli", **kw)
+    except Refused as e:
+        status = (e.fields or {}).get("status") if e.key == "step_conflict" else None
+        hint = f"; next: `riskgrade alerts {NEXT_STEP[status]}`" if status in NEXT_STEP else ""
+        raise RiskgradeError(f"alert {full}: {e.message}{hint}") from None
+    a = done.alert
+    err.print(f"alert {a['alert_id']}: {a['status']} ({STATUS_ZH[a['status']]}); log entry #{done.seq}",
+              highlight=False)
+    if a["status"] == "review":
+        err.print(f"a reviewer's sign-off (复核) is needed: `riskgrade alerts approve {a['alert_id']} --user REVIEWER` "
+                  f"or `riskgrade alerts return {a['alert_id']} --user REVIEWER --note ...` (a reviewer other than "
+                  "its handlers)", highlight=False)
 
 
 def alerts_assign(
@@ -199,7 +221,10 @@ def alerts_assign(
     to: Annotated[str, typer.Option("--to", help="the unit or person who handles it")],
     user: UserOpt = None, note: NoteOpt = "", home: HomeOpt = None,
 ) -> None:
-    """Assign an alert (分办): open or assigned -> assigned."""
+    """Assign an alert (分办): open or assigned -> assigned.
+
+    --to is a user (user:NAME or a user name) or a unit (unit:REGION[:DEPARTMENT], e.g. 370102 or
+    370102:health), checked as in the console; --user is the registry user who assigns."""
     _step(alert_id, "assign", user, home, to=to, note=note)
 
 
@@ -208,13 +233,40 @@ def alerts_handle(
     action: Annotated[str, typer.Option("--action", help="提醒, 警示, 约谈 or 检查 (remind, warn, interview, inspect)")],
     user: UserOpt = None, note: NoteOpt = "", home: HomeOpt = None,
 ) -> None:
-    """Record a disposition (处置): assigned or handled -> handled."""
+    """Record a disposition (处置): assigned or handled -> handled.
+
+    --note is required (处置说明, at least note_min_length characters of worklimits.yaml)."""
     _step(alert_id, "handle", user, home, action=action, note=note)
 
 
 def alerts_close(alert_id: AlertArg, user: UserOpt = None, note: NoteOpt = "", home: HomeOpt = None) -> None:
-    """Close a handled alert (办结)."""
+    """Close a handled alert (办结).
+
+    --note is required.  Where the time limits (worklimits.yaml) ask for a sign-off, the alert waits for a
+    reviewer (handled -> review, 待复核): see alerts approve and alerts return."""
     _step(alert_id, "close", user, home, note=note)
+
+
+def alerts_approve(
+    alert_id: AlertArg,
+    user: Annotated[Optional[str], typer.Option(
+        "--user", help="the reviewer: an administrator or credit officer who did not handle the alert")] = None,
+    note: Annotated[str, typer.Option("--note", help="the reviewer's note")] = "",
+    home: HomeOpt = None,
+) -> None:
+    """Sign off an alert waiting for review (复核通过): review -> closed."""
+    _step(alert_id, "approve", user, home, note=note)
+
+
+def alerts_return(
+    alert_id: AlertArg,
+    user: Annotated[Optional[str], typer.Option(
+        "--user", help="the reviewer: an administrator or credit officer who did not handle the alert")] = None,
+    note: Annotated[str, typer.Option("--note", help="why it goes back (required)")] = "",
+    home: HomeOpt = None,
+) -> None:
+    """Send an alert waiting for review back to be handled again (复核退回): review -> handled."""
+    _step(alert_id, "return", user, home, note=note)
 
 
 def alerts_target(
@@ -362,6 +414,8 @@ def register(app: typer.Typer) -> None:
     alerts_app.command("assign")(alerts_assign)
     alerts_app.command("handle")(alerts_handle)
     alerts_app.command("close")(alerts_close)
+    alerts_app.command("approve")(alerts_approve)
+    alerts_app.command("return")(alerts_return)
     alerts_app.command("target")(alerts_target)
     alerts_app.command("verify-log")(alerts_verify_log)
     alerts_app.command("checkpoint")(alerts_checkpoint)

@@ -7,7 +7,8 @@ source always the plan's own namespace (:func:`results_source`, ``results:plan-<
 here (:func:`record_id`), so an upload can never write an entity, another event type or another source's record.
 The rows go through the normal ingest (a file this module writes, with fixed columns), so they are stored,
 de-duplicated and versioned like every inspection record, then linked to the plan in ``plan_results``. Every
-line of the upload, accepted or rejected with its reason, is kept in ``results_rows``.
+line of the upload, accepted, rejected with its reason, or skipped (no result filled in), is kept in
+``results_rows``.
 
 :func:`link_results` links held inspection records of other sources (a later delivery) to a plan;
 linking is idempotent.
@@ -88,6 +89,7 @@ class IntakeOutcome:
     rows: int                       # result lines read
     accepted: list[ResultRow]
     rejected: list[Rejected]
+    skipped: int = 0                # lines without a result (a template row left blank): kept, not rejected
     linked: int = 0                 # results new to the plan
     updated: int = 0                # results of the same entity and day that changed (the latest wins)
     unchanged: int = 0              # results uploaded again as they were
@@ -180,14 +182,15 @@ def _events_file(folder: Path, plan_id: int, rows: list[ResultRow]) -> None:
 
 
 def link_upload(con: duckdb.DuckDBPyConnection, plan_id: int, ok: list[ResultRow], rejected: list[Rejected], *,
-                uploader: str, file: str, raw: dict[int, str], now: dt.datetime) -> IntakeOutcome:
+                uploader: str, file: str, raw: dict[int, str], now: dt.datetime,
+                skipped: list[tuple[int, str]] | None = None) -> IntakeOutcome:
     """Link an upload's stored rows to the plan (``plan_results``) and keep every line (``results_rows``).
     Runs inside the transaction that stored the rows (the ingest's ``within``), so the rows and their links
     are committed together or not at all."""
     source = results_source(plan_id)
     ensure_results_schema(con)
     upload_id = int(con.execute("SELECT coalesce(max(upload_id), 0) + 1 FROM results_rows").fetchall()[0][0])
-    out = IntakeOutcome(plan_id, upload_id, source, 0, ok, rejected)
+    out = IntakeOutcome(plan_id, upload_id, source, 0, ok, rejected, len(skipped or []))
     ids = [record_id(plan_id, r.uscc, r.event_date) for r in ok]
     before = dict(con.execute("SELECT record_id, result FROM plan_results WHERE plan_id = ? AND source = ? "
                               "AND record_id IN (SELECT unnest(?))", [plan_id, source, ids]).fetchall())
@@ -210,6 +213,9 @@ def link_upload(con: duckdb.DuckDBPyConnection, plan_id: int, ok: list[ResultRow
               i, None, None, raw.get(r.line), uploader, file, now] for i, r in zip(ids, ok)]
     lines += [[upload_id, plan_id, r.line, "rejected", r.uscc, None, None, None, None, None, None, r.column or None,
                f"{r.code}: {r.reason}", raw.get(r.line, r.value), uploader, file, now] for r in rejected]
+    lines += [[upload_id, plan_id, line, "skipped", u or None, None, None, None, None, None, None, None,
+               "no_result: no date, result or notes (未填写结果)", raw.get(line), uploader, file, now]
+              for line, u in skipped or []]
     if lines:
         insert_rows(con, "results_rows", lines)
     _, out.planned, out.with_result = _plan_counts(con, plan_id)
@@ -219,9 +225,10 @@ def link_upload(con: duckdb.DuckDBPyConnection, plan_id: int, ok: list[ResultRow
 def intake_results(home: Path, plan_id: int, rows: list[ResultRow], rejected: list[Rejected], *, uploader: str,
                    file: str = "", raw: dict[int, str] | None = None, today: dt.date | None = None,
                    memory_limit: str | None = None, threads: int | None = None,
-                   lock_timeout: float = 60.0) -> IntakeOutcome:
+                   lock_timeout: float = 60.0, skipped: list[tuple[int, str]] | None = None) -> IntakeOutcome:
     """Store an upload's result rows for a plan and link them; keep every line (accepted, or rejected with its
-    reason) in ``results_rows``.  ``rows`` are parsed and in the uploader's scope; here each is checked
+    reason, or skipped: ``skipped``, the (line, uscc) of rows without a result) in ``results_rows``.  ``rows``
+    are parsed and in the uploader's scope; here each is checked
     against the plan (one of its entities, dated after its as-of date, not after the task's period end, not
     in the future).  A result uploaded again for the same entity and day replaces the plan's earlier one
     (same record id in the plan's own source); nothing else is ever replaced.
@@ -233,7 +240,7 @@ def intake_results(home: Path, plan_id: int, rows: list[ResultRow], rejected: li
 
     today = today or dt.date.today()
     raw = raw or {}
-    total = len(rows) + len(rejected)  # the parser rejects a line once
+    total = len(rows) + len(rejected) + len(skipped or [])  # the parser rejects or skips a line once
     with Warehouse(home, lock_timeout=lock_timeout) as wh:
         if not table_exists(wh.con, "plans"):
             raise RiskgradeError(f"no plan {plan_id}: draw one with `riskgrade plan` first")
@@ -254,7 +261,8 @@ def intake_results(home: Path, plan_id: int, rows: list[ResultRow], rejected: li
                 refused = sorted([*refused, *(Rejected(r.line, "", "quarantined", "", r.uscc, {"why": why[r.line]})
                                               for r in ok if r.line in why)], key=lambda r: (r.line, r.column))
                 stored = [r for r in ok if r.line not in why]
-        done.append(link_upload(con, plan_id, stored, refused, uploader=uploader, file=file, raw=raw, now=now))
+        done.append(link_upload(con, plan_id, stored, refused, uploader=uploader, file=file, raw=raw, now=now,
+                                skipped=skipped))
 
     delivery = None
     if ok:

@@ -37,8 +37,8 @@ BUSY_WAIT = 5.0          # seconds a step or a list waits for another job on the
 PROFILE_WAIT = 0.0       # a profile does not wait: it is shown at once, without its alerts, while the store is busy
 STEPS = ("assign", "handle", "close", "target", "approve", "return")
 
-__all__ = ["ALERT_COLUMNS", "STEPS", "AlertError", "AlertList", "Counts", "Filters", "StepDone", "Viewer", "counts",
-           "detail", "listing", "of_entity", "perform", "verify_log", "viewer_of"]
+__all__ = ["ALERT_COLUMNS", "STEPS", "AlertError", "AlertList", "Counts", "Filters", "StepDone", "Viewer", "acting",
+           "counts", "detail", "listing", "of_entity", "perform", "verify_log", "viewer_of"]
 
 
 class AlertError(Refused):
@@ -341,6 +341,23 @@ def run_step(st: AppState, wh: Any, v: Viewer, a: dict, op: str, kw: dict) -> No
         if op in workflow.REVIEW_STEPS:
             raise AlertError(403, "forbidden", str(e), "review_self") from None
         raise
+
+
+def acting(st: AppState, username: str) -> Principal:
+    """The registry user a command-line operator takes alert steps as (``riskgrade alerts ... --user``): the
+    console's users, roles and regions; an unknown or disabled user is refused (no step is taken by a name the
+    registry does not know)."""
+    from ..registry.users import get_user
+
+    try:
+        user = get_user(st.factory, username)
+    except RiskgradeError:
+        raise AlertError(404, "not_found", f"no user {username!r} in the registry: alert steps are taken as a "
+                                           "registry user, as in the console (--user NAME; add one with `riskgrade "
+                                           "user add`)", "not_found") from None
+    if user.disabled:
+        raise AlertError(403, "forbidden", f"user {username} is disabled", "forbidden")
+    return Principal(user, None, "cli")  # type: ignore[arg-type]  (no token: a local operator)
 
 
 def perform(st: AppState, user: Any, alert_id: str, op: str, *, to: str | None = None, action: str | None = None,

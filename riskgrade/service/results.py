@@ -71,6 +71,9 @@ COLUMNS: dict[str, frozenset[str]] = {
     "event_type": _keys(*_contract(contract.EVENTS, "event_type")),  # optional; every row must be inspection
 }
 REQUIRED = ("uscc", "date", "result")
+# what an officer fills in: a row with none of these (a template row left as downloaded: the USCC, the name and
+# the pre-filled inspectors only) carries no result, and is skipped and counted, not rejected
+RESULT_FIELDS = ("date", "result", "notes")
 # the events format's columns a results file may carry and that are ignored: the system mints them
 # the template's reference column (the entity's name, to find the row): never read
 TEMPLATE_NAME_HEADER = {"zh": "主体名称（仅供核对，不导入）", "en": "entity name (for reference, not imported)"}
@@ -103,6 +106,7 @@ class ResultsFile:
     rejected: list[Rejected] = field(default_factory=list)
     raw: dict[int, str] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)   # (line, uscc) of rows without a result
 
 
 def _refused(key: str, message: str, status: int = 422, code: str = "invalid", **fields) -> Refused:
@@ -304,9 +308,16 @@ def parse(data: bytes, *, scope: Callable[[dict[str, int]], None] | None = None)
     seen: dict[tuple[str, dt.date], int] = {}
     for line, row in body:
         out.raw[line] = _line_text(row)
+        if not any(cell(row, c) for c in RESULT_FIELDS):
+            out.skipped.append((line, cell(row, "uscc").upper()[:18]))
+            continue
         bad = _row(out, line, row, cell, seen, {i: c for c, i in found.items()})
         if bad is not None:
             out.rejected.append(bad)
+    if len(out.skipped) == len(body):
+        n = len(body)
+        raise _refused("results_all_blank", f"no row has a result: {n} rows without a date, result or notes "
+                       f"skipped (未填写结果，已跳过 {n} 行)", n=n)
     return out
 
 
@@ -436,13 +447,14 @@ def intake(home: Path, plan_id: int, data: bytes, *, region: str, uploader: str,
     try:
         o = intake_results(home, plan_id, parsed.results, parsed.rejected, uploader=uploader,
                            file=kept.name if kept else "", raw=parsed.raw, today=today, memory_limit=cfg.memory_limit,
-                           threads=cfg.threads, lock_timeout=cfg.lock_timeout)
+                           threads=cfg.threads, lock_timeout=cfg.lock_timeout, skipped=parsed.skipped)
     except RiskgradeError as e:
         raise Refused(422, "invalid", str(e).splitlines()[0], "results_bad_csv", {"why": str(e)}) from None
     ev = (o.delivery or {}).get("tables", {}).get("events", {})
     rejected = [{**r.as_dict(), "raw": parsed.raw.get(r.line, r.value)} for r in o.rejected]
     out = {"plan_id": plan_id, "upload_id": o.upload_id, "source": o.source, "read": o.rows, "rows": o.rows,
-           "accepted": len(o.accepted), "rejected": len(rejected), "merged": int(ev.get("merged", 0)),
+           "accepted": len(o.accepted), "rejected": len(rejected), "skipped": o.skipped,
+           "merged": int(ev.get("merged", 0)),
            "quarantined": len(rejected), "linked": o.linked, "updated": o.updated, "unchanged": o.unchanged,
            "planned": o.planned, "with_result": o.with_result, "file": kept.name if kept else "",
            "format": parsed.format, "encoding": parsed.encoding, "ignored_columns": parsed.ignored,
@@ -476,7 +488,8 @@ def upload(st: AppState, me: Principal, plan_id: int, data: bytes, *, filename: 
                                                              "sha256": digest, **({"via": via} if via else {})})
         raise
     detail = {"file": out["file"], "upload": filename[:200], "read": out["read"], "accepted": out["accepted"],
-              "rejected": out["rejected"], "linked": out["linked"], "updated": out["updated"], "sha256": digest}
+              "rejected": out["rejected"], "skipped": out["skipped"], "linked": out["linked"],
+              "updated": out["updated"], "sha256": digest}
     if action:  # a result typed in (results_entry): the same intake, its own audit action
         record(st, me, action, str(plan_id), {**detail, **({"via": via} if via else {})})
     elif via:

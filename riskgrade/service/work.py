@@ -7,7 +7,8 @@ console (``/work``) and the API (``/api/work``).
   ``user:<me>`` or to the user's unit (``unit:<region>`` / ``unit:<region>:<department>``), open ones routed
   to the user's county, and, for reviewers (:data:`riskgrade.service.alerts.REVIEWER_ROLES`), those waiting
   for a sign-off the user did not handle; plus the user's inspection tasks (plan entities naming the user
-  among their inspectors);
+  among their inspectors, by user name or by the inspector directory's id that is the user:
+  :mod:`riskgrade.service.work_tasks`);
 * *unit figures*: per county (or department), the alerts raised in a month: received, handled (处置:
   handled, waiting for review or closed), closed (办结), overdue (超期: open past the due date, or closed
   after it); 处置率 = handled / received, 办结率 = closed / received, 超期率 = overdue / received.
@@ -47,28 +48,22 @@ def _due(st: AppState):
     return due_sql(limits(st))
 
 
-def my_tasks(st: AppState, me: Principal, limit: int = 200) -> list[dict]:
-    """Plan entities in the user's region that name the user among their inspectors (when the plan's data
-    says so), newest plan first."""
-    from sqlalchemy import select
-
-    from ..registry.models import Plan, PlanEntity
+def my_tasks(st: AppState, me: Principal, limit: int = 200, con=None) -> list[dict]:
+    """Plan entities in the user's region that name the user among their inspectors, of plans in force, newest
+    plan first: by user name, or by the inspector directory's id that is the user (the user name is the id, or
+    a unique name match within the user's unit: :mod:`riskgrade.service.work_tasks`).  ``con``: the warehouse,
+    when the caller has it open (its directory); else it is opened here (without it when busy)."""
+    from . import work_tasks
 
     if not me.can("plans.read"):
         return []
-    name = me.user.username
-    with st.factory() as s:
-        rows = s.execute(select(PlanEntity, Plan).join(Plan, Plan.id == PlanEntity.plan_id)
-                         .where(PlanEntity.region_code.startswith(me.region))
-                         .where(PlanEntity.inspectors.contains(name))
-                         .order_by(Plan.id.desc(), PlanEntity.uscc).limit(limit)).all()
-    out = []
-    for pe, plan in rows:
-        ids = {x.strip() for x in (pe.inspectors or "").replace(";", ",").replace("，", ",").split(",")}
-        if name in ids:
-            out.append({"plan_id": plan.id, "task_name": plan.task_name, "uscc": pe.uscc,
-                        "region_code": pe.region_code, "check_mode": pe.check_mode})
-    return out
+    if con is not None:
+        return work_tasks.tasks(st.factory, con, me.user, me.region, limit)
+    try:
+        with store(st.home) as wh:
+            return work_tasks.tasks(st.factory, wh.con, me.user, me.region, limit)
+    except AlertError:  # the warehouse busy: the registry's copy of the directory (published plans) alone
+        return work_tasks.tasks(st.factory, None, me.user, me.region, limit)
 
 
 def queue(st: AppState, me: Principal, *, sort: str = "due", page: int = 1, page_size: int = 20,
@@ -82,7 +77,7 @@ def queue(st: AppState, me: Principal, *, sort: str = "due", page: int = 1, page
     with store(st.home) as wh:
         res = q.work_queue(wh.con, v, _due(st), today, w.due_soon_days, reviewer=me.user.role in REVIEWER_ROLES,
                            sort=sort if sort in SORTS else "due", page=page, page_size=page_size)
-    tasks = my_tasks(st, me)
+        tasks = my_tasks(st, me, con=wh.con)
     record(st, me, "work_queue", "", {"page": page, "results": len(res.items), "total": res.total,
                                       **({"via": via} if via else {})})
     return WorkView(res, tasks, today, w.due_soon_days)

@@ -28,6 +28,12 @@ STRINGS = {
         "preview_drawn": "将抽取（户）", "preview_recent": "近期已检（不抽）", "preview_trigger": "触发式监管（不抽）",
         "preview_forced_total": "必查（100% 触发）", "preview_total": "合计将抽取 {n} 户：预览与抽取使用同一分配算法，抽取结果与此一致。",
         "region_whole": "本辖区全部", "unit_of": "{unit}", "inspector_unknown": "（名录外人员）",
+        "seed_explain": "抽签前公开的一个号码：任何人用同一个号码和同一份名单重新抽签，都会抽出同一批企业，"
+                        "可以据此核对抽签是否公正。",
+        "prob_explain": "这家企业按其信用风险等级被抽中的可能性：例如 0.2500 表示同一县区同一等级的企业"
+                        "大约每 4 户抽 1 户；风险等级越高，被抽中的可能性越大；1.0000 表示必查。",
+        "results_skipped": "未填写结果，已跳过 {n} 行（未填写检查日期、检查结果和备注的行不导入，也不算退回）。",
+        "results_all_blank": "未填写结果，已跳过 {n} 行：文件中没有填写了检查结果的行，请填写检查日期和检查结果后再上传。",
     },
     "en": {
         "plan_state": "Approval", "plan_state_draft": "Awaiting approval", "plan_state_approved": "Approved, in force",
@@ -57,5 +63,14 @@ STRINGS = {
         "preview_total": "{n} entities will be drawn: the preview and the draw use one allocation, so the plan "
                          "draws exactly this.",
         "region_whole": "My whole region", "unit_of": "{unit}", "inspector_unknown": "(not in the directory)",
+        "seed_explain": "a number made public before the draw: anyone who draws again with the same "
+                        "number and the same list gets the same companies, so the draw can be checked.",
+        "prob_explain": "how likely this company was to be drawn, given its risk grade: "
+                        "0.2500 means about 1 in 4 companies of that grade in its county was drawn; the riskier the "
+                        "grade, the likelier the draw; 1.0000 means always inspected.",
+        "results_skipped": "{n} rows without a result were skipped (rows with no date, result or notes are neither "
+                           "imported nor rejected).",
+        "results_all_blank": "{n} rows without a result were skipped: no row of the file has a result; fill in the "
+                             "date and the result, then upload again.",
     },
 }
