@@ -134,7 +134,8 @@ def measure_sql(end: dt.date, outcomes: OutcomeConfig) -> str:
     bad_mo AS (SELECT mo.h, mo.mo, b.k FROM months mo ASOF JOIN bad_cum b ON b.h = mo.h AND mo.mo >= b.d),
     base AS (SELECT a.h, a.mo, coalesce(b.k, 0) / nullif(a.n, 0) AS rate FROM active a LEFT JOIN bad_mo b USING (h, mo))
     SELECT hit.rule, hit.h, count(*) AS measured, count(*) FILTER (WHERE hit.bad) AS adverse,
-           sum(coalesce(base.rate, 0)) AS expected
+           -- summed in one order (a parallel sum's last bits would differ from run to run)
+           sum(coalesce(base.rate, 0) ORDER BY hit.uscc, hit.raised_on) AS expected
     FROM hit LEFT JOIN base USING (h, mo)
     GROUP BY ALL ORDER BY 1, 2"""
 
@@ -159,6 +160,10 @@ def measure(con: duckdb.DuckDBPyConnection, *, end: dt.date | None = None,
     if end is None:
         return {}
     out: dict[str, dict[int, Measure]] = {}
+    if not con.execute(f"""SELECT count(*) FROM (SELECT 1 FROM alert_members m JOIN alerts a USING (alert_id)
+            WHERE a.scope <> 'area' AND m.raised_on IS NOT NULL
+              AND m.raised_on + INTERVAL {min(HORIZONS)} MONTH <= DATE '{end}' LIMIT 1)""").fetchall()[0][0]:
+        return out  # no alert old enough to measure: the base rates over every entity are not needed
     rows = con.execute(measure_sql(end, outcomes or load_outcomes())).fetchall()
     for rule, h, n, k, exp in rows:
         out.setdefault(rule, {})[int(h)] = _measure(rule, int(h), int(n), int(k), float(exp or 0.0))
