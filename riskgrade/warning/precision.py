@@ -44,14 +44,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
 
-from ..scoring.outcomes import OutcomeConfig, load_outcomes
 from ..sql import column_exists, table_exists
 from ..stats import wilson
 from .rules import RuleCatalog
+
+if TYPE_CHECKING:  # riskgrade.scoring imports scikit-learn (seconds): only a measurement needs the outcomes
+    from ..scoring.outcomes import OutcomeConfig
 
 HORIZONS = (6, 12)
 PRIOR_ALERTS = 20        # pseudo-alerts at the base rate added to every rule's measurement (shrinkage)
@@ -164,7 +167,11 @@ def measure(con: duckdb.DuckDBPyConnection, *, end: dt.date | None = None,
             WHERE a.scope <> 'area' AND m.raised_on IS NOT NULL
               AND m.raised_on + INTERVAL {min(HORIZONS)} MONTH <= DATE '{end}' LIMIT 1)""").fetchall()[0][0]:
         return out  # no alert old enough to measure: the base rates over every entity are not needed
-    rows = con.execute(measure_sql(end, outcomes or load_outcomes())).fetchall()
+    if outcomes is None:
+        from ..scoring.outcomes import load_outcomes
+
+        outcomes = load_outcomes()
+    rows = con.execute(measure_sql(end, outcomes)).fetchall()
     for rule, h, n, k, exp in rows:
         out.setdefault(rule, {})[int(h)] = _measure(rule, int(h), int(n), int(k), float(exp or 0.0))
     return out
