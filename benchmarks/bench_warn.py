@@ -371,7 +371,7 @@ res = run_warn(work, memory_limit=memory_limit)
 wall, cpu = time.perf_counter() - t0, time.process_time() - c0
 shutil.rmtree(work, ignore_errors=True)
 print(json.dumps({"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "alerts": res.total("alerts"),
-                  "raw_hits": res.total("raw"), "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**30, 2)}))
+                  "raw_hits": res.total("raw"), "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)}))
 """
 
 
