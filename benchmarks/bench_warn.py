@@ -24,7 +24,7 @@ Speed (issue target: an incremental run over 1M new records on a 10M-entity prov
 
     python benchmarks/bench_warn.py speed --entities 10000000 --new 1000000 --repeat 3
 
-builds (once) a synthetic province as two Parquet deliveries written by DuckDB (the simulator would
+(``--compare DIR``: side by side with another checkout's code, see :func:`compare`) builds (once) a synthetic province as two Parquet deliveries written by DuckDB (the simulator would
 take hours at 10M entities and 190M records): the history - N entities in Shandong's counties (0.5%
 in clusters of 8 at one address), 4 records per entity over three years (complaints, registration
 changes, inspections, licences, annual reports) - and a month of ``--new`` records of the same mix
@@ -39,9 +39,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import resource
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -326,6 +328,8 @@ def build_synthetic(home: Path, n: int, new: int, memory_limit: str) -> None:
 def speed(a) -> int:
     from riskgrade.warning import run_warn
 
+    if a.compare:
+        return compare(a)
     base = a.work / f"home-warn-synthetic-{a.entities}-{a.new}"
     if not (base / "warehouse.duckdb").exists():
         t0 = time.perf_counter()
@@ -342,8 +346,9 @@ def speed(a) -> int:
         cpu.append(time.process_time() - c0)  # every thread's CPU time: less moved by a busy shared machine
         print(f"run {i + 1}: {times[-1]:.1f} s, CPU {cpu[-1]:.1f} s, {res.new_records:,} new records, "
               f"{res.total('raw'):,} raw hits, {res.total('alerts'):,} alerts", file=sys.stderr)
+    if res is None:
+        return 0  # --repeat 0: the home is built
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    assert res is not None
     print(json.dumps({"entities": a.entities, "new_records": res.new_records, "new_entities": res.new_entities,
                       "raw_hits": res.total("raw"), "alerts": res.total("alerts"),
                       "by_rule": {k: v["alerts"] for k, v in sorted(res.counts.items())},
@@ -351,6 +356,85 @@ def speed(a) -> int:
                       "cpu_s": [round(t, 2) for t in cpu],
                       "peak_rss_gib": round(peak, 2)}))
     return 0
+
+
+# one timed warn in a fresh process, with the riskgrade of PYTHONPATH: argv = home, work copy, memory limit
+_ONE_RUN = """
+import json, resource, shutil, sys, time
+from pathlib import Path
+from riskgrade.warning import run_warn
+home, work, memory_limit = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+shutil.rmtree(work, ignore_errors=True)
+shutil.copytree(home, work)
+t0, c0 = time.perf_counter(), time.process_time()
+res = run_warn(work, memory_limit=memory_limit)
+wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+shutil.rmtree(work, ignore_errors=True)
+print(json.dumps({"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "alerts": res.total("alerts"),
+                  "raw_hits": res.total("raw"), "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)}))
+"""
+
+
+def _one_run(code: Path, home: Path, work: Path, memory_limit: str) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    p = subprocess.run([sys.executable, "-c", _ONE_RUN, str(home), str(work), memory_limit], env=env,
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        raise SystemExit(f"warn with the code in {code} failed:\n{p.stderr[-3000:]}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def compare(a) -> int:
+    """``speed --compare DIR``: warn with this checkout's code and with DIR's (another checkout, e.g. a git worktree of
+    an older commit), alternating, each run in a fresh process on a fresh copy of one home; medians and ratios of wall
+    and CPU time (every thread of the process: less moved than wall time by a busy shared machine).
+
+    The home is built with DIR's code (its ingest), then opened once by this code: the columns it adds to an older
+    store are added now, a one-off migration outside the timed runs, and the schema version is set back to the older
+    code's so that both can open it."""
+    mine, other = HERE.parent, a.compare.resolve()
+    home = a.work / f"home-warn-compare-{a.entities}-{a.new}"
+    if not (home / "warehouse.duckdb").exists():
+        t0 = time.perf_counter()
+        p = subprocess.run([sys.executable, str(Path(__file__).resolve()), "speed", "--entities", str(a.entities),
+                            "--new", str(a.new), "--repeat", "0", "--memory-limit", a.memory_limit,
+                            "--work", str(a.work)], env={**os.environ, "PYTHONPATH": str(other)})
+        if p.returncode != 0:
+            raise SystemExit("building the home with the older code failed")
+        built = a.work / f"home-warn-synthetic-{a.entities}-{a.new}"
+        _premigrate(built)
+        shutil.rmtree(home, ignore_errors=True)
+        built.rename(home)
+        print(f"built and migrated the home in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    runs: dict[str, list[dict]] = {"current": [], "other": []}
+    for i in range(a.repeat):
+        for name, code in (("other", other), ("current", mine)) if i % 2 else (("current", mine), ("other", other)):
+            load = os.getloadavg()[0]
+            r = _one_run(code, home, a.work / "home-warn-compare-run", a.memory_limit)
+            runs[name].append({**r, "load_1min": round(load, 1)})
+            print(f"run {i + 1} {name}: {r['wall_s']} s, CPU {r['cpu_s']} s, {r['alerts']:,} alerts "
+                  f"(load {load:.1f})", file=sys.stderr)
+    med = {n: {k: round(statistics.median(x[k] for x in rs), 2) for k in ("wall_s", "cpu_s")} for n, rs in runs.items()}
+    print(json.dumps({"entities": a.entities, "new_records": a.new, "current": str(mine), "other": str(other),
+                      "median": med, "ratio_current_to_other": {
+                          k: round(med["current"][k] / med["other"][k], 3) for k in ("wall_s", "cpu_s")},
+                      "runs": runs}))
+    return 0
+
+
+def _premigrate(home: Path) -> None:
+    """Open a home written by older code with this code (adding its columns), then set the schema version back."""
+    from riskgrade.warehouse import Warehouse
+
+    con = duckdb.connect(str(home / "warehouse.duckdb"))
+    version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()[0][0]
+    con.close()
+    with Warehouse(home, write=True) as wh:
+        wh.con.execute("CHECKPOINT")
+    con = duckdb.connect(str(home / "warehouse.duckdb"))
+    con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [version])
+    con.execute("CHECKPOINT")
+    con.close()
 
 
 def _mark_history_seen(home: Path) -> None:
@@ -377,6 +461,8 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--memory-limit", default="6GB")
     ap.add_argument("--work", type=Path, default=HERE / "out")
+    ap.add_argument("--compare", type=Path, default=None,
+                    help="speed: another checkout (e.g. a git worktree of an older commit) to run alternately with this one")
     a = ap.parse_args()
     a.work.mkdir(parents=True, exist_ok=True)
     return quality(a) if a.what == "quality" else speed(a)

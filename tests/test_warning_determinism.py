@@ -1,12 +1,20 @@
 """Deterministic output (issue 18): identical data give identical alerts, ids, summaries and counts.  Two homes
-built from the same deliveries, warned with different numbers of DuckDB threads (which changes the order rows come
-back in), write byte-identical ``export alerts`` (with and without area alerts, CSV and Parquet) and ``export
-area-alerts`` files, and hold the same alerts, members, evidence, log details and run counts."""
+built from the same deliveries, each in its own process - with different numbers of DuckDB threads (which changes the
+order rows come back in) and different Python hash seeds (which changes the order sets and dicts of strings are
+walked in) - write byte-identical ``export alerts`` (with and without area alerts, CSV and Parquet) and ``export
+area-alerts`` files, and hold the same alerts, members, evidence, log details, run counts and rule precision.
+
+Each home's commands (``ingest``, ``warn``, ``export``) run through the CLI's entry point (``riskgrade.cli.main``, what
+``python -m riskgrade`` runs) inside one process per home, the two homes side by side: the test used to start a
+process per command (31 of them, most of its two minutes spent importing)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,22 +47,51 @@ EXPORTS = (("alerts", "alerts.csv", ()), ("alerts", "alerts.parquet", ()), ("ale
            ("area-alerts", "area.csv", ()), ("area-alerts", "area.json", ()))
 
 
-def _build(root: Path, name: str, deliveries: list[Path], threads: str) -> tuple[Path, list[dict]]:
-    home = root / name
-    env = {"RISKGRADE_THREADS": threads, "COLUMNS": "300"}
-    outs = []
-    for k, d in enumerate(deliveries):
-        run_cli("ingest", str(d), home=home, env=env)
-        if k == 0:
-            continue  # warn after the crafted delivery and after the later one
-        run_cli("warn", home=home, env=env)
-        files = {}
-        for cmd, fname, opts in EXPORTS:
-            out = root / f"{name}-{k}-{fname}"
-            run_cli("export", cmd, "--out", str(out), *opts, home=home, env=env)
-            files[fname] = out.read_bytes()
-        outs.append(files)
-    return home, outs
+# one home's commands in one process: the CLI's entry point, as `python -m riskgrade` runs it, command by command
+_HOME = """
+import sys
+from pathlib import Path
+
+from riskgrade.cli import main
+
+root, name, deliveries = Path(sys.argv[1]), sys.argv[2], sys.argv[3:]
+exports = {exports!r}
+
+
+def cli(*args):
+    sys.argv = ["riskgrade", *args]
+    try:
+        main()
+    except SystemExit as e:
+        if e.code not in (0, None):
+            raise SystemExit(f"riskgrade {{' '.join(args)}} failed ({{e.code}})") from None
+
+
+for k, d in enumerate(deliveries):
+    cli("ingest", d)
+    if k == 0:
+        continue  # warn after the crafted delivery and after the later one
+    cli("warn")
+    for cmd, fname, opts in exports:
+        cli("export", cmd, "--out", str(root / f"{{name}}-{{k}}-{{fname}}"), *opts)
+"""
+
+
+def _start(root: Path, name: str, deliveries: list[Path], threads: str, hash_seed: str) -> subprocess.Popen:
+    env = {**os.environ, "RISKGRADE_HOME": str(root / name), "RISKGRADE_THREADS": threads, "PYTHONHASHSEED": hash_seed,
+           "COLUMNS": "300"}
+    return subprocess.Popen([sys.executable, "-c", _HOME.format(exports=EXPORTS), str(root), name,
+                             *map(str, deliveries)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _build(root: Path, deliveries: list[Path], homes: dict[str, tuple[str, str]]) -> dict[str, list[dict]]:
+    """Build the homes side by side (name -> (DuckDB threads, Python hash seed)); each one's export files per warn."""
+    procs = {name: _start(root, name, deliveries, *how) for name, how in homes.items()}
+    for name, p in procs.items():
+        out, _ = p.communicate(timeout=900)
+        assert p.returncode == 0, f"home {name}:\n{out[-4000:]}"
+    return {name: [{fname: (root / f"{name}-{k}-{fname}").read_bytes() for _c, fname, _o in EXPORTS}
+                   for k in range(1, len(deliveries))] for name in homes}
 
 
 def _state(home: Path) -> dict:
@@ -67,14 +104,15 @@ def _state(home: Path) -> dict:
             "log": con.execute("SELECT seq, username, action, alert_id, detail FROM alert_log ORDER BY seq").fetchall(),
             "runs": con.execute("SELECT run_id, ref_date, raw_hits, already_alerted, suppressed, alerts_new, "
                                 "alerts_extended, counts, unmapped_sources FROM warn_runs ORDER BY run_id").fetchall(),
+            "precision": con.execute("SELECT * FROM rule_precision ORDER BY ALL").fetchall(),
         }
 
 
 @pytest.mark.slow
 def test_two_homes_from_the_same_deliveries_give_byte_identical_exports(tmp_path: Path) -> None:
     deliveries = _deliveries(tmp_path)
-    home_a, a = _build(tmp_path, "a", deliveries, "1")
-    home_b, b = _build(tmp_path, "b", deliveries, "4")
+    built = _build(tmp_path, deliveries, {"a": ("1", "1"), "b": ("4", "2")})
+    a, b = built["a"], built["b"]
     for k, (fa, fb) in enumerate(zip(a, b)):
         for fname in fa:
             assert fa[fname] == fb[fname], (k, fname, hashlib.sha256(fa[fname]).hexdigest(),
@@ -82,7 +120,7 @@ def test_two_homes_from_the_same_deliveries_give_byte_identical_exports(tmp_path
     first = a[0]["all.csv"].decode("utf-8")
     assert first.count("\n") > 100 and ",area," in first  # a real province: many alerts, an area alert among them
     assert json.loads(a[0]["area.json"]) and a[1]["alerts.csv"] != a[0]["alerts.csv"]  # the second run added rows
-    sa, sb = _state(home_a), _state(home_b)
+    sa, sb = _state(tmp_path / "a"), _state(tmp_path / "b")
     for key in sa:
         assert sa[key] == sb[key], key
     assert len(sa["runs"]) == 2 and sa["runs"][1][5] >= 1

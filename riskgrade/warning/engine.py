@@ -151,8 +151,10 @@ def _evaluate(con: duckdb.DuckDBPyConnection, ctx: ev.Context, catalog: RuleCata
         # DuckDB returns rows in no fixed order (threads): sort, so that grouping, ids and summaries do not
         # depend on it
         rows.sort(key=_row_order)
+        # the statistics parsed once per distinct text: an area's or a cluster's rows all carry the same
+        infos: dict[str, dict] = {}
         hits[rule.code] = [Hit(r["rule"], r["group_key"], r["uscc"], r["raised_on"], r["trig_source"], r["trig_record"],
-                               r["severity"], _figures(json.loads(r["info"])), r["evidence"]) for r in rows]
+                               r["severity"], _info(infos, r["info"]), r["evidence"]) for r in rows]
         say(f"  {rule.code}: {len(rows):,} matching rows evaluated ({time.perf_counter() - t:.1f} s)")
     state = _state(con, catalog, hits)
     g = Grouper(catalog, ctx.ref_date, state)
@@ -171,6 +173,14 @@ def progress_line(rule: str, c: dict[str, int]) -> str:
     return (f"  {rule}: {c.get('raw', 0):,} hits -> {c.get('alerts', 0):,} new alerts, {c.get('extended', 0):,} "
             f"extended ({c.get('already', 0):,} already alerted, {sum(c.get(k, 0) for k in SUPPRESSED):,} "
             "grouped or suppressed)")
+
+
+def _info(parsed: dict[str, dict], text: str) -> dict:
+    """A hit's statistics from their JSON text (hits with the same text share one dict: read, never changed)."""
+    d = parsed.get(text)
+    if d is None:
+        d = parsed[text] = _figures(json.loads(text))
+    return d
 
 
 def _figures(info: dict) -> dict:

@@ -216,11 +216,15 @@ def _cusum(ctx: Context, rule: Rule) -> str:
                                                       ROWS UNBOUNDED PRECEDING)) AS cusum FROM zz),
         alarm AS (SELECT cs.* FROM cs JOIN touched USING (region_code, ind, m)
                   WHERE cs.cusum > {float(p['h'])!r} AND cs.x >= {int(p['min_count'])}),
+        -- the alarm months' complaints: the events narrowed to those months before the join with entities
+        -- (the join conditions alone left DuckDB joining every complaint since the baseline began)
         rec AS (SELECT e.*, n.region_code, {ind} AS ind, date_trunc('month', e.event_date)::DATE AS m
-                FROM events e JOIN entities n USING (uscc)
+                FROM (SELECT * FROM events WHERE event_type = 'complaint'
+                      AND event_date >= (SELECT min(m) FROM alarm)
+                      AND event_date < (SELECT max(m) FROM alarm) + INTERVAL 1 MONTH) e
+                JOIN entities n USING (uscc)
                 JOIN (SELECT DISTINCT region_code, ind, m FROM alarm) a ON a.region_code = n.region_code
-                     AND a.ind = {ind} AND e.event_date >= a.m AND e.event_date < a.m + INTERVAL 1 MONTH
-                WHERE e.event_type = 'complaint'),
+                     AND a.ind = {ind} AND e.event_date >= a.m AND e.event_date < a.m + INTERVAL 1 MONTH),
         last AS (SELECT region_code, ind, m, max(event_date) AS d FROM rec GROUP BY ALL)
         SELECT {lit(rule.code)} AS rule, 'area:' || a.region_code || ':' || a.ind AS group_key, y.uscc,
                l.d AS raised_on, 'complaints' AS trig_source, strftime(a.m, '%Y-%m') AS trig_record,

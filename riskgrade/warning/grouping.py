@@ -181,7 +181,7 @@ class Grouper:
                     c["already"] += 1
                     c["raw"] -= 1
                     continue
-                current = Outcome(aid, rule.code, rule.scope, g, h0.raised_on, sev, h0.info, new=True)
+                current = Outcome(aid, rule.code, rule.scope, g, h0.raised_on, sev, dict(h0.info), new=True)
                 current.add(u)
                 self.outcomes[aid] = current
                 c["alerts"] += 1

@@ -44,14 +44,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
 
-from ..scoring.outcomes import OutcomeConfig, load_outcomes
 from ..sql import column_exists, table_exists
 from ..stats import wilson
 from .rules import RuleCatalog
+
+if TYPE_CHECKING:  # riskgrade.scoring imports scikit-learn (seconds): only a measurement needs the outcomes
+    from ..scoring.outcomes import OutcomeConfig
 
 HORIZONS = (6, 12)
 PRIOR_ALERTS = 20        # pseudo-alerts at the base rate added to every rule's measurement (shrinkage)
@@ -134,7 +137,8 @@ def measure_sql(end: dt.date, outcomes: OutcomeConfig) -> str:
     bad_mo AS (SELECT mo.h, mo.mo, b.k FROM months mo ASOF JOIN bad_cum b ON b.h = mo.h AND mo.mo >= b.d),
     base AS (SELECT a.h, a.mo, coalesce(b.k, 0) / nullif(a.n, 0) AS rate FROM active a LEFT JOIN bad_mo b USING (h, mo))
     SELECT hit.rule, hit.h, count(*) AS measured, count(*) FILTER (WHERE hit.bad) AS adverse,
-           sum(coalesce(base.rate, 0)) AS expected
+           -- summed in one order (a parallel sum's last bits would differ from run to run)
+           sum(coalesce(base.rate, 0) ORDER BY hit.uscc, hit.raised_on) AS expected
     FROM hit LEFT JOIN base USING (h, mo)
     GROUP BY ALL ORDER BY 1, 2"""
 
@@ -159,7 +163,15 @@ def measure(con: duckdb.DuckDBPyConnection, *, end: dt.date | None = None,
     if end is None:
         return {}
     out: dict[str, dict[int, Measure]] = {}
-    rows = con.execute(measure_sql(end, outcomes or load_outcomes())).fetchall()
+    if not con.execute(f"""SELECT count(*) FROM (SELECT 1 FROM alert_members m JOIN alerts a USING (alert_id)
+            WHERE a.scope <> 'area' AND m.raised_on IS NOT NULL
+              AND m.raised_on + INTERVAL {min(HORIZONS)} MONTH <= DATE '{end}' LIMIT 1)""").fetchall()[0][0]:
+        return out  # no alert old enough to measure: the base rates over every entity are not needed
+    if outcomes is None:
+        from ..scoring.outcomes import load_outcomes
+
+        outcomes = load_outcomes()
+    rows = con.execute(measure_sql(end, outcomes)).fetchall()
     for rule, h, n, k, exp in rows:
         out.setdefault(rule, {})[int(h)] = _measure(rule, int(h), int(n), int(k), float(exp or 0.0))
     return out

@@ -18,8 +18,14 @@ SEVERITY_ZH = {"low": "低", "medium": "中", "high": "高"}
 LINK_KEYS = ("address", "phone", "legal_rep")
 
 
+_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+
+
 def severity_rank(s: str) -> int:
-    return SEVERITIES.index(s)
+    try:
+        return _RANK[s]
+    except KeyError:
+        raise ValueError(f"unknown severity {s!r}") from None
 
 
 class _Strict(BaseModel):
