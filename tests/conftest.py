@@ -49,6 +49,28 @@ def run_cli(*args: str, home: Path, check: bool = True, env: dict | None = None)
     return p
 
 
+def wait_for_server(url: str, proc: subprocess.Popen, seconds: float = 180.0) -> bytes:
+    """The body of the first answer of a just-started ``riskgrade serve`` at *url*: tried until it answers or
+    *seconds* have passed (a loaded machine can take a while to start it and to answer its first request);
+    fails with the server's stderr when it exited."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return urllib.request.urlopen(url, timeout=15).read()
+        except urllib.error.HTTPError:
+            raise
+        except OSError:  # refused, reset or timed out while it starts
+            if proc.poll() is not None:
+                raise AssertionError(proc.stderr.read().decode() if proc.stderr else "the server exited") from None
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the server did not answer {url} within {seconds:.0f} s") from None
+            time.sleep(0.2)
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     return tmp_path / "home"
@@ -182,3 +204,29 @@ def published_province(tmp_path_factory: pytest.TempPathFactory) -> dict:
         users[name] = (role, prefix)
     factory.kw["bind"].dispose()
     return {"root": root, "home": home, "county": county, "other": other, "users": users, "department": department}
+
+
+# The files that take longest (CI's --durations, summed per file), started first: `make test` runs one file
+# per worker (pytest-xdist --dist loadfile), and a long file started last would leave one core idle at the end.
+# Only an ordering hint: a file not listed runs after these in its usual order.
+LONGEST_FIRST = (
+    "test_spark_monthly.py", "test_inspection.py", "test_console.py", "test_api.py", "security/test_files.py",
+    "test_warning_determinism.py", "test_spark_parity.py", "test_warning_queue.py", "test_warning.py",
+    "security/test_disclosure.py", "test_registration_fields.py", "test_api_schema.py", "test_report.py",
+    "test_officer_day.py", "test_crash.py", "test_classify.py", "test_grade_governance.py", "test_simulate.py",
+    "security/test_results_intake.py", "test_work.py", "test_company_browser.py",
+)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    here = Path(__file__).resolve().parent
+
+    def key(item) -> int:
+        try:
+            name = Path(str(item.path)).resolve().relative_to(here).as_posix()
+        except ValueError:
+            return len(rank)
+        return rank.get(name, len(rank))
+
+    items.sort(key=key)  # stable: the order within a file and among the unlisted files is kept

@@ -11,13 +11,12 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from .conftest import fresh_pg_database, run_cli
+from .conftest import fresh_pg_database, run_cli, wait_for_server
 
 T1, T2 = "2026-08-31", "2026-09-30"
 PASSWORD = "Secret-2026x"
@@ -501,14 +500,7 @@ def test_serve_command_answers_and_guards(province: dict, tmp_path: Path) -> Non
     p = subprocess.Popen([sys.executable, "-m", "riskgrade", "serve", "--port", str(port)], env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        for _ in range(100):
-            try:
-                schema = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/openapi.json", timeout=1).read())
-                break
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.2)
-        else:
-            raise AssertionError(p.stderr.read().decode() if p.poll() is not None else "server did not start")
+        schema = json.loads(wait_for_server(f"http://127.0.0.1:{port}/openapi.json", p))
         assert "/api/entities/{uscc}" in schema["paths"]
         with pytest.raises(urllib.error.HTTPError) as e:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/api/entities", timeout=5)

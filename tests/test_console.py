@@ -13,13 +13,12 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from .conftest import PUBLISHED_MONTHS, PUBLISHED_PASSWORD, ROOT, run_cli
+from .conftest import PUBLISHED_MONTHS, PUBLISHED_PASSWORD, ROOT, run_cli, wait_for_server
 
 T1, T2 = PUBLISHED_MONTHS
 PASSWORD = PUBLISHED_PASSWORD
@@ -573,7 +572,6 @@ def test_results_template_filled_in_chinese_comes_back_as_codes(app, published: 
     import openpyxl
 
     from riskgrade.contract import INSPECTION_RESULT_ZH
-    from riskgrade.warehouse import Warehouse
 
     c = _login(app, "inspector_county")
     r = c.get("/plans/1/results/template")
@@ -837,9 +835,6 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(published: dict, tmp_path_factory: pytest.TempPathFactory):
-    import urllib.error
-    import urllib.request
-
     home = tmp_path_factory.mktemp("served") / "home"
     shutil.copytree(published["home"], home)
     port = _free_port()
@@ -849,16 +844,7 @@ def server(published: dict, tmp_path_factory: pytest.TempPathFactory):
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(base + "/login", timeout=1).read()
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if p.poll() is not None:
-                    raise AssertionError(p.stderr.read().decode()) from None
-                time.sleep(0.2)
-        else:
-            raise AssertionError("the server did not start")
+        wait_for_server(base + "/login", p)
         yield {"base": base, "home": home, **published, "served_home": home}  # "home" stays the published one
     finally:
         p.terminate()
