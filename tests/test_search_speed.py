@@ -136,6 +136,7 @@ def test_console_shows_a_capped_count_and_pages_past_it(app, published: dict, mo
     assert len(re.findall(r'href="/entities/[0-9A-Z]{18}"', beyond)) == 40  # a full page (a link per uscc and name)
     en = c.get("/entities", params={"lang": "en"}).text
     assert _meta(en).startswith("more than 100 entities") and "Page 1 of more than 5" in en
+    c.get("/entities", params={"lang": "zh"})  # back to Chinese (the choice is kept)
     # the whole province: counted to the end when the jump passes it, the last page shown
     monkeypatch.setattr(entities, "COUNT_LIMIT", 10**7)
     everything = int(re.search(r"共 ([\d,]+) 户", _meta(c.get("/entities").text)).group(1).replace(",", ""))

@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import and_, func, literal, or_, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from .models import AuditEntry, Entity, Event, Grade, Plan, PlanEntity, Snapshot
+from .models import AuditEntry, Entity, Event, Grade, Plan, PlanEntity, PlanInspector, Snapshot
 
 Factory = sessionmaker[Session]
 
@@ -135,10 +135,21 @@ def _by_grade(s: Session, on, conds: list, graded: list, sort: str, descending: 
 
 
 def entity_regions(factory: Factory, region_prefix: str) -> list[str]:
-    """The distinct counties of the entities in the region."""
+    """The distinct counties of the entities in the region: one step of the region index per county (a
+    recursive query: the next code after the last one), not a scan of the region's entities (the search page's
+    county filter: a DISTINCT over the province took about 0.1 s at 100k entities)."""
+    lo = region_prefix
+    hi = region_prefix[:-1] + chr(ord(region_prefix[-1]) + 1) if region_prefix else None  # '37' -> '38'
+    within = "region_code >= :lo" + (" AND region_code < :hi" if hi else "")
+    sql = text(f"""
+        WITH RECURSIVE codes(code) AS (
+            SELECT min(region_code) FROM entities WHERE {within}
+            UNION ALL
+            SELECT (SELECT min(region_code) FROM entities WHERE region_code > codes.code AND {within})
+            FROM codes WHERE codes.code IS NOT NULL)
+        SELECT code FROM codes WHERE code IS NOT NULL ORDER BY code""")
     with factory() as s:
-        return list(s.execute(select(Entity.region_code).where(Entity.region_code.startswith(region_prefix))
-                              .distinct().order_by(Entity.region_code)).scalars().all())
+        return list(s.execute(sql, {"lo": lo, **({"hi": hi} if hi else {})}).scalars().all())
 
 
 def entity(factory: Factory, uscc: str) -> Entity | None:
@@ -266,6 +277,16 @@ def plan_entities_page(factory: Factory, plan_id: int, region_prefix: str, offse
         rows = s.execute(select(PlanEntity, Entity.name).outerjoin(Entity, Entity.uscc == PlanEntity.uscc)
                          .where(scope).order_by(PlanEntity.uscc).offset(offset).limit(limit)).all()
     return int(total), [(pe, n) for pe, n in rows]
+
+
+def plan_inspectors(factory: Factory, plan_id: int, ids: list[str]) -> list[PlanInspector]:
+    """The inspectors of a plan among ``ids`` (those a page of the plan shows)."""
+    if not ids:
+        return []
+    with factory() as s:
+        return list(s.execute(select(PlanInspector).where(PlanInspector.plan_id == plan_id,
+                                                          PlanInspector.inspector_id.in_(sorted(set(ids)))))
+                    .scalars().all())
 
 
 def planned_regions(factory: Factory, plan_id: int) -> dict[str, str]:

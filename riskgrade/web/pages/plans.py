@@ -171,11 +171,11 @@ def plan_detail(request: Request, plan_id: PlanId, me: Me, st: St) -> HTMLRespon
 def _plan_page(request: Request, me: Principal, st: AppState, plan: Any, rows: list, total: int, page: int,
                status: int = 200, created: bool = False, decided: str = "", approval_error: str = "") -> HTMLResponse:
     """The plan page: the draw, its approval, the shown entities' results and entry forms, its 监管效能."""
-    found, eff = results.plan_results(st, plan.id, [pe.uscc for pe, _ in rows], lang_of(request))
+    found, eff = plan_service.page_results(st, plan.id, [pe.uscc for pe, _ in rows], lang_of(request))
     return render(request, "plan.html", me, status=status, plan=plan, rows=rows, total=total, page=page,
                   pages=max(1, -(-total // PLAN_PAGE)), created=created, m=plan_service.manifest(me, plan),
                   page_url=lambda n: f"/plans/{plan.id}?page={n}", **_entry(request, found), eff=eff,
-                  **_plan_extras(request, me, st, plan, decided=decided, approval_error=approval_error))
+                  **_plan_extras(request, me, st, plan, rows, decided=decided, approval_error=approval_error))
 
 
 def _entry(request: Request, found: list[dict] | None) -> dict:
@@ -193,15 +193,15 @@ def _entry(request: Request, found: list[dict] | None) -> dict:
             "today": dt.date.today().isoformat()}
 
 
-def _plan_extras(request: Request, me: Principal, st: AppState, plan: Any, decided: str = "",
+def _plan_extras(request: Request, me: Principal, st: AppState, plan: Any, rows: list, decided: str = "",
                  approval_error: str = "") -> dict:
     """What the plan page shows beside the draw: its approval (state, who, note, the approver's form), items,
-    period, team, and its inspectors by name and unit."""
+    period, team, and the inspectors of the shown entities (``rows``) by name and unit."""
     from ...inspection.items import describe_items
     from ..names import region_name
 
     row = plan_service.approval(st, plan.id)
-    names = plan_service.inspector_names(st, plan.id)
+    names = plan_service.inspector_names(st, plan.id, [i for pe, _ in rows for i in (pe.inspectors or "").split(";") if i])
     unknown = texts(request)["inspector_unknown"]
 
     def person(iid: str) -> str:
