@@ -187,3 +187,20 @@ def test_migration_0011_adds_and_removes_the_search_indexes(request, tmp_path, b
         command.downgrade(_alembic_config(conn), "0010_monthly_summaries")
     assert indexes() == {}
     engine.dispose()
+
+
+def test_entity_regions_walk_the_index(registry) -> None:
+    """The search's county filter: the distinct counties within a region, read one index step per county,
+    equal to a DISTINCT over the entities."""
+    from sqlalchemy import select
+
+    from riskgrade.registry.models import Entity
+    from riskgrade.registry.queries import entity_regions
+
+    factory, _, _ = registry
+    for prefix in ("", "3", "37", "3701", "370102", "370105", "370103", "3799", "99"):
+        with factory() as s:
+            want = list(s.execute(select(Entity.region_code).where(Entity.region_code.startswith(prefix))
+                                  .distinct().order_by(Entity.region_code)).scalars())
+        assert entity_regions(factory, prefix) == want, prefix
+    assert entity_regions(factory, "37") == ["370102", "370105"]
