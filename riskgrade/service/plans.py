@@ -376,16 +376,6 @@ def inspector_names(st: AppState, plan_id: int, ids: list[str] | None = None) ->
     return {i: (x.name, x.unit_region_code) for i, x in approvals.plan_inspectors(st.factory, plan_id).items()}
 
 
-def page_results(st: AppState, plan_id: int, usccs: list[str], lang: str = "zh") -> tuple[list[dict] | None, dict | None]:
-    """What a plan's page shows of its results (:func:`riskgrade.service.results.plan_results`: the shown
-    entities' results and the plan's 监管效能), read from the warehouse once per store state (opening it and
-    measuring took most of the page at 1M entities); not kept while the store is busy."""
-    from . import results, store_cache
-
-    return store_cache.memo(st.home, ("plan_results", plan_id, tuple(usccs), lang),
-                            lambda: results.plan_results(st, plan_id, usccs, lang), keep=lambda out: out[0] is not None)
-
-
 def team(st: AppState, me: Principal) -> list:
     """Inspector accounts a plan of the user's region may name as its team (检查人员): enabled inspectors
     within the region (or above it)."""
