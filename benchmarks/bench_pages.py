@@ -282,9 +282,11 @@ def main() -> int:
             with socket.socket() as sk:
                 sk.bind(("127.0.0.1", 0))
                 port = sk.getsockname()[1]
+            # the other checkout first on the path (``-m`` puts the working directory first: run from it)
             senv = env if code is None else {**env, "PYTHONPATH": str(Path(code).resolve())}
             servers.append(subprocess.Popen([sys.executable, "-m", "riskgrade", "serve", "--port", str(port),
-                                             "--workers", str(a.workers)], env=senv, stderr=subprocess.DEVNULL))
+                                             "--workers", str(a.workers)], env=senv, stderr=subprocess.DEVNULL,
+                                            cwd=None if code is None else str(Path(code).resolve())))
             for _ in range(300):
                 try:
                     httpx.get(f"http://127.0.0.1:{port}/login", timeout=1)
