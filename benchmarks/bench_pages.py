@@ -14,6 +14,12 @@ page rendered once and kept, that reads nothing) measured in the same rounds.
 ``--compare`` also times, in this process, the dashboard's figures read from the monthly summaries against the
 same figures aggregated from the grades on the fly (the code before the summaries), alternately.
 
+``--baseline DIR``: also start ``riskgrade serve`` from another checkout (``DIR``: the code before a change, e.g.
+``git worktree add ../base <commit>``), over the same registry and data home, and ask every page of every round
+of both servers (the pair in a shuffled order), so that both see the same load; each server's times and its ratio
+to its own user guide page are printed side by side (``pages`` and ``baseline_pages``).  The checkout must know
+the registry's newest migration (copy a newer migration file into it when the database was upgraded by this one).
+
 ``--database URL --home HOME``: time the pages over another registry and data home (e.g. a copy of the
 database made larger by ``--multiply``).  ``--multiply K`` copies the published grades and entities of the database K-1 more times
 under new USCCs (first character ``A``.. ``I``; their records are not copied) and writes the summaries again: a
@@ -235,6 +241,8 @@ def main() -> int:
                                                               "(riskgrade publish; slow: see publish_without_facts)")
     ap.add_argument("--multiply", type=int, default=0, help="copy the registry's grades and entities to K times")
     ap.add_argument("--only", default="", help="only the pages whose names contain one of these (comma-separated)")
+    ap.add_argument("--baseline", default=None, metavar="DIR", help="also time the pages served by the code of "
+                                                                      "another checkout, side by side")
     ap.add_argument("--compare", action="store_true", help="also time the dashboard's figures with and without "
                                                            "the summaries")
     a = ap.parse_args()
@@ -263,45 +271,60 @@ def main() -> int:
         res["registry_entities"] = s.execute(select(func.count()).select_from(Entity)).scalar()
         res["registry_grades_last_month"] = s.execute(select(func.count()).select_from(Grade)
                                                       .where(Grade.snapshot_id == last)).scalar()
-    with socket.socket() as sk:
-        sk.bind(("127.0.0.1", 0))
-        port = sk.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "riskgrade", "serve", "--port", str(port), "--workers",
-                               str(a.workers)], env=env, stderr=subprocess.DEVNULL)
+    res["started"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    res["load_average_at_start"] = os.getloadavg()
+    codes = {"pages": None} | ({"baseline_pages": a.baseline} if a.baseline else {})
+    servers, clients = [], {}
     try:
         import httpx
 
-        for _ in range(300):
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/login", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        base = f"http://127.0.0.1:{port}"
-        officer, auditor = Client(base, "bench_officer"), Client(base, "bench_auditor")
-        todo = [(n, p) for n, p in pages(officer, factory)
+        for key, code in codes.items():
+            with socket.socket() as sk:
+                sk.bind(("127.0.0.1", 0))
+                port = sk.getsockname()[1]
+            # the other checkout first on the path (``-m`` puts the working directory first: run from it)
+            senv = env if code is None else {**env, "PYTHONPATH": str(Path(code).resolve())}
+            servers.append(subprocess.Popen([sys.executable, "-m", "riskgrade", "serve", "--port", str(port),
+                                             "--workers", str(a.workers)], env=senv, stderr=subprocess.DEVNULL,
+                                            cwd=None if code is None else str(Path(code).resolve())))
+            for _ in range(300):
+                try:
+                    httpx.get(f"http://127.0.0.1:{port}/login", timeout=1)
+                    break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            base = f"http://127.0.0.1:{port}"
+            clients[key] = (Client(base, "bench_officer"), Client(base, "bench_auditor"))
+        todo = [(n, p) for n, p in pages(clients["pages"][0], factory)
                 if not a.only or "baseline" in n or any(x in n for x in a.only.split(","))]
-        times: dict[str, list[float]] = {n: [] for n, _ in todo}
-        first: dict[str, float] = {}
+        times = {k: {n: [] for n, _ in todo} for k in codes}
+        first: dict[str, dict[str, float]] = {k: {} for k in codes}
         for r in range(a.requests + 2):
-            order = list(todo)
+            order = [(k, n, p) for n, p in todo for k in codes]
             random.Random(r).shuffle(order)
-            for name, path in order:
-                c = auditor if "auditor" in name else officer
-                ms, status, _ = c.get(path)
+            for key, name, path in order:
+                officer, auditor = clients[key]
+                ms, status, _ = (auditor if "auditor" in name else officer).get(path)
                 if status != 200:
-                    raise SystemExit(f"{name} {path}: HTTP {status}")
+                    raise SystemExit(f"{key}: {name} {path}: HTTP {status}")
                 if r == 0:
-                    first[name] = round(ms, 1)
+                    first[key][name] = round(ms, 1)
                 elif r >= 2:
-                    times[name].append(ms)
+                    times[key][name].append(ms)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-    base_med = statistics.median(times["user guide (baseline)"])
-    res["pages"] = [{"page": n, "path": p, "median_ms": round(statistics.median(times[n]), 1),
-                     "p95_ms": round(p95(times[n]), 1), "first_ms": first[n],
-                     "ratio_to_baseline": round(statistics.median(times[n]) / base_med, 1)} for n, p in todo]
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=30)
+    for key in codes:
+        t = times[key]
+        base_med = statistics.median(t["user guide (baseline)"])
+        res[key] = [{"page": n, "path": p, "median_ms": round(statistics.median(t[n]), 1),
+                     "p95_ms": round(p95(t[n]), 1), "first_ms": first[key][n],
+                     "ratio_to_baseline": round(statistics.median(t[n]) / base_med, 1)} for n, p in todo]
+    if a.baseline:
+        res["baseline_code"] = str(Path(a.baseline).resolve())
+        res["speedup"] = {x["page"]: round(y["median_ms"] / x["median_ms"], 1)
+                          for x, y in zip(res["pages"], res["baseline_pages"])}
     res["requests_per_page"] = a.requests
     res["load_average"] = os.getloadavg()
     if a.compare:

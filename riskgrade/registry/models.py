@@ -121,7 +121,10 @@ class Grade(Base):
     facts: Mapped[str | None] = mapped_column(Text, nullable=True)
     # the grade review (申诉/复核, :class:`GradeReview`) that set this grade (``grade_rule`` "review"); null otherwise
     review_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    __table_args__ = (Index("ix_grades_uscc", "uscc"), Index("ix_grades_snapshot_region", "snapshot_id", "region_code"))
+    __table_args__ = (Index("ix_grades_uscc", "uscc"), Index("ix_grades_snapshot_region", "snapshot_id", "region_code"),
+                      # the search sorted by score or grade, or filtered by grade (migration 0011)
+                      Index("ix_grades_snapshot_score", "snapshot_id", "score", "uscc"),
+                      Index("ix_grades_snapshot_grade", "snapshot_id", "grade", "uscc"))
 
 
 class Entity(Base):
@@ -147,7 +150,8 @@ class Entity(Base):
     registration_authority: Mapped[str | None] = mapped_column(String(256), nullable=True)
     # the company file's related companies and the search by legal representative or address
     __table_args__ = (Index("ix_entities_legal_rep_id", "legal_rep_id"), Index("ix_entities_phone_id", "phone_id"),
-                      Index("ix_entities_address", "address"), Index("ix_entities_legal_rep_name", "legal_rep_name"))
+                      Index("ix_entities_address", "address"), Index("ix_entities_legal_rep_name", "legal_rep_name"),
+                      Index("ix_entities_industry", "industry_code", "uscc"))  # the search sorted by industry
 
 
 class Event(Base):

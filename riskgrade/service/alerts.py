@@ -29,6 +29,7 @@ from typing import Any
 from ..errors import RiskgradeError
 from ..warning import queries as q
 from ..warning.queries import ALERT_COLUMNS, AlertList, Counts, Filters, Viewer
+from . import store_cache
 from .audit import record, via_detail
 from .errors import Refused
 from .state import AppState, Principal
@@ -115,9 +116,9 @@ def listing(st: AppState, me: Principal, f: Filters, page: int = 1, page_size: i
     status and severity; and, when asked, the (rule, name) of every alert the user can see.  Audited."""
     me.require("alerts.read")
     v = viewer_of(me.user, st.home)
-    with store(st.home) as wh:
-        res = q.list_alerts(wh.con, v, f, page, page_size)
-        seen = q.rules_seen(wh.con, v) if rules else []
+    with store_cache.reading(st.home, lambda: store(st.home)) as con:  # the process's copy of the alert tables
+        res = q.list_alerts(con, v, f, page, page_size)
+        seen = q.rules_seen(con, v) if rules else []
     record(st, me, "list_alerts", "", {**f.describe(), "page": page, "results": len(res.items), **via_detail(via)})
     return res, seen
 
@@ -162,17 +163,25 @@ def detail(st: AppState, me: Principal, alert_id: str, *, tasks: bool = False, v
 
     me.require("alerts.read")
     v = viewer_of(me.user, st.home)
-    with store(st.home) as wh:
+
+    def evidence(alert_id: str, usccs: list[str]) -> tuple[list[dict], int]:  # the records are in the store
+        def read():
+            with store(st.home) as wh:
+                return q.evidence_rows(wh.con, alert_id, usccs)
+        rows, n = store_cache.memo(st.home, ("evidence", alert_id, tuple(usccs)), read)
+        return [dict(r) for r in rows], n
+
+    with store_cache.reading(st.home, lambda: store(st.home)) as con:  # the process's copy of the alert tables
         try:
-            a = _visible_alert(wh.con, v, alert_id)
+            a = _visible_alert(con, v, alert_id)
         except AlertError:
             record(st, me, "read_refused", f"alert:{alert_id}"[:256], {"why": "not_found_or_out_of_region",
                                                                       **via_detail(via)})
             raise
-        d = q.alert_detail(wh.con, v, a)
-        d["tasks"] = tasks_in_scope(wh.con, me.user.region_prefix) if tasks and me.can("alerts.target") else []
-        d["attachments"] = attachments.listed(wh.con, a["alert_id"])
-        d["handlers"] = sorted(workflow.handlers(wh.con, a["alert_id"])) if a["status"] == "review" else []
+        d = q.alert_detail(con, v, a, evidence)
+        d["tasks"] = tasks_in_scope(con, me.user.region_prefix) if tasks and me.can("alerts.target") else []
+        d["attachments"] = attachments.listed(con, a["alert_id"])
+        d["handlers"] = sorted(workflow.handlers(con, a["alert_id"])) if a["status"] == "review" else []
     rc = d.get("region_code")
     w = limits(st)
     d.update(targetable=targetable(a), next_steps=next_steps(a),

@@ -86,13 +86,14 @@ def latest_snapshot(st: AppState, as_of: dt.date | None = None) -> Snapshot | No
 
 
 EXPORT_LIMIT = 100_000  # rows of one search export (a county's entities; a province exports by `export grades`)
+COUNT_LIMIT = 10_000  # the console counts a search's matches up to this many ("more than 10,000")
 
 
 def search(st: AppState, me: Principal, *, q: str | None = None, region: str | None = None,
            industry: str | None = None, grade: str | None = None, label: str | None = None,
            as_of: dt.date | None = None, page: int = 1, page_size: int = 20, via: str | None = None,
            sort: str = "uscc", descending: bool = False, export: str | None = None, legal_rep: str | None = None,
-           address: str | None = None) -> dict:
+           address: str | None = None, count_limit: int | None = None) -> dict:
     """Entities in the user's region by name (contains) or USCC (prefix), county prefix, industry (a section
     letter and/or a code prefix), grade or label, with their grade of the month (the newest by default).
 
@@ -101,7 +102,11 @@ def search(st: AppState, me: Principal, *, q: str | None = None, region: str | N
     away) every match up to :data:`EXPORT_LIMIT` comes back from page 1, needs the ``export`` permission and is
     audited as ``export_search`` with the filters and the row count.  ``legal_rep`` (the legal representative's
     name from its beginning, or its id) needs a role that reads names (:data:`NAME_ROLES`); ``address`` matches an
-    address from its beginning."""
+    address from its beginning.
+
+    ``count_limit`` (the console: :data:`COUNT_LIMIT`): count the matches only up to that many or to the end of
+    the page, whichever is more; ``exact`` says whether ``total`` is the number of matches or that bound (there
+    are more).  Without it (the API, exports) the total is always exact."""
     me.require("entity.read")
     legal_rep = (legal_rep or "").strip() or None
     address = (address or "").strip() or None
@@ -120,10 +125,10 @@ def search(st: AppState, me: Principal, *, q: str | None = None, region: str | N
     code = industry or ""
     section = code[0] if code[:1].isalpha() else None
     code = code[1:] if section else code
-    total, rows = queries.search_entities(st.factory, me.region, snap.id if snap else None, q=term, region=region,
-                                          section=section, industry=code or None, grade=grade, label=label,
-                                          offset=(page - 1) * page_size, limit=page_size, sort=sort,
-                                          descending=descending, legal_rep=legal_rep, address=address)
+    total, exact, rows = queries.search_entities(
+        st.factory, me.region, snap.id if snap else None, q=term, region=region, section=section,
+        industry=code or None, grade=grade, label=label, offset=(page - 1) * page_size, limit=page_size, sort=sort,
+        descending=descending, legal_rep=legal_rep, address=address, count_limit=None if export else count_limit)
     detail = {"q": q, "region": region, "industry": industry, "grade": grade, "label": label}
     detail.update({k: v for k, v in (("legal_rep", legal_rep), ("address", address)) if v})
     if via:
@@ -133,7 +138,7 @@ def search(st: AppState, me: Principal, *, q: str | None = None, region: str | N
                                                  "total": total, **({"via": via} if via else {})})
     else:
         record(st, me, "search", "", {**detail, "page": page, "results": len(rows), **({"via": via} if via else {})})
-    return {"total": total, "snapshot": snap, "rows": rows}
+    return {"total": total, "exact": exact, "snapshot": snap, "rows": rows}
 
 
 def hit(entity, grade: Grade | None) -> dict:

@@ -5,6 +5,8 @@ the months and tasks a plan may draw from, the preview of a draw (the draw's own
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from pathlib import Path
 from typing import Any
 
 from .. import settings as settings_mod
@@ -367,8 +369,10 @@ def decide(st: AppState, me: Principal, plan_id: int, approve: bool, note: str, 
     return out
 
 
-def inspector_names(st: AppState, plan_id: int) -> dict[str, tuple[str, str]]:
-    """The inspectors a plan names: id -> (name, unit's region code)."""
+def inspector_names(st: AppState, plan_id: int, ids: list[str] | None = None) -> dict[str, tuple[str, str]]:
+    """The inspectors a plan names (of ``ids`` only: those a page shows): id -> (name, unit's region code)."""
+    if ids is not None:
+        return {x.inspector_id: (x.name, x.unit_region_code) for x in queries.plan_inspectors(st.factory, plan_id, ids)}
     return {i: (x.name, x.unit_region_code) for i, x in approvals.plan_inspectors(st.factory, plan_id).items()}
 
 
@@ -387,7 +391,18 @@ def team_of(st: AppState, row) -> list:
 
 
 def items_list(home=None):
-    """The province's inspection items (抽查事项清单)."""
+    """The province's inspection items (抽查事项清单), read again when the home's list changes."""
+    from ..inspection.items import HOME_FILE
+
+    try:
+        stamp = (Path(home) / HOME_FILE).stat().st_mtime_ns if home is not None else None
+    except FileNotFoundError:
+        stamp = None
+    return _items(None if home is None else str(home), stamp)
+
+
+@functools.lru_cache(maxsize=16)
+def _items(home: str | None, stamp: int | None):
     from ..inspection.items import load_items
 
-    return load_items(home=home)
+    return load_items(home=None if home is None else Path(home))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
@@ -36,9 +37,21 @@ ALERT_COLUMNS = ("alert_id", "rule", "rule_name", "severity", "scope", "raised_o
 EXTRA_COLUMNS = ("area_name", "unit_code")
 
 
+def _has_table(con, name: str) -> bool:
+    """Whether the store (or a copy of its alert tables that knows its own schema: ``copied_schema``, a set of
+    (table, column), see :mod:`riskgrade.service.store_cache`) holds a table."""
+    schema = getattr(con, "copied_schema", None)
+    return any(t == name for t, _ in schema) if schema is not None else table_exists(con, name)
+
+
+def _has_column(con, table: str, column: str) -> bool:
+    schema = getattr(con, "copied_schema", None)
+    return (table, column) in schema if schema is not None else column_exists(con, table, column)
+
+
 def _select(con: duckdb.DuckDBPyConnection, alias: str = "a") -> str:
     """The columns of a listed alert: :data:`ALERT_COLUMNS` and :data:`EXTRA_COLUMNS`."""
-    code = f"{alias}.unit_code" if column_exists(con, "alerts", "unit_code") else "CAST(NULL AS VARCHAR)"
+    code = f"{alias}.unit_code" if _has_column(con, "alerts", "unit_code") else "CAST(NULL AS VARCHAR)"
     return (", ".join(f"{alias}.{c}" for c in ALERT_COLUMNS)
             + f", CASE WHEN {alias}.scope = 'area' THEN json_extract_string({alias}.info, '$.area_name') END AS area_name"
             + f", {code} AS unit_code, {risk_sql(con, alias)} AS expected_risk")
@@ -46,7 +59,7 @@ def _select(con: duckdb.DuckDBPyConnection, alias: str = "a") -> str:
 
 def risk_sql(con: duckdb.DuckDBPyConnection, alias: str = "a") -> str:
     """The alerts' expected risk (NULL in a store not warned since the column was added)."""
-    return f"{alias}.expected_risk" if column_exists(con, "alerts", "expected_risk") else "CAST(NULL AS DOUBLE)"
+    return f"{alias}.expected_risk" if _has_column(con, "alerts", "expected_risk") else "CAST(NULL AS DOUBLE)"
 
 
 @dataclass(frozen=True)
@@ -150,18 +163,23 @@ class Counts:
 
 
 def has_alerts(con: duckdb.DuckDBPyConnection) -> bool:
-    return table_exists(con, "alerts") and table_exists(con, "alert_members")
+    return _has_table(con, "alerts") and _has_table(con, "alert_members")
 
 
-def _visible(v: Viewer, region: str | None = None, alias: str = "a", department: bool = True) -> tuple[str, list]:
-    """SQL condition over ``alerts {alias}``: visible to ``v`` (and within ``region`` when given)."""
+def _visible(v: Viewer, region: str | None = None, alias: str = "a", department: bool = True,
+             copied: bool = False) -> tuple[str, list]:
+    """SQL condition over ``alerts {alias}``: visible to ``v`` (and within ``region`` when given); ``copied``:
+    over a copy of the alert tables that holds ``alert_regions`` (:mod:`riskgrade.service.store_cache`)."""
     if v == ALL and not region:
         return "true", []
     prefixes = [v.region_prefix] + ([region] if region else [])
     area = " AND ".join(f"starts_with(coalesce({alias}.region_code, ''), ?)" for _ in prefixes)
     member = " AND ".join("starts_with(coalesce(e.region_code, ''), ?)" for _ in prefixes)
-    sql = (f"(({alias}.scope = 'area' AND {area}) OR {alias}.alert_id IN (SELECT m.alert_id FROM alert_members m "
-           f"JOIN entities e ON e.uscc = m.uscc WHERE {member}))")
+    members = "alert_members m JOIN entities e ON e.uscc = m.uscc"
+    if copied:  # a copy's alert_regions: the counties of each alert's members (known entities), grouped once
+        members, member = "alert_regions m", "m.known AND " + member.replace("e.region_code", "m.region_code")
+    sql = (f"(({alias}.scope = 'area' AND {area}) OR {alias}.alert_id IN (SELECT m.alert_id FROM {members} "
+           f"WHERE {member}))")
     params: list = prefixes + prefixes
     if department and v.by_department and v.department_code == NO_CODES:
         sql += " AND false"
@@ -177,14 +195,20 @@ NO_CODES = "\x00no-unit-codes"
 def _checked(con: duckdb.DuckDBPyConnection, v: Viewer) -> Viewer:
     """A domain officer on a store whose alerts have no department codes yet (warned before them: the next
     ``warn`` adds them) sees no alert rather than a failing query."""
-    if v.by_department and not column_exists(con, "alerts", "unit_code"):
+    if v.by_department and not _has_column(con, "alerts", "unit_code"):
         return Viewer(v.username, v.role, v.region_prefix, v.department, NO_CODES)
     return v
 
 
+def _copied(con) -> bool:
+    """Whether ``con`` is a copy of the alert tables holding ``alert_regions`` (no catalog query on the store)."""
+    schema = getattr(con, "copied_schema", None)
+    return schema is not None and ("alert_regions", "alert_id") in schema
+
+
 def _where(v: Viewer, f: Filters, skip: tuple[str, ...] = (), department: bool = True,
-           hide_muted: bool = True) -> tuple[str, list]:
-    sql, params = _visible(v, f.region, department=department)
+           hide_muted: bool = True, copied: bool = False) -> tuple[str, list]:
+    sql, params = _visible(v, f.region, department=department, copied=copied)
     conds = [sql]
     if hide_muted and not f.status and "status" not in skip:
         conds.append("a.status <> 'muted'")   # muted alerts (warning/precision.py) only when asked for
@@ -218,6 +242,11 @@ def in_region_counts(con: duckdb.DuckDBPyConnection, v: Viewer, ids: list[str]) 
     if not ids:
         return {}
     marks = ", ".join("?" for _ in ids)
+    if _copied(con):  # the members by county, counted once when the copy was made
+        rows = con.execute(f"""
+            SELECT alert_id, sum(members) FILTER (WHERE starts_with(region_code, ?)) FROM alert_regions
+            WHERE alert_id IN ({marks}) GROUP BY alert_id""", [v.region_prefix, *ids]).fetchall()
+        return {a: int(n or 0) for a, n in rows}
     rows = con.execute(f"""
         SELECT m.alert_id, count(*) FILTER (WHERE starts_with(coalesce(e.region_code, ''), ?))
         FROM alert_members m LEFT JOIN entities e ON e.uscc = m.uscc
@@ -247,8 +276,8 @@ def list_alerts(con: duckdb.DuckDBPyConnection, v: Viewer, f: Filters, page: int
     if not has_alerts(con):
         return AlertList(0, [], {s: 0 for s in STATUSES}, {s: 0 for s in SEVERITIES})
     v = _checked(con, v)
-    where, params = _where(v, f)
-    total = con.execute(f"SELECT count(*) FROM alerts a WHERE {where}", params).fetchall()[0][0]
+    copied = _copied(con)
+    where, params = _where(v, f, copied=copied)
     order = (f"{risk_sql(con)} DESC NULLS LAST, " if by_risk else "") + "a.raised_on DESC, a.alert_id"
     items = _dicts(con.execute(f"""
         SELECT {_select(con)} FROM alerts a WHERE {where}
@@ -258,16 +287,19 @@ def list_alerts(con: duckdb.DuckDBPyConnection, v: Viewer, f: Filters, page: int
     for x in items:
         x["members_in_region"] = inside.get(x["alert_id"], 0)
         x["member_name"] = names.get(x["alert_id"])
-    fw, fp = _where(v, f, skip=("status", "severity"))
+    fw, fp = _where(v, f, skip=("status", "severity"), copied=copied)
     cells = con.execute(f"SELECT a.status, a.severity, count(*) FROM alerts a WHERE {fw} GROUP BY ALL", fp).fetchall()
     by_status = {s: 0 for s in STATUSES}
     by_severity = {s: 0 for s in SEVERITIES}
+    total = 0  # the cells matching the status (muted only when asked for) and the severity: the list's count
     for st, sev, n in cells:
         if not f.severity or sev == f.severity:
             by_status[st] = by_status.get(st, 0) + int(n)
         if not f.status or st == f.status:
             by_severity[sev] = by_severity.get(sev, 0) + int(n)
-    return AlertList(int(total), items, by_status, by_severity)
+        if (st == f.status if f.status else st != "muted") and (not f.severity or sev == f.severity):
+            total += int(n)
+    return AlertList(total, items, by_status, by_severity)
 
 
 def counts(con: duckdb.DuckDBPyConnection, region_prefix: str, f: Filters) -> Counts:
@@ -298,7 +330,7 @@ def rules_seen(con: duckdb.DuckDBPyConnection, v: Viewer) -> list[tuple[str, str
     """(rule, name) of the alerts the viewer can see."""
     if not has_alerts(con):
         return []
-    where, params = _visible(_checked(con, v))
+    where, params = _visible(_checked(con, v), copied=_copied(con))
     return [(r, n) for r, n in con.execute(
         f"SELECT a.rule, any_value(a.rule_name) FROM alerts a WHERE {where} GROUP BY a.rule ORDER BY a.rule",
         params).fetchall()]
@@ -308,7 +340,7 @@ def visible_alert(con: duckdb.DuckDBPyConnection, v: Viewer, alert_id: str) -> d
     """Every column of an alert the viewer can see; None when there is none (or no alerts at all)."""
     if not has_alerts(con):
         return None
-    where, params = _visible(_checked(con, v))
+    where, params = _visible(_checked(con, v), copied=_copied(con))
     rows = _dicts(con.execute(f"SELECT a.* FROM alerts a WHERE a.alert_id = ? AND {where}", [alert_id, *params]))
     return rows[0] if rows else None
 
@@ -329,45 +361,57 @@ def _bucket(uscc: str) -> int:
     return int(hashlib.md5(uscc.encode()).hexdigest()[:3], 16)  # warehouse.BUCKET_SQL, in Python
 
 
-def alert_detail(con: duckdb.DuckDBPyConnection, v: Viewer, a: dict) -> dict:
-    """A visible alert's members and evidence in the viewer's region, its log and targets."""
+def evidence_rows(con: duckdb.DuckDBPyConnection, alert_id: str, usccs: list[str]) -> tuple[list[dict], int]:
+    """(the first :data:`EVIDENCE_LIMIT` evidence rows of these members of an alert, with the records' detail and
+    amount; how many there are)."""
+    marks = ", ".join("?" for _ in usccs)
+    buckets = ", ".join(str(b) for b in sorted({_bucket(u) for u in usccs}))
+    total = con.execute(f"SELECT count(*) FROM alert_evidence WHERE alert_id = ? AND uscc IN ({marks})",
+                        [alert_id, *usccs]).fetchall()[0][0]
+    rows = _dicts(con.execute(f"""
+        WITH ev AS (SELECT * FROM alert_evidence WHERE alert_id = ? AND uscc IN ({marks})),
+        rec AS (SELECT uscc, record_id, event_type, any_value(detail) AS detail, any_value(amount) AS amount
+                FROM events WHERE bucket IN ({buckets}) AND uscc IN ({marks})
+                  AND record_id IN (SELECT record_id FROM ev) GROUP BY ALL)
+        SELECT ev.uscc, ev.role, ev.source, ev.record_id, ev.event_type, ev.event_date, rec.detail, rec.amount
+        FROM ev LEFT JOIN rec USING (uscc, record_id, event_type)
+        ORDER BY ev.role DESC, ev.event_date, ev.uscc, ev.record_id, ev.source LIMIT {EVIDENCE_LIMIT}""",
+                              [alert_id, *usccs, *usccs]))
+    return rows, int(total)
+
+
+def alert_detail(con: duckdb.DuckDBPyConnection, v: Viewer, a: dict,
+                 evidence_of: Callable[[str, list[str]], tuple[list[dict], int]] | None = None) -> dict:
+    """A visible alert's members and evidence in the viewer's region, its log and targets.
+
+    ``evidence_of(alert_id, usccs)``: reads the evidence of the members in the region (:func:`evidence_rows`)
+    elsewhere than on ``con`` (the service reads the rest from an in-memory copy of the alert tables, the
+    records behind the evidence from the warehouse); by default on ``con``."""
     alert_id = a["alert_id"]
     members = _dicts(con.execute("""
         SELECT m.uscc, e.name, e.region_code, m.raised_on FROM alert_members m LEFT JOIN entities e ON e.uscc = m.uscc
         WHERE m.alert_id = ? ORDER BY m.raised_on, m.uscc""", [alert_id]))
     inside = [m for m in members if (m["region_code"] or "").startswith(v.region_prefix)]
     usccs = [m["uscc"] for m in inside]
-    if a.get("scope") == "area" and table_exists(con, "alert_evidence"):  # no members: the complaints behind it
+    if a.get("scope") == "area" and _has_table(con, "alert_evidence"):  # no members: the complaints behind it
         usccs = [r[0] for r in con.execute("""
             SELECT DISTINCT v.uscc FROM alert_evidence v JOIN entities e ON e.uscc = v.uscc
             WHERE v.alert_id = ? AND starts_with(coalesce(e.region_code, ''), ?) ORDER BY 1""",
                                            [alert_id, v.region_prefix]).fetchall()]
     evidence: list[dict] = []
     evidence_total = 0
-    if usccs and table_exists(con, "alert_evidence"):
-        marks = ", ".join("?" for _ in usccs)
-        buckets = ", ".join(str(b) for b in sorted({_bucket(u) for u in usccs}))
-        evidence_total = con.execute(f"SELECT count(*) FROM alert_evidence WHERE alert_id = ? AND uscc IN ({marks})",
-                                     [alert_id, *usccs]).fetchall()[0][0]
-        evidence = _dicts(con.execute(f"""
-            WITH ev AS (SELECT * FROM alert_evidence WHERE alert_id = ? AND uscc IN ({marks})),
-            rec AS (SELECT uscc, record_id, event_type, any_value(detail) AS detail, any_value(amount) AS amount
-                    FROM events WHERE bucket IN ({buckets}) AND uscc IN ({marks})
-                      AND record_id IN (SELECT record_id FROM ev) GROUP BY ALL)
-            SELECT ev.uscc, ev.role, ev.source, ev.record_id, ev.event_type, ev.event_date, rec.detail, rec.amount
-            FROM ev LEFT JOIN rec USING (uscc, record_id, event_type)
-            ORDER BY ev.role DESC, ev.event_date, ev.uscc, ev.record_id, ev.source LIMIT {EVIDENCE_LIMIT}""",
-                                      [alert_id, *usccs, *usccs]))
+    if usccs and _has_table(con, "alert_evidence"):
+        evidence, evidence_total = (evidence_of or (lambda i, u: evidence_rows(con, i, u)))(alert_id, usccs)
     log = _dicts(con.execute("SELECT seq, logged_at, username, action, detail, hash FROM alert_log "
-                             "WHERE alert_id = ? ORDER BY seq", [alert_id])) if table_exists(con, "alert_log") else []
+                             "WHERE alert_id = ? ORDER BY seq", [alert_id])) if _has_table(con, "alert_log") else []
     for e in log:
         try:
             e["detail"] = json.loads(e["detail"] or "{}")
         except ValueError:
             e["detail"] = {"text": e["detail"]}
     targets = []
-    if table_exists(con, "task_targets"):
-        tasks_join = "LEFT JOIN tasks t ON t.task_id = x.task_id" if table_exists(con, "tasks") else ""
+    if _has_table(con, "task_targets"):
+        tasks_join = "LEFT JOIN tasks t ON t.task_id = x.task_id" if _has_table(con, "tasks") else ""
         name = "any_value(t.name)" if tasks_join else "NULL"
         targets = _dicts(con.execute(f"""
             SELECT x.task_id, {name} AS task_name, count(*) AS entities, min(x.added_at) AS added_at
@@ -517,7 +561,7 @@ def unit_figures(con: duckdb.DuckDBPyConnection, v: Viewer, due: tuple[str, str,
     first = month.replace(day=1)
     last = (first + dt.timedelta(days=32)).replace(day=1)
     unit = ("coalesce(a.region_code, '')" if by == "county" else
-            ("coalesce(a.unit_code, '')" if column_exists(con, "alerts", "unit_code") else "''"))
+            ("coalesce(a.unit_code, '')" if _has_column(con, "alerts", "unit_code") else "''"))
     rows = _dicts(con.execute(f"""
         WITH x AS (SELECT {unit} AS unit, a.status, {close_due} AS close_due, {due_now} AS due_on,
                           CAST(a.updated_at AS DATE) AS updated_on

@@ -47,15 +47,17 @@ def search(request: Request, me: Me, st: St) -> HTMLResponse:
     need(me, "entity.read")
     filters, args = _search_args(request)
     page = page_number(request.query_params)
-    try:
-        found = entities.search(st, me, page=page, page_size=PAGE_SIZE, via="console", **args)
+    try:  # counted up to COUNT_LIMIT (or the page's end): a province's search matches about every entity
+        found = entities.search(st, me, page=page, page_size=PAGE_SIZE, via="console",
+                                count_limit=entities.COUNT_LIMIT, **args)
     except Refused as e:
         raise page_error(e) from None
-    total = found["total"]
+    total, exact = found["total"], found["exact"]
     pages = max(1, -(-total // PAGE_SIZE))
-    if page > pages:  # a page past the end (a jump, an old link): the last one
+    if exact and page > pages:  # a page past the end (a jump, an old link): the last one
         page = pages
-        found = entities.search(st, me, page=page, page_size=PAGE_SIZE, via="console", **args)
+        found = entities.search(st, me, page=page, page_size=PAGE_SIZE, via="console",
+                                count_limit=entities.COUNT_LIMIT, **args)
     order = {"sort": args["sort"], **({"desc": "1"} if args["descending"] else {})}
     label_codes = [c for c in label_names() if "{" not in c]
 
@@ -64,7 +66,7 @@ def search(request: Request, me: Me, st: St) -> HTMLResponse:
         return "/entities?" + urlencode({**filters, "sort": col, **({"desc": "1"} if flip else {})})
 
     return render(request, "search.html", me, snap=found["snapshot"], rows=found["rows"], total=total, page=page,
-                  pages=pages, f=filters, regions=entities.regions(st, me), label_codes=label_codes,
+                  pages=pages, exact=exact, f=filters, regions=entities.regions(st, me), label_codes=label_codes,
                   sections=sorted(SECTIONS_EN), names_ok=entities.reads_names(me), sort=args["sort"], desc=args["descending"], sort_url=sort_url,
                   keep={**filters, **order}, export_url=lambda fmt: "/entities/export?" + urlencode(
                       {**filters, **order, "fmt": fmt}),

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ...errors import RiskgradeError
 from ...service import entities as entity_service
 from ...service import plans as plan_service
-from ...service import results
+from ...service import results, store_cache
 from ...service.errors import Refused
 from ...service.state import AppState, Principal
 from ..common import (Form, Me, PageError, PlanId, St, lang_of, message, need, page_error, page_number, render,
@@ -171,11 +171,15 @@ def plan_detail(request: Request, plan_id: PlanId, me: Me, st: St) -> HTMLRespon
 def _plan_page(request: Request, me: Principal, st: AppState, plan: Any, rows: list, total: int, page: int,
                status: int = 200, created: bool = False, decided: str = "", approval_error: str = "") -> HTMLResponse:
     """The plan page: the draw, its approval, the shown entities' results and entry forms, its 监管效能."""
-    found, eff = results.plan_results(st, plan.id, [pe.uscc for pe, _ in rows], lang_of(request))
+    usccs, lang = [pe.uscc for pe, _ in rows], lang_of(request)
+    # read from the warehouse once per store state (opening it and measuring took most of the page at 1M)
+    found, eff = store_cache.memo(st.home, ("plan_results", plan.id, tuple(usccs), lang),
+                                  lambda: results.plan_results(st, plan.id, usccs, lang),
+                                  keep=lambda out: out[0] is not None)  # not while the store is busy
     return render(request, "plan.html", me, status=status, plan=plan, rows=rows, total=total, page=page,
                   pages=max(1, -(-total // PLAN_PAGE)), created=created, m=plan_service.manifest(me, plan),
                   page_url=lambda n: f"/plans/{plan.id}?page={n}", **_entry(request, found), eff=eff,
-                  **_plan_extras(request, me, st, plan, decided=decided, approval_error=approval_error))
+                  **_plan_extras(request, me, st, plan, rows, decided=decided, approval_error=approval_error))
 
 
 def _entry(request: Request, found: list[dict] | None) -> dict:
@@ -193,15 +197,15 @@ def _entry(request: Request, found: list[dict] | None) -> dict:
             "today": dt.date.today().isoformat()}
 
 
-def _plan_extras(request: Request, me: Principal, st: AppState, plan: Any, decided: str = "",
+def _plan_extras(request: Request, me: Principal, st: AppState, plan: Any, rows: list, decided: str = "",
                  approval_error: str = "") -> dict:
     """What the plan page shows beside the draw: its approval (state, who, note, the approver's form), items,
-    period, team, and its inspectors by name and unit."""
+    period, team, and the inspectors of the shown entities (``rows``) by name and unit."""
     from ...inspection.items import describe_items
     from ..names import region_name
 
     row = plan_service.approval(st, plan.id)
-    names = plan_service.inspector_names(st, plan.id)
+    names = plan_service.inspector_names(st, plan.id, [i for pe, _ in rows for i in (pe.inspectors or "").split(";") if i])
     unknown = texts(request)["inspector_unknown"]
 
     def person(iid: str) -> str:
