@@ -79,6 +79,14 @@ def test_browser_plan_entry_and_printable_notice(server: dict, browser, size) ->
     row = page.locator("tr:target, tr[id^='e-']").filter(has_text="发现问题已责令改正").first
     assert row.count() == 1
     _shot(page, f"plan-entry-{w}")
+    # nothing wider than the screen; on a phone each entity is a card: every value under its column's name, the
+    # entry form's save button on screen (not in a table scrolled sideways)
+    assert page.evaluate("document.documentElement.scrollWidth") <= w + 1
+    save = row.get_by_role("button", name="保存").bounding_box()
+    assert save and save["x"] >= 0 and save["x"] + save["width"] <= w + 1
+    label = page.evaluate("""() => { const td = document.querySelector("tr[id^='e-'] td:nth-child(2)");
+                                     return getComputedStyle(td, '::before').content; }""")
+    assert (label == '"名称"') if w < 640 else label in ("none", "normal")
     row.get_by_role("link", name="结果记录").click()
     page.wait_for_load_state("networkidle")
     doc = page.locator("#document").inner_text()
