@@ -16,7 +16,6 @@ from pathlib import Path
 
 import duckdb
 
-from .dates import is_month_end
 from .errors import RiskgradeError
 from .sql import column_exists, table_exists
 from .indicators import compute_indicators, load_catalog
@@ -71,9 +70,6 @@ def chunks_for(con: duckdb.DuckDBPyConnection, chunk_events: int) -> int:
     while chunks < 64 and events > chunks * chunk_events:
         chunks *= 2
     return chunks
-
-
-month_end = is_month_end  # riskgrade.dates.is_month_end
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:

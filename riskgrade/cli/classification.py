@@ -26,13 +26,14 @@ def classify(
     home: HomeOpt = None,
 ) -> None:
     """Compute indicators, scores, grades, reasons and labels of every active entity as of a date."""
-    from ..snapshot import classify as run_classify, month_end
+    from ..dates import is_month_end
+    from ..snapshot import classify as run_classify
 
     s = settings(home)
     d = as_date(as_of, "--as-of")
     if grades not in (None, "four", "five"):
         raise RiskgradeError("--grades must be four or five")
-    if not month_end(d):
+    if not is_month_end(d):
         err.print(f"[yellow]note: {d} is not a month end; classifying as of that day anyway[/yellow]")
     res = run_classify(s.home, d, model=model, catalog_path=catalog, scorecard_path=scorecard, grading_path=grading,
                        labels_path=labels, mode=grades, memory_limit=s.memory_limit, threads=s.threads,

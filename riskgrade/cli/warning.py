@@ -247,10 +247,13 @@ def alerts_close(alert_id: AlertArg, user: UserOpt = None, note: NoteOpt = "", h
     _step(alert_id, "close", user, home, note=note)
 
 
+ReviewerOpt = Annotated[Optional[str], typer.Option(
+    "--user", help="the reviewer: an administrator or credit officer who did not handle the alert")]
+
+
 def alerts_approve(
     alert_id: AlertArg,
-    user: Annotated[Optional[str], typer.Option(
-        "--user", help="the reviewer: an administrator or credit officer who did not handle the alert")] = None,
+    user: ReviewerOpt = None,
     note: Annotated[str, typer.Option("--note", help="the reviewer's note")] = "",
     home: HomeOpt = None,
 ) -> None:
@@ -260,8 +263,7 @@ def alerts_approve(
 
 def alerts_return(
     alert_id: AlertArg,
-    user: Annotated[Optional[str], typer.Option(
-        "--user", help="the reviewer: an administrator or credit officer who did not handle the alert")] = None,
+    user: ReviewerOpt = None,
     note: Annotated[str, typer.Option("--note", help="why it goes back (required)")] = "",
     home: HomeOpt = None,
 ) -> None:

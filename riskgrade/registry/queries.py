@@ -181,14 +181,6 @@ def entity_plans(factory: Factory, uscc: str) -> list[tuple[PlanEntity, Plan]]:
 
 
 # --------------------------------------------------------------------------- grades
-def grades_in_region(factory: Factory, snapshot_id: int, region_prefix: str) -> list[Grade]:
-    """A snapshot's grades in the region, by USCC."""
-    with factory() as s:
-        return list(s.execute(select(Grade).where(Grade.snapshot_id == snapshot_id,
-                                                  Grade.region_code.startswith(region_prefix))
-                              .order_by(Grade.uscc)).scalars().all())
-
-
 def grades_with_names(factory: Factory, snapshot_id: int, region_prefix: str = "") -> list[tuple[Grade, str | None]]:
     """A snapshot's grades in the region with each entity's name, by USCC."""
     with factory() as s:

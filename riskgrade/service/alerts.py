@@ -227,24 +227,13 @@ _INDEX_LOCK = threading.Lock()
 PROFILE_ALERTS = 200  # alerts shown on one profile at most
 
 
-def _store_state(home: Path) -> tuple:
-    out = []
-    for name in ("warehouse.duckdb", "warehouse.duckdb.wal"):
-        try:
-            st = (Path(home) / name).stat()
-            out.append((st.st_mtime_ns, st.st_size, st.st_ino))
-        except FileNotFoundError:
-            out.append(None)
-    return tuple(out)
-
-
 def entity_alerts(home: Path, v: Viewer, uscc: str) -> list[dict] | None:
     """The visible alerts of which an entity is a member, newest first; None when the store is busy.
 
     The entity is in the viewer's region (its profile is shown), so each of its alerts is too; a domain
     officer sees those routed to their department."""
     key = Path(home).resolve()
-    state = _store_state(key)
+    state = store_cache.store_state(key)
     with _INDEX_LOCK:
         cached = _INDEX.get(key)
     if cached is None or cached[0] != state:

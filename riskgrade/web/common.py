@@ -22,12 +22,13 @@ from fastapi import Depends, Path, Request
 from fastapi.responses import HTMLResponse
 
 from .. import __version__
+from ..contract import GRADES
 from ..service.errors import Refused
 from ..service.principal import SESSION_COOKIE, session_of
 from ..service.state import AppState, Principal
 from ..render import ECHARTS_FILE, environment
 from .i18n import LANGS, STRINGS
-from .names import (DOMAINS, GRADE_ORDER, audit_action, domain_name, industry_label, info_items, label_name, num, pct,
+from .names import (DOMAINS, audit_action, domain_name, industry_label, info_items, label_name, num, pct,
                     region_name, section_name, source_name, stratum_name, user_name)
 
 LANG_COOKIE = "riskgrade_lang"
@@ -100,7 +101,7 @@ def texts(request: Request) -> dict[str, str]:
 def _env() -> jinja2.Environment:
     env = environment("riskgrade.web")  # the one Jinja environment (riskgrade.render); the console's own formatters
     env.filters.update(num=num, pct=pct, region=region_name)
-    env.globals.update(version=__version__, grades=GRADE_ORDER, echarts_file=ECHARTS_FILE)
+    env.globals.update(version=__version__, grades=GRADES, echarts_file=ECHARTS_FILE)
     return env
 
 

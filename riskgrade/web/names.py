@@ -11,7 +11,6 @@ from typing import Any
 from ..contract import GRADES, INSPECTION_RESULT_EN
 from .i18n import LABELS_EN, OVERRIDES_EN, SECTIONS_EN, STRINGS
 
-GRADE_ORDER = GRADES  # riskgrade.contract
 HIGH = ("C", "D", "E")
 
 
@@ -121,7 +120,7 @@ def explain(grade: dict, lang: str) -> list[str]:
     elif prev == grade["grade"]:
         out.append(t["explain_same"].format(g=prev))
     else:
-        up = GRADE_ORDER.index(grade["grade"]) > GRADE_ORDER.index(prev)
+        up = GRADES.index(grade["grade"]) > GRADES.index(prev)
         out.append(t["explain_up" if up else "explain_down"].format(g=prev))
     return out
 

@@ -8,14 +8,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ...contract import INSPECTION_RESULT_EN, INSPECTION_RESULT_ZH
+from ...contract import GRADES, INSPECTION_RESULT_EN, INSPECTION_RESULT_ZH
 from ...service import entities, results as results_service, reviews
 from ...service.errors import Refused
 from ...export import table_bytes
 from ..common import (PAGE_SIZE, Form, Me, PageError, PlanId, St, json_block, lang_of, message, need, page_error,
                       page_number, render)
 from ..i18n import SECTIONS_EN, STRINGS
-from ..names import (GRADE_ORDER, breakdown, detail_name, event_names, explain, indicator_name, industry_label,
+from ..names import (breakdown, detail_name, event_names, explain, indicator_name, industry_label,
                      label_name, label_names, region_name, rule_label, rule_name)
 
 router = APIRouter(include_in_schema=False)
@@ -36,7 +36,7 @@ def _search_args(request: Request) -> tuple[dict, dict]:
                               ("label", label), ("legal_rep", legal_rep), ("address", address)) if v}
     args = dict(q=q or None, region=region if re.fullmatch(r"\d{2,6}", region) else None,
                 industry=industry if re.fullmatch(r"[A-T]", industry) else None,
-                grade=grade if grade in GRADE_ORDER else None,
+                grade=grade if grade in GRADES else None,
                 label=label if re.fullmatch(r"[a-z0-9_]{1,64}", label) else None, sort=sort, descending=desc,
                 legal_rep=legal_rep or None, address=address or None)
     return kept, args
@@ -128,7 +128,7 @@ def profile(request: Request, uscc: str, me: Me, st: St) -> HTMLResponse:
                   names_ok=p["names"], related=p["related"], related_limit=entities.RELATED_LIMIT,
                   reviews=p["reviews"], adjustment=p["adjustment"], may_propose=p["may_propose"],
                   may_decide=p["may_decide"], results=p["results"], result_word=lambda c: result_word(c, lang),
-                  grade_choices=[g for g in GRADE_ORDER[:5 if p["grade_mode"] == "five" else 4]
+                  grade_choices=[g for g in GRADES[:5 if p["grade_mode"] == "five" else 4]
                                  if not current or g != current["grade"]],
                   flash=_flash(request), error=request.query_params.get("error", "")[:300])
 

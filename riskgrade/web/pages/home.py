@@ -9,11 +9,12 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from ...contract import GRADES
 from ...service import dashboard
 from ...service.state import AppState, Principal
 from ..common import NAV, Me, json_block, lang_of, render
 from ..i18n import STRINGS
-from ..names import GRADE_ORDER, HIGH, region_name, section_name
+from ..names import HIGH, region_name, section_name
 
 router = APIRouter(include_in_schema=False)
 
@@ -59,7 +60,7 @@ def _dashboard(request: Request, me: Principal, st: AppState) -> HTMLResponse:
         return render(request, "dashboard.html", me, snap=None)
     months, snap, counts = fig["months"], fig["snapshot"], fig["counts"]
     ids = [i for _, i in months]
-    grades = [g for g in GRADE_ORDER if any(x[1] == g for x in counts)] or list(GRADE_ORDER[:4])
+    grades = [g for g in GRADES if any(x[1] == g for x in counts)] or list(GRADES[:4])
     by = {(sid, g): (n, m) for sid, g, n, m in counts}
     current = [(g, *by.get((snap.id, g), (0, None))) for g in grades]
     total = sum(n for _, n, _ in current)
