@@ -51,14 +51,15 @@ def registry(request, tmp_path):
 
 def _expected(rows, sort: str, desc: bool, region: str = "", grade: str | None = None, q: bool = False,
               label: bool = False) -> list[str]:
-    """The matches' USCCs in the order the search promises: by ``sort`` (then USCC ascending), entities without a
-    grade last in either direction."""
+    """The matches' USCCs in the order the search promises: by ``sort`` (then USCC, in the same direction),
+    entities without a grade last in either direction."""
     keep = [r for r in rows if r[1].startswith(region) and (grade is None or r[3] == grade) and (not q or r[5])
             and (not label or r[6])]
     col = {"uscc": 0, "region": 1, "industry": 2, "grade": 3, "score": 4}[sort]
-    present = sorted((r for r in keep if r[col] is not None), key=lambda r: r[0])
-    present.sort(key=lambda r: r[col], reverse=desc)  # stable: USCC ascending within ties
-    return [r[0] for r in present] + sorted(r[0] for r in keep if r[col] is None)
+    present = sorted((r for r in keep if r[col] is not None), key=lambda r: (r[col], r[0]), reverse=desc)
+    # the entities without a value last: without a grade by USCC; without an industry among the ties (its direction)
+    missing = sorted((r[0] for r in keep if r[col] is None), reverse=desc and sort not in ("grade", "score"))
+    return [r[0] for r in present] + missing
 
 
 @pytest.mark.parametrize("sort", ["score", "grade", "uscc", "region", "industry"])

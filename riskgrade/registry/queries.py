@@ -59,8 +59,8 @@ def search_entities(factory: Factory, region_prefix: str, snapshot_id: int | Non
                     ) -> tuple[int, bool, list[tuple[Entity, Grade | None]]]:
     """Entities in the region matching every filter given, with their grade of the snapshot: (total, whether the
     total is exact, one page of (entity, grade or None)), ordered by ``sort`` (one of :data:`SEARCH_SORTS`; USCC
-    breaks ties; entities without a grade come last either way).  ``legal_rep``: the legal representative's
-    name (prefix) or id (exact); ``address``: the address's beginning (both indexed).
+    breaks ties, in the same direction; entities without a grade come last either way).  ``legal_rep``: the legal
+    representative's name (prefix) or id (exact); ``address``: the address's beginning (both indexed).
 
     ``count_limit``: count the matches only up to ``max(count_limit, offset + limit)`` (a province's search
     matches about every entity: counting them all took most of a request at 1M entities); beyond it the total
@@ -110,7 +110,8 @@ def search_entities(factory: Factory, region_prefix: str, snapshot_id: int | Non
             if sort == "industry":
                 key = key.nulls_last()
             stmt = (select(Entity, Grade).join(Grade, on) if graded else select(Entity, Grade).outerjoin(Grade, on))
-            rows = s.execute(stmt.where(*conds, *graded).order_by(key, Entity.uscc).offset(offset).limit(limit)).all()
+            tie = Entity.uscc.desc() if descending else Entity.uscc.asc()  # ties in the sort's direction (_by_grade)
+            rows = s.execute(stmt.where(*conds, *graded).order_by(key, tie).offset(offset).limit(limit)).all()
     return total, exact, [(e, g) for e, g in rows]
 
 
@@ -119,8 +120,12 @@ def _by_grade(s: Session, on, conds: list, graded: list, sort: str, descending: 
     """One page ordered by the grade's ``sort`` column (then USCC), the entities without a grade last: the graded
     matches read in the index's order, then, when the page reaches past them, the ungraded ones by USCC."""
     col = Grade.score if sort == "score" else Grade.grade
+    # USCC breaks ties in the sort's direction: the index (snapshot, score, uscc) read backwards serves a
+    # descending page as it stands; "score DESC, uscc ASC" made PostgreSQL sort each tied score's whole group (the
+    # top score's ~124,000 grades at 10M entities: 0.43 s against 2 ms)
+    tie = Entity.uscc.desc() if descending else Entity.uscc.asc()
     rows = list(s.execute(select(Entity, Grade).join(Grade, on).where(*conds, *graded)
-                          .order_by(col.desc() if descending else col.asc(), Entity.uscc)
+                          .order_by(col.desc() if descending else col.asc(), tie)
                           .offset(offset).limit(limit)).all())
     if len(rows) == limit or graded:  # a full page, or only graded entities can match
         return rows
