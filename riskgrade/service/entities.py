@@ -14,7 +14,7 @@ from ..registry.publish import check_row
 from . import alerts as alert_service
 from . import results as results_service
 from . import reviews as review_service
-from .audit import record
+from .audit import record, via_detail
 from .errors import Refused
 from .principal import reads_pii, shown
 from .state import AppState, Principal
@@ -111,7 +111,7 @@ def search(st: AppState, me: Principal, *, q: str | None = None, region: str | N
     legal_rep = (legal_rep or "").strip() or None
     address = (address or "").strip() or None
     if legal_rep and not reads_names(me):
-        record(st, me, "read_refused", "", {"why": "legal_rep_search", **({"via": via} if via else {})})
+        record(st, me, "read_refused", "", {"why": "legal_rep_search", **via_detail(via)})
         raise Refused(403, "forbidden", f"the role {me.user.role} may not search by legal representative", "forbidden")
     if export:
         me.require("export")
@@ -135,9 +135,9 @@ def search(st: AppState, me: Principal, *, q: str | None = None, region: str | N
         detail = {k: v for k, v in detail.items() if v}
     if export:
         record(st, me, "export_search", export, {**{k: v for k, v in detail.items() if v}, "rows": len(rows),
-                                                 "total": total, **({"via": via} if via else {})})
+                                                 "total": total, **via_detail(via)})
     else:
-        record(st, me, "search", "", {**detail, "page": page, "results": len(rows), **({"via": via} if via else {})})
+        record(st, me, "search", "", {**detail, "page": page, "results": len(rows), **via_detail(via)})
     return {"total": total, "exact": exact, "snapshot": snap, "rows": rows}
 
 
@@ -163,7 +163,7 @@ def profile(st: AppState, me: Principal, uscc: str, *, timeline_limit: int = 100
     e = queries.entity(st.factory, uscc.upper())
     if e is None or not me.scope(e.region_code):
         if e is not None:  # a refused read outside the user's region is audited (an unknown USCC is not a read)
-            record(st, me, "read_refused", e.uscc, {"why": "out_of_region", **({"via": via} if via else {})})
+            record(st, me, "read_refused", e.uscc, {"why": "out_of_region", **via_detail(via)})
         raise Refused(404, "not_found", f"no entity {uscc} in your region", "not_found")
     hist = queries.grade_history(st.factory, e.uscc)
     events = queries.entity_events(st.factory, e.uscc, timeline_limit)
@@ -188,7 +188,7 @@ def profile(st: AppState, me: Principal, uscc: str, *, timeline_limit: int = 100
            for k, col in (("legal_rep", "legal_rep_id"), ("address", "address"), ("phone", "phone_id"))}
     reviews = review_service.of_entity(st, e.uscc)
     results = results_service.linked(st, usccs=[e.uscc])
-    record(st, me, "view_profile", e.uscc, {"grades_shown": len(grades), **({"via": via} if via else {}),
+    record(st, me, "view_profile", e.uscc, {"grades_shown": len(grades), **via_detail(via),
                                             "alerts_shown": None if alerts is None else len(alerts),
                                             "legal_rep_name": "shown" if reads_names(me) else "masked",
                                             "related_shown": sum(len(v[1]) for v in rel.values())})

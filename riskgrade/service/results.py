@@ -38,7 +38,7 @@ from ..codes import uscc as uscc_codes
 from ..errors import RiskgradeError
 from ..inspection.results import Rejected, ResultRow, intake_results
 from ..normalise import clean, header_key
-from .audit import now, record
+from .audit import now, record, via_detail
 from .errors import Refused
 from .plans import get as get_plan
 from .state import AppState, Principal
@@ -485,13 +485,13 @@ def upload(st: AppState, me: Principal, plan_id: int, data: bytes, *, filename: 
     except Refused as e:
         if e.status in (403, 422):
             record(st, me, "results_refused", str(plan_id), {"upload": filename[:200], "reason": e.message[:500],
-                                                             "sha256": digest, **({"via": via} if via else {})})
+                                                             "sha256": digest, **via_detail(via)})
         raise
     detail = {"file": out["file"], "upload": filename[:200], "read": out["read"], "accepted": out["accepted"],
               "rejected": out["rejected"], "skipped": out["skipped"], "linked": out["linked"],
               "updated": out["updated"], "sha256": digest}
     if action:  # a result typed in (results_entry): the same intake, its own audit action
-        record(st, me, action, str(plan_id), {**detail, **({"via": via} if via else {})})
+        record(st, me, action, str(plan_id), {**detail, **via_detail(via)})
     elif via:
         record(st, me, "results_upload", str(plan_id), {**detail, "via": via})
     else:
@@ -574,7 +574,7 @@ def template(st: AppState, me: Principal, plan_id: int, lang: str = "zh", via: s
         help_ws.append([line])
     buf = io.BytesIO()
     wb.save(buf)
-    record(st, me, "results_template", str(plan_id), {"rows": len(rows), **({"via": via} if via else {})})
+    record(st, me, "results_template", str(plan_id), {"rows": len(rows), **via_detail(via)})
     return f"plan-{plan.id}-results-template.xlsx", buf.getvalue()
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from ..errors import RiskgradeError
 from ..warning import queries as q
 from .alerts import AlertError, REVIEWER_ROLES, check_step, limits, routing_table, run_step, store, viewer_of
-from .audit import record
+from .audit import record, via_detail
 from .state import AppState, Principal
 
 MAX_BATCH = 200             # alerts in one batch assignment
@@ -79,7 +79,7 @@ def queue(st: AppState, me: Principal, *, sort: str = "due", page: int = 1, page
                            sort=sort if sort in SORTS else "due", page=page, page_size=page_size)
         tasks = my_tasks(st, me, con=wh.con)
     record(st, me, "work_queue", "", {"page": page, "results": len(res.items), "total": res.total,
-                                      **({"via": via} if via else {})})
+                                      **via_detail(via)})
     return WorkView(res, tasks, today, w.due_soon_days)
 
 
@@ -152,7 +152,7 @@ def unit_stats(st: AppState, me: Principal, month: dt.date, by: str = "county", 
     with store(st.home) as wh:
         rows = q.unit_figures(wh.con, v, _due(st), today or dt.date.today(), month, by)
     record(st, me, "work_units", month.strftime("%Y-%m"), {"by": by, "units": len(rows),
-                                                           **({"via": via} if via else {})})
+                                                           **via_detail(via)})
     return rows
 
 
@@ -193,7 +193,7 @@ def export_queue(st: AppState, me: Principal, fmt: str, lang: str = "zh", via: s
              x["due_on"].isoformat() if x.get("due_on") else "", yes if x.get("overdue") else no]
             for x in res.items]
     data = table_bytes(EXPORT_HEADERS[lang], rows, fmt)
-    record(st, me, "export_work", fmt, {"rows": len(rows), **({"via": via} if via else {})})
+    record(st, me, "export_work", fmt, {"rows": len(rows), **via_detail(via)})
     return data, len(rows)
 
 
