@@ -415,16 +415,25 @@ def test_log_chain_verifies_and_detects_edits(home_copy: Path) -> None:
     assert not v.ok and "missing" in v.problem
 
 
+def _targeter(home: Path) -> None:
+    """The registry user who sends alerts to tasks (定向抽查 needs a role that may, within its region)."""
+    from riskgrade.registry.db import open_registry
+    from riskgrade.registry.users import add_user
+
+    add_user(open_registry(home), "zhao", "target-passw0rd-zhao", "credit_officer", "37", "赵信用")
+
+
 def test_target_sends_high_alerts_to_an_inspection_task(home_copy: Path) -> None:
+    _targeter(home_copy)
     run_cli("task", "create", "--name", "预警定向抽查", home=home_copy)
     shell = of(alerts(home_copy), "registration_cluster", CLUSTER[0])[0]["alert_id"]  # medium: refused
-    p = run_cli("alerts", "target", "--alert", shell, "--task", "1", home=home_copy, check=False)
+    p = run_cli("alerts", "target", "--alert", shell, "--task", "1", "--user", "zhao", home=home_copy, check=False)
     assert p.returncode == 1 and "high" in _msg(p)
     aid = _alert_id(home_copy, "new_serious_dishonest")
     run_cli("alerts", "target", "--alert", aid, "--task", "1", "--user", "zhao", home=home_copy)
     zero = _alert_id(home_copy, "annual_report_all_zero")  # medium, but a 100% trigger
-    run_cli("alerts", "target", "--alert", zero, "--task", "1", home=home_copy)
-    p = run_cli("alerts", "target", "--alert", aid, "--task", "9", home=home_copy, check=False)
+    run_cli("alerts", "target", "--alert", zero, "--task", "1", "--user", "zhao", home=home_copy)
+    p = run_cli("alerts", "target", "--alert", aid, "--task", "9", "--user", "zhao", home=home_copy, check=False)
     assert p.returncode == 1 and "no inspection task 9" in _msg(p)
     with Warehouse(home_copy) as wh:
         t = wh.con.execute("SELECT task_id, uscc, alert_id FROM task_targets ORDER BY uscc").fetchall()
@@ -558,6 +567,7 @@ def test_export_alerts_leaves_area_alerts_out_unless_asked(delivered: Path, tmp_
 
 def test_area_alert_goes_to_an_inspection_task(home_copy: Path) -> None:
     """An area alert (medium severity) can be sent to a task: its complained-about entities become targets."""
+    _targeter(home_copy)
     run_cli("task", "create", "--name", "区域投诉定向抽查", home=home_copy)
     aid = area_alerts(home_copy)[0]["alert_id"]
     p = run_cli("alerts", "target", "--alert", aid, "--task", "1", "--user", "zhao", home=home_copy)

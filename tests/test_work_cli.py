@@ -197,3 +197,40 @@ def test_help_names_the_review_steps(cli_home: Path) -> None:
     assert "approve" in p.stdout and "return" in p.stdout
     p = run_cli("alerts", "assign", "--help", home=home, env={"COLUMNS": "120"})
     assert "unit:REGION" in " ".join(p.stdout.split())
+
+
+def _targets(home: Path) -> list[tuple]:
+    with Warehouse(home) as wh:
+        if not wh.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'task_targets'"
+                              ).fetchone()[0]:
+            return []
+        return wh.con.execute("SELECT task_id, uscc, alert_id FROM task_targets ORDER BY uscc").fetchall()
+
+
+def test_target_acts_as_a_registry_user_within_its_region(cli_home: Path) -> None:
+    """`alerts target` (定向抽查) takes the console's rules: a registry user whose role may target, the alert and
+    the task within the user's region; refusals write nothing; the step is logged and audited (via cli)."""
+    home = cli_home
+    run_cli("task", "create", "--name", "历下区预警定向抽查", "--region", "370102", home=home)
+    run_cli("task", "create", "--name", "市中区定向抽查", "--region", "370105", home=home)
+    aid = of(alerts(home), "new_serious_dishonest", u("dis"))[0]["alert_id"]
+    before = _log(home, aid)
+    for args, why in [
+        (("--task", "1", "--user", "ghost"), "no user 'ghost' in the registry"),
+        (("--task", "1", "--user", "li"), "may not do this (alerts.target)"),      # an inspector cannot target
+        (("--task", "1", "--user", "elsewhere"), "in your region"),               # the alert is not in 370105
+        (("--task", "2", "--user", "officer"), "not within yours"),               # another county's task
+        (("--task", "9", "--user", "officer"), "no inspection task 9"),
+    ]:
+        p = _step(home, "target", "--alert", aid, *args, check=False)
+        assert p.returncode == 1, (args, p.stdout, p.stderr)
+        assert why in _msg(p), (args, _msg(p))
+    assert _targets(home) == [] and _log(home, aid) == before and _audit(home, aid) == []
+    p = _step(home, "target", "--alert", aid[:10], "--task", "1", "--user", "officer", "--reason", "严重失信，定向检查")
+    assert "task 1: 1 entities of alert" in _msg(p)
+    assert _targets(home) == [(1, u("dis"), aid)]
+    who, action, detail = _log(home, aid)[-1]
+    assert (who, action, detail["task"], detail["entities"], detail["reason"]) == ("officer", "target", 1, 1,
+                                                                                  "严重失信，定向检查")
+    [(who, action, detail)] = _audit(home, aid)
+    assert (who, action, detail["via"], detail["rule"]) == ("officer", "alert_target", "cli", "new_serious_dishonest")

@@ -184,7 +184,8 @@ def alerts_show(alert_id: AlertArg, home: HomeOpt = None) -> None:
         out.print(f"  #{e[0]} {e[1]:%Y-%m-%d %H:%M:%S} {e[2]} {e[3]} {e[4]}", highlight=False)
 
 
-def _step(alert_id: str, op: str, user: str | None, home: Path | None, **kw) -> None:
+def _step(alert_id: str, op: str, user: str | None, home: Path | None, permission: str = "alerts.write",
+          **kw) -> None:
     """One step on an alert through the console's rules (:func:`riskgrade.service.alerts.perform`): taken as the
     registry user ``--user`` (its role and region), the assignee a user or unit, the note where the console needs
     one, closing to 待复核 where the time limits ask for a sign-off; written to the alert log and audited
@@ -201,13 +202,17 @@ def _step(alert_id: str, op: str, user: str | None, home: Path | None, **kw) -> 
     try:
         st = open_state(s.home, s.database_url)
         me = service.acting(st, user or default_user())
-        me.require("alerts.write")
+        me.require(permission)
         done = service.perform(st, me.user, full, op, via="cli", **kw)
     except Refused as e:
         status = (e.fields or {}).get("status") if e.key == "step_conflict" else None
         hint = f"; next: `riskgrade alerts {NEXT_STEP[status]}`" if status in NEXT_STEP else ""
         raise RiskgradeError(f"alert {full}: {e.message}{hint}") from None
     a = done.alert
+    if op == "target":
+        err.print(f"task {done.task_id}: {done.added} entities of alert {a['alert_id']} added as targets (定向抽查); "
+                  f"log entry #{done.seq}", highlight=False)
+        return
     err.print(f"alert {a['alert_id']}: {a['status']} ({STATUS_ZH[a['status']]}); log entry #{done.seq}",
               highlight=False)
     if a["status"] == "review":
@@ -279,15 +284,11 @@ def alerts_target(
     user: UserOpt = None,
     home: HomeOpt = None,
 ) -> None:
-    """Send an alert's entities to an inspection task (定向抽查): every plan of the task includes them."""
-    from ..warning.targets import target
-    from ..warning.workflow import default_user
+    """Send an alert's entities to an inspection task (定向抽查): every plan of the task includes them.
 
-    with open_store(home, write=True) as wh:
-        _require(wh.con)
-        with wh.transaction():
-            n, aid = target(wh.con, alert_id, task_id, user or default_user(), reason, rules)
-    err.print(f"task {task_id}: {n} entities of alert {aid} added as targets (定向抽查)")
+    --user is the registry user who sends it (a role that may target, e.g. credit_officer); the alert and
+    the task must be within the user's region, as in the console."""
+    _step(alert_id, "target", user, home, permission="alerts.target", task_id=task_id, reason=reason, rules=rules)
 
 
 def alerts_verify_log(

@@ -203,12 +203,13 @@ def _catalog():
     return load_rules(None)
 
 
-def targetable(a: dict) -> bool:
+def targetable(a: dict, catalog=None) -> bool:
     """Whether an alert may be sent to an inspection task (定向抽查): not closed, and of the catalog's
-    ``target_min_severity``, of a rule marked ``inspect: true``, or about an area."""
+    ``target_min_severity``, of a rule marked ``inspect: true``, or about an area (the shipped catalog unless
+    another is given)."""
     from ..warning.targets import targetable as can_target
 
-    return can_target(a, _catalog())
+    return can_target(a, catalog or _catalog())
 
 
 def next_steps(a: dict) -> list[str]:
@@ -359,10 +360,12 @@ def acting(st: AppState, username: str) -> Principal:
 
 
 def perform(st: AppState, user: Any, alert_id: str, op: str, *, to: str | None = None, action: str | None = None,
-            note: str = "", task_id: int | None = None, reason: str = "", via: str = "api") -> StepDone:
+            note: str = "", task_id: int | None = None, reason: str = "", via: str = "api",
+            rules: Path | None = None) -> StepDone:
     """Move a visible alert one step on (or send it to an inspection task), in one warehouse transaction;
     the step goes to the warehouse's ``alert_log`` and, once committed, to the registry's audit chain.
-    The caller checks the permission (``alerts.write``, ``alerts.target`` for target)."""
+    The caller checks the permission (``alerts.write``, ``alerts.target`` for target).  ``rules``: the
+    warning-rule catalog whose severities decide what may be targeted (default: the shipped one)."""
     from ..registry import audit
 
     if op not in STEPS:
@@ -374,7 +377,7 @@ def perform(st: AppState, user: Any, alert_id: str, op: str, *, to: str | None =
         a = _visible_alert(con, v, alert_id)
         added = None
         if op == "target":
-            added = _target(wh, v, a, task_id, (reason or "").strip())
+            added = _target(wh, v, a, task_id, (reason or "").strip(), rules)
         else:
             kw = check_step(st, user, v, a, op, to=to, action=action, note=note)
             with wh.transaction():
@@ -393,8 +396,9 @@ def perform(st: AppState, user: Any, alert_id: str, op: str, *, to: str | None =
                     task_id if op == "target" else None)
 
 
-def _target(wh: Any, v: Viewer, a: dict, task_id: int | None, reason: str) -> int:
+def _target(wh: Any, v: Viewer, a: dict, task_id: int | None, reason: str, rules: Path | None = None) -> int:
     from ..inspection.tasks import get_task
+    from ..warning.rules import load_rules
     from ..warning.targets import target
 
     con = wh.con
@@ -409,11 +413,11 @@ def _target(wh: Any, v: Viewer, a: dict, task_id: int | None, reason: str) -> in
     if a["status"] == "closed":
         raise AlertError(409, "conflict", f"alert {a['alert_id']} is closed (已办结): nothing left to inspect",
                          "target_closed")
-    catalog = _catalog()
-    if not targetable(a):
+    catalog = load_rules(rules) if rules else _catalog()
+    if not targetable(a, catalog):
         raise AlertError(409, "conflict", f"alert {a['alert_id']} is {a['severity']} severity: only "
                                           f"{catalog.target_min_severity}-severity alerts (or rules marked inspect: "
                                           "true) can be sent to an inspection task (定向抽查)", "target_severity")
     with wh.transaction():
-        added, _ = target(con, a["alert_id"], task_id, v.username, reason)
+        added, _ = target(con, a["alert_id"], task_id, v.username, reason, rules)
     return int(added)

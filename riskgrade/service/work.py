@@ -263,7 +263,6 @@ def limits_of(st: AppState):
 def unit_name(st: AppState, code: str | None, by: str, lang: str = "zh") -> str:
     """A unit of the figures in words: a county's name, or a department's (routing table)."""
     from ..codes import regions
-    from . import work_assignees as wa
 
     if not code:
         return ""
