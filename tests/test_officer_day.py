@@ -147,13 +147,17 @@ def test_county_officers_day(busy: dict, server: dict, browser, size) -> None:  
         assert uscc, "the template lists fewer entities than the day needs"
         ws.cell(row, 3).value, ws.cell(row, 4).value = "2026-10-20", word
         written[uscc] = (word, problem)
-    ws.delete_rows(2 + len(WRITTEN), ws.max_row)  # the entities not inspected today stay out of this upload
+    # the entities not inspected today keep their pre-filled rows, left blank: skipped and counted, not rejected
+    blank = sum(1 for r in range(2 + len(WRITTEN), ws.max_row + 1) if ws.cell(r, 1).value)
+    assert blank > 0, "the template should list more entities than were inspected today"
     wb.save(path)
     page.locator("#file").set_input_files(str(path))
     page.get_by_role("button", name="上传", exact=True).click()
     page.wait_for_load_state("networkidle")
     done = page.get_by_role("status").first.inner_text()
     assert f"接收 {len(WRITTEN)}" in done and "退回 0" in done, done
+    assert f"未填写结果，已跳过 {blank} 行" in done, done
+    assert int(page.locator("#results-skipped").get_attribute("data-skipped")) == blank
     _shot(page, f"04-results-uploaded-{tag}")
 
     # ---- counted in the plan's 监管效能, shown on the company file
