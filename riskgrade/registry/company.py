@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from .db import in_region
 from .models import Entity, Grade
 
 RELATED_KEYS = {"legal_rep": Entity.legal_rep_id, "address": Entity.address, "phone": Entity.phone_id}
@@ -18,7 +19,7 @@ def related(factory: sessionmaker[Session], uscc: str, key: str, value: str | No
     if not value:
         return 0, []
     col = RELATED_KEYS[key]
-    conds = [col == value, Entity.uscc != uscc, Entity.region_code.startswith(region_prefix)]
+    conds = [col == value, Entity.uscc != uscc, in_region(Entity.region_code, region_prefix)]
     sid = snapshot_id if snapshot_id is not None else -1
     with factory() as s:
         total = s.execute(select(func.count()).select_from(Entity).where(*conds)).scalar_one()

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from sqlalchemy import and_, func, literal, or_, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from .db import in_region
 from .models import AuditEntry, Entity, Event, Grade, Plan, PlanEntity, PlanInspector, Snapshot
 
 Factory = sessionmaker[Session]
@@ -69,13 +70,13 @@ def search_entities(factory: Factory, region_prefix: str, snapshot_id: int | Non
     Sorting by grade or score reads the snapshot's grades in that order (indexes ``ix_grades_snapshot_score``
     and ``ix_grades_snapshot_grade``, migration 0011) and the page's entities beside them, then the entities
     without a grade (by USCC) when the page reaches past the graded ones."""
-    conds = [Entity.region_code.startswith(region_prefix)]
+    conds = [in_region(Entity.region_code, region_prefix)]
     if legal_rep:
         conds.append(or_(Entity.legal_rep_name.startswith(legal_rep, autoescape=True), Entity.legal_rep_id == legal_rep))
     if address:
         conds.append(Entity.address.startswith(address, autoescape=True))
     if region:
-        conds.append(Entity.region_code.startswith(region))
+        conds.append(in_region(Entity.region_code, region))
     if q:
         conds.append(or_(Entity.name.contains(q), Entity.uscc.startswith(q.upper())))
     if section:
@@ -191,14 +192,14 @@ def grades_with_names(factory: Factory, snapshot_id: int, region_prefix: str = "
     with factory() as s:
         return [(g, n) for g, n in s.execute(
             select(Grade, Entity.name).outerjoin(Entity, Entity.uscc == Grade.uscc)
-            .where(Grade.snapshot_id == snapshot_id, Grade.region_code.startswith(region_prefix))
+            .where(Grade.snapshot_id == snapshot_id, in_region(Grade.region_code, region_prefix))
             .order_by(Grade.uscc)).all()]
 
 
 def grade_distribution(factory: Factory, snapshot_id: int, region_prefix: str
                        ) -> tuple[list[tuple[str, int, float | None]], list[tuple[str, str, int]]]:
     """(grade, entities, mean score) by grade, and (county, grade, entities), in the region."""
-    scope = and_(Grade.snapshot_id == snapshot_id, Grade.region_code.startswith(region_prefix))
+    scope = and_(Grade.snapshot_id == snapshot_id, in_region(Grade.region_code, region_prefix))
     with factory() as s:
         by_grade = s.execute(select(Grade.grade, func.count(), func.avg(Grade.score)).where(scope)
                              .group_by(Grade.grade).order_by(Grade.grade)).all()
@@ -214,7 +215,7 @@ def grade_counts(factory: Factory, snapshot_ids: Iterable[int], region_prefix: s
     with factory() as s:
         return [(sid, g, int(n), m) for sid, g, n, m in s.execute(
             select(Grade.snapshot_id, Grade.grade, func.count(), func.avg(Grade.score))
-            .where(Grade.snapshot_id.in_(list(snapshot_ids)), Grade.region_code.startswith(region_prefix))
+            .where(Grade.snapshot_id.in_(list(snapshot_ids)), in_region(Grade.region_code, region_prefix))
             .group_by(Grade.snapshot_id, Grade.grade)).all()]
 
 
@@ -222,9 +223,9 @@ def migration(factory: Factory, from_snapshot: int, to_snapshot: int, region_pre
               ) -> list[tuple[str, str, int]]:
     """(grade then, grade now, entities) of the entities in the region graded in both snapshots."""
     ga = select(Grade.uscc, Grade.grade).where(Grade.snapshot_id == from_snapshot,
-                                               Grade.region_code.startswith(region_prefix)).subquery()
+                                               in_region(Grade.region_code, region_prefix)).subquery()
     gb = select(Grade.uscc, Grade.grade).where(Grade.snapshot_id == to_snapshot,
-                                               Grade.region_code.startswith(region_prefix)).subquery()
+                                               in_region(Grade.region_code, region_prefix)).subquery()
     with factory() as s:
         return [(f, t, int(n)) for f, t, n in s.execute(
             select(ga.c.grade, gb.c.grade, func.count()).join(gb, gb.c.uscc == ga.c.uscc)
@@ -239,7 +240,7 @@ def area_cells(factory: Factory, snapshot_id: int, region_prefix: str, width: in
     with factory() as s:
         return [(a, d, g, int(n)) for a, d, g, n in s.execute(
             select(area, division, Grade.grade, func.count())
-            .where(Grade.snapshot_id == snapshot_id, Grade.region_code.startswith(region_prefix))
+            .where(Grade.snapshot_id == snapshot_id, in_region(Grade.region_code, region_prefix))
             .group_by(area, division, Grade.grade)).all()]
 
 
@@ -253,7 +254,7 @@ def plans_with_counts(factory: Factory, region_prefix: str) -> list[tuple[Plan, 
     """Published plans, newest first, with how many of their entities are in the region."""
     with factory() as s:
         return [(p, int(n)) for p, n in s.execute(select(Plan, func.count(PlanEntity.uscc)).outerjoin(
-            PlanEntity, and_(PlanEntity.plan_id == Plan.id, PlanEntity.region_code.startswith(region_prefix)))
+            PlanEntity, and_(PlanEntity.plan_id == Plan.id, in_region(PlanEntity.region_code, region_prefix)))
             .group_by(Plan.id).order_by(Plan.id.desc())).all()]
 
 
@@ -261,14 +262,14 @@ def plan_entities(factory: Factory, plan_id: int, region_prefix: str) -> list[Pl
     """A plan's entities in the region, by USCC."""
     with factory() as s:
         return list(s.execute(select(PlanEntity).where(PlanEntity.plan_id == plan_id,
-                                                       PlanEntity.region_code.startswith(region_prefix))
+                                                       in_region(PlanEntity.region_code, region_prefix))
                               .order_by(PlanEntity.uscc)).scalars().all())
 
 
 def plan_entities_page(factory: Factory, plan_id: int, region_prefix: str, offset: int, limit: int
                        ) -> tuple[int, list[tuple[PlanEntity, str | None]]]:
     """(total, one page of (plan entity, its name)) of a plan's entities in the region."""
-    scope = and_(PlanEntity.plan_id == plan_id, PlanEntity.region_code.startswith(region_prefix))
+    scope = and_(PlanEntity.plan_id == plan_id, in_region(PlanEntity.region_code, region_prefix))
     with factory() as s:
         total = s.execute(select(func.count()).select_from(PlanEntity).where(scope)).scalar_one()
         rows = s.execute(select(PlanEntity, Entity.name).outerjoin(Entity, Entity.uscc == PlanEntity.uscc)

@@ -12,6 +12,7 @@ import datetime as dt
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from .db import in_region
 from .models import GradeReview
 
 Factory = sessionmaker[Session]
@@ -60,7 +61,7 @@ def of_entity(factory: Factory, uscc: str) -> list[GradeReview]:
 def listed(factory: Factory, region_prefix: str, state: str | None = None, offset: int = 0,
            limit: int = 50) -> tuple[int, list[GradeReview]]:
     """Reviews of entities in the region (of one state), newest first: (total, one page)."""
-    conds = [GradeReview.region_code.startswith(region_prefix)]
+    conds = [in_region(GradeReview.region_code, region_prefix)]
     if state:
         conds.append(GradeReview.state == state)
     with factory() as s:
@@ -73,7 +74,7 @@ def listed(factory: Factory, region_prefix: str, state: str | None = None, offse
 def counts(factory: Factory, region_prefix: str) -> dict[str, int]:
     """Reviews in the region by state (every state, zero included)."""
     with factory() as s:
-        rows = s.execute(select(GradeReview.state, func.count()).where(GradeReview.region_code.startswith(region_prefix))
+        rows = s.execute(select(GradeReview.state, func.count()).where(in_region(GradeReview.region_code, region_prefix))
                          .group_by(GradeReview.state)).all()
     return {**dict.fromkeys(STATES, 0), **{k: int(n) for k, n in rows}}
 

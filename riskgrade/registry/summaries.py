@@ -28,6 +28,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from ..codes.industries import DIVISION_SECTION
+from .db import in_region
 from .models import Grade, Snapshot, Summary
 
 LEVELS = (2, 4, 6)
@@ -140,5 +141,5 @@ def rows(factory, snapshot_ids: list[int], kind: str, level: int, region_prefix:
             Summary.snapshot_id.in_(snapshot_ids), Summary.kind == kind,
             func.length(Summary.region_code) == level)
         if region_prefix:
-            q = q.where(Summary.region_code.startswith(region_prefix))
+            q = q.where(in_region(Summary.region_code, region_prefix))
         return [tuple(r) for r in s.execute(q).all()]
