@@ -205,3 +205,55 @@ def test_entity_regions_walk_the_index(registry) -> None:
                                   .distinct().order_by(Entity.region_code)).scalars())
         assert entity_regions(factory, prefix) == want, prefix
     assert entity_regions(factory, "37") == ["370102", "370105"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migration_0012_orders_the_region_index_by_uscc(request, tmp_path, backend: str) -> None:
+    """Migration 0012 puts ``entities (region_code, uscc)`` in place of the region index (and, on PostgreSQL, of
+    the pattern index of 0010), and takes it back on downgrade."""
+    from alembic import command
+    from sqlalchemy import create_engine, inspect
+
+    from riskgrade.registry.db import _alembic_config, database_url
+
+    url = database_url(tmp_path, request.getfixturevalue("pg_url") if backend == "postgresql" else None)
+    engine = create_engine(url)
+
+    def region_indexes() -> dict:
+        return {x["name"]: x["column_names"] for x in inspect(engine).get_indexes("entities")
+                if "region_code" in x["column_names"]}
+
+    before = {"ix_entities_region_code": ["region_code"],
+              **({"ix_entities_region_prefix": ["region_code"]} if backend == "postgresql" else {})}
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0011_search_indexes")
+    assert region_indexes() == before
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "head")
+    assert region_indexes() == {"ix_entities_region_uscc": ["region_code", "uscc"]}
+    with engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0011_search_indexes")
+    assert region_indexes() == before
+    engine.dispose()
+
+
+def test_a_publish_leaves_the_tables_analysed_and_vacuumed(registry) -> None:
+    """After a publish's bulk load the planner has statistics (both databases) and, on PostgreSQL, the tables
+    read through index-only scans are vacuumed (their pages marked all-visible), whatever autovacuum does."""
+    from sqlalchemy import text
+
+    from riskgrade.registry.publish import _after_bulk_load
+
+    factory, _, _ = registry
+    said: list[str] = []
+    _after_bulk_load(factory, said.append)
+    with factory() as s:
+        if factory.kw["bind"].dialect.name == "postgresql":
+            done = dict(s.execute(text("SELECT relname, last_vacuum IS NOT NULL AND last_analyze IS NOT NULL "
+                                       "FROM pg_stat_user_tables")).all())
+            assert all(done[t] for t in ("grades", "entities", "summaries", "plan_entities")), done
+            assert said == ["vacuuming and analysing the published tables"]
+        else:
+            analysed = {t for (t,) in s.execute(text("SELECT DISTINCT tbl FROM sqlite_stat1")).all()}
+            assert {"grades", "entities"} <= analysed, analysed
+            assert said == ["updating the database's statistics"]

@@ -417,7 +417,7 @@ def make_plan(home: Path, as_of: dt.date, *, seed: str, budget: int | None = Non
         _temp_table(con, "plan_assigned", {"uscc": "string", "inspectors": "string"}, assigned)
 
         pop_hash = _population_hash(con)
-        content = con.execute(f"""
+        content = con.execute("""
             SELECT md5(string_agg(concat_ws('|', d.uscc, d.grade, d.stratum, d.selection, d.inclusion_probability,
                                             d.check_mode, a.inspectors), '\n' ORDER BY d.uscc))
             FROM plan_drawn d LEFT JOIN plan_assigned a USING (uscc)""").fetchall()[0][0] or ""

@@ -85,14 +85,16 @@ def in_region(column, prefix: str):
     """``column`` (a GB/T 2260 region code) within the region ``prefix`` ('' = everywhere), as a range of codes
     (``>= '370102' AND < '370103'``) that the column's index serves on PostgreSQL and SQLite whatever the
     database's collation; a LIKE 'prefix%' is served by an index only under the C collation (PostgreSQL) or a
-    case-sensitive LIKE (SQLite).  For digit codes the two select the same rows; any other prefix falls back to
-    the LIKE."""
+    case-sensitive LIKE (SQLite).  For digit codes and six-digit values the two select the same rows; any other
+    prefix falls back to the LIKE."""
     from sqlalchemy import and_, true
 
     if not prefix:
         return true()
     if not prefix.isdigit() or not prefix.isascii():
         return column.startswith(prefix, autoescape=True)
+    if len(prefix) == 6:  # a county (codes are six digits): equal, so that the index (region_code, uscc) is read
+        return column == prefix  # in USCC order (migration 0012)
     upper = str(int(prefix) + 1).zfill(len(prefix))
     if len(upper) > len(prefix):  # '99': every code from it on
         return column >= prefix

@@ -132,7 +132,7 @@ class Entity(Base):
     uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
     name: Mapped[str] = mapped_column(String(256), index=True)
     entity_type: Mapped[str] = mapped_column(String(16))
-    region_code: Mapped[str] = mapped_column(String(6), index=True)
+    region_code: Mapped[str] = mapped_column(String(6))
     industry_code: Mapped[str | None] = mapped_column(String(5), nullable=True)
     industry_section: Mapped[str | None] = mapped_column(String(1), nullable=True)
     established_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
@@ -151,7 +151,8 @@ class Entity(Base):
     # the company file's related companies and the search by legal representative or address
     __table_args__ = (Index("ix_entities_legal_rep_id", "legal_rep_id"), Index("ix_entities_phone_id", "phone_id"),
                       Index("ix_entities_address", "address"), Index("ix_entities_legal_rep_name", "legal_rep_name"),
-                      Index("ix_entities_industry", "industry_code", "uscc"))  # the search sorted by industry
+                      Index("ix_entities_industry", "industry_code", "uscc"),  # the search sorted by industry
+                      Index("ix_entities_region_uscc", "region_code", "uscc"))  # a county's entities by USCC
 
 
 class Event(Base):

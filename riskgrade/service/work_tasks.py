@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from ..registry import approvals
+from ..registry.db import in_region
 from ..registry.models import Plan, PlanEntity, PlanInspector, User
 from ..sql import table_exists
 
@@ -89,7 +90,7 @@ def tasks(factory, con, user: Any, region_prefix: str, limit: int = 200) -> list
     ids = inspector_ids(factory, con, user)
     with factory() as s:
         rows = s.execute(select(PlanEntity, Plan).join(Plan, Plan.id == PlanEntity.plan_id)
-                         .where(PlanEntity.region_code.startswith(region_prefix))
+                         .where(in_region(PlanEntity.region_code, region_prefix))
                          .where(or_(*[PlanEntity.inspectors.contains(i, autoescape=True) for i in sorted(ids)]))
                          .order_by(Plan.id.desc(), PlanEntity.uscc).limit(limit * 4)).all()
     states = approvals.approvals(factory, sorted({plan.id for _, plan in rows}))

@@ -12,7 +12,7 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from .web_support import (COUNTY, OTHER_CITY, OTHER_COUNTY, PASSWORD, Registry, add_users, api_token,
+from .web_support import (COUNTY, OTHER_COUNTY, PASSWORD, Registry, add_users, api_token,
                           audit_entries, console_login, csrf_of, small_store)
 
 T = dt.date(2026, 9, 30)
