@@ -422,7 +422,7 @@ def test_the_alert_list_names_the_companies(app, published: dict) -> None:
     hash; the id stays beside it."""
     c = _login(app, "officer_county")
     page = c.get("/alerts").text
-    rows = re.findall(r'<td class="name"><a href="/alerts/([0-9a-f]{16})">([^<]+)</a>', page)
+    rows = re.findall(r'<td[^>]*class="name"[^>]*><a href="/alerts/([0-9a-f]{16})">([^<]+)</a>', page)
     assert rows, page[:500]
     names = {n for (n,) in _wh(published["home"], "SELECT name FROM entities WHERE starts_with(region_code, ?)",
                                published["county"])}

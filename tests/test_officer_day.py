@@ -31,6 +31,17 @@ def _fits(page, width: int) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= width + 1, "the page scrolls sideways"
 
 
+def _cells_fit(page, table: str, width: int) -> None:
+    """Every cell of the table on screen: on a phone each row is a card (every value under its column's name),
+    not a row of a table scrolled sideways."""
+    right = page.evaluate("sel => Math.max(0, ...[...document.querySelectorAll(sel + ' td')].map("
+                          "td => td.getBoundingClientRect().right))", table)
+    assert 0 < right <= width + 1, (table, right)
+    label = page.evaluate("sel => getComputedStyle(document.querySelector(sel + ' tbody td'), '::before').content",
+                          table)
+    assert (label not in ("none", "normal", '""')) if width < 640 else label in ("none", "normal"), label
+
+
 def _context(browser, size, **kw):
     return browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="zh-CN", **kw)
 
@@ -53,7 +64,14 @@ def test_county_officers_day(busy: dict, server: dict, browser, size) -> None:  
     page.goto(base + "/work")
     assert page.get_by_role("heading", name="我的待办").is_visible()
     _fits(page, size[0])
+    _cells_fit(page, "#work-table", size[0])
     _shot(page, f"01-queue-{tag}")
+    for path, table in (("/alerts", "table.alerts"), ("/plans", "main table.list")):
+        page.goto(base + path)
+        _fits(page, size[0])
+        _cells_fit(page, table, size[0])
+        _shot(page, f"01-{path.strip('/')}-{tag}")
+    page.goto(base + "/work")
     on_page = set(re.findall(r'id="sel-([0-9a-f]{16})"', page.content()))
     needs = [a for a, r in queue if r and a in on_page]
     plain = [a for a, r in queue if not r and a in on_page]

@@ -93,7 +93,7 @@ def test_queue_counts_and_due_dates(app, published: dict, busy: dict) -> None:
     if first.group(1):
         assert '<span class="wk-flag overdue">已超期</span>' in first.group(3)
     # sorted by due date: the earliest first
-    dues = re.findall(r'<td class="d due">(\d{4}-\d{2}-\d{2})', page.text)
+    dues = re.findall(r'<td[^>]*class="d due"[^>]*>(\d{4}-\d{2}-\d{2})', page.text)
     assert len(dues) == min(todo, 20) and dues == sorted(dues)
     assert any(e.action == "work_queue" and e.username == "officer_busy" for e in _audit(app))
 
