@@ -126,9 +126,7 @@ def export_pushes(
 
 # --------------------------------------------------------------------------- alerts
 def alerts_list(
-    status: Annotated[Optional[str], typer.Option("--status", help=(
-        "open, assigned, handled, review, closed; muted or uncorroborated (kept out of the queue: listed only "
-        "when asked for)"))] = None,
+    status: Annotated[Optional[str], typer.Option("--status", help="open, assigned, handled or closed")] = None,
     rule: Annotated[Optional[str], typer.Option("--rule", help="only this rule")] = None,
     severity: Annotated[Optional[str], typer.Option("--severity", help="only this severity")] = None,
     unit: Annotated[Optional[str], typer.Option("--unit", help="responsible unit contains this text")] = None,

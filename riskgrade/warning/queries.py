@@ -298,7 +298,7 @@ def list_alerts(con: duckdb.DuckDBPyConnection, v: Viewer, f: Filters, page: int
     for st, sev, n in cells:
         if not f.severity or sev == f.severity:
             by_status[st] = by_status.get(st, 0) + int(n)
-        if not f.status or st == f.status:
+        if (st == f.status if f.status else st not in HELD):   # the severities of what is listed
             by_severity[sev] = by_severity.get(sev, 0) + int(n)
         if (st == f.status if f.status else st not in HELD) and (not f.severity or sev == f.severity):
             total += int(n)
