@@ -14,6 +14,8 @@ with ``_truth/entities.parquet``:
 * shell-cluster rule (``registration_cluster``) against ``is_shell`` / ``cluster_id``: entity and
   cluster precision and recall over the clusters formed during the monthly period, and the lag from
   a cluster's first registration to the alert (record date and run);
+* the monthly open queue (:func:`queue_quality`): entities per 10,000 active and the true lift of a
+  violation found (6 and 12 months) and of any adverse result, queued and kept out (muted, uncorroborated);
 * turned-risky rule (``complaint_surge``) against ``risk_change_on`` / ``risk_after``: an alert is
   right when its entity turned risky on or before the alert's date; recall over the entities that
   turned risky during the period (at least 90 days before its end), and the lead time from the
@@ -49,6 +51,8 @@ import time
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 
@@ -117,6 +121,7 @@ def quality(a) -> int:
         print(f"{p.name}: ingest {t1 - t0:.1f} s, warn {t2 - t1:.1f} s, {r.new_records:,} new records, "
               f"{r.total('raw'):,} raw hits, {r.total('alerts'):,} alerts", file=sys.stderr)
     res = evaluate(home, d / "_truth" / "entities.parquet", end, a.months)
+    res["queue"] = queue_quality(home, d / "_truth")
     res["seconds"] = {"ingest_total": round(t_ingest, 1), "warn_monthly_total": round(t_warn, 1),
                       "warn_monthly_median": None}
     print(json.dumps(res, indent=2, ensure_ascii=False, default=str))
@@ -219,6 +224,71 @@ def evaluate(home: Path, truth: Path, end: dt.date, months: int) -> dict:
         anyr = _q(con, """SELECT count(DISTINCT tr.uscc) FROM tr JOIN al ON al.uscc = tr.uscc
                           AND al.raised_on >= tr.risk_change_on AND al.scope = 'entity'""")[0][0]
         out["turned_risky"]["recall_any_entity_rule"] = round(anyr / max(out["turned_risky"]["turned_in_period"], 1), 3)
+    return out
+
+
+VIOLATION = (2, 3, 4)   # problem, unreachable, refused: columns of inspection_outcome_weights (contract order)
+
+
+def violation_probability(truth: Path, as_of: dt.date, months: int) -> pd.Series:
+    """USCC -> the probability that an inspection on a random day of the ``months`` after ``as_of`` finds a
+    violation (problem, unreachable, refused: not an on-the-spot correction, not a closed business)."""
+    from riskgrade.dates import add_months
+    from riskgrade.simulate.events import inspection_outcome_weights
+    from riskgrade.simulate.truth import read_truth
+
+    t = read_truth(truth)
+    shell = t["is_shell"].to_numpy(dtype=float)
+
+    def q(r):
+        w = inspection_outcome_weights(r.to_numpy(dtype=float), shell)
+        return w[:, list(VIOLATION)].sum(axis=1) / w.sum(axis=1)
+
+    start = np.datetime64(as_of, "D").astype(np.int64)
+    stop = np.datetime64(add_months(as_of, months), "D").astype(np.int64)
+    change = t["risk_change_on"].to_numpy(dtype="datetime64[D]")
+    ch = np.where(np.isnat(change), np.iinfo(np.int32).max, change.astype(np.int64))
+    after = np.clip(stop - np.maximum(ch, start + 1) + 1, 0, stop - start) / (stop - start)
+    return pd.Series((1 - after) * q(t["base_risk"]) + after * q(t["risk_after"]), index=t["uscc"].to_numpy())
+
+
+def queue_quality(home: Path, truth: Path) -> dict:
+    """The monthly open queue (the entities of each monthly run's new entity and cluster alerts that are
+    neither muted nor uncorroborated) against the ground truth: its size per 10,000 active entities and its
+    true lift - the queued entities' mean probability of a violation found (6 and 12 months) and of any
+    adverse result (12 months) over the active entities' - pooled over the runs; and the same for every
+    alert raised, and for the alerts kept out of the queue."""
+    from riskgrade.simulate.truth import adverse_probability
+    from riskgrade.warehouse import Warehouse
+
+    with Warehouse(home) as wh:
+        runs = _q(wh.con, "SELECT run_id, ref_date FROM warn_runs WHERE run_id > 1 ORDER BY 1")
+        m = wh.con.execute("""SELECT a.run_id, a.status, m.uscc FROM alerts a JOIN alert_members m USING (alert_id)
+                              WHERE a.scope <> 'area' AND a.run_id > 1""").df()
+    held = m.status.isin(["muted", "uncorroborated"])
+    groups = {"queue": m[~held], "all_alerts": m, "kept_out": m[held], "uncorroborated": m[m.status == "uncorroborated"]}
+    sums = {g: {"n": 0, "v12": 0.0, "bv12": 0.0, "v6": 0.0, "bv6": 0.0, "a12": 0.0, "ba12": 0.0} for g in groups}
+    shares = []
+    for run_id, ref in runs:
+        p = adverse_probability(truth, ref, 12)
+        act = p["active_at"].to_numpy()
+        pa_ = p.set_index("uscc")["p_adverse"]
+        v12, v6 = violation_probability(truth, ref, 12), violation_probability(truth, ref, 6)
+        base = {"v12": v12[act].mean(), "v6": v6[act].mean(), "a12": pa_[act].mean()}
+        for g, x in groups.items():
+            q = x.loc[x.run_id == run_id, "uscc"].unique()
+            if g == "queue":
+                shares.append(len(q) / act.sum())
+            s = sums[g]
+            s["n"] += len(q)
+            for k, ser in (("v12", v12), ("v6", v6), ("a12", pa_)):
+                s[k] += float(ser.loc[q].sum())
+                s["b" + k] += len(q) * base[k]
+    out = {"runs": len(runs), "per_10000_active_mean": round(1e4 * float(np.mean(shares)), 1) if shares else None,
+           "per_10000_active_max": round(1e4 * max(shares), 1) if shares else None}
+    for g, s in sums.items():
+        out[g] = {"entity_months": s["n"], **{f"lift_{k}": round(s[k] / s["b" + k], 3) if s["b" + k] else None
+                                               for k in ("v12", "v6", "a12")}}
     return out
 
 

@@ -2,18 +2,18 @@
 
 A simulated province (20,000 entities) is delivered as an initial delivery and 24 monthly ones, with
 ``warn`` after each (as ``benchmarks/bench_warn.py quality`` does).  For every monthly run, the entities
-touched by its new alerts in the open queue (entity and cluster alerts that are not muted) are compared
-with the ground truth of :mod:`riskgrade.simulate.truth`: the probability that an inspection in the 12
-months after the run finds an adverse result (``adverse_probability``).
+touched by its new alerts in the open queue (entity and cluster alerts that are neither muted nor
+uncorroborated) are compared with the ground truth of :mod:`riskgrade.simulate.truth`.
 
-**The 3x target.**  The issue asks for alerted entities to go bad at 3 times the base rate.  In this
-simulator every entity has a floor of adverse results (an inspection of a risk-0 entity is adverse with
-probability 0.14: on-the-spot corrections), the base rate is about 0.37 and no entity exceeds 0.96, so
-even an oracle that queues the truly riskiest 3% of the active entities reaches only about 2.5x
-(``test_the_ceiling_of_any_queue``, which fails - and says to raise the floors here - if the simulator
-changes so that 3x becomes reachable).  Against the stricter truth of a *violation* found (problem,
-unreachable, refused: the results without a correction on the spot or a closed business) the oracle
-reaches 3.6x.  The floors asserted below are what the default rules reach, with a small margin.
+**The adverse outcome is a violation found.**  The issue asks that alerted entities "violate" at 3 times
+the base rate: the truth is the probability that an inspection in the 6 or 12 months after the run finds
+a violation (problem, unreachable, refused - not an on-the-spot correction 当场整改, not a closed
+business).  The queue must reach 3x at both horizons (``MIN_VIOLATION_LIFT``, no margin below the
+target).  The wider truth of any non-pass result (``adverse_probability``) is printed: there every entity
+has a floor (an inspection of a risk-0 entity is corrected on the spot with probability 0.14), so even an
+oracle that queues the truly riskiest 3% of the active entities reaches only about 2.5x
+(``test_the_ceiling_of_any_queue``, which fails - and says to assert 3x on it too - if the simulator
+changes so that 3x becomes reachable there).
 """
 
 from __future__ import annotations
@@ -38,8 +38,9 @@ from riskgrade.warehouse import Warehouse
 ROOT = Path(__file__).resolve().parents[1]
 ENTITIES, SEED, MONTHS = 20_000, 2, 24
 MAX_SHARE = 0.03              # a month's queue touches at most 3% of the active entities
-MIN_TRUE_LIFT = 1.75          # default rules, adverse_probability (ceiling ~2.5, see the docstring)
-MIN_VIOLATION_LIFT = 2.2      # default rules, violation found (ceiling ~3.6)
+MIN_VIOLATION_LIFT = 3.0      # the issue's target, violation found, at 6 and at 12 months (oracle ~3.6)
+MIN_TRUE_LIFT = 2.0           # adverse_probability, printed beside it (ceiling ~2.5, see the docstring)
+HELD = ("muted", "uncorroborated")   # kept out of the open queue, listed for review
 VIOLATION = (2, 3, 4)         # problem, unreachable, refused (contract order of the inspection results)
 
 pytestmark = pytest.mark.slow
@@ -71,8 +72,8 @@ def province(tmp_path_factory) -> dict:
     with Warehouse(home) as wh:
         runs = wh.con.execute("SELECT run_id, ref_date FROM warn_runs WHERE run_id > 1 ORDER BY 1").fetchall()
         members = wh.con.execute("""
-            SELECT a.run_id, a.rule, a.status, a.expected_risk, m.uscc FROM alerts a JOIN alert_members m USING (alert_id)
-            WHERE a.scope <> 'area'""").df()
+            SELECT a.run_id, a.alert_id, a.rule, a.status, a.expected_risk, m.uscc, m.raised_on, m.run_id AS member_run
+            FROM alerts a JOIN alert_members m USING (alert_id) WHERE a.scope <> 'area'""").df()
         risks = wh.con.execute("SELECT expected_risk FROM alerts").fetchall()
     return {"home": home, "truth": d / "_truth", "runs": runs, "members": members, "risks": risks}
 
@@ -94,46 +95,57 @@ def _violation_probability(truth: Path, as_of: dt.date, months: int = 12) -> pd.
     return pd.Series((1 - after) * q(t["base_risk"]) + after * q(t["risk_after"]), index=t["uscc"].to_numpy())
 
 
-def _queue(province: dict, run_id: int, with_muted: bool = False) -> np.ndarray:
+def _queue(province: dict, run_id: int, statuses: tuple[str, ...] | None = None) -> np.ndarray:
+    """The entities of a run's new alerts in the open queue (``statuses`` None), or of the alerts in ``statuses``
+    (every status: all the alerts raised)."""
     m = province["members"]
     m = m[m.run_id == run_id]
-    if not with_muted:
-        m = m[m.status != "muted"]
+    m = m[~m.status.isin(HELD)] if statuses is None else m[m.status.isin(statuses)]
     return m.uscc.unique()
 
 
-def _lifts(province: dict, with_muted: bool = False) -> tuple[float, float, list[float]]:
-    """Pooled true lift (adverse probability, violation probability) of the monthly queues, and each month's
-    share of active entities touched."""
-    al = base = al_v = base_v = 0.0
+def _lifts(province: dict, statuses: tuple[str, ...] | None = None) -> tuple[float, float, float, list[float]]:
+    """Pooled true lift of the monthly queues - adverse probability (12 months), violation probability (12 and
+    6 months) - and each month's share of active entities touched."""
+    al = base = 0.0
+    v = {12: [0.0, 0.0], 6: [0.0, 0.0]}
     shares = []
     for run_id, ref in province["runs"]:
         p = adverse_probability(province["truth"], ref, 12)
         act = p["active_at"].to_numpy()
-        pv = _violation_probability(province["truth"], ref)
-        q = _queue(province, run_id, with_muted)
+        q = _queue(province, run_id, statuses)
         shares.append(len(q) / act.sum())
         ps = p.set_index("uscc")["p_adverse"]
         al += ps.loc[q].sum()
         base += len(q) * ps[act].mean()
-        al_v += pv.loc[q].sum()
-        base_v += len(q) * pv[act].mean()
-    return al / base, al_v / base_v, shares
+        for h, acc in v.items():
+            pv = _violation_probability(province["truth"], ref, h)
+            acc[0] += pv.loc[q].sum()
+            acc[1] += len(q) * pv[act].mean()
+    return al / base, v[12][0] / v[12][1], v[6][0] / v[6][1], shares
+
+
+ALL_STATUSES = ("open", "assigned", "handled", "review", "closed") + HELD
 
 
 def test_a_month_touches_at_most_3_percent(province: dict) -> None:
-    _, _, shares = _lifts(province)
+    *_, shares = _lifts(province)
     assert max(shares) <= MAX_SHARE, [round(s, 4) for s in shares]
+    assert min(shares) > 0, "a month without a queue"
     print(f"queue per 10,000 active entities per month: mean {1e4 * np.mean(shares):.1f}, max {1e4 * max(shares):.1f}")
 
 
-def test_queued_entities_go_bad_more_often_than_the_base(province: dict) -> None:
-    lift, lift_v, _ = _lifts(province)
-    all_lift, all_lift_v, _ = _lifts(province, with_muted=True)
-    print(f"true lift of the queue: {lift:.2f} (violation {lift_v:.2f}); with the muted alerts {all_lift:.2f}"
-          f" ({all_lift_v:.2f})")
-    assert lift >= MIN_TRUE_LIFT and lift_v >= MIN_VIOLATION_LIFT
-    assert lift > all_lift and lift_v > all_lift_v     # muting by measured lift takes out the weaker alerts
+def test_queued_entities_violate_3_times_as_often_as_the_base(province: dict) -> None:
+    lift, v12, v6, _ = _lifts(province)
+    all_lift, all_v12, all_v6, _ = _lifts(province, ALL_STATUSES)
+    out_lift, out_v12, out_v6, _ = _lifts(province, HELD)
+    print(f"true lift of the queue, violation found: 12 months {v12:.2f}, 6 months {v6:.2f} (any adverse result "
+          f"{lift:.2f}); every alert raised {all_v12:.2f} / {all_v6:.2f} ({all_lift:.2f}); kept out (muted, "
+          f"uncorroborated) {out_v12:.2f} / {out_v6:.2f} ({out_lift:.2f})")
+    assert v12 >= MIN_VIOLATION_LIFT and v6 >= MIN_VIOLATION_LIFT, (v12, v6)
+    assert lift >= MIN_TRUE_LIFT
+    # what is kept out is weaker: the queue's floors take out the weaker alerts, they do not pick at random
+    assert v12 > all_v12 > out_v12 and v6 > all_v6 > out_v6 and lift > all_lift
 
 
 def test_the_ceiling_of_any_queue(province: dict) -> None:
@@ -142,7 +154,7 @@ def test_the_ceiling_of_any_queue(province: dict) -> None:
     p = adverse_probability(province["truth"], ref, 12)
     ps = np.sort(p.loc[p.active_at, "p_adverse"].to_numpy())[::-1]
     oracle = ps[: int(len(ps) * MAX_SHARE)].mean() / ps.mean()
-    assert oracle < 3.0, f"3x is reachable now ({oracle:.2f}): raise MIN_TRUE_LIFT towards 3"
+    assert oracle < 3.0, f"3x is reachable now on any adverse result ({oracle:.2f}): raise MIN_TRUE_LIFT towards 3"
 
 
 def test_muted_rules_are_listed_and_out_of_the_queue(province: dict) -> None:
@@ -170,6 +182,39 @@ def test_muted_rules_are_listed_and_out_of_the_queue(province: dict) -> None:
     opened = subprocess.run([sys.executable, "-m", "riskgrade", "alerts", "list", "--status", "open", "--limit", "5"],
                             capture_output=True, text=True, env=env, check=True).stdout
     assert "muted" not in opened
+
+
+def test_uncorroborated_alerts_are_single_signals_kept_and_listed(province: dict) -> None:
+    """Below the queue's floor: an alert whose entity had no other rule's alert within a year (counted here from
+    the stored alerts, independently of warning/corroboration.py) is kept as uncorroborated, and listed."""
+    m = province["members"]
+    held = m[m.status == "uncorroborated"]
+    assert held.alert_id.nunique() > 100, "the default settings keep no single signal out of the queue"
+    assert "registration_cluster" not in set(held.rule)           # clusters stand alone
+    assert "registration_cluster" in set(m.loc[m.status == "open", "rule"])
+    # the first run's alerts are the stock taken over: none held back
+    assert not (m.loc[m.run_id == 1, "status"] == "uncorroborated").any()
+    assert (m.loc[m.run_id == 1, "status"] == "open").any()
+    # every entity alert a monthly run queued or held, against the alerts of other rules stored by its run
+    x = m[m.status.isin(["open", "uncorroborated"]) & (m.run_id > 1)]
+    pairs = x.merge(m[["rule", "uscc", "raised_on", "member_run"]], on="uscc", suffixes=("", "_o"))
+    gap = (pd.to_datetime(pairs.raised_on_o) - pd.to_datetime(pairs.raised_on)).dt.days.abs()
+    pairs = pairs[(pairs.rule_o != pairs.rule) & (pairs.member_run_o <= pairs.run_id) & (gap <= 365)]
+    corroborated = set(pairs.alert_id)
+    assert not corroborated & set(held.alert_id)
+    opened = x[(x.status == "open") & (x.rule != "registration_cluster")]
+    assert len(opened) > 50 and set(opened.alert_id) <= corroborated
+    # kept: listed for review on the command line, left out of the default list
+    env = {**os.environ, "RISKGRADE_HOME": str(province["home"]), "PYTHONPATH": str(ROOT), "COLUMNS": "300"}
+
+    def cli(*args: str) -> str:
+        return subprocess.run([sys.executable, "-m", "riskgrade", "alerts", "list", *args, "--limit", "1000"],
+                              capture_output=True, text=True, env=env, check=True).stdout
+
+    listed = cli("--status", "uncorroborated")
+    shown = [a for a in sorted(set(held.alert_id)) if a[:8] in listed]
+    assert shown and "uncorroborated" in listed and "open" not in listed.replace("uncorroborated", "")
+    assert "uncorroborated" not in cli()
 
 
 def listed_min_lift() -> float:
@@ -218,7 +263,11 @@ def test_rule_catalog_in_the_api_and_the_console(province: dict) -> None:
     page = api.get("/api/alerts", headers=h, params={"page_size": 50}).json()
     risks = [x["expected_risk"] for x in page["items"]]
     assert risks == sorted(risks, reverse=True) and page["by_status"]["muted"] > 0
-    assert all(x["status"] != "muted" for x in page["items"])   # muted alerts only when asked for
+    assert all(x["status"] not in ("muted", "uncorroborated") for x in page["items"])  # only when asked for
+    assert page["by_status"]["uncorroborated"] == province["members"].query("status == 'uncorroborated'").alert_id.nunique()
+    held = api.get("/api/alerts", headers=h, params={"status": "uncorroborated", "page_size": 5}).json()
+    assert held["items"] and all(x["status"] == "uncorroborated" for x in held["items"])
+    assert held["total"] == page["by_status"]["uncorroborated"]
     mut = api.get("/api/alerts", headers=h, params={"status": "muted", "page_size": 5}).json()
     assert mut["items"] and all(x["status"] == "muted" and x["rule"] in muted | _ever_muted(province)
                                 for x in mut["items"])
@@ -232,6 +281,8 @@ def test_rule_catalog_in_the_api_and_the_console(province: dict) -> None:
     html_m = c.get("/alerts/rules", params={"muted": "1"}).text
     assert all(code in html_m for code in muted) and "repeated_inspection_failures" not in html_m
     assert 'href="/alerts/rules"' in c.get("/alerts").text
+    held_page = c.get("/alerts", params={"status": "uncorroborated"}).text
+    assert "待印证" in held_page and "单一信号" in held_page
 
 
 def _ever_muted(province: dict) -> set[str]:

@@ -307,7 +307,7 @@ class AuditVerdict(BaseModel):
     bad_id: int | None
 
 
-Status = Literal["open", "assigned", "handled", "review", "closed", "muted"]
+Status = Literal["open", "assigned", "handled", "review", "closed", "muted", "uncorroborated"]
 Severity = Literal["low", "medium", "high"]
 Disposition = Literal["提醒", "警示", "约谈", "检查", "remind", "warn", "interview", "inspect"]
 

@@ -26,6 +26,7 @@ from ..sql import table_exists
 from . import evaluate as ev
 from . import precision, tables, workflow
 from .clusters import summary_zh as cluster_summary
+from .corroboration import uncorroborated
 from .grouping import SUPPRESSED, Existing, Grouper, Hit, Outcome, State, info_json
 from .queries import area_entity_counts, area_name
 from .routing import Unit, route
@@ -122,6 +123,8 @@ def run_warn(home: Path, *, since: dt.date | None = None, rules_path: Path | Non
             unmapped[s] = max(unmapped[s], 1)  # a licence source routing read: listed even when not new
         res.unmapped_sources = dict(sorted(unmapped.items(), key=lambda x: (-x[1], x[0])))
         assessed = precision.assess(con, catalog, outcomes, end=ref)  # rule precision, muting, expected risk
+        if last:  # the queue (corroboration.py), from a home's second run on: the first run's alerts are its stock
+            assessed.uncorroborated = uncorroborated(con, catalog, outcomes, assessed.muted)
         with wh.transaction():
             _unit_codes(con, table)
             run_id = int(con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM warn_runs").fetchall()[0][0])
@@ -309,7 +312,7 @@ def _write(con: duckdb.DuckDBPyConnection, catalog: RuleCatalog, outcomes: list[
             "unit_kind": [units[o.alert_id][0] for o in new], "responsible_unit": [units[o.alert_id][1] for o in new],
             "region_code": pa.array([units[o.alert_id][2] for o in new], pa.string()),
             "expected_risk": pa.array([assessed.expected_risk[o.alert_id] for o in new], pa.float64()),
-            "status": [assessed.status(o.rule) for o in new],
+            "status": [assessed.status(o.rule, o.alert_id) for o in new],
             "unit_code": pa.array([units[o.alert_id].code for o in new], pa.string()),
         }))
         con.execute(f"""INSERT INTO alerts BY NAME

@@ -43,7 +43,7 @@ model's probability and with the rule's measured precision (tested).  The 12-mon
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -254,9 +254,12 @@ class Assessment:
     measures: dict[str, dict[int, Measure]]
     muted: dict[str, bool]
     expected_risk: dict[str, float]
+    uncorroborated: set[str] = field(default_factory=set)   # alert ids outside the queue (corroboration.py)
 
-    def status(self, rule: str) -> str:
-        return "muted" if self.muted.get(rule) else "open"
+    def status(self, rule: str, alert_id: str | None = None) -> str:
+        if self.muted.get(rule):
+            return "muted"
+        return "uncorroborated" if alert_id in self.uncorroborated else "open"
 
 
 def assess(con: duckdb.DuckDBPyConnection, catalog: RuleCatalog, outcomes: list, *,

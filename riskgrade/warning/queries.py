@@ -28,7 +28,10 @@ from ..codes import industries, regions
 from ..sql import column_exists, table_exists
 
 EVIDENCE_LIMIT = 500     # evidence rows in one detail answer
-STATUSES = ("open", "assigned", "handled", "review", "closed", "muted")  # muted: precision.py; review: workflow.py
+STATUSES = ("open", "assigned", "handled", "review", "closed", "muted", "uncorroborated")  # muted: precision.py;
+# uncorroborated: corroboration.py; review: workflow.py
+HELD = ("muted", "uncorroborated")   # outside the open queue: listed only when asked for (workflow.OUT_OF_QUEUE)
+_HELD_SQL = "('muted', 'uncorroborated')"
 SEVERITIES = ("high", "medium", "low")
 ALERT_COLUMNS = ("alert_id", "rule", "rule_name", "severity", "scope", "raised_on", "last_record_on", "members",
                  "summary", "label", "unit_kind", "responsible_unit", "region_code", "status", "assignee",
@@ -211,7 +214,7 @@ def _where(v: Viewer, f: Filters, skip: tuple[str, ...] = (), department: bool =
     sql, params = _visible(v, f.region, department=department, copied=copied)
     conds = [sql]
     if hide_muted and not f.status and "status" not in skip:
-        conds.append("a.status <> 'muted'")   # muted alerts (warning/precision.py) only when asked for
+        conds.append(f"a.status NOT IN {_HELD_SQL}")   # muted and uncorroborated alerts only when asked for
     for col in ("status", "rule", "severity"):
         val = getattr(f, col)
         if val and col not in skip:
@@ -291,13 +294,13 @@ def list_alerts(con: duckdb.DuckDBPyConnection, v: Viewer, f: Filters, page: int
     cells = con.execute(f"SELECT a.status, a.severity, count(*) FROM alerts a WHERE {fw} GROUP BY ALL", fp).fetchall()
     by_status = {s: 0 for s in STATUSES}
     by_severity = {s: 0 for s in SEVERITIES}
-    total = 0  # the cells matching the status (muted only when asked for) and the severity: the list's count
+    total = 0  # the cells matching the status (muted, uncorroborated only when asked for) and the severity: the count
     for st, sev, n in cells:
         if not f.severity or sev == f.severity:
             by_status[st] = by_status.get(st, 0) + int(n)
-        if not f.status or st == f.status:
+        if (st == f.status if f.status else st not in HELD):   # the severities of what is listed
             by_severity[sev] = by_severity.get(sev, 0) + int(n)
-        if (st == f.status if f.status else st != "muted") and (not f.severity or sev == f.severity):
+        if (st == f.status if f.status else st not in HELD) and (not f.severity or sev == f.severity):
             total += int(n)
     return AlertList(total, items, by_status, by_severity)
 
@@ -451,8 +454,8 @@ def alert_rows(con: duckdb.DuckDBPyConnection, *, status: str | None = None, rul
     """Alerts, highest expected risk first (then newest; newest first without ``by_risk``), filtered by status,
     rule, severity and a text in the responsible unit: the number matching, and at most ``limit`` rows
     (alert_id, raised_on, rule, severity, members, status, responsible_unit, summary, expected_risk).  The
-    list the API and the console show (:func:`list_alerts`), for a viewer who sees everything; muted alerts
-    only when asked for (``status='muted'``)."""
+    list the API and the console show (:func:`list_alerts`), for a viewer who sees everything; muted and
+    uncorroborated alerts only when asked for (``status='muted'``, ``status='uncorroborated'``)."""
     res = list_alerts(con, ALL, Filters(status=status, rule=rule, severity=severity, unit=unit), 1, max(int(limit), 0),
                       by_risk=by_risk)
     return res.total, [(x["alert_id"], x["raised_on"], x["rule"], x["severity"], x["members"], x["status"],
@@ -516,7 +519,7 @@ def _queue_where(v: Viewer, reviewer: bool) -> tuple[str, list]:
         mine += (" OR (a.status = 'review' AND a.alert_id NOT IN (SELECT alert_id FROM alert_log "
                  "WHERE username = ? AND action IN ('handle', 'close')))")
         params.append(v.username)
-    return f"{vis} AND a.status NOT IN ('closed', 'muted') AND {mine})", params
+    return f"{vis} AND a.status NOT IN ('closed', 'muted', 'uncorroborated') AND {mine})", params
 
 
 def work_queue(con: duckdb.DuckDBPyConnection, v: Viewer, due: tuple[str, str, list], today: dt.date,
@@ -565,7 +568,7 @@ def unit_figures(con: duckdb.DuckDBPyConnection, v: Viewer, due: tuple[str, str,
     rows = _dicts(con.execute(f"""
         WITH x AS (SELECT {unit} AS unit, a.status, {close_due} AS close_due, {due_now} AS due_on,
                           CAST(a.updated_at AS DATE) AS updated_on
-                   FROM alerts a WHERE {vis} AND a.status <> 'muted' AND a.raised_on >= ? AND a.raised_on < ?)
+                   FROM alerts a WHERE {vis} AND a.status NOT IN {_HELD_SQL} AND a.raised_on >= ? AND a.raised_on < ?)
         SELECT unit, count(*) AS received,
                count(*) FILTER (WHERE status IN ('handled', 'review', 'closed')) AS handled,
                count(*) FILTER (WHERE status = 'closed') AS closed,

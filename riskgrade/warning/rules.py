@@ -134,6 +134,10 @@ class Rule(_Strict):
     # muting by measured precision (riskgrade/warning/precision.py): auto = muted when the measured lift is
     # below suppression.min_lift; never = always raised (a mandated trigger); always = always muted
     mute: Literal["auto", "never", "always"] = "auto"
+    # corroboration (riskgrade/warning/corroboration.py): alone = an alert of the rule enters the open queue
+    # without a second rule's alert on its entity (its evidence is already several records: a registration
+    # cluster); `mute: never` implies it
+    alone: bool = False
 
     @model_validator(mode="after")
     def _params(self) -> Rule:
@@ -167,6 +171,12 @@ class Suppression(_Strict):
     min_lift: float = Field(2.5, ge=0)
     min_precision: float | None = Field(None, ge=0, le=1)
     min_measured: int = Field(50, ge=1)
+    # corroboration (warning/corroboration.py): an alert enters the open queue when its entity (a member) has
+    # alerts of at least queue_min_rules different rules (this one included, any status) raised within
+    # queue_window_days of it, or its rule stands alone; the others are stored as uncorroborated (待印证),
+    # outside the queue, listed for review.  1 = off (every alert that is not muted is queued)
+    queue_min_rules: int = Field(2, ge=1, le=10)
+    queue_window_days: int = Field(365, ge=1, le=1095)
 
 
 class RuleCatalog(_Strict):

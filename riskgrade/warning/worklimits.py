@@ -75,10 +75,10 @@ class WorkLimits(_Strict):
         return raised_on + dt.timedelta(days=self.days_to_close(rule, severity))
 
     def due(self, a: dict) -> dt.date | None:
-        """The due date that applies now: to assign while open, to close afterwards; None when closed or
-        muted (nothing is due)."""
+        """The due date that applies now: to assign while open, to close afterwards; None when closed,
+        muted or uncorroborated (nothing is due)."""
         raised = a.get("raised_on")
-        if raised is None or a.get("status") in ("closed", "muted"):
+        if raised is None or a.get("status") in ("closed", "muted", "uncorroborated"):
             return None
         if a.get("status") == "open":
             return self.assign_due(raised)
@@ -103,7 +103,7 @@ def due_sql(w: WorkLimits, alias: str = "a") -> tuple[str, str, list]:
         params += [sev, getattr(w.handle_days, sev)]
     days = f"(CASE {' '.join(whens)} ELSE {int(w.handle_days.medium)} END)"
     close_due = f"CAST({alias}.raised_on + to_days(CAST({days} AS INTEGER)) AS DATE)"
-    due_now = (f"(CASE WHEN {alias}.status IN ('closed', 'muted') THEN NULL "
+    due_now = (f"(CASE WHEN {alias}.status IN ('closed', 'muted', 'uncorroborated') THEN NULL "
                f"WHEN {alias}.status = 'open' THEN CAST({alias}.raised_on + to_days({int(w.assign_days)}) AS DATE) "
                f"ELSE {close_due} END)")
     return close_due, due_now, params

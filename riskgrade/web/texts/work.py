@@ -19,7 +19,7 @@ STRINGS = {
         "wk_by_department": "按部门", "wk_received": "收到", "wk_handled": "已处置", "wk_closed": "已办结",
         "wk_overdue_n": "超期", "wk_rate_handled": "处置率", "wk_rate_closed": "办结率", "wk_rate_overdue": "超期率",
         "wk_show": "查看", "wk_units_none": "该月没有预警。", "wk_unit": "单位",
-        "wk_definitions": "口径说明", "wk_def_received": "收到：该月产生、在您辖区内的预警（不含已静默）。",
+        "wk_definitions": "口径说明", "wk_def_received": "收到：该月产生、在您辖区内的预警（不含已静默、待印证）。",
         "wk_def_handled": "处置率 = 已处置（已处置、待复核或已办结）÷ 收到。",
         "wk_def_closed": "办结率 = 已办结 ÷ 收到。",
         "wk_def_overdue": "超期率 = 超期 ÷ 收到；超期指未办结且已过办理期限，或办结日期晚于办理期限。",
@@ -60,7 +60,7 @@ STRINGS = {
         "wk_closed": "Closed", "wk_overdue_n": "Overdue", "wk_rate_handled": "Handled rate",
         "wk_rate_closed": "Closed rate", "wk_rate_overdue": "Overdue rate", "wk_show": "Show",
         "wk_units_none": "No alerts that month.", "wk_unit": "Unit", "wk_definitions": "Definitions",
-        "wk_def_received": "Received: alerts raised that month in your region (muted ones excluded).",
+        "wk_def_received": "Received: alerts raised that month in your region (muted and uncorroborated ones excluded).",
         "wk_def_handled": "Handled rate = handled (handled, waiting for review or closed) / received.",
         "wk_def_closed": "Closed rate = closed / received.",
         "wk_def_overdue": "Overdue rate = overdue / received; overdue: not closed and past its due date, or "

@@ -1,0 +1,16 @@
+"""Console words of the alert queue's corroboration (印证): the status of a single-signal alert kept for review."""
+
+from __future__ import annotations
+
+STRINGS = {
+    "zh": {
+        "st_uncorroborated": "待印证",
+        "al_uncorroborated_hint": "待印证：该市场主体一年内仅触发一条预警规则（单一信号），未进入待分办队列，"
+                                  "留存备查；可直接分办处理。",
+    },
+    "en": {
+        "st_uncorroborated": "uncorroborated",
+        "al_uncorroborated_hint": "Uncorroborated: the only warning rule its entity triggered within a year (a single "
+                                  "signal); kept out of the open queue, listed for review; it can still be assigned.",
+    },
+}
