@@ -227,29 +227,12 @@ def evaluate(home: Path, truth: Path, end: dt.date, months: int) -> dict:
     return out
 
 
-VIOLATION = (2, 3, 4)   # problem, unreachable, refused: columns of inspection_outcome_weights (contract order)
-
-
 def violation_probability(truth: Path, as_of: dt.date, months: int) -> pd.Series:
     """USCC -> the probability that an inspection on a random day of the ``months`` after ``as_of`` finds a
     violation (problem, unreachable, refused: not an on-the-spot correction, not a closed business)."""
-    from riskgrade.dates import add_months
-    from riskgrade.simulate.events import inspection_outcome_weights
-    from riskgrade.simulate.truth import read_truth
+    from riskgrade.simulate.truth import violation_probability as p_violation
 
-    t = read_truth(truth)
-    shell = t["is_shell"].to_numpy(dtype=float)
-
-    def q(r):
-        w = inspection_outcome_weights(r.to_numpy(dtype=float), shell)
-        return w[:, list(VIOLATION)].sum(axis=1) / w.sum(axis=1)
-
-    start = np.datetime64(as_of, "D").astype(np.int64)
-    stop = np.datetime64(add_months(as_of, months), "D").astype(np.int64)
-    change = t["risk_change_on"].to_numpy(dtype="datetime64[D]")
-    ch = np.where(np.isnat(change), np.iinfo(np.int32).max, change.astype(np.int64))
-    after = np.clip(stop - np.maximum(ch, start + 1) + 1, 0, stop - start) / (stop - start)
-    return pd.Series((1 - after) * q(t["base_risk"]) + after * q(t["risk_after"]), index=t["uscc"].to_numpy())
+    return p_violation(truth, as_of, months).set_index("uscc")["p_violation"]
 
 
 def queue_quality(home: Path, truth: Path) -> dict:

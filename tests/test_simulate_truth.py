@@ -15,7 +15,8 @@ from sklearn.metrics import roc_auc_score
 
 from riskgrade.simulate import generate
 from riskgrade.simulate.events import inspection_outcome_weights
-from riskgrade.simulate.truth import add_months, adverse_probability, expected_auc, sample_violation
+from riskgrade.simulate.truth import (add_months, adverse_probability, expected_auc, sample_violation,
+                                     violation_probability)
 
 AS_OF = dt.date(2025, 10, 31)
 
@@ -24,6 +25,12 @@ def q(r: float, shell: bool = False) -> float:
     """Adverse share of one inspection at risk ``r``, straight from the outcome weights."""
     w = inspection_outcome_weights(np.array([r]), np.array([float(shell)]))[0]
     return 1.0 - w[0] / w.sum()
+
+
+def qv(r: float, shell: bool = False) -> float:
+    """Violation share of one inspection at risk ``r`` (problem, unreachable, refused), from the outcome weights."""
+    w = inspection_outcome_weights(np.array([r]), np.array([float(shell)]))[0]
+    return w[2:5].sum() / w.sum()
 
 
 # --------------------------------------------------------------------------- adverse_probability
@@ -83,6 +90,15 @@ def test_adverse_probability_by_hand(tmp_path: Path) -> None:
     assert adverse_probability(truth, as_of, months=6).set_index("uscc").loc["turns", "p_adverse"] == pytest.approx(q(0.1))
     with pytest.raises(ValueError):
         adverse_probability(truth, as_of, months=0)
+    # a violation found (problem 2, unreachable 3, refused 4): the same window, fewer results count
+    v = violation_probability(truth, as_of).set_index("uscc")
+    assert list(v.columns) == ["p_violation", "active_at"] and v["active_at"].equals(p["active_at"])
+    # closed form at r = 0.2: problem 0.02+0.35*0.2^1.5, unreachable 0.01+0.2*0.04, refused 0.005+0.01
+    assert v.loc["constant", "p_violation"] == pytest.approx((0.02 + 0.35 * 0.2 ** 1.5 + 0.018 + 0.015) / 0.842305,
+                                                             abs=1e-6)
+    assert v.loc["turns", "p_violation"] == pytest.approx(181 / 365 * qv(0.1) + 184 / 365 * qv(0.8))
+    assert v.loc["shell", "p_violation"] == pytest.approx(qv(0.7, True))
+    assert (v["p_violation"] < p["p_adverse"]).all()  # an on-the-spot correction or a closed business is not one
     draws = [sample_violation(truth, as_of, seed=s)["violation"].to_numpy() for s in range(400)]
     assert np.array_equal(sample_violation(truth, as_of, seed=5)["violation"], draws[5])
     assert np.mean(draws, axis=0) == pytest.approx(p["p_adverse"].to_numpy(), abs=0.08)

@@ -30,9 +30,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskgrade.dates import add_months
-from riskgrade.simulate.events import inspection_outcome_weights
-from riskgrade.simulate.truth import adverse_probability, read_truth
+from riskgrade.simulate.truth import adverse_probability, violation_probability
 from riskgrade.warehouse import Warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +39,6 @@ MAX_SHARE = 0.03              # a month's queue touches at most 3% of the active
 MIN_VIOLATION_LIFT = 3.0      # the issue's target, violation found, at 6 and at 12 months (oracle ~3.6)
 MIN_TRUE_LIFT = 2.0           # adverse_probability, printed beside it (ceiling ~2.5, see the docstring)
 HELD = ("muted", "uncorroborated")   # kept out of the open queue, listed for review
-VIOLATION = (2, 3, 4)         # problem, unreachable, refused (contract order of the inspection results)
 
 pytestmark = pytest.mark.slow
 
@@ -79,20 +76,8 @@ def province(tmp_path_factory) -> dict:
 
 
 def _violation_probability(truth: Path, as_of: dt.date, months: int = 12) -> pd.Series:
-    """adverse_probability's formula with the violation results only."""
-    t = read_truth(truth)
-    shell = t["is_shell"].to_numpy(dtype=float)
-
-    def q(r):
-        w = inspection_outcome_weights(r.to_numpy(dtype=float), shell)
-        return w[:, list(VIOLATION)].sum(axis=1) / w.sum(axis=1)
-
-    start = np.datetime64(as_of, "D").astype(np.int64)
-    stop = np.datetime64(add_months(as_of, months), "D").astype(np.int64)
-    change = t["risk_change_on"].to_numpy(dtype="datetime64[D]")
-    ch = np.where(np.isnat(change), np.iinfo(np.int32).max, change.astype(np.int64))
-    after = np.clip(stop - np.maximum(ch, start + 1) + 1, 0, stop - start) / (stop - start)
-    return pd.Series((1 - after) * q(t["base_risk"]) + after * q(t["risk_after"]), index=t["uscc"].to_numpy())
+    """USCC -> the probability that an inspection in the window finds a violation (the simulator's truth)."""
+    return violation_probability(truth, as_of, months).set_index("uscc")["p_violation"]
 
 
 def _queue(province: dict, run_id: int, statuses: tuple[str, ...] | None = None) -> np.ndarray:

@@ -9,6 +9,8 @@ simulation knows the latent risk, so the exact answer is available:
 * :func:`adverse_probability` -- for every entity, the probability that an inspection on a
   uniformly random day of ``(T, T + months]`` has an adverse result (anything but ``pass``),
   from :func:`.events.inspection_outcome_weights` of the latent risk on that day;
+* :func:`violation_probability` -- the same for a *violation* found (problem, unreachable, refused: not an
+  on-the-spot correction, not a closed business), the truth the warning queue is judged by;
 * :func:`expected_auc` -- the AUC of a score against these probabilistic labels, without
   sampling noise;
 * :func:`sample_violation` -- one binary draw of the outcome per entity, when a benchmark wants
@@ -29,6 +31,7 @@ from ..errors import RiskgradeError
 from .events import inspection_outcome_weights
 
 PASS = 0  # column of ``pass`` in inspection_outcome_weights (contract order)
+VIOLATION = (2, 3, 4)  # problem, unreachable, refused: the columns of a violation found
 _COLUMNS = ["uscc", "base_risk", "risk_change_on", "risk_after", "is_shell", "established_on", "deregistered_on"]
 
 
@@ -36,6 +39,12 @@ def adverse_share(risk: np.ndarray, shell: np.ndarray) -> np.ndarray:
     """Probability that one inspection is adverse (not ``pass``) at latent risk ``risk``."""
     w = inspection_outcome_weights(np.asarray(risk, dtype=np.float64), np.asarray(shell, dtype=np.float64))
     return 1.0 - w[:, PASS] / w.sum(axis=1)
+
+
+def violation_share(risk: np.ndarray, shell: np.ndarray) -> np.ndarray:
+    """Probability that one inspection finds a violation (problem, unreachable, refused) at latent risk ``risk``."""
+    w = inspection_outcome_weights(np.asarray(risk, dtype=np.float64), np.asarray(shell, dtype=np.float64))
+    return w[:, list(VIOLATION)].sum(axis=1) / w.sum(axis=1)
 
 
 def _days(col: pd.Series) -> np.ndarray:
@@ -72,6 +81,16 @@ def adverse_probability(truth_dir: Path | str, as_of: dt.date, months: int = 12)
     (the question is "would an inspection find a problem", not "will there be an inspection").
     The window may run past the simulated end: latent risk does not change after it.
     """
+    return _in_window(truth_dir, as_of, months, adverse_share, "p_adverse")
+
+
+def violation_probability(truth_dir: Path | str, as_of: dt.date, months: int = 12) -> pd.DataFrame:
+    """:func:`adverse_probability` for a violation found (problem, unreachable, refused: :func:`violation_share`),
+    column ``p_violation`` instead of ``p_adverse``."""
+    return _in_window(truth_dir, as_of, months, violation_share, "p_violation")
+
+
+def _in_window(truth_dir: Path | str, as_of: dt.date, months: int, share, column: str) -> pd.DataFrame:
     if months < 1:
         raise ValueError("months must be at least 1")
     t = read_truth(truth_dir)
@@ -81,14 +100,14 @@ def adverse_probability(truth_dir: Path | str, as_of: dt.date, months: int = 12)
     change = _days(t["risk_change_on"])
     after = np.clip(stop - np.maximum(change, start + 1) + 1, 0, n_days) / n_days
     shell = t["is_shell"].to_numpy(dtype=bool)
-    q_base = adverse_share(t["base_risk"].to_numpy(), shell)
-    q_after = adverse_share(t["risk_after"].to_numpy(), shell)
+    q_base = share(t["base_risk"].to_numpy(), shell)
+    q_after = share(t["risk_after"].to_numpy(), shell)
     est = _days(t["established_on"])
     closed = _days(t["deregistered_on"])
     return pd.DataFrame(
         {
             "uscc": t["uscc"].to_numpy(),
-            "p_adverse": (1.0 - after) * q_base + after * q_after,
+            column: (1.0 - after) * q_base + after * q_after,
             "active_at": (est <= start) & (closed > start),
         }
     )
