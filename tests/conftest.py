@@ -22,6 +22,9 @@ SHARED = ROOT.parent / "shared"
 PG_ADMIN_URL = os.environ.get("RISKGRADE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
+# the shipped warning rules with corroboration off: provinces warned once whose alerts the tests work on
+QUEUE_ALL = Path(__file__).resolve().parent / "rules_queue_all.yaml"
+
 def make_usccs(n: int, kind: str = "1", region: str = "370102", start: int = 0) -> list[str]:
     """n valid, distinct USCCs."""
     return uscc.make([f"9{kind}{region}{i + start:09d}" for i in range(n)])
@@ -189,7 +192,7 @@ def published_province(tmp_path_factory: pytest.TempPathFactory) -> dict:
     run_cli("classify", "--as-of", t2, "--model", "trained", home=home)
     run_cli("task", "create", "--name", "2026年第四季度食品经营者抽查", "--domain", "food", "--industry", "F", home=home)
     run_cli("plan", "--as-of", t2, "--seed", "7", "--budget", "120", "--out", str(root / "plan.csv"), home=home)
-    run_cli("warn", home=home)  # early-warning alerts
+    run_cli("warn", "--rules", str(QUEUE_ALL), home=home)  # early-warning alerts, every one in the queue
     for t in (t1, t2):
         run_cli("publish", "--as-of", t, home=home)
     county, other, department = _published_regions(home)

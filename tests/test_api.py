@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from .conftest import fresh_pg_database, run_cli, wait_for_server
+from .conftest import QUEUE_ALL, fresh_pg_database, run_cli, wait_for_server
 
 T1, T2 = "2026-08-31", "2026-09-30"
 PASSWORD = "Secret-2026x"
@@ -54,7 +54,7 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> dict:
     # county
     (root / "routing.yaml").write_text(ROUTING, encoding="utf-8")
     (home / "riskgrade.toml").write_text(f'routing = "{root / "routing.yaml"}"\n', encoding="utf-8")
-    run_cli("warn", home=home)  # early-warning alerts over the delivery (~270 on this province)
+    run_cli("warn", "--rules", str(QUEUE_ALL), home=home)  # early-warning alerts over the delivery (~270 here)
     return {"root": root, "home": home}
 
 

@@ -18,7 +18,7 @@ from riskgrade.warning import load_rules, run_warn
 from riskgrade.warning.grouping import Existing, Grouper, Hit, State
 from riskgrade.warning.workflow import step, verify
 
-from .conftest import ENTITY_HEADER, EVENT_HEADER, make_usccs, run_cli, write_csv
+from .conftest import ENTITY_HEADER, EVENT_HEADER, QUEUE_ALL, make_usccs, run_cli, write_csv
 
 ENT_HEADER = ENTITY_HEADER + ["phone_id", "legal_rep_id"]
 U = make_usccs(60)
@@ -154,7 +154,7 @@ def delivered(tmp_path_factory) -> Path:
     res = ingest(home, d)
     assert res.tables["events"].quarantined == 0, res.as_dict()
     assert res.tables["entities"].quarantined == 0, res.as_dict()
-    run_warn(home)
+    run_warn(home, rules_path=QUEUE_ALL)  # one entity per rule: every single signal in the queue
     return home
 
 
@@ -538,6 +538,28 @@ def test_grouping_links_clusters_transitively_and_cools_down() -> None:
 
 
 # --------------------------------------------------------------------------- area alerts: exports and 定向抽查
+def test_export_alerts_leaves_held_alerts_out_unless_asked(home_copy: Path, tmp_path: Path) -> None:
+    """The alerts held out of the queue for review (muted, uncorroborated) are exported only when asked for
+    (--include-held, or by their status), as the lists show them; the queue's rows are unchanged."""
+    def export(*args: str) -> list[dict]:
+        out = tmp_path / f"alerts{len(args)}{'-'.join(a.strip('-') for a in args)}.csv"
+        run_cli("export", "alerts", "--out", str(out), *args, home=home_copy)
+        return list(csv.DictReader(open(out, encoding="utf-8")))
+
+    before = export()
+    dis, tax = _alert_id(home_copy, "new_serious_dishonest"), _alert_id(home_copy, "new_tax_abnormal")
+    with Warehouse(home_copy, write=True) as wh:
+        wh.con.execute("UPDATE alerts SET status = 'muted' WHERE alert_id = ?", [dis])
+        wh.con.execute("UPDATE alerts SET status = 'uncorroborated' WHERE alert_id = ?", [tax])
+    queue = export()
+    assert queue == [r for r in before if r["alert_id"] not in (dis, tax)] and len(queue) == len(before) - 2
+    every = export("--include-held")
+    assert [r["alert_id"] for r in every] == [r["alert_id"] for r in before]
+    assert {r["alert_id"]: r["status"] for r in every if r["alert_id"] in (dis, tax)} == {
+        dis: "muted", tax: "uncorroborated"}
+    assert [r["alert_id"] for r in export("--status", "uncorroborated")] == [tax]
+
+
 def test_export_alerts_leaves_area_alerts_out_unless_asked(delivered: Path, tmp_path: Path) -> None:
     out = tmp_path / "alerts.csv"
     run_cli("export", "alerts", "--out", str(out), home=delivered)

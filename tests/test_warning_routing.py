@@ -14,7 +14,7 @@ from riskgrade.codes import departments
 from riskgrade.errors import RiskgradeError
 from riskgrade.warehouse import Warehouse
 
-from .conftest import ENTITY_HEADER, EVENT_HEADER, make_usccs, run_cli, write_csv
+from .conftest import ENTITY_HEADER, EVENT_HEADER, QUEUE_ALL, make_usccs, run_cli, write_csv
 
 # name -> (region, industry, licence source or None); every one is newly listed as seriously dishonest (a high,
 # auto-routed rule), so each has one alert to route
@@ -62,7 +62,7 @@ def warned(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("routing")
     home = root / "home"
     run_cli("ingest", str(_delivery(root / "d")), home=home)
-    p = run_cli("warn", home=home, env={"COLUMNS": "300"})
+    p = run_cli("warn", "--rules", str(QUEUE_ALL), home=home, env={"COLUMNS": "300"})
     return {"root": root, "home": home, "warn": p}
 
 

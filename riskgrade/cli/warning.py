@@ -76,17 +76,24 @@ def export_alerts(
     include_area: Annotated[bool, typer.Option(
         "--include-area", help="also area alerts (county x industry): one row each, uscc empty; their figures: "
                            "riskgrade export area-alerts")] = False,
+    include_held: Annotated[bool, typer.Option(
+        "--include-held", help="also the alerts held out of the queue for review: muted and uncorroborated "
+                           "(待印证); or name one with --status")] = False,
 ) -> None:
-    """One row per entity per alert: alert_id, rule, severity, uscc, raised_on (the records' date), ..."""
+    """One row per entity per alert: alert_id, rule, severity, uscc, raised_on (the records' date), ...
+
+    The alerts in the queue and those taken up from it; the ones held out for review (muted, uncorroborated)
+    only with --include-held or --status, as `alerts list` shows them."""
     from ..export import write_query
     from ..warning.exports import ALERT_EXPORT_COLUMNS, alerts_query, empty_query
 
     with open_store(home) as wh:
-        sql = alerts_query(status, rule, include_area) if table_exists(wh.con, "alerts") else \
+        sql = alerts_query(status, rule, include_area, include_held) if table_exists(wh.con, "alerts") else \
             empty_query(ALERT_EXPORT_COLUMNS)
         n = write_query(wh.con, sql, out_file)
     audit_export(home, "export_alerts", out_file, n, {"status": status, "rule": rule,
-                                                      **({"include_area": True} if include_area else {})})
+                                                      **({"include_area": True} if include_area else {}),
+                                                      **({"include_held": True} if include_held else {})})
     err.print(f"{n:,} alert rows written to {out_file}")
 
 

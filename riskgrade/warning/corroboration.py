@@ -19,9 +19,9 @@ console's status filter) exactly like a muted one, and an officer can take it up
 rule fires on the entity later, that new alert is queued; the earlier one stays as it is (its own status,
 listed for review), so nothing changes after the fact.  ``queue_min_rules: 1`` turns corroboration off.
 
-It applies from a home's second ``warn`` on: the first run over the delivered history raises the stock (存量)
-a province takes over and triages once, in expected-risk order (nothing is muted then either: no alert has
-been measured); monitoring the increments (增量) starts with the next run.
+It applies from a home's first ``warn`` on: the stock (存量) the first run raises over the delivered history
+is queued by the same rule (nothing is muted in it yet - no alert has been measured - so corroboration is
+then the only filter), and so are the increments (增量) of every later run.
 """
 
 from __future__ import annotations

@@ -123,8 +123,8 @@ def run_warn(home: Path, *, since: dt.date | None = None, rules_path: Path | Non
             unmapped[s] = max(unmapped[s], 1)  # a licence source routing read: listed even when not new
         res.unmapped_sources = dict(sorted(unmapped.items(), key=lambda x: (-x[1], x[0])))
         assessed = precision.assess(con, catalog, outcomes, end=ref)  # rule precision, muting, expected risk
-        if last:  # the queue (corroboration.py), from a home's second run on: the first run's alerts are its stock
-            assessed.uncorroborated = uncorroborated(con, catalog, outcomes, assessed.muted)
+        # the queue (corroboration.py), from a home's first run on: the stock over the delivered history too
+        assessed.uncorroborated = uncorroborated(con, catalog, outcomes, assessed.muted)
         with wh.transaction():
             _unit_codes(con, table)
             run_id = int(con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM warn_runs").fetchall()[0][0])

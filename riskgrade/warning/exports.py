@@ -11,6 +11,7 @@ import datetime as dt
 
 from ..contract import ABNORMAL_REASON_ZH
 from .evaluate import day, lit
+from .queries import HELD
 
 PUSH_FORMAT = "riskgrade-push/1"
 REASON_ZH = ABNORMAL_REASON_ZH  # defined in contract
@@ -30,14 +31,19 @@ def _filters(status: str | None, rule: str | None) -> list[str]:
     return where
 
 
-def alerts_query(status: str | None = None, rule: str | None = None, include_area: bool = False) -> str:
+def alerts_query(status: str | None = None, rule: str | None = None, include_area: bool = False,
+                 include_held: bool = False) -> str:
     """One row per entity per alert; a cluster alert has one row per member with the same ``alert_id``.
     ``raised_on`` is the date of the records that raised the alert for that member (for members a grown
     cluster added later: their own registration's), never the run date.  Area alerts (about a county x
-    industry, no members) only with ``include_area``: one row each, ``uscc`` and ``name`` empty.
+    industry, no members) only with ``include_area``: one row each, ``uscc`` and ``name`` empty.  The alerts
+    held out of the queue (muted, uncorroborated: ``queries.HELD``) only when asked for, by their status or
+    ``include_held``, as the lists show them.
 
     Deterministic: no wall-clock column (``created_at`` stays in the table), a total order."""
     where = _filters(status, rule)
+    if not status and not include_held:
+        where.append(f"a.status NOT IN ({', '.join(lit(x) for x in HELD)})")
     cond = ('WHERE ' + ' AND '.join(where)) if where else ''
     area = ""
     if include_area:
