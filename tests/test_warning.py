@@ -665,6 +665,15 @@ def test_progress_lines_agree_with_stored_counts_and_the_table(tmp_path: Path, d
         assert said[rule] == (c["raw"], c["alerts"], c["extended"], c["already"], sum(c[k] for k in SUPPRESSED)), rule
         assert table.get(rule, 0) == c["alerts"], rule
     assert sum(table.values()) == sum(c["alerts"] for c in counts.values()) > 10
+    # the new alerts by the status they start in, as said, as stored: the queue and what is held for review
+    with Warehouse(home) as wh:
+        stored = dict(wh.con.execute("SELECT status, count(*) FROM alerts WHERE run_id = ? GROUP BY 1", [run_id])
+                      .fetchall())
+    m = re.search(r"the new alerts: ([\d,]+) in the queue \(待分办\); held for review: ([\d,]+) uncorroborated "
+                  r"\(待印证.*?\), ([\d,]+) muted", " ".join(p.stderr.split()))
+    assert m, p.stderr
+    said_status = dict(zip(("open", "uncorroborated", "muted"), (int(x.replace(",", "")) for x in m.groups())))
+    assert {k: v for k, v in said_status.items() if v} == stored and stored.get("uncorroborated", 0) > 0
 
 
 def test_the_shared_listing_shows_an_area_by_its_name(delivered: Path) -> None:

@@ -59,6 +59,12 @@ def warn(
     err.print(f"{r.new_records:,} new records, {r.new_entities:,} new or changed entities; "
               f"{r.total('alerts'):,} new alerts from {r.total('raw'):,} raw hits"
               + (f" ({share:.0%} grouped or suppressed)" if share is not None else ""), highlight=False)
+    if r.total("alerts"):
+        b = r.by_status
+        err.print(f"the new alerts: {b.get('open', 0):,} in the queue (待分办); held for review: "
+                  f"{b.get('uncorroborated', 0):,} uncorroborated (待印证, a single signal: `riskgrade alerts list "
+                  f"--status uncorroborated`), {b.get('muted', 0):,} muted (已静默, a rule measured too weak: "
+                  "`riskgrade alerts rules --muted`)", highlight=False)
     if r.unmapped_sources:
         err.print(f"{len(r.unmapped_sources):,} source texts match no department of the routing table "
                   f"{r.routing_version} (add them as aliases; their alerts went by industry or to the county bureau):",

@@ -51,6 +51,8 @@ class WarnResult:
     # source texts of this run's records (and of the licences routing read) that match no department of the
     # routing table: source -> records
     unmapped_sources: dict[str, int] = field(default_factory=dict)
+    # the run's new alerts by the status they start in: open (the queue), muted, uncorroborated (held for review)
+    by_status: dict[str, int] = field(default_factory=dict)
 
     def total(self, key: str) -> int:
         return sum(c.get(key, 0) for c in self.counts.values())
@@ -125,6 +127,10 @@ def run_warn(home: Path, *, since: dt.date | None = None, rules_path: Path | Non
         assessed = precision.assess(con, catalog, outcomes, end=ref)  # rule precision, muting, expected risk
         # the queue (corroboration.py), from a home's first run on: the stock over the delivered history too
         assessed.uncorroborated = uncorroborated(con, catalog, outcomes, assessed.muted)
+        res.by_status = {s: 0 for s in ("open", "muted", "uncorroborated")}
+        for o in outcomes:
+            if o.new:
+                res.by_status[assessed.status(o.rule, o.alert_id)] += 1
         with wh.transaction():
             _unit_codes(con, table)
             run_id = int(con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM warn_runs").fetchall()[0][0])
