@@ -87,6 +87,11 @@ def test_browser_plan_entry_and_printable_notice(server: dict, browser, size) ->
     label = page.evaluate("""() => { const td = document.querySelector("tr[id^='e-'] td:nth-child(2)");
                                      return getComputedStyle(td, '::before').content; }""")
     assert (label == '"名称"') if w < 640 else label in ("none", "normal")
+    if w >= 640:  # a table on a wide screen: its header over its columns
+        assert page.evaluate("""() => { const t = document.querySelector("tr[id^='e-']").closest('table');
+            const h = t.querySelector('thead th').getBoundingClientRect(), d = t.querySelector('tbody td')
+                .getBoundingClientRect();
+            return getComputedStyle(t).display === 'table' && h.left === d.left && h.width === d.width; }""")
     row.get_by_role("link", name="结果记录").click()
     page.wait_for_load_state("networkidle")
     doc = page.locator("#document").inner_text()

@@ -40,6 +40,12 @@ def _cells_fit(page, table: str, width: int) -> None:
     label = page.evaluate("sel => getComputedStyle(document.querySelector(sel + ' tbody td'), '::before').content",
                           table)
     assert (label not in ("none", "normal", '""')) if width < 640 else label in ("none", "normal"), label
+    if width >= 640:  # a table on a wide screen: its header over its columns
+        cols = page.evaluate("""sel => { const t = document.querySelector(sel);
+            const box = e => { const r = e.getBoundingClientRect(); return [Math.round(r.left), Math.round(r.width)]; };
+            return [getComputedStyle(t).display, [...t.querySelectorAll('thead th')].map(box),
+                    [...t.querySelector('tbody tr').querySelectorAll('td')].map(box)]; }""", table)
+        assert cols[0] == "table" and cols[1] == cols[2], (table, cols)
 
 
 def _context(browser, size, **kw):
