@@ -22,6 +22,13 @@ with ``_truth/entities.parquet``:
   change to the alert; also the ceiling any count rule has (entities with >= 3 complaints in 90 days
   after turning).
 
+Once (a province warned once, as an independent one trying the system would be):
+
+    python benchmarks/bench_warn.py once --entities 200000 --seed 11
+
+ingests the whole simulated delivery, runs ``warn`` once and compares the entities of its alerts - all of
+them, and those in the open queue - with the violation truth of the 12 and 6 months after the delivery's end.
+
 Speed (issue target: an incremental run over 1M new records on a 10M-entity province in under 60 s):
 
     python benchmarks/bench_warn.py speed --entities 10000000 --new 1000000 --repeat 3
@@ -93,6 +100,39 @@ def split_monthly(src: Path, dst: Path, months: int, end: dt.date) -> list[Path]
                     shutil.copy(src / f"{t}.parquet", d / f"{t}.parquet")
         folders.append(d)
     return folders
+
+
+def once(a) -> int:
+    """One ``warn`` over a whole simulated delivery: its alerts' and its queue's share of the active entities
+    and true lift (violation found, 12 and 6 months; any adverse result, 12 months), printed as JSON."""
+    from riskgrade.ingest.pipeline import ingest
+    from riskgrade.simulate.truth import adverse_probability
+    from riskgrade.warehouse import Warehouse
+    from riskgrade.warning import run_warn
+
+    d = a.work / f"delivery-warn-{a.entities}-s{a.seed}"
+    if not d.exists():
+        from riskgrade.simulate import generate
+
+        generate(d, a.entities, a.seed, fmt="parquet")
+    home = a.work / f"home-warn-once-{a.entities}-s{a.seed}"
+    shutil.rmtree(home, ignore_errors=True)
+    ingest(home, d)
+    r = run_warn(home, rules_path=a.rules)
+    with Warehouse(home) as wh:
+        m = wh.con.execute("""SELECT a.status, m.uscc FROM alerts a JOIN alert_members m USING (alert_id)
+                              WHERE a.scope <> 'area'""").df()
+    out = {"entities": a.entities, "seed": a.seed, "ref_date": str(r.ref_date), "new_alerts": r.by_status}
+    pa = adverse_probability(d / "_truth", r.ref_date, 12).set_index("uscc")
+    act = pa["active_at"]
+    pv = {h: violation_probability(d / "_truth", r.ref_date, h) for h in (12, 6)}
+    for name, us in (("all_alerts", m.uscc.unique()), ("queue", m.loc[m.status == "open", "uscc"].unique())):
+        out[name] = {"entities": len(us), "share_of_active": round(len(us) / int(act.sum()), 4),
+                     "lift_v12": round(pv[12].loc[us].mean() / pv[12][act.to_numpy()].mean(), 2),
+                     "lift_v6": round(pv[6].loc[us].mean() / pv[6][act.to_numpy()].mean(), 2),
+                     "lift_a12": round(pa.loc[us, "p_adverse"].mean() / pa.loc[act, "p_adverse"].mean(), 2)}
+    print(json.dumps(out, indent=1))
+    return 0
 
 
 def quality(a) -> int:
@@ -505,7 +545,7 @@ def _mark_history_seen(home: Path) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["quality", "speed"])
+    ap.add_argument("what", choices=["quality", "once", "speed"])
     ap.add_argument("--entities", type=int, default=50_000)
     ap.add_argument("--seed", type=int, default=2)
     ap.add_argument("--months", type=int, default=24)
@@ -518,7 +558,7 @@ def main() -> int:
                     help="speed: another checkout (e.g. a git worktree of an older commit) to run alternately with this one")
     a = ap.parse_args()
     a.work.mkdir(parents=True, exist_ok=True)
-    return quality(a) if a.what == "quality" else speed(a)
+    return {"quality": quality, "once": once, "speed": speed}[a.what](a)
 
 
 if __name__ == "__main__":
