@@ -77,6 +77,17 @@ def test_county_officers_day(busy: dict, server: dict, browser, size) -> None:  
         _fits(page, size[0])
         _cells_fit(page, table, size[0])
         _shot(page, f"01-{path.strip('/')}-{tag}")
+    # the alerts' filter box: folded on a phone while no filter is chosen (the list comes first), open otherwise
+    page.goto(base + "/alerts")
+    page.wait_for_load_state("networkidle")
+    box = page.locator("#alert-filter-box")
+    assert box.evaluate("d => d.open") == (size[0] >= 640)
+    if size[0] < 640:  # unfolded with a tap
+        page.get_by_text("筛选条件", exact=True).click()
+    assert box.evaluate("d => d.open") and page.locator("#f-status").is_visible()
+    page.goto(base + "/alerts?status=open")
+    page.wait_for_load_state("networkidle")
+    assert box.evaluate("d => d.open") and "（已选 1 项）" in box.locator("summary").inner_text()
     page.goto(base + "/work")
     on_page = set(re.findall(r'id="sel-([0-9a-f]{16})"', page.content()))
     needs = [a for a, r in queue if r and a in on_page]

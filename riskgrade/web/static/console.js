@@ -118,5 +118,13 @@
     update();
   }
 
-  document.addEventListener("DOMContentLoaded", function () { charts(); confirmations(); wizard(); });
+  // a filter box with no filter chosen folds on a phone, where it would fill the first screen (open without script)
+  function phoneFilters() {
+    if (!window.matchMedia || !window.matchMedia("(max-width: 640px)").matches) { return; }
+    Array.prototype.forEach.call(document.querySelectorAll("details.filter-box:not([data-active])"), function (d) {
+      d.open = false;
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { charts(); confirmations(); wizard(); phoneFilters(); });
 }());
