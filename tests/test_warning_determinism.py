@@ -1,7 +1,7 @@
 """Deterministic output (issue 18): identical data give identical alerts, ids, summaries and counts.  Two homes
 built from the same deliveries, each in its own process - with different numbers of DuckDB threads (which changes the
 order rows come back in) and different Python hash seeds (which changes the order sets and dicts of strings are
-walked in) - write byte-identical ``export alerts`` (with and without area alerts, CSV and Parquet) and ``export
+walked in) - write byte-identical ``export alerts`` (the queue; every alert, held and area ones too; CSV and Parquet) and ``export
 area-alerts`` files, and hold the same alerts, members, evidence, log details, run counts and rule precision.
 
 Each home's commands (``ingest``, ``warn``, ``export``) run through the CLI's entry point (``riskgrade.cli.main``, what
@@ -43,7 +43,8 @@ def _deliveries(root: Path) -> list[Path]:
     return [sim, d1, d2]
 
 
-EXPORTS = (("alerts", "alerts.csv", ()), ("alerts", "alerts.parquet", ()), ("alerts", "all.csv", ("--include-area",)),
+EXPORTS = (("alerts", "alerts.csv", ()), ("alerts", "alerts.parquet", ()),
+           ("alerts", "all.csv", ("--include-area", "--include-held")),  # every alert: the held ones too
            ("area-alerts", "area.csv", ()), ("area-alerts", "area.json", ()))
 
 
@@ -119,6 +120,7 @@ def test_two_homes_from_the_same_deliveries_give_byte_identical_exports(tmp_path
                                             hashlib.sha256(fb[fname]).hexdigest())
     first = a[0]["all.csv"].decode("utf-8")
     assert first.count("\n") > 100 and ",area," in first  # a real province: many alerts, an area alert among them
+    assert ",uncorroborated," in first and ",uncorroborated," not in a[0]["alerts.csv"].decode("utf-8")
     assert json.loads(a[0]["area.json"]) and a[1]["alerts.csv"] != a[0]["alerts.csv"]  # the second run added rows
     sa, sb = _state(tmp_path / "a"), _state(tmp_path / "b")
     for key in sa:
