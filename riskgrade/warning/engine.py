@@ -127,7 +127,7 @@ def run_warn(home: Path, *, since: dt.date | None = None, rules_path: Path | Non
         assessed = precision.assess(con, catalog, outcomes, end=ref)  # rule precision, muting, expected risk
         # the queue (corroboration.py), from a home's first run on: the stock over the delivered history too
         assessed.uncorroborated = uncorroborated(con, catalog, outcomes, assessed.muted)
-        res.by_status = {s: 0 for s in ("open", "muted", "uncorroborated")}
+        res.by_status = {s: 0 for s in ("open", *workflow.OUT_OF_QUEUE)}
         for o in outcomes:
             if o.new:
                 res.by_status[assessed.status(o.rule, o.alert_id)] += 1

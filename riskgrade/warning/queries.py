@@ -26,12 +26,13 @@ import duckdb
 
 from ..codes import industries, regions
 from ..sql import column_exists, table_exists
+from .workflow import OUT_OF_QUEUE
 
 EVIDENCE_LIMIT = 500     # evidence rows in one detail answer
 STATUSES = ("open", "assigned", "handled", "review", "closed", "muted", "uncorroborated")  # muted: precision.py;
 # uncorroborated: corroboration.py; review: workflow.py
-HELD = ("muted", "uncorroborated")   # outside the open queue: listed only when asked for (workflow.OUT_OF_QUEUE)
-_HELD_SQL = "('muted', 'uncorroborated')"
+HELD = OUT_OF_QUEUE   # muted, uncorroborated: outside the open queue, listed only when asked for
+_HELD_SQL = "(" + ", ".join(f"'{s}'" for s in HELD) + ")"
 SEVERITIES = ("high", "medium", "low")
 ALERT_COLUMNS = ("alert_id", "rule", "rule_name", "severity", "scope", "raised_on", "last_record_on", "members",
                  "summary", "label", "unit_kind", "responsible_unit", "region_code", "status", "assignee",
@@ -519,7 +520,7 @@ def _queue_where(v: Viewer, reviewer: bool) -> tuple[str, list]:
         mine += (" OR (a.status = 'review' AND a.alert_id NOT IN (SELECT alert_id FROM alert_log "
                  "WHERE username = ? AND action IN ('handle', 'close')))")
         params.append(v.username)
-    return f"{vis} AND a.status NOT IN ('closed', 'muted', 'uncorroborated') AND {mine})", params
+    return f"{vis} AND a.status NOT IN ('closed', {_HELD_SQL[1:-1]}) AND {mine})", params
 
 
 def work_queue(con: duckdb.DuckDBPyConnection, v: Viewer, due: tuple[str, str, list], today: dt.date,

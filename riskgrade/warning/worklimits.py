@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .. import config
 from ..errors import RiskgradeError
+from .workflow import OUT_OF_QUEUE
 
 FILE = "worklimits.yaml"
 Severity = Literal["high", "medium", "low"]
@@ -78,7 +79,7 @@ class WorkLimits(_Strict):
         """The due date that applies now: to assign while open, to close afterwards; None when closed,
         muted or uncorroborated (nothing is due)."""
         raised = a.get("raised_on")
-        if raised is None or a.get("status") in ("closed", "muted", "uncorroborated"):
+        if raised is None or a.get("status") in ("closed", *OUT_OF_QUEUE):
             return None
         if a.get("status") == "open":
             return self.assign_due(raised)
@@ -103,7 +104,8 @@ def due_sql(w: WorkLimits, alias: str = "a") -> tuple[str, str, list]:
         params += [sev, getattr(w.handle_days, sev)]
     days = f"(CASE {' '.join(whens)} ELSE {int(w.handle_days.medium)} END)"
     close_due = f"CAST({alias}.raised_on + to_days(CAST({days} AS INTEGER)) AS DATE)"
-    due_now = (f"(CASE WHEN {alias}.status IN ('closed', 'muted', 'uncorroborated') THEN NULL "
+    held = ", ".join(f"'{s}'" for s in ("closed", *OUT_OF_QUEUE))
+    due_now = (f"(CASE WHEN {alias}.status IN ({held}) THEN NULL "
                f"WHEN {alias}.status = 'open' THEN CAST({alias}.raised_on + to_days({int(w.assign_days)}) AS DATE) "
                f"ELSE {close_due} END)")
     return close_due, due_now, params
